@@ -1,0 +1,123 @@
+package stack
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// Readers of a synthesized template, shared by this package's tests and by
+// tests elsewhere that compare the deployed shape with the local stack
+// (e.g. "the CDK app and the local stack serve the same routes").
+
+// RouteKeys returns the sorted RouteKey ("GET /v1/events") of every
+// AWS::ApiGatewayV2::Route in the template.
+func RouteKeys(t assertions.Template) []string {
+	var keys []string
+	for _, props := range properties(t, "AWS::ApiGatewayV2::Route") {
+		keys = append(keys, str(props["RouteKey"]))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// RouteAuthorizationTypes maps each route key to its AuthorizationType
+// (NONE, JWT, AWS_IAM, CUSTOM).
+func RouteAuthorizationTypes(t assertions.Template) map[string]string {
+	out := map[string]string{}
+	for _, props := range properties(t, "AWS::ApiGatewayV2::Route") {
+		out[str(props["RouteKey"])] = str(props["AuthorizationType"])
+	}
+	return out
+}
+
+// TableKeySchemas returns every DynamoDB table in the template as a
+// topology.Table (LogicalName from the TableTag tag, key names and types,
+// GSIs in template order), sorted by LogicalName, so a test can compare it
+// with topology.Default().Tables.
+func TableKeySchemas(t assertions.Template) []topology.Table {
+	var tables []topology.Table
+	for id, props := range properties(t, "AWS::DynamoDB::Table") {
+		types := map[string]topology.KeyType{}
+		for _, a := range list(props["AttributeDefinitions"]) {
+			types[str(a["AttributeName"])] = topology.KeyType(str(a["AttributeType"]))
+		}
+		table := topology.Table{LogicalName: tag(props, TableTag)}
+		if table.LogicalName == "" {
+			table.LogicalName = id // not ours: keep the CloudFormation id
+		}
+		table.PartitionKey, table.SortKey = keySchema(props["KeySchema"], types)
+		for _, ix := range list(props["GlobalSecondaryIndexes"]) {
+			index := topology.Index{Name: str(ix["IndexName"])}
+			index.PartitionKey, index.SortKey = keySchema(ix["KeySchema"], types)
+			table.Indexes = append(table.Indexes, index)
+		}
+		tables = append(tables, table)
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].LogicalName < tables[j].LogicalName })
+	return tables
+}
+
+func keySchema(v any, types map[string]topology.KeyType) (hash, rng topology.Key) {
+	for _, k := range list(v) {
+		name := str(k["AttributeName"])
+		switch str(k["KeyType"]) {
+		case "HASH":
+			hash = topology.Key{Name: name, Type: types[name]}
+		case "RANGE":
+			rng = topology.Key{Name: name, Type: types[name]}
+		}
+	}
+	return hash, rng
+}
+
+// properties returns logical id → Properties of every resource of type typ.
+func properties(t assertions.Template, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	found := t.FindResources(jsii.String(typ), nil)
+	if found == nil {
+		return out
+	}
+	for id, res := range *found {
+		props, _ := (*res)["Properties"].(map[string]any)
+		out[id] = props
+	}
+	return out
+}
+
+func tag(props map[string]any, key string) string {
+	for _, t := range list(props["Tags"]) {
+		if str(t["Key"]) == key {
+			return str(t["Value"])
+		}
+	}
+	return ""
+}
+
+// list reads a template array of objects, skipping anything else.
+func list(v any) []map[string]any {
+	items, _ := v.([]any)
+	var out []map[string]any
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// str renders a template scalar; an intrinsic ({"Ref": ...}) renders as its
+// JSON-ish Go form, which never equals a plain name.
+func str(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,97 @@
+// Package app wires StarArena together: from a configuration to the domain
+// services and the handler of each function. Lambda mains and the local
+// stack use the same wiring, so they cannot differ in how they build things.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/handlers"
+	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// Options overrides parts of the wiring; nil fields take defaults.
+type Options struct {
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	DB       *dynamodb.Client
+	Topology *topology.Topology
+}
+
+// App holds the built services.
+type App struct {
+	Config   config.Config
+	Topology topology.Topology
+	Clock    clock.Clock
+	Log      *slog.Logger
+	DB       *dynamodb.Client
+	Store    *dynamo.Store
+	Catalog  *catalog.Service
+}
+
+// New builds the application.
+func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	a := &App{Config: cfg, Clock: o.Clock, Log: o.Logger, DB: o.DB, Topology: topology.Default()}
+	if o.Topology != nil {
+		a.Topology = *o.Topology
+	}
+	if a.Clock == nil {
+		a.Clock = clock.System{}
+	}
+	if a.Log == nil {
+		a.Log = NewLogger(os.Stderr, cfg.LogLevel)
+	}
+	if a.DB == nil {
+		db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{
+			Region:            cfg.Region,
+			Endpoint:          cfg.DynamoEndpoint,
+			StaticCredentials: cfg.DynamoEndpoint != "",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb client: %w", err)
+		}
+		a.DB = db
+	}
+	a.Store = dynamo.NewStore(a.DB, cfg.TableName, a.Clock)
+	a.Catalog = catalog.NewService(a.Store, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
+	return a, nil
+}
+
+// NewLogger is the JSON logger every function uses.
+func NewLogger(w *os.File, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// HTTPFunction returns the HTTP handler of function name.
+func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
+	switch name {
+	case "catalog":
+		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
+	case "admin":
+		return handlers.Admin(a.Topology, a.Catalog, a.Clock, a.Log)
+	}
+	return nil, fmt.Errorf("no HTTP function %q", name)
+}
+
+// HTTPFunctionFromEnv is the whole wiring of an HTTP Lambda main.
+func HTTPFunctionFromEnv(ctx context.Context, name string) (*httpapi.Function, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	a, err := New(ctx, cfg, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return a.HTTPFunction(name)
+}

@@ -1,0 +1,145 @@
+// Package catalog holds events and their venue maps: what is on sale, where,
+// at what price, and how much of it is still available.
+package catalog
+
+import (
+	"fmt"
+	"time"
+)
+
+// Section kinds.
+const (
+	Reserved = "reserved" // individual numbered seats in rows
+	GA       = "ga"       // general admission: a capacity, no seat numbers
+)
+
+// Queue modes.
+const (
+	QueueOn  = "on"
+	QueueOff = "off"
+)
+
+// Sale states as fans see them.
+const (
+	SaleScheduled = "SCHEDULED" // before saleOpensAt
+	SaleOpen      = "OPEN"
+	SalePaused    = "PAUSED"
+	SaleClosed    = "CLOSED"
+)
+
+// Row is one row of numbered seats; seat numbers run 1..Seats.
+type Row struct {
+	ID    string `json:"id"`
+	Seats int    `json:"seats"`
+}
+
+// Section is a priced part of the venue: reserved rows or a GA capacity.
+type Section struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	PriceCents int64  `json:"priceCents"`
+	Currency   string `json:"currency"`
+	Capacity   int    `json:"capacity"`
+	Rows       []Row  `json:"rows,omitempty"`
+}
+
+// QueueConfig is the waiting-room setting of an event.
+type QueueConfig struct {
+	Mode           string `json:"mode"`
+	AdmitPerMinute int    `json:"admitPerMinute"`
+}
+
+// Sale is the organizer-controlled sale switch. Status is SCHEDULED until the
+// organizer opens, pauses or closes it; a SCHEDULED sale is OPEN from
+// saleOpensAt.
+type Sale struct {
+	Status    string    `json:"status"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Event is a concert with its venue map.
+type Event struct {
+	ID                   string      `json:"eventId"`
+	Name                 string      `json:"name"`
+	Venue                string      `json:"venue"`
+	StartsAt             time.Time   `json:"startsAt"`
+	SaleOpensAt          time.Time   `json:"saleOpensAt"`
+	HoldSeconds          int         `json:"holdSeconds"`
+	MaxTicketsPerAccount int         `json:"maxTicketsPerAccount"`
+	Queue                QueueConfig `json:"queue"`
+	Sale                 Sale        `json:"sale"`
+	Currency             string      `json:"currency"`
+	Capacity             int         `json:"capacity"`
+	Sections             []Section   `json:"sections"`
+	CreatedAt            time.Time   `json:"createdAt"`
+	CreatedBy            string      `json:"createdBy,omitempty"`
+}
+
+// SaleState is the state a fan sees at now.
+func (e *Event) SaleState(now time.Time) string {
+	switch e.Sale.Status {
+	case SaleOpen, SalePaused, SaleClosed:
+		return e.Sale.Status
+	}
+	if now.Before(e.SaleOpensAt) {
+		return SaleScheduled
+	}
+	return SaleOpen
+}
+
+// Section returns the section with id.
+func (e *Event) Section(id string) (*Section, bool) {
+	for i := range e.Sections {
+		if e.Sections[i].ID == id {
+			return &e.Sections[i], true
+		}
+	}
+	return nil, false
+}
+
+// SeatID is the public id of a reserved seat: <section>-<row>-<number>.
+func SeatID(section, row string, number int) string {
+	return fmt.Sprintf("%s-%s-%d", section, row, number)
+}
+
+// SeatIDs lists a reserved section's seats in venue order (row by row). The
+// availability projection stores one state per seat in this order.
+func (s *Section) SeatIDs() []string {
+	if s.Kind != Reserved {
+		return nil
+	}
+	ids := make([]string, 0, s.Capacity)
+	for _, r := range s.Rows {
+		for n := 1; n <= r.Seats; n++ {
+			ids = append(ids, SeatID(s.ID, r.ID, n))
+		}
+	}
+	return ids
+}
+
+// Seat states.
+const (
+	SeatAvailable = "AVAILABLE"
+	SeatHeld      = "HELD"
+	SeatSold      = "SOLD"
+)
+
+// SectionAvailability counts a section's places by state.
+type SectionAvailability struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	Capacity  int    `json:"capacity"`
+	Available int    `json:"available"`
+	Held      int    `json:"held"`
+	Sold      int    `json:"sold"`
+}
+
+// Availability is the read model fans poll; it may be up to the projection's
+// freshness window old (AsOf says how old).
+type Availability struct {
+	EventID  string                `json:"eventId"`
+	AsOf     time.Time             `json:"asOf"`
+	Sections []SectionAvailability `json:"sections"`
+	Seats    map[string]string     `json:"seats"`
+}

@@ -1,0 +1,281 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/clock"
+)
+
+// Store persists events and the availability read model.
+type Store interface {
+	// CreateEvent writes the event, one item per reserved seat, the GA shard
+	// counters and an initial projection. It fails with CONFLICT when the id
+	// exists.
+	CreateEvent(ctx context.Context, ev Event) error
+	// GetEvent returns NOT_FOUND for an unknown id.
+	GetEvent(ctx context.Context, id string) (Event, error)
+	// ListEvents returns events by start time.
+	ListEvents(ctx context.Context, limit int) ([]Event, error)
+
+	// Projections returns the stored per-section projections of an event.
+	Projections(ctx context.Context, eventID string) ([]Projection, error)
+	// LeaseRefresh grants the caller the right to rebuild the projections
+	// until leaseUntil; false when another caller holds an unexpired lease.
+	LeaseRefresh(ctx context.Context, eventID string, now, leaseUntil time.Time) (bool, error)
+	// SeatStates reads the current state of every seat in ids.
+	SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error)
+	// GACounts sums a GA section's shard counters.
+	GACounts(ctx context.Context, eventID, section string, shards int) (available, held, sold int, err error)
+	// SaveProjections replaces the event's projections.
+	SaveProjections(ctx context.Context, eventID string, ps []Projection) error
+}
+
+// Projection is the compact availability of one section: one byte per seat
+// in venue order ('A' available, 'H' held, 'S' sold; empty for GA) and the
+// section's counts, as of AsOf.
+type Projection struct {
+	Section   string
+	States    string
+	Capacity  int
+	Available int
+	Held      int
+	Sold      int
+	AsOf      time.Time
+}
+
+// Options configures a Service; zero values take defaults.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Freshness is how old the availability projection may get before a
+	// reader rebuilds it (default 2 s, the CDN TTL of /availability).
+	Freshness time.Duration
+	// NewID makes event ids (default: random UUID).
+	NewID func() string
+}
+
+// Service is the catalog: create, read and list events, and availability.
+type Service struct {
+	store     Store
+	clock     clock.Clock
+	log       *slog.Logger
+	freshness time.Duration
+	newID     func() string
+}
+
+// NewService builds a catalog service on store.
+func NewService(store Store, o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Freshness <= 0 {
+		o.Freshness = 2 * time.Second
+	}
+	if o.NewID == nil {
+		o.NewID = uuid.NewString
+	}
+	return &Service{store: store, clock: o.Clock, log: o.Logger, freshness: o.Freshness, newID: o.NewID}
+}
+
+var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidEventID reports whether id could name an event; path parameters that
+// could not are answered NOT_FOUND without a database read.
+func ValidEventID(id string) bool { return eventIDPattern.MatchString(id) }
+
+// Create stores a validated event under a new id (or ev.ID when set, as the
+// demo seed does) and returns it.
+func (s *Service) Create(ctx context.Context, ev Event, createdBy string) (Event, error) {
+	if ev.ID == "" {
+		ev.ID = s.newID()
+	}
+	if !ValidEventID(ev.ID) {
+		return Event{}, apperr.New(apperr.Invalid, "event id must be 1-64 letters, digits, '-' or '_'")
+	}
+	now := s.clock.Now()
+	ev.CreatedAt, ev.CreatedBy, ev.Sale.UpdatedAt = now, createdBy, now
+	if err := s.store.CreateEvent(ctx, ev); err != nil {
+		return Event{}, fmt.Errorf("create event %s: %w", ev.ID, err)
+	}
+	s.log.InfoContext(ctx, "event created", "eventId", ev.ID, "capacity", ev.Capacity, "sections", len(ev.Sections))
+	return ev, nil
+}
+
+// Get returns an event or NOT_FOUND.
+func (s *Service) Get(ctx context.Context, id string) (Event, error) {
+	if !ValidEventID(id) {
+		return Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+	}
+	return s.store.GetEvent(ctx, id)
+}
+
+// List returns up to 100 events ordered by start time.
+func (s *Service) List(ctx context.Context) ([]Event, error) {
+	return s.store.ListEvents(ctx, 100)
+}
+
+// Availability returns the event's availability read model. It reads the
+// stored projections (one Query); when they are older than the freshness
+// window, the one caller that wins a short lease rebuilds them from the seat
+// items and GA shards while other callers keep serving the previous copy. So
+// a fan sees states at most Freshness plus one rebuild old, and the seat
+// items are read at most once per window however many fans poll.
+func (s *Service) Availability(ctx context.Context, id string) (Availability, error) {
+	ev, err := s.Get(ctx, id)
+	if err != nil {
+		return Availability{}, err
+	}
+	ps, err := s.store.Projections(ctx, id)
+	if err != nil {
+		return Availability{}, fmt.Errorf("availability %s: %w", id, err)
+	}
+	now := s.clock.Now()
+	if stale(ps, &ev, now, s.freshness) {
+		ok, err := s.store.LeaseRefresh(ctx, id, now, now.Add(10*time.Second))
+		if err != nil {
+			return Availability{}, fmt.Errorf("availability %s: lease: %w", id, err)
+		}
+		if ok {
+			if ps, err = s.Rebuild(ctx, &ev); err != nil {
+				return Availability{}, err
+			}
+		}
+	}
+	return render(&ev, ps), nil
+}
+
+func stale(ps []Projection, ev *Event, now time.Time, freshness time.Duration) bool {
+	if len(ps) != len(ev.Sections) {
+		return true
+	}
+	for _, p := range ps {
+		if now.Sub(p.AsOf) > freshness {
+			return true
+		}
+	}
+	return false
+}
+
+// Rebuild recomputes and stores every section projection of ev.
+func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) {
+	now := s.clock.Now()
+	ps := make([]Projection, 0, len(ev.Sections))
+	for i := range ev.Sections {
+		sec := &ev.Sections[i]
+		p := Projection{Section: sec.ID, Capacity: sec.Capacity, AsOf: now}
+		if sec.Kind == GA {
+			a, h, so, err := s.store.GACounts(ctx, ev.ID, sec.ID, len(GAShardCapacities(sec.Capacity)))
+			if err != nil {
+				return nil, fmt.Errorf("rebuild %s/%s: %w", ev.ID, sec.ID, err)
+			}
+			p.Available, p.Held, p.Sold = a, h, so
+		} else {
+			ids := sec.SeatIDs()
+			states, err := s.store.SeatStates(ctx, ev.ID, ids)
+			if err != nil {
+				return nil, fmt.Errorf("rebuild %s/%s: %w", ev.ID, sec.ID, err)
+			}
+			var b strings.Builder
+			b.Grow(len(ids))
+			for _, id := range ids {
+				switch states[id] {
+				case SeatHeld:
+					b.WriteByte('H')
+					p.Held++
+				case SeatSold:
+					b.WriteByte('S')
+					p.Sold++
+				default:
+					b.WriteByte('A')
+					p.Available++
+				}
+			}
+			p.States = b.String()
+		}
+		ps = append(ps, p)
+	}
+	if err := s.store.SaveProjections(ctx, ev.ID, ps); err != nil {
+		return nil, fmt.Errorf("rebuild %s: save: %w", ev.ID, err)
+	}
+	return ps, nil
+}
+
+// InitialProjections are the projections of a fresh event: all available.
+func InitialProjections(ev *Event, now time.Time) []Projection {
+	ps := make([]Projection, 0, len(ev.Sections))
+	for _, sec := range ev.Sections {
+		p := Projection{Section: sec.ID, Capacity: sec.Capacity, Available: sec.Capacity, AsOf: now}
+		if sec.Kind == Reserved {
+			p.States = strings.Repeat("A", sec.Capacity)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func render(ev *Event, ps []Projection) Availability {
+	byID := map[string]Projection{}
+	var asOf time.Time
+	for i, p := range ps {
+		byID[p.Section] = p
+		if i == 0 || p.AsOf.Before(asOf) {
+			asOf = p.AsOf
+		}
+	}
+	out := Availability{EventID: ev.ID, AsOf: asOf, Seats: map[string]string{}}
+	for i := range ev.Sections {
+		sec := &ev.Sections[i]
+		p, ok := byID[sec.ID]
+		if !ok { // created after the last rebuild: nothing sold yet
+			p = InitialProjections(&Event{Sections: []Section{*sec}}, asOf)[0]
+		}
+		out.Sections = append(out.Sections, SectionAvailability{
+			ID: sec.ID, Kind: sec.Kind, Capacity: sec.Capacity, Available: p.Available, Held: p.Held, Sold: p.Sold,
+		})
+		if sec.Kind != Reserved {
+			continue
+		}
+		for j, id := range sec.SeatIDs() {
+			st := SeatAvailable
+			if j < len(p.States) {
+				switch p.States[j] {
+				case 'H':
+					st = SeatHeld
+				case 'S':
+					st = SeatSold
+				}
+			}
+			out.Seats[id] = st
+		}
+	}
+	return out
+}
+
+// GAShardCapacities splits a GA section's capacity over its counter shards.
+// Each hold updates one shard inside a transaction (2 WCU), and one
+// partition takes 1,000 WCU/s; a shard per 250 places keeps a 2,000-place
+// section at 8 shards, each far below that rate even when the whole
+// section sells in a few seconds, while keeping reads of the section cheap.
+func GAShardCapacities(capacity int) []int {
+	n := (capacity + 249) / 250
+	n = max(1, min(n, 32))
+	caps := make([]int, n)
+	for i := range caps {
+		caps[i] = capacity / n
+		if i < capacity%n {
+			caps[i]++
+		}
+	}
+	return caps
+}

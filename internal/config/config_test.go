@@ -1,0 +1,48 @@
+package config
+
+import (
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestFromEnvDefaults(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TableName != "stararena" || c.Region != "us-east-1" || c.Freshness != 2*time.Second || c.DynamoEndpoint != "" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFromEnvEndpointPrecedence(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_DYNAMODB": "http://d"}))
+	if err != nil || c.DynamoEndpoint != "http://d" {
+		t.Fatalf("endpoint = %q, %v", c.DynamoEndpoint, err)
+	}
+}
+
+func TestFromEnvRejectsNonsense(t *testing.T) {
+	for name, m := range map[string]map[string]string{
+		"LogLevel":  {"LOG_LEVEL": "loud"},
+		"Freshness": {"AVAILABILITY_FRESHNESS": "forever"},
+		"Negative":  {"AVAILABILITY_FRESHNESS": "-1s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := FromEnv(env(m)); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestInt(t *testing.T) {
+	if n, err := Int(env(map[string]string{"P": "8081"}), "P", 8080, 0, 65535); err != nil || n != 8081 {
+		t.Fatal(n, err)
+	}
+	if _, err := Int(env(map[string]string{"P": "99999"}), "P", 8080, 0, 65535); err == nil {
+		t.Fatal("out of range accepted")
+	}
+}

@@ -1,0 +1,115 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// BatchWriteItem takes at most 25 items and BatchGetItem at most 100 keys.
+const (
+	batchWriteMax = 25
+	batchGetMax   = 100
+	batchWorkers  = 8
+)
+
+type item = map[string]types.AttributeValue
+
+// putAll writes items with parallel BatchWriteItem calls, retrying
+// unprocessed items with backoff (throttling shows up as UnprocessedItems).
+func (s *Store) putAll(ctx context.Context, items []item) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(batchWorkers)
+	for start := 0; start < len(items); start += batchWriteMax {
+		chunk := items[start:min(start+batchWriteMax, len(items))]
+		g.Go(func() error {
+			reqs := make([]types.WriteRequest, len(chunk))
+			for i, it := range chunk {
+				reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+			}
+			return s.writeBatch(ctx, reqs)
+		})
+	}
+	return g.Wait()
+}
+
+func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error {
+	pending := map[string][]types.WriteRequest{s.table: reqs}
+	for attempt := 0; len(pending[s.table]) > 0; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		if err != nil {
+			return fmt.Errorf("batch write: %w", err)
+		}
+		pending = out.UnprocessedItems
+		if attempt > 10 && len(pending[s.table]) > 0 {
+			return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(pending[s.table]), attempt)
+		}
+	}
+	return nil
+}
+
+// getAll reads keys with parallel BatchGetItem calls (eventually consistent:
+// callers use it for read models, never for decisions).
+func (s *Store) getAll(ctx context.Context, keys []item, projection string, names map[string]string) ([]item, error) {
+	results := make([][]item, (len(keys)+batchGetMax-1)/batchGetMax)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(batchWorkers)
+	for i := range results {
+		chunk := keys[i*batchGetMax : min((i+1)*batchGetMax, len(keys))]
+		g.Go(func() error {
+			ka := types.KeysAndAttributes{Keys: chunk}
+			if projection != "" {
+				ka.ProjectionExpression = aws.String(projection)
+				ka.ExpressionAttributeNames = names
+			}
+			pending := map[string]types.KeysAndAttributes{s.table: ka}
+			for attempt := 0; len(pending[s.table].Keys) > 0; attempt++ {
+				if attempt > 0 {
+					if err := backoff(ctx, attempt); err != nil {
+						return err
+					}
+				}
+				out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+				if err != nil {
+					return fmt.Errorf("batch get: %w", err)
+				}
+				results[i] = append(results[i], out.Responses[s.table]...)
+				pending = out.UnprocessedKeys
+				if attempt > 10 && len(pending[s.table].Keys) > 0 {
+					return fmt.Errorf("batch get: keys still unprocessed after %d attempts", attempt)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var all []item
+	for _, r := range results {
+		all = append(all, r...)
+	}
+	return all, nil
+}
+
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1<<min(attempt, 7)) * 10 * time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

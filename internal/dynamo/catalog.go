@@ -1,0 +1,247 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+)
+
+var _ catalog.Store = (*Store)(nil)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+// CreateEvent writes seats, GA shards and projections with batch writes,
+// then the event document last, so an event is never visible before its
+// inventory exists.
+func (st *Store) CreateEvent(ctx context.Context, ev catalog.Event) error {
+	var items []item
+	for _, sec := range ev.Sections {
+		switch sec.Kind {
+		case catalog.Reserved:
+			for _, id := range sec.SeatIDs() {
+				it := key(seatPK(ev.ID, id), "SEAT")
+				it["eventId"], it["seatId"], it["section"] = s(ev.ID), s(id), s(sec.ID)
+				it["state"], it["version"] = s(catalog.SeatAvailable), n(0)
+				items = append(items, it)
+			}
+		case catalog.GA:
+			for i, c := range catalog.GAShardCapacities(sec.Capacity) {
+				it := key(gaShardPK(ev.ID, sec.ID, i), "GA")
+				it["eventId"], it["section"] = s(ev.ID), s(sec.ID)
+				it["capacity"], it["available"], it["held"], it["sold"] = n(int64(c)), n(int64(c)), n(0), n(0)
+				items = append(items, it)
+			}
+		}
+	}
+	for _, p := range catalog.InitialProjections(&ev, ev.CreatedAt) {
+		items = append(items, projectionItem(ev.ID, p))
+	}
+	if err := st.putAll(ctx, items); err != nil {
+		return fmt.Errorf("write inventory: %w", err)
+	}
+	doc, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	meta := key(eventPK(ev.ID), "META")
+	meta["doc"] = s(string(doc))
+	meta["gsi1pk"] = s("EVENTS")
+	meta["gsi1sk"] = s(ev.StartsAt.Format(time.RFC3339) + "#" + ev.ID)
+	meta["version"] = n(1)
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(st.table),
+		Item:                meta,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apperr.New(apperr.Conflict, "event %s already exists", ev.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("put event: %w", err)
+	}
+	return nil
+}
+
+// GetEvent reads the event document.
+func (st *Store) GetEvent(ctx context.Context, id string) (catalog.Event, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table),
+		Key:       key(eventPK(id), "META"),
+	})
+	if err != nil {
+		return catalog.Event{}, fmt.Errorf("get event %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return catalog.Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+	}
+	return decodeEvent(out.Item)
+}
+
+func decodeEvent(it item) (catalog.Event, error) {
+	doc, ok := it["doc"].(*types.AttributeValueMemberS)
+	if !ok {
+		return catalog.Event{}, errors.New("event item has no doc")
+	}
+	var ev catalog.Event
+	if err := json.Unmarshal([]byte(doc.Value), &ev); err != nil {
+		return catalog.Event{}, fmt.Errorf("decode event: %w", err)
+	}
+	return ev, nil
+}
+
+// ListEvents queries gsi1 (all events, by start time).
+func (st *Store) ListEvents(ctx context.Context, limit int) ([]catalog.Event, error) {
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(st.table),
+		IndexName:                 aws.String("gsi1"),
+		KeyConditionExpression:    aws.String("gsi1pk = :p"),
+		ExpressionAttributeValues: item{":p": s("EVENTS")},
+	})
+	var evs []catalog.Event
+	for p.HasMorePages() && len(evs) < limit {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		for _, it := range out.Items {
+			ev, err := decodeEvent(it)
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, ev)
+		}
+	}
+	if len(evs) > limit {
+		evs = evs[:limit]
+	}
+	return evs, nil
+}
+
+func projectionItem(eventID string, p catalog.Projection) item {
+	it := key(eventPK(eventID), "AVAIL#"+p.Section)
+	it["states"] = s(p.States)
+	it["capacity"], it["available"], it["held"], it["sold"] = n(int64(p.Capacity)), n(int64(p.Available)), n(int64(p.Held)), n(int64(p.Sold))
+	it["asOf"] = n(p.AsOf.UnixMilli())
+	return it
+}
+
+// Projections queries the event's AVAIL# items.
+func (st *Store) Projections(ctx context.Context, eventID string) ([]catalog.Projection, error) {
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(st.table),
+		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :s)"),
+		ExpressionAttributeValues: item{":p": s(eventPK(eventID)), ":s": s("AVAIL#")},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query projections: %w", err)
+	}
+	ps := make([]catalog.Projection, 0, len(out.Items))
+	for _, it := range out.Items {
+		p := catalog.Projection{
+			Section:   str(it, "sk")[len("AVAIL#"):],
+			States:    str(it, "states"),
+			Capacity:  int(num(it, "capacity")),
+			Available: int(num(it, "available")),
+			Held:      int(num(it, "held")),
+			Sold:      int(num(it, "sold")),
+			AsOf:      time.UnixMilli(num(it, "asOf")).UTC(),
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// LeaseRefresh is a conditional write on the lease item: it succeeds for one
+// caller per expired lease.
+func (st *Store) LeaseRefresh(ctx context.Context, eventID string, now, until time.Time) (bool, error) {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(eventPK(eventID), "AVAIL_LEASE"),
+		UpdateExpression:          aws.String("SET leaseUntil = :u"),
+		ConditionExpression:       aws.String("attribute_not_exists(leaseUntil) OR leaseUntil < :now"),
+		ExpressionAttributeValues: item{":u": n(until.UnixMilli()), ":now": n(now.UnixMilli())},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease refresh: %w", err)
+	}
+	return true, nil
+}
+
+// SeatStates batch-reads the seat items' state attribute.
+func (st *Store) SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error) {
+	keys := make([]item, len(ids))
+	for i, id := range ids {
+		keys[i] = key(seatPK(eventID, id), "SEAT")
+	}
+	items, err := st.getAll(ctx, keys, "seatId, #st", map[string]string{"#st": "state"})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(items))
+	for _, it := range items {
+		out[str(it, "seatId")] = str(it, "state")
+	}
+	return out, nil
+}
+
+// GACounts batch-reads a GA section's shards and sums them.
+func (st *Store) GACounts(ctx context.Context, eventID, section string, shards int) (int, int, int, error) {
+	keys := make([]item, shards)
+	for i := range keys {
+		keys[i] = key(gaShardPK(eventID, section, i), "GA")
+	}
+	items, err := st.getAll(ctx, keys, "", nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var a, h, so int64
+	for _, it := range items {
+		a += num(it, "available")
+		h += num(it, "held")
+		so += num(it, "sold")
+	}
+	return int(a), int(h), int(so), nil
+}
+
+// SaveProjections overwrites the projection items.
+func (st *Store) SaveProjections(ctx context.Context, eventID string, ps []catalog.Projection) error {
+	items := make([]item, len(ps))
+	for i, p := range ps {
+		items[i] = projectionItem(eventID, p)
+	}
+	return st.putAll(ctx, items)
+}
+
+func str(it item, name string) string {
+	if v, ok := it[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func num(it item, name string) int64 {
+	if v, ok := it[name].(*types.AttributeValueMemberN); ok {
+		x, _ := strconv.ParseInt(v.Value, 10, 64)
+		return x
+	}
+	return 0
+}

@@ -1,0 +1,131 @@
+// Package dynamo is StarArena's DynamoDB adapter: the client, table creation
+// from the topology, and the stores the domain packages define.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// ClientOptions configures NewClient.
+type ClientOptions struct {
+	Region string
+	// Endpoint overrides the DynamoDB endpoint (minidyn, dynalite, DynamoDB
+	// Local, LocalStack). Empty means the SDK's normal resolution, which also
+	// honours AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL.
+	Endpoint string
+	// StaticCredentials uses dummy keys: local servers accept any signature.
+	StaticCredentials bool
+	// MaxConns bounds idle connections kept per host. The SDK default (10)
+	// churns connections under hundreds of concurrent requests.
+	MaxConns int
+}
+
+// NewClient builds a DynamoDB client.
+func NewClient(ctx context.Context, o ClientOptions) (*dynamodb.Client, error) {
+	if o.MaxConns <= 0 {
+		o.MaxConns = 256
+	}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = o.MaxConns
+		t.MaxIdleConnsPerHost = o.MaxConns
+		t.IdleConnTimeout = 60 * time.Second
+	})
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.StaticCredentials {
+		opts = append(opts, config.WithCredentialsProvider(aws.CredentialsProviderFunc(
+			func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "stararena-local"}, nil
+			})))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
+		if o.Endpoint != "" {
+			do.BaseEndpoint = aws.String(o.Endpoint)
+			// minidyn does not compute response CRC32 checksums.
+			do.DisableValidateResponseChecksum = true
+		}
+	}), nil
+}
+
+// CreateTables creates every table of the topology that does not exist yet,
+// named by names[LogicalName]. It is for local stacks and tests; in AWS the
+// CDK app owns the tables. It does not wait for ACTIVE: minidyn reports no
+// TableStatus, and local servers create tables synchronously.
+func CreateTables(ctx context.Context, db *dynamodb.Client, tables []topology.Table, names map[string]string) error {
+	for _, t := range tables {
+		name := names[t.LogicalName]
+		if name == "" {
+			return fmt.Errorf("create tables: no physical name for %q", t.LogicalName)
+		}
+		_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err == nil {
+			continue
+		}
+		var nf *types.ResourceNotFoundException
+		if !errors.As(err, &nf) {
+			return fmt.Errorf("describe table %s: %w", name, err)
+		}
+		if _, err := db.CreateTable(ctx, createTableInput(name, t)); err != nil {
+			var inUse *types.ResourceInUseException
+			if errors.As(err, &inUse) {
+				continue
+			}
+			return fmt.Errorf("create table %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func createTableInput(name string, t topology.Table) *dynamodb.CreateTableInput {
+	defs := map[string]topology.KeyType{}
+	add := func(k topology.Key) {
+		if k.Name != "" {
+			defs[k.Name] = k.Type
+		}
+	}
+	keySchema := func(pk, sk topology.Key) []types.KeySchemaElement {
+		add(pk)
+		ks := []types.KeySchemaElement{{AttributeName: aws.String(pk.Name), KeyType: types.KeyTypeHash}}
+		if sk.Name != "" {
+			add(sk)
+			ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(sk.Name), KeyType: types.KeyTypeRange})
+		}
+		return ks
+	}
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema:   keySchema(t.PartitionKey, t.SortKey),
+	}
+	for _, ix := range t.Indexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName:  aws.String(ix.Name),
+			KeySchema:  keySchema(ix.PartitionKey, ix.SortKey),
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
+	for n, typ := range defs {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+			AttributeName: aws.String(n), AttributeType: types.ScalarAttributeType(typ),
+		})
+	}
+	return in
+}

@@ -1,0 +1,92 @@
+// Package handlers holds the HTTP handlers of each Lambda function: thin
+// translations between httpapi requests and the domain services.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// EventView is an event as the API shows it: the stored event plus the sale
+// state a fan sees now.
+type EventView struct {
+	catalog.Event
+	SaleState string `json:"saleState"`
+}
+
+func view(ev catalog.Event, c clock.Clock) EventView {
+	return EventView{Event: ev, SaleState: ev.SaleState(c.Now())}
+}
+
+// Catalog builds the "catalog" function: health and public event reads.
+func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("catalog", tp, map[string]httpapi.Handler{
+		"GET /healthz": func(context.Context, *httpapi.Request) (httpapi.Response, error) {
+			return httpapi.JSON(http.StatusOK, map[string]string{"status": "ok"}), nil
+		},
+		"GET /v1/events": func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) {
+			evs, err := svc.List(ctx)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			out := make([]EventView, 0, len(evs))
+			for _, ev := range evs {
+				// A listing shows sections and prices; the seat map is on
+				// the event itself.
+				for i := range ev.Sections {
+					ev.Sections[i].Rows = nil
+				}
+				out = append(out, view(ev, c))
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"events": out}), nil
+		},
+		"GET /v1/events/{eventId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			ev, err := svc.Get(ctx, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
+		},
+		"GET /v1/events/{eventId}/availability": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			av, err := svc.Availability(ctx, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, av), nil
+		},
+	}, log)
+}
+
+// Admin builds the "admin" function: the organizer API.
+func Admin(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("admin", tp, map[string]httpapi.Handler{
+		"POST /admin/v1/events": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			ev, err := catalog.ParseCreateEvent(r.Body, r.MaxBody())
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			created, err := svc.Create(ctx, ev, r.Identity.Subject)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.Response{
+				Status:  http.StatusCreated,
+				Body:    view(created, c),
+				Headers: map[string]string{"Location": "/admin/v1/events/" + created.ID},
+			}, nil
+		},
+		"GET /admin/v1/events/{eventId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			ev, err := svc.Get(ctx, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
+		},
+	}, log)
+}

@@ -1,0 +1,251 @@
+// Package httpapi turns API Gateway HTTP API (payload v2) events into calls
+// of plain Go handlers and their results or errors into JSON responses. The
+// same Function value runs under lambda.Start in AWS and behind the local
+// stack's HTTP server.
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/jsonbody"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// DefaultMaxBody is the body limit of routes that declare none.
+const DefaultMaxBody = 16 << 10
+
+// Request is what a handler sees.
+type Request struct {
+	Event    events.APIGatewayV2HTTPRequest
+	Identity auth.Identity // zero on routes without auth
+	Body     []byte
+	route    topology.Route
+}
+
+// Path returns a path parameter.
+func (r *Request) Path(name string) string { return r.Event.PathParameters[name] }
+
+// Query returns a query string parameter.
+func (r *Request) Query(name string) string { return r.Event.QueryStringParameters[name] }
+
+// Header returns a request header (API Gateway lower-cases names).
+func (r *Request) Header(name string) string { return r.Event.Headers[strings.ToLower(name)] }
+
+// Decode strictly decodes the JSON body into dst within the route's limit.
+func (r *Request) Decode(dst any) error { return jsonbody.Decode(r.Body, r.MaxBody(), dst) }
+
+// MaxBody is the route's body limit.
+func (r *Request) MaxBody() int64 {
+	if r.route.MaxBodyBytes > 0 {
+		return r.route.MaxBodyBytes
+	}
+	return DefaultMaxBody
+}
+
+// Response is a handler's answer; Body is encoded as JSON.
+type Response struct {
+	Status  int
+	Body    any
+	Headers map[string]string
+}
+
+// JSON is a response with status and body.
+func JSON(status int, body any) Response { return Response{Status: status, Body: body} }
+
+// Handler serves one route.
+type Handler func(ctx context.Context, r *Request) (Response, error)
+
+// Function dispatches the routes of one Lambda function by route key.
+type Function struct {
+	name   string
+	routes map[string]topology.Route
+	h      map[string]Handler
+	log    *slog.Logger
+}
+
+// NewFunction binds handlers (by route key) to the routes the topology gives
+// function name. Every declared route must have a handler and every handler
+// a declared route, so a route cannot be deployed without code or vice versa.
+func NewFunction(name string, tp topology.Topology, handlers map[string]Handler, log *slog.Logger) (*Function, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	f := &Function{name: name, routes: map[string]topology.Route{}, h: handlers, log: log.With("function", name)}
+	var missing []string
+	for _, r := range tp.RoutesOf(name) {
+		f.routes[r.Key()] = r
+		if handlers[r.Key()] == nil {
+			missing = append(missing, r.Key())
+		}
+	}
+	for k := range handlers {
+		if _, ok := f.routes[k]; !ok {
+			missing = append(missing, "undeclared "+k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("function %s: routes and handlers differ: %s", name, strings.Join(missing, ", "))
+	}
+	return f, nil
+}
+
+// RouteKeys lists the route keys f serves.
+func (f *Function) RouteKeys() []string {
+	keys := make([]string, 0, len(f.routes))
+	for k := range f.routes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Handle is the Lambda handler. It never returns an error: every failure,
+// including a panic, becomes a JSON error response, because API Gateway
+// would turn a returned error into a bare 500.
+func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
+	start := time.Now()
+	route, ok := f.routes[ev.RouteKey]
+	log := f.log.With("requestId", ev.RequestContext.RequestID, "route", ev.RouteKey)
+	if id := ev.PathParameters["eventId"]; id != "" {
+		log = log.With("eventId", id)
+	}
+	if id := ev.PathParameters["orderId"]; id != "" {
+		log = log.With("orderId", id)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			log.ErrorContext(ctx, "handler panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp = errorResponse(apperr.New(apperr.Internal, "internal error"))
+		}
+		lvl := slog.LevelInfo
+		if resp.StatusCode >= 500 {
+			lvl = slog.LevelError
+		}
+		log.Log(ctx, lvl, "request", "status", resp.StatusCode, "ms", time.Since(start).Milliseconds())
+	}()
+	if !ok {
+		return errorResponse(apperr.New(apperr.NotFound, "no route %s", ev.RouteKey)), nil
+	}
+	req, err := newRequest(ev, route)
+	if err == nil {
+		var out Response
+		if out, err = f.h[route.Key()](ctx, req); err == nil {
+			return encode(out, route, ev.RequestContext.HTTP.Method), nil
+		}
+	}
+	if apperr.CodeOf(err) == apperr.Internal {
+		log.ErrorContext(ctx, "request failed", "err", err)
+	} else {
+		log.InfoContext(ctx, "request refused", "code", apperr.CodeOf(err), "err", err)
+	}
+	return errorResponse(err), nil
+}
+
+func newRequest(ev events.APIGatewayV2HTTPRequest, route topology.Route) (*Request, error) {
+	req := &Request{Event: ev, route: route}
+	switch route.Auth {
+	case topology.AuthFan, topology.AuthOrganizer:
+		id, ok := auth.FromRequest(ev.RequestContext)
+		if !ok {
+			return nil, apperr.New(apperr.Unauthorized, "sign in: this route needs a valid bearer token")
+		}
+		if route.Auth == topology.AuthOrganizer && id.Role != auth.RoleOrganizer {
+			return nil, apperr.New(apperr.Forbidden, "this route is for organizers")
+		}
+		req.Identity = id
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return nil, apperr.New(apperr.InvalidJSON, "request body is not valid base64")
+		}
+		body = b
+	}
+	if int64(len(body)) > req.MaxBody() {
+		return nil, apperr.New(apperr.TooLarge, "request body is %d bytes; the limit is %d", len(body), req.MaxBody())
+	}
+	if len(body) > 0 {
+		if ct := ev.Headers["content-type"]; ct != "" {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+				return nil, apperr.New(apperr.UnsupportedMedia, "send application/json")
+			}
+		}
+	}
+	req.Body = body
+	return req, nil
+}
+
+func encode(out Response, route topology.Route, method string) events.APIGatewayV2HTTPResponse {
+	status := out.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	headers := map[string]string{"Content-Type": "application/json"}
+	if method == http.MethodGet && status == http.StatusOK && route.CacheTTL > 0 {
+		headers["Cache-Control"] = fmt.Sprintf("public, max-age=%d", int(route.CacheTTL.Seconds()))
+	} else {
+		headers["Cache-Control"] = "no-store"
+	}
+	for k, v := range out.Headers {
+		headers[k] = v
+	}
+	body := ""
+	if out.Body != nil {
+		b, err := json.Marshal(out.Body)
+		if err != nil {
+			return errorResponse(apperr.Wrap(err, apperr.Internal, "encode response"))
+		}
+		body = string(b)
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: body}
+}
+
+// ErrorBody is the JSON error document of the contract.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Code    apperr.Code    `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+func errorResponse(err error) events.APIGatewayV2HTTPResponse {
+	code, msg, details := apperr.Public(err)
+	b, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: msg, Details: details}})
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: apperr.Status(code),
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Body:       string(b),
+	}
+}
+
+// WriteError writes err as the contract's JSON error to a net/http response
+// (for the local stack's own endpoints and its authorizer).
+func WriteError(w http.ResponseWriter, err error) {
+	resp := errorResponse(err)
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write([]byte(resp.Body))
+}

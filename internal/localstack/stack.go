@@ -1,0 +1,261 @@
+// Package localstack runs the whole of StarArena in one process: an
+// embedded DynamoDB-compatible server (or any endpoint you name), the tables
+// of the topology, every HTTP function behind the same routes API Gateway
+// has, a JWT authorizer with a dev token issuer, and the static site.
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// Options configures Start; zero values take defaults.
+type Options struct {
+	// Addr to listen on; default 127.0.0.1:8080. Use 127.0.0.1:0 in tests.
+	Addr string
+	// Config is the application configuration. An empty DynamoEndpoint
+	// starts an embedded minidyn server on loopback.
+	Config config.Config
+	// WebDir is the static site folder served at / (empty: no site).
+	WebDir string
+	// Demo seeds the demo event when it does not exist yet.
+	Demo   bool
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	App            *app.App
+	Issuer         *auth.DevIssuer
+	DynamoEndpoint string
+	url            string
+	routes         []string
+	srv            *http.Server
+	dynSrv         *http.Server
+	log            *slog.Logger
+}
+
+// Start brings the stack up and returns when it serves requests.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: o.Config.LogLevel}))
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	st := &Stack{log: o.Logger}
+	cfg := o.Config
+	if cfg.TableName == "" {
+		cfg.TableName = "stararena"
+	}
+	if cfg.Freshness == 0 {
+		cfg.Freshness = 2 * time.Second
+	}
+	if cfg.DynamoEndpoint == "" {
+		url, srv, err := startMinidyn()
+		if err != nil {
+			return nil, err
+		}
+		st.dynSrv, cfg.DynamoEndpoint = srv, url
+	}
+	st.DynamoEndpoint = cfg.DynamoEndpoint
+	fail := func(err error) (*Stack, error) {
+		st.Close(context.Background())
+		return nil, err
+	}
+	db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{Region: cfg.Region, Endpoint: cfg.DynamoEndpoint, StaticCredentials: true})
+	if err != nil {
+		return fail(err)
+	}
+	tp := topology.Default()
+	if err := tp.Validate(); err != nil {
+		return fail(err)
+	}
+	if err := dynamo.CreateTables(ctx, db, tp.Tables, map[string]string{topology.MainTable: cfg.TableName}); err != nil {
+		return fail(err)
+	}
+	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp})
+	if err != nil {
+		return fail(err)
+	}
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fail(fmt.Errorf("listen %s: %w", o.Addr, err))
+	}
+	st.url = "http://" + ln.Addr().String()
+	st.Issuer, err = auth.NewDevIssuer(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock)
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
+	mux, err := st.mux(tp, o.WebDir)
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
+	if o.Demo {
+		if err := SeedDemo(ctx, st.App.Catalog, o.Clock.Now()); err != nil {
+			ln.Close()
+			return fail(err)
+		}
+	}
+	st.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := st.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			st.log.Error("local stack server stopped", "err", err)
+		}
+	}()
+	return st, nil
+}
+
+func startMinidyn() (string, *http.Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen for minidyn: %w", err)
+	}
+	srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv, nil
+}
+
+func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	fns := map[string]*httpapi.Function{}
+	for _, r := range tp.Routes {
+		switch r.Integration {
+		case topology.IntegrationLambda:
+			fn, ok := fns[r.Function]
+			if !ok {
+				var err error
+				if fn, err = st.App.HTTPFunction(r.Function); err != nil {
+					return nil, err
+				}
+				fns[r.Function] = fn
+			}
+			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, fn.Handle))
+		case topology.IntegrationLocal:
+			if r.Key() != "POST /dev/token" {
+				return nil, fmt.Errorf("local route %s has no local implementation", r.Key())
+			}
+			mux.Handle(muxPattern(r), st.devToken(r))
+		default:
+			return nil, fmt.Errorf("route %s: integration %s is not emulated", r.Key(), r.Integration)
+		}
+		st.routes = append(st.routes, r.Key())
+	}
+	sort.Strings(st.routes)
+	mux.HandleFunc("GET /dev/.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+		b, err := st.Issuer.JWKS()
+		if err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	})
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+	}
+	for _, prefix := range []string{"/v1/", "/admin/", "/webhooks/", "/dev/", "/sandbox/"} {
+		mux.HandleFunc(prefix, notFound)
+	}
+	if webDir != "" {
+		files := http.FileServer(http.Dir(webDir))
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				notFound(w, r)
+				return
+			}
+			files.ServeHTTP(w, r)
+		})
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
+	return mux, nil
+}
+
+// devToken is POST /dev/token {"sub","role"}: the local stand-in for a
+// Cognito sign-in.
+func (st *Stack) devToken(route topology.Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Sub  string `json:"sub"`
+			Role string `json:"role"`
+		}
+		body, err := readLimited(w, r, route.MaxBodyBytes)
+		if err == nil {
+			err = decodeStrict(body, route.MaxBodyBytes, &req)
+		}
+		if err == nil && (req.Sub == "" || len(req.Sub) > 128) {
+			err = apperr.New(apperr.Invalid, "sub is required (1-128 characters)")
+		}
+		role := auth.Role(req.Role)
+		if err == nil {
+			switch role {
+			case "":
+				role = auth.RoleFan
+			case auth.RoleFan, auth.RoleOrganizer:
+			default:
+				err = apperr.New(apperr.Invalid, `role must be "fan" or "organizer"`)
+			}
+		}
+		if err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		tok, exp, err := st.Issuer.Issue(req.Sub, role)
+		if err != nil {
+			httpapi.WriteError(w, apperr.Wrap(err, apperr.Internal, "issue token"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "expiresAt": exp.UTC().Format(time.RFC3339)})
+	})
+}
+
+// URL is the stack's base URL, e.g. http://127.0.0.1:8080.
+func (st *Stack) URL() string { return st.url }
+
+// RouteKeys lists every route key the stack serves, local-only included.
+func (st *Stack) RouteKeys() []string { return append([]string(nil), st.routes...) }
+
+// DB is the DynamoDB client the stack's functions use.
+func (st *Stack) DB() *dynamodb.Client { return st.App.DB }
+
+// Close stops serving and shuts the embedded DynamoDB down.
+func (st *Stack) Close(ctx context.Context) error {
+	var errs []error
+	if st.srv != nil {
+		errs = append(errs, st.srv.Shutdown(ctx))
+	}
+	if st.dynSrv != nil {
+		errs = append(errs, st.dynSrv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}

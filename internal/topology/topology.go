@@ -1,0 +1,289 @@
+// Package topology is the one declaration of StarArena's deployed shape:
+// functions, HTTP routes, queues, schedules, state machines and DynamoDB
+// tables. The CDK app (infra/) and the local stack (internal/localstack) both
+// read Default(), so what runs on a laptop and what is deployed cannot drift.
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Auth is how a route's caller is identified.
+type Auth string
+
+const (
+	// AuthNone routes are public (health, catalog reads).
+	AuthNone Auth = "none"
+	// AuthFan routes need a fan JWT: Cognito through the HTTP API JWT
+	// authorizer in AWS, the dev issuer locally.
+	AuthFan Auth = "fan"
+	// AuthOrganizer routes are IAM-signed in AWS; locally a JWT whose role is
+	// organizer. The handler checks the role.
+	AuthOrganizer Auth = "organizer"
+	// AuthSignature routes (payment webhooks) have no authorizer: the handler
+	// verifies the provider's signature.
+	AuthSignature Auth = "signature"
+)
+
+// Integration is what serves a route.
+type Integration string
+
+const (
+	// IntegrationLambda routes invoke Function with an HTTP API payload v2 event.
+	IntegrationLambda Integration = "lambda"
+	// IntegrationSQS routes send the request to Queue (API Gateway's
+	// SQS-SendMessage integration): no Lambda runs per request.
+	IntegrationSQS Integration = "sqs-send-message"
+	// IntegrationLocal routes exist only in the local stack (the dev token
+	// issuer); infra/ never deploys them.
+	IntegrationLocal Integration = "local"
+)
+
+// Route is one HTTP API route.
+type Route struct {
+	Method      string // GET, POST, DELETE
+	Path        string // API Gateway syntax: /v1/events/{eventId}
+	Integration Integration
+	Function    string // for IntegrationLambda
+	Queue       string // for IntegrationSQS
+	Auth        Auth
+	// CacheTTL is how long the CDN may serve the answer (0: never cached).
+	CacheTTL time.Duration
+	// MaxBodyBytes bounds the request body the handler accepts.
+	MaxBodyBytes int64
+}
+
+// Key is the API Gateway route key, "METHOD /path".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Function is one Lambda function; its code lives in functions/<Name>.
+type Function struct {
+	Name        string
+	Description string
+	MemoryMB    int
+	Timeout     time.Duration
+	// ReservedConcurrency caps the function as a last safety net (0: none).
+	ReservedConcurrency int
+}
+
+// Schedule invokes Function on a fixed rate (EventBridge in AWS).
+type Schedule struct {
+	Name     string
+	Function string
+	Every    time.Duration
+}
+
+// Queue is an SQS standard queue with its dead-letter queue and consumer.
+type Queue struct {
+	Name              string
+	Consumer          string // function fed by the event source mapping
+	BatchSize         int
+	MaxBatchingWindow time.Duration
+	VisibilityTimeout time.Duration
+	MaxReceiveCount   int // deliveries before a message goes to the DLQ
+}
+
+// StateMachine is a Step Functions Standard state machine defined by an ASL
+// JSON file; Functions are the tasks it may invoke.
+type StateMachine struct {
+	Name       string
+	Definition string // path from the repository root
+	Functions  []string
+}
+
+// KeyType is a DynamoDB scalar attribute type.
+type KeyType string
+
+// Attribute types used in keys.
+const (
+	String KeyType = "S"
+	Number KeyType = "N"
+)
+
+// Key is one key attribute.
+type Key struct {
+	Name string
+	Type KeyType
+}
+
+// Index is a global secondary index projecting all attributes.
+type Index struct {
+	Name         string
+	PartitionKey Key
+	SortKey      Key
+}
+
+// Table is a DynamoDB table. LogicalName is the name code refers to; the
+// physical name comes from the environment (TABLE_NAME) in AWS.
+type Table struct {
+	LogicalName  string
+	PartitionKey Key
+	SortKey      Key
+	Indexes      []Index
+}
+
+// Topology is the whole declaration.
+type Topology struct {
+	Functions     []Function
+	Routes        []Route
+	Queues        []Queue
+	Schedules     []Schedule
+	StateMachines []StateMachine
+	Tables        []Table
+}
+
+// Body limits. API Gateway accepts 10 MB; no StarArena request needs more
+// than a venue map.
+const (
+	smallBody = 16 << 10
+	venueBody = 1 << 20
+)
+
+// MainTable is the logical name of the single table.
+const MainTable = "main"
+
+// Default is StarArena's topology.
+func Default() Topology {
+	return Topology{
+		Functions: []Function{
+			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second},
+			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second},
+		},
+		Routes: []Route{
+			{Method: "GET", Path: "/healthz", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone},
+			{Method: "POST", Path: "/dev/token", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/v1/events", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
+			{Method: "GET", Path: "/v1/events/{eventId}", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
+			{Method: "GET", Path: "/v1/events/{eventId}/availability", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 2 * time.Second},
+			{Method: "POST", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: venueBody},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
+		},
+		Tables: []Table{{
+			LogicalName:  MainTable,
+			PartitionKey: Key{Name: "pk", Type: String},
+			SortKey:      Key{Name: "sk", Type: String},
+			Indexes: []Index{
+				// gsi1: listings (all events by start time; later a fan's orders).
+				{Name: "gsi1", PartitionKey: Key{Name: "gsi1pk", Type: String}, SortKey: Key{Name: "gsi1sk", Type: String}},
+			},
+		}},
+	}
+}
+
+// Function returns the named function.
+func (t Topology) Function(name string) (Function, bool) {
+	for _, f := range t.Functions {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// RoutesOf returns the Lambda routes served by function name.
+func (t Topology) RoutesOf(name string) []Route {
+	var out []Route
+	for _, r := range t.Routes {
+		if r.Integration == IntegrationLambda && r.Function == name {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// DeployedRouteKeys returns the sorted route keys that exist in AWS (every
+// route but the local-only ones).
+func (t Topology) DeployedRouteKeys() []string {
+	var keys []string
+	for _, r := range t.Routes {
+		if r.Integration != IntegrationLocal {
+			keys = append(keys, r.Key())
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Validate reports declarations that cannot be deployed: duplicate names or
+// route keys, routes naming unknown functions or queues, and similar.
+func (t Topology) Validate() error {
+	var errs []string
+	fns := map[string]bool{}
+	for _, f := range t.Functions {
+		if f.Name == "" || fns[f.Name] {
+			errs = append(errs, fmt.Sprintf("function %q: empty or duplicate name", f.Name))
+		}
+		fns[f.Name] = true
+		if f.MemoryMB < 128 || f.Timeout <= 0 || f.Timeout > 15*time.Minute {
+			errs = append(errs, fmt.Sprintf("function %q: memory or timeout out of Lambda's range", f.Name))
+		}
+	}
+	queues := map[string]bool{}
+	for _, q := range t.Queues {
+		if queues[q.Name] {
+			errs = append(errs, fmt.Sprintf("queue %q: duplicate", q.Name))
+		}
+		queues[q.Name] = true
+		if !fns[q.Consumer] {
+			errs = append(errs, fmt.Sprintf("queue %q: unknown consumer %q", q.Name, q.Consumer))
+		}
+		if q.VisibilityTimeout <= 0 || q.MaxReceiveCount < 1 || q.BatchSize < 1 {
+			errs = append(errs, fmt.Sprintf("queue %q: visibility, receive count and batch size must be set", q.Name))
+		}
+	}
+	keys := map[string]bool{}
+	for _, r := range t.Routes {
+		k := r.Key()
+		if keys[k] {
+			errs = append(errs, fmt.Sprintf("route %q: duplicate", k))
+		}
+		keys[k] = true
+		if !strings.HasPrefix(r.Path, "/") {
+			errs = append(errs, fmt.Sprintf("route %q: path must start with /", k))
+		}
+		switch r.Integration {
+		case IntegrationLambda:
+			if !fns[r.Function] {
+				errs = append(errs, fmt.Sprintf("route %q: unknown function %q", k, r.Function))
+			}
+		case IntegrationSQS:
+			if !queues[r.Queue] {
+				errs = append(errs, fmt.Sprintf("route %q: unknown queue %q", k, r.Queue))
+			}
+		case IntegrationLocal:
+		default:
+			errs = append(errs, fmt.Sprintf("route %q: unknown integration %q", k, r.Integration))
+		}
+		switch r.Auth {
+		case AuthNone, AuthFan, AuthOrganizer, AuthSignature:
+		default:
+			errs = append(errs, fmt.Sprintf("route %q: unknown auth %q", k, r.Auth))
+		}
+	}
+	for _, s := range t.Schedules {
+		if !fns[s.Function] || s.Every < time.Second {
+			errs = append(errs, fmt.Sprintf("schedule %q: unknown function or rate under 1s", s.Name))
+		}
+	}
+	for _, m := range t.StateMachines {
+		for _, f := range m.Functions {
+			if !fns[f] {
+				errs = append(errs, fmt.Sprintf("state machine %q: unknown function %q", m.Name, f))
+			}
+		}
+	}
+	tables := map[string]bool{}
+	for _, tb := range t.Tables {
+		if tables[tb.LogicalName] || tb.PartitionKey.Name == "" {
+			errs = append(errs, fmt.Sprintf("table %q: duplicate or no partition key", tb.LogicalName))
+		}
+		tables[tb.LogicalName] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+// Command run starts the local stack (make run): every function in one
+// process, an embedded DynamoDB, the site and a demo event.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/localstack"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	port, err := config.Int(os.Getenv, "PORT", 8080, 0, 65535)
+	if err != nil {
+		return err
+	}
+	web := os.Getenv("WEB_DIR")
+	if web == "" {
+		web = "web"
+	}
+	started := time.Now()
+	st, err := localstack.Start(ctx, localstack.Options{
+		Addr:   fmt.Sprintf("127.0.0.1:%d", port),
+		Config: cfg,
+		WebDir: web,
+		Demo:   os.Getenv("DEMO") != "off",
+		Logger: app.NewLogger(os.Stderr, cfg.LogLevel),
+	})
+	if err != nil {
+		return err
+	}
+	dyn := st.DynamoEndpoint + " (embedded minidyn)"
+	if cfg.DynamoEndpoint != "" {
+		dyn = cfg.DynamoEndpoint
+	}
+	fmt.Printf(`
+StarArena local stack
+  fan site           %[1]s/?event=%[2]s
+  organizer console  %[1]s/console/
+  API                %[1]s/v1/events
+  dev tokens         curl -X POST %[1]s/dev/token -d '{"sub":"fan-1","role":"fan"}'
+  DynamoDB           %[3]s
+ready in %[4]s — press Ctrl-C to stop
+`, st.URL(), localstack.DemoEventID, dyn, time.Since(started).Round(time.Millisecond))
+	<-ctx.Done()
+	fmt.Println("stopping")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return st.Close(shutdown)
+}
