@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"

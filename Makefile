@@ -1,0 +1,63 @@
+# StarArena developer commands. `make run` and `make test` install what they
+# need (Go modules, the pinned npm packages) on a fresh machine.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(shell go env GOPATH 2>/dev/null)/bin:$(PATH)
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+GO       ?= go
+FUZZTIME ?= 5s
+PORT     ?= 8080
+
+.PHONY: help deps run test lint unit fuzz build synth invoke bench clean
+
+help:
+	@echo "make run      start the local stack with a demo event (PORT=$(PORT))"
+	@echo "make test     lint, unit/integration tests, short fuzz runs"
+	@echo "make build    cross-compile every function to dist/<name>/bootstrap"
+	@echo "make synth    synthesize the CDK app offline into cdk.out/"
+	@echo "make invoke   FN=<function> EVENT=events/<file>.json: run one function on one event"
+	@echo "make bench    benchmarks"
+
+deps: .cache/go-mod.stamp node_modules/.package-lock.json
+
+.cache/go-mod.stamp: go.mod go.sum
+	$(GO) mod download
+	@mkdir -p .cache && touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+run: deps
+	PORT=$(PORT) $(GO) run ./scripts/run
+
+test: deps lint unit fuzz
+
+lint:
+	@files=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	  if [ -n "$$files" ]; then echo "gofmt needed: $$files"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+unit:
+	$(GO) test -count=1 -timeout 30m ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+build:
+	scripts/build.sh
+
+synth: deps build
+	scripts/synth.sh
+
+invoke:
+	@test -n "$(FN)" -a -n "$(EVENT)" || (echo "usage: make invoke FN=catalog EVENT=events/catalog-get-event.json"; exit 2)
+	$(GO) run ./scripts/invoke -fn $(FN) -event $(EVENT)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf dist cdk.out .cache
