@@ -9,7 +9,12 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/stararena/stararena/internal/admission"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
@@ -17,6 +22,7 @@ import (
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/handlers"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -26,17 +32,22 @@ type Options struct {
 	Logger   *slog.Logger
 	DB       *dynamodb.Client
 	Topology *topology.Topology
+	// Keyring overrides the admission keys from the configuration.
+	Keyring *admission.Keyring
 }
 
 // App holds the built services.
 type App struct {
-	Config   config.Config
-	Topology topology.Topology
-	Clock    clock.Clock
-	Log      *slog.Logger
-	DB       *dynamodb.Client
-	Store    *dynamo.Store
-	Catalog  *catalog.Service
+	Config    config.Config
+	Topology  topology.Topology
+	Clock     clock.Clock
+	Log       *slog.Logger
+	DB        *dynamodb.Client
+	Store     *dynamo.Store
+	Catalog   *catalog.Service
+	Tokens    *admission.Tokens
+	Gate      *admission.Gate
+	Inventory *inventory.Service
 }
 
 // New builds the application.
@@ -64,7 +75,47 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Store = dynamo.NewStore(a.DB, cfg.TableName, a.Clock)
 	a.Catalog = catalog.NewService(a.Store, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
+	kr := o.Keyring
+	if kr == nil {
+		k, err := loadKeyring(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		kr = &k
+	}
+	tokens, err := admission.NewTokens(*kr, cfg.AdmissionTTL, a.Clock)
+	if err != nil {
+		return nil, err
+	}
+	a.Tokens = tokens
+	a.Gate = admission.NewGate(a.Catalog, tokens, a.Clock)
+	a.Inventory = inventory.NewService(a.Store, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log})
 	return a, nil
+}
+
+// loadKeyring reads the admission keys: inline, from Secrets Manager, or
+// generated (local only).
+func loadKeyring(ctx context.Context, cfg config.Config) (admission.Keyring, error) {
+	switch {
+	case cfg.AdmissionKeys != "":
+		return admission.ParseKeyring([]byte(cfg.AdmissionKeys))
+	case cfg.AdmissionKeysSecret != "":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		if err != nil {
+			return admission.Keyring{}, fmt.Errorf("admission keys: %w", err)
+		}
+		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.AdmissionKeysSecret)})
+		if err != nil {
+			return admission.Keyring{}, fmt.Errorf("admission keys from %s: %w", cfg.AdmissionKeysSecret, err)
+		}
+		return admission.ParseKeyring([]byte(aws.ToString(out.SecretString)))
+	case cfg.InLambda:
+		// Each instance would sign with its own key and no other
+		// function could verify its tokens.
+		return admission.Keyring{}, fmt.Errorf("admission keys: set ADMISSION_KEYS_SECRET_ARN in Lambda")
+	default:
+		return admission.GenerateKeyring()
+	}
 }
 
 // NewLogger is the JSON logger every function uses.
@@ -79,6 +130,12 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Clock, a.Log)
+	case "admission":
+		return handlers.Admission(a.Topology, a.Gate, a.Log)
+	case "holds":
+		return handlers.Holds(a.Topology, a.Inventory, a.Log)
+	case "orders":
+		return handlers.Orders(a.Topology, a.Inventory, a.Log)
 	}
 	return nil, fmt.Errorf("no HTTP function %q", name)
 }

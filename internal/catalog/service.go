@@ -136,23 +136,53 @@ func (s *Service) Availability(ctx context.Context, id string) (Availability, er
 	if err != nil {
 		return Availability{}, err
 	}
-	ps, err := s.store.Projections(ctx, id)
+	ps, err := s.current(ctx, &ev)
 	if err != nil {
-		return Availability{}, fmt.Errorf("availability %s: %w", id, err)
+		return Availability{}, err
+	}
+	return render(&ev, ps), nil
+}
+
+// SectionStates returns a reserved section's projected seat states (one
+// byte per seat in venue order, 'A' available), as fresh as Availability.
+// Best-available holds start from it; the hold's conditional writes decide.
+func (s *Service) SectionStates(ctx context.Context, ev *Event, section string) (string, error) {
+	ps, err := s.current(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if p.Section == section {
+			return p.States, nil
+		}
+	}
+	sec, ok := ev.Section(section)
+	if !ok {
+		return "", apperr.New(apperr.NotFound, "no section %q", section)
+	}
+	return strings.Repeat("A", sec.Capacity), nil
+}
+
+// current returns the stored projections, rebuilding them first when they
+// are stale and this caller wins the lease.
+func (s *Service) current(ctx context.Context, ev *Event) ([]Projection, error) {
+	ps, err := s.store.Projections(ctx, ev.ID)
+	if err != nil {
+		return nil, fmt.Errorf("availability %s: %w", ev.ID, err)
 	}
 	now := s.clock.Now()
-	if stale(ps, &ev, now, s.freshness) {
-		ok, err := s.store.LeaseRefresh(ctx, id, now, now.Add(10*time.Second))
+	if stale(ps, ev, now, s.freshness) {
+		ok, err := s.store.LeaseRefresh(ctx, ev.ID, now, now.Add(10*time.Second))
 		if err != nil {
-			return Availability{}, fmt.Errorf("availability %s: lease: %w", id, err)
+			return nil, fmt.Errorf("availability %s: lease: %w", ev.ID, err)
 		}
 		if ok {
-			if ps, err = s.Rebuild(ctx, &ev); err != nil {
-				return Availability{}, err
+			if ps, err = s.Rebuild(ctx, ev); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return render(&ev, ps), nil
+	return ps, nil
 }
 
 func stale(ps []Projection, ev *Event, now time.Time, freshness time.Duration) bool {

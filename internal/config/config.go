@@ -20,6 +20,17 @@ type Config struct {
 	DynamoEndpoint string
 	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
 	Freshness      time.Duration // AVAILABILITY_FRESHNESS: max age of the availability projection
+	// AdmissionKeys is the admission signing keyring document
+	// (ADMISSION_KEYS); AdmissionKeysSecret names a Secrets Manager secret
+	// holding it (ADMISSION_KEYS_SECRET_ARN). With neither, a key is
+	// generated at start-up (local stack only: tokens then do not survive a
+	// restart and are not shared between processes).
+	AdmissionKeys       string
+	AdmissionKeysSecret string
+	AdmissionTTL        time.Duration // ADMISSION_TTL, default 10m
+	// InLambda is true inside AWS Lambda (AWS_LAMBDA_FUNCTION_NAME is set):
+	// settings that only make sense locally are refused there.
+	InLambda bool
 }
 
 // Getenv is os.Getenv's shape, so tests can pass a map.
@@ -32,6 +43,17 @@ func FromEnv(getenv Getenv) (Config, error) {
 		TableName:      first(getenv("TABLE_NAME"), "stararena"),
 		DynamoEndpoint: first(getenv("AWS_ENDPOINT_URL_DYNAMODB"), getenv("AWS_ENDPOINT_URL")),
 		Freshness:      2 * time.Second,
+	}
+	c.InLambda = getenv("AWS_LAMBDA_FUNCTION_NAME") != ""
+	c.AdmissionKeys = getenv("ADMISSION_KEYS")
+	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
+	c.AdmissionTTL = 10 * time.Minute
+	if v := getenv("ADMISSION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Second || d > time.Hour {
+			return Config{}, fmt.Errorf("ADMISSION_TTL=%q: want a duration between 10s and 1h", v)
+		}
+		c.AdmissionTTL = d
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(first(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return Config{}, fmt.Errorf("LOG_LEVEL: %w", err)

@@ -61,13 +61,23 @@ func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error
 // getAll reads keys with parallel BatchGetItem calls (eventually consistent:
 // callers use it for read models, never for decisions).
 func (s *Store) getAll(ctx context.Context, keys []item, projection string, names map[string]string) ([]item, error) {
+	return s.batchGet(ctx, keys, projection, names, false)
+}
+
+// getAllConsistent is getAll with strongly consistent reads (for decisions
+// such as which GA shard to take from or which seats a conflict lost).
+func (s *Store) getAllConsistent(ctx context.Context, keys []item, projection string, names map[string]string) ([]item, error) {
+	return s.batchGet(ctx, keys, projection, names, true)
+}
+
+func (s *Store) batchGet(ctx context.Context, keys []item, projection string, names map[string]string, consistent bool) ([]item, error) {
 	results := make([][]item, (len(keys)+batchGetMax-1)/batchGetMax)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchWorkers)
 	for i := range results {
 		chunk := keys[i*batchGetMax : min((i+1)*batchGetMax, len(keys))]
 		g.Go(func() error {
-			ka := types.KeysAndAttributes{Keys: chunk}
+			ka := types.KeysAndAttributes{Keys: chunk, ConsistentRead: aws.Bool(consistent)}
 			if projection != "" {
 				ka.ProjectionExpression = aws.String(projection)
 				ka.ExpressionAttributeNames = names

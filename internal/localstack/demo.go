@@ -34,6 +34,8 @@ func DemoEvent(now time.Time) catalog.Event {
 			ID: id, Name: "Section " + id, PriceCents: &p, Currency: "EUR", Rows: rows,
 		})
 	}
+	// Until the waiting room lands the demo admits fans directly.
+	req.Queue = &catalog.QueueRequest{Mode: catalog.QueueOff}
 	ga, gaCap := int64(6900), 2000
 	req.Sections = append(req.Sections, catalog.SectionRequest{ID: "GA", Name: "Floor (standing)", PriceCents: &ga, Currency: "EUR", Capacity: &gaCap})
 	ev, err := req.Event()

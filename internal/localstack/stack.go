@@ -53,6 +53,7 @@ type Stack struct {
 	routes         []string
 	srv            *http.Server
 	dynSrv         *http.Server
+	dynamoOps      *OpCounter
 	log            *slog.Logger
 }
 
@@ -76,7 +77,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		cfg.Freshness = 2 * time.Second
 	}
 	if cfg.DynamoEndpoint == "" {
-		url, srv, err := startMinidyn()
+		st.dynamoOps = &OpCounter{}
+		url, srv, err := startMinidyn(st.dynamoOps)
 		if err != nil {
 			return nil, err
 		}
@@ -133,12 +135,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	return st, nil
 }
 
-func startMinidyn() (string, *http.Server, error) {
+func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen for minidyn: %w", err)
 	}
-	srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: counter.Wrap(miniserver.NewServer()), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }
@@ -244,6 +246,10 @@ func (st *Stack) URL() string { return st.url }
 
 // RouteKeys lists every route key the stack serves, local-only included.
 func (st *Stack) RouteKeys() []string { return append([]string(nil), st.routes...) }
+
+// DynamoOps counts the embedded DynamoDB's requests by operation (nil when
+// the stack uses an external endpoint).
+func (st *Stack) DynamoOps() *OpCounter { return st.dynamoOps }
 
 // DB is the DynamoDB client the stack's functions use.
 func (st *Stack) DB() *dynamodb.Client { return st.App.DB }

@@ -151,6 +151,11 @@ func Default() Topology {
 		Functions: []Function{
 			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second},
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second},
+			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second},
+			// The purchase path: reserved concurrency is the last safety net
+			// behind the waiting room's admission rate.
+			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200},
+			{Name: "orders", Description: "A fan's orders: read, list, cancel", MemoryMB: 512, Timeout: 10 * time.Second},
 		},
 		Routes: []Route{
 			{Method: "GET", Path: "/healthz", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone},
@@ -158,6 +163,11 @@ func Default() Topology {
 			{Method: "GET", Path: "/v1/events", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}/availability", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 2 * time.Second},
+			{Method: "POST", Path: "/v1/events/{eventId}/admission", Integration: IntegrationLambda, Function: "admission", Auth: AuthFan, MaxBodyBytes: smallBody},
+			{Method: "POST", Path: "/v1/events/{eventId}/holds", Integration: IntegrationLambda, Function: "holds", Auth: AuthFan, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
+			{Method: "DELETE", Path: "/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
+			{Method: "GET", Path: "/v1/me/orders", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
 			{Method: "POST", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: venueBody},
 			{Method: "GET", Path: "/admin/v1/events/{eventId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
 		},

@@ -1,0 +1,102 @@
+package admission
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/clock"
+)
+
+func mustTokens(t testing.TB, kr Keyring, clk clock.Clock) *Tokens {
+	t.Helper()
+	tk, err := NewTokens(kr, time.Minute, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+func TestVerifyRefusesEveryMisuse(t *testing.T) {
+	clk := clock.NewManual(time.Date(2027, 5, 1, 10, 0, 0, 0, time.UTC))
+	kr, err := GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := mustTokens(t, kr, clk)
+	tok, issued, err := tk.Issue("fan-1", "ev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tk.Verify(tok, "fan-1", "ev-1")
+	if err != nil || c.ID != issued.ID || c.Account != "fan-1" || c.EventID != "ev-1" {
+		t.Fatalf("valid token: %+v, %v", c, err)
+	}
+
+	other, _ := GenerateKeyring()
+	forged, _, _ := mustTokens(t, other, clk).Issue("fan-1", "ev-1")
+	parts := strings.Split(tok, ".")
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"evt":"ev-1","exp":9999999999,"iss":"stararena/admission","jti":"x","sub":"fan-1"}`)) + "." + parts[2]
+	cases := map[string]struct{ token, account, event string }{
+		"OtherAccount":    {tok, "fan-2", "ev-1"},
+		"OtherEvent":      {tok, "fan-1", "ev-2"},
+		"ForgedKey":       {forged, "fan-1", "ev-1"},
+		"TamperedPayload": {tampered, "fan-1", "ev-1"},
+		"Garbage":         {"abc", "fan-1", "ev-1"},
+		"Empty":           {"", "fan-1", "ev-1"},
+		"Huge":            {strings.Repeat("a", MaxTokenBytes+1), "fan-1", "ev-1"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := tk.Verify(tc.token, tc.account, tc.event); !apperr.Is(err, apperr.AdmissionInvalid) {
+				t.Fatalf("err = %v, want ADMISSION_INVALID", err)
+			}
+		})
+	}
+	t.Run("Expired", func(t *testing.T) {
+		clk.Advance(time.Minute + time.Second)
+		if _, err := tk.Verify(tok, "fan-1", "ev-1"); !apperr.Is(err, apperr.AdmissionInvalid) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestRotationKeepsOldTokensValid(t *testing.T) {
+	seed := func(b byte) string {
+		return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune(b)), ed25519.SeedSize)))
+	}
+	old, err := ParseKeyring([]byte(`{"current":"k1","keys":[{"kid":"k1","seed":"` + seed('a') + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := ParseKeyring([]byte(`{"current":"k2","keys":[{"kid":"k2","seed":"` + seed('b') + `"},{"kid":"k1","seed":"` + seed('a') + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := mustTokens(t, old, nil).Issue("fan-1", "ev-1")
+	if _, err := mustTokens(t, rotated, nil).Verify(tok, "fan-1", "ev-1"); err != nil {
+		t.Fatalf("token of the previous key refused after rotation: %v", err)
+	}
+	if _, err := ParseKeyring([]byte(`{"current":"k3","keys":[{"kid":"k2","seed":"` + seed('b') + `"}]}`)); err == nil {
+		t.Fatal("keyring whose current key is missing accepted")
+	}
+}
+
+// FuzzVerify: no input makes Verify panic or accept a token it did not issue.
+func FuzzVerify(f *testing.F) {
+	kr, _ := GenerateKeyring()
+	tk := mustTokens(f, kr, nil)
+	tok, issued, _ := tk.Issue("fan-1", "ev-1")
+	f.Add(tok)
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJmYW4tMSJ9.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := tk.Verify(s, "fan-1", "ev-1")
+		if err == nil && c.ID != issued.ID {
+			t.Fatalf("accepted a token it did not issue: %q -> %+v", s, c)
+		}
+	})
+}

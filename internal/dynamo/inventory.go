@@ -1,0 +1,343 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+)
+
+var _ inventory.Store = (*Store)(nil)
+
+// More item kinds (see Store):
+//
+//	ORDER#<id>                  ORDER   an order; gsi1 ACCOUNT#<account> / ORDER#<createdAt>#<id>
+//	LIMIT#<event>#<account>     LIMIT   places the account holds or bought for the event
+//	ADMISSION#<jti>             USED    a consumed admission token
+//	IDEM#<account>#<key>        IDEM    an Idempotency-Key and the order it created
+func orderPK(id string) string               { return "ORDER#" + id }
+func limitPK(eventID, account string) string { return "LIMIT#" + eventID + "#" + account }
+func admissionPK(jti string) string          { return "ADMISSION#" + jti }
+func idemPK(account, key string) string      { return "IDEM#" + account + "#" + key }
+func accountOrdersPK(account string) string  { return "ACCOUNT#" + account }
+func accountOrdersSK(o *orders.Order) string {
+	return "ORDER#" + o.CreatedAt.Format(time.RFC3339Nano) + "#" + o.ID
+}
+
+// part names what one transaction item was, to read cancellation reasons.
+type part struct {
+	kind  string // seat, shard, limit, admission, order, idem
+	seat  string
+	shard int
+}
+
+// CreateHold is one TransactWriteItems: seat conditional updates, GA shard
+// decrements (never below zero), the account limit, the consumed admission
+// token, the order and the optional idempotency record.
+func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
+	o := p.Order
+	now := o.CreatedAt
+	var items []types.TransactWriteItem
+	var parts []part
+	// Order matters where a server names only the first failed condition
+	// (minidyn): the idempotency record and the admission token come first,
+	// so a retry is recognised as a retry before its seats look taken.
+	if r := p.Idempotency; r != nil {
+		it := key(idemPK(r.Account, r.Key), "IDEM")
+		it["fingerprint"], it["orderId"] = s(r.Fingerprint), s(r.OrderID)
+		it["ttl"] = n(now.Add(24 * time.Hour).Unix())
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(st.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}})
+		parts = append(parts, part{kind: "idem"})
+	}
+	adm := key(admissionPK(p.AdmissionID), "USED")
+	adm["eventId"], adm["account"], adm["orderId"] = s(o.EventID), s(o.Account), s(o.ID)
+	adm["usedAt"] = s(now.Format(time.RFC3339Nano))
+	adm["ttl"] = n(p.AdmissionExpires.Add(24 * time.Hour).Unix()) // garbage collection only
+	items = append(items, types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(st.table), Item: adm, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}})
+	parts = append(parts, part{kind: "admission"})
+	q := int64(o.Places())
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(st.table),
+		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
+		ConditionExpression:       aws.String("attribute_not_exists(#c) OR #c <= :room"),
+		UpdateExpression:          aws.String("ADD #c :q"),
+		ExpressionAttributeNames:  map[string]string{"#c": "count"},
+		ExpressionAttributeValues: item{":q": n(q), ":room": n(int64(p.LimitMax) - q)},
+	}})
+	parts = append(parts, part{kind: "limit"})
+	oi, err := orderItem(&o)
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(st.table), Item: oi, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}})
+	parts = append(parts, part{kind: "order"})
+	for _, seat := range p.Seats {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                aws.String(st.table),
+			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			ConditionExpression:      aws.String("#st = :avail"),
+			UpdateExpression:         aws.String("SET #st = :held, orderId = :oid, account = :acct, expiresAt = :exp, version = version + :one"),
+			ExpressionAttributeNames: map[string]string{"#st": "state"},
+			ExpressionAttributeValues: item{
+				":avail": s(catalog.SeatAvailable), ":held": s(catalog.SeatHeld), ":oid": s(o.ID),
+				":acct": s(o.Account), ":exp": s(o.ExpiresAt.Format(time.RFC3339Nano)), ":one": n(1),
+			},
+		}})
+		parts = append(parts, part{kind: "seat", seat: seat})
+	}
+	for _, t := range p.GA {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(st.table),
+			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			ConditionExpression:       aws.String("available >= :q"),
+			UpdateExpression:          aws.String("SET available = available - :q, held = held + :q"),
+			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
+		}})
+		parts = append(parts, part{kind: "shard", shard: t.Shard})
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	return holdConflict(err, parts)
+}
+
+func holdConflict(err error, parts []part) error {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		var tip *types.TransactionInProgressException
+		if errors.As(err, &tip) || isThrottle(err) {
+			return &inventory.Conflict{Transient: true}
+		}
+		return fmt.Errorf("hold transaction: %w", err)
+	}
+	c := &inventory.Conflict{}
+	known := false
+	for i, r := range tce.CancellationReasons {
+		if i >= len(parts) {
+			break
+		}
+		switch aws.ToString(r.Code) {
+		case "", "None":
+			continue
+		case "ConditionalCheckFailed":
+			known = true
+			switch p := parts[i]; p.kind {
+			case "seat":
+				c.Seats = append(c.Seats, p.seat)
+			case "shard":
+				c.Shards = append(c.Shards, p.shard)
+			case "limit":
+				c.Limit = true
+			case "admission":
+				c.Admission = true
+			case "idem":
+				c.Idempotency = true
+			case "order":
+				c.Transient = true // a duplicate order id: retry with the same plan
+			}
+		default: // TransactionConflict, ThrottlingError, ProvisionedThroughputExceeded
+			known = true
+			c.Transient = true
+		}
+	}
+	if !known {
+		c.Transient = true
+	}
+	return c
+}
+
+func isThrottle(err error) bool {
+	var pte *types.ProvisionedThroughputExceededException
+	var rle *types.RequestLimitExceeded
+	return errors.As(err, &pte) || errors.As(err, &rle) || strings.Contains(err.Error(), "ThrottlingException")
+}
+
+func orderItem(o *orders.Order) (item, error) {
+	it, err := attributevalue.MarshalMap(o)
+	if err != nil {
+		return nil, fmt.Errorf("encode order: %w", err)
+	}
+	it["pk"], it["sk"] = s(orderPK(o.ID)), s("ORDER")
+	it["gsi1pk"], it["gsi1sk"] = s(accountOrdersPK(o.Account)), s(accountOrdersSK(o))
+	it["expiresAtMs"] = n(o.ExpiresAt.UnixMilli())
+	return it, nil
+}
+
+func decodeOrder(it item) (orders.Order, error) {
+	var o orders.Order
+	if err := attributevalue.UnmarshalMap(it, &o); err != nil {
+		return orders.Order{}, fmt.Errorf("decode order: %w", err)
+	}
+	return o, nil
+}
+
+// GetOrder reads an order with a strongly consistent read.
+func (st *Store) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(orderPK(id), "ORDER"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return orders.Order{}, fmt.Errorf("get order %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %s", id)
+	}
+	return decodeOrder(out.Item)
+}
+
+// ListOrders queries gsi1 for an account's orders, newest first.
+func (st *Store) ListOrders(ctx context.Context, account string, limit int) ([]orders.Order, error) {
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(st.table),
+		IndexName:                 aws.String("gsi1"),
+		KeyConditionExpression:    aws.String("gsi1pk = :p AND begins_with(gsi1sk, :o)"),
+		ExpressionAttributeValues: item{":p": s(accountOrdersPK(account)), ":o": s("ORDER#")},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	res := make([]orders.Order, 0, len(out.Items))
+	for _, it := range out.Items {
+		o, err := decodeOrder(it)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, o)
+	}
+	return res, nil
+}
+
+// GetIdempotency reads an idempotency record (consistent).
+func (st *Store) GetIdempotency(ctx context.Context, account, k string) (inventory.IdempotencyRecord, bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(idemPK(account, k), "IDEM"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return inventory.IdempotencyRecord{}, false, fmt.Errorf("get idempotency key: %w", err)
+	}
+	if out.Item == nil {
+		return inventory.IdempotencyRecord{}, false, nil
+	}
+	return inventory.IdempotencyRecord{Account: account, Key: k, Fingerprint: str(out.Item, "fingerprint"), OrderID: str(out.Item, "orderId")}, true, nil
+}
+
+// SeatHolders reads seats consistently.
+func (st *Store) SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
+	keys := make([]item, len(ids))
+	for i, id := range ids {
+		keys[i] = key(seatPK(eventID, id), "SEAT")
+	}
+	items, err := st.getAllConsistent(ctx, keys, "seatId, #st, orderId", map[string]string{"#st": "state"})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]inventory.SeatState, len(items))
+	for _, it := range items {
+		out[str(it, "seatId")] = inventory.SeatState{State: str(it, "state"), OrderID: str(it, "orderId")}
+	}
+	return out, nil
+}
+
+// GAShards reads a GA section's shards consistently.
+func (st *Store) GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error) {
+	keys := make([]item, shards)
+	for i := range keys {
+		keys[i] = key(gaShardPK(eventID, section, i), "GA")
+	}
+	items, err := st.getAllConsistent(ctx, keys, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	avail := make([]int, shards)
+	prefix := gaShardPK(eventID, section, 0)
+	prefix = prefix[:len(prefix)-1]
+	for _, it := range items {
+		var idx int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(str(it, "pk"), prefix), "%d", &idx); err == nil && idx < shards {
+			avail[idx] = int(num(it, "available"))
+		}
+	}
+	return avail, nil
+}
+
+// ReleaseHold returns an order's places in one transaction conditional on
+// the order still being PENDING_PAYMENT at its version and each seat still
+// held by it.
+func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Status, seats []string, now time.Time) error {
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName:                aws.String(st.table),
+		Key:                      key(orderPK(o.ID), "ORDER"),
+		ConditionExpression:      aws.String("#st = :pending AND version = :v"),
+		UpdateExpression:         aws.String("SET #st = :to, version = version + :one, updatedAt = :now"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: item{
+			":pending": s(string(orders.PendingPayment)), ":v": n(o.Version), ":to": s(string(to)),
+			":one": n(1), ":now": s(now.Format(time.RFC3339Nano)),
+		},
+	}}}
+	for _, seat := range seats {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                aws.String(st.table),
+			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
+			UpdateExpression:         aws.String("SET #st = :avail, version = version + :one REMOVE orderId, account, expiresAt"),
+			ExpressionAttributeNames: map[string]string{"#st": "state"},
+			ExpressionAttributeValues: item{
+				":held": s(catalog.SeatHeld), ":oid": s(o.ID), ":avail": s(catalog.SeatAvailable), ":one": n(1),
+			},
+		}})
+	}
+	for _, t := range o.GATakes {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(st.table),
+			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			ConditionExpression:       aws.String("held >= :q"),
+			UpdateExpression:          aws.String("SET available = available + :q, held = held - :q"),
+			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
+		}})
+	}
+	q := int64(o.Places())
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(st.table),
+		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
+		ConditionExpression:       aws.String("#c >= :q"),
+		UpdateExpression:          aws.String("ADD #c :neg"),
+		ExpressionAttributeNames:  map[string]string{"#c": "count"},
+		ExpressionAttributeValues: item{":q": n(q), ":neg": n(-q)},
+	}})
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		if len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+			return apperr.New(apperr.Conflict, "order %s changed", o.ID)
+		}
+		return &inventory.Conflict{Transient: true}
+	}
+	if isThrottle(err) {
+		return &inventory.Conflict{Transient: true}
+	}
+	return fmt.Errorf("release transaction: %w", err)
+}

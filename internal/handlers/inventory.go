@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode"
+
+	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// OrderView is an order as its owner sees it.
+type OrderView struct {
+	OrderID     string    `json:"orderId"`
+	EventID     string    `json:"eventId"`
+	Status      string    `json:"status"`
+	Seats       []string  `json:"seats"`
+	Section     string    `json:"section,omitempty"`
+	Quantity    int       `json:"quantity"`
+	AmountCents int64     `json:"amountCents"`
+	Currency    string    `json:"currency"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	Tickets     []any     `json:"tickets"`
+}
+
+func orderView(o orders.Order) OrderView {
+	seats := o.Seats
+	if seats == nil {
+		seats = []string{}
+	}
+	return OrderView{
+		OrderID: o.ID, EventID: o.EventID, Status: string(o.Status), Seats: seats, Section: o.Section,
+		Quantity: o.Places(), AmountCents: o.AmountCents, Currency: o.Currency,
+		ExpiresAt: o.ExpiresAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Tickets: []any{},
+	}
+}
+
+// Admission builds the "admission" function.
+func Admission(tp topology.Topology, gate *admission.Gate, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("admission", tp, map[string]httpapi.Handler{
+		"POST /v1/events/{eventId}/admission": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			if len(r.Body) > 0 {
+				var empty struct{}
+				if err := r.Decode(&empty); err != nil {
+					return httpapi.Response{}, err
+				}
+			}
+			tok, c, err := gate.Admit(ctx, r.Identity.Subject, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"admissionToken": tok, "expiresAt": c.ExpiresAt}), nil
+		},
+	}, log)
+}
+
+// Holds builds the "holds" function: the purchase path's hot handler.
+func Holds(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("holds", tp, map[string]httpapi.Handler{
+		"POST /v1/events/{eventId}/holds": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			key := r.Header("Idempotency-Key")
+			if err := validIdempotencyKey(key); err != nil {
+				return httpapi.Response{}, err
+			}
+			req, err := inventory.ParseHoldRequest(r.Body, r.MaxBody())
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			o, err := inv.Hold(ctx, r.Identity.Subject, r.Path("eventId"), req, key)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.Response{Status: http.StatusCreated, Body: orderView(o),
+				Headers: map[string]string{"Location": "/v1/orders/" + o.ID}}, nil
+		},
+	}, log)
+}
+
+// Orders builds the "orders" function: a fan's own orders.
+func Orders(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("orders", tp, map[string]httpapi.Handler{
+		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, orderView(o)), nil
+		},
+		"DELETE /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			o, err := inv.Cancel(ctx, r.Identity.Subject, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, orderView(o)), nil
+		},
+		"GET /v1/me/orders": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			os, err := inv.Orders(ctx, r.Identity.Subject)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			out := make([]OrderView, 0, len(os))
+			for _, o := range os {
+				out = append(out, orderView(o))
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"orders": out}), nil
+		},
+	}, log)
+}
+
+func validIdempotencyKey(k string) error {
+	if len(k) > 128 {
+		return apperr.New(apperr.Invalid, "Idempotency-Key is longer than 128 characters")
+	}
+	for _, r := range k {
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) {
+			return apperr.New(apperr.Invalid, "Idempotency-Key must be printable ASCII")
+		}
+	}
+	return nil
+}

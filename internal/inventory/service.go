@@ -1,0 +1,550 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/orders"
+)
+
+// HoldPlan is one hold transaction: every item succeeds or none does.
+type HoldPlan struct {
+	Order orders.Order
+	// Seats flip AVAILABLE → HELD (reserved sections).
+	Seats []string
+	// GA takes places from counter shards (never below zero).
+	GA []orders.GATake
+	// LimitMax is the account's per-event ticket limit (held + bought).
+	LimitMax int
+	// AdmissionID is consumed: a token works for one hold only.
+	AdmissionID      string
+	AdmissionExpires time.Time
+	// Idempotency, when set, records the key so a retry finds this order.
+	Idempotency *IdempotencyRecord
+}
+
+// IdempotencyRecord maps (account, key) to the first answer.
+type IdempotencyRecord struct {
+	Account     string
+	Key         string
+	Fingerprint string
+	OrderID     string
+}
+
+// Conflict says which parts of a HoldPlan made the transaction fail.
+type Conflict struct {
+	Seats       []string // seats not AVAILABLE
+	Shards      []int    // GA shards without enough places
+	Limit       bool     // the account limit would be exceeded
+	Admission   bool     // the admission token was used already
+	Idempotency bool     // the Idempotency-Key exists
+	// Transient: DynamoDB cancelled the transaction because another one
+	// was touching the same items (TransactionConflict); retry.
+	Transient bool
+}
+
+func (c *Conflict) Error() string { return fmt.Sprintf("hold conflict: %+v", *c) }
+
+// Store is the persistence the inventory needs.
+type Store interface {
+	// CreateHold runs the plan as one transaction. A cancelled transaction
+	// returns a *Conflict.
+	CreateHold(ctx context.Context, p HoldPlan) error
+	// SeatStates reads seats with strongly consistent reads.
+	SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]SeatState, error)
+	// GAShards returns the available places of each shard.
+	GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error)
+	GetOrder(ctx context.Context, id string) (orders.Order, error)
+	GetIdempotency(ctx context.Context, account, key string) (IdempotencyRecord, bool, error)
+	// ReleaseHold moves a PENDING_PAYMENT order at version to status and
+	// returns its held seats (those listed in seats) and GA places, and the
+	// account's limit credits, atomically. A *Conflict{Transient} or
+	// apperr CONFLICT means the order changed meanwhile.
+	ReleaseHold(ctx context.Context, o orders.Order, to orders.Status, seats []string, now time.Time) error
+	ListOrders(ctx context.Context, account string, limit int) ([]orders.Order, error)
+}
+
+// SeatState is a seat's state and, when held or sold, its order.
+type SeatState struct {
+	State   string
+	OrderID string
+}
+
+// Events reads events and their availability projections.
+type Events interface {
+	Get(ctx context.Context, id string) (catalog.Event, error)
+	SectionStates(ctx context.Context, ev *catalog.Event, section string) (string, error)
+}
+
+// Options configures the service.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	Rand   *rand.Rand
+	// Attempts bounds how often one hold is retried after a conflict it can
+	// route around (another best-available block, another GA shard).
+	Attempts int
+}
+
+// Service holds and releases places.
+type Service struct {
+	store    Store
+	events   Events
+	tokens   *admission.Tokens
+	clock    clock.Clock
+	log      *slog.Logger
+	attempts int
+	rngSeed  func() *rand.Rand
+}
+
+// NewService builds the inventory service.
+func NewService(store Store, events Events, tokens *admission.Tokens, o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 8
+	}
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts}
+	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
+	if o.Rand != nil {
+		s.rngSeed = func() *rand.Rand { return o.Rand }
+	}
+	return s
+}
+
+// Hold places a hold for account. idemKey may be empty.
+//
+// Errors: INVALID_REQUEST/UNPROCESSABLE (seats that do not exist),
+// ADMISSION_INVALID, SALE_NOT_OPEN, LIMIT_EXCEEDED, SEATS_UNAVAILABLE (with
+// details.seats), SOLD_OUT, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (DynamoDB
+// kept cancelling for contention).
+func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (orders.Order, error) {
+	ev, err := s.events.Get(ctx, eventID)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	fp := req.Fingerprint(eventID)
+	if idemKey != "" {
+		if o, done, err := s.replay(ctx, account, idemKey, fp); done || err != nil {
+			return o, err
+		}
+	}
+	now := s.clock.Now()
+	if st := ev.SaleState(now); st != catalog.SaleOpen {
+		return orders.Order{}, apperr.New(apperr.SaleNotOpen, "the sale is %s", st)
+	}
+	claims, err := s.tokens.Verify(req.AdmissionToken, account, eventID)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	quantity := req.Quantity
+	if len(req.Seats) > 0 {
+		quantity = len(req.Seats)
+	}
+	if quantity > ev.MaxTicketsPerAccount {
+		return orders.Order{}, apperr.New(apperr.LimitExceeded, "at most %d tickets per account for this event", ev.MaxTicketsPerAccount)
+	}
+
+	base := orders.Order{
+		ID: uuid.NewString(), EventID: eventID, Account: account, Status: orders.PendingPayment,
+		Currency: ev.Currency, ExpiresAt: now.Add(time.Duration(ev.HoldSeconds) * time.Second),
+		CreatedAt: now, UpdatedAt: now, Version: 1, AdmissionID: claims.ID,
+	}
+	plan := HoldPlan{LimitMax: ev.MaxTicketsPerAccount, AdmissionID: claims.ID, AdmissionExpires: claims.ExpiresAt}
+	if idemKey != "" {
+		plan.Idempotency = &IdempotencyRecord{Account: account, Key: idemKey, Fingerprint: fp, OrderID: base.ID}
+	}
+
+	var planner func(attempt int, last *Conflict) (HoldPlan, error)
+	switch {
+	case len(req.Seats) > 0:
+		planner, err = s.specificSeats(ctx, &ev, req.Seats, base, plan)
+	default:
+		sec, ok := ev.Section(req.Section)
+		if !ok {
+			return orders.Order{}, apperr.New(apperr.Unprocessable, "event has no section %q", req.Section)
+		}
+		if sec.Kind == catalog.GA {
+			planner = s.gaPlaces(ctx, &ev, sec, req.Quantity, base, plan)
+		} else {
+			planner = s.bestAvailable(ctx, &ev, sec, req.Quantity, base, plan)
+		}
+	}
+	if err != nil {
+		return orders.Order{}, err
+	}
+	return s.run(ctx, planner, account, idemKey, fp)
+}
+
+// run executes plans until one commits or the conflict cannot be routed
+// around.
+func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (orders.Order, error) {
+	var last *Conflict
+	for attempt := 0; attempt < s.attempts*2; attempt++ {
+		p, err := planner(attempt, last)
+		if err != nil {
+			return orders.Order{}, err
+		}
+		err = s.store.CreateHold(ctx, p)
+		if err == nil {
+			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
+			return p.Order, nil
+		}
+		var c *Conflict
+		if !errors.As(err, &c) {
+			return orders.Order{}, fmt.Errorf("hold: %w", err)
+		}
+		switch {
+		case c.Idempotency:
+			o, done, err := s.replay(ctx, account, idemKey, fp)
+			if done || err != nil {
+				return o, err
+			}
+			// Recorded and gone again cannot happen; treat as contention.
+			c.Transient = true
+		case c.Admission:
+			return orders.Order{}, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used")
+		case c.Limit:
+			return orders.Order{}, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
+		}
+		if c.Transient {
+			if err := sleep(ctx, time.Duration(5+attempt*10)*time.Millisecond); err != nil {
+				return orders.Order{}, err
+			}
+		}
+		last = c
+	}
+	return orders.Order{}, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
+}
+
+func (s *Service) replay(ctx context.Context, account, key, fp string) (orders.Order, bool, error) {
+	rec, ok, err := s.store.GetIdempotency(ctx, account, key)
+	if err != nil || !ok {
+		return orders.Order{}, false, err
+	}
+	if rec.Fingerprint != fp {
+		return orders.Order{}, true, apperr.New(apperr.IdempotencyReused, "this Idempotency-Key was used for a different request")
+	}
+	o, err := s.store.GetOrder(ctx, rec.OrderID)
+	if err != nil {
+		return orders.Order{}, true, fmt.Errorf("replay %s: %w", rec.OrderID, err)
+	}
+	return o, true, nil
+}
+
+func (s *Service) specificSeats(ctx context.Context, ev *catalog.Event, seats []string, base orders.Order, plan HoldPlan) (func(int, *Conflict) (HoldPlan, error), error) {
+	var amount int64
+	for _, id := range seats {
+		sec, ok := seatExists(ev, id)
+		if !ok {
+			return nil, apperr.New(apperr.Unprocessable, "seat %s does not exist at this event", id)
+		}
+		amount += sec.PriceCents
+	}
+	ids := append([]string(nil), seats...)
+	sort.Strings(ids)
+	return func(_ int, last *Conflict) (HoldPlan, error) {
+		if last != nil && len(last.Seats) > 0 {
+			return HoldPlan{}, s.seatsLost(ctx, ev.ID, ids, last.Seats)
+		}
+		p := plan
+		p.Order = base
+		p.Order.Seats, p.Order.AmountCents = ids, amount
+		p.Seats = ids
+		return p, nil
+	}, nil
+}
+
+// seatsLost builds SEATS_UNAVAILABLE naming every requested seat that is
+// not available now (DynamoDB may name only the first failed condition).
+func (s *Service) seatsLost(ctx context.Context, eventID string, wanted, failed []string) error {
+	lost := failed
+	if states, err := s.store.SeatHolders(ctx, eventID, wanted); err == nil {
+		var now []string
+		for _, id := range wanted {
+			if states[id].State != catalog.SeatAvailable {
+				now = append(now, id)
+			}
+		}
+		if len(now) > 0 {
+			lost = now
+		}
+	}
+	sort.Strings(lost)
+	return apperr.New(apperr.SeatsUnavailable, "%d of the seats you chose were just taken", len(lost)).With("seats", lost)
+}
+
+func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *catalog.Section, n int, base orders.Order, plan HoldPlan) func(int, *Conflict) (HoldPlan, error) {
+	excluded := map[string]bool{}
+	rng := s.rngSeed()
+	var states string
+	var tried []string
+	return func(attempt int, last *Conflict) (HoldPlan, error) {
+		if attempt == 0 {
+			st, err := s.events.SectionStates(ctx, ev, sec.ID)
+			if err != nil {
+				return HoldPlan{}, err
+			}
+			states = st
+		}
+		contested := last != nil && len(last.Seats) > 0
+		if contested {
+			if attempt >= s.attempts {
+				return HoldPlan{}, apperr.New(apperr.SeatsUnavailable, "seats in section %s are going fast; try again", sec.ID).With("seats", last.Seats)
+			}
+			for _, id := range tried {
+				excluded[id] = true
+			}
+		}
+		var seats []string
+		for look := 0; ; look++ {
+			seats = bestAvailable(sec, states, n, excluded, attempt, rng)
+			if seats == nil {
+				return HoldPlan{}, soldOutOrFew(sec.ID, states, n)
+			}
+			if !contested || look >= 8 {
+				break
+			}
+			// The projection was stale where we aimed before: check the
+			// rows of the next aim with one consistent read, so a retry
+			// goes for seats that are free now.
+			free, err := s.excludeTaken(ctx, ev.ID, sec, seats, excluded)
+			if err != nil {
+				return HoldPlan{}, err
+			}
+			if free {
+				break
+			}
+		}
+		sort.Strings(seats)
+		tried = seats
+		p := plan
+		p.Order = base
+		p.Order.Seats, p.Order.Section, p.Order.AmountCents = seats, sec.ID, int64(n)*sec.PriceCents
+		p.Seats = seats
+		return p, nil
+	}
+}
+
+// excludeTaken reads every seat of the rows of aim, excludes those that
+// are not available, and reports whether all of aim is available.
+func (s *Service) excludeTaken(ctx context.Context, eventID string, sec *catalog.Section, aim []string, excluded map[string]bool) (bool, error) {
+	rows := map[string]bool{}
+	for _, id := range aim {
+		if ref, ok := parseSeat(id); ok {
+			rows[ref.row] = true
+		}
+	}
+	var ids []string
+	for _, r := range sec.Rows {
+		if rows[r.ID] {
+			for i := 1; i <= r.Seats; i++ {
+				ids = append(ids, catalog.SeatID(sec.ID, r.ID, i))
+			}
+		}
+	}
+	holders, err := s.store.SeatHolders(ctx, eventID, ids)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if holders[id].State != catalog.SeatAvailable {
+			excluded[id] = true
+		}
+	}
+	for _, id := range aim {
+		if excluded[id] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func soldOutOrFew(section, states string, n int) error {
+	free := 0
+	for i := 0; i < len(states); i++ {
+		if states[i] == 'A' {
+			free++
+		}
+	}
+	if free == 0 {
+		return apperr.New(apperr.SoldOut, "section %s is sold out", section)
+	}
+	return apperr.New(apperr.SeatsUnavailable, "section %s has fewer than %d seats left", section, n).With("available", free)
+}
+
+func (s *Service) gaPlaces(ctx context.Context, ev *catalog.Event, sec *catalog.Section, n int, base orders.Order, plan HoldPlan) func(int, *Conflict) (HoldPlan, error) {
+	rng := s.rngSeed()
+	shards := len(catalog.GAShardCapacities(sec.Capacity))
+	return func(int, *Conflict) (HoldPlan, error) {
+		// A consistent read of a few shards each attempt: a shard that just
+		// refused shows its real count and the pick falls over to others.
+		avail, err := s.store.GAShards(ctx, ev.ID, sec.ID, shards)
+		if err != nil {
+			return HoldPlan{}, err
+		}
+		takes := pickShards(avail, n, rng)
+		if takes == nil {
+			total := 0
+			for _, a := range avail {
+				total += a
+			}
+			if total == 0 {
+				return HoldPlan{}, apperr.New(apperr.SoldOut, "%s is sold out", sec.Name)
+			}
+			return HoldPlan{}, apperr.New(apperr.SeatsUnavailable, "%s has fewer than %d places left", sec.Name, n).With("available", total)
+		}
+		p := plan
+		p.Order = base
+		p.Order.Section, p.Order.Quantity, p.Order.AmountCents = sec.ID, n, int64(n)*sec.PriceCents
+		p.Order.GATakes = takes
+		p.GA = takes
+		return p, nil
+	}
+}
+
+// pickShards chooses a random shard with n places; failing that, takes n
+// from several shards (random order). nil when the shards hold fewer than n.
+func pickShards(avail []int, n int, rng *rand.Rand) []orders.GATake {
+	order := rng.Perm(len(avail))
+	for _, i := range order {
+		if avail[i] >= n {
+			return []orders.GATake{{Shard: i, Quantity: n}}
+		}
+	}
+	var takes []orders.GATake
+	left := n
+	for _, i := range order {
+		if avail[i] <= 0 {
+			continue
+		}
+		q := min(avail[i], left)
+		takes = append(takes, orders.GATake{Shard: i, Quantity: q})
+		left -= q
+		if left == 0 {
+			sort.Slice(takes, func(a, b int) bool { return takes[a].Shard < takes[b].Shard })
+			return takes
+		}
+	}
+	return nil
+}
+
+// Release moves a PENDING_PAYMENT order to EXPIRED or CANCELLED and returns
+// its places and limit credits atomically. An order in any other state is
+// returned unchanged, so releasing twice is a no-op.
+func (s *Service) Release(ctx context.Context, orderID string, to orders.Status) (orders.Order, error) {
+	if to != orders.Expired && to != orders.Cancelled {
+		return orders.Order{}, fmt.Errorf("release to %s: only EXPIRED or CANCELLED", to)
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		o, err := s.store.GetOrder(ctx, orderID)
+		if err != nil {
+			return orders.Order{}, err
+		}
+		if o.Status != orders.PendingPayment {
+			return o, nil
+		}
+		var seats []string
+		if len(o.Seats) > 0 {
+			holders, err := s.store.SeatHolders(ctx, o.EventID, o.Seats)
+			if err != nil {
+				return orders.Order{}, err
+			}
+			for _, id := range o.Seats {
+				if h := holders[id]; h.State == catalog.SeatHeld && h.OrderID == o.ID {
+					seats = append(seats, id)
+				} else {
+					// Drift: the reconciler reports it; the release goes on.
+					s.log.WarnContext(ctx, "seat not held by its order at release", "orderId", o.ID, "eventId", o.EventID, "seat", id, "state", h.State, "holder", h.OrderID)
+				}
+			}
+		}
+		now := s.clock.Now()
+		err = s.store.ReleaseHold(ctx, o, to, seats, now)
+		if err == nil {
+			o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
+			s.log.InfoContext(ctx, "hold released", "orderId", o.ID, "eventId", o.EventID, "status", to)
+			return o, nil
+		}
+		var c *Conflict
+		if !errors.As(err, &c) && !apperr.Is(err, apperr.Conflict) {
+			return orders.Order{}, fmt.Errorf("release %s: %w", orderID, err)
+		}
+		if err := sleep(ctx, time.Duration(5+attempt*10)*time.Millisecond); err != nil {
+			return orders.Order{}, err
+		}
+	}
+	return orders.Order{}, apperr.New(apperr.Unavailable, "order %s is changing; try again", orderID)
+}
+
+// Cancel is the fan's DELETE /v1/orders/{id}: only the owner, only while
+// PENDING_PAYMENT; cancelling a cancelled order answers it again.
+func (s *Service) Cancel(ctx context.Context, account, orderID string) (orders.Order, error) {
+	o, err := s.Order(ctx, account, orderID)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	if o.Status == orders.Cancelled {
+		return o, nil
+	}
+	if o.Status != orders.PendingPayment {
+		return orders.Order{}, apperr.New(apperr.InvalidStateChange, "order is %s; only an unpaid hold can be cancelled", o.Status)
+	}
+	o, err = s.Release(ctx, orderID, orders.Cancelled)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	if o.Status != orders.Cancelled {
+		return orders.Order{}, apperr.New(apperr.InvalidStateChange, "order became %s before it could be cancelled", o.Status)
+	}
+	return o, nil
+}
+
+// Order returns the caller's order; another account's order is NOT_FOUND.
+func (s *Service) Order(ctx context.Context, account, orderID string) (orders.Order, error) {
+	if !orderIDPattern.MatchString(orderID) {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %q", truncate(orderID))
+	}
+	o, err := s.store.GetOrder(ctx, orderID)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	if o.Account != account {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %s", orderID)
+	}
+	return o, nil
+}
+
+// Orders lists the caller's orders, newest first.
+func (s *Service) Orders(ctx context.Context, account string) ([]orders.Order, error) {
+	return s.store.ListOrders(ctx, account, 100)
+}
+
+var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d + rand.N(d))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,396 @@
+package openapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/openapi"
+)
+
+// TestConformance starts the real local stack (embedded DynamoDB, demo
+// event) and sends real requests to every documented operation, successes
+// and failures. Every response is validated against docs/openapi.yaml
+// (status, Content-Type, documented headers, body); requests meant to be
+// valid are validated too. Finally every documented 2xx/4xx status of every
+// operation must have been seen at least once, so the document cannot list
+// answers that do not happen.
+func TestConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the local stack")
+	}
+	spec := loadSpec(t)
+	st := startStack(t)
+	c := &conformance{t: t, spec: spec, base: st.URL(), seen: map[string]map[int]bool{}}
+
+	fan := c.token("fan-1", "fan")
+	org := c.token("organizer-1", "organizer")
+
+	mixed := c.createEvent("mixed event", org, createBody(nil))
+	gaOnly := c.createEvent("GA-only event", org, createBody(func(m map[string]any) {
+		m["queue"] = map[string]any{"mode": "off"}
+		m["holdSeconds"] = 5
+		m["maxTicketsPerAccount"] = 20
+		m["sections"] = []any{map[string]any{"id": "GA", "priceCents": 2500, "currency": "GBP", "capacity": 1}}
+	}))
+	minimal := c.createEvent("event with defaults", org, createBody(func(m map[string]any) {
+		delete(m, "holdSeconds")
+		delete(m, "maxTicketsPerAccount")
+		delete(m, "queue")
+		m["sections"] = []any{map[string]any{"id": "A", "priceCents": 100, "currency": "USD", "rows": []any{map[string]any{"id": "1", "seats": 1}}}}
+	}))
+
+	longID := strings.Repeat("x", 65)
+	oversizedToken := []byte(`{"sub":"` + strings.Repeat("a", 16<<10) + `"}`)
+	oversizedEvent := createBody(func(m map[string]any) { m["name"] = strings.Repeat("n", 1<<20) })
+
+	cases := []call{
+		// System.
+		{name: "health", method: "GET", path: "/healthz", status: 200, valid: true},
+		{name: "dev token default role", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-2"}`), status: 200, valid: true},
+		{name: "dev token malformed JSON", method: "POST", path: "/dev/token", body: []byte(`{"sub":`), status: 400, code: "INVALID_JSON"},
+		{name: "dev token not an object", method: "POST", path: "/dev/token", body: []byte(`["fan-1"]`), status: 400, code: "INVALID_JSON"},
+		{name: "dev token unknown field", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-1","admin":true}`), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "dev token no sub", method: "POST", path: "/dev/token", body: []byte(`{}`), status: 400, code: "INVALID_REQUEST"},
+		{name: "dev token bad role", method: "POST", path: "/dev/token", body: []byte(`{"sub":"x","role":"root"}`), status: 400, code: "INVALID_REQUEST"},
+		{name: "dev token oversized", method: "POST", path: "/dev/token", body: oversizedToken, status: 413, code: "PAYLOAD_TOO_LARGE"},
+
+		// Fans.
+		{name: "list events", method: "GET", path: "/v1/events", status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			var l struct{ Events []struct{ EventID string } }
+			mustJSON(t, b, &l)
+			var ids []string
+			for _, e := range l.Events {
+				ids = append(ids, e.EventID)
+			}
+			for _, id := range []string{localstack.DemoEventID, mixed, gaOnly, minimal} {
+				if !slices.Contains(ids, id) {
+					t.Errorf("event %s is not listed: %v", id, ids)
+				}
+			}
+		}},
+		{name: "get demo event", method: "GET", path: "/v1/events/demo", status: 200, valid: true},
+		{name: "get mixed event", method: "GET", path: "/v1/events/" + mixed, status: 200, valid: true},
+		{name: "get GA-only event", method: "GET", path: "/v1/events/" + gaOnly, status: 200, valid: true},
+		{name: "get unknown event", method: "GET", path: "/v1/events/nope", status: 404, code: "NOT_FOUND", valid: true},
+		{name: "get impossible event id", method: "GET", path: "/v1/events/" + longID, status: 404, code: "NOT_FOUND"},
+		{name: "demo availability", method: "GET", path: "/v1/events/demo/availability", status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			var a struct{ Seats map[string]string }
+			mustJSON(t, b, &a)
+			if len(a.Seats) != 20000 || a.Seats["A-1-1"] != "AVAILABLE" {
+				t.Errorf("demo availability has %d seats, A-1-1 %q; want 20000, AVAILABLE", len(a.Seats), a.Seats["A-1-1"])
+			}
+		}},
+		{name: "mixed availability", method: "GET", path: "/v1/events/" + mixed + "/availability", status: 200, valid: true},
+		{name: "GA-only availability", method: "GET", path: "/v1/events/" + gaOnly + "/availability", status: 200, valid: true},
+		{name: "availability of unknown event", method: "GET", path: "/v1/events/nope/availability", status: 404, code: "NOT_FOUND", valid: true},
+
+		// Organizers.
+		{name: "organizer gets demo", method: "GET", path: "/admin/v1/events/demo", token: org, status: 200, valid: true},
+		{name: "organizer gets created event", method: "GET", path: "/admin/v1/events/" + minimal, token: org, status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			var e struct{ CreatedBy string }
+			mustJSON(t, b, &e)
+			if e.CreatedBy != "organizer-1" {
+				t.Errorf("createdBy = %q, want organizer-1", e.CreatedBy)
+			}
+		}},
+		{name: "organizer gets unknown event", method: "GET", path: "/admin/v1/events/nope", token: org, status: 404, code: "NOT_FOUND", valid: true},
+		{name: "admin get without token", method: "GET", path: "/admin/v1/events/demo", status: 401, code: "UNAUTHORIZED"},
+		{name: "admin get with fan token", method: "GET", path: "/admin/v1/events/demo", token: fan, status: 403, code: "FORBIDDEN"},
+
+		{name: "create malformed JSON", method: "POST", path: "/admin/v1/events", token: org, body: []byte(`{"name":"x",`), status: 400, code: "INVALID_JSON"},
+		{name: "create empty body", method: "POST", path: "/admin/v1/events", token: org, body: []byte(``), status: 400, code: "INVALID_JSON"},
+		{name: "create trailing data", method: "POST", path: "/admin/v1/events", token: org, body: append(createBody(nil), []byte(` {}`)...), status: 400, code: "INVALID_JSON"},
+		{name: "create unknown field", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["organizer"] = "me" }), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "create unknown nested field", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			m["sections"].([]any)[0].(map[string]any)["vip"] = true
+		}), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "create without name", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { delete(m, "name") }), status: 400, code: "INVALID_REQUEST"},
+		{name: "create mistyped field", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["holdSeconds"] = "ten" }), status: 400, code: "INVALID_REQUEST"},
+		{name: "create hold too short", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["holdSeconds"] = 4 }), status: 400, code: "INVALID_REQUEST"},
+		{name: "create bad time", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["startsAt"] = "tomorrow" }), status: 400, code: "INVALID_REQUEST"},
+		{name: "create without token", method: "POST", path: "/admin/v1/events", body: createBody(nil), status: 401, code: "UNAUTHORIZED"},
+		{name: "create with invalid token", method: "POST", path: "/admin/v1/events", token: "not-a-jwt", body: createBody(nil), status: 401, code: "UNAUTHORIZED"},
+		{name: "create with fan token", method: "POST", path: "/admin/v1/events", token: fan, body: createBody(nil), status: 403, code: "FORBIDDEN"},
+		{name: "create oversized", method: "POST", path: "/admin/v1/events", token: org, body: oversizedEvent, status: 413, code: "PAYLOAD_TOO_LARGE"},
+		{name: "create as text", method: "POST", path: "/admin/v1/events", token: org, body: createBody(nil), contentType: "text/plain", status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "create duplicate sections", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			s := m["sections"].([]any)
+			m["sections"] = []any{s[0], s[0]}
+		}), status: 422, code: "INVALID_VENUE"},
+		{name: "create section with rows and capacity", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			m["sections"].([]any)[0].(map[string]any)["capacity"] = 10
+		}), status: 422, code: "INVALID_VENUE"},
+		{name: "create venue too large", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			m["sections"] = []any{
+				map[string]any{"id": "F1", "priceCents": 100, "currency": "EUR", "capacity": 200000},
+				map[string]any{"id": "F2", "priceCents": 100, "currency": "EUR", "capacity": 200000},
+			}
+		}), status: 422, code: "INVALID_VENUE"},
+		{name: "create mixed currencies", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			m["sections"].([]any)[1].(map[string]any)["currency"] = "USD"
+		}), status: 422, code: "INVALID_VENUE"},
+		{name: "create sale after start", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			m["saleOpensAt"], m["startsAt"] = m["startsAt"], m["saleOpensAt"]
+		}), status: 422, code: "UNPROCESSABLE"},
+	}
+	for _, cs := range cases {
+		t.Run(cs.name, func(t *testing.T) { c.do(t, cs) })
+	}
+
+	// Every operation answered, and every documented status (but 5xx, which
+	// a healthy stack cannot be made to answer) was seen.
+	for _, op := range spec.Operations() {
+		for _, s := range op.Statuses {
+			if strings.HasPrefix(s, "5") {
+				continue
+			}
+			var code int
+			_, _ = fmt.Sscan(s, &code)
+			if !c.seen[op.Key()][code] {
+				t.Errorf("%s: documented status %s was never exercised; add a case or remove it from the spec", op.Key(), s)
+			}
+		}
+	}
+}
+
+// call is one request of the conformance test.
+type call struct {
+	name        string
+	method      string
+	path        string
+	token       string
+	body        []byte
+	contentType string // default application/json when there is a body
+	status      int    // expected status
+	code        string // expected error code for >= 400
+	// valid requests must also match the spec (parameters, security,
+	// body); the others are wrong on purpose.
+	valid bool
+	check func(t *testing.T, body []byte)
+}
+
+type conformance struct {
+	t    *testing.T
+	spec *openapi.Spec
+	base string
+	seen map[string]map[int]bool // operation key -> statuses answered
+}
+
+func (c *conformance) newRequest(t *testing.T, cs call) *http.Request {
+	t.Helper()
+	var body io.Reader = http.NoBody
+	if cs.body != nil {
+		body = bytes.NewReader(cs.body)
+	}
+	req, err := http.NewRequest(cs.method, c.base+cs.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.body != nil {
+		ct := cs.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	if cs.token != "" {
+		req.Header.Set("Authorization", "Bearer "+cs.token)
+	}
+	req.Header.Set("Accept", "application/json")
+	return req
+}
+
+// do sends one call, checks the expected status and code and validates the
+// real response against the spec.
+func (c *conformance) do(t *testing.T, cs call) {
+	t.Helper()
+	c.exchange(t, cs)
+}
+
+// exchange is do returning the response headers and body.
+func (c *conformance) exchange(t *testing.T, cs call) (http.Header, []byte) {
+	t.Helper()
+	if cs.valid {
+		if err := c.spec.ValidateRequest(c.newRequest(t, cs)); err != nil {
+			t.Errorf("the test's own request is not valid: %v", err)
+		}
+	}
+	req := c.newRequest(t, cs)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", cs.method, cs.path, err)
+	}
+	defer resp.Body.Close()
+	if err := c.spec.ValidateResponse(req, resp); err != nil {
+		t.Error(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != cs.status {
+		t.Fatalf("%s %s: status %d, want %d: %s", cs.method, cs.path, resp.StatusCode, cs.status, truncate(b))
+	}
+	if cs.status >= 400 {
+		var e struct{ Error struct{ Code string } }
+		mustJSON(t, b, &e)
+		if e.Error.Code != cs.code {
+			t.Errorf("%s %s: error code %q, want %q: %s", cs.method, cs.path, e.Error.Code, cs.code, truncate(b))
+		}
+	}
+	if cs.check != nil && !t.Failed() {
+		cs.check(t, b)
+	}
+	c.markSeen(req, resp.StatusCode)
+	return resp.Header, b
+}
+
+// markSeen records the status against the operation the request targets.
+func (c *conformance) markSeen(req *http.Request, status int) {
+	for _, op := range c.spec.Operations() {
+		if op.Method == req.Method && pathMatches(op.Path, req.URL.Path) {
+			if c.seen[op.Key()] == nil {
+				c.seen[op.Key()] = map[int]bool{}
+			}
+			c.seen[op.Key()][status] = true
+			return
+		}
+	}
+}
+
+// pathMatches reports whether a concrete path fits a template whose
+// {params} each match one segment.
+func pathMatches(template, path string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if strings.HasPrefix(ts[i], "{") && strings.HasSuffix(ts[i], "}") {
+			if ps[i] == "" {
+				return false
+			}
+			continue
+		}
+		if ts[i] != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// token gets a dev token through POST /dev/token, validating the exchange.
+func (c *conformance) token(sub, role string) string {
+	c.t.Helper()
+	var out struct{ Token string }
+	c.t.Run("dev token "+role, func(t *testing.T) {
+		_, b := c.exchange(t, call{method: "POST", path: "/dev/token", body: []byte(fmt.Sprintf(`{"sub":%q,"role":%q}`, sub, role)), status: 200, valid: true})
+		mustJSON(t, b, &out)
+	})
+	if out.Token == "" {
+		c.t.Fatalf("no %s token", role)
+	}
+	return out.Token
+}
+
+// createEvent creates an event through the API, validating the exchange
+// and the Location header, and returns its id.
+func (c *conformance) createEvent(name, token string, body []byte) string {
+	c.t.Helper()
+	var id string
+	c.t.Run("create "+name, func(t *testing.T) {
+		h, b := c.exchange(t, call{method: "POST", path: "/admin/v1/events", token: token, body: body, status: 201, valid: true})
+		var ev struct{ EventID string }
+		mustJSON(t, b, &ev)
+		if want := "/admin/v1/events/" + ev.EventID; h.Get("Location") != want {
+			t.Errorf("Location = %q, want %q", h.Get("Location"), want)
+		}
+		id = ev.EventID
+	})
+	if id == "" {
+		c.t.Fatalf("event %s not created", name)
+	}
+	return id
+}
+
+// createBody is a valid create-event body (a reserved section and a GA
+// section), changed by edit.
+func createBody(edit func(map[string]any)) []byte {
+	m := map[string]any{
+		"name":                 "Conformance Night",
+		"venue":                "Test Hall",
+		"startsAt":             time.Now().Add(60 * 24 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339),
+		"saleOpensAt":          time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339),
+		"holdSeconds":          600,
+		"maxTicketsPerAccount": 6,
+		"queue":                map[string]any{"mode": "on", "admitPerMinute": 600},
+		"sections": []any{
+			map[string]any{"id": "A", "name": "Balcony", "priceCents": 4500, "currency": "EUR", "rows": []any{
+				map[string]any{"id": "1", "seats": 3}, map[string]any{"id": "2", "seats": 2},
+			}},
+			map[string]any{"id": "GA", "name": "Floor", "priceCents": 3000, "currency": "EUR", "capacity": 50},
+		},
+	}
+	if edit != nil {
+		edit(m)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func startStack(t *testing.T) *localstack.Stack {
+	t.Helper()
+	// The embedded DynamoDB, or AWS_ENDPOINT_URL_DYNAMODB when set (a fresh
+	// table either way).
+	cfg, err := config.FromEnv(func(k string) string {
+		if k == "AWS_ENDPOINT_URL_DYNAMODB" {
+			return os.Getenv(k)
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.LogLevel = 12 // errors are reported through responses; keep the output quiet
+	cfg.TableName = fmt.Sprintf("openapi-%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = st.Close(ctx)
+	})
+	return st
+}
+
+func mustJSON(t *testing.T, b []byte, dst any) {
+	t.Helper()
+	if err := json.Unmarshal(b, dst); err != nil {
+		t.Fatalf("body is not JSON: %v: %s", err, truncate(b))
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 400 {
+		return string(b[:400]) + "..."
+	}
+	return string(b)
+}

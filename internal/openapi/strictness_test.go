@@ -1,0 +1,117 @@
+package openapi_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stararena/stararena/internal/openapi"
+)
+
+// TestValidatorRejectsUndocumentedResponses proves the conformance test can
+// fail: responses that differ from the document in status, content type,
+// headers, fields or error code are rejected, and the unchanged response
+// is accepted.
+func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
+	spec := loadSpec(t)
+	const health = `{"status":"ok"}`
+	const notFound = `{"error":{"code":"NOT_FOUND","message":"no event \"nope\""}}`
+	noStore := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
+	with := func(h map[string]string, k, v string) map[string]string {
+		out := map[string]string{}
+		for a, b := range h {
+			out[a] = b
+		}
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		path    string
+		status  int
+		headers map[string]string
+		body    string
+		ok      bool
+	}{
+		{"documented health", "/healthz", 200, noStore, health, true},
+		{"documented 404", "/v1/events/nope", 404, noStore, notFound, true},
+		{"error with details", "/v1/events/nope", 404, noStore, `{"error":{"code":"NOT_FOUND","message":"m","details":{"id":"nope"}}}`, true},
+		{"undocumented status", "/healthz", 418, noStore, health, false},
+		{"undocumented 404 on healthz", "/healthz", 404, noStore, notFound, false},
+		{"undocumented field", "/healthz", 200, noStore, `{"status":"ok","uptime":3}`, false},
+		{"wrong value", "/healthz", 200, noStore, `{"status":"degraded"}`, false},
+		{"not JSON", "/healthz", 200, with(noStore, "Content-Type", "text/plain"), "ok", false},
+		{"no Cache-Control", "/healthz", 200, with(noStore, "Cache-Control", ""), health, false},
+		{"cacheable error", "/v1/events/nope", 404, with(noStore, "Cache-Control", "public, max-age=5"), notFound, false},
+		{"availability cached too long", "/v1/events/demo/availability", 200, with(noStore, "Cache-Control", "public, max-age=10"),
+			`{"eventId":"demo","asOf":"2027-01-01T00:00:00Z","sections":[{"id":"GA","kind":"ga","capacity":1,"available":1,"held":0,"sold":0}],"seats":{}}`, false},
+		{"local time", "/v1/events/demo/availability", 200, with(noStore, "Cache-Control", "public, max-age=2"),
+			`{"eventId":"demo","asOf":"2027-01-01T01:00:00+01:00","sections":[{"id":"GA","kind":"ga","capacity":1,"available":1,"held":0,"sold":0}],"seats":{}}`, false},
+		{"bad seat state", "/v1/events/demo/availability", 200, with(noStore, "Cache-Control", "public, max-age=2"),
+			`{"eventId":"demo","asOf":"2027-01-01T00:00:00Z","sections":[{"id":"A","kind":"reserved","capacity":1,"available":1,"held":0,"sold":0}],"seats":{"A-1-1":"FREE"}}`, false},
+		{"valid availability", "/v1/events/demo/availability", 200, with(noStore, "Cache-Control", "public, max-age=2"),
+			`{"eventId":"demo","asOf":"2027-01-01T00:00:00.123Z","sections":[{"id":"A","kind":"reserved","capacity":1,"available":1,"held":0,"sold":0}],"seats":{"A-1-1":"AVAILABLE"}}`, true},
+		{"wrong error code", "/v1/events/nope", 404, noStore, `{"error":{"code":"FORBIDDEN","message":"m"}}`, false},
+		{"unknown error code", "/v1/events/nope", 404, noStore, `{"error":{"code":"OOPS","message":"m"}}`, false},
+		{"error without message", "/v1/events/nope", 404, noStore, `{"error":{"code":"NOT_FOUND"}}`, false},
+		{"bare API Gateway error", "/v1/events/nope", 404, noStore, `{"message":"Not Found"}`, false},
+		{"undocumented path", "/v2/events", 200, noStore, health, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+c.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := &http.Response{StatusCode: c.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(c.body)), Request: req}
+			for k, v := range c.headers {
+				resp.Header.Set(k, v)
+			}
+			err = spec.ValidateResponse(req, resp)
+			switch {
+			case c.ok && err != nil:
+				t.Fatalf("a documented response was rejected: %v", err)
+			case !c.ok && err == nil:
+				t.Fatal("an undocumented response was accepted")
+			}
+			if b, _ := io.ReadAll(resp.Body); string(b) != c.body {
+				t.Errorf("validation consumed the body: %q", b)
+			}
+		})
+	}
+}
+
+// TestLoadRejectsInvalidDocuments checks that Load refuses what is not a
+// valid OpenAPI 3.1 document, so a broken spec fails loudly instead of
+// validating nothing.
+func TestLoadRejectsInvalidDocuments(t *testing.T) {
+	docs := map[string]string{
+		"not YAML":     "openapi: [3.1.0",
+		"OpenAPI 3.0":  "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n",
+		"no info":      "openapi: 3.1.0\npaths: {}\n",
+		"bad response": "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses:\n        '200': 5\n",
+	}
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "openapi.yaml")
+			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := openapi.Load(path); err == nil {
+				t.Fatal("Load accepted an invalid document")
+			} else {
+				t.Log(err)
+			}
+		})
+	}
+	if _, err := openapi.Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("Load accepted a missing file")
+	}
+}

@@ -1,0 +1,64 @@
+// Package orders holds the order: what a fan holds or bought, and the states
+// it moves through. Every transition is a conditional write on the current
+// status and version (see DESIGN.md's order state machine).
+package orders
+
+import "time"
+
+// Status is an order's state.
+type Status string
+
+// Order states.
+const (
+	PendingPayment Status = "PENDING_PAYMENT"
+	Paid           Status = "PAID"
+	Issued         Status = "ISSUED"
+	IssueFailed    Status = "ISSUE_FAILED"
+	Expired        Status = "EXPIRED"
+	Cancelled      Status = "CANCELLED"
+	RefundPending  Status = "REFUND_PENDING"
+	Refunded       Status = "REFUNDED"
+)
+
+// Terminal reports whether no further transition is expected.
+func (s Status) Terminal() bool {
+	switch s {
+	case Issued, Expired, Cancelled, Refunded:
+		return true
+	}
+	return false
+}
+
+// GATake is how many general-admission places an order took from one
+// counter shard, so a release returns them to the same shard.
+type GATake struct {
+	Shard    int `json:"shard" dynamodbav:"shard"`
+	Quantity int `json:"quantity" dynamodbav:"quantity"`
+}
+
+// Order is a hold that may become a purchase.
+type Order struct {
+	ID          string    `dynamodbav:"orderId"`
+	EventID     string    `dynamodbav:"eventId"`
+	Account     string    `dynamodbav:"account"`
+	Status      Status    `dynamodbav:"status"`
+	Seats       []string  `dynamodbav:"seats"`
+	Section     string    `dynamodbav:"section"`
+	Quantity    int       `dynamodbav:"quantity"`
+	GATakes     []GATake  `dynamodbav:"gaTakes"`
+	AmountCents int64     `dynamodbav:"amountCents"`
+	Currency    string    `dynamodbav:"currency"`
+	ExpiresAt   time.Time `dynamodbav:"expiresAt"`
+	CreatedAt   time.Time `dynamodbav:"createdAt"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
+	Version     int64     `dynamodbav:"version"`
+	AdmissionID string    `dynamodbav:"admissionId"`
+}
+
+// Places is the number of tickets the order is for.
+func (o *Order) Places() int {
+	if len(o.Seats) > 0 {
+		return len(o.Seats)
+	}
+	return o.Quantity
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// otherSamples are the files of events/ that no function of the topology
+// receives yet, with the check each must pass.
+var otherSamples = map[string]func(t *testing.T, data []byte){
+	// EventBridge's scheduled rule event, for the scheduled functions.
+	"scheduled-event.json": func(t *testing.T, data []byte) {
+		var ev events.EventBridgeEvent
+		strictDecode(t, data, &ev)
+		if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || ev.Time.IsZero() ||
+			ev.AccountID == "" || ev.Region == "" || len(ev.Resources) != 1 || !json.Valid(ev.Detail) {
+			t.Errorf("not an EventBridge scheduled event: %+v", ev)
+		}
+	},
+}
+
+// TestSampleEvents keeps events/ from rotting: every <fn>-*.json decodes
+// strictly into the event type of function fn, is shaped like what API
+// Gateway sends for one of fn's routes, and answers 2xx when run through
+// the function against the demo data.
+func TestSampleEvents(t *testing.T) {
+	root, err := openapi.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples in events/ (%v)", err)
+	}
+	tp := topology.Default()
+	st := testStack(t)
+	covered := map[string]bool{}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if check, ok := otherSamples[name]; ok {
+				check(t, data)
+				return
+			}
+			fn, _, _ := strings.Cut(strings.TrimSuffix(name, ".json"), "-")
+			if _, ok := tp.Function(fn); !ok {
+				t.Fatalf("%s: %q is no function of the topology; name samples <function>-<what>.json or list them in otherSamples", name, fn)
+			}
+			ev, err := decodeEvent(tp, fn, data, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := ev.(events.APIGatewayV2HTTPRequest)
+			checkHTTPEvent(t, tp, req)
+			covered[req.RouteKey] = true
+
+			out, err := invoke(context.Background(), st, fn, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := out.(output)
+			if resp.StatusCode < 200 || resp.StatusCode > 299 {
+				t.Fatalf("%s answered %d: %s", fn, resp.StatusCode, resp.Body)
+			}
+			if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if _, ok := resp.Body.(json.RawMessage); !ok {
+				t.Errorf("body is not JSON: %v", resp.Body)
+			}
+		})
+	}
+	var missing []string
+	for _, r := range tp.Routes {
+		if r.Integration == topology.IntegrationLambda && !covered[r.Key()] {
+			missing = append(missing, r.Key())
+		}
+	}
+	if len(missing) > 0 {
+		t.Logf("routes without a sample event in events/: %s", strings.Join(missing, "; "))
+	}
+}
+
+var templateParam = regexp.MustCompile(`\{([^}/]+)\}`)
+
+// checkHTTPEvent checks that req looks like what API Gateway sends for its
+// route: consistent route keys, method and path, path parameters that fill
+// the template, lower-case header names, JWT claims on routes with an
+// authorizer.
+func checkHTTPEvent(t *testing.T, tp topology.Topology, req events.APIGatewayV2HTTPRequest) {
+	t.Helper()
+	var route topology.Route
+	for _, r := range tp.Routes {
+		if r.Key() == req.RouteKey {
+			route = r
+		}
+	}
+	rc := req.RequestContext
+	if rc.RouteKey != req.RouteKey {
+		t.Errorf("requestContext.routeKey %q != routeKey %q", rc.RouteKey, req.RouteKey)
+	}
+	if rc.HTTP.Method != route.Method {
+		t.Errorf("requestContext.http.method %q, route method %q", rc.HTTP.Method, route.Method)
+	}
+	if rc.HTTP.Path != req.RawPath {
+		t.Errorf("requestContext.http.path %q != rawPath %q", rc.HTTP.Path, req.RawPath)
+	}
+	want := templateParam.ReplaceAllStringFunc(route.Path, func(p string) string {
+		return req.PathParameters[strings.Trim(p, "{}")]
+	})
+	if want != req.RawPath {
+		t.Errorf("rawPath %q does not fill %s with pathParameters %v", req.RawPath, route.Path, req.PathParameters)
+	}
+	if n := len(templateParam.FindAllString(route.Path, -1)); n != len(req.PathParameters) {
+		t.Errorf("%d pathParameters for a route with %d", len(req.PathParameters), n)
+	}
+	for k := range req.Headers {
+		if k != strings.ToLower(k) {
+			t.Errorf("header %q: API Gateway lower-cases header names", k)
+		}
+	}
+	if rc.Stage == "" || rc.RequestID == "" || rc.APIID == "" || rc.TimeEpoch == 0 || rc.Time == "" {
+		t.Errorf("requestContext lacks stage, requestId, apiId or time: %+v", rc)
+	}
+	if req.Body != "" && !req.IsBase64Encoded {
+		if !json.Valid([]byte(req.Body)) || req.Headers["content-type"] != "application/json" {
+			t.Errorf("body is not JSON sent as application/json")
+		}
+		if cl := req.Headers["content-length"]; cl != fmt.Sprint(len(req.Body)) {
+			t.Errorf("content-length %q, body has %d bytes", cl, len(req.Body))
+		}
+	}
+	authorized := rc.Authorizer != nil && rc.Authorizer.JWT != nil && rc.Authorizer.JWT.Claims["sub"] != ""
+	switch route.Auth {
+	case topology.AuthFan, topology.AuthOrganizer:
+		if !authorized {
+			t.Errorf("route %s needs requestContext.authorizer.jwt.claims with a sub", route.Key())
+		}
+	default:
+		if rc.Authorizer != nil {
+			t.Errorf("route %s has no authorizer but the event carries one", route.Key())
+		}
+	}
+}
+
+func strictDecode(t *testing.T, data []byte, dst any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRun drives the command as a developer would.
+func TestRun(t *testing.T) {
+	root, err := openapi.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthz := filepath.Join(root, "events", "catalog-healthz.json")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"version":"2.0","routeKey":"GET /nope"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  string // expected in stdout
+		err  string // expected in stderr
+	}{
+		{name: "no flags", args: nil, code: 2, err: "usage"},
+		{name: "unknown function", args: []string{"-fn", "nope", "-event", healthz}, code: 1, err: `unknown function "nope"`},
+		{name: "missing event", args: []string{"-fn", "catalog", "-event", filepath.Join(root, "events", "missing.json")}, code: 1, err: "read event"},
+		{name: "route of another function", args: []string{"-fn", "admin", "-event", healthz}, code: 1, err: "not a route of admin"},
+		{name: "unknown route", args: []string{"-fn", "catalog", "-event", bad}, code: 1, err: "not a route of catalog"},
+		{name: "healthz", args: []string{"-fn", "catalog", "-event", healthz, "-demo=false"}, code: 0, out: `"statusCode": 200`},
+	}
+	env := testEnv(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), c.args, env, &stdout, &stderr)
+			if code != c.code || !strings.Contains(stdout.String(), c.out) || !strings.Contains(stderr.String(), c.err) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, c.code, stdout.String(), stderr.String())
+			}
+			if c.code == 0 && c.name == "healthz" {
+				var resp struct {
+					StatusCode int
+					Headers    map[string]string
+					Body       map[string]string
+				}
+				if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || resp.Body["status"] != "ok" {
+					t.Fatalf("output is not the health response (%v): %s", err, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+// testEnv is the environment of a test run: quiet logs, the embedded
+// DynamoDB (or AWS_ENDPOINT_URL_DYNAMODB when set) and a table of its own.
+func testEnv(t *testing.T) config.Getenv {
+	table := fmt.Sprintf("invoke-%d", time.Now().UnixNano())
+	return func(k string) string {
+		switch k {
+		case "LOG_LEVEL":
+			return "error"
+		case "TABLE_NAME":
+			return table
+		case "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION":
+			return os.Getenv(k)
+		}
+		return ""
+	}
+}
+
+func testStack(t *testing.T) *localstack.Stack {
+	t.Helper()
+	cfg, err := config.FromEnv(testEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	st, err := startStack(context.Background(), cfg, true, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStack(st) })
+	return st
+}
+
+// TestRunWithEndpoint points the command at an existing DynamoDB-compatible
+// server: the function's writes land there.
+func TestRunWithEndpoint(t *testing.T) {
+	root, err := openapi.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	endpoint := "http://" + ln.Addr().String()
+
+	env := testEnv(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-fn", "admin", "-event", filepath.Join(root, "events", "admin-create-event.json"), "-endpoint", endpoint, "-demo=false"}
+	if code := run(context.Background(), args, env, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var resp struct {
+		StatusCode int
+		Body       struct{ EventID string }
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || resp.StatusCode != 201 || resp.Body.EventID == "" {
+		t.Fatalf("not a created event (%v): %s", err, stdout.String())
+	}
+	db, err := dynamo.NewClient(context.Background(), dynamo.ClientOptions{Region: "us-east-1", Endpoint: endpoint, StaticCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := dynamo.NewStore(db, env("TABLE_NAME"), clock.System{})
+	if ev, err := st.GetEvent(context.Background(), resp.Body.EventID); err != nil || ev.CreatedBy != "organizer-1" {
+		t.Fatalf("event %s not in the endpoint's table (createdBy %q): %v", resp.Body.EventID, ev.CreatedBy, err)
+	}
+}
