@@ -42,6 +42,9 @@ lint:
 
 unit:
 	$(GO) test -count=1 -timeout 30m ./...
+	# The inventory invariants once more with minidyn's own transactions
+	# instead of the embedded server's transaction front.
+	LOCAL_DDB_TRANSACTIONS=native $(GO) test -count=1 ./internal/inventory/
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/jsonbody"
@@ -90,10 +91,10 @@ func (req *CreateEventRequest) Event() (Event, error) {
 		Queue:                QueueConfig{Mode: QueueOn, AdmitPerMinute: DefaultAdmitPerMinute},
 		Sale:                 Sale{Status: SaleScheduled},
 	}
-	if ev.Name == "" || len(ev.Name) > 200 {
+	if ev.Name == "" || utf8.RuneCountInString(ev.Name) > 200 {
 		return Event{}, invalid("name is required (1-200 characters)")
 	}
-	if ev.Venue == "" || len(ev.Venue) > 200 {
+	if ev.Venue == "" || utf8.RuneCountInString(ev.Venue) > 200 {
 		return Event{}, invalid("venue is required (1-200 characters)")
 	}
 	var err error
@@ -166,7 +167,7 @@ func buildSections(reqs []SectionRequest) ([]Section, error) {
 		if s.Name == "" {
 			s.Name = r.ID
 		}
-		if len(s.Name) > 100 {
+		if utf8.RuneCountInString(s.Name) > 100 {
 			return nil, invalid("sections[%d].name is longer than 100 characters", i)
 		}
 		if r.PriceCents == nil {

@@ -25,8 +25,9 @@ type Store interface {
 	// ListEvents returns events by start time.
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
 
-	// Projections returns the stored per-section projections of an event.
-	Projections(ctx context.Context, eventID string) ([]Projection, error)
+	// Projections returns the stored projections of the named sections of
+	// an event (missing ones are left out).
+	Projections(ctx context.Context, eventID string, sections []string) ([]Projection, error)
 	// LeaseRefresh grants the caller the right to rebuild the projections
 	// until leaseUntil; false when another caller holds an unexpired lease.
 	LeaseRefresh(ctx context.Context, eventID string, now, leaseUntil time.Time) (bool, error)
@@ -166,7 +167,11 @@ func (s *Service) SectionStates(ctx context.Context, ev *Event, section string) 
 // current returns the stored projections, rebuilding them first when they
 // are stale and this caller wins the lease.
 func (s *Service) current(ctx context.Context, ev *Event) ([]Projection, error) {
-	ps, err := s.store.Projections(ctx, ev.ID)
+	ids := make([]string, len(ev.Sections))
+	for i, sec := range ev.Sections {
+		ids[i] = sec.ID
+	}
+	ps, err := s.store.Projections(ctx, ev.ID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("availability %s: %w", ev.ID, err)
 	}

@@ -140,18 +140,19 @@ func projectionItem(eventID string, p catalog.Projection) item {
 	return it
 }
 
-// Projections queries the event's AVAIL# items.
-func (st *Store) Projections(ctx context.Context, eventID string) ([]catalog.Projection, error) {
-	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(st.table),
-		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :s)"),
-		ExpressionAttributeValues: item{":p": s(eventPK(eventID)), ":s": s("AVAIL#")},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query projections: %w", err)
+// Projections batch-gets the sections' AVAIL# items (eventually
+// consistent: the projection is a read model).
+func (st *Store) Projections(ctx context.Context, eventID string, sections []string) ([]catalog.Projection, error) {
+	keys := make([]item, len(sections))
+	for i, sec := range sections {
+		keys[i] = key(eventPK(eventID), "AVAIL#"+sec)
 	}
-	ps := make([]catalog.Projection, 0, len(out.Items))
-	for _, it := range out.Items {
+	items, err := st.getAll(ctx, keys, "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("read projections: %w", err)
+	}
+	ps := make([]catalog.Projection, 0, len(items))
+	for _, it := range items {
 		p := catalog.Projection{
 			Section:   str(it, "sk")[len("AVAIL#"):],
 			States:    str(it, "states"),

@@ -24,6 +24,13 @@ func view(ev catalog.Event, c clock.Clock) EventView {
 	return EventView{Event: ev, SaleState: ev.SaleState(c.Now())}
 }
 
+// publicView hides who created the event: in AWS that is an organizer's
+// IAM principal, which names the account and role.
+func publicView(ev catalog.Event, c clock.Clock) EventView {
+	ev.CreatedBy = ""
+	return view(ev, c)
+}
+
 // Catalog builds the "catalog" function: health and public event reads.
 func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("catalog", tp, map[string]httpapi.Handler{
@@ -42,7 +49,7 @@ func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slo
 				for i := range ev.Sections {
 					ev.Sections[i].Rows = nil
 				}
-				out = append(out, view(ev, c))
+				out = append(out, publicView(ev, c))
 			}
 			return httpapi.JSON(http.StatusOK, map[string]any{"events": out}), nil
 		},
@@ -51,7 +58,7 @@ func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slo
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
+			return httpapi.JSON(http.StatusOK, publicView(ev, c)), nil
 		},
 		"GET /v1/events/{eventId}/availability": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			av, err := svc.Availability(ctx, r.Path("eventId"))

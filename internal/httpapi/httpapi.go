@@ -177,6 +177,9 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, route topology.Route) (*Reque
 		}
 		body = b
 	}
+	if ev.RequestContext.HTTP.Method == http.MethodGet || ev.RequestContext.HTTP.Method == http.MethodHead {
+		body = nil // a GET's body has no meaning: ignore it rather than judge it
+	}
 	if int64(len(body)) > req.MaxBody() {
 		return nil, apperr.New(apperr.TooLarge, "request body is %d bytes; the limit is %d", len(body), req.MaxBody())
 	}

@@ -107,6 +107,10 @@ type Service struct {
 	log      *slog.Logger
 	attempts int
 	rngSeed  func() *rand.Rand
+	// taken remembers seats this instance saw taken that the availability
+	// projection may not show yet, so a warm instance does not aim at them
+	// again; it forgets them after the projection's freshness window.
+	taken *takenSeats
 }
 
 // NewService builds the inventory service.
@@ -120,7 +124,8 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 	if o.Attempts <= 0 {
 		o.Attempts = 8
 	}
-	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts}
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts,
+		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
 		s.rngSeed = func() *rand.Rand { return o.Rand }
@@ -147,7 +152,7 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 	}
 	now := s.clock.Now()
 	if st := ev.SaleState(now); st != catalog.SaleOpen {
-		return orders.Order{}, apperr.New(apperr.SaleNotOpen, "the sale is %s", st)
+		return orders.Order{}, apperr.New(apperr.SaleNotOpen, "the sale is %s", st).With("saleState", st)
 	}
 	claims, err := s.tokens.Verify(req.AdmissionToken, account, eventID)
 	if err != nil {
@@ -291,7 +296,8 @@ func (s *Service) seatsLost(ctx context.Context, eventID string, wanted, failed 
 }
 
 func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *catalog.Section, n int, base orders.Order, plan HoldPlan) func(int, *Conflict) (HoldPlan, error) {
-	excluded := map[string]bool{}
+	ix := newSectionIndex(sec)
+	excluded := map[int]bool{}
 	rng := s.rngSeed()
 	var states string
 	var tried []string
@@ -302,6 +308,7 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 				return HoldPlan{}, err
 			}
 			states = st
+			s.taken.apply(ev.ID, sec.ID, excluded)
 		}
 		contested := last != nil && len(last.Seats) > 0
 		if contested {
@@ -309,14 +316,14 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 				return HoldPlan{}, apperr.New(apperr.SeatsUnavailable, "seats in section %s are going fast; try again", sec.ID).With("seats", last.Seats)
 			}
 			for _, id := range tried {
-				excluded[id] = true
+				excluded[ix.pos(id)] = true
 			}
 		}
 		var seats []string
 		for look := 0; ; look++ {
-			seats = bestAvailable(sec, states, n, excluded, attempt, rng)
+			seats = bestAvailable(ix, states, n, excluded, attempt, rng)
 			if seats == nil {
-				return HoldPlan{}, soldOutOrFew(sec.ID, states, n)
+				return HoldPlan{}, soldOutOrFew(sec.ID, states, excluded, n)
 			}
 			if !contested || look >= 8 {
 				break
@@ -324,7 +331,7 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 			// The projection was stale where we aimed before: check the
 			// rows of the next aim with one consistent read, so a retry
 			// goes for seats that are free now.
-			free, err := s.excludeTaken(ctx, ev.ID, sec, seats, excluded)
+			free, err := s.excludeTaken(ctx, ev.ID, ix, seats, excluded)
 			if err != nil {
 				return HoldPlan{}, err
 			}
@@ -343,8 +350,9 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 }
 
 // excludeTaken reads every seat of the rows of aim, excludes those that
-// are not available, and reports whether all of aim is available.
-func (s *Service) excludeTaken(ctx context.Context, eventID string, sec *catalog.Section, aim []string, excluded map[string]bool) (bool, error) {
+// are not available (remembering them for this instance's next requests),
+// and reports whether all of aim is available.
+func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionIndex, aim []string, excluded map[int]bool) (bool, error) {
 	rows := map[string]bool{}
 	for _, id := range aim {
 		if ref, ok := parseSeat(id); ok {
@@ -352,10 +360,10 @@ func (s *Service) excludeTaken(ctx context.Context, eventID string, sec *catalog
 		}
 	}
 	var ids []string
-	for _, r := range sec.Rows {
+	for ri, r := range ix.sec.Rows {
 		if rows[r.ID] {
-			for i := 1; i <= r.Seats; i++ {
-				ids = append(ids, catalog.SeatID(sec.ID, r.ID, i))
+			for n := 1; n <= r.Seats; n++ {
+				ids = append(ids, ix.id(ri, n))
 			}
 		}
 	}
@@ -363,23 +371,27 @@ func (s *Service) excludeTaken(ctx context.Context, eventID string, sec *catalog
 	if err != nil {
 		return false, err
 	}
+	var learned []int
 	for _, id := range ids {
 		if holders[id].State != catalog.SeatAvailable {
-			excluded[id] = true
+			p := ix.pos(id)
+			excluded[p] = true
+			learned = append(learned, p)
 		}
 	}
+	s.taken.learn(eventID, ix.sec.ID, learned)
 	for _, id := range aim {
-		if excluded[id] {
+		if excluded[ix.pos(id)] {
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
-func soldOutOrFew(section, states string, n int) error {
+func soldOutOrFew(section, states string, excluded map[int]bool, n int) error {
 	free := 0
 	for i := 0; i < len(states); i++ {
-		if states[i] == 'A' {
+		if states[i] == 'A' && !excluded[i] {
 			free++
 		}
 	}

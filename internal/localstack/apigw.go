@@ -31,6 +31,12 @@ type V2Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 // lower-cased headers, claims) and write the function's response.
 func lambdaRoute(route topology.Route, verify func(string) (map[string]string, error), fn V2Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != route.Method {
+			// ServeMux lets HEAD reach GET patterns; an HTTP API route
+			// matches its method only.
+			httpapi.WriteError(w, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apiGatewayMaxBody))
 		if err != nil {
 			httpapi.WriteError(w, apperr.New(apperr.TooLarge, "request body over the 10 MB API limit"))

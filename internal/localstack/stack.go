@@ -14,10 +14,10 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
@@ -26,6 +26,7 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -140,7 +141,8 @@ func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("listen for minidyn: %w", err)
 	}
-	srv := &http.Server{Handler: counter.Wrap(miniserver.NewServer()), ReadHeaderTimeout: 10 * time.Second}
+	native := os.Getenv("LOCAL_DDB_TRANSACTIONS") == "native"
+	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native})), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }
@@ -210,6 +212,9 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 			Role string `json:"role"`
 		}
 		body, err := readLimited(w, r, route.MaxBodyBytes)
+		if ct := r.Header.Get("Content-Type"); err == nil && ct != "" && !strings.HasPrefix(ct, "application/json") {
+			err = apperr.New(apperr.UnsupportedMedia, "send application/json")
+		}
 		if err == nil {
 			err = decodeStrict(body, route.MaxBodyBytes, &req)
 		}

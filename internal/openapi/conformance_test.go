@@ -61,6 +61,8 @@ func TestConformance(t *testing.T) {
 		{name: "dev token malformed JSON", method: "POST", path: "/dev/token", body: []byte(`{"sub":`), status: 400, code: "INVALID_JSON"},
 		{name: "dev token not an object", method: "POST", path: "/dev/token", body: []byte(`["fan-1"]`), status: 400, code: "INVALID_JSON"},
 		{name: "dev token unknown field", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-1","admin":true}`), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "dev token field in another case", method: "POST", path: "/dev/token", body: []byte(`{"Sub":"fan-1"}`), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "dev token repeated key", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-1","sub":"organizer-1"}`), status: 400, code: "INVALID_JSON"},
 		{name: "dev token no sub", method: "POST", path: "/dev/token", body: []byte(`{}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "dev token bad role", method: "POST", path: "/dev/token", body: []byte(`{"sub":"x","role":"root"}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "dev token oversized", method: "POST", path: "/dev/token", body: oversizedToken, status: 413, code: "PAYLOAD_TOO_LARGE"},
@@ -115,6 +117,13 @@ func TestConformance(t *testing.T) {
 		{name: "create unknown nested field", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
 			m["sections"].([]any)[0].(map[string]any)["vip"] = true
 		}), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "create nested field in another case", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
+			s := m["sections"].([]any)[1].(map[string]any)
+			s["Capacity"] = s["capacity"]
+			delete(s, "capacity")
+		}), status: 400, code: "UNKNOWN_FIELD"},
+		{name: "create repeated nested key", method: "POST", path: "/admin/v1/events", token: org, body: bytes.Replace(createBody(nil),
+			[]byte(`"seats":3`), []byte(`"seats":3,"seats":300`), 1), status: 400, code: "INVALID_JSON"},
 		{name: "create without name", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { delete(m, "name") }), status: 400, code: "INVALID_REQUEST"},
 		{name: "create mistyped field", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["holdSeconds"] = "ten" }), status: 400, code: "INVALID_REQUEST"},
 		{name: "create hold too short", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["holdSeconds"] = 4 }), status: 400, code: "INVALID_REQUEST"},
@@ -147,12 +156,13 @@ func TestConformance(t *testing.T) {
 	for _, cs := range cases {
 		t.Run(cs.name, func(t *testing.T) { c.do(t, cs) })
 	}
+	c.purchase(st, org, mixed)
 
-	// Every operation answered, and every documented status (but 5xx, which
-	// a healthy stack cannot be made to answer) was seen.
+	// Every operation answered, and every documented status but the few a
+	// healthy stack cannot be made to answer was seen.
 	for _, op := range spec.Operations() {
 		for _, s := range op.Statuses {
-			if strings.HasPrefix(s, "5") {
+			if slices.Contains(unproducible["*"], s) || slices.Contains(unproducible[op.Key()], s) {
 				continue
 			}
 			var code int
@@ -164,6 +174,18 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// unproducible lists the documented statuses that TestConformance does not
+// require to be seen, by operation key ("*": every operation). Keep it to
+// failures a healthy local stack cannot be driven into on demand.
+var unproducible = map[string][]string{
+	"*": {"500"}, // INTERNAL: a bug or a broken dependency
+	// UNAVAILABLE: DynamoDB kept cancelling the hold transaction for
+	// contention (or throttling) through every retry.
+	"POST /v1/events/{eventId}/holds": {"503"},
+	// UNAVAILABLE: the order kept changing under the release's retries.
+	"DELETE /v1/orders/{orderId}": {"503"},
+}
+
 // call is one request of the conformance test.
 type call struct {
 	name        string
@@ -172,12 +194,15 @@ type call struct {
 	token       string
 	body        []byte
 	contentType string // default application/json when there is a body
+	headers     map[string]string
 	status      int    // expected status
 	code        string // expected error code for >= 400
 	// valid requests must also match the spec (parameters, security,
 	// body); the others are wrong on purpose.
 	valid bool
 	check func(t *testing.T, body []byte)
+	// checkHeader runs after check.
+	checkHeader func(t *testing.T, h http.Header)
 }
 
 type conformance struct {
@@ -206,6 +231,9 @@ func (c *conformance) newRequest(t *testing.T, cs call) *http.Request {
 	}
 	if cs.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cs.token)
+	}
+	for k, v := range cs.headers {
+		req.Header.Set(k, v)
 	}
 	req.Header.Set("Accept", "application/json")
 	return req
@@ -251,6 +279,9 @@ func (c *conformance) exchange(t *testing.T, cs call) (http.Header, []byte) {
 	}
 	if cs.check != nil && !t.Failed() {
 		cs.check(t, b)
+	}
+	if cs.checkHeader != nil && !t.Failed() {
+		cs.checkHeader(t, resp.Header)
 	}
 	c.markSeen(req, resp.StatusCode)
 	return resp.Header, b

@@ -32,9 +32,14 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 		}
 		return out
 	}
+	const holds = "POST /v1/events/demo/holds"
+	const order = `{"orderId":"0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c","eventId":"demo","status":"PENDING_PAYMENT","seats":["A-1-1"],` +
+		`"quantity":1,"amountCents":14900,"currency":"EUR","expiresAt":"2027-01-01T00:15:00Z","createdAt":"2027-01-01T00:00:00Z",` +
+		`"updatedAt":"2027-01-01T00:00:00Z","tickets":[]}`
+	created := with(noStore, "Location", "/v1/orders/0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c")
 	cases := []struct {
 		name    string
-		path    string
+		path    string // "METHOD /path" or a GET path
 		status  int
 		headers map[string]string
 		body    string
@@ -42,7 +47,27 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 	}{
 		{"documented health", "/healthz", 200, noStore, health, true},
 		{"documented 404", "/v1/events/nope", 404, noStore, notFound, true},
-		{"error with details", "/v1/events/nope", 404, noStore, `{"error":{"code":"NOT_FOUND","message":"m","details":{"id":"nope"}}}`, true},
+		{"undocumented details", "/v1/events/nope", 404, noStore, `{"error":{"code":"NOT_FOUND","message":"m","details":{"id":"nope"}}}`, false},
+		{"empty details", holds, 409, noStore, `{"error":{"code":"SEATS_UNAVAILABLE","message":"m","details":{}}}`, false},
+		{"seats taken", holds, 409, noStore, `{"error":{"code":"SEATS_UNAVAILABLE","message":"m","details":{"seats":["A-1-2"]}}}`, true},
+		{"places left", holds, 409, noStore, `{"error":{"code":"SEATS_UNAVAILABLE","message":"m","details":{"available":1}}}`, true},
+		{"seats and places left", holds, 409, noStore, `{"error":{"code":"SEATS_UNAVAILABLE","message":"m","details":{"seats":["A-1-2"],"available":1}}}`, false},
+		{"seats unavailable without details", holds, 409, noStore, `{"error":{"code":"SEATS_UNAVAILABLE","message":"m"}}`, false},
+		{"seat that is no seat id", holds, 409, noStore, `{"error":{"code":"SEATS_UNAVAILABLE","message":"m","details":{"seats":["A 1 2"]}}}`, false},
+		{"sold out with details", holds, 409, noStore, `{"error":{"code":"SOLD_OUT","message":"m","details":{"available":1}}}`, false},
+		{"sold out", holds, 409, noStore, `{"error":{"code":"SOLD_OUT","message":"m"}}`, true},
+		{"queue state missing", "POST /v1/events/demo/admission", 409, noStore, `{"error":{"code":"QUEUE_REQUIRED","message":"m","details":{"saleState":"OPEN"}}}`, false},
+		{"sale state", "POST /v1/events/demo/admission", 409, noStore, `{"error":{"code":"SALE_NOT_OPEN","message":"m","details":{"saleState":"SCHEDULED"}}}`, true},
+		{"documented hold", holds, 201, created, order, true},
+		{"hold without Location", holds, 201, noStore, order, false},
+		{"hold answered 200", holds, 200, created, order, false},
+		{"unknown order status", holds, 201, created, strings.Replace(order, "PENDING_PAYMENT", "HELD", 1), false},
+		{"GA order without section", holds, 201, created, strings.Replace(order, `["A-1-1"]`, `[]`, 1), false},
+		{"GA order", holds, 201, created, strings.Replace(order, `["A-1-1"]`, `[],"section":"GA"`, 1), true},
+		{"order with a ticket", "/v1/orders/x", 200, noStore, strings.Replace(order, `"tickets":[]`, `"tickets":[{}]`, 1), false},
+		{"cancel of a paid order", "DELETE /v1/orders/x", 409, noStore, `{"error":{"code":"INVALID_STATE","message":"m"}}`, true},
+		{"orders", "/v1/me/orders", 200, noStore, `{"orders":[` + order + `]}`, true},
+		{"orders as a bare array", "/v1/me/orders", 200, noStore, `[` + order + `]`, false},
 		{"undocumented status", "/healthz", 418, noStore, health, false},
 		{"undocumented 404 on healthz", "/healthz", 404, noStore, notFound, false},
 		{"undocumented field", "/healthz", 200, noStore, `{"status":"ok","uptime":3}`, false},
@@ -66,7 +91,11 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+c.path, nil)
+			method, path, ok := strings.Cut(c.path, " ")
+			if !ok {
+				method, path = http.MethodGet, c.path
+			}
+			req, err := http.NewRequest(method, "http://127.0.0.1:8080"+path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,6 +109,9 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 				t.Fatalf("a documented response was rejected: %v", err)
 			case !c.ok && err == nil:
 				t.Fatal("an undocumented response was accepted")
+			}
+			if !c.ok {
+				t.Log(err) // why it was refused (go test -v)
 			}
 			if b, _ := io.ReadAll(resp.Body); string(b) != c.body {
 				t.Errorf("validation consumed the body: %q", b)

@@ -15,11 +15,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
-	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
+
+// NativeTransactions reports whether LOCAL_DDB_TRANSACTIONS=native asks the
+// embedded server to run transactions in minidyn itself rather than in
+// localdynamo's front (make test runs the inventory invariants both ways).
+func NativeTransactions() bool { return os.Getenv("LOCAL_DDB_TRANSACTIONS") == "native" }
 
 // DynamoDB returns a client and the name of a fresh main table. The server
 // (when embedded) stops when the test ends.
@@ -32,7 +37,7 @@ func DynamoDB(tb testing.TB) (*dynamodb.Client, string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: localdynamo.New(localdynamo.Options{NativeTransactions: NativeTransactions()}), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		tb.Cleanup(func() { _ = srv.Close() })
 		endpoint = "http://" + ln.Addr().String()

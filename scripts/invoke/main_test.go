@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +23,10 @@ import (
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/localstack"
 	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -40,10 +44,33 @@ var otherSamples = map[string]func(t *testing.T, data []byte){
 	},
 }
 
+// stateful lists the routes whose samples cannot answer 2xx on their own in
+// a fresh local stack: the error they answer there as they are (what
+// `make invoke` prints with the embedded DynamoDB) and how the test
+// prepares the state that makes them answer 2xx. See events/README.md.
+var stateful = map[string]struct {
+	status int
+	code   string
+	// openCode, when set, is the error the sample answers as it is once the
+	// demo sale is open.
+	openCode string
+	prepare  func(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest
+}{
+	// The demo sale opens a minute after the stack starts.
+	"POST /v1/events/{eventId}/admission": {409, "SALE_NOT_OPEN", "", nil},
+	// The same; after it, the sample's admission token is refused: only the
+	// stack's own key signs valid ones.
+	"POST /v1/events/{eventId}/holds": {409, "SALE_NOT_OPEN", "ADMISSION_INVALID", withAdmissionToken},
+	// The sample's order does not exist.
+	"GET /v1/orders/{orderId}":    {404, "NOT_FOUND", "", withOrder},
+	"DELETE /v1/orders/{orderId}": {404, "NOT_FOUND", "", withOrder},
+}
+
 // TestSampleEvents keeps events/ from rotting: every <fn>-*.json decodes
 // strictly into the event type of function fn, is shaped like what API
 // Gateway sends for one of fn's routes, and answers 2xx when run through
-// the function against the demo data.
+// the function against the demo data, or, for the routes in stateful, the
+// listed error as it is and 2xx once the state it needs is prepared.
 func TestSampleEvents(t *testing.T) {
 	root, err := openapi.RepoRoot()
 	if err != nil {
@@ -54,8 +81,13 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatalf("no samples in events/ (%v)", err)
 	}
 	tp := topology.Default()
-	st := testStack(t)
+	st, clk := testStack(t)
 	covered := map[string]bool{}
+	type later struct {
+		name, fn string
+		ev       events.APIGatewayV2HTTPRequest
+	}
+	var needState []later
 	for _, path := range files {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
@@ -79,22 +111,40 @@ func TestSampleEvents(t *testing.T) {
 			checkHTTPEvent(t, tp, req)
 			covered[req.RouteKey] = true
 
-			out, err := invoke(context.Background(), st, fn, ev)
-			if err != nil {
-				t.Fatal(err)
+			resp := invokeSample(t, st, fn, req)
+			if s, ok := stateful[req.RouteKey]; ok {
+				if code := errorCode(resp); resp.StatusCode != s.status || code != s.code {
+					t.Fatalf("%s answered %d %s, want %d %s as documented in events/README.md: %s", fn, resp.StatusCode, code, s.status, s.code, resp.Body)
+				}
+				needState = append(needState, later{name, fn, req})
+				return
 			}
-			resp := out.(output)
-			if resp.StatusCode < 200 || resp.StatusCode > 299 {
-				t.Fatalf("%s answered %d: %s", fn, resp.StatusCode, resp.Body)
-			}
-			if ct := resp.Headers["Content-Type"]; ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
-			if _, ok := resp.Body.(json.RawMessage); !ok {
-				t.Errorf("body is not JSON: %v", resp.Body)
-			}
+			want2xx(t, fn, resp)
 		})
 	}
+
+	// The state the others need: a stack that has run for more than a
+	// minute (the demo sale is open), then per sample a fresh admission
+	// token or an order of the sample's account. Each run cancels the holds
+	// it leaves, so the account stays within the demo's ticket limit.
+	clk.Advance(2 * time.Minute)
+	for _, s := range needState {
+		t.Run(s.name+" prepared", func(t *testing.T) {
+			ev := s.ev
+			if want := stateful[ev.RouteKey].openCode; want != "" {
+				if code := errorCode(invokeSample(t, st, s.fn, ev)); code != want {
+					t.Errorf("as it is, with the sale open: %s, want %s as documented in events/README.md", code, want)
+				}
+			}
+			if prepare := stateful[ev.RouteKey].prepare; prepare != nil {
+				ev = prepare(t, st, ev)
+			}
+			checkHTTPEvent(t, tp, ev)
+			want2xx(t, s.fn, invokeSample(t, st, s.fn, ev))
+			cancelHolds(t, st, ev.RequestContext.Authorizer.JWT.Claims["sub"])
+		})
+	}
+
 	var missing []string
 	for _, r := range tp.Routes {
 		if r.Integration == topology.IntegrationLambda && !covered[r.Key()] {
@@ -103,6 +153,95 @@ func TestSampleEvents(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Logf("routes without a sample event in events/: %s", strings.Join(missing, "; "))
+	}
+}
+
+func invokeSample(t *testing.T, st *localstack.Stack, fn string, ev events.APIGatewayV2HTTPRequest) output {
+	t.Helper()
+	out, err := invoke(context.Background(), st, fn, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.(output)
+}
+
+func want2xx(t *testing.T, fn string, resp output) {
+	t.Helper()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		t.Fatalf("%s answered %d: %s", fn, resp.StatusCode, resp.Body)
+	}
+	if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if _, ok := resp.Body.(json.RawMessage); !ok {
+		t.Errorf("body is not JSON: %v", resp.Body)
+	}
+}
+
+func errorCode(resp output) string {
+	var e struct{ Error struct{ Code string } }
+	if b, ok := resp.Body.(json.RawMessage); ok {
+		_ = json.Unmarshal(b, &e)
+	}
+	return e.Error.Code
+}
+
+// withAdmissionToken puts a fresh admission token for the sample's account
+// and event in the body, as POST .../admission would issue it.
+func withAdmissionToken(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	tok, _, err := st.App.Tokens.Issue(ev.RequestContext.Authorizer.JWT.Claims["sub"], ev.PathParameters["eventId"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(ev.Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	body["admissionToken"] = tok
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Body = string(b)
+	ev.Headers = maps.Clone(ev.Headers)
+	ev.Headers["content-length"] = fmt.Sprint(len(b))
+	return ev
+}
+
+// withOrder holds a general-admission place of the demo for the sample's
+// account and points the sample at that order.
+func withOrder(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	sub := ev.RequestContext.Authorizer.JWT.Claims["sub"]
+	tok, _, err := st.App.Tokens.Issue(sub, localstack.DemoEventID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := st.App.Inventory.Hold(context.Background(), sub, localstack.DemoEventID, inventory.HoldRequest{AdmissionToken: tok, Section: "GA", Quantity: 1}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.PathParameters = map[string]string{"orderId": o.ID}
+	ev.RawPath = "/v1/orders/" + o.ID
+	ev.RequestContext.HTTP.Path = ev.RawPath
+	return ev
+}
+
+// cancelHolds cancels the account's unpaid holds.
+func cancelHolds(t *testing.T, st *localstack.Stack, account string) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := st.App.Inventory.Orders(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range list {
+		if o.Status == orders.PendingPayment {
+			if _, err := st.App.Inventory.Cancel(ctx, account, o.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
@@ -241,19 +380,40 @@ func testEnv(t *testing.T) config.Getenv {
 	}
 }
 
-func testStack(t *testing.T) *localstack.Stack {
+// testStack is the local stack the samples run on, with a clock the test
+// can move forward.
+func testStack(t *testing.T) (*localstack.Stack, *offsetClock) {
 	t.Helper()
 	cfg, err := config.FromEnv(testEnv(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	st, err := startStack(context.Background(), cfg, true, log)
+	clk := &offsetClock{}
+	st, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true, Logger: log, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeStack(st) })
-	return st
+	return st, clk
+}
+
+// offsetClock is the wall clock moved forward by what Advance added.
+type offsetClock struct {
+	mu sync.Mutex
+	d  time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.d)
+}
+
+func (c *offsetClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.d += d
+	c.mu.Unlock()
 }
 
 // TestRunWithEndpoint points the command at an existing DynamoDB-compatible
