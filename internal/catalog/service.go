@@ -31,6 +31,9 @@ type Store interface {
 	// LeaseRefresh grants the caller the right to rebuild the projections
 	// until leaseUntil; false when another caller holds an unexpired lease.
 	LeaseRefresh(ctx context.Context, eventID string, now, leaseUntil time.Time) (bool, error)
+	// EndRefresh gives the lease up once a rebuild is done, so the next
+	// stale read can rebuild again without waiting for the lease to lapse.
+	EndRefresh(ctx context.Context, eventID string) error
 	// SeatStates reads the current state of every seat in ids.
 	SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error)
 	// GACounts sums a GA section's shard counters.
@@ -182,7 +185,11 @@ func (s *Service) current(ctx context.Context, ev *Event) ([]Projection, error) 
 			return nil, fmt.Errorf("availability %s: lease: %w", ev.ID, err)
 		}
 		if ok {
-			if ps, err = s.Rebuild(ctx, ev); err != nil {
+			ps, err = s.Rebuild(ctx, ev)
+			if endErr := s.store.EndRefresh(ctx, ev.ID); endErr != nil {
+				s.log.WarnContext(ctx, "availability lease not released; it lapses by itself", "eventId", ev.ID, "err", endErr)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

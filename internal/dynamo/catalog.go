@@ -187,6 +187,20 @@ func (st *Store) LeaseRefresh(ctx context.Context, eventID string, now, until ti
 	return true, nil
 }
 
+// EndRefresh clears the lease.
+func (st *Store) EndRefresh(ctx context.Context, eventID string) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(eventPK(eventID), "AVAIL_LEASE"),
+		UpdateExpression:          aws.String("SET leaseUntil = :zero"),
+		ExpressionAttributeValues: item{":zero": n(0)},
+	})
+	if err != nil {
+		return fmt.Errorf("end refresh: %w", err)
+	}
+	return nil
+}
+
 // SeatStates batch-reads the seat items' state attribute.
 func (st *Store) SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error) {
 	keys := make([]item, len(ids))

@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -126,6 +127,12 @@ func TestLeaseRefreshHasOneWinner(t *testing.T) {
 	if ok, _ := st.LeaseRefresh(ctx, "e1", now.Add(11*time.Second), now.Add(20*time.Second)); !ok {
 		t.Fatal("an expired lease was not granted again")
 	}
+	if err := st.EndRefresh(ctx, "e1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := st.LeaseRefresh(ctx, "e1", now.Add(12*time.Second), now.Add(20*time.Second)); !ok {
+		t.Fatal("a released lease was not granted again")
+	}
 }
 
 // TestAvailabilityFollowsSeatChanges proves the projection's freshness
@@ -184,7 +191,7 @@ func BenchmarkCreate20000SeatEvent(b *testing.B) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(b)
 	st := dynamo.NewStore(db, table, nil)
-	svc := catalog.NewService(st, catalog.Options{})
+	svc := catalog.NewService(st, catalog.Options{Logger: slog.New(slog.DiscardHandler)})
 	rows := make([]catalog.Row, 200)
 	for i := range rows {
 		rows[i] = catalog.Row{ID: "R" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Seats: 100}
@@ -211,7 +218,7 @@ func BenchmarkAvailabilityRebuild20000Seats(b *testing.B) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(b)
 	st := dynamo.NewStore(db, table, nil)
-	svc := catalog.NewService(st, catalog.Options{})
+	svc := catalog.NewService(st, catalog.Options{Logger: slog.New(slog.DiscardHandler)})
 	rows := make([]catalog.Row, 200)
 	for i := range rows {
 		rows[i] = catalog.Row{ID: "R" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Seats: 100}

@@ -33,7 +33,9 @@ type world struct {
 	keyring admission.Keyring
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldWithClock(t, nil) }
+
+func newWorldWithClock(t testing.TB, clk clock.Clock) *world {
 	t.Helper()
 	db, table := testenv.DynamoDB(t)
 	cfg, err := config.FromEnv(func(string) string { return "" })
@@ -45,7 +47,7 @@ func newWorld(t testing.TB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Keyring: &kr})
+	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Keyring: &kr, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,4 +500,46 @@ func TestBestAvailableSpreadsContenders(t *testing.T) {
 	}
 	sort.Strings(keys)
 	t.Logf("rows used: %v", keys)
+}
+
+// TestAvailabilityShowsHoldsAndReleasesWithinFreshness: GIVEN a hold and
+// then its release WHEN a fan reads availability after the 2 s freshness
+// window each time THEN the seats and GA counts show HELD, then AVAILABLE.
+func TestAvailabilityShowsHoldsAndReleasesWithinFreshness(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewManual(time.Now())
+	w := newWorldWithClock(t, clk)
+	ev := w.event(t, 2, 10, 4)
+	read := func() catalog.Availability {
+		t.Helper()
+		clk.Advance(2*time.Second + time.Millisecond)
+		av, err := w.Catalog.Availability(ctx, ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return av
+	}
+	read()
+	seats, err := w.Inventory.Hold(ctx, "fan-1", ev.ID, inventory.HoldRequest{AdmissionToken: w.token(t, "fan-1", ev.ID), Seats: []string{"A-2-3"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga, err := w.Inventory.Hold(ctx, "fan-1", ev.ID, inventory.HoldRequest{AdmissionToken: w.token(t, "fan-1", ev.ID), Section: "GA", Quantity: 2}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	av := read()
+	if av.Seats["A-2-3"] != catalog.SeatHeld || av.Sections[0].Held != 1 || av.Sections[1].Held != 2 || av.Sections[1].Available != 8 {
+		t.Fatalf("after holds: A-2-3=%s sections %+v", av.Seats["A-2-3"], av.Sections)
+	}
+	if _, err := w.Inventory.Cancel(ctx, "fan-1", seats.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Inventory.Release(ctx, ga.ID, orders.Expired); err != nil {
+		t.Fatal(err)
+	}
+	av = read()
+	if av.Seats["A-2-3"] != catalog.SeatAvailable || av.Sections[0].Available != 20 || av.Sections[1].Available != 10 {
+		t.Fatalf("after releases: A-2-3=%s sections %+v", av.Seats["A-2-3"], av.Sections)
+	}
 }
