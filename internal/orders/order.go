@@ -53,6 +53,18 @@ type Order struct {
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 	Version     int64     `dynamodbav:"version"`
 	AdmissionID string    `dynamodbav:"admissionId"`
+
+	// Money path. PaymentID is the captured payment that pays for the
+	// order; TaskToken is the order workflow's payment wait.
+	Provider  string    `dynamodbav:"provider,omitempty"`
+	PaymentID string    `dynamodbav:"paymentId,omitempty"`
+	PaidAt    time.Time `dynamodbav:"paidAt,omitempty"`
+	TaskToken string    `dynamodbav:"taskToken,omitempty"`
+	RefundID  string    `dynamodbav:"refundId,omitempty"`
+	IssuedAt  time.Time `dynamodbav:"issuedAt,omitempty"`
+	// Late is set when a payment arrived after the hold had been released
+	// and the same places were held again for it.
+	Late bool `dynamodbav:"late,omitempty"`
 }
 
 // Places is the number of tickets the order is for.

@@ -1,0 +1,336 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/clock"
+)
+
+// Payment is what the provider says about one payment, re-fetched from it:
+// a webhook body is never trusted.
+type Payment struct {
+	Provider    string
+	ID          string
+	OrderID     string
+	Succeeded   bool
+	AmountCents int64
+	Currency    string
+}
+
+// PaymentRole says why a captured payment exists in StarArena's books.
+type PaymentRole string
+
+// Roles of a payment record.
+const (
+	RolePays      PaymentRole = "PAYS"      // pays for its order
+	RoleDuplicate PaymentRole = "DUPLICATE" // a second capture for a paid order: refunded
+	RoleLate      PaymentRole = "LATE"      // arrived after release, places gone: refunded
+	RoleMismatch  PaymentRole = "MISMATCH"  // amount or currency differ from the order: refunded
+)
+
+// PaymentRecord is StarArena's record of a captured payment (I2: every
+// captured payment ends as one issued order or one refund).
+type PaymentRecord struct {
+	Provider    string
+	PaymentID   string
+	OrderID     string
+	Role        PaymentRole
+	AmountCents int64
+	Currency    string
+	Refunded    bool
+	RefundID    string
+	CapturedAt  time.Time
+}
+
+// Store is the persistence of order transitions. Every method is one
+// conditional write (or transaction) on the order's status and version;
+// a lost race returns apperr CONFLICT and the caller re-reads.
+type Store interface {
+	GetOrder(ctx context.Context, id string) (Order, error)
+	// MarkPaid: PENDING_PAYMENT@version → PAID; the order's seats HELD → SOLD
+	// and GA places held → sold; records the payment as RolePays.
+	MarkPaid(ctx context.Context, o Order, p Payment, now time.Time) error
+	// Rehold: EXPIRED or CANCELLED@version → PAID, taking the same places
+	// again (seats AVAILABLE → SOLD, GA shards available → sold) and the
+	// account's limit credits. CONFLICT with Details["reason"]="PLACES_GONE"
+	// when they are no longer free.
+	Rehold(ctx context.Context, o Order, p Payment, maxTickets int, now time.Time) error
+	// SetStatus moves from one of from@version to to, setting fields.
+	SetStatus(ctx context.Context, o Order, from []Status, to Status, set map[string]any, now time.Time) error
+	// SetTaskToken stores the workflow's payment wait on a PENDING_PAYMENT order.
+	SetTaskToken(ctx context.Context, orderID, token string) error
+	// PutPayment records a captured payment once; false if it exists.
+	PutPayment(ctx context.Context, r PaymentRecord) (bool, error)
+	GetPayment(ctx context.Context, provider, paymentID string) (PaymentRecord, bool, error)
+	MarkPaymentRefunded(ctx context.Context, provider, paymentID, refundID string) error
+}
+
+// Refunder refunds a payment in full; the key makes retries safe.
+type Refunder interface {
+	Refund(ctx context.Context, provider, paymentID, idempotencyKey string) (refundID string, err error)
+}
+
+// Resumer tells the order workflow what happened.
+type Resumer interface {
+	// PaymentArrived resumes a workflow waiting on token.
+	PaymentArrived(ctx context.Context, token string, o Order) error
+	// LatePaymentAccepted starts ticket issuing for a re-held order.
+	LatePaymentAccepted(ctx context.Context, o Order) error
+}
+
+// Outcome is what handling a captured payment did.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomePaid          Outcome = "PAID"           // the order is paid by this payment
+	OutcomeAlreadyPaid   Outcome = "ALREADY_PAID"   // a replay: nothing to do
+	OutcomeLatePaid      Outcome = "LATE_PAID"      // released order re-held and paid
+	OutcomeRefunded      Outcome = "REFUNDED"       // refunded: late with places gone, duplicate, or mismatch
+	OutcomeNotSucceeded  Outcome = "NOT_SUCCEEDED"  // the provider does not say succeeded
+	OutcomeRefundPending Outcome = "REFUND_PENDING" // refund asked for, not confirmed yet
+)
+
+// Service advances orders on payments, issuing and refunds.
+type Service struct {
+	store    Store
+	refunds  Refunder
+	resume   Resumer
+	maxTix   func(ctx context.Context, eventID string) (int, error)
+	clock    clock.Clock
+	log      *slog.Logger
+	attempts int
+}
+
+// ServiceOptions configures the Service.
+type ServiceOptions struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// MaxTickets returns an event's per-account limit (for re-holds).
+	MaxTickets func(ctx context.Context, eventID string) (int, error)
+}
+
+// NewService builds the order service.
+func NewService(store Store, refunds Refunder, resume Resumer, o ServiceOptions) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{store: store, refunds: refunds, resume: resume, maxTix: o.MaxTickets, clock: o.Clock, log: o.Logger, attempts: 6}
+}
+
+// PaymentCaptured applies a payment the provider confirmed. It is
+// idempotent and safe to call from the webhook, the workflow's active
+// query and the reconciler, in any order and any number of times:
+//   - PENDING_PAYMENT → PAID (places HELD → SOLD), and the workflow resumes;
+//   - EXPIRED/CANCELLED (late payment) → PAID when the same places are
+//     still free, else the payment is refunded (REFUND_PENDING → REFUNDED);
+//   - a paid order and another payment (duplicate capture) → that payment
+//     is refunded, the order unchanged;
+//   - amount or currency not the order's → refunded.
+func (s *Service) PaymentCaptured(ctx context.Context, p Payment) (Outcome, error) {
+	if !p.Succeeded {
+		return OutcomeNotSucceeded, nil
+	}
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		out, err := s.applyCapture(ctx, p)
+		if !apperr.Is(err, apperr.Conflict) {
+			return out, err
+		}
+	}
+	return "", apperr.New(apperr.Unavailable, "order %s keeps changing; retry", p.OrderID)
+}
+
+func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) {
+	o, err := s.store.GetOrder(ctx, p.OrderID)
+	if err != nil {
+		return "", err
+	}
+	log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", p.ID)
+	now := s.clock.Now()
+	if o.PaymentID == p.ID {
+		switch o.Status {
+		case RefundPending:
+			return s.refund(ctx, o, p, RoleLate)
+		case Refunded:
+			return OutcomeRefunded, nil
+		}
+		return OutcomeAlreadyPaid, nil
+	}
+	if rec, ok, err := s.store.GetPayment(ctx, p.Provider, p.ID); err != nil {
+		return "", err
+	} else if ok && rec.Role != RolePays {
+		if rec.Refunded {
+			return OutcomeRefunded, nil
+		}
+		return s.refundRecord(ctx, rec)
+	}
+	if p.AmountCents != o.AmountCents || p.Currency != o.Currency {
+		log.WarnContext(ctx, "payment amount differs from order", "paid", p.AmountCents, "due", o.AmountCents)
+		return s.refundExtra(ctx, o, p, RoleMismatch)
+	}
+	switch o.Status {
+	case PendingPayment:
+		if err := s.store.MarkPaid(ctx, o, p, now); err != nil {
+			return "", err
+		}
+		o.Status, o.PaymentID, o.Provider, o.Version = Paid, p.ID, p.Provider, o.Version+1
+		log.InfoContext(ctx, "order paid")
+		if o.TaskToken != "" && s.resume != nil {
+			if err := s.resume.PaymentArrived(ctx, o.TaskToken, o); err != nil {
+				// The workflow's timeout path asks the provider and finds
+				// the order paid; the reconciler covers the rest.
+				log.WarnContext(ctx, "workflow not resumed", "err", err)
+			}
+		}
+		return OutcomePaid, nil
+	case Expired, Cancelled:
+		max := 0
+		if s.maxTix != nil {
+			if max, err = s.maxTix(ctx, o.EventID); err != nil {
+				return "", err
+			}
+		}
+		err := s.store.Rehold(ctx, o, p, max, now)
+		if err == nil {
+			o.Status, o.PaymentID, o.Provider, o.Version, o.Late = Paid, p.ID, p.Provider, o.Version+1, true
+			log.InfoContext(ctx, "late payment: places held again")
+			if s.resume != nil {
+				if err := s.resume.LatePaymentAccepted(ctx, o); err != nil {
+					log.WarnContext(ctx, "issuing not started; the reconciler will", "err", err)
+				}
+			}
+			return OutcomeLatePaid, nil
+		}
+		var ae *apperr.Error
+		if !errors.As(err, &ae) || ae.Details["reason"] != "PLACES_GONE" {
+			return "", err
+		}
+		if err := s.store.SetStatus(ctx, o, []Status{Expired, Cancelled}, RefundPending,
+			map[string]any{"paymentId": p.ID, "provider": p.Provider}, now); err != nil {
+			return "", err
+		}
+		o.Status, o.PaymentID, o.Provider, o.Version = RefundPending, p.ID, p.Provider, o.Version+1
+		log.InfoContext(ctx, "late payment: places gone, refunding")
+		return s.refund(ctx, o, p, RoleLate)
+	default: // PAID, ISSUED, ISSUE_FAILED, REFUND_PENDING, REFUNDED with another payment
+		log.WarnContext(ctx, "duplicate capture", "orderPayment", o.PaymentID)
+		return s.refundExtra(ctx, o, p, RoleDuplicate)
+	}
+}
+
+// refund refunds the payment of a REFUND_PENDING order and completes it.
+func (s *Service) refund(ctx context.Context, o Order, p Payment, role PaymentRole) (Outcome, error) {
+	if _, err := s.store.PutPayment(ctx, PaymentRecord{Provider: p.Provider, PaymentID: p.ID, OrderID: o.ID, Role: role,
+		AmountCents: p.AmountCents, Currency: p.Currency, CapturedAt: s.clock.Now()}); err != nil {
+		return "", err
+	}
+	refundID, err := s.refunds.Refund(ctx, p.Provider, p.ID, "refund-"+p.ID)
+	if err != nil {
+		return OutcomeRefundPending, fmt.Errorf("refund %s: %w", p.ID, err)
+	}
+	if err := s.store.MarkPaymentRefunded(ctx, p.Provider, p.ID, refundID); err != nil {
+		return OutcomeRefundPending, err
+	}
+	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID}, s.clock.Now())
+	if err != nil && !apperr.Is(err, apperr.Conflict) {
+		return OutcomeRefundPending, err
+	}
+	return OutcomeRefunded, nil
+}
+
+// refundExtra refunds a payment that does not pay for its order.
+func (s *Service) refundExtra(ctx context.Context, o Order, p Payment, role PaymentRole) (Outcome, error) {
+	rec := PaymentRecord{Provider: p.Provider, PaymentID: p.ID, OrderID: o.ID, Role: role,
+		AmountCents: p.AmountCents, Currency: p.Currency, CapturedAt: s.clock.Now()}
+	if _, err := s.store.PutPayment(ctx, rec); err != nil {
+		return "", err
+	}
+	return s.refundRecord(ctx, rec)
+}
+
+func (s *Service) refundRecord(ctx context.Context, rec PaymentRecord) (Outcome, error) {
+	refundID, err := s.refunds.Refund(ctx, rec.Provider, rec.PaymentID, "refund-"+rec.PaymentID)
+	if err != nil {
+		return OutcomeRefundPending, fmt.Errorf("refund %s: %w", rec.PaymentID, err)
+	}
+	if err := s.store.MarkPaymentRefunded(ctx, rec.Provider, rec.PaymentID, refundID); err != nil {
+		return OutcomeRefundPending, err
+	}
+	s.log.InfoContext(ctx, "payment refunded", "orderId", rec.OrderID, "paymentId", rec.PaymentID, "role", rec.Role)
+	return OutcomeRefunded, nil
+}
+
+// AwaitPayment stores the workflow's task token on a pending order. When
+// the payment already arrived (webhook before the workflow), it resumes
+// the workflow at once.
+func (s *Service) AwaitPayment(ctx context.Context, orderID, token string) error {
+	err := s.store.SetTaskToken(ctx, orderID, token)
+	if err == nil {
+		return nil
+	}
+	if !apperr.Is(err, apperr.Conflict) {
+		return err
+	}
+	o, gerr := s.store.GetOrder(ctx, orderID)
+	if gerr != nil {
+		return gerr
+	}
+	if s.resume != nil && (o.Status == Paid || o.Status == Issued || o.Status == IssueFailed) {
+		return s.resume.PaymentArrived(ctx, token, o)
+	}
+	return nil // released or cancelled already: the wait times out into ConfirmPayment
+}
+
+// MarkIssued moves PAID or ISSUE_FAILED to ISSUED (idempotent).
+func (s *Service) MarkIssued(ctx context.Context, orderID string) (Order, error) {
+	return s.move(ctx, orderID, []Status{Paid, IssueFailed}, Issued, Issued)
+}
+
+// MarkIssueFailed moves PAID to ISSUE_FAILED (idempotent); the reconciler
+// re-issues.
+func (s *Service) MarkIssueFailed(ctx context.Context, orderID string) (Order, error) {
+	return s.move(ctx, orderID, []Status{Paid}, IssueFailed, IssueFailed, Issued)
+}
+
+func (s *Service) move(ctx context.Context, orderID string, from []Status, to Status, done ...Status) (Order, error) {
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		o, err := s.store.GetOrder(ctx, orderID)
+		if err != nil {
+			return Order{}, err
+		}
+		for _, d := range done {
+			if o.Status == d {
+				return o, nil
+			}
+		}
+		ok := false
+		for _, f := range from {
+			ok = ok || o.Status == f
+		}
+		if !ok {
+			return o, apperr.New(apperr.InvalidStateChange, "order %s is %s, not %v", orderID, o.Status, from)
+		}
+		set := map[string]any{}
+		if to == Issued {
+			set["issuedAt"] = s.clock.Now()
+		}
+		err = s.store.SetStatus(ctx, o, from, to, set, s.clock.Now())
+		if err == nil {
+			o.Status, o.Version = to, o.Version+1
+			s.log.InfoContext(ctx, "order moved", "orderId", o.ID, "eventId", o.EventID, "status", to)
+			return o, nil
+		}
+		if !apperr.Is(err, apperr.Conflict) {
+			return Order{}, err
+		}
+	}
+	return Order{}, apperr.New(apperr.Unavailable, "order %s keeps changing; retry", orderID)
+}
