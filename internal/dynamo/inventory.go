@@ -178,6 +178,8 @@ func orderItem(o *orders.Order) (item, error) {
 	it["pk"], it["sk"] = s(orderPK(o.ID)), s("ORDER")
 	it["gsi1pk"], it["gsi1sk"] = s(accountOrdersPK(o.Account)), s(accountOrdersSK(o))
 	it["expiresAtMs"] = n(o.ExpiresAt.UnixMilli())
+	pk, sk := workIndex(*o, o.Status, o.CreatedAt)
+	it["gsi2pk"], it["gsi2sk"] = s(pk), s(sk)
 	return it, nil
 }
 
@@ -288,11 +290,12 @@ func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Stat
 		TableName:                aws.String(st.table),
 		Key:                      key(orderPK(o.ID), "ORDER"),
 		ConditionExpression:      aws.String("#st = :pending AND version = :v"),
-		UpdateExpression:         aws.String("SET #st = :to, version = version + :one, updatedAt = :now"),
+		UpdateExpression:         aws.String("SET #st = :to, version = version + :one, updatedAt = :now, gsi2pk = :wpk, gsi2sk = :wsk"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: item{
 			":pending": s(string(orders.PendingPayment)), ":v": n(o.Version), ":to": s(string(to)),
 			":one": n(1), ":now": s(now.Format(time.RFC3339Nano)),
+			":wpk": s(workPK(o, to)), ":wsk": s(workSK(o, to, now)),
 		},
 	}}}
 	for _, seat := range seats {

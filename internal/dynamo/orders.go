@@ -24,6 +24,52 @@ var _ orders.Store = (*Store)(nil)
 //	PAYMENT#<provider>#<paymentId>   PAYMENT   a captured payment and what it is for
 func paymentRecordPK(provider, id string) string { return "PAYMENT#" + provider + "#" + id }
 
+// Work index (gsi2): a non-terminal order sits under WORK#<event>#<shard>
+// with its deadline as sort key, so the reconciler finds overdue orders
+// with a few Queries; a terminal order moves to DONE#... and drops out.
+const workShards = 8
+
+// IssueDeadline is how long a PAID order may wait for its tickets before
+// the reconciler steps in.
+const IssueDeadline = 5 * time.Minute
+
+func workShard(orderID string) int {
+	h := 0
+	for i := 0; i < len(orderID); i++ {
+		h = h*31 + int(orderID[i])
+	}
+	if h < 0 {
+		h = -h
+	}
+	return h % workShards
+}
+
+// WorkPK is the gsi2 partition of an event's open orders in shard i.
+func WorkPK(eventID string, shard int) string { return fmt.Sprintf("WORK#%s#%d", eventID, shard) }
+
+func workPK(o orders.Order, status orders.Status) string {
+	if status.Terminal() {
+		return fmt.Sprintf("DONE#%s#%d", o.EventID, workShard(o.ID))
+	}
+	return WorkPK(o.EventID, workShard(o.ID))
+}
+
+// workSK orders by the time after which the reconciler should look.
+func workSK(o orders.Order, status orders.Status, now time.Time) string {
+	deadline := now
+	switch status {
+	case orders.PendingPayment:
+		deadline = o.ExpiresAt
+	case orders.Paid:
+		deadline = now.Add(IssueDeadline)
+	}
+	return deadline.UTC().Format(time.RFC3339Nano) + "#" + o.ID
+}
+
+func workIndex(o orders.Order, status orders.Status, now time.Time) (string, string) {
+	return workPK(o, status), workSK(o, status, now)
+}
+
 func rfc(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
 
 func orderUpdate(o orders.Order, from []orders.Status, to orders.Status, set map[string]any, now time.Time) (*types.Update, error) {
@@ -39,7 +85,8 @@ func orderUpdate(o orders.Order, from []orders.Status, to orders.Status, set map
 		vals[k] = s(string(f))
 	}
 	cond += ") AND version = :v"
-	expr := "SET #st = :to, version = version + :one, updatedAt = :now"
+	expr := "SET #st = :to, version = version + :one, updatedAt = :now, gsi2pk = :wpk, gsi2sk = :wsk"
+	vals[":wpk"], vals[":wsk"] = s(workPK(o, to)), s(workSK(o, to, now))
 	keys := make([]string, 0, len(set))
 	for k := range set {
 		keys = append(keys, k)
@@ -268,4 +315,103 @@ func (st *Store) MarkPaymentRefunded(ctx context.Context, provider, paymentID, r
 		return fmt.Errorf("mark refunded %s: %w", paymentID, err)
 	}
 	return nil
+}
+
+// OverdueOrders returns open orders of an event whose work deadline is
+// before t (at most limit), from the gsi2 work index (eventually
+// consistent: the reconciler re-reads each order before acting).
+func (st *Store) OverdueOrders(ctx context.Context, eventID string, t time.Time, limit int) ([]orders.Order, error) {
+	var out []orders.Order
+	for shard := range workShards {
+		p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+			TableName:              aws.String(st.table),
+			IndexName:              aws.String("gsi2"),
+			KeyConditionExpression: aws.String("gsi2pk = :p AND gsi2sk < :t"),
+			ExpressionAttributeValues: item{":p": s(WorkPK(eventID, shard)),
+				":t": s(t.UTC().Format(time.RFC3339Nano) + "#")},
+		})
+		for p.HasMorePages() && len(out) < limit {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("overdue orders: %w", err)
+			}
+			for _, it := range page.Items {
+				o, err := decodeOrder(it)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, o)
+			}
+		}
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// OrdersByID batch-reads orders (consistent); missing ids are left out.
+func (st *Store) OrdersByID(ctx context.Context, ids []string) (map[string]orders.Order, error) {
+	keys := make([]item, len(ids))
+	for i, id := range ids {
+		keys[i] = key(orderPK(id), "ORDER")
+	}
+	items, err := st.getAllConsistent(ctx, keys, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]orders.Order, len(items))
+	for _, it := range items {
+		o, err := decodeOrder(it)
+		if err != nil {
+			return nil, err
+		}
+		out[o.ID] = o
+	}
+	return out, nil
+}
+
+// ReleaseOrphanSeat frees a seat still HELD for orderID when that order no
+// longer holds it (conditional on the seat being unchanged).
+func (st *Store) ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(st.table),
+		Key:                      key(seatPK(eventID, seat), "SEAT"),
+		ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
+		UpdateExpression:         aws.String("SET #st = :avail, orderId = :none, version = version + :one"),
+		ExpressionAttributeNames: map[string]string{"#st": "state"},
+		ExpressionAttributeValues: item{":held": s(catalog.SeatHeld), ":avail": s(catalog.SeatAvailable),
+			":oid": s(orderID), ":none": s(""), ":one": n(1)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apperr.New(apperr.Conflict, "seat %s changed", seat)
+	}
+	if err != nil {
+		return fmt.Errorf("release orphan seat %s: %w", seat, err)
+	}
+	return nil
+}
+
+// SaveReconcileReport stores the last reconciliation report of an event.
+func (st *Store) SaveReconcileReport(ctx context.Context, eventID string, report []byte) error {
+	it := key(eventPK(eventID), "RECONCILE")
+	it["report"] = s(string(report))
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it})
+	if err != nil {
+		return fmt.Errorf("save reconcile report: %w", err)
+	}
+	return nil
+}
+
+// LastReconcileReport reads it back (nil when none).
+func (st *Store) LastReconcileReport(ctx context.Context, eventID string) ([]byte, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: key(eventPK(eventID), "RECONCILE")})
+	if err != nil {
+		return nil, fmt.Errorf("read reconcile report: %w", err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	return []byte(str(out.Item, "report")), nil
 }

@@ -178,6 +178,10 @@ func Default() Topology {
 			Indexes: []Index{
 				// gsi1: listings (all events by start time; later a fan's orders).
 				{Name: "gsi1", PartitionKey: Key{Name: "gsi1pk", Type: String}, SortKey: Key{Name: "gsi1sk", Type: String}},
+				// gsi2: the reconciler's work list — non-terminal orders of an
+				// event by deadline, over 8 partition shards so order writes
+				// never concentrate on one index partition.
+				{Name: "gsi2", PartitionKey: Key{Name: "gsi2pk", Type: String}, SortKey: Key{Name: "gsi2sk", Type: String}},
 			},
 		}},
 	}

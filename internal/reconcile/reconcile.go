@@ -1,0 +1,319 @@
+// Package reconcile finds and repairs drift between orders, seats, payments
+// and tickets. It runs on a schedule and on demand; every repair goes
+// through the same conditional transitions as the normal path, so running
+// it twice, or alongside the workflow, is safe.
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+)
+
+// Finding kinds.
+const (
+	StuckHold         = "STUCK_HOLD"          // PENDING_PAYMENT past expiry: released
+	LostPayment       = "LOST_PAYMENT"        // PENDING/EXPIRED but the provider captured: applied
+	TicketsMissing    = "TICKETS_MISSING"     // PAID past the issue deadline or ISSUE_FAILED: issued
+	RefundIncomplete  = "REFUND_INCOMPLETE"   // REFUND_PENDING: refund retried
+	OrphanHeldSeat    = "ORPHAN_HELD_SEAT"    // HELD by an order that no longer holds it: freed
+	SoldSeatUnpaid    = "SOLD_SEAT_UNPAID"    // SOLD for an order not PAID/ISSUED: for a human
+	RepairFailed      = "REPAIR_FAILED"       // a repair was attempted and failed: retried next run
+	UnknownOrderState = "UNKNOWN_ORDER_STATE" // for a human
+)
+
+// Finding is one thing the reconciler noticed.
+type Finding struct {
+	Kind     string `json:"kind"`
+	OrderID  string `json:"orderId,omitempty"`
+	Seat     string `json:"seat,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	Repaired bool   `json:"repaired"`
+}
+
+// Report is what one run checked, found and repaired.
+type Report struct {
+	EventID    string    `json:"eventId"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	Checked    struct {
+		Orders int `json:"orders"`
+		Seats  int `json:"seats"`
+	} `json:"checked"`
+	Found      int       `json:"found"`
+	Repaired   int       `json:"repaired"`
+	NeedsHuman int       `json:"needsHuman"`
+	Findings   []Finding `json:"findings"`
+}
+
+// Store is what the reconciler reads and repairs directly.
+type Store interface {
+	OverdueOrders(ctx context.Context, eventID string, before time.Time, limit int) ([]orders.Order, error)
+	OrdersByID(ctx context.Context, ids []string) (map[string]orders.Order, error)
+	GetOrder(ctx context.Context, id string) (orders.Order, error)
+	SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error)
+	ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error
+	SaveReconcileReport(ctx context.Context, eventID string, report []byte) error
+}
+
+// PaymentLookup asks the provider for an order's payments (the active
+// query); a webhook body is never trusted.
+type PaymentLookup interface {
+	PaymentsForOrder(ctx context.Context, provider, orderID string) ([]orders.Payment, error)
+}
+
+// Issuer issues an order's tickets (idempotent) and marks it ISSUED.
+type Issuer interface {
+	IssueTickets(ctx context.Context, orderID string) error
+}
+
+// Events lists events and reads one.
+type Events interface {
+	Get(ctx context.Context, id string) (catalog.Event, error)
+	List(ctx context.Context) ([]catalog.Event, error)
+}
+
+// Options configures the reconciler.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Grace is how long past its deadline an order is left to the
+	// workflow before the reconciler acts (default 2 minutes).
+	Grace time.Duration
+	// Providers to ask for a pending order's payments (default "sandbox").
+	Providers []string
+}
+
+// Service reconciles events.
+type Service struct {
+	store     Store
+	events    Events
+	inv       *inventory.Service
+	orders    *orders.Service
+	payments  PaymentLookup
+	issuer    Issuer
+	clock     clock.Clock
+	log       *slog.Logger
+	grace     time.Duration
+	providers []string
+}
+
+// New builds the reconciler.
+func New(store Store, events Events, inv *inventory.Service, om *orders.Service, payments PaymentLookup, issuer Issuer, o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Grace <= 0 {
+		o.Grace = 2 * time.Minute
+	}
+	if len(o.Providers) == 0 {
+		o.Providers = []string{"sandbox"}
+	}
+	return &Service{store: store, events: events, inv: inv, orders: om, payments: payments, issuer: issuer,
+		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers}
+}
+
+// RunAll reconciles every event.
+func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
+	evs, err := s.events.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Report
+	for _, ev := range evs {
+		r, err := s.Run(ctx, ev.ID)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Run reconciles one event and stores the report.
+func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
+	ev, err := s.events.Get(ctx, eventID)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{EventID: eventID, StartedAt: s.clock.Now(), Findings: []Finding{}}
+	if err := s.overdue(ctx, &ev, &r); err != nil {
+		return Report{}, err
+	}
+	if err := s.seats(ctx, &ev, &r); err != nil {
+		return Report{}, err
+	}
+	r.FinishedAt = s.clock.Now()
+	for _, f := range r.Findings {
+		r.Found++
+		if f.Repaired {
+			r.Repaired++
+		} else if f.Kind == SoldSeatUnpaid || f.Kind == UnknownOrderState {
+			r.NeedsHuman++
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return Report{}, fmt.Errorf("encode report: %w", err)
+	}
+	if err := s.store.SaveReconcileReport(ctx, eventID, b); err != nil {
+		return Report{}, err
+	}
+	s.log.InfoContext(ctx, "reconciled", "eventId", eventID, "orders", r.Checked.Orders, "seats", r.Checked.Seats,
+		"found", r.Found, "repaired", r.Repaired, "needsHuman", r.NeedsHuman)
+	return r, nil
+}
+
+// overdue drives every open order past its deadline (plus grace) on.
+func (s *Service) overdue(ctx context.Context, ev *catalog.Event, r *Report) error {
+	now := s.clock.Now()
+	list, err := s.store.OverdueOrders(ctx, ev.ID, now.Add(-s.grace), 10_000)
+	if err != nil {
+		return err
+	}
+	for _, stale := range list {
+		o, err := s.store.GetOrder(ctx, stale.ID) // the index may lag
+		if err != nil {
+			return err
+		}
+		r.Checked.Orders++
+		if f, ok := s.repairOrder(ctx, o); ok {
+			r.Findings = append(r.Findings, f)
+		}
+	}
+	return nil
+}
+
+func (s *Service) repairOrder(ctx context.Context, o orders.Order) (Finding, bool) {
+	f := Finding{OrderID: o.ID}
+	fail := func(kind string, err error) (Finding, bool) {
+		s.log.WarnContext(ctx, "repair failed", "orderId", o.ID, "kind", kind, "err", err)
+		return Finding{Kind: RepairFailed, OrderID: o.ID, Detail: kind + ": " + err.Error()}, true
+	}
+	switch o.Status {
+	case orders.PendingPayment:
+		if o.ExpiresAt.Add(s.grace).After(s.clock.Now()) {
+			return f, false
+		}
+		applied, err := s.applyCaptured(ctx, o)
+		if err != nil {
+			return fail(LostPayment, err)
+		}
+		if applied {
+			f.Kind, f.Repaired, f.Detail = LostPayment, true, "the provider had captured it; applied"
+			return f, true
+		}
+		if _, err := s.inv.Release(ctx, o.ID, orders.Expired); err != nil {
+			return fail(StuckHold, err)
+		}
+		f.Kind, f.Repaired, f.Detail = StuckHold, true, "past expiry and unpaid; released"
+		return f, true
+	case orders.Paid, orders.IssueFailed:
+		if err := s.issuer.IssueTickets(ctx, o.ID); err != nil {
+			return fail(TicketsMissing, err)
+		}
+		f.Kind, f.Repaired, f.Detail = TicketsMissing, true, "tickets issued"
+		return f, true
+	case orders.RefundPending:
+		applied, err := s.applyCaptured(ctx, o)
+		if err != nil || !applied {
+			return fail(RefundIncomplete, fmt.Errorf("refund not completed: %v", err))
+		}
+		f.Kind, f.Repaired, f.Detail = RefundIncomplete, true, "refund completed"
+		return f, true
+	default:
+		if o.Status.Terminal() {
+			return f, false
+		}
+		f.Kind, f.Detail = UnknownOrderState, string(o.Status)
+		return f, true
+	}
+}
+
+// applyCaptured asks the providers for the order's payments and applies
+// every captured one (idempotent). It reports whether any was captured.
+func (s *Service) applyCaptured(ctx context.Context, o orders.Order) (bool, error) {
+	providers := s.providers
+	if o.Provider != "" {
+		providers = []string{o.Provider}
+	}
+	captured := false
+	for _, prov := range providers {
+		ps, err := s.payments.PaymentsForOrder(ctx, prov, o.ID)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range ps {
+			if !p.Succeeded {
+				continue
+			}
+			captured = true
+			if _, err := s.orders.PaymentCaptured(ctx, p); err != nil {
+				return true, err
+			}
+		}
+	}
+	return captured, nil
+}
+
+// seats cross-checks every reserved seat with its order.
+func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error {
+	var ids []string
+	for i := range ev.Sections {
+		ids = append(ids, ev.Sections[i].SeatIDs()...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	holders, err := s.store.SeatHolders(ctx, ev.ID, ids)
+	if err != nil {
+		return err
+	}
+	r.Checked.Seats = len(holders)
+	var orderIDs []string
+	seen := map[string]bool{}
+	for _, h := range holders {
+		if h.OrderID != "" && !seen[h.OrderID] {
+			seen[h.OrderID] = true
+			orderIDs = append(orderIDs, h.OrderID)
+		}
+	}
+	os, err := s.store.OrdersByID(ctx, orderIDs)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		h := holders[id]
+		o, known := os[h.OrderID]
+		switch h.State {
+		case catalog.SeatHeld:
+			if known && o.Status == orders.PendingPayment {
+				continue // the overdue pass handles expiry
+			}
+			f := Finding{Kind: OrphanHeldSeat, Seat: id, OrderID: h.OrderID, Detail: "order is " + string(o.Status)}
+			if err := s.store.ReleaseOrphanSeat(ctx, ev.ID, id, h.OrderID); err == nil {
+				f.Repaired = true
+			} else if !apperr.Is(err, apperr.Conflict) {
+				return err
+			}
+			r.Findings = append(r.Findings, f)
+		case catalog.SeatSold:
+			if known && (o.Status == orders.Paid || o.Status == orders.Issued || o.Status == orders.IssueFailed) {
+				continue
+			}
+			r.Findings = append(r.Findings, Finding{Kind: SoldSeatUnpaid, Seat: id, OrderID: h.OrderID, Detail: "order is " + string(o.Status)})
+		}
+	}
+	return nil
+}

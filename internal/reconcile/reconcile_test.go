@@ -1,0 +1,244 @@
+package reconcile_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/testenv"
+)
+
+// provider holds captured payments by order, as the provider's books would.
+type provider struct {
+	mu       sync.Mutex
+	payments map[string][]orders.Payment
+	refunded map[string]bool
+}
+
+func (p *provider) PaymentsForOrder(_ context.Context, _ string, orderID string) ([]orders.Payment, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]orders.Payment(nil), p.payments[orderID]...), nil
+}
+
+func (p *provider) Refund(_ context.Context, _, paymentID, _ string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refunded[paymentID] = true
+	return "re_" + paymentID, nil
+}
+
+// issuer marks orders issued; down makes it fail like an unavailable
+// ticket service.
+type issuer struct {
+	om   *orders.Service
+	down bool
+}
+
+func (i *issuer) IssueTickets(ctx context.Context, orderID string) error {
+	if i.down {
+		return errors.New("ticket issuer unavailable")
+	}
+	_, err := i.om.MarkIssued(ctx, orderID)
+	return err
+}
+
+type world struct {
+	*app.App
+	clk  *clock.Manual
+	prov *provider
+	iss  *issuer
+	om   *orders.Service
+	rec  *reconcile.Service
+	ev   catalog.Event
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	db, table := testenv.DynamoDB(t)
+	cfg, _ := config.FromEnv(func(string) string { return "" })
+	cfg.TableName, cfg.LogLevel = table, 8
+	kr, _ := admission.GenerateKeyring()
+	clk := clock.NewManual(time.Now())
+	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Keyring: &kr, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{App: a, clk: clk, prov: &provider{payments: map[string][]orders.Payment{}, refunded: map[string]bool{}}}
+	w.om = orders.NewService(a.Store, w.prov, nil, orders.ServiceOptions{Clock: clk})
+	w.iss = &issuer{om: w.om}
+	w.rec = reconcile.New(a.Store, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute})
+	p, ga, hold := int64(5000), 10, 60
+	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", HoldSeconds: &hold,
+		StartsAt: clk.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: clk.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
+		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: 10}}}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
+	ev, err := req.Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ev, err = a.Catalog.Create(context.Background(), ev, "org"); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) hold(t *testing.T, account string, seats ...string) orders.Order {
+	t.Helper()
+	tok, _, err := w.Gate.Admit(context.Background(), account, w.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := w.Inventory.Hold(context.Background(), account, w.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: seats}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func (w *world) status(t *testing.T, id string) orders.Status {
+	t.Helper()
+	o, err := w.Store.GetOrder(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.Status
+}
+
+func (w *world) seat(t *testing.T, id string) inventory.SeatState {
+	t.Helper()
+	st, _ := w.Store.SeatHolders(context.Background(), w.ev.ID, []string{id})
+	return st[id]
+}
+
+func kinds(r reconcile.Report) map[string]int {
+	m := map[string]int{}
+	for _, f := range r.Findings {
+		m[f.Kind]++
+	}
+	return m
+}
+
+func TestReconcilerRepairsEveryStuckState(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	stuck := w.hold(t, "fan-1", "A-1-1")
+	lost := w.hold(t, "fan-2", "A-1-2")
+	w.prov.payments[lost.ID] = []orders.Payment{{Provider: "sandbox", ID: "pi_lost", OrderID: lost.ID, Succeeded: true, AmountCents: lost.AmountCents, Currency: lost.Currency}}
+	fresh := w.hold(t, "fan-3", "A-1-3")
+	_ = fresh
+
+	// GIVEN nothing is overdue yet THEN the reconciler leaves everything.
+	r, err := w.rec.Run(ctx, w.ev.ID)
+	if err != nil || r.Found != 0 {
+		t.Fatalf("before expiry: %+v %v", r, err)
+	}
+
+	// WHEN the holds are past expiry plus grace (the workflow's timer and
+	// the webhook were both lost).
+	w.clk.Advance(60*time.Second + 2*time.Minute)
+	w.iss.down = true // and the ticket issuer is down
+	r, err = w.rec.Run(ctx, w.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds(r); k[reconcile.StuckHold] != 3-1 || k[reconcile.LostPayment] != 1 {
+		t.Fatalf("first run findings %v", r.Findings)
+	}
+	if w.status(t, stuck.ID) != orders.Expired || w.seat(t, "A-1-1").State != catalog.SeatAvailable {
+		t.Fatalf("stuck hold: %s, seat %+v", w.status(t, stuck.ID), w.seat(t, "A-1-1"))
+	}
+	if w.status(t, lost.ID) != orders.Paid || w.seat(t, "A-1-2").State != catalog.SeatSold {
+		t.Fatalf("lost payment: %s, seat %+v", w.status(t, lost.ID), w.seat(t, "A-1-2"))
+	}
+
+	// Issuing fails while the issuer is down: reported, not repaired.
+	w.clk.Advance(10 * time.Minute)
+	r, _ = w.rec.Run(ctx, w.ev.ID)
+	if k := kinds(r); k[reconcile.RepairFailed] != 1 || w.status(t, lost.ID) != orders.Paid {
+		t.Fatalf("issuer down: %v, %s", r.Findings, w.status(t, lost.ID))
+	}
+	// THEN once it is back the order is issued, and a further run is clean.
+	w.iss.down = false
+	r, _ = w.rec.Run(ctx, w.ev.ID)
+	if k := kinds(r); k[reconcile.TicketsMissing] != 1 || w.status(t, lost.ID) != orders.Issued {
+		t.Fatalf("issuer back: %v, %s", r.Findings, w.status(t, lost.ID))
+	}
+	if r, _ = w.rec.Run(ctx, w.ev.ID); r.Found != 0 {
+		t.Fatalf("a clean state still has findings: %v", r.Findings)
+	}
+}
+
+func TestReconcilerIssuesIssueFailedOrders(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	o := w.hold(t, "fan-1", "A-1-4")
+	if _, err := w.om.PaymentCaptured(ctx, orders.Payment{Provider: "sandbox", ID: "pi_1", OrderID: o.ID, Succeeded: true, AmountCents: o.AmountCents, Currency: o.Currency}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.om.MarkIssueFailed(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(2 * time.Minute)
+	r, err := w.rec.Run(ctx, w.ev.ID)
+	if err != nil || kinds(r)[reconcile.TicketsMissing] != 1 || w.status(t, o.ID) != orders.Issued {
+		t.Fatalf("%v %v %s", r.Findings, err, w.status(t, o.ID))
+	}
+}
+
+func TestReconcilerFreesOrphanSeatsAndFlagsUnpaidSoldSeats(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	o := w.hold(t, "fan-1", "A-1-5")
+	if _, err := w.Inventory.Cancel(ctx, "fan-1", o.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Drift injected: a seat still HELD by the cancelled order, and a seat
+	// SOLD to it.
+	setSeat(t, w, "A-1-6", catalog.SeatHeld, o.ID)
+	setSeat(t, w, "A-1-7", catalog.SeatSold, o.ID)
+	r, err := w.rec.Run(ctx, w.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kinds(r)
+	if k[reconcile.OrphanHeldSeat] != 1 || k[reconcile.SoldSeatUnpaid] != 1 || r.NeedsHuman != 1 || r.Checked.Seats != 10 {
+		t.Fatalf("findings %v (%+v)", r.Findings, r)
+	}
+	if w.seat(t, "A-1-6").State != catalog.SeatAvailable {
+		t.Fatalf("orphan seat not freed: %+v", w.seat(t, "A-1-6"))
+	}
+	if w.seat(t, "A-1-7").State != catalog.SeatSold {
+		t.Fatal("money-related drift must be left to a human")
+	}
+}
+
+func setSeat(t *testing.T, w *world, seat, state, orderID string) {
+	t.Helper()
+	_, err := w.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.Config.TableName),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "SEAT#" + w.ev.ID + "#" + seat},
+			"sk": &types.AttributeValueMemberS{Value: "SEAT"}},
+		UpdateExpression:         aws.String("SET #s = :s, orderId = :o"),
+		ExpressionAttributeNames: map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: state},
+			":o": &types.AttributeValueMemberS{Value: orderID}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
