@@ -1,0 +1,181 @@
+// Package ordertasks holds the tasks of the order workflow
+// (internal/workflow/order.asl.json). Each is one Lambda function in AWS
+// (functions/<name>) and is invoked through a Lambda-Invoke-shaped endpoint
+// by the local Step Functions sidecar. Every task is idempotent: Step
+// Functions retries them, and a crash between two steps repeats one.
+package ordertasks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/reconcile"
+)
+
+// Function names, as in the topology and the ASL's ${Function_<name>}.
+const (
+	AwaitPayment    = "await-payment"
+	ConfirmPayment  = "confirm-payment"
+	ReleaseHold     = "release-hold"
+	IssueTickets    = "issue-tickets"
+	MarkIssueFailed = "mark-issue-failed"
+)
+
+// Names lists every task function.
+func Names() []string {
+	return []string{AwaitPayment, ConfirmPayment, ReleaseHold, IssueTickets, MarkIssueFailed}
+}
+
+// TicketIssuerUnavailable is the error type the workflow retries with
+// backoff before giving up into ISSUE_FAILED. aws-lambda-go reports a
+// returned error's type name as errorType, so it must be returned by value.
+type TicketIssuerUnavailable struct{ Cause string }
+
+func (e TicketIssuerUnavailable) Error() string { return "ticket issuer unavailable: " + e.Cause }
+
+// ErrorType names the error for the local Lambda endpoint.
+func (e TicketIssuerUnavailable) ErrorType() string { return "TicketIssuerUnavailable" }
+
+// Tickets issues an order's tickets idempotently.
+type Tickets interface {
+	IssueFor(ctx context.Context, o orders.Order) (int, error)
+}
+
+// OrderReader reads orders.
+type OrderReader interface {
+	GetOrder(ctx context.Context, id string) (orders.Order, error)
+}
+
+// Tasks are the workflow's steps.
+type Tasks struct {
+	Orders    *orders.Service
+	Inventory *inventory.Service
+	Store     OrderReader
+	Payments  reconcile.PaymentLookup
+	Providers []string
+	Tickets   Tickets
+	Log       *slog.Logger
+}
+
+// OrderInput is the payload of every task but AwaitPayment.
+type OrderInput struct {
+	OrderID string `json:"orderId"`
+}
+
+// AwaitInput carries the task token of the payment wait.
+type AwaitInput struct {
+	OrderID   string `json:"orderId"`
+	TaskToken string `json:"taskToken"`
+}
+
+// Await stores the task token on the order (or resumes at once when the
+// payment came first).
+func (t *Tasks) Await(ctx context.Context, in AwaitInput) (map[string]any, error) {
+	return map[string]any{}, t.Orders.AwaitPayment(ctx, in.OrderID, in.TaskToken)
+}
+
+// Confirm is the active query after the wait timed out (or the payment
+// failed): ask the providers, apply any captured payment, say whether the
+// order is paid now.
+func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, error) {
+	o, err := t.Store.GetOrder(ctx, in.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status == orders.PendingPayment {
+		providers := t.Providers
+		if o.Provider != "" {
+			providers = []string{o.Provider}
+		}
+		for _, prov := range providers {
+			ps, err := t.Payments.PaymentsForOrder(ctx, prov, o.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range ps {
+				if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if o, err = t.Store.GetOrder(ctx, in.OrderID); err != nil {
+			return nil, err
+		}
+	}
+	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
+}
+
+func paid(s orders.Status) bool { return s == orders.Paid || s == orders.Issued || s == orders.IssueFailed }
+
+// Release expires an unpaid hold. When a payment won the race the order is
+// paid instead, and the workflow goes on to issuing.
+func (t *Tasks) Release(ctx context.Context, in OrderInput) (map[string]any, error) {
+	o, err := t.Inventory.Release(ctx, in.OrderID, orders.Expired)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
+}
+
+// Issue issues the tickets of a paid order and marks it ISSUED.
+func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error) {
+	o, err := t.Store.GetOrder(ctx, in.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status == orders.Issued {
+		return map[string]any{"status": o.Status}, nil
+	}
+	if o.Status != orders.Paid && o.Status != orders.IssueFailed {
+		return nil, fmt.Errorf("order %s is %s: nothing to issue", o.ID, o.Status)
+	}
+	n, err := t.Tickets.IssueFor(ctx, o)
+	if err != nil {
+		return nil, TicketIssuerUnavailable{Cause: err.Error()}
+	}
+	if _, err := t.Orders.MarkIssued(ctx, o.ID); err != nil {
+		return nil, err
+	}
+	return map[string]any{"status": orders.Issued, "tickets": n}, nil
+}
+
+// IssueFailed records that issuing gave up; the reconciler takes over.
+func (t *Tasks) IssueFailed(ctx context.Context, in OrderInput) (map[string]any, error) {
+	o, err := t.Orders.MarkIssueFailed(ctx, in.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"status": o.Status}, nil
+}
+
+// JSONFunc is a task as a JSON-in, JSON-out function.
+type JSONFunc func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error)
+
+// Handlers returns every task as a JSONFunc by function name.
+func (t *Tasks) Handlers() map[string]JSONFunc {
+	return map[string]JSONFunc{
+		AwaitPayment:    wrap(t.Await),
+		ConfirmPayment:  wrap(t.Confirm),
+		ReleaseHold:     wrap(t.Release),
+		IssueTickets:    wrap(t.Issue),
+		MarkIssueFailed: wrap(t.IssueFailed),
+	}
+}
+
+func wrap[In any](f func(context.Context, In) (map[string]any, error)) JSONFunc {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		var in In
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, fmt.Errorf("task input: %w", err)
+		}
+		out, err := f(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	}
+}

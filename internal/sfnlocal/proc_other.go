@@ -1,0 +1,11 @@
+//go:build !unix
+
+package sfnlocal
+
+import "os/exec"
+
+func setProcessGroup(*exec.Cmd) {}
+
+func terminate(cmd *exec.Cmd) error { return cmd.Process.Kill() }
+
+func kill(cmd *exec.Cmd) error { return cmd.Process.Kill() }

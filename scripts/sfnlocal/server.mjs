@@ -1,0 +1,779 @@
+// sfnlocal: the local stand-in for AWS Step Functions.
+//
+// A long-lived Node process that answers the part of the Step Functions API the Go code uses
+// (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Op>`) and runs the repository's ASL files on
+// the npm package aws-local-stepfunctions (pinned in the root package.json). Task states that
+// call Lambda are served by POSTing to a Lambda-Invoke-shaped endpoint (LAMBDA_URL) that the
+// local stack or a test provides. Go starts it through internal/sfnlocal; see README.md here
+// for the environment variables, the API subset and the gaps against the real service.
+//
+// The first line on stdout is `LISTENING http://127.0.0.1:<port>`; everything else goes to
+// stderr. It binds 127.0.0.1 only and checks no signatures.
+
+import './polyfill.cjs'; // first: Promise.withResolvers on Node 20
+
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// ---- configuration ---------------------------------------------------------------------------
+
+function fatal(msg) {
+  process.stderr.write(`sfnlocal: ${msg}\n`);
+  process.exit(1);
+}
+
+function numberEnv(name, fallback, ok, what) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!ok(v)) fatal(`${name}=${JSON.stringify(raw)}: want ${what}`);
+  return v;
+}
+
+const config = {
+  port: numberEnv('PORT', 8083, (v) => Number.isInteger(v) && v >= 0 && v < 65536, 'a port number (0 picks a free one)'),
+  lambdaUrl: (process.env.LAMBDA_URL ?? '').replace(/\/+$/, ''),
+  timeScale: numberEnv('SFN_TIME_SCALE', 1, (v) => Number.isFinite(v) && v > 0, 'a positive number'),
+  retentionMs: numberEnv('SFN_RETENTION_SECONDS', 3600, (v) => Number.isFinite(v) && v >= 0, 'seconds >= 0') * 1000,
+  definitionsDir: process.env.SFN_DEFINITIONS_DIR ?? '',
+  region: process.env.SFN_REGION || 'us-east-1',
+  account: process.env.SFN_ACCOUNT || '123456789012',
+  trace: process.env.SFN_TRACE === '1',
+};
+
+const log = (msg) => process.stderr.write(`sfnlocal: ${msg}\n`);
+
+// setTimeout fires at once (with a warning) for delays above 2^31-1 ms, so every timer is capped.
+const TIMER_MAX_MS = 2 ** 31 - 1;
+const scaledMs = (seconds) => Math.max(1, Math.min(seconds * 1000 * config.timeScale, TIMER_MAX_MS));
+
+// ---- the library, patched --------------------------------------------------------------------
+//
+// aws-local-stepfunctions runs one execution per StateMachine.run() call, but four of its
+// behaviours do not fit a Step Functions stand-in. They are changed by exact string patches of
+// its ESM bundle; each target must appear exactly once, or start-up fails naming the patch,
+// because a silently skipped patch would make tests lie (e.g. real-time 60 s waits, or tasks
+// timing out after the library's own 60 s default).
+
+const LIB_VERSION = '3.0.0'; // the version these patches were written against (root package.json pins it)
+
+const PATCHES = [
+  {
+    name: 'scale Wait states and Retry intervals by SFN_TIME_SCALE',
+    // Both sleep through this one helper; Task and execution timeouts are scaled elsewhere.
+    edits: [['function sleep(ms, abortSignal) {\n', 'function sleep(ms, abortSignal) {\n  ms = __sfnScaleMs(ms);\n']],
+  },
+  {
+    name: 'drop the library default 60 s Task timeout',
+    // AWS has no such default (a Task without TimeoutSeconds waits up to a year); runTask below
+    // owns Task timeouts. 2147483 s is the longest delay setTimeout accepts.
+    edits: [['var DEFAULT_TIMEOUT_SECONDS = 60;', 'var DEFAULT_TIMEOUT_SECONDS = 2147483;']],
+  },
+  {
+    name: 'let States.Timeout match heartbeat timeouts',
+    // AWS raises States.HeartbeatTimeout, which Retry/Catch on States.Timeout also match;
+    // the library compares names only.
+    edits: [
+      ['const isErrorMatch = retrierError === error.name;',
+        'const isErrorMatch = retrierError === error.name || retrierError === "States.Timeout" && error.name === "States.HeartbeatTimeout";'],
+      ['const isErrorMatch = catcherError === error.name;',
+        'const isErrorMatch = catcherError === error.name || catcherError === "States.Timeout" && error.name === "States.HeartbeatTimeout";'],
+    ],
+  },
+  {
+    name: 'do not load the AWS SDK Lambda client',
+    // Every Task goes through runTask, so the SDK is dead weight (start-up time and RSS).
+    edits: [
+      ['import { LambdaClient as AWSLambdaClient, InvokeCommand } from "@aws-sdk/client-lambda";',
+        'const AWSLambdaClient = __sfnNoSdk, InvokeCommand = __sfnNoSdk;'],
+      ['import { fromCognitoIdentityPool } from "@aws-sdk/credential-providers";', 'const fromCognitoIdentityPool = __sfnNoSdk;'],
+    ],
+  },
+];
+
+const PROLOGUE = `// Generated by scripts/sfnlocal/server.mjs from main.node.esm.js; do not edit.
+let __sfnTimeScale = 1;
+function __sfnSetTimeScale(s) { __sfnTimeScale = s; }
+function __sfnScaleMs(ms) { return Math.min(ms * __sfnTimeScale, ${TIMER_MAX_MS}); }
+const __sfnNoSdk = class { constructor() { throw new Error("sfnlocal: Task reached the AWS SDK; every Task must be served by the sidecar"); } };
+`;
+// The error classes are internal to the bundle; the sidecar needs them to raise errors the
+// library treats as AWS does (a States.Timeout is not matched by States.TaskFailed;
+// States.Runtime is neither retried nor caught).
+const EPILOGUE = '\nexport { StatesTimeoutError, StatesRuntimeError, __sfnSetTimeScale };\n';
+
+async function loadLibrary() {
+  let bundle;
+  try {
+    bundle = fileURLToPath(import.meta.resolve('aws-local-stepfunctions'));
+  } catch (e) {
+    throw new Error(`aws-local-stepfunctions is not installed: run \`npm ci\` at the repository root (${e.message})`);
+  }
+  const version = JSON.parse(readFileSync(join(dirname(bundle), '..', 'package.json'), 'utf8')).version;
+  let src = readFileSync(bundle, 'utf8');
+  for (const patch of PATCHES) {
+    for (const [from, to] of patch.edits) {
+      const found = src.split(from).length - 1;
+      if (found !== 1) {
+        throw new Error(`patch "${patch.name}" does not apply to ${bundle} (aws-local-stepfunctions ${version}; ` +
+          `the patches are written for ${LIB_VERSION}): expected its target once, found it ${found} times: ${JSON.stringify(from)}; ` +
+          'update PATCHES in scripts/sfnlocal/server.mjs for this version');
+      }
+      src = src.replace(from, () => to);
+    }
+  }
+  src = PROLOGUE + src + EPILOGUE;
+  // The patched copy sits next to the original bundle, so its bare imports resolve exactly as
+  // the original's do (the library has its own nested asl-validator, a different version from
+  // the repo's; a copy elsewhere in node_modules would pick up the wrong one). It is named by
+  // content hash and written via rename, so concurrent sidecars (parallel `go test` packages)
+  // never see a half-written file. node_modules is not in git.
+  const hash = createHash('sha256').update(src).digest('hex').slice(0, 16);
+  const patched = join(dirname(bundle), `main.node.esm.sfnlocal-${hash}.mjs`);
+  if (!existsSync(patched)) {
+    const tmp = `${patched}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, src);
+      renameSync(tmp, patched);
+    } catch (e) {
+      try { unlinkSync(tmp); } catch { /* nothing written */ }
+      throw new Error(`cannot write the patched library next to ${bundle}: ${e.message}`);
+    }
+  }
+  const lib = await import(pathToFileURL(patched).href);
+  lib.__sfnSetTimeScale(config.timeScale);
+  return lib;
+}
+
+let lib;
+try {
+  lib = await loadLibrary();
+} catch (e) {
+  fatal(e.message);
+}
+const { StateMachine, ExecutionError, ExecutionTimeoutError, ExecutionAbortedError, StatesTimeoutError, StatesRuntimeError } = lib;
+
+class HeartbeatTimeoutError extends StatesTimeoutError {
+  constructor() {
+    super();
+    this.name = 'States.HeartbeatTimeout';
+    this.message = 'States.HeartbeatTimeout';
+  }
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+// ApiError is an error answered to the API caller ({"__type","message"}, HTTP 400 by default);
+// the Go SDK turns __type into its typed errors (types.ExecutionAlreadyExists, ...).
+class ApiError extends Error {
+  constructor(type, message, status = 400) {
+    super(message);
+    this.type = type;
+    this.status = status;
+  }
+}
+
+// taskError is how a Task fails: Retry/Catch match on name, and the Cause is the message.
+function taskError(name, cause) {
+  const e = new Error(cause ?? '');
+  e.name = name;
+  return e;
+}
+
+// ---- state machines --------------------------------------------------------------------------
+
+const ROLE_ARN = `arn:aws:iam::${config.account}:role/sfnlocal`;
+const NAME_RE = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
+const LAMBDA_ARN = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:[^:]+(:[^:]+)?$/;
+
+// Keys added to a Task's Parameters so the library resolves *Path fields against the state
+// input (the library would resolve TimeoutSecondsPath against the Parameters *output*, so
+// `$.holdSeconds` would point at nothing there). runTask reads and strips them.
+const INJECTED = '__sfnlocal';
+
+// The context object's $$.Task.Token. runTask swaps it for a freshly minted token, so each
+// attempt of each callback Task (retries, Parallel branches, Map iterations) gets its own.
+const TOKEN_PLACEHOLDER = `sfnlocal-task-token-${randomUUID()}`;
+
+const machines = new Map(); // state machine ARN -> machine
+const stateMachineArn = (name) => `arn:aws:states:${config.region}:${config.account}:stateMachine:${name}`;
+
+function invalidDefinition(msg) {
+  return new ApiError('InvalidDefinition', `Invalid State Machine Definition: '${msg}'`);
+}
+
+// substitute does locally what the CDK's DefinitionSubstitutions do in AWS: ${Function_<name>}
+// becomes that function's ARN. Any other ${...} left over would reach AWS unsubstituted, so it
+// is rejected here rather than failing at run time.
+function substitute(text) {
+  const out = text.replace(/\$\{Function_([A-Za-z0-9_.-]+)\}/g,
+    (_, fn) => `arn:aws:lambda:${config.region}:${config.account}:function:${fn}`);
+  const left = out.match(/\$\{[^}\s]*\}/);
+  if (left) throw invalidDefinition(`unknown substitution ${left[0]}: only \${Function_<name>} is provided locally`);
+  return out;
+}
+
+function walkStates(states, fn) {
+  for (const [name, state] of Object.entries(states ?? {})) {
+    fn(name, state);
+    for (const branch of state.Branches ?? []) walkStates(branch.States, fn);
+    const processor = state.ItemProcessor ?? state.Iterator;
+    if (processor) walkStates(processor.States, fn);
+  }
+}
+
+// prepareTask checks that the sidecar can run a Task state and rewrites the library's copy of
+// it: timeouts and heartbeats move from the state to the returned task description.
+function prepareTask(stateName, s) {
+  const resource = String(s.Resource);
+  const task = { stateName, resource, callback: resource.endsWith('.waitForTaskToken'), paths: {} };
+  if (LAMBDA_INVOKE.test(resource)) {
+    task.kind = 'invoke';
+    const p = s.Parameters ?? {};
+    if (!('FunctionName' in p || 'FunctionName.$' in p)) throw invalidDefinition(`state ${stateName}: lambda:invoke needs Parameters.FunctionName`);
+    if (p.InvocationType !== undefined && p.InvocationType !== 'RequestResponse') {
+      throw invalidDefinition(`state ${stateName}: InvocationType ${p.InvocationType} is not emulated locally`);
+    }
+    if (task.callback && !JSON.stringify(p).includes('$$.Task.Token')) {
+      throw invalidDefinition(`state ${stateName}: a .waitForTaskToken Task must pass $$.Task.Token in its Parameters`);
+    }
+  } else if (LAMBDA_ARN.test(resource)) {
+    task.kind = 'function'; // legacy form: the state input is the payload, the payload the result
+  } else {
+    throw invalidDefinition(`state ${stateName}: resource ${resource} is not emulated locally ` +
+      '(supported: arn:aws:states:::lambda:invoke[.waitForTaskToken] and Lambda function ARNs)');
+  }
+  task.timeout = s.TimeoutSeconds;
+  task.heartbeat = s.HeartbeatSeconds;
+  const paths = [['timeout', 'TimeoutSecondsPath'], ['heartbeat', 'HeartbeatSecondsPath']].filter(([, f]) => s[f] !== undefined);
+  if (paths.length > 0 && s.Parameters === undefined) {
+    // No Parameters: add ones that pass the whole input through, plus the paths.
+    s.Parameters = { [`${INJECTED}_input.$`]: '$' };
+    task.wrapped = true;
+  }
+  for (const [key, field] of paths) {
+    s.Parameters[`${INJECTED}_${key}.$`] = s[field];
+    task.paths[key] = s[field];
+  }
+  for (const f of ['TimeoutSeconds', 'TimeoutSecondsPath', 'HeartbeatSeconds', 'HeartbeatSecondsPath']) delete s[f];
+  return task;
+}
+
+function register(name, rawDefinition) {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+  const definition = substitute(String(rawDefinition));
+  const arn = stateMachineArn(name);
+  const prev = machines.get(arn);
+  if (prev) {
+    if (prev.definition === definition) return prev; // AWS: same definition -> same machine
+    throw new ApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+  }
+  let def;
+  try {
+    def = JSON.parse(definition);
+  } catch (e) {
+    throw invalidDefinition(e.message);
+  }
+  try {
+    new StateMachine(def); // validates with asl-validator, as the library does
+  } catch (e) {
+    throw invalidDefinition(e.message);
+  }
+  if (def.QueryLanguage === 'JSONata') throw invalidDefinition('JSONata is not supported locally; use JSONPath');
+  const runnable = structuredClone(def);
+  const tasks = {};
+  walkStates(runnable.States, (stateName, s) => {
+    if (s.QueryLanguage === 'JSONata') throw invalidDefinition(`state ${stateName}: JSONata is not supported locally; use JSONPath`);
+    if (s.Type === 'Task') tasks[stateName] = prepareTask(stateName, s);
+  });
+  if (runnable.TimeoutSeconds !== undefined) {
+    runnable.TimeoutSeconds = Math.min(runnable.TimeoutSeconds * config.timeScale, TIMER_MAX_MS / 1000);
+  }
+  const machine = {
+    name, arn, definition, tasks, creationDate: Date.now() / 1000,
+    lib: new StateMachine(runnable, { validationOptions: { noValidate: true } }),
+  };
+  machines.set(arn, machine);
+  return machine;
+}
+
+// ---- Lambda Invoke client --------------------------------------------------------------------
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+const LAMBDA_MAX_MS = 900_000; // Lambda's longest function timeout: a hung endpoint fails the Task
+
+// parseFunction accepts what Lambda's FunctionName accepts: name, name:qualifier,
+// account:function:name[:qualifier] and full ARNs.
+function parseFunction(ref) {
+  const s = String(ref);
+  const i = s.indexOf(':function:');
+  const [name, qualifier] = (i >= 0 ? s.slice(i + ':function:'.length) : s).split(':');
+  return { name, qualifier };
+}
+
+// invokeLambda calls POST <LAMBDA_URL>/2015-03-31/functions/<name>/invocations and maps the
+// answer the way Step Functions does: a function error fails the Task with the function's
+// errorType (Cause = the error body); a Lambda API error with Lambda.<type>; a transport
+// failure with Lambda.SdkClientException.
+function invokeLambda(fnRef, qualifierParam, payload) {
+  const { name, qualifier = qualifierParam } = parseFunction(fnRef);
+  if (!config.lambdaUrl) return Promise.reject(taskError('Lambda.SdkClientException', 'LAMBDA_URL is not set'));
+  let url;
+  try {
+    url = new URL(`${config.lambdaUrl}/2015-03-31/functions/${encodeURIComponent(name)}/invocations`);
+  } catch (e) {
+    return Promise.reject(taskError('Lambda.SdkClientException', `bad LAMBDA_URL: ${e.message}`));
+  }
+  if (qualifier) url.searchParams.set('Qualifier', qualifier);
+  const body = Buffer.from(JSON.stringify(payload === undefined ? {} : payload));
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, {
+      method: 'POST',
+      agent: agents[url.protocol],
+      timeout: LAMBDA_MAX_MS,
+      headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-amz-invocation-type': 'RequestResponse' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', (e) => reject(taskError('Lambda.SdkClientException', e.message)));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed = null;
+        try {
+          parsed = text === '' ? null : JSON.parse(text);
+        } catch {
+          parsed = text;
+        }
+        if (res.statusCode >= 300) {
+          const header = res.headers['x-amzn-errortype'];
+          let type = header ? String(header).split(':')[0] : '';
+          if (!type) type = res.statusCode === 429 ? 'TooManyRequestsException' : res.statusCode >= 500 ? 'ServiceException' : 'AWSLambdaException';
+          reject(taskError(`Lambda.${type}`, text));
+        } else if (res.headers['x-amz-function-error']) {
+          reject(taskError(typeof parsed?.errorType === 'string' && parsed.errorType ? parsed.errorType : 'Lambda.Unknown', text));
+        } else {
+          resolve({ status: res.statusCode, version: res.headers['x-amz-executed-version'] ?? '$LATEST', headers: res.headers, payload: parsed });
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url.origin} in ${LAMBDA_MAX_MS / 1000} s`)));
+    req.on('error', (e) => reject(taskError('Lambda.SdkClientException', e.message)));
+    req.end(body);
+  });
+}
+
+// ---- executions and task tokens --------------------------------------------------------------
+
+const executions = new Map(); // execution ARN -> execution
+const tokens = new Map(); // task token -> { exec, open, waiter, heartbeat, hbTimer }
+const TOKEN_RE = /^sfnlocal:v1:[0-9a-f-]{36}$/;
+
+function mintToken(exec) {
+  const token = `sfnlocal:v1:${randomUUID()}`;
+  const waiter = Promise.withResolvers();
+  waiter.promise.catch(() => {}); // settled after the Task may have given up; never "unhandled"
+  tokens.set(token, { exec, open: true, waiter });
+  exec.openTokens.add(token);
+  exec.allTokens.push(token);
+  return token;
+}
+
+// closeToken ends a token's life: later callbacks get TaskTimedOut until retention drops it.
+function closeToken(token) {
+  const t = tokens.get(token);
+  if (!t || !t.open) return;
+  t.open = false;
+  t.waiter = null;
+  clearTimeout(t.hbTimer);
+  t.exec.openTokens.delete(token);
+}
+
+// replaceToken returns value with every occurrence of the placeholder replaced by token (also
+// inside strings, e.g. States.Format('{}', $$.Task.Token)), and whether there was one.
+function replaceToken(value, token) {
+  let found = false;
+  const walk = (v) => {
+    if (typeof v === 'string') {
+      if (!v.includes(TOKEN_PLACEHOLDER)) return v;
+      found = true;
+      return v.replaceAll(TOKEN_PLACEHOLDER, token);
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return { value: walk(value), found };
+}
+
+function positiveInt(v, field) {
+  if (!Number.isInteger(v) || v < 1) throw new StatesRuntimeError(`${field} must point to a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+// runTask serves every Task state (the library calls it with the state's effective input,
+// after InputPath and Parameters). It owns Task timeouts and heartbeats so that they are scaled
+// and so that *Path fields resolve against the state input.
+async function runTask(exec, task, params) {
+  let input = params;
+  let timeoutS = task.timeout;
+  let heartbeatS = task.heartbeat;
+  if (task.paths.timeout !== undefined) timeoutS = positiveInt(input[`${INJECTED}_timeout`], 'TimeoutSecondsPath');
+  if (task.paths.heartbeat !== undefined) heartbeatS = positiveInt(input[`${INJECTED}_heartbeat`], 'HeartbeatSecondsPath');
+  if (task.wrapped) {
+    input = input[`${INJECTED}_input`];
+  } else if (Object.keys(task.paths).length > 0) {
+    delete input[`${INJECTED}_timeout`];
+    delete input[`${INJECTED}_heartbeat`];
+  }
+
+  let token = null;
+  if (task.callback) {
+    token = mintToken(exec);
+    const r = replaceToken(input, token);
+    if (!r.found) {
+      closeToken(token);
+      throw new StatesRuntimeError(`state ${task.stateName}: .waitForTaskToken Task did not pass $$.Task.Token`);
+    }
+    input = r.value;
+  }
+
+  let work;
+  if (task.kind === 'invoke') {
+    const invoked = invokeLambda(input.FunctionName, input.Qualifier, input.Payload);
+    if (task.callback) {
+      // The callback may arrive before the function returns; the waiter already exists. A
+      // failed invoke fails the Task; a successful one just keeps waiting for the callback.
+      const waiter = tokens.get(token).waiter.promise;
+      work = Promise.race([waiter, invoked.then(() => waiter)]);
+    } else {
+      work = invoked.then((res) => ({
+        ExecutedVersion: res.version,
+        Payload: res.payload,
+        SdkHttpMetadata: { HttpStatusCode: res.status, HttpHeaders: flatHeaders(res.headers), AllHttpHeaders: listHeaders(res.headers) },
+        SdkResponseMetadata: { RequestId: String(res.headers['x-amzn-requestid'] ?? randomUUID()) },
+        StatusCode: res.status,
+      }));
+    }
+  } else {
+    work = invokeLambda(task.resource, undefined, input).then((res) => res.payload);
+  }
+  work.catch(() => {}); // may settle after a timeout already decided the Task
+
+  const timedOut = Promise.withResolvers();
+  timedOut.promise.catch(() => {});
+  const timer = timeoutS ? setTimeout(() => timedOut.reject(new StatesTimeoutError()), scaledMs(timeoutS)) : null;
+  if (token && heartbeatS) {
+    const t = tokens.get(token);
+    t.heartbeat = () => {
+      clearTimeout(t.hbTimer);
+      t.hbTimer = setTimeout(() => timedOut.reject(new HeartbeatTimeoutError()), scaledMs(heartbeatS));
+    };
+    t.heartbeat();
+  }
+  try {
+    return await Promise.race([work, timedOut.promise]);
+  } finally {
+    clearTimeout(timer);
+    if (token) closeToken(token);
+  }
+}
+
+function flatHeaders(h) {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+}
+function listHeaders(h) {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v : [String(v)]]));
+}
+
+const executionArn = (machine, name) => `arn:aws:states:${config.region}:${config.account}:execution:${machine.name}:${name}`;
+
+function startExecution(machine, name, inputText, input) {
+  const arn = executionArn(machine, name);
+  const exec = {
+    arn, name, machine, input: inputText, status: 'RUNNING', startDate: Date.now() / 1000,
+    openTokens: new Set(), allTokens: [],
+  };
+  const context = {
+    Execution: { Id: arn, Name: name, RoleArn: ROLE_ARN, StartTime: new Date().toISOString() },
+    StateMachine: { Id: machine.arn, Name: machine.name },
+    Task: { Token: TOKEN_PLACEHOLDER },
+  };
+  const handlers = {};
+  for (const [stateName, task] of Object.entries(machine.tasks)) handlers[stateName] = (inp) => runTask(exec, task, inp);
+  const run = machine.lib.run(input, { overrides: { taskResourceLocalHandlers: handlers }, context });
+  exec.abort = run.abort;
+  // The library queues every event (with input and output snapshots) until someone reads them;
+  // read them all, or long-lived executions grow without bound.
+  (async () => {
+    for await (const ev of run.eventLogs) if (config.trace) traceEvent(exec, ev);
+  })().catch(() => {});
+  run.result.then(
+    (out) => finish(exec, { status: 'SUCCEEDED', output: JSON.stringify(out ?? null) }),
+    (err) => {
+      if (err instanceof ExecutionTimeoutError) return finish(exec, { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out' });
+      if (err instanceof ExecutionAbortedError) return finish(exec, { status: 'ABORTED' });
+      const c = err instanceof ExecutionError ? err.cause : err;
+      return finish(exec, { status: 'FAILED', error: c?.name ?? 'States.Runtime', cause: c?.message ?? String(err) });
+    });
+  executions.set(arn, exec);
+  return exec;
+}
+
+function traceEvent(exec, ev) {
+  const where = ev.state ? ` ${ev.state.name}` : '';
+  const extra = ev.Error !== undefined ? ` ${ev.Error}` : ev.retry ? ` attempt ${ev.retry.attempt}` : '';
+  log(`${exec.name}: ${ev.type}${where}${extra}`);
+}
+
+function finish(exec, fields) {
+  if (exec.status !== 'RUNNING') return;
+  Object.assign(exec, fields, { stopDate: Date.now() / 1000 });
+  for (const token of [...exec.openTokens]) {
+    tokens.get(token)?.waiter?.reject(taskError('States.Runtime', 'the execution ended'));
+    closeToken(token);
+  }
+  exec.abort = null;
+}
+
+// Closed executions (and their tokens) are forgotten after SFN_RETENTION_SECONDS; only then
+// can an execution name be used again.
+setInterval(() => {
+  const cutoff = Date.now() / 1000 - config.retentionMs / 1000;
+  for (const [arn, e] of executions) {
+    if (e.stopDate === undefined || e.stopDate >= cutoff) continue;
+    executions.delete(arn);
+    for (const token of e.allTokens) tokens.delete(token);
+  }
+}, Math.min(60_000, Math.max(1_000, config.retentionMs))).unref();
+
+// ---- API operations --------------------------------------------------------------------------
+
+const MAX_DATA = 262_144; // Step Functions' limit on input, output and task results (bytes)
+
+function required(req, ...fields) {
+  for (const f of fields) {
+    if (req[f] === undefined || req[f] === null) {
+      throw new ApiError('ValidationException', `1 validation error detected: Value null at '${f}' failed to satisfy constraint: Member must not be null`);
+    }
+  }
+}
+
+function checkSize(text, field) {
+  if (Buffer.byteLength(text) > MAX_DATA) {
+    throw new ApiError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DATA}`);
+  }
+}
+
+function lookupToken(req) {
+  required(req, 'taskToken');
+  if (!TOKEN_RE.test(req.taskToken)) throw new ApiError('InvalidToken', "Invalid Token: 'Invalid token'");
+  const t = tokens.get(req.taskToken);
+  if (!t) throw new ApiError('TaskDoesNotExist', 'Task Does Not Exist');
+  if (!t.open) throw new ApiError('TaskTimedOut', "Task Timed Out: 'Provided task does not exist anymore'");
+  return t;
+}
+
+function lookupExecution(arn) {
+  const e = executions.get(arn);
+  if (e) return e;
+  if (!/^arn:aws[\w-]*:states:[^:]*:[^:]*:execution:[^:]+:[^:]+$/.test(String(arn))) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+  throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+}
+
+function lookupMachine(arn) {
+  const m = machines.get(arn);
+  if (m) return m;
+  if (!/^arn:aws[\w-]*:states:[^:]*:[^:]*:stateMachine:[^:]+$/.test(String(arn))) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+  throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+}
+
+const ops = {
+  CreateStateMachine(req) {
+    required(req, 'name', 'definition', 'roleArn');
+    if (req.type !== undefined && req.type !== 'STANDARD') throw new ApiError('ValidationException', `state machine type ${req.type} is not emulated locally; only STANDARD`);
+    const m = register(req.name, req.definition);
+    return { stateMachineArn: m.arn, creationDate: m.creationDate };
+  },
+  DescribeStateMachine(req) {
+    required(req, 'stateMachineArn');
+    const m = lookupMachine(req.stateMachineArn);
+    return {
+      stateMachineArn: m.arn, name: m.name, status: 'ACTIVE', definition: m.definition,
+      roleArn: ROLE_ARN, type: 'STANDARD', creationDate: m.creationDate,
+    };
+  },
+  StartExecution(req) {
+    required(req, 'stateMachineArn');
+    const m = lookupMachine(req.stateMachineArn);
+    const name = req.name ?? randomUUID();
+    if (!NAME_RE.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    const inputText = req.input ?? '{}';
+    checkSize(inputText, 'input');
+    let input;
+    try {
+      input = JSON.parse(inputText);
+    } catch (e) {
+      throw new ApiError('InvalidExecutionInput', `Invalid Execution Input: '${e.message}'`);
+    }
+    const prev = executions.get(executionArn(m, name));
+    if (prev) {
+      // AWS: the same name and input while RUNNING is the same execution; anything else is a
+      // conflict, also after it closed (for 90 days there, SFN_RETENTION_SECONDS here).
+      if (prev.status === 'RUNNING' && prev.input === inputText) return { executionArn: prev.arn, startDate: prev.startDate };
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${prev.arn}'`);
+    }
+    const e = startExecution(m, name, inputText, input);
+    return { executionArn: e.arn, startDate: e.startDate };
+  },
+  DescribeExecution(req) {
+    required(req, 'executionArn');
+    const e = lookupExecution(req.executionArn);
+    const out = {
+      executionArn: e.arn, stateMachineArn: e.machine.arn, name: e.name, status: e.status,
+      startDate: e.startDate, input: e.input, inputDetails: { included: true },
+    };
+    if (e.stopDate !== undefined) out.stopDate = e.stopDate;
+    if (e.output !== undefined) Object.assign(out, { output: e.output, outputDetails: { included: true } });
+    if (e.error !== undefined) out.error = e.error;
+    if (e.cause !== undefined) out.cause = e.cause;
+    return out;
+  },
+  StopExecution(req) {
+    required(req, 'executionArn');
+    const e = lookupExecution(req.executionArn);
+    if (e.status === 'RUNNING') {
+      const abort = e.abort;
+      // Closed before the library unwinds, so a DescribeExecution right after sees ABORTED.
+      finish(e, { status: 'ABORTED', error: req.error ?? undefined, cause: req.cause ?? undefined });
+      abort();
+    }
+    return { stopDate: e.stopDate };
+  },
+  SendTaskSuccess(req) {
+    const t = lookupToken(req);
+    required(req, 'output');
+    checkSize(req.output, 'output');
+    let out;
+    try {
+      out = JSON.parse(req.output);
+    } catch (e) {
+      throw new ApiError('InvalidOutput', `Invalid Output: '${e.message}'`);
+    }
+    const { waiter } = t;
+    closeToken(req.taskToken);
+    waiter.resolve(out);
+    return {};
+  },
+  SendTaskFailure(req) {
+    const t = lookupToken(req);
+    const { waiter } = t;
+    closeToken(req.taskToken);
+    waiter.reject(taskError(req.error ?? '', req.cause ?? ''));
+    return {};
+  },
+  SendTaskHeartbeat(req) {
+    const t = lookupToken(req);
+    t.heartbeat?.();
+    return {};
+  },
+};
+
+// ---- HTTP server (AWS JSON 1.0) --------------------------------------------------------------
+
+const MAX_BODY = 1 << 20;
+
+function send(res, status, obj) {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(body);
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  let size = 0;
+  req.on('data', (c) => {
+    size += c.length;
+    if (size <= MAX_BODY) chunks.push(c);
+  });
+  req.on('end', () => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const opName = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
+    try {
+      if (req.method !== 'POST' || !Object.hasOwn(ops, opName)) {
+        throw new ApiError('UnknownOperationException', `operation ${target || '(no X-Amz-Target)'} is not emulated by sfnlocal`);
+      }
+      if (size > MAX_BODY) throw new ApiError('ValidationException', `request body over ${MAX_BODY} bytes`);
+      let body;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      } catch {
+        throw new ApiError('SerializationException', 'malformed JSON body');
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('SerializationException', 'body must be a JSON object');
+      send(res, 200, ops[opName](body));
+    } catch (e) {
+      if (e instanceof ApiError) {
+        send(res, e.status, { __type: e.type, message: e.message });
+      } else {
+        log(`${opName}: ${e?.stack ?? e}`);
+        send(res, 500, { __type: 'InternalFailure', message: String(e?.message ?? e) });
+      }
+    }
+  });
+});
+// Longer than Go's 90 s idle-connection timeout, so Go never reuses a connection that Node is
+// closing at the same moment (Node's default is 5 s: "connection reset" under load).
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 125_000;
+
+// ---- start -----------------------------------------------------------------------------------
+
+if (config.definitionsDir) {
+  let files;
+  try {
+    files = readdirSync(config.definitionsDir).filter((f) => f.endsWith('.json')).sort();
+  } catch (e) {
+    fatal(`SFN_DEFINITIONS_DIR: ${e.message}`);
+  }
+  for (const f of files) {
+    const name = f.replace(/(\.asl)?\.json$/, '');
+    try {
+      register(name, readFileSync(join(config.definitionsDir, f), 'utf8'));
+    } catch (e) {
+      fatal(`${join(config.definitionsDir, f)}: ${e.message}`);
+    }
+  }
+}
+if (!config.lambdaUrl) log('LAMBDA_URL is not set: Lambda tasks will fail with Lambda.SdkClientException');
+
+function shutdown() {
+  server.close();
+  process.exit(0);
+}
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, shutdown);
+if (process.env.SFN_EXIT_ON_STDIN_EOF === '1') {
+  // The Go launcher holds our stdin open; when its process dies for any reason (even SIGKILL
+  // or a test binary timing out) the pipe closes and this sidecar follows it.
+  process.stdin.on('end', shutdown);
+  process.stdin.on('error', shutdown);
+  process.stdin.resume();
+}
+
+server.on('error', (e) => fatal(`listen on 127.0.0.1:${config.port}: ${e.message}`));
+server.listen(config.port, '127.0.0.1', () => {
+  process.stdout.write(`LISTENING http://127.0.0.1:${server.address().port}\n`);
+  log(`${machines.size} state machine(s) from SFN_DEFINITIONS_DIR, SFN_TIME_SCALE=${config.timeScale}, LAMBDA_URL=${config.lambdaUrl || '(unset)'}`);
+});
