@@ -1,0 +1,382 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/tickets"
+)
+
+var _ tickets.Store = (*Store)(nil)
+
+// Ticket item kinds (see Store). Every hot path reads and writes by known
+// key: ticket ids follow from the order (tickets.TicketID), the manifest
+// from the order id, a scan record from the code and the nonce. Only the
+// revocation list, which gate devices sync, is a Query.
+//
+//	TICKET#<ticketId>           TICKET         one ticket: eventId, orderId, seat, version, issuedAt;
+//	                                           revokedVersion, revokedAt, revokeReason: the ticket is
+//	                                           revoked while revokedVersion = version, so a re-issue
+//	                                           (version + 1) restores it without a REMOVE; scanNonce,
+//	                                           scannedAt, gate once admitted (the first scan wins by a
+//	                                           condition on scanNonce); reissuedAt
+//	ORDER#<orderId>             TICKETS        the order's ticket manifest: eventId, account, ticketIds
+//	                                           (in seat order), issuedAt; written in the same
+//	                                           transaction as the tickets
+//	REVOKED#<eventId>           TICKET#<id>    the event's revocation list: codes of the ticket with
+//	                                           version <= upToVersion are revoked; reason, revokedAt
+//	SCAN#<ticketId>#<nonce>     SCAN           the answer given to one scan nonce (first put wins);
+//	                                           ttl: garbage collection only
+func ticketPK(id string) string                    { return "TICKET#" + id }
+func revokedPK(eventID string) string              { return "REVOKED#" + eventID }
+func revokedSK(ticketID string) string             { return "TICKET#" + ticketID }
+func scanPK(ticketID, nonce string) string         { return "SCAN#" + ticketID + "#" + nonce }
+func ticketStamp(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
+
+func ticketTime(it item, name string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, str(it, name))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func ticketItem(t tickets.Ticket, issuedAt time.Time) item {
+	it := key(ticketPK(t.ID), "TICKET")
+	it["ticketId"], it["eventId"], it["orderId"], it["seat"] = s(t.ID), s(t.EventID), s(t.OrderID), s(t.Seat)
+	it["version"], it["issuedAt"] = n(int64(t.Version)), ticketStamp(issuedAt)
+	return it
+}
+
+func decodeTicket(it item) tickets.StoredTicket {
+	t := tickets.StoredTicket{
+		Ticket: tickets.Ticket{
+			ID: str(it, "ticketId"), EventID: str(it, "eventId"), Seat: str(it, "seat"),
+			OrderID: str(it, "orderId"), Version: int(num(it, "version")),
+		},
+		IssuedAt:  ticketTime(it, "issuedAt"),
+		RevokedAt: ticketTime(it, "revokedAt"), RevokeReason: str(it, "revokeReason"),
+		ScanNonce: str(it, "scanNonce"), ScannedAt: ticketTime(it, "scannedAt"), Gate: str(it, "gate"),
+	}
+	if _, ok := it["revokedVersion"]; !ok || num(it, "revokedVersion") != num(it, "version") {
+		t.RevokedAt, t.RevokeReason = time.Time{}, "" // revoked at an earlier version, restored since
+	}
+	return t
+}
+
+// CreateTickets writes the manifest first and the tickets after it in one
+// transaction, each conditional on not existing. The manifest comes first
+// because some servers (minidyn) name only the first failed condition.
+func (st *Store) CreateTickets(ctx context.Context, m tickets.Manifest, ts []tickets.Ticket) error {
+	ids := make([]types.AttributeValue, len(m.TicketIDs))
+	for i, id := range m.TicketIDs {
+		ids[i] = s(id)
+	}
+	mi := key(orderPK(m.OrderID), "TICKETS")
+	mi["orderId"], mi["eventId"], mi["account"] = s(m.OrderID), s(m.EventID), s(m.Account)
+	mi["ticketIds"], mi["issuedAt"] = &types.AttributeValueMemberL{Value: ids}, ticketStamp(m.IssuedAt)
+	notExists := aws.String("attribute_not_exists(pk)")
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(st.table), Item: mi, ConditionExpression: notExists}}}
+	for _, t := range ts {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(st.table), Item: ticketItem(t, m.IssuedAt), ConditionExpression: notExists,
+		}})
+	}
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	reasons, err := ticketTxErr(err, "issue tickets")
+	if reasons == nil {
+		return err
+	}
+	if reasons[0] == "ConditionalCheckFailed" {
+		return fmt.Errorf("order %s: %w", m.OrderID, tickets.ErrExists)
+	}
+	for i, r := range reasons[1:] {
+		if r == "ConditionalCheckFailed" && i < len(ts) {
+			// The manifest is absent but a ticket exists: only a ticket id
+			// collision or a hand-made item can do that. Do not overwrite.
+			return fmt.Errorf("issue tickets: ticket %s exists without its order %s's manifest", ts[i].ID, m.OrderID)
+		}
+	}
+	return fmt.Errorf("issue tickets for order %s: %w", m.OrderID, tickets.ErrChanged)
+}
+
+// ticketTxErr interprets a failed transaction. It returns the cancellation
+// reason codes when DynamoDB named them, else nil and the error to return:
+// ErrChanged for contention and throttling (retry), the cause otherwise.
+func ticketTxErr(err error, op string) ([]string, error) {
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		codes := make([]string, len(tce.CancellationReasons))
+		named := false
+		for i, r := range tce.CancellationReasons {
+			codes[i] = aws.ToString(r.Code)
+			named = named || (codes[i] != "" && codes[i] != "None")
+		}
+		if named {
+			return codes, nil
+		}
+		return nil, fmt.Errorf("%s: %w: %w", op, tickets.ErrChanged, err)
+	}
+	var tip *types.TransactionInProgressException
+	if errors.As(err, &tip) || isThrottle(err) {
+		return nil, fmt.Errorf("%s: %w: %w", op, tickets.ErrChanged, err)
+	}
+	return nil, fmt.Errorf("%s: %w", op, err)
+}
+
+// OrderTickets reads the manifest, then its tickets, both strongly
+// consistent.
+func (st *Store) OrderTickets(ctx context.Context, orderID string) (tickets.Manifest, []tickets.StoredTicket, bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(orderPK(orderID), "TICKETS"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return tickets.Manifest{}, nil, false, fmt.Errorf("get ticket manifest: %w", ticketUnavailable(err))
+	}
+	if out.Item == nil {
+		return tickets.Manifest{}, nil, false, nil
+	}
+	m := tickets.Manifest{
+		OrderID: str(out.Item, "orderId"), EventID: str(out.Item, "eventId"), Account: str(out.Item, "account"),
+		IssuedAt: ticketTime(out.Item, "issuedAt"),
+	}
+	if l, ok := out.Item["ticketIds"].(*types.AttributeValueMemberL); ok {
+		for _, v := range l.Value {
+			if id, ok := v.(*types.AttributeValueMemberS); ok {
+				m.TicketIDs = append(m.TicketIDs, id.Value)
+			}
+		}
+	}
+	keys := make([]item, len(m.TicketIDs))
+	for i, id := range m.TicketIDs {
+		keys[i] = key(ticketPK(id), "TICKET")
+	}
+	items, err := st.getAllConsistent(ctx, keys, "", nil)
+	if err != nil {
+		return tickets.Manifest{}, nil, false, fmt.Errorf("get tickets: %w", ticketUnavailable(err))
+	}
+	byID := make(map[string]tickets.StoredTicket, len(items))
+	for _, it := range items {
+		t := decodeTicket(it)
+		byID[t.ID] = t
+	}
+	ts := make([]tickets.StoredTicket, len(m.TicketIDs))
+	for i, id := range m.TicketIDs {
+		t, ok := byID[id]
+		if !ok {
+			return tickets.Manifest{}, nil, false, fmt.Errorf("order %s: ticket %s is listed but missing", orderID, id)
+		}
+		ts[i] = t
+	}
+	return m, ts, true, nil
+}
+
+// RevokeTickets is one transaction of two items per ticket.
+func (st *Store) RevokeTickets(ctx context.Context, ts []tickets.StoredTicket, reason string, now time.Time) error {
+	var items []types.TransactWriteItem
+	for _, t := range ts {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                aws.String(st.table),
+			Key:                      key(ticketPK(t.ID), "TICKET"),
+			ConditionExpression:      aws.String("#v = :v AND (attribute_not_exists(#rv) OR #rv <> :v)"),
+			UpdateExpression:         aws.String("SET #rv = :v, #ra = :now, #rr = :r"),
+			ExpressionAttributeNames: map[string]string{"#v": "version", "#rv": "revokedVersion", "#ra": "revokedAt", "#rr": "revokeReason"},
+			ExpressionAttributeValues: item{
+				":v": n(int64(t.Version)), ":now": ticketStamp(now), ":r": s(reason),
+			},
+		}}, revocationUpdate(st.table, t, t.Version, reason, now))
+	}
+	return st.ticketTx(ctx, items, "revoke tickets")
+}
+
+// ReissueTickets is one transaction of two items per ticket. Raising the
+// version is what lifts a revocation (revokedVersion no longer matches):
+// no REMOVE, which minidyn v0.8.2 accepts but silently does not apply.
+func (st *Store) ReissueTickets(ctx context.Context, ts []tickets.StoredTicket, reason string, now time.Time) error {
+	var items []types.TransactWriteItem
+	for _, t := range ts {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                aws.String(st.table),
+			Key:                      key(ticketPK(t.ID), "TICKET"),
+			ConditionExpression:      aws.String("#v = :v"),
+			UpdateExpression:         aws.String("SET #v = :next, #ri = :now"),
+			ExpressionAttributeNames: map[string]string{"#v": "version", "#ri": "reissuedAt"},
+			ExpressionAttributeValues: item{
+				":v": n(int64(t.Version)), ":next": n(int64(t.Version) + 1), ":now": ticketStamp(now),
+			},
+		}}, revocationUpdate(st.table, t, t.Version, "re-issued: "+reason, now))
+	}
+	return st.ticketTx(ctx, items, "reissue tickets")
+}
+
+// revocationUpdate lists ticket t as revoked up to version upTo. Versions
+// only grow and every write of the entry runs in a transaction conditional
+// on the ticket's version, so upToVersion only grows too.
+func revocationUpdate(table string, t tickets.StoredTicket, upTo int, reason string, now time.Time) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:        aws.String(table),
+		Key:              key(revokedPK(t.EventID), revokedSK(t.ID)),
+		UpdateExpression: aws.String("SET #t = :t, #e = :e, #o = :o, #s = :s, #u = :u, #r = :r, #at = :now"),
+		ExpressionAttributeNames: map[string]string{
+			"#t": "ticketId", "#e": "eventId", "#o": "orderId", "#s": "seat", "#u": "upToVersion", "#r": "reason", "#at": "revokedAt",
+		},
+		ExpressionAttributeValues: item{
+			":t": s(t.ID), ":e": s(t.EventID), ":o": s(t.OrderID), ":s": s(t.Seat),
+			":u": n(int64(upTo)), ":r": s(reason), ":now": ticketStamp(now),
+		},
+	}}
+}
+
+// ticketTx runs a revoke or re-issue transaction: any failed condition or
+// contention is ErrChanged (the service reads again and retries).
+func (st *Store) ticketTx(ctx context.Context, items []types.TransactWriteItem, op string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	reasons, err := ticketTxErr(err, op)
+	if reasons == nil {
+		return err
+	}
+	return fmt.Errorf("%s (%v): %w", op, reasons, tickets.ErrChanged)
+}
+
+// Admit is one conditional UpdateItem: the first scan wins. When the
+// condition fails, the stored ticket comes back with the error
+// (ReturnValuesOnConditionCheckFailure) where the server supports it, else
+// from one consistent read.
+func (st *Store) Admit(ctx context.Context, t tickets.Ticket, sc tickets.Scan) (tickets.AdmitOutcome, error) {
+	set := "SET #sn = :n, #sa = :at"
+	vals := item{":n": s(sc.Nonce), ":at": ticketStamp(sc.At), ":v": n(int64(t.Version)), ":e": s(t.EventID)}
+	names := map[string]string{"#sn": "scanNonce", "#sa": "scannedAt", "#v": "version", "#e": "eventId", "#rv": "revokedVersion"}
+	if sc.Gate != "" {
+		set += ", #g = :g"
+		names["#g"], vals[":g"] = "gate", s(sc.Gate)
+	}
+	k := key(ticketPK(t.ID), "TICKET")
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(st.table),
+		Key:                                 k,
+		ConditionExpression:                 aws.String("attribute_exists(pk) AND #v = :v AND #e = :e AND (attribute_not_exists(#rv) OR #rv <> :v) AND attribute_not_exists(#sn)"),
+		UpdateExpression:                    aws.String(set),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return tickets.AdmitOutcome{Admitted: true}, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return tickets.AdmitOutcome{}, fmt.Errorf("admit ticket %s: %w", t.ID, ticketUnavailable(err))
+	}
+	cur := ccf.Item
+	if cur == nil {
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: k, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return tickets.AdmitOutcome{}, fmt.Errorf("read ticket %s: %w", t.ID, ticketUnavailable(err))
+		}
+		cur = out.Item
+	}
+	if cur == nil {
+		return tickets.AdmitOutcome{}, nil
+	}
+	return tickets.AdmitOutcome{Found: true, Current: decodeTicket(cur)}, nil
+}
+
+// RecordScan is one conditional PutItem; the loser reads the winner.
+func (st *Store) RecordScan(ctx context.Context, r tickets.ScanRecord) (tickets.ScanRecord, error) {
+	k := key(scanPK(r.TicketID, r.Nonce), "SCAN")
+	it := key(scanPK(r.TicketID, r.Nonce), "SCAN")
+	it["ticketId"], it["nonce"], it["result"], it["scannedAt"] = s(r.TicketID), s(r.Nonce), s(string(r.Result)), ticketStamp(r.At)
+	if r.Seat != "" {
+		it["seat"] = s(r.Seat)
+	}
+	if r.Gate != "" {
+		it["gate"] = s(r.Gate)
+	}
+	if !r.Expires.IsZero() {
+		it["ttl"] = n(r.Expires.Unix())
+	}
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(st.table),
+		Item:                                it,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return r, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return tickets.ScanRecord{}, fmt.Errorf("record scan: %w", ticketUnavailable(err))
+	}
+	prev := ccf.Item
+	if prev == nil {
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: k, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return tickets.ScanRecord{}, fmt.Errorf("read scan record: %w", ticketUnavailable(err))
+		}
+		if out.Item == nil {
+			// Deleted (TTL) between the put and the read: try again.
+			return tickets.ScanRecord{}, fmt.Errorf("record scan: %w", tickets.ErrChanged)
+		}
+		prev = out.Item
+	}
+	return tickets.ScanRecord{
+		TicketID: str(prev, "ticketId"), Nonce: str(prev, "nonce"), Result: tickets.Outcome(str(prev, "result")),
+		Seat: str(prev, "seat"), Gate: str(prev, "gate"), At: ticketTime(prev, "scannedAt"),
+		Expires: time.Unix(num(prev, "ttl"), 0).UTC(),
+	}, nil
+}
+
+// Revocations queries the event's revocation list partition.
+func (st *Store) Revocations(ctx context.Context, eventID string) ([]tickets.Revocation, error) {
+	var out []tickets.Revocation
+	var start item
+	for {
+		page, err := st.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(st.table),
+			KeyConditionExpression:    aws.String("pk = :p"),
+			ExpressionAttributeValues: item{":p": s(revokedPK(eventID))},
+			ConsistentRead:            aws.Bool(true),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("query revocations: %w", ticketUnavailable(err))
+		}
+		for _, it := range page.Items {
+			out = append(out, tickets.Revocation{
+				TicketID: str(it, "ticketId"), EventID: str(it, "eventId"), OrderID: str(it, "orderId"),
+				Seat: str(it, "seat"), UpToVersion: int(num(it, "upToVersion")), Reason: str(it, "reason"),
+				RevokedAt: ticketTime(it, "revokedAt"),
+			})
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}
+
+// ticketUnavailable marks throttling as UNAVAILABLE (a client may retry);
+// anything else stays an internal error.
+func ticketUnavailable(err error) error {
+	if isThrottle(err) {
+		return apperr.Wrap(err, apperr.Unavailable, "ticket storage is busy; retry")
+	}
+	return err
+}

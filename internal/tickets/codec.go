@@ -1,0 +1,338 @@
+package tickets
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// Ticket code format, version 1 (typically 140-165 characters):
+//
+//	T1.<kid>.<payload>.<signature>
+//
+//	kid        the signing key's id: 1-16 of [A-Za-z0-9_-]
+//	payload    base64url without padding of
+//	             field(eventId) field(orderId) field(seat) uvarint(version)
+//	           field: 0xFF and the 16 bytes of a UUID when the value is a
+//	           canonical lowercase UUID (order ids are), else one length byte
+//	           (1-64) and the value's ASCII bytes
+//	signature  base64url without padding of the 64-byte Ed25519 signature
+//	           of the ASCII text "T1.<kid>.<payload>"
+//
+// The ticket id is not carried: it is TicketID(orderId, seat), so the
+// signature covers it too. The signed text includes the format tag and the
+// kid, so neither can be swapped. The encoding is canonical (one code per
+// ticket, version and key): Decode refuses every other spelling, and
+// Ed25519 as Go implements it refuses non-canonical signatures, so a code
+// cannot be altered into another code that verifies.
+//
+// The signature (86 characters) is most of the code; the payload is about
+// 40 bytes with UUID ids. Base64url is not QR "alphanumeric", so the QR code
+// uses byte mode: about version 8-9 (49-53 modules) at medium correction.
+const (
+	formatTag = "T1"
+	// MaxCodeLen bounds what Decode and QRDataURL look at.
+	MaxCodeLen = 512
+	maxKID     = 16
+	uuidTag    = 0xFF
+	maxVersion = 1<<31 - 1
+)
+
+// ErrInvalidCode is matched (errors.Is) by every Decode failure.
+var ErrInvalidCode = errors.New("invalid ticket code")
+
+// InvalidCodeError says why a code was refused. Check-in turns it into the
+// result INVALID; the reason is for logs only.
+type InvalidCodeError struct {
+	Reason string
+}
+
+func (e *InvalidCodeError) Error() string { return "invalid ticket code: " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalidCode) true.
+func (e *InvalidCodeError) Unwrap() error { return ErrInvalidCode }
+
+func invalid(reason string) error { return &InvalidCodeError{Reason: reason} }
+
+// Key is one Ed25519 key pair with its id.
+type Key struct {
+	ID      string
+	Private ed25519.PrivateKey
+}
+
+// Keyring signs with Current and verifies with any of Keys.
+//
+// Rotation: add a new key and make it current; keep the previous keys
+// listed for as long as codes they signed may be shown. Unlike admission
+// tokens (minutes), ticket codes live until the show: a fan may have saved
+// a screenshot weeks earlier. Remove an old key only after every event whose
+// tickets it signed has passed, or re-issue those tickets first.
+type Keyring struct {
+	Current string
+	Keys    []Key
+}
+
+// GenerateKeyring makes a one-key ring (the local stack's).
+func GenerateKeyring() (Keyring, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return Keyring{}, fmt.Errorf("generate ticket key: %w", err)
+	}
+	id := "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:7]
+	return Keyring{Current: id, Keys: []Key{{ID: id, Private: priv}}}, nil
+}
+
+// secretDoc is the JSON a deployment stores in Secrets Manager (the same
+// shape as the admission keys):
+// {"current":"t2","keys":[{"kid":"t2","seed":"<base64 32-byte seed>"},{"kid":"t1","seed":"..."}]}.
+type secretDoc struct {
+	Current string `json:"current"`
+	Keys    []struct {
+		KID  string `json:"kid"`
+		Seed string `json:"seed"`
+	} `json:"keys"`
+}
+
+// ParseKeyring reads the secret document.
+func ParseKeyring(doc []byte) (Keyring, error) {
+	var d secretDoc
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return Keyring{}, fmt.Errorf("ticket keys: %w", err)
+	}
+	kr := Keyring{Current: d.Current}
+	for _, k := range d.Keys {
+		seed, err := base64.StdEncoding.DecodeString(k.Seed)
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return Keyring{}, fmt.Errorf("ticket keys: key %q needs a base64 32-byte seed", k.KID)
+		}
+		kr.Keys = append(kr.Keys, Key{ID: k.KID, Private: ed25519.NewKeyFromSeed(seed)})
+	}
+	if err := kr.validate(); err != nil {
+		return Keyring{}, err
+	}
+	return kr, nil
+}
+
+func (kr Keyring) validate() error {
+	seen := map[string]bool{}
+	current := false
+	for _, k := range kr.Keys {
+		if !validKID(k.ID) {
+			return fmt.Errorf("ticket keys: kid %q must be 1-%d of [A-Za-z0-9_-]", k.ID, maxKID)
+		}
+		if seen[k.ID] {
+			return fmt.Errorf("ticket keys: kid %q is listed twice", k.ID)
+		}
+		seen[k.ID] = true
+		if len(k.Private) != ed25519.PrivateKeySize {
+			return fmt.Errorf("ticket keys: key %q is not an Ed25519 private key", k.ID)
+		}
+		current = current || k.ID == kr.Current
+	}
+	if !current {
+		return fmt.Errorf("ticket keys: current key %q is not listed", kr.Current)
+	}
+	return nil
+}
+
+func validKID(id string) bool { return len(id) <= maxKID && validField(id) }
+
+// PublicKey is a verification key a gate device can hold to check codes
+// offline.
+type PublicKey struct {
+	ID  string
+	Key ed25519.PublicKey
+}
+
+// Codec encodes and verifies ticket codes. It is safe for concurrent use.
+type Codec struct {
+	kid    string
+	signer ed25519.PrivateKey
+	verify map[string]ed25519.PublicKey
+	public []PublicKey
+}
+
+// NewCodec builds a codec from a keyring.
+func NewCodec(kr Keyring) (*Codec, error) {
+	if err := kr.validate(); err != nil {
+		return nil, err
+	}
+	c := &Codec{kid: kr.Current, verify: make(map[string]ed25519.PublicKey, len(kr.Keys))}
+	for _, k := range kr.Keys {
+		pub := k.Private.Public().(ed25519.PublicKey)
+		c.verify[k.ID] = pub
+		c.public = append(c.public, PublicKey{ID: k.ID, Key: pub})
+		if k.ID == kr.Current {
+			c.signer = k.Private
+		}
+	}
+	return c, nil
+}
+
+// PublicKeys lists the verification keys (for offline gate devices).
+func (c *Codec) PublicKeys() []PublicKey { return append([]PublicKey(nil), c.public...) }
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Encode signs t with the current key.
+func (c *Codec) Encode(t Ticket) (string, error) {
+	if !validField(t.EventID) || !validField(t.OrderID) || !validField(t.Seat) {
+		return "", fmt.Errorf("encode ticket %s: event, order and seat must be 1-%d of [A-Za-z0-9_-]", t.ID, maxField)
+	}
+	if t.Version < 1 || t.Version > maxVersion {
+		return "", fmt.Errorf("encode ticket %s: version %d out of range", t.ID, t.Version)
+	}
+	if t.ID != TicketID(t.OrderID, t.Seat) {
+		return "", fmt.Errorf("encode ticket %s: id is not TicketID(%s, %s)", t.ID, t.OrderID, t.Seat)
+	}
+	signed := formatTag + "." + c.kid + "." + b64.EncodeToString(encodePayload(t))
+	sig := ed25519.Sign(c.signer, []byte(signed))
+	return signed + "." + b64.EncodeToString(sig), nil
+}
+
+// Decode verifies code's signature against the key its kid names and
+// returns the ticket. Every failure is an *InvalidCodeError. Decode does not
+// know about revocation, re-issues or scans: CheckIn does.
+func (c *Codec) Decode(code string) (Ticket, error) {
+	switch {
+	case code == "":
+		return Ticket{}, invalid("empty")
+	case len(code) > MaxCodeLen:
+		return Ticket{}, invalid("too long")
+	}
+	for i := 0; i < len(code); i++ {
+		// The base64 decoder skips CR and LF even in strict mode: refuse
+		// anything outside the code alphabet so each code has one spelling.
+		if c := code[i]; !idByte(c) && c != '.' {
+			return Ticket{}, invalid("character outside the code alphabet")
+		}
+	}
+	parts := strings.SplitN(code, ".", 5)
+	if len(parts) != 4 {
+		return Ticket{}, invalid("not four dot-separated parts")
+	}
+	if parts[0] != formatTag {
+		return Ticket{}, invalid("unsupported format")
+	}
+	pub, ok := c.verify[parts[1]]
+	if !ok {
+		return Ticket{}, invalid("unknown key")
+	}
+	sig, err := b64.DecodeString(parts[3])
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return Ticket{}, invalid("malformed signature")
+	}
+	signed := code[:len(code)-len(parts[3])-1]
+	if !ed25519.Verify(pub, []byte(signed), sig) {
+		return Ticket{}, invalid("bad signature")
+	}
+	// Only signed payloads are parsed from here on.
+	p, err := b64.DecodeString(parts[2])
+	if err != nil {
+		return Ticket{}, invalid("malformed payload")
+	}
+	t, err := parsePayload(p)
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+func encodePayload(t Ticket) []byte {
+	p := make([]byte, 0, 48)
+	p = appendField(p, t.EventID)
+	p = appendField(p, t.OrderID)
+	p = appendField(p, t.Seat)
+	return binary.AppendUvarint(p, uint64(t.Version))
+}
+
+func appendField(p []byte, v string) []byte {
+	if u, ok := canonicalUUID(v); ok {
+		p = append(p, uuidTag)
+		return append(p, u[:]...)
+	}
+	p = append(p, byte(len(v)))
+	return append(p, v...)
+}
+
+func canonicalUUID(v string) (uuid.UUID, bool) {
+	if len(v) != 36 {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(v)
+	return u, err == nil && u.String() == v
+}
+
+// parsePayload reads a payload and refuses every non-canonical spelling.
+func parsePayload(p []byte) (Ticket, error) {
+	var fields [3]string
+	for i := range fields {
+		if len(p) == 0 {
+			return Ticket{}, invalid("payload too short")
+		}
+		tag := p[0]
+		p = p[1:]
+		switch {
+		case tag == uuidTag:
+			if len(p) < 16 {
+				return Ticket{}, invalid("payload too short")
+			}
+			fields[i] = uuid.UUID(p[:16]).String()
+			p = p[16:]
+		case tag >= 1 && tag <= maxField:
+			if len(p) < int(tag) {
+				return Ticket{}, invalid("payload too short")
+			}
+			v := string(p[:tag])
+			p = p[tag:]
+			if !validField(v) {
+				return Ticket{}, invalid("payload field has characters outside [A-Za-z0-9_-]")
+			}
+			if _, isUUID := canonicalUUID(v); isUUID {
+				return Ticket{}, invalid("payload spells a UUID as text")
+			}
+			fields[i] = v
+		default:
+			return Ticket{}, invalid("payload field length out of range")
+		}
+	}
+	v, n := binary.Uvarint(p)
+	if n <= 0 || n != len(p) || v < 1 || v > maxVersion || len(binary.AppendUvarint(nil, v)) != n {
+		return Ticket{}, invalid("payload version malformed")
+	}
+	t := Ticket{EventID: fields[0], OrderID: fields[1], Seat: fields[2], Version: int(v)}
+	t.ID = TicketID(t.OrderID, t.Seat)
+	return t, nil
+}
+
+// qrPixelsPerModule: go-qrcode takes a negative size as pixels per module,
+// so modules stay crisp (no resampling) whatever the code's length.
+const qrPixelsPerModule = 6
+
+// QRDataURL renders code as a PNG QR code (medium error correction, 15%
+// recoverable) in a data: URL.
+func QRDataURL(code string) (string, error) {
+	if code == "" || len(code) > MaxCodeLen {
+		return "", fmt.Errorf("qr: code must be 1-%d bytes", MaxCodeLen)
+	}
+	q, err := qrcode.New(code, qrcode.Medium)
+	if err != nil {
+		return "", fmt.Errorf("qr: %w", err)
+	}
+	png, err := q.PNG(-qrPixelsPerModule)
+	if err != nil {
+		return "", fmt.Errorf("qr png: %w", err)
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
+}

@@ -1,0 +1,573 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/orders"
+)
+
+// Outcome is a check-in's answer.
+type Outcome string
+
+// Check-in outcomes.
+const (
+	// Admitted: the first scan of a valid, unrevoked ticket.
+	Admitted Outcome = "ADMITTED"
+	// AlreadyUsed: the ticket was admitted by another scan nonce.
+	AlreadyUsed Outcome = "ALREADY_USED"
+	// Invalid: not a code this platform signed with a listed key, or a
+	// code made before the ticket's last re-issue.
+	Invalid Outcome = "INVALID"
+	// Revoked: the ticket was revoked (refund).
+	Revoked Outcome = "REVOKED"
+)
+
+// Result is what a gate shows. TicketID and Seat are empty for INVALID.
+type Result struct {
+	Result   Outcome `json:"result"`
+	TicketID string  `json:"ticketId,omitempty"`
+	Seat     string  `json:"seat,omitempty"`
+}
+
+// Ticket states as a fan sees them (IssuedTicket.Status).
+const (
+	StatusValid   = "VALID"
+	StatusUsed    = "USED"
+	StatusRevoked = "REVOKED"
+)
+
+// IssuedTicket is a ticket with what its holder shows at the door.
+type IssuedTicket struct {
+	Ticket
+	Status string `json:"status"`
+	// Code is the signed ticket code; empty for a revoked ticket.
+	Code string `json:"code,omitempty"`
+	// QR is Code as a data:image/png;base64 URL; empty from Issue (which
+	// runs in the order workflow, where nobody looks at images) and for a
+	// revoked ticket.
+	QR string `json:"qr,omitempty"`
+}
+
+// Manifest lists an order's tickets under a key known from the order id
+// alone, so reading an order's tickets never needs a Query.
+type Manifest struct {
+	OrderID   string
+	EventID   string
+	Account   string
+	TicketIDs []string // in the order's seat order
+	IssuedAt  time.Time
+}
+
+// StoredTicket is a ticket with its server-side state.
+type StoredTicket struct {
+	Ticket
+	IssuedAt time.Time
+	// Revoked while RevokedAt is set.
+	RevokedAt    time.Time
+	RevokeReason string
+	// The first scan, once admitted.
+	ScanNonce string
+	ScannedAt time.Time
+	Gate      string
+}
+
+// Revoked reports whether the ticket is revoked.
+func (t *StoredTicket) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// Scan is one check-in attempt.
+type Scan struct {
+	Nonce string
+	Gate  string
+	At    time.Time
+}
+
+// AdmitOutcome is what Store.Admit found.
+type AdmitOutcome struct {
+	// Admitted: this call recorded the ticket's first scan.
+	Admitted bool
+	// Found and Current describe the stored ticket when not Admitted.
+	Found   bool
+	Current StoredTicket
+}
+
+// ScanRecord is the answer given to one scan nonce of one ticket.
+type ScanRecord struct {
+	TicketID string
+	Nonce    string
+	Result   Outcome
+	Seat     string
+	Gate     string
+	At       time.Time
+	// Expires is when the record may be garbage-collected (DynamoDB TTL).
+	Expires time.Time
+}
+
+// Revocation is one entry of an event's revocation list: codes of the
+// ticket with a version up to UpToVersion must be refused. A gate that
+// works offline syncs the list and checks (ticket id, code version) against
+// it; a re-issue raises the ticket's version above UpToVersion, so its new
+// codes pass and the old ones (screenshots) do not.
+type Revocation struct {
+	TicketID    string
+	EventID     string
+	OrderID     string
+	Seat        string
+	UpToVersion int
+	Reason      string
+	RevokedAt   time.Time
+}
+
+// Store errors the service retries or interprets.
+var (
+	// ErrExists: CreateTickets found the order's manifest already written.
+	ErrExists = errors.New("tickets already issued")
+	// ErrChanged: a condition on a ticket's version or state failed, or
+	// DynamoDB cancelled a transaction for contention or throttling; read
+	// again and retry.
+	ErrChanged = errors.New("tickets changed concurrently")
+)
+
+// Store is the persistence tickets need. Every read is strongly consistent.
+type Store interface {
+	// CreateTickets writes the manifest and every ticket in one
+	// transaction, each conditional on not existing. It returns an error
+	// matching ErrExists when the manifest exists, ErrChanged on
+	// contention.
+	CreateTickets(ctx context.Context, m Manifest, ts []Ticket) error
+	// OrderTickets reads an order's manifest and its tickets in manifest
+	// order; found is false when none were issued.
+	OrderTickets(ctx context.Context, orderID string) (m Manifest, ts []StoredTicket, found bool, err error)
+	// RevokeTickets marks each ticket revoked and adds it to its event's
+	// revocation list (UpToVersion = its version) in one transaction,
+	// conditional on each ticket still being at its version and unrevoked
+	// (else ErrChanged).
+	RevokeTickets(ctx context.Context, ts []StoredTicket, reason string, now time.Time) error
+	// ReissueTickets raises each ticket's version by one and clears its
+	// revocation, and lists the previous version as revoked, in one
+	// transaction conditional on each version (else ErrChanged). Scan state
+	// is kept: a ticket admitted before stays used.
+	ReissueTickets(ctx context.Context, ts []StoredTicket, reason string, now time.Time) error
+	// Admit records scan as the ticket's first scan, atomically: only if
+	// the ticket exists at exactly t.Version for t.EventID, is not revoked
+	// and has no first scan yet. Otherwise it returns the stored ticket.
+	Admit(ctx context.Context, t Ticket, scan Scan) (AdmitOutcome, error)
+	// RecordScan stores r unless a record for (r.TicketID, r.Nonce) exists,
+	// and returns the record that is stored: r, or the earlier one.
+	RecordScan(ctx context.Context, r ScanRecord) (ScanRecord, error)
+	// Revocations lists an event's revocation list.
+	Revocations(ctx context.Context, eventID string) ([]Revocation, error)
+}
+
+// Options configures the service.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Attempts bounds retries after ErrChanged (default 6).
+	Attempts int
+	// ScanRetention is how long a nonce's answer is kept (default 30 days):
+	// a retry of the same nonce within it gets the same answer.
+	ScanRetention time.Duration
+}
+
+// Service issues, shows, revokes and checks in tickets.
+type Service struct {
+	store     Store
+	codec     *Codec
+	clock     clock.Clock
+	log       *slog.Logger
+	attempts  int
+	retention time.Duration
+}
+
+// NewService builds the tickets service.
+func NewService(store Store, codec *Codec, o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 6
+	}
+	if o.ScanRetention <= 0 {
+		o.ScanRetention = 30 * 24 * time.Hour
+	}
+	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retention: o.ScanRetention}
+}
+
+// Codec returns the service's codec.
+func (s *Service) Codec() *Codec { return s.codec }
+
+// issuable: tickets exist only for a captured payment (I2). ISSUED and
+// ISSUE_FAILED are accepted so that a retry after the order moved on, or
+// the reconciler's repair, finds the same tickets.
+func issuable(st orders.Status) bool {
+	switch st {
+	case orders.Paid, orders.Issued, orders.IssueFailed:
+		return true
+	}
+	return false
+}
+
+// Issue creates the tickets of a paid order, idempotently: every call for
+// the same order returns the same tickets (ids from TicketID, the first
+// call's versions), however many calls race or crash half-way. Codes are
+// included; QR images are not.
+//
+// Errors: INVALID_STATE (the order is not paid), UNAVAILABLE (contention
+// did not clear), INTERNAL.
+func (s *Service) Issue(ctx context.Context, o orders.Order) ([]IssuedTicket, error) {
+	log := s.log.With("orderId", o.ID, "eventId", o.EventID)
+	if !issuable(o.Status) {
+		return nil, apperr.New(apperr.InvalidStateChange, "order %s is %s: tickets are issued only for paid orders", o.ID, o.Status)
+	}
+	want, err := For(o)
+	if err != nil {
+		return nil, fmt.Errorf("issue tickets: %w", err)
+	}
+	ids := make([]string, len(want))
+	for i, t := range want {
+		ids[i] = t.ID
+	}
+	m := Manifest{OrderID: o.ID, EventID: o.EventID, Account: o.Account, TicketIDs: ids, IssuedAt: s.clock.Now()}
+	var last error
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
+		_, stored, found, err := s.store.OrderTickets(ctx, o.ID)
+		if err != nil {
+			return nil, fmt.Errorf("issue tickets for order %s: %w", o.ID, err)
+		}
+		if found {
+			if !sameIDs(stored, ids) {
+				log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(ids))
+			}
+			log.Debug("tickets already issued", "count", len(stored))
+			return s.issued(stored, false)
+		}
+		err = s.store.CreateTickets(ctx, m, want)
+		switch {
+		case err == nil:
+			log.Info("tickets issued", "count", len(want))
+			created := make([]StoredTicket, len(want))
+			for i, t := range want {
+				created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
+			}
+			return s.issued(created, false)
+		case errors.Is(err, ErrExists), errors.Is(err, ErrChanged):
+			last = err // another call issued them meanwhile, or contention: read again
+		default:
+			return nil, fmt.Errorf("issue tickets for order %s: %w", o.ID, err)
+		}
+	}
+	return nil, apperr.Wrap(last, apperr.Unavailable, "tickets could not be issued now; retry")
+}
+
+func sameIDs(ts []StoredTicket, ids []string) bool {
+	if len(ts) != len(ids) {
+		return false
+	}
+	for i := range ts {
+		if ts[i].ID != ids[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ForOrder returns an order's tickets with codes and QR images (none for a
+// revoked ticket), or an empty list when none were issued. It does not check
+// who asks: see ForAccount.
+func (s *Service) ForOrder(ctx context.Context, orderID string) ([]IssuedTicket, error) {
+	_, ts, found, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of order %s: %w", orderID, err)
+	}
+	if !found {
+		return []IssuedTicket{}, nil
+	}
+	return s.issued(ts, true)
+}
+
+// ForAccount is ForOrder for a fan: NOT_FOUND when the tickets belong to
+// another account (I6). An order without tickets yet gives an empty list,
+// so callers check the order's ownership first (the orders service answers
+// NOT_FOUND for an order that is not the caller's).
+func (s *Service) ForAccount(ctx context.Context, account, orderID string) ([]IssuedTicket, error) {
+	m, ts, found, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of order %s: %w", orderID, err)
+	}
+	if !found {
+		return []IssuedTicket{}, nil
+	}
+	if m.Account != account {
+		return nil, apperr.New(apperr.NotFound, "no order %s", orderID)
+	}
+	return s.issued(ts, true)
+}
+
+func (s *Service) issued(ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
+	out := make([]IssuedTicket, len(ts))
+	for i := range ts {
+		t := &ts[i]
+		it := IssuedTicket{Ticket: t.Ticket, Status: StatusValid}
+		switch {
+		case t.Revoked():
+			it.Status = StatusRevoked
+			out[i] = it
+			continue
+		case t.ScanNonce != "":
+			it.Status = StatusUsed
+		}
+		code, err := s.codec.Encode(t.Ticket)
+		if err != nil {
+			return nil, err
+		}
+		it.Code = code
+		if withQR {
+			if it.QR, err = QRDataURL(code); err != nil {
+				return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
+			}
+		}
+		out[i] = it
+	}
+	return out, nil
+}
+
+// maxReason bounds a revocation or re-issue reason.
+const maxReason = 200
+
+func validReason(r string) error {
+	if r == "" || len(r) > maxReason || !printable(r, true) {
+		return apperr.New(apperr.Invalid, "reason must be 1-%d printable ASCII characters", maxReason)
+	}
+	return nil
+}
+
+// Revoke adds every ticket of the order to its event's revocation list.
+// Idempotent: tickets already revoked are left as they are (the first
+// reason and time stay), and an order without tickets is a no-op.
+//
+// Errors: INVALID_REQUEST (reason), UNAVAILABLE (contention did not clear),
+// INTERNAL.
+func (s *Service) Revoke(ctx context.Context, orderID, reason string) error {
+	if err := validReason(reason); err != nil {
+		return err
+	}
+	log := s.log.With("orderId", orderID)
+	var last error
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		m, ts, found, err := s.store.OrderTickets(ctx, orderID)
+		if err != nil {
+			return fmt.Errorf("revoke tickets of order %s: %w", orderID, err)
+		}
+		if !found {
+			log.Info("revoke: order has no tickets", "reason", reason)
+			return nil
+		}
+		var todo []StoredTicket
+		for _, t := range ts {
+			if !t.Revoked() {
+				todo = append(todo, t)
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		err = s.store.RevokeTickets(ctx, todo, reason, s.clock.Now())
+		if err == nil {
+			log.Info("tickets revoked", "eventId", m.EventID, "count", len(todo), "reason", reason)
+			return nil
+		}
+		if !errors.Is(err, ErrChanged) {
+			return fmt.Errorf("revoke tickets of order %s: %w", orderID, err)
+		}
+		last = err
+	}
+	return apperr.Wrap(last, apperr.Unavailable, "tickets could not be revoked now; retry")
+}
+
+// Reissue gives every ticket of a paid order a new version and clears its
+// revocation, and returns the new codes. Every code made before is refused
+// from then on (INVALID online; listed as revoked up to the old version for
+// offline gates): after a revoke and a restore, or a leaked code, an old
+// screenshot must not get anyone in. A ticket already admitted stays used.
+//
+// Not idempotent: each call invalidates the previous call's codes. A
+// workflow step that may be retried should call it once per decision (for
+// example only when some ticket is revoked).
+//
+// Errors: INVALID_STATE (the order is not paid), NOT_FOUND (no tickets),
+// INVALID_REQUEST (reason), UNAVAILABLE, INTERNAL.
+func (s *Service) Reissue(ctx context.Context, o orders.Order, reason string) ([]IssuedTicket, error) {
+	if err := validReason(reason); err != nil {
+		return nil, err
+	}
+	if !issuable(o.Status) {
+		return nil, apperr.New(apperr.InvalidStateChange, "order %s is %s: tickets are issued only for paid orders", o.ID, o.Status)
+	}
+	log := s.log.With("orderId", o.ID, "eventId", o.EventID)
+	var last error
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
+		_, ts, found, err := s.store.OrderTickets(ctx, o.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reissue tickets of order %s: %w", o.ID, err)
+		}
+		if !found {
+			return nil, apperr.New(apperr.NotFound, "order %s has no tickets", o.ID)
+		}
+		err = s.store.ReissueTickets(ctx, ts, reason, s.clock.Now())
+		if err == nil {
+			for i := range ts {
+				ts[i].Version++
+				ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
+			}
+			log.Info("tickets re-issued", "count", len(ts), "reason", reason)
+			return s.issued(ts, false)
+		}
+		if !errors.Is(err, ErrChanged) {
+			return nil, fmt.Errorf("reissue tickets of order %s: %w", o.ID, err)
+		}
+		last = err
+	}
+	return nil, apperr.Wrap(last, apperr.Unavailable, "tickets could not be re-issued now; retry")
+}
+
+// Revocations returns an event's revocation list (for gate devices).
+func (s *Service) Revocations(ctx context.Context, eventID string) ([]Revocation, error) {
+	rs, err := s.store.Revocations(ctx, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("revocations of event %s: %w", eventID, err)
+	}
+	return rs, nil
+}
+
+// Bounds of check-in inputs.
+const (
+	maxNonce = 128
+	maxGate  = 64
+)
+
+// CheckIn verifies one scan of code.
+//
+// Order of checks: the signature (INVALID when malformed, forged, or
+// signed with a key no longer listed), the version (INVALID when the ticket
+// was re-issued since the code was made), revocation (REVOKED), then the
+// first scan: one conditional write on the ticket lets exactly one nonce
+// win (ADMITTED); any other nonce afterwards gets ALREADY_USED.
+//
+// Same nonce, same answer: the answer for (ticket, nonce) is stored with a
+// conditional put, and whoever loses that put returns the stored answer,
+// so concurrent or late retries of one scan agree even if the ticket
+// changed in between. Consequence, by choice: a ticket revoked after it
+// was admitted answers REVOKED to every new nonce (the gate should know
+// the ticket was refunded; that beats ALREADY_USED), while the nonce that
+// admitted it keeps its ADMITTED answer, which is what happened.
+//
+// Errors (not outcomes): INVALID_REQUEST for a missing code or a nonce or
+// gate out of bounds; UNAVAILABLE/INTERNAL when the store fails.
+func (s *Service) CheckIn(ctx context.Context, code, nonce, gate string) (Result, error) {
+	switch {
+	case code == "":
+		return Result{}, apperr.New(apperr.Invalid, "code is required")
+	case nonce == "" || len(nonce) > maxNonce || !printable(nonce, false):
+		return Result{}, apperr.New(apperr.Invalid, "nonce must be 1-%d printable ASCII characters without spaces", maxNonce)
+	case len(gate) > maxGate || !printable(gate, true):
+		return Result{}, apperr.New(apperr.Invalid, "gate must be at most %d printable ASCII characters", maxGate)
+	}
+	t, err := s.codec.Decode(code)
+	if err != nil {
+		s.log.InfoContext(ctx, "check-in", "result", Invalid, "gate", gate, "why", err.Error())
+		return Result{Result: Invalid}, nil
+	}
+	log := s.log.With("ticketId", t.ID, "orderId", t.OrderID, "eventId", t.EventID, "gate", gate)
+	now := s.clock.Now()
+	out, err := s.store.Admit(ctx, t, Scan{Nonce: nonce, Gate: gate, At: now})
+	if err != nil {
+		return Result{}, fmt.Errorf("check in ticket %s: %w", t.ID, err)
+	}
+	res := classify(t, nonce, out)
+	rec, err := s.store.RecordScan(ctx, ScanRecord{
+		TicketID: t.ID, Nonce: nonce, Result: res.Result, Seat: res.Seat, Gate: gate, At: now, Expires: now.Add(s.retention),
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("record scan of ticket %s: %w", t.ID, err)
+	}
+	final := Result{Result: rec.Result, TicketID: rec.TicketID, Seat: rec.Seat}
+	if final.Result == Invalid {
+		final.TicketID, final.Seat = "", ""
+	}
+	if final != res {
+		log.Info("check-in repeated: answering as first time", "result", final.Result, "computed", res.Result)
+	} else {
+		log.Info("check-in", "result", final.Result)
+	}
+	return final, nil
+}
+
+// classify turns Admit's outcome into the answer for this scan.
+func classify(t Ticket, nonce string, out AdmitOutcome) Result {
+	ok := Result{TicketID: t.ID, Seat: t.Seat}
+	cur := &out.Current
+	switch {
+	case out.Admitted:
+		ok.Result = Admitted
+	case !out.Found, cur.Version != t.Version, cur.EventID != t.EventID:
+		// A signed code for a ticket that does not exist (or not at this
+		// version) cannot pass: superseded by a re-issue, or worse.
+		return Result{Result: Invalid}
+	case cur.Revoked():
+		ok.Result = Revoked
+	case cur.ScanNonce == nonce:
+		ok.Result = Admitted // this nonce won earlier; its retry
+	default:
+		ok.Result = AlreadyUsed
+	}
+	return ok
+}
+
+func printable(v string, spaces bool) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < 0x20 || c > 0x7e || (c == ' ' && !spaces) {
+			return false
+		}
+	}
+	return true
+}
+
+// sleep backs off before retry attempt (1-based), with jitter.
+func sleep(ctx context.Context, attempt int) error {
+	d := time.Duration(1<<min(attempt, 6)) * 5 * time.Millisecond
+	d += time.Duration(rand.Int64N(int64(d)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

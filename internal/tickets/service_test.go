@@ -1,0 +1,466 @@
+package tickets_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/tickets"
+)
+
+// env is the tickets service on a real DynamoDB-compatible server.
+type env struct {
+	svc   *tickets.Service
+	codec *tickets.Codec
+	clock *clock.Manual
+	db    *dynamodb.Client
+	table string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	db, table := testenv.DynamoDB(t)
+	clk := clock.NewManual(time.Date(2027, 6, 1, 19, 0, 0, 0, time.UTC))
+	kr, err := tickets.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := tickets.NewCodec(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := tickets.NewService(dynamo.NewStore(db, table, clk), codec, tickets.Options{Clock: clk, Logger: log})
+	return &env{svc: svc, codec: codec, clock: clk, db: db, table: table}
+}
+
+func paidOrder(seats ...string) orders.Order {
+	return orders.Order{ID: uuid.NewString(), EventID: "ev1", Account: "fan-1", Status: orders.Paid, Seats: seats}
+}
+
+func (e *env) mustIssue(t testing.TB, o orders.Order) []tickets.IssuedTicket {
+	t.Helper()
+	ts, err := e.svc.Issue(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+func (e *env) mustCheckIn(t testing.TB, code, nonce string) tickets.Result {
+	t.Helper()
+	r, err := e.svc.CheckIn(context.Background(), code, nonce, "north-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// countItems counts the table's items whose pk starts with prefix.
+func (e *env) countItems(t testing.TB, prefix string) int {
+	t.Helper()
+	out, err := e.db.Scan(context.Background(), &dynamodb.ScanInput{
+		TableName:                 aws.String(e.table),
+		FilterExpression:          aws.String("begins_with(pk, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: prefix}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Items)
+}
+
+func TestIssueIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	o := paidOrder("A-1-1", "A-1-2")
+	first := e.mustIssue(t, o)
+	if len(first) != 2 || first[0].Seat != "A-1-1" || first[1].Seat != "A-1-2" {
+		t.Fatalf("tickets = %+v", first)
+	}
+	for _, tk := range first {
+		if tk.ID != tickets.TicketID(o.ID, tk.Seat) || tk.Version != 1 || tk.Code == "" || tk.Status != tickets.StatusValid {
+			t.Fatalf("ticket = %+v", tk)
+		}
+	}
+
+	t.Run("SecondCallSameTickets", func(t *testing.T) {
+		again := e.mustIssue(t, o)
+		for i := range first {
+			if again[i].Ticket != first[i].Ticket || again[i].Code != first[i].Code {
+				t.Fatalf("second issue %+v, first %+v", again[i], first[i])
+			}
+		}
+	})
+	t.Run("ConcurrentCallsSameTickets", func(t *testing.T) {
+		o2 := paidOrder("B-1-1", "B-1-2", "B-1-3")
+		var wg sync.WaitGroup
+		results := make([][]tickets.IssuedTicket, 12)
+		errs := make([]error, len(results))
+		for i := range results {
+			wg.Go(func() { results[i], errs[i] = e.svc.Issue(context.Background(), o2) })
+		}
+		wg.Wait()
+		for i := range results {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			for j := range results[i] {
+				if results[i][j].Ticket != results[0][j].Ticket {
+					t.Fatalf("call %d ticket %d: %+v vs %+v", i, j, results[i][j], results[0][j])
+				}
+			}
+		}
+	})
+	t.Run("OneSetOfItems", func(t *testing.T) {
+		if n := e.countItems(t, "TICKET#"); n != 5 {
+			t.Fatalf("%d ticket items, want 5", n)
+		}
+		out, err := e.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+			TableName: aws.String(e.table),
+			Key: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "ORDER#" + o.ID}, "sk": &types.AttributeValueMemberS{Value: "TICKETS"},
+			},
+		})
+		if err != nil || out.Item == nil {
+			t.Fatalf("manifest: %v, %v", out, err)
+		}
+	})
+	t.Run("StatusAfterIssuedAccepted", func(t *testing.T) {
+		o.Status = orders.Issued
+		if again := e.mustIssue(t, o); again[0].Ticket != first[0].Ticket {
+			t.Fatalf("ISSUED order re-issue gave %+v", again[0])
+		}
+	})
+}
+
+func TestIssueRefusesUnpaidOrders(t *testing.T) {
+	e := newEnv(t)
+	for _, st := range []orders.Status{orders.PendingPayment, orders.Expired, orders.Cancelled, orders.RefundPending, orders.Refunded} {
+		t.Run(string(st), func(t *testing.T) {
+			o := paidOrder("A-1-1")
+			o.Status = st
+			if _, err := e.svc.Issue(context.Background(), o); !apperr.Is(err, apperr.InvalidStateChange) {
+				t.Fatalf("err = %v, want INVALID_STATE", err)
+			}
+		})
+	}
+	if n := e.countItems(t, "TICKET#"); n != 0 {
+		t.Fatalf("%d ticket items written for unpaid orders", n)
+	}
+}
+
+func TestGAOrderOfThreeGetsThreeTickets(t *testing.T) {
+	e := newEnv(t)
+	o := orders.Order{ID: uuid.NewString(), EventID: "ev1", Account: "fan-1", Status: orders.Paid, Section: "GA", Quantity: 3}
+	e.mustIssue(t, o)
+	got, err := e.svc.ForOrder(context.Background(), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d tickets", len(got))
+	}
+	ids := map[string]bool{}
+	for i, tk := range got {
+		if tk.Seat != fmt.Sprintf("GA-%d", i+1) || !strings.HasPrefix(tk.QR, "data:image/png;base64,") || tk.Code == "" {
+			t.Fatalf("ticket %d = %+v", i, tk)
+		}
+		ids[tk.ID] = true
+		if r := e.mustCheckIn(t, tk.Code, "n-"+tk.ID); r.Result != tickets.Admitted || r.Seat != tk.Seat {
+			t.Fatalf("check-in of %s: %+v", tk.Seat, r)
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("ids not distinct: %v", ids)
+	}
+}
+
+func TestForAccountHidesOtherFansTickets(t *testing.T) {
+	e := newEnv(t)
+	o := paidOrder("A-1-1")
+	e.mustIssue(t, o)
+	if ts, err := e.svc.ForAccount(context.Background(), "fan-1", o.ID); err != nil || len(ts) != 1 {
+		t.Fatalf("owner: %+v, %v", ts, err)
+	}
+	if _, err := e.svc.ForAccount(context.Background(), "fan-2", o.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("other fan: err = %v, want NOT_FOUND", err)
+	}
+	if ts, err := e.svc.ForAccount(context.Background(), "fan-1", uuid.NewString()); err != nil || len(ts) != 0 {
+		t.Fatalf("no tickets yet: %+v, %v", ts, err)
+	}
+}
+
+func TestFirstScanWins(t *testing.T) {
+	e := newEnv(t)
+	tk := e.mustIssue(t, paidOrder("A-1-7"))[0]
+	const scans = 200
+	results := make([]tickets.Result, scans)
+	errs := make([]error, scans)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range scans {
+		wg.Go(func() {
+			results[i], errs[i] = e.svc.CheckIn(context.Background(), tk.Code, fmt.Sprintf("scan-%03d", i), "north-1")
+		})
+	}
+	wg.Wait()
+	t.Logf("%d concurrent check-ins in %v", scans, time.Since(start))
+	winner := -1
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if r.TicketID != tk.ID || r.Seat != "A-1-7" {
+			t.Fatalf("result %d = %+v", i, r)
+		}
+		switch r.Result {
+		case tickets.Admitted:
+			if winner >= 0 {
+				t.Fatalf("scans %d and %d both admitted", winner, i)
+			}
+			winner = i
+		case tickets.AlreadyUsed:
+		default:
+			t.Fatalf("result %d = %+v", i, r)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("nobody admitted")
+	}
+	t.Run("RetriesKeepTheirAnswers", func(t *testing.T) {
+		if r := e.mustCheckIn(t, tk.Code, fmt.Sprintf("scan-%03d", winner)); r.Result != tickets.Admitted {
+			t.Fatalf("winner's retry: %+v", r)
+		}
+		loser := (winner + 1) % scans
+		if r := e.mustCheckIn(t, tk.Code, fmt.Sprintf("scan-%03d", loser)); r.Result != tickets.AlreadyUsed {
+			t.Fatalf("loser's retry: %+v", r)
+		}
+		if r := e.mustCheckIn(t, tk.Code, "fresh"); r.Result != tickets.AlreadyUsed {
+			t.Fatalf("new nonce: %+v", r)
+		}
+	})
+	t.Run("ShownAsUsed", func(t *testing.T) {
+		ts, err := e.svc.ForOrder(context.Background(), tk.OrderID)
+		if err != nil || ts[0].Status != tickets.StatusUsed {
+			t.Fatalf("tickets = %+v, %v", ts, err)
+		}
+	})
+}
+
+func TestSameNonceSameAnswer(t *testing.T) {
+	e := newEnv(t)
+	tk := e.mustIssue(t, paidOrder("A-1-1"))[0]
+	t.Run("Concurrent", func(t *testing.T) {
+		const n = 50
+		results := make([]tickets.Result, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { results[i], errs[i] = e.svc.CheckIn(context.Background(), tk.Code, "same-nonce", "north-1") })
+		}
+		wg.Wait()
+		for i := range results {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if results[i] != results[0] {
+				t.Fatalf("answer %d %+v differs from %+v", i, results[i], results[0])
+			}
+		}
+		if results[0].Result != tickets.Admitted {
+			t.Fatalf("answer = %+v", results[0])
+		}
+	})
+	t.Run("EvenAfterTheTicketChanges", func(t *testing.T) {
+		if r := e.mustCheckIn(t, tk.Code, "second"); r.Result != tickets.AlreadyUsed {
+			t.Fatalf("second nonce: %+v", r)
+		}
+		if err := e.svc.Revoke(context.Background(), tk.OrderID, "refund"); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.mustCheckIn(t, tk.Code, "second"); r.Result != tickets.AlreadyUsed {
+			t.Fatalf("retry of a recorded ALREADY_USED after a revoke: %+v", r)
+		}
+	})
+}
+
+func TestRevokedTickets(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+
+	t.Run("RevokedBeforeScan", func(t *testing.T) {
+		o := paidOrder("A-2-1", "A-2-2")
+		ts := e.mustIssue(t, o)
+		if err := e.svc.Revoke(ctx, o.ID, "refund"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range ts {
+			if r := e.mustCheckIn(t, tk.Code, "n1"); r.Result != tickets.Revoked || r.TicketID != tk.ID {
+				t.Fatalf("check-in: %+v", r)
+			}
+		}
+		shown, err := e.svc.ForOrder(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range shown {
+			if tk.Status != tickets.StatusRevoked || tk.Code != "" || tk.QR != "" {
+				t.Fatalf("revoked ticket shown as %+v", tk)
+			}
+		}
+	})
+	t.Run("RevokeIsIdempotent", func(t *testing.T) {
+		o := paidOrder("A-3-1")
+		e.mustIssue(t, o)
+		if err := e.svc.Revoke(ctx, o.ID, "refund"); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := e.svc.Revocations(ctx, "ev1")
+		e.clock.Advance(time.Hour)
+		if err := e.svc.Revoke(ctx, o.ID, "chargeback"); err != nil {
+			t.Fatal(err)
+		}
+		after, err := e.svc.Revocations(ctx, "ev1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before) {
+			t.Fatalf("revocation list grew from %d to %d", len(before), len(after))
+		}
+		for _, r := range after {
+			if r.OrderID == o.ID && (r.Reason != "refund" || r.UpToVersion != 1) {
+				t.Fatalf("second revoke changed the entry: %+v", r)
+			}
+		}
+		if err := e.svc.Revoke(ctx, uuid.NewString(), "refund"); err != nil {
+			t.Fatalf("revoking an order without tickets: %v", err)
+		}
+	})
+	t.Run("RevokedAfterAdmission", func(t *testing.T) {
+		o := paidOrder("A-4-1")
+		tk := e.mustIssue(t, o)[0]
+		if r := e.mustCheckIn(t, tk.Code, "door"); r.Result != tickets.Admitted {
+			t.Fatalf("first scan: %+v", r)
+		}
+		if err := e.svc.Revoke(ctx, o.ID, "refund"); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.mustCheckIn(t, tk.Code, "later"); r.Result != tickets.Revoked {
+			t.Fatalf("new nonce after revoke: %+v", r)
+		}
+		if r := e.mustCheckIn(t, tk.Code, "door"); r.Result != tickets.Admitted {
+			t.Fatalf("the admitting nonce's retry: %+v", r)
+		}
+	})
+	t.Run("ListedForOfflineGates", func(t *testing.T) {
+		rs, err := e.svc.Revocations(ctx, "ev1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 4 {
+			t.Fatalf("revocation list = %+v", rs)
+		}
+		for _, r := range rs {
+			if r.TicketID != tickets.TicketID(r.OrderID, r.Seat) || r.UpToVersion != 1 || r.EventID != "ev1" {
+				t.Fatalf("entry = %+v", r)
+			}
+		}
+	})
+}
+
+func TestReissueInvalidatesOlderCodes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o := paidOrder("A-5-1")
+	old := e.mustIssue(t, o)[0]
+	if err := e.svc.Revoke(ctx, o.ID, "refund requested"); err != nil {
+		t.Fatal(err)
+	}
+	// The refund is withdrawn: the ticket is restored with a new version.
+	fresh, err := e.svc.Reissue(ctx, o, "refund withdrawn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh[0].Version != 2 || fresh[0].Code == old.Code || fresh[0].Status != tickets.StatusValid {
+		t.Fatalf("re-issued ticket = %+v", fresh[0])
+	}
+	if r := e.mustCheckIn(t, old.Code, "screenshot"); r.Result != tickets.Invalid || r.TicketID != "" {
+		t.Fatalf("old code after re-issue: %+v", r)
+	}
+	if r := e.mustCheckIn(t, fresh[0].Code, "door"); r.Result != tickets.Admitted {
+		t.Fatalf("new code: %+v", r)
+	}
+	shown, err := e.svc.ForOrder(ctx, o.ID)
+	if err != nil || shown[0].Code != fresh[0].Code {
+		t.Fatalf("ForOrder after re-issue: %+v, %v", shown, err)
+	}
+	rs, err := e.svc.Revocations(ctx, "ev1")
+	if err != nil || len(rs) != 1 || rs[0].UpToVersion != 1 {
+		t.Fatalf("revocation list = %+v, %v (offline gates must refuse version 1 only)", rs, err)
+	}
+	t.Run("RefundedOrderCannotBeReissued", func(t *testing.T) {
+		o.Status = orders.Refunded
+		if _, err := e.svc.Reissue(ctx, o, "oops"); !apperr.Is(err, apperr.InvalidStateChange) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestCheckInRefusals(t *testing.T) {
+	e := newEnv(t)
+	tk := e.mustIssue(t, paidOrder("A-6-1"))[0]
+	other, _ := tickets.GenerateKeyring()
+	oc, _ := tickets.NewCodec(other)
+	forged, err := oc.Encode(tk.Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("ForgedIsInvalid", func(t *testing.T) {
+		if r := e.mustCheckIn(t, forged, "n1"); r != (tickets.Result{Result: tickets.Invalid}) {
+			t.Fatalf("forged: %+v", r)
+		}
+	})
+	t.Run("SignedButNeverIssued", func(t *testing.T) {
+		ghost := tickets.Ticket{ID: tickets.TicketID("o-x", "A-1-1"), EventID: "ev1", OrderID: "o-x", Seat: "A-1-1", Version: 1}
+		code, err := e.codec.Encode(ghost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.mustCheckIn(t, code, "n1"); r.Result != tickets.Invalid {
+			t.Fatalf("ghost: %+v", r)
+		}
+	})
+	bad := map[string][3]string{
+		"NoCode":      {"", "n1", "g"},
+		"NoNonce":     {tk.Code, "", "g"},
+		"LongNonce":   {tk.Code, strings.Repeat("n", 129), "g"},
+		"NonceSpaces": {tk.Code, "a b", "g"},
+		"GateControl": {tk.Code, "n1", "g\n"},
+		"LongGate":    {tk.Code, "n1", strings.Repeat("g", 65)},
+	}
+	for name, in := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := e.svc.CheckIn(context.Background(), in[0], in[1], in[2]); !apperr.Is(err, apperr.Invalid) {
+				t.Fatalf("err = %v, want INVALID_REQUEST", err)
+			}
+		})
+	}
+	if r := e.mustCheckIn(t, tk.Code, "n1"); r.Result != tickets.Admitted {
+		t.Fatalf("the refusals used the ticket: %+v", r)
+	}
+}
