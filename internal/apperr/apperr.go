@@ -42,31 +42,35 @@ const (
 	QueueRequired      Code = "QUEUE_REQUIRED" // admission needs a served queue position
 	SaleNotOpen        Code = "SALE_NOT_OPEN"
 	InvalidStateChange Code = "INVALID_STATE"
+	// WebhookSignatureInvalid: a provider callback whose signature is bad,
+	// stale (> 300 s) or malformed.
+	WebhookSignatureInvalid Code = "WEBHOOK_SIGNATURE_INVALID"
 )
 
 var statuses = map[Code]int{
-	Invalid:            http.StatusBadRequest,
-	InvalidJSON:        http.StatusBadRequest,
-	UnknownField:       http.StatusBadRequest,
-	TooLarge:           http.StatusRequestEntityTooLarge,
-	UnsupportedMedia:   http.StatusUnsupportedMediaType,
-	Unauthorized:       http.StatusUnauthorized,
-	Forbidden:          http.StatusForbidden,
-	NotFound:           http.StatusNotFound,
-	Conflict:           http.StatusConflict,
-	Unprocessable:      http.StatusUnprocessableEntity,
-	RateLimited:        http.StatusTooManyRequests,
-	Unavailable:        http.StatusServiceUnavailable,
-	Internal:           http.StatusInternalServerError,
-	InvalidVenue:       http.StatusUnprocessableEntity,
-	SeatsUnavailable:   http.StatusConflict,
-	SoldOut:            http.StatusConflict,
-	LimitExceeded:      http.StatusForbidden,
-	AdmissionInvalid:   http.StatusForbidden,
-	IdempotencyReused:  http.StatusUnprocessableEntity,
-	QueueRequired:      http.StatusConflict,
-	SaleNotOpen:        http.StatusConflict,
-	InvalidStateChange: http.StatusConflict,
+	Invalid:                 http.StatusBadRequest,
+	InvalidJSON:             http.StatusBadRequest,
+	UnknownField:            http.StatusBadRequest,
+	TooLarge:                http.StatusRequestEntityTooLarge,
+	UnsupportedMedia:        http.StatusUnsupportedMediaType,
+	Unauthorized:            http.StatusUnauthorized,
+	Forbidden:               http.StatusForbidden,
+	NotFound:                http.StatusNotFound,
+	Conflict:                http.StatusConflict,
+	Unprocessable:           http.StatusUnprocessableEntity,
+	RateLimited:             http.StatusTooManyRequests,
+	Unavailable:             http.StatusServiceUnavailable,
+	Internal:                http.StatusInternalServerError,
+	InvalidVenue:            http.StatusUnprocessableEntity,
+	SeatsUnavailable:        http.StatusConflict,
+	SoldOut:                 http.StatusConflict,
+	LimitExceeded:           http.StatusForbidden,
+	AdmissionInvalid:        http.StatusForbidden,
+	IdempotencyReused:       http.StatusUnprocessableEntity,
+	QueueRequired:           http.StatusConflict,
+	SaleNotOpen:             http.StatusConflict,
+	InvalidStateChange:      http.StatusConflict,
+	WebhookSignatureInvalid: http.StatusBadRequest,
 }
 
 // Status is the HTTP status for a code; unknown codes are 500.

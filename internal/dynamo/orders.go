@@ -415,3 +415,47 @@ func (st *Store) LastReconcileReport(ctx context.Context, eventID string) ([]byt
 	}
 	return []byte(str(out.Item, "report")), nil
 }
+
+// Provider events (webhook dedup):
+//
+//	WEBHOOK#<provider>#<eventId>   EVENT   status PROCESSING | DONE
+func webhookPK(provider, id string) string { return "WEBHOOK#" + provider + "#" + id }
+
+// BeginEvent records a provider event; done reports a completed earlier
+// delivery. An event recorded but never finished (a crash mid-way) is
+// processed again: every step after it is idempotent.
+func (st *Store) BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (bool, error) {
+	it := key(webhookPK(provider, eventID), "EVENT")
+	it["status"], it["receivedAt"] = s("PROCESSING"), rfc(now)
+	it["ttl"] = n(now.Add(30 * 24 * time.Hour).Unix())
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
+			Key: key(webhookPK(provider, eventID), "EVENT"), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return false, fmt.Errorf("read event %s: %w", eventID, err)
+		}
+		return str(out.Item, "status") == "DONE", nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record event %s: %w", eventID, err)
+	}
+	return false, nil
+}
+
+// FinishEvent marks an event processed.
+func (st *Store) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(webhookPK(provider, eventID), "EVENT"),
+		UpdateExpression:          aws.String("SET #s = :d, doneAt = :now"),
+		ExpressionAttributeNames:  map[string]string{"#s": "status"},
+		ExpressionAttributeValues: item{":d": s("DONE"), ":now": rfc(now)},
+	})
+	if err != nil {
+		return fmt.Errorf("finish event %s: %w", eventID, err)
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+// Package checkout connects orders to payment providers: creating a
+// payment for an order, handling provider webhooks, and the adapters the
+// order service and the reconciler use to ask providers and refund.
+package checkout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/payments"
+)
+
+// Providers is the set of configured payment providers by name.
+type Providers map[string]payments.Provider
+
+// Get returns the named provider or NOT_FOUND.
+func (ps Providers) Get(name string) (payments.Provider, error) {
+	p, ok := ps[name]
+	if !ok {
+		return nil, apperr.New(apperr.NotFound, "no payment provider %q", name)
+	}
+	return p, nil
+}
+
+// Names lists the providers, sorted.
+func (ps Providers) Names() []string {
+	names := make([]string, 0, len(ps))
+	for n := range ps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Refund implements orders.Refunder.
+func (ps Providers) Refund(ctx context.Context, provider, paymentID, key string) (string, error) {
+	p, err := ps.Get(provider)
+	if err != nil {
+		return "", err
+	}
+	r, err := p.Refund(ctx, paymentID, key)
+	if err != nil {
+		return "", fmt.Errorf("refund %s at %s: %w", paymentID, provider, err)
+	}
+	return r.ID, nil
+}
+
+// PaymentsForOrder implements reconcile.PaymentLookup.
+func (ps Providers) PaymentsForOrder(ctx context.Context, provider, orderID string) ([]orders.Payment, error) {
+	p, err := ps.Get(provider)
+	if err != nil {
+		return nil, err
+	}
+	list, err := p.PaymentsForOrder(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("payments of %s at %s: %w", orderID, provider, err)
+	}
+	out := make([]orders.Payment, 0, len(list))
+	for _, pay := range list {
+		out = append(out, toOrderPayment(provider, pay))
+	}
+	return out, nil
+}
+
+func toOrderPayment(provider string, p payments.Payment) orders.Payment {
+	return orders.Payment{Provider: provider, ID: p.ID, OrderID: p.OrderID, Succeeded: p.Paid(),
+		AmountCents: p.AmountCents, Currency: p.Currency}
+}
+
+// EventStore records provider events so each is applied once.
+type EventStore interface {
+	// BeginEvent records the event if new. done is true when it was fully
+	// processed before (a replay or duplicate delivery).
+	BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (done bool, err error)
+	// FinishEvent marks the event processed: its effect is durable.
+	FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error
+}
+
+// Webhooks handles POST /webhooks/{provider}.
+type Webhooks struct {
+	providers Providers
+	events    EventStore
+	orders    *orders.Service
+	clock     clock.Clock
+	log       *slog.Logger
+}
+
+// NewWebhooks builds the webhook handler service.
+func NewWebhooks(ps Providers, events EventStore, om *orders.Service, c clock.Clock, log *slog.Logger) *Webhooks {
+	if c == nil {
+		c = clock.System{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Webhooks{providers: ps, events: events, orders: om, clock: c, log: log}
+}
+
+// Result is what a webhook delivery did.
+type Result struct {
+	EventID   string         `json:"eventId"`
+	Duplicate bool           `json:"duplicate"`
+	Outcome   orders.Outcome `json:"outcome,omitempty"`
+}
+
+// Handle verifies, records once, re-fetches and applies a delivery. It
+// answers success only once the effect is durable; any error makes the
+// provider deliver again, which is safe because every step is idempotent.
+//
+// Errors: NOT_FOUND (unknown provider), WEBHOOK_SIGNATURE_INVALID (bad,
+// stale or malformed signature: 400), UNAVAILABLE (provider or store
+// trouble: 503, retried by the provider).
+func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, signature string) (Result, error) {
+	p, err := w.providers.Get(provider)
+	if err != nil {
+		return Result{}, err
+	}
+	now := w.clock.Now()
+	ev, err := p.ParseWebhook(payload, signature, now)
+	if err != nil {
+		if errors.Is(err, payments.ErrInvalid) || errors.Is(err, payments.ErrBadPayload) {
+			return Result{}, apperr.Wrap(err, apperr.Invalid, "webhook body is not an event")
+		}
+		return Result{}, apperr.Wrap(err, apperr.WebhookSignatureInvalid, "webhook signature is invalid or stale")
+	}
+	log := w.log.With("provider", provider, "providerEventId", ev.ID, "paymentId", ev.PaymentID, "orderId", ev.OrderID)
+	done, err := w.events.BeginEvent(ctx, provider, ev.ID, now)
+	if err != nil {
+		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+	}
+	res := Result{EventID: ev.ID, Duplicate: done}
+	if done {
+		log.InfoContext(ctx, "webhook replay acknowledged")
+		return res, nil
+	}
+	if ev.PaymentID != "" {
+		pay, err := p.GetPayment(ctx, ev.PaymentID) // never trust the body
+		if err != nil {
+			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not re-fetch the payment; deliver again")
+		}
+		if pay.Paid() && pay.OrderID != "" {
+			out, err := w.orders.PaymentCaptured(ctx, toOrderPayment(provider, pay))
+			if err != nil {
+				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not apply the payment; deliver again")
+			}
+			res.Outcome = out
+		}
+	}
+	if err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now()); err != nil {
+		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+	}
+	log.InfoContext(ctx, "webhook applied", "type", ev.Type, "outcome", res.Outcome)
+	return res, nil
+}

@@ -1,0 +1,295 @@
+package ordertasks_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/checkout"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orderflow"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/ordertasks"
+	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/payments/sandbox"
+	"github.com/stararena/stararena/internal/sfnlocal"
+	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/workflow"
+)
+
+// timeScale runs the 60 s hold in 0.6 s and the issue retries in ms.
+const timeScale = 0.01
+
+// issuer wraps the ticket service; down makes it fail like an outage.
+type issuer struct {
+	svc  *tickets.Service
+	down atomic.Bool
+}
+
+func (i *issuer) IssueFor(ctx context.Context, o orders.Order) (int, error) {
+	if i.down.Load() {
+		return 0, apperr.New(apperr.Unavailable, "ticket service down")
+	}
+	ts, err := i.svc.Issue(ctx, o)
+	return len(ts), err
+}
+
+// rig is the money path on real parts: the embedded DynamoDB server, the
+// Step Functions sidecar running internal/workflow/order.asl.json, the
+// sandbox provider delivering signed webhooks to the webhook handler.
+type rig struct {
+	*app.App
+	box     *sandbox.Sandbox
+	om      *orders.Service
+	flow    *orderflow.Flow
+	tickets *tickets.Service
+	issuer  *issuer
+	ev      catalog.Event
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	db, table := testenv.DynamoDB(t)
+	cfg, _ := config.FromEnv(func(string) string { return "" })
+	cfg.TableName, cfg.LogLevel = table, 8
+	kr, _ := admission.GenerateKeyring()
+	a, err := app.New(ctx, cfg, app.Options{DB: db, Keyring: &kr, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{App: a}
+
+	var webhooks atomic.Pointer[checkout.Webhooks]
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		_, err := webhooks.Load().Handle(req.Context(), "sandbox", body, req.Header.Get("Stripe-Signature"))
+		if err != nil {
+			w.WriteHeader(apperr.Status(apperr.CodeOf(err)))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(hook.Close)
+	r.box, err = sandbox.New(sandbox.Options{WebhookURL: hook.URL, Secret: "whsec_test", TimeScale: timeScale, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.box.Close() })
+	providers := checkout.Providers{"sandbox": r.box}
+
+	tkr, _ := tickets.GenerateKeyring()
+	codec, err := tickets.NewCodec(tkr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tickets = tickets.NewService(a.Store, codec, tickets.Options{Logger: quiet})
+	r.issuer = &issuer{svc: r.tickets}
+
+	var resumer orders.Resumer = lazyResumer{r}
+	r.om = orders.NewService(a.Store, providers, resumer, orders.ServiceOptions{Logger: quiet,
+		MaxTickets: func(ctx context.Context, id string) (int, error) {
+			ev, err := a.Catalog.Get(ctx, id)
+			return ev.MaxTicketsPerAccount, err
+		}})
+	webhooks.Store(checkout.NewWebhooks(providers, a.Store, r.om, nil, quiet))
+
+	tasks := &ordertasks.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Store, Payments: providers,
+		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet}
+	funcs := map[string]sfnlocal.LambdaFunc{}
+	for name, h := range tasks.Handlers() {
+		funcs[name] = sfnlocal.LambdaFunc(h)
+	}
+	lambdas := httptest.NewServer(sfnlocal.LambdaEndpoint(funcs))
+	t.Cleanup(lambdas.Close)
+	sd, err := sfnlocal.Start(ctx, sfnlocal.Options{LambdaURL: lambdas.URL, TimeScale: timeScale,
+		Definitions: map[string]string{workflow.Name: workflow.DefinitionPath}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sd.Close() })
+	r.flow = orderflow.New(sd.Client(), sd.StateMachineArn(workflow.Name))
+
+	p, ga, hold := int64(5000), 10, 60
+	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", HoldSeconds: &hold,
+		StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
+		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: 10}}}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
+	ev, err := req.Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ev, err = a.Catalog.Create(ctx, ev, "org"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// lazyResumer breaks the construction cycle orders → flow → sidecar → tasks → orders.
+type lazyResumer struct{ r *rig }
+
+func (l lazyResumer) PaymentArrived(ctx context.Context, token string, o orders.Order) error {
+	return l.r.flow.PaymentArrived(ctx, token, o)
+}
+func (l lazyResumer) LatePaymentAccepted(ctx context.Context, o orders.Order) error {
+	return l.r.flow.LatePaymentAccepted(ctx, o)
+}
+
+// buy holds seats and starts the order workflow, as the holds function does.
+func (r *rig) buy(t *testing.T, account string, seats ...string) (orders.Order, payments.Payment) {
+	t.Helper()
+	ctx := context.Background()
+	tok, _, err := r.Gate.Admit(ctx, account, r.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := r.Inventory.Hold(ctx, account, r.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: seats}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.flow.Start(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	pay, err := r.box.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, pay
+}
+
+// settle waits until the order is in a terminal state, or fails after a
+// generous bound: the assertion is the final state, not the timing.
+func (r *rig) settle(t *testing.T, id string, want orders.Status) orders.Order {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		o, err := r.Store.GetOrder(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Status == want {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s is %s, want %s", id, o.Status, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *rig) ticketCount(t *testing.T, orderID string) int {
+	t.Helper()
+	ts, err := r.tickets.ForOrder(context.Background(), orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ts)
+}
+
+func (r *rig) seatState(t *testing.T, seat string) string {
+	t.Helper()
+	st, _ := r.Store.SeatHolders(context.Background(), r.ev.ID, []string{seat})
+	return st[seat].State
+}
+
+func TestMoneyPath(t *testing.T) {
+	r := newRig(t)
+	complete := func(t *testing.T, p payments.Payment, webhook string) {
+		t.Helper()
+		if _, err := r.box.Complete(p.ID, sandbox.Completion{Outcome: sandbox.OutcomeSucceeded, Webhook: webhook}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("WebhookDeliveredIssuesTickets", func(t *testing.T) {
+		o, p := r.buy(t, "fan-1", "A-1-1", "A-1-2")
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.Issued)
+		if n := r.ticketCount(t, o.ID); n != 2 || r.seatState(t, "A-1-1") != catalog.SeatSold {
+			t.Fatalf("%d tickets, seat %s", n, r.seatState(t, "A-1-1"))
+		}
+	})
+	t.Run("LostWebhookIssuedThroughTheActiveQuery", func(t *testing.T) {
+		o, p := r.buy(t, "fan-2", "A-1-3")
+		complete(t, p, sandbox.WebhookDrop)
+		r.settle(t, o.ID, orders.Issued) // after the hold's timeout, ConfirmPayment asks the sandbox
+		if n := r.ticketCount(t, o.ID); n != 1 {
+			t.Fatalf("%d tickets", n)
+		}
+	})
+	t.Run("DuplicateAndReorderedWebhooksMakeOneSale", func(t *testing.T) {
+		o, p := r.buy(t, "fan-3", "A-1-4")
+		complete(t, p, sandbox.WebhookDuplicate)
+		r.settle(t, o.ID, orders.Issued)
+		o2, p2 := r.buy(t, "fan-4", "A-1-5")
+		complete(t, p2, sandbox.WebhookReorder)
+		r.settle(t, o2.ID, orders.Issued)
+		if r.ticketCount(t, o.ID) != 1 || r.ticketCount(t, o2.ID) != 1 {
+			t.Fatal("a duplicate made more tickets")
+		}
+		ps, _ := r.box.PaymentsForOrder(context.Background(), o.ID)
+		if len(ps) != 1 || ps[0].AmountRefundedCents != 0 {
+			t.Fatalf("payments %+v", ps)
+		}
+	})
+	t.Run("UnpaidHoldIsReleasedAtExpiry", func(t *testing.T) {
+		o, _ := r.buy(t, "fan-5", "A-1-6")
+		r.settle(t, o.ID, orders.Expired)
+		if r.seatState(t, "A-1-6") != catalog.SeatAvailable {
+			t.Fatalf("seat %s", r.seatState(t, "A-1-6"))
+		}
+	})
+	t.Run("LatePaymentWithSeatsFreeIsIssued", func(t *testing.T) {
+		o, p := r.buy(t, "fan-6", "A-1-7")
+		r.settle(t, o.ID, orders.Expired)
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.Issued)
+		if r.ticketCount(t, o.ID) != 1 {
+			t.Fatal("late payment without tickets")
+		}
+	})
+	t.Run("LatePaymentWithSeatsGoneIsRefunded", func(t *testing.T) {
+		o, p := r.buy(t, "fan-7", "A-1-8")
+		r.settle(t, o.ID, orders.Expired)
+		other, _ := r.buy(t, "fan-8", "A-1-8")
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.Refunded)
+		got, _ := r.box.GetPayment(context.Background(), p.ID)
+		if got.AmountRefundedCents != got.AmountCents {
+			t.Fatalf("refunded %d of %d", got.AmountRefundedCents, got.AmountCents)
+		}
+		if st, _ := r.Store.SeatHolders(context.Background(), r.ev.ID, []string{"A-1-8"}); st["A-1-8"].OrderID != other.ID {
+			t.Fatalf("the other fan lost the seat: %+v", st["A-1-8"])
+		}
+	})
+	t.Run("IssuerOutageEndsInIssueFailed", func(t *testing.T) {
+		r.issuer.down.Store(true)
+		o, p := r.buy(t, "fan-9", "A-1-9")
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.IssueFailed)
+		r.issuer.down.Store(false)
+		// The reconciler's repair is the same task the workflow runs.
+		tasks := &ordertasks.Tasks{Orders: r.om, Store: r.Store, Tickets: r.issuer}
+		if _, err := tasks.Issue(context.Background(), ordertasks.OrderInput{OrderID: o.ID}); err != nil {
+			t.Fatal(err)
+		}
+		r.settle(t, o.ID, orders.Issued)
+		if n := r.ticketCount(t, o.ID); n != 1 {
+			t.Fatalf("%d tickets", n)
+		}
+	})
+	_ = fmt.Sprint
+}
