@@ -109,7 +109,9 @@ func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, err
 	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
 }
 
-func paid(s orders.Status) bool { return s == orders.Paid || s == orders.Issued || s == orders.IssueFailed }
+func paid(s orders.Status) bool {
+	return s == orders.Paid || s == orders.Issued || s == orders.IssueFailed
+}
 
 // Release expires an unpaid hold. When a payment won the race the order is
 // paid instead, and the workflow goes on to issuing.
