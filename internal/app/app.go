@@ -17,12 +17,18 @@ import (
 	"github.com/stararena/stararena/internal/admission"
 
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/handlers"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orderflow"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/ordertasks"
+	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -34,6 +40,10 @@ type Options struct {
 	Topology *topology.Topology
 	// Keyring overrides the admission keys from the configuration.
 	Keyring *admission.Keyring
+	// TicketKeyring overrides the ticket keys from the configuration.
+	TicketKeyring *tickets.Keyring
+	// Providers adds payment providers (the local stack's sandbox).
+	Providers checkout.Providers
 }
 
 // App holds the built services.
@@ -48,6 +58,16 @@ type App struct {
 	Tokens    *admission.Tokens
 	Gate      *admission.Gate
 	Inventory *inventory.Service
+
+	Providers  checkout.Providers
+	Tickets    *tickets.Service
+	Orders     *orders.Service
+	Webhooks   *checkout.Webhooks
+	Tasks      *ordertasks.Tasks
+	Reconciler *reconcile.Service
+	// Flow drives the order workflow; nil until configured (the local
+	// stack sets it once its Step Functions sidecar runs).
+	Flow *orderflow.Flow
 }
 
 // New builds the application.
@@ -89,7 +109,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Tokens = tokens
 	a.Gate = admission.NewGate(a.Catalog, tokens, a.Clock)
-	a.Inventory = inventory.NewService(a.Store, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log})
+	a.Inventory = inventory.NewService(a.Store, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
+		OnHold: flowRef{a}.start})
+	if err := a.buildMoney(ctx, cfg, o); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -129,13 +153,19 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 	case "catalog":
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
-		return handlers.Admin(a.Topology, a.Catalog, a.Clock, a.Log)
+		return handlers.Admin(a.Topology, a.Catalog, a.Store, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Log)
 	case "holds":
 		return handlers.Holds(a.Topology, a.Inventory, a.Log)
 	case "orders":
-		return handlers.Orders(a.Topology, a.Inventory, a.Log)
+		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.Tickets, a.Log)
+	case "checkin":
+		return handlers.CheckIn(a.Topology, a.Tickets, a.Log)
+	case "webhooks":
+		return handlers.Webhooks(a.Topology, a.Webhooks, a.Log)
+	case "reconciler":
+		return handlers.Reconcile(a.Topology, a.Reconciler, a.Log)
 	}
 	return nil, fmt.Errorf("no HTTP function %q", name)
 }
@@ -151,4 +181,14 @@ func HTTPFunctionFromEnv(ctx context.Context, name string) (*httpapi.Function, e
 		return nil, err
 	}
 	return a.HTTPFunction(name)
+}
+
+// FromEnv builds the application from the environment (a Lambda main's
+// wiring).
+func FromEnv(ctx context.Context) (*App, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, Options{})
 }

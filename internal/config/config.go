@@ -28,6 +28,18 @@ type Config struct {
 	AdmissionKeys       string
 	AdmissionKeysSecret string
 	AdmissionTTL        time.Duration // ADMISSION_TTL, default 10m
+	// Ticket signing keys: TICKET_KEYS (inline) or TICKET_KEYS_SECRET_ARN;
+	// generated locally when neither is set.
+	TicketKeys       string
+	TicketKeysSecret string
+	// Stripe: STRIPE_API_KEY enables the provider; STRIPE_WEBHOOK_SECRET
+	// verifies its webhooks; STRIPE_API_BASE points at stripe-mock.
+	StripeAPIKey        string
+	StripeWebhookSecret string
+	StripeAPIBase       string
+	// StateMachineArn is the order workflow (STATE_MACHINE_ARN); in the
+	// local stack the sidecar provides it.
+	StateMachineArn string
 	// InLambda is true inside AWS Lambda (AWS_LAMBDA_FUNCTION_NAME is set):
 	// settings that only make sense locally are refused there.
 	InLambda bool
@@ -45,6 +57,9 @@ func FromEnv(getenv Getenv) (Config, error) {
 		Freshness:      2 * time.Second,
 	}
 	c.InLambda = getenv("AWS_LAMBDA_FUNCTION_NAME") != ""
+	c.TicketKeys, c.TicketKeysSecret = getenv("TICKET_KEYS"), getenv("TICKET_KEYS_SECRET_ARN")
+	c.StripeAPIKey, c.StripeWebhookSecret, c.StripeAPIBase = getenv("STRIPE_API_KEY"), getenv("STRIPE_WEBHOOK_SECRET"), getenv("STRIPE_API_BASE")
+	c.StateMachineArn = getenv("STATE_MACHINE_ARN")
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
 	c.AdmissionTTL = 10 * time.Minute

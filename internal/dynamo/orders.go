@@ -459,3 +459,34 @@ func (st *Store) FinishEvent(ctx context.Context, provider, eventID string, now 
 	}
 	return nil
 }
+
+// EventOrders reads every order of an event through the work index (open
+// and done partitions): the organizer report's source. Eventually
+// consistent.
+func (st *Store) EventOrders(ctx context.Context, eventID string) ([]orders.Order, error) {
+	var out []orders.Order
+	for _, prefix := range []string{"WORK", "DONE"} {
+		for shard := range workShards {
+			p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+				TableName:                 aws.String(st.table),
+				IndexName:                 aws.String("gsi2"),
+				KeyConditionExpression:    aws.String("gsi2pk = :p"),
+				ExpressionAttributeValues: item{":p": s(fmt.Sprintf("%s#%s#%d", prefix, eventID, shard))},
+			})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("event orders: %w", err)
+				}
+				for _, it := range page.Items {
+					o, err := decodeOrder(it)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -71,8 +71,15 @@ func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slo
 }
 
 // Admin builds the "admin" function: the organizer API.
-func Admin(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
+func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("admin", tp, map[string]httpapi.Handler{
+		"GET /admin/v1/events/{eventId}/report": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			rep, err := eventReport(ctx, svc, rs, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, rep), nil
+		},
 		"POST /admin/v1/events": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			ev, err := catalog.ParseCreateEvent(r.Body, r.MaxBody())
 			if err != nil {

@@ -84,37 +84,6 @@ func Holds(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*htt
 	}, log)
 }
 
-// Orders builds the "orders" function: a fan's own orders.
-func Orders(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*httpapi.Function, error) {
-	return httpapi.NewFunction("orders", tp, map[string]httpapi.Handler{
-		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			return httpapi.JSON(http.StatusOK, orderView(o)), nil
-		},
-		"DELETE /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			o, err := inv.Cancel(ctx, r.Identity.Subject, r.Path("orderId"))
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			return httpapi.JSON(http.StatusOK, orderView(o)), nil
-		},
-		"GET /v1/me/orders": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			os, err := inv.Orders(ctx, r.Identity.Subject)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			out := make([]OrderView, 0, len(os))
-			for _, o := range os {
-				out = append(out, orderView(o))
-			}
-			return httpapi.JSON(http.StatusOK, map[string]any{"orders": out}), nil
-		},
-	}, log)
-}
-
 func validIdempotencyKey(k string) error {
 	if len(k) > 128 {
 		return apperr.New(apperr.Invalid, "Idempotency-Key is longer than 128 characters")

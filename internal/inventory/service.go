@@ -96,6 +96,10 @@ type Options struct {
 	// Attempts bounds how often one hold is retried after a conflict it can
 	// route around (another best-available block, another GA shard).
 	Attempts int
+	// OnHold runs after a hold commits (not on an idempotent replay): it
+	// starts the order workflow. Its failure is logged, not returned — the
+	// hold stands and the reconciler releases it at expiry if unpaid.
+	OnHold func(ctx context.Context, o orders.Order) error
 }
 
 // Service holds and releases places.
@@ -107,6 +111,7 @@ type Service struct {
 	log      *slog.Logger
 	attempts int
 	rngSeed  func() *rand.Rand
+	onHold func(ctx context.Context, o orders.Order) error
 	// taken remembers seats this instance saw taken that the availability
 	// projection may not show yet, so a warm instance does not aim at them
 	// again; it forgets them after the projection's freshness window.
@@ -124,7 +129,7 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 	if o.Attempts <= 0 {
 		o.Attempts = 8
 	}
-	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts,
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, onHold: o.OnHold,
 		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
@@ -209,6 +214,12 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 		err = s.store.CreateHold(ctx, p)
 		if err == nil {
 			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
+			if s.onHold != nil {
+				if err := s.onHold(ctx, p.Order); err != nil {
+					s.log.ErrorContext(ctx, "order workflow not started; the reconciler will release the hold if unpaid",
+						"eventId", p.Order.EventID, "orderId", p.Order.ID, "err", err)
+				}
+			}
 			return p.Order, nil
 		}
 		var c *Conflict

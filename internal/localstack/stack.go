@@ -22,11 +22,14 @@ import (
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/localdynamo"
+	"github.com/stararena/stararena/internal/payments/sandbox"
+	"github.com/stararena/stararena/internal/sfnlocal"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -40,9 +43,17 @@ type Options struct {
 	// WebDir is the static site folder served at / (empty: no site).
 	WebDir string
 	// Demo seeds the demo event when it does not exist yet.
-	Demo   bool
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Demo bool
+	// TimeScale speeds up the order workflow's waits and the sandbox's
+	// webhook delays and retries (1 or 0: real time; tests use 0.01).
+	TimeScale float64
+	// ReconcileEvery is the reconciler schedule (0: every minute;
+	// negative: off, for tests that run it by hand).
+	ReconcileEvery time.Duration
+	// SandboxSecret signs the sandbox's webhooks (default: random).
+	SandboxSecret string
+	Clock         clock.Clock
+	Logger        *slog.Logger
 }
 
 // Stack is a running local stack.
@@ -52,10 +63,16 @@ type Stack struct {
 	DynamoEndpoint string
 	url            string
 	routes         []string
-	srv            *http.Server
-	dynSrv         *http.Server
-	dynamoOps      *OpCounter
-	log            *slog.Logger
+	// Sandbox is the local payment provider.
+	Sandbox       *sandbox.Sandbox
+	srv           *http.Server
+	dynSrv        *http.Server
+	lambdaSrv     *http.Server
+	sidecar       *sfnlocal.Sidecar
+	stopSchedules context.CancelFunc
+	schedulesDone chan struct{}
+	dynamoOps     *OpCounter
+	log           *slog.Logger
 }
 
 // Start brings the stack up and returns when it serves requests.
@@ -101,32 +118,40 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := dynamo.CreateTables(ctx, db, tp.Tables, map[string]string{topology.MainTable: cfg.TableName}); err != nil {
 		return fail(err)
 	}
-	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp})
-	if err != nil {
-		return fail(err)
-	}
-
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fail(fmt.Errorf("listen %s: %w", o.Addr, err))
 	}
 	st.url = "http://" + ln.Addr().String()
-	st.Issuer, err = auth.NewDevIssuer(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock)
-	if err != nil {
+	failLn := func(err error) (*Stack, error) {
 		ln.Close()
 		return fail(err)
+	}
+	if err := st.startMoney(o, st.url); err != nil {
+		return failLn(err)
+	}
+	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp,
+		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}})
+	if err != nil {
+		return failLn(err)
+	}
+	if err := st.startWorkflow(ctx, o); err != nil {
+		return failLn(err)
+	}
+	st.Issuer, err = auth.NewDevIssuer(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock)
+	if err != nil {
+		return failLn(err)
 	}
 	mux, err := st.mux(tp, o.WebDir)
 	if err != nil {
-		ln.Close()
-		return fail(err)
+		return failLn(err)
 	}
 	if o.Demo {
 		if err := SeedDemo(ctx, st.App.Catalog, o.Clock.Now()); err != nil {
-			ln.Close()
-			return fail(err)
+			return failLn(err)
 		}
 	}
+	st.startSchedules(o)
 	st.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := st.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -163,10 +188,14 @@ func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error
 			}
 			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, fn.Handle))
 		case topology.IntegrationLocal:
-			if r.Key() != "POST /dev/token" {
+			switch {
+			case r.Key() == "POST /dev/token":
+				mux.Handle(muxPattern(r), st.devToken(r))
+			case strings.HasPrefix(r.Path, "/sandbox/"):
+				mux.Handle(muxPattern(r), st.Sandbox.Handler())
+			default:
 				return nil, fmt.Errorf("local route %s has no local implementation", r.Key())
 			}
-			mux.Handle(muxPattern(r), st.devToken(r))
 		default:
 			return nil, fmt.Errorf("route %s: integration %s is not emulated", r.Key(), r.Integration)
 		}
@@ -262,8 +291,21 @@ func (st *Stack) DB() *dynamodb.Client { return st.App.DB }
 // Close stops serving and shuts the embedded DynamoDB down.
 func (st *Stack) Close(ctx context.Context) error {
 	var errs []error
+	if st.stopSchedules != nil {
+		st.stopSchedules()
+		<-st.schedulesDone
+	}
 	if st.srv != nil {
 		errs = append(errs, st.srv.Shutdown(ctx))
+	}
+	if st.sidecar != nil {
+		errs = append(errs, st.sidecar.Close())
+	}
+	if st.lambdaSrv != nil {
+		errs = append(errs, st.lambdaSrv.Shutdown(ctx))
+	}
+	if st.Sandbox != nil {
+		errs = append(errs, st.Sandbox.Close())
 	}
 	if st.dynSrv != nil {
 		errs = append(errs, st.dynSrv.Shutdown(ctx))

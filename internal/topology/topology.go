@@ -138,8 +138,9 @@ type Topology struct {
 // Body limits. API Gateway accepts 10 MB; no StarArena request needs more
 // than a venue map.
 const (
-	smallBody = 16 << 10
-	venueBody = 1 << 20
+	smallBody   = 16 << 10
+	venueBody   = 1 << 20
+	webhookBody = 256 << 10
 )
 
 // MainTable is the logical name of the single table.
@@ -155,7 +156,16 @@ func Default() Topology {
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200},
-			{Name: "orders", Description: "A fan's orders: read, list, cancel", MemoryMB: 512, Timeout: 10 * time.Second},
+			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets", MemoryMB: 512, Timeout: 10 * time.Second},
+			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second},
+			{Name: "checkin", Description: "Gate check-in of ticket codes", MemoryMB: 512, Timeout: 10 * time.Second},
+			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute},
+			// The order workflow's tasks (internal/workflow/order.asl.json).
+			{Name: "await-payment", Description: "Order workflow: store the payment wait's task token", MemoryMB: 256, Timeout: 10 * time.Second},
+			{Name: "confirm-payment", Description: "Order workflow: ask the provider after the wait", MemoryMB: 256, Timeout: 20 * time.Second},
+			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second},
+			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second},
+			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second},
 		},
 		Routes: []Route{
 			{Method: "GET", Path: "/healthz", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone},
@@ -168,9 +178,31 @@ func Default() Topology {
 			{Method: "GET", Path: "/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
 			{Method: "DELETE", Path: "/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
 			{Method: "GET", Path: "/v1/me/orders", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
+			{Method: "POST", Path: "/v1/orders/{orderId}/payments", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/v1/orders/{orderId}/tickets", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
+			{Method: "POST", Path: "/v1/checkin", Integration: IntegrationLambda, Function: "checkin", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
+			// Providers add fields to their events: a generous limit, no
+			// strict decoding (the signature covers the raw body).
+			{Method: "POST", Path: "/webhooks/{provider}", Integration: IntegrationLambda, Function: "webhooks", Auth: AuthSignature, MaxBodyBytes: webhookBody},
+			{Method: "POST", Path: "/admin/v1/reconcile", Integration: IntegrationLambda, Function: "reconciler", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/report", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
+			// The sandbox payment provider emulates an external system: it
+			// exists only in the local stack.
+			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},
+			{Method: "POST", Path: "/sandbox/payments/{paymentId}/complete", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/sandbox/payments/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},
+			{Method: "POST", Path: "/sandbox/orders/{orderId}/duplicate-capture", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
 			{Method: "POST", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: venueBody},
 			{Method: "GET", Path: "/admin/v1/events/{eventId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
 		},
+		Schedules: []Schedule{
+			{Name: "reconcile", Function: "reconciler", Every: time.Minute},
+		},
+		StateMachines: []StateMachine{{
+			Name:       "order",
+			Definition: "internal/workflow/order.asl.json",
+			Functions:  []string{"await-payment", "confirm-payment", "release-hold", "issue-tickets", "mark-issue-failed"},
+		}},
 		Tables: []Table{{
 			LogicalName:  MainTable,
 			PartitionKey: Key{Name: "pk", Type: String},

@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/stararena/stararena/internal/checkout"
+	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/orderflow"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/ordertasks"
+	"github.com/stararena/stararena/internal/payments/stripe"
+	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/tickets"
+)
+
+// flowRef resolves the order workflow at call time: the local stack starts
+// the Step Functions sidecar after the services exist (the sidecar calls
+// the tasks, the tasks use the services).
+type flowRef struct{ a *App }
+
+func (f flowRef) flow() (*orderflow.Flow, error) {
+	if f.a.Flow == nil {
+		return nil, fmt.Errorf("order workflow not configured")
+	}
+	return f.a.Flow, nil
+}
+
+func (f flowRef) PaymentArrived(ctx context.Context, token string, o orders.Order) error {
+	fl, err := f.flow()
+	if err != nil {
+		return err
+	}
+	return fl.PaymentArrived(ctx, token, o)
+}
+
+func (f flowRef) LatePaymentAccepted(ctx context.Context, o orders.Order) error {
+	fl, err := f.flow()
+	if err != nil {
+		return err
+	}
+	return fl.LatePaymentAccepted(ctx, o)
+}
+
+func (f flowRef) start(ctx context.Context, o orders.Order) error {
+	fl, err := f.flow()
+	if err != nil {
+		return err
+	}
+	return fl.Start(ctx, o)
+}
+
+// ticketIssuer adapts the ticket service to the workflow and reconciler.
+type ticketIssuer struct{ a *App }
+
+func (t ticketIssuer) IssueFor(ctx context.Context, o orders.Order) (int, error) {
+	ts, err := t.a.Tickets.Issue(ctx, o)
+	return len(ts), err
+}
+
+// IssueTickets implements reconcile.Issuer with the workflow's own task.
+func (t ticketIssuer) IssueTickets(ctx context.Context, orderID string) error {
+	_, err := t.a.Tasks.Issue(ctx, ordertasks.OrderInput{OrderID: orderID})
+	return err
+}
+
+// buildMoney wires payments, tickets, orders, webhooks, the workflow tasks
+// and the reconciler.
+func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) error {
+	a.Providers = checkout.Providers{}
+	for name, p := range o.Providers {
+		a.Providers[name] = p
+	}
+	if cfg.StripeAPIKey != "" {
+		p, err := stripe.New(stripe.Options{APIKey: cfg.StripeAPIKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase})
+		if err != nil {
+			return fmt.Errorf("stripe: %w", err)
+		}
+		a.Providers[p.Name()] = p
+	}
+	kr := o.TicketKeyring
+	if kr == nil {
+		k, err := loadTicketKeyring(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		kr = &k
+	}
+	codec, err := tickets.NewCodec(*kr)
+	if err != nil {
+		return err
+	}
+	a.Tickets = tickets.NewService(a.Store, codec, tickets.Options{Clock: a.Clock, Logger: a.Log})
+	a.Orders = orders.NewService(a.Store, a.Providers, flowRef{a}, orders.ServiceOptions{Clock: a.Clock, Logger: a.Log,
+		MaxTickets: func(ctx context.Context, id string) (int, error) {
+			ev, err := a.Catalog.Get(ctx, id)
+			return ev.MaxTicketsPerAccount, err
+		}})
+	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Store, a.Orders, a.Clock, a.Log)
+	a.Tasks = &ordertasks.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Store, Payments: a.Providers,
+		Providers: a.Providers.Names(), Tickets: ticketIssuer{a}, Log: a.Log}
+	a.Reconciler = reconcile.New(a.Store, a.Catalog, a.Inventory, a.Orders, a.Providers, ticketIssuer{a},
+		reconcile.Options{Clock: a.Clock, Logger: a.Log, Providers: a.Providers.Names()})
+	if cfg.StateMachineArn != "" {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		if err != nil {
+			return fmt.Errorf("sfn client: %w", err)
+		}
+		a.Flow = orderflow.New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn)
+	}
+	return nil
+}
+
+func loadTicketKeyring(ctx context.Context, cfg config.Config) (tickets.Keyring, error) {
+	switch {
+	case cfg.TicketKeys != "":
+		return tickets.ParseKeyring([]byte(cfg.TicketKeys))
+	case cfg.TicketKeysSecret != "":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		if err != nil {
+			return tickets.Keyring{}, fmt.Errorf("ticket keys: %w", err)
+		}
+		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.TicketKeysSecret)})
+		if err != nil {
+			return tickets.Keyring{}, fmt.Errorf("ticket keys from %s: %w", cfg.TicketKeysSecret, err)
+		}
+		return tickets.ParseKeyring([]byte(aws.ToString(out.SecretString)))
+	case cfg.InLambda:
+		return tickets.Keyring{}, fmt.Errorf("ticket keys: set TICKET_KEYS_SECRET_ARN in Lambda")
+	default:
+		return tickets.GenerateKeyring()
+	}
+}
+
+// Task returns the workflow task function name as a JSON function.
+func (a *App) Task(name string) (func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error), error) {
+	h, ok := a.Tasks.Handlers()[name]
+	if !ok {
+		return nil, fmt.Errorf("no workflow task %q", name)
+	}
+	return h, nil
+}

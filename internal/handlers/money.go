@@ -1,0 +1,235 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/checkout"
+	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// Orders builds the "orders" function: a fan's own orders, payments and
+// tickets.
+func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, tk *tickets.Service, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("orders", tp, map[string]httpapi.Handler{
+		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, orderView(o)), nil
+		},
+		"DELETE /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			o, err := inv.Cancel(ctx, r.Identity.Subject, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, orderView(o)), nil
+		},
+		"GET /v1/me/orders": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			os, err := inv.Orders(ctx, r.Identity.Subject)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			out := make([]OrderView, 0, len(os))
+			for _, o := range os {
+				out = append(out, orderView(o))
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"orders": out}), nil
+		},
+		"POST /v1/orders/{orderId}/payments": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var body struct {
+				Provider string `json:"provider"`
+			}
+			if err := r.Decode(&body); err != nil {
+				return httpapi.Response{}, err
+			}
+			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if o.Status != orders.PendingPayment {
+				return httpapi.Response{}, apperr.New(apperr.InvalidStateChange, "order is %s; only a held order can be paid", o.Status)
+			}
+			p, err := providers.Get(body.Provider)
+			if err != nil {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "provider must be one of %v", providers.Names())
+			}
+			// Idempotent per order: the provider keys the payment by order id.
+			pay, err := p.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
+			if err != nil {
+				return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "the payment provider did not answer; try again")
+			}
+			return httpapi.JSON(http.StatusCreated, map[string]any{"paymentId": pay.ID, "provider": p.Name(),
+				"checkoutUrl": pay.CheckoutURL, "clientSecret": pay.ClientSecret}), nil
+		},
+		"GET /v1/orders/{orderId}/tickets": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId")) // another fan's order is 404 (I6)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			ts, err := tk.ForAccount(ctx, r.Identity.Subject, o.ID)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			out := make([]TicketView, 0, len(ts))
+			for _, t := range ts {
+				out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR})
+			}
+			return httpapi.JSON(http.StatusOK, out), nil
+		},
+	}, log)
+}
+
+// TicketView is a ticket as its owner sees it.
+type TicketView struct {
+	TicketID string `json:"ticketId"`
+	Seat     string `json:"seat"`
+	Status   string `json:"status"`
+	Code     string `json:"code,omitempty"`
+	QR       string `json:"qr,omitempty"`
+}
+
+// CheckIn builds the "checkin" function: gates scanning codes.
+func CheckIn(tp topology.Topology, tk *tickets.Service, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("checkin", tp, map[string]httpapi.Handler{
+		"POST /v1/checkin": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var b struct {
+				Code  string `json:"code"`
+				Nonce string `json:"nonce"`
+				Gate  string `json:"gate"`
+			}
+			if err := r.Decode(&b); err != nil {
+				return httpapi.Response{}, err
+			}
+			res, err := tk.CheckIn(ctx, b.Code, b.Nonce, b.Gate)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, res), nil
+		},
+	}, log)
+}
+
+// Webhooks builds the "webhooks" function. The raw body is passed on:
+// the signature covers it byte for byte, and providers add fields, so it is
+// not strictly decoded.
+func Webhooks(tp topology.Topology, wh *checkout.Webhooks, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("webhooks", tp, map[string]httpapi.Handler{
+		"POST /webhooks/{provider}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			res, err := wh.Handle(ctx, r.Path("provider"), r.Body, r.Header(payments.SignatureHeader))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, res), nil
+		},
+	}, log)
+}
+
+// Reconcile builds the "reconciler" function's HTTP route.
+func Reconcile(tp topology.Topology, rec *reconcile.Service, log *slog.Logger) (*httpapi.Function, error) {
+	return httpapi.NewFunction("reconciler", tp, map[string]httpapi.Handler{
+		"POST /admin/v1/reconcile": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var b struct {
+				EventID string `json:"eventId"`
+			}
+			if len(r.Body) > 0 {
+				if err := r.Decode(&b); err != nil {
+					return httpapi.Response{}, err
+				}
+			}
+			if b.EventID != "" {
+				rep, err := rec.Run(ctx, b.EventID)
+				if err != nil {
+					return httpapi.Response{}, err
+				}
+				return httpapi.JSON(http.StatusOK, map[string]any{"reports": []reconcile.Report{rep}}), nil
+			}
+			reps, err := rec.RunAll(ctx)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if reps == nil {
+				reps = []reconcile.Report{}
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"reports": reps}), nil
+		},
+	}, log)
+}
+
+// ReportStore reads what the organizer report shows.
+type ReportStore interface {
+	EventOrders(ctx context.Context, eventID string) ([]orders.Order, error)
+	LastReconcileReport(ctx context.Context, eventID string) ([]byte, error)
+}
+
+// EventReport is GET /admin/v1/events/{eventId}/report.
+type EventReport struct {
+	EventID        string         `json:"eventId"`
+	Capacity       int            `json:"capacity"`
+	Available      int            `json:"available"`
+	Held           int            `json:"held"`
+	Sold           int            `json:"sold"`
+	OrdersByStatus map[string]int `json:"ordersByStatus"`
+	RevenueCents   int64          `json:"revenueCents"`
+	RefundedCents  int64          `json:"refundedCents"`
+	Currency       string         `json:"currency"`
+	Queue          struct {
+		Mode            string `json:"mode"`
+		Joined          int    `json:"joined"`
+		ServingPosition int    `json:"servingPosition"`
+		AdmitPerMinute  int    `json:"admitPerMinute"`
+	} `json:"queue"`
+	LastReconcile json.RawMessage `json:"lastReconcile"`
+}
+
+func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, id string) (EventReport, error) {
+	ev, err := svc.Get(ctx, id)
+	if err != nil {
+		return EventReport{}, err
+	}
+	av, err := svc.Availability(ctx, id)
+	if err != nil {
+		return EventReport{}, err
+	}
+	rep := EventReport{EventID: id, Capacity: ev.Capacity, Currency: ev.Currency, OrdersByStatus: map[string]int{}}
+	for _, s := range av.Sections {
+		rep.Available += s.Available
+		rep.Held += s.Held
+		rep.Sold += s.Sold
+	}
+	os, err := rs.EventOrders(ctx, id)
+	if err != nil {
+		return EventReport{}, err
+	}
+	for _, o := range os {
+		rep.OrdersByStatus[string(o.Status)]++
+		switch o.Status {
+		case orders.Paid, orders.Issued, orders.IssueFailed:
+			rep.RevenueCents += o.AmountCents
+		case orders.Refunded:
+			rep.RefundedCents += o.AmountCents
+		}
+	}
+	rep.Queue.Mode, rep.Queue.AdmitPerMinute = ev.Queue.Mode, ev.Queue.AdmitPerMinute
+	last, err := rs.LastReconcileReport(ctx, id)
+	if err != nil {
+		return EventReport{}, err
+	}
+	rep.LastReconcile = json.RawMessage("null")
+	if len(last) > 0 {
+		rep.LastReconcile = last
+	}
+	return rep, nil
+}
+
