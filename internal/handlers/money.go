@@ -232,4 +232,3 @@ func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, id s
 	}
 	return rep, nil
 }
-

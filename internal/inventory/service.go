@@ -111,7 +111,7 @@ type Service struct {
 	log      *slog.Logger
 	attempts int
 	rngSeed  func() *rand.Rand
-	onHold func(ctx context.Context, o orders.Order) error
+	onHold   func(ctx context.Context, o orders.Order) error
 	// taken remembers seats this instance saw taken that the availability
 	// projection may not show yet, so a warm instance does not aim at them
 	// again; it forgets them after the projection's freshness window.
