@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -37,13 +38,22 @@ func run() error {
 	if web == "" {
 		web = "web"
 	}
+	scale := 1.0
+	if v := os.Getenv("SFN_TIME_SCALE"); v != "" {
+		if scale, err = strconv.ParseFloat(v, 64); err != nil || scale <= 0 || scale > 1 {
+			return fmt.Errorf("SFN_TIME_SCALE=%q: want a number in (0, 1]", v)
+		}
+	}
 	started := time.Now()
 	st, err := localstack.Start(ctx, localstack.Options{
 		Addr:   fmt.Sprintf("127.0.0.1:%d", port),
 		Config: cfg,
 		WebDir: web,
 		Demo:   os.Getenv("DEMO") != "off",
-		Logger: app.NewLogger(os.Stderr, cfg.LogLevel),
+		// Waits of the order workflow and the sandbox's webhook delays.
+		TimeScale:     scale,
+		SandboxSecret: os.Getenv("SANDBOX_WEBHOOK_SECRET"),
+		Logger:        app.NewLogger(os.Stderr, cfg.LogLevel),
 	})
 	if err != nil {
 		return err
