@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func (i *issuer) IssueFor(ctx context.Context, o orders.Order) (int, error) {
 // sandbox provider delivering signed webhooks to the webhook handler.
 type rig struct {
 	*app.App
+	crashes crashes
 	box     *sandbox.Sandbox
 	om      *orders.Service
 	flow    *orderflow.Flow
@@ -108,7 +110,7 @@ func newRig(t *testing.T) *rig {
 	webhooks.Store(checkout.NewWebhooks(providers, a.Store, r.om, nil, quiet))
 
 	tasks := &ordertasks.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Store, Payments: providers,
-		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet}
+		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet, Crash: r.crashes.at}
 	funcs := map[string]sfnlocal.LambdaFunc{}
 	for name, h := range tasks.Handlers() {
 		funcs[name] = sfnlocal.LambdaFunc(h)
@@ -136,6 +138,39 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// crashes fails a crash point a set number of times.
+type crashes struct {
+	mu    sync.Mutex
+	left  map[string]int
+	fired map[string]int
+}
+
+func (c *crashes) arm(point string, times int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.left == nil {
+		c.left, c.fired = map[string]int{}, map[string]int{}
+	}
+	c.left[point] = times
+}
+
+func (c *crashes) at(point string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.left[point] > 0 {
+		c.left[point]--
+		c.fired[point]++
+		return fmt.Errorf("injected crash at %s", point)
+	}
+	return nil
+}
+
+func (c *crashes) count(point string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fired[point]
 }
 
 // lazyResumer breaks the construction cycle orders → flow → sidecar → tasks → orders.
@@ -291,5 +326,45 @@ func TestMoneyPath(t *testing.T) {
 			t.Fatalf("%d tickets", n)
 		}
 	})
-	_ = fmt.Sprint
+	t.Run("CrashBetweenIssuingAndMarkingIsRepaired", func(t *testing.T) {
+		r.crashes.arm(ordertasks.CrashAfterTicketsIssued, 2)
+		o, p := r.buy(t, "fan-10", "A-1-10")
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.Issued)
+		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(ordertasks.CrashAfterTicketsIssued); n != 1 || fired != 2 {
+			t.Fatalf("%d tickets after %d crashes", n, fired)
+		}
+	})
+	t.Run("CrashAfterApplyingALostPaymentIsRepaired", func(t *testing.T) {
+		// The webhook is lost; the active query applies the payment and
+		// crashes before answering; the retried task finds the order paid.
+		r.crashes.arm(ordertasks.CrashAfterPaymentApply, 1)
+		o, p := r.buyGA(t, "fan-11", 2)
+		complete(t, p, sandbox.WebhookDrop)
+		r.settle(t, o.ID, orders.Issued)
+		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(ordertasks.CrashAfterPaymentApply); n != 2 || fired != 1 {
+			t.Fatalf("%d tickets after %d crashes", n, fired)
+		}
+	})
+}
+
+func (r *rig) buyGA(t *testing.T, account string, q int) (orders.Order, payments.Payment) {
+	t.Helper()
+	ctx := context.Background()
+	tok, _, err := r.Gate.Admit(ctx, account, r.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := r.Inventory.Hold(ctx, account, r.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Section: "GA", Quantity: q}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.flow.Start(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	pay, err := r.box.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, pay
 }

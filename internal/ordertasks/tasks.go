@@ -59,6 +59,23 @@ type Tasks struct {
 	Providers []string
 	Tickets   Tickets
 	Log       *slog.Logger
+	// Crash, when set, is called at named points between a task's effects;
+	// an error it returns ends the task there, as a process crash would.
+	// Fault tests use it; production leaves it nil.
+	Crash func(point string) error
+}
+
+// Crash points.
+const (
+	CrashAfterTicketsIssued = "issue-tickets:after-issue"
+	CrashAfterPaymentApply  = "confirm-payment:after-apply"
+)
+
+func (t *Tasks) crash(point string) error {
+	if t.Crash == nil {
+		return nil
+	}
+	return t.Crash(point)
 }
 
 // OrderInput is the payload of every task but AwaitPayment.
@@ -100,6 +117,9 @@ func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, err
 				if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
 					return nil, err
 				}
+				if err := t.crash(CrashAfterPaymentApply); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if o, err = t.Store.GetOrder(ctx, in.OrderID); err != nil {
@@ -138,6 +158,9 @@ func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error
 	n, err := t.Tickets.IssueFor(ctx, o)
 	if err != nil {
 		return nil, TicketIssuerUnavailable{Cause: err.Error()}
+	}
+	if err := t.crash(CrashAfterTicketsIssued); err != nil {
+		return nil, err
 	}
 	if _, err := t.Orders.MarkIssued(ctx, o.ID); err != nil {
 		return nil, err
