@@ -69,9 +69,26 @@ func (ps Providers) PaymentsForOrder(ctx context.Context, provider, orderID stri
 	return out, nil
 }
 
+// PaymentsSince implements reconcile.PaymentLookup's sweep.
+func (ps Providers) PaymentsSince(ctx context.Context, provider string, since time.Time) ([]orders.Payment, error) {
+	p, err := ps.Get(provider)
+	if err != nil {
+		return nil, err
+	}
+	list, err := p.PaymentsSince(ctx, since)
+	if err != nil {
+		return nil, fmt.Errorf("payments since %s at %s: %w", since, provider, err)
+	}
+	out := make([]orders.Payment, 0, len(list))
+	for _, pay := range list {
+		out = append(out, toOrderPayment(provider, pay))
+	}
+	return out, nil
+}
+
 func toOrderPayment(provider string, p payments.Payment) orders.Payment {
 	return orders.Payment{Provider: provider, ID: p.ID, OrderID: p.OrderID, Succeeded: p.Paid(),
-		AmountCents: p.AmountCents, Currency: p.Currency}
+		AmountCents: p.AmountCents, Currency: p.Currency, Refunded: p.AmountRefundedCents >= p.AmountCents && p.AmountCents > 0}
 }
 
 // EventStore records provider events so each is applied once.

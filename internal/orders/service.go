@@ -20,6 +20,8 @@ type Payment struct {
 	Succeeded   bool
 	AmountCents int64
 	Currency    string
+	// Refunded: the provider has refunded it in full already.
+	Refunded bool
 }
 
 // PaymentRole says why a captured payment exists in StarArena's books.
@@ -31,6 +33,7 @@ const (
 	RoleDuplicate PaymentRole = "DUPLICATE" // a second capture for a paid order: refunded
 	RoleLate      PaymentRole = "LATE"      // arrived after release, places gone: refunded
 	RoleMismatch  PaymentRole = "MISMATCH"  // amount or currency differ from the order: refunded
+	RoleOrphan    PaymentRole = "ORPHAN"    // no such order: refunded
 )
 
 // PaymentRecord is StarArena's record of a captured payment (I2: every
@@ -244,6 +247,16 @@ func (s *Service) refund(ctx context.Context, o Order, p Payment, role PaymentRo
 		return OutcomeRefundPending, err
 	}
 	return OutcomeRefunded, nil
+}
+
+// RefundOrphan refunds a captured payment whose order does not exist.
+func (s *Service) RefundOrphan(ctx context.Context, p Payment) (Outcome, error) {
+	if rec, ok, err := s.store.GetPayment(ctx, p.Provider, p.ID); err != nil {
+		return "", err
+	} else if ok && rec.Refunded {
+		return OutcomeRefunded, nil
+	}
+	return s.refundExtra(ctx, Order{ID: p.OrderID}, p, RoleOrphan)
 }
 
 // refundExtra refunds a payment that does not pay for its order.

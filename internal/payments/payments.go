@@ -174,6 +174,11 @@ type Provider interface {
 	// this view may lag writes by about a minute (see package stripe).
 	PaymentsForOrder(ctx context.Context, orderID string) ([]Payment, error)
 
+	// PaymentsSince returns every payment created at or after since, oldest
+	// first: the reconciler's sweep for captured payments that no order
+	// accounts for (an order id that never existed, a lost record).
+	PaymentsSince(ctx context.Context, since time.Time) ([]Payment, error)
+
 	// Refund refunds a succeeded payment in full. It is idempotent by
 	// idempotencyKey: a repeated call with the same key returns the same
 	// refund and moves no money. A payment that is not paid, or already

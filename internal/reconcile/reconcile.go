@@ -28,6 +28,8 @@ const (
 	SoldSeatUnpaid    = "SOLD_SEAT_UNPAID"    // SOLD for an order not PAID/ISSUED: for a human
 	RepairFailed      = "REPAIR_FAILED"       // a repair was attempted and failed: retried next run
 	UnknownOrderState = "UNKNOWN_ORDER_STATE" // for a human
+	UnaccountedPay    = "UNACCOUNTED_PAYMENT" // captured, no record: applied to its order
+	OrphanPayment     = "ORPHAN_PAYMENT"      // captured for an order that does not exist: refunded
 )
 
 // Finding is one thing the reconciler noticed.
@@ -45,8 +47,9 @@ type Report struct {
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
 	Checked    struct {
-		Orders int `json:"orders"`
-		Seats  int `json:"seats"`
+		Orders   int `json:"orders"`
+		Seats    int `json:"seats"`
+		Payments int `json:"payments"`
 	} `json:"checked"`
 	Found      int       `json:"found"`
 	Repaired   int       `json:"repaired"`
@@ -62,12 +65,15 @@ type Store interface {
 	SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error)
 	ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error
 	SaveReconcileReport(ctx context.Context, eventID string, report []byte) error
+	GetPayment(ctx context.Context, provider, paymentID string) (orders.PaymentRecord, bool, error)
 }
 
 // PaymentLookup asks the provider for an order's payments (the active
 // query); a webhook body is never trusted.
 type PaymentLookup interface {
 	PaymentsForOrder(ctx context.Context, provider, orderID string) ([]orders.Payment, error)
+	// PaymentsSince lists a provider's payments created since a time.
+	PaymentsSince(ctx context.Context, provider string, since time.Time) ([]orders.Payment, error)
 }
 
 // Issuer issues an order's tickets (idempotent) and marks it ISSUED.
@@ -124,13 +130,23 @@ func New(store Store, events Events, inv *inventory.Service, om *orders.Service,
 		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers}
 }
 
-// RunAll reconciles every event.
+// SweepWindow is how far back the provider sweep looks.
+const SweepWindow = 48 * time.Hour
+
+// ProvidersScope is the EventID of the provider sweep's report.
+const ProvidersScope = "providers"
+
+// RunAll sweeps the providers' payments, then reconciles every event.
 func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
+	sweep, err := s.SweepPayments(ctx)
+	if err != nil {
+		return nil, err
+	}
 	evs, err := s.events.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []Report
+	out := []Report{sweep}
 	for _, ev := range evs {
 		r, err := s.Run(ctx, ev.ID)
 		if err != nil {
@@ -172,6 +188,58 @@ func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
 	}
 	s.log.InfoContext(ctx, "reconciled", "eventId", eventID, "orders", r.Checked.Orders, "seats", r.Checked.Seats,
 		"found", r.Found, "repaired", r.Repaired, "needsHuman", r.NeedsHuman)
+	return r, nil
+}
+
+// SweepPayments compares the providers' captured payments of the last
+// SweepWindow with StarArena's records: a captured payment nobody recorded
+// is applied to its order (which pays it, or refunds it as late or
+// duplicate); one whose order does not exist is refunded.
+func (s *Service) SweepPayments(ctx context.Context) (Report, error) {
+	r := Report{EventID: ProvidersScope, StartedAt: s.clock.Now(), Findings: []Finding{}}
+	since := r.StartedAt.Add(-SweepWindow)
+	for _, prov := range s.providers {
+		ps, err := s.payments.PaymentsSince(ctx, prov, since)
+		if err != nil {
+			return Report{}, err
+		}
+		for _, p := range ps {
+			r.Checked.Payments++
+			if !p.Succeeded || p.Refunded {
+				continue
+			}
+			rec, ok, err := s.store.GetPayment(ctx, prov, p.ID)
+			if err != nil {
+				return Report{}, err
+			}
+			if ok && (rec.Role == orders.RolePays || rec.Refunded) {
+				continue
+			}
+			f := Finding{Kind: UnaccountedPay, OrderID: p.OrderID, Detail: prov + " " + p.ID}
+			_, err = s.store.GetOrder(ctx, p.OrderID)
+			switch {
+			case apperr.Is(err, apperr.NotFound) || p.OrderID == "":
+				f.Kind = OrphanPayment
+				if _, err := s.orders.RefundOrphan(ctx, p); err == nil {
+					f.Repaired = true
+				}
+			case err != nil:
+				return Report{}, err
+			default:
+				if _, err := s.orders.PaymentCaptured(ctx, p); err == nil {
+					f.Repaired = true
+				}
+			}
+			r.Findings = append(r.Findings, f)
+		}
+	}
+	r.FinishedAt = s.clock.Now()
+	for _, f := range r.Findings {
+		r.Found++
+		if f.Repaired {
+			r.Repaired++
+		}
+	}
 	return r, nil
 }
 

@@ -35,6 +35,19 @@ func (p *provider) PaymentsForOrder(_ context.Context, _ string, orderID string)
 	return append([]orders.Payment(nil), p.payments[orderID]...), nil
 }
 
+func (p *provider) PaymentsSince(_ context.Context, _ string, _ time.Time) ([]orders.Payment, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []orders.Payment
+	for _, ps := range p.payments {
+		for _, x := range ps {
+			x.Refunded = p.refunded[x.ID]
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
 func (p *provider) Refund(_ context.Context, _, paymentID, _ string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -240,5 +253,30 @@ func setSeat(t *testing.T, w *world, seat, state, orderID string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSweepAccountsForEveryCapturedPayment: GIVEN the provider holds a
+// captured payment for an order that does not exist and one for a pending
+// order whose webhook was lost WHEN the sweep runs THEN the first is
+// refunded, the second pays its order, and a second sweep finds nothing.
+func TestSweepAccountsForEveryCapturedPayment(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	o := w.hold(t, "fan-1", "A-1-1")
+	w.prov.payments["no-such-order"] = []orders.Payment{{Provider: "sandbox", ID: "pi_orphan", OrderID: "no-such-order", Succeeded: true, AmountCents: 100, Currency: "EUR"}}
+	w.prov.payments[o.ID] = []orders.Payment{{Provider: "sandbox", ID: "pi_lost", OrderID: o.ID, Succeeded: true, AmountCents: o.AmountCents, Currency: o.Currency}}
+	r, err := w.rec.SweepPayments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds(r); k[reconcile.OrphanPayment] != 1 || k[reconcile.UnaccountedPay] != 1 || r.Repaired != 2 || r.Checked.Payments != 2 {
+		t.Fatalf("sweep %+v", r)
+	}
+	if !w.prov.refunded["pi_orphan"] || w.prov.refunded["pi_lost"] || w.status(t, o.ID) != orders.Paid {
+		t.Fatalf("refunded %v, order %s", w.prov.refunded, w.status(t, o.ID))
+	}
+	if r, _ = w.rec.SweepPayments(ctx); r.Found != 0 {
+		t.Fatalf("second sweep %v", r.Findings)
 	}
 }

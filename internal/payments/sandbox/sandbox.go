@@ -345,6 +345,27 @@ func (s *Sandbox) PaymentsForOrder(ctx context.Context, orderID string) ([]payme
 	return out, ferr
 }
 
+// PaymentsSince lists payments created at or after since, oldest first.
+func (s *Sandbox) PaymentsSince(ctx context.Context, since time.Time) ([]payments.Payment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*payment
+	for _, p := range s.payments {
+		if !p.p.Created.Before(since) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	res := make([]payments.Payment, len(out))
+	for i, p := range out {
+		res[i] = p.p
+	}
+	return res, nil
+}
+
 // Refund refunds a succeeded payment in full, idempotently by key, and
 // sends charge.refunded.
 func (s *Sandbox) Refund(ctx context.Context, paymentID, idempotencyKey string) (payments.Refund, error) {

@@ -478,3 +478,26 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Fatal("New with a negative time scale succeeded")
 	}
 }
+
+func TestPaymentsSinceListsOldestFirst(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewManual(time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC))
+	s := newSandbox(t, nil, clk, nil)
+	a, err := s.CreatePayment(ctx, "order-a", 100, "EUR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	b, err := s.CreatePayment(ctx, "order-b", 200, "EUR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.PaymentsSince(ctx, time.Time{})
+	if err != nil || len(all) != 2 || all[0].ID != a.ID || all[1].ID != b.ID {
+		t.Fatalf("all: %+v %v", all, err)
+	}
+	recent, _ := s.PaymentsSince(ctx, clk.Now())
+	if len(recent) != 1 || recent[0].ID != b.ID {
+		t.Fatalf("recent: %+v", recent)
+	}
+}

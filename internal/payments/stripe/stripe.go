@@ -259,6 +259,30 @@ func (p *Provider) PaymentsForOrder(ctx context.Context, orderID string) ([]paym
 	return out, nil
 }
 
+// PaymentsSince lists PaymentIntents created at or after since (Stripe's
+// list is newest first; the result is oldest first).
+func (p *Provider) PaymentsSince(ctx context.Context, since time.Time) ([]payments.Payment, error) {
+	params := &stripego.PaymentIntentListParams{
+		CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since.Unix()},
+	}
+	params.Limit = stripego.Int64(100)
+	params.AddExpand("data.latest_charge")
+	out := []payments.Payment{}
+	for pi, err := range p.c.V1PaymentIntents.List(ctx, params) {
+		if err != nil {
+			return nil, p.mapErr(ctx, "list payment intents", err)
+		}
+		if len(out) >= p.opts.MaxScan {
+			return nil, fmt.Errorf("%w: more than %d payment intents since %s", payments.ErrUnavailable, p.opts.MaxScan, since)
+		}
+		out = append(out, fromIntent(pi))
+	}
+	slices.SortStableFunc(out, func(a, b payments.Payment) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
 // Refund refunds a PaymentIntent in full with the caller's idempotency key.
 func (p *Provider) Refund(ctx context.Context, paymentID, idempotencyKey string) (payments.Refund, error) {
 	if err := payments.CheckID("payment id", paymentID); err != nil {
