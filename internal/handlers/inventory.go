@@ -27,8 +27,17 @@ type OrderView struct {
 	Currency    string    `json:"currency"`
 	ExpiresAt   time.Time `json:"expiresAt"`
 	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-	Tickets     []any     `json:"tickets"`
+	UpdatedAt   time.Time    `json:"updatedAt"`
+	Payment     *PaymentView `json:"payment"`
+	Tickets     []TicketView `json:"tickets"`
+}
+
+// PaymentView is the payment that pays for an order.
+type PaymentView struct {
+	Provider  string    `json:"provider"`
+	PaymentID string    `json:"paymentId"`
+	PaidAt    time.Time `json:"paidAt"`
+	Late      bool      `json:"late"`
 }
 
 func orderView(o orders.Order) OrderView {
@@ -39,8 +48,16 @@ func orderView(o orders.Order) OrderView {
 	return OrderView{
 		OrderID: o.ID, EventID: o.EventID, Status: string(o.Status), Seats: seats, Section: o.Section,
 		Quantity: o.Places(), AmountCents: o.AmountCents, Currency: o.Currency,
-		ExpiresAt: o.ExpiresAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Tickets: []any{},
+		ExpiresAt: o.ExpiresAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Tickets: []TicketView{},
+		Payment: paymentView(o),
 	}
+}
+
+func paymentView(o orders.Order) *PaymentView {
+	if o.PaymentID == "" || o.Status == orders.RefundPending || o.Status == orders.Refunded {
+		return nil
+	}
+	return &PaymentView{Provider: o.Provider, PaymentID: o.PaymentID, PaidAt: o.PaidAt, Late: o.Late}
 }
 
 // Admission builds the "admission" function.

@@ -27,7 +27,15 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			return httpapi.JSON(http.StatusOK, orderView(o)), nil
+			v := orderView(o)
+			if o.Status == orders.Issued {
+				ts, err := tk.ForAccount(ctx, r.Identity.Subject, o.ID)
+				if err != nil {
+					return httpapi.Response{}, err
+				}
+				v.Tickets = ticketViews(ts)
+			}
+			return httpapi.JSON(http.StatusOK, v), nil
 		},
 		"DELETE /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := inv.Cancel(ctx, r.Identity.Subject, r.Path("orderId"))
@@ -82,13 +90,17 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			out := make([]TicketView, 0, len(ts))
-			for _, t := range ts {
-				out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR})
-			}
-			return httpapi.JSON(http.StatusOK, out), nil
+			return httpapi.JSON(http.StatusOK, ticketViews(ts)), nil
 		},
 	}, log)
+}
+
+func ticketViews(ts []tickets.IssuedTicket) []TicketView {
+	out := make([]TicketView, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR})
+	}
+	return out
 }
 
 // TicketView is a ticket as its owner sees it.

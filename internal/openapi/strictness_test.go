@@ -35,7 +35,7 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 	const holds = "POST /v1/events/demo/holds"
 	const order = `{"orderId":"0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c","eventId":"demo","status":"PENDING_PAYMENT","seats":["A-1-1"],` +
 		`"quantity":1,"amountCents":14900,"currency":"EUR","expiresAt":"2027-01-01T00:15:00Z","createdAt":"2027-01-01T00:00:00Z",` +
-		`"updatedAt":"2027-01-01T00:00:00Z","tickets":[]}`
+		`"updatedAt":"2027-01-01T00:00:00Z","payment":null,"tickets":[]}`
 	created := with(noStore, "Location", "/v1/orders/0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c")
 	cases := []struct {
 		name    string
