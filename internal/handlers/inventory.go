@@ -17,16 +17,16 @@ import (
 
 // OrderView is an order as its owner sees it.
 type OrderView struct {
-	OrderID     string    `json:"orderId"`
-	EventID     string    `json:"eventId"`
-	Status      string    `json:"status"`
-	Seats       []string  `json:"seats"`
-	Section     string    `json:"section,omitempty"`
-	Quantity    int       `json:"quantity"`
-	AmountCents int64     `json:"amountCents"`
-	Currency    string    `json:"currency"`
-	ExpiresAt   time.Time `json:"expiresAt"`
-	CreatedAt   time.Time `json:"createdAt"`
+	OrderID     string       `json:"orderId"`
+	EventID     string       `json:"eventId"`
+	Status      string       `json:"status"`
+	Seats       []string     `json:"seats"`
+	Section     string       `json:"section,omitempty"`
+	Quantity    int          `json:"quantity"`
+	AmountCents int64        `json:"amountCents"`
+	Currency    string       `json:"currency"`
+	ExpiresAt   time.Time    `json:"expiresAt"`
+	CreatedAt   time.Time    `json:"createdAt"`
 	UpdatedAt   time.Time    `json:"updatedAt"`
 	Payment     *PaymentView `json:"payment"`
 	Tickets     []TicketView `json:"tickets"`
