@@ -2,30 +2,6 @@
 // internal/workflow/order.asl.json); Step Functions invokes it.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
+import "github.com/stararena/stararena/internal/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/stararena/stararena/internal/app"
-)
-
-func main() {
-	a, err := app.FromEnv(context.Background())
-	if err == nil {
-		var task func(context.Context, []byte) ([]byte, error)
-		if h, terr := a.Task("await-payment"); terr == nil {
-			task = func(ctx context.Context, in []byte) ([]byte, error) { return h(ctx, in) }
-		} else {
-			err = terr
-		}
-		if err == nil {
-			lambda.Start(task)
-			return
-		}
-	}
-	fmt.Fprintln(os.Stderr, "await-payment:", err)
-	os.Exit(1)
-}
+func main() { app.RunTask("await-payment") }

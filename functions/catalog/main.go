@@ -1,21 +1,6 @@
 // Command catalog is the "catalog" Lambda function (see internal/topology).
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
+import "github.com/stararena/stararena/internal/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/stararena/stararena/internal/app"
-)
-
-func main() {
-	fn, err := app.HTTPFunctionFromEnv(context.Background(), "catalog")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "catalog:", err)
-		os.Exit(1)
-	}
-	lambda.Start(fn.Handle)
-}
+func main() { app.RunHTTP("catalog") }

@@ -1,21 +1,6 @@
 // Command holds is the "holds" Lambda function (see internal/topology).
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
+import "github.com/stararena/stararena/internal/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/stararena/stararena/internal/app"
-)
-
-func main() {
-	fn, err := app.HTTPFunctionFromEnv(context.Background(), "holds")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "holds:", err)
-		os.Exit(1)
-	}
-	lambda.Start(fn.Handle)
-}
+func main() { app.RunHTTP("holds") }

@@ -1,21 +1,6 @@
 // Command orders is the "orders" Lambda function (see internal/topology).
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
+import "github.com/stararena/stararena/internal/app"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/stararena/stararena/internal/app"
-)
-
-func main() {
-	fn, err := app.HTTPFunctionFromEnv(context.Background(), "orders")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "orders:", err)
-		os.Exit(1)
-	}
-	lambda.Start(fn.Handle)
-}
+func main() { app.RunHTTP("orders") }

@@ -11,13 +11,9 @@
 package admission
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/stararena/stararena/internal/keyring"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,70 +37,19 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// Key is one Ed25519 key pair with its id.
-type Key struct {
-	ID      string
-	Private ed25519.PrivateKey
-}
-
-// Keyring signs with Current and verifies with any of Keys.
-type Keyring struct {
-	Current string
-	Keys    []Key
-}
+// Key and Keyring are the shared Ed25519 key ring (internal/keyring).
+// Admission tokens live minutes: a retired key can go once ADMISSION_TTL
+// has passed since it stopped being current.
+type (
+	Key     = keyring.Key
+	Keyring = keyring.Ring
+)
 
 // GenerateKeyring makes a one-key ring (the local stack's).
-func GenerateKeyring() (Keyring, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return Keyring{}, fmt.Errorf("generate admission key: %w", err)
-	}
-	id := "adm-" + uuid.NewString()[:8]
-	return Keyring{Current: id, Keys: []Key{{ID: id, Private: priv}}}, nil
-}
+func GenerateKeyring() (Keyring, error) { return keyring.Generate("adm-") }
 
-// secretDoc is the JSON a deployment stores in Secrets Manager or SSM
-// (SecureString): {"current":"k2","keys":[{"kid":"k2","seed":"<base64 32-byte seed>"},{"kid":"k1",...}]}.
-type secretDoc struct {
-	Current string `json:"current"`
-	Keys    []struct {
-		KID  string `json:"kid"`
-		Seed string `json:"seed"`
-	} `json:"keys"`
-}
-
-// ParseKeyring reads the secret document. Rotation: add a new key, make it
-// current, keep the old one listed for at least the token lifetime, then
-// remove it.
-func ParseKeyring(doc []byte) (Keyring, error) {
-	var d secretDoc
-	dec := json.NewDecoder(strings.NewReader(string(doc)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Keyring{}, fmt.Errorf("admission keys: %w", err)
-	}
-	kr := Keyring{Current: d.Current}
-	for _, k := range d.Keys {
-		seed, err := base64.StdEncoding.DecodeString(k.Seed)
-		if err != nil || len(seed) != ed25519.SeedSize || k.KID == "" {
-			return Keyring{}, fmt.Errorf("admission keys: key %q needs a kid and a base64 32-byte seed", k.KID)
-		}
-		kr.Keys = append(kr.Keys, Key{ID: k.KID, Private: ed25519.NewKeyFromSeed(seed)})
-	}
-	if _, ok := kr.key(kr.Current); !ok {
-		return Keyring{}, fmt.Errorf("admission keys: current key %q is not listed", d.Current)
-	}
-	return kr, nil
-}
-
-func (kr Keyring) key(id string) (Key, bool) {
-	for _, k := range kr.Keys {
-		if k.ID == id {
-			return k, true
-		}
-	}
-	return Key{}, false
-}
+// ParseKeyring reads the secret document.
+func ParseKeyring(doc []byte) (Keyring, error) { return keyring.Parse(doc, "admission") }
 
 // Tokens issues and verifies admission tokens.
 type Tokens struct {

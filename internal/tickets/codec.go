@@ -1,14 +1,12 @@
 package tickets
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stararena/stararena/internal/keyring"
 	"strings"
 
 	"github.com/google/uuid"
@@ -42,7 +40,6 @@ const (
 	formatTag = "T1"
 	// MaxCodeLen bounds what Decode and QRDataURL look at.
 	MaxCodeLen = 512
-	maxKID     = 16
 	uuidTag    = 0xFF
 	maxVersion = 1<<31 - 1
 )
@@ -63,90 +60,24 @@ func (e *InvalidCodeError) Unwrap() error { return ErrInvalidCode }
 
 func invalid(reason string) error { return &InvalidCodeError{Reason: reason} }
 
-// Key is one Ed25519 key pair with its id.
-type Key struct {
-	ID      string
-	Private ed25519.PrivateKey
-}
-
-// Keyring signs with Current and verifies with any of Keys.
+// Key and Keyring are the shared Ed25519 key ring (internal/keyring).
 //
 // Rotation: add a new key and make it current; keep the previous keys
 // listed for as long as codes they signed may be shown. Unlike admission
 // tokens (minutes), ticket codes live until the show: a fan may have saved
 // a screenshot weeks earlier. Remove an old key only after every event whose
 // tickets it signed has passed, or re-issue those tickets first.
-type Keyring struct {
-	Current string
-	Keys    []Key
-}
+type (
+	Key     = keyring.Key
+	Keyring = keyring.Ring
+)
 
 // GenerateKeyring makes a one-key ring (the local stack's).
-func GenerateKeyring() (Keyring, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return Keyring{}, fmt.Errorf("generate ticket key: %w", err)
-	}
-	id := "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:7]
-	return Keyring{Current: id, Keys: []Key{{ID: id, Private: priv}}}, nil
-}
+func GenerateKeyring() (Keyring, error) { return keyring.Generate("t") }
 
-// secretDoc is the JSON a deployment stores in Secrets Manager (the same
-// shape as the admission keys):
-// {"current":"t2","keys":[{"kid":"t2","seed":"<base64 32-byte seed>"},{"kid":"t1","seed":"..."}]}.
-type secretDoc struct {
-	Current string `json:"current"`
-	Keys    []struct {
-		KID  string `json:"kid"`
-		Seed string `json:"seed"`
-	} `json:"keys"`
-}
-
-// ParseKeyring reads the secret document.
-func ParseKeyring(doc []byte) (Keyring, error) {
-	var d secretDoc
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Keyring{}, fmt.Errorf("ticket keys: %w", err)
-	}
-	kr := Keyring{Current: d.Current}
-	for _, k := range d.Keys {
-		seed, err := base64.StdEncoding.DecodeString(k.Seed)
-		if err != nil || len(seed) != ed25519.SeedSize {
-			return Keyring{}, fmt.Errorf("ticket keys: key %q needs a base64 32-byte seed", k.KID)
-		}
-		kr.Keys = append(kr.Keys, Key{ID: k.KID, Private: ed25519.NewKeyFromSeed(seed)})
-	}
-	if err := kr.validate(); err != nil {
-		return Keyring{}, err
-	}
-	return kr, nil
-}
-
-func (kr Keyring) validate() error {
-	seen := map[string]bool{}
-	current := false
-	for _, k := range kr.Keys {
-		if !validKID(k.ID) {
-			return fmt.Errorf("ticket keys: kid %q must be 1-%d of [A-Za-z0-9_-]", k.ID, maxKID)
-		}
-		if seen[k.ID] {
-			return fmt.Errorf("ticket keys: kid %q is listed twice", k.ID)
-		}
-		seen[k.ID] = true
-		if len(k.Private) != ed25519.PrivateKeySize {
-			return fmt.Errorf("ticket keys: key %q is not an Ed25519 private key", k.ID)
-		}
-		current = current || k.ID == kr.Current
-	}
-	if !current {
-		return fmt.Errorf("ticket keys: current key %q is not listed", kr.Current)
-	}
-	return nil
-}
-
-func validKID(id string) bool { return len(id) <= maxKID && validField(id) }
+// ParseKeyring reads the secret document (the same shape as the admission
+// keys).
+func ParseKeyring(doc []byte) (Keyring, error) { return keyring.Parse(doc, "ticket") }
 
 // PublicKey is a verification key a gate device can hold to check codes
 // offline.
@@ -165,7 +96,7 @@ type Codec struct {
 
 // NewCodec builds a codec from a keyring.
 func NewCodec(kr Keyring) (*Codec, error) {
-	if err := kr.validate(); err != nil {
+	if err := kr.Validate("ticket"); err != nil {
 		return nil, err
 	}
 	c := &Codec{kid: kr.Current, verify: make(map[string]ed25519.PublicKey, len(kr.Keys))}
