@@ -58,18 +58,10 @@ func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error
 	return nil
 }
 
-// getAll reads keys with parallel BatchGetItem calls (eventually consistent:
-// callers use it for read models, never for decisions).
-func (s *Store) getAll(ctx context.Context, keys []item, projection string, names map[string]string) ([]item, error) {
-	return s.batchGet(ctx, keys, projection, names, false)
-}
-
-// getAllConsistent is getAll with strongly consistent reads (for decisions
-// such as which GA shard to take from or which seats a conflict lost).
-func (s *Store) getAllConsistent(ctx context.Context, keys []item, projection string, names map[string]string) ([]item, error) {
-	return s.batchGet(ctx, keys, projection, names, true)
-}
-
+// batchGet reads keys with parallel BatchGetItem calls, retrying
+// unprocessed keys. Eventually consistent reads serve read models;
+// decisions (which GA shard to take, which seats a conflict lost) read
+// consistently.
 func (s *Store) batchGet(ctx context.Context, keys []item, projection string, names map[string]string, consistent bool) ([]item, error) {
 	results := make([][]item, (len(keys)+batchGetMax-1)/batchGetMax)
 	g, ctx := errgroup.WithContext(ctx)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/inventory"
 )
 
 var _ catalog.Store = (*Store)(nil)
@@ -147,7 +148,7 @@ func (st *Store) Projections(ctx context.Context, eventID string, sections []str
 	for i, sec := range sections {
 		keys[i] = key(eventPK(eventID), "AVAIL#"+sec)
 	}
-	items, err := st.getAll(ctx, keys, "", nil)
+	items, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("read projections: %w", err)
 	}
@@ -201,40 +202,77 @@ func (st *Store) EndRefresh(ctx context.Context, eventID string) error {
 	return nil
 }
 
-// SeatStates batch-reads the seat items' state attribute.
+// SeatStates reads every seat's state (eventually consistent: for the
+// availability read model).
 func (st *Store) SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error) {
-	keys := make([]item, len(ids))
-	for i, id := range ids {
-		keys[i] = key(seatPK(eventID, id), "SEAT")
-	}
-	items, err := st.getAll(ctx, keys, "seatId, #st", map[string]string{"#st": "state"})
+	seats, err := st.readSeats(ctx, eventID, ids, false, false)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(items))
-	for _, it := range items {
-		out[str(it, "seatId")] = str(it, "state")
+	out := make(map[string]string, len(seats))
+	for id, s := range seats {
+		out[id] = s.State
 	}
 	return out, nil
 }
 
-// GACounts batch-reads a GA section's shards and sums them.
+// GACounts sums a GA section's shards (eventually consistent).
 func (st *Store) GACounts(ctx context.Context, eventID, section string, shards int) (int, int, int, error) {
-	keys := make([]item, shards)
-	for i := range keys {
-		keys[i] = key(gaShardPK(eventID, section, i), "GA")
-	}
-	items, err := st.getAll(ctx, keys, "", nil)
+	counts, err := st.readShards(ctx, eventID, section, shards, false)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	var a, h, so int64
-	for _, it := range items {
-		a += num(it, "available")
-		h += num(it, "held")
-		so += num(it, "sold")
+	var a, h, so int
+	for _, c := range counts {
+		a, h, so = a+c.available, h+c.held, so+c.sold
 	}
-	return int(a), int(h), int(so), nil
+	return a, h, so, nil
+}
+
+// readSeats batch-reads seat items by seat id: the state and, withOrder,
+// the holding order (left out of the projection rebuild, which reads every
+// seat of an event and needs only states).
+func (st *Store) readSeats(ctx context.Context, eventID string, ids []string, consistent, withOrder bool) (map[string]inventory.SeatState, error) {
+	keys := make([]item, len(ids))
+	for i, id := range ids {
+		keys[i] = key(seatPK(eventID, id), "SEAT")
+	}
+	fields := "seatId, #st"
+	if withOrder {
+		fields += ", orderId"
+	}
+	items, err := st.batchGet(ctx, keys, fields, map[string]string{"#st": "state"}, consistent)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]inventory.SeatState, len(items))
+	for _, it := range items {
+		out[str(it, "seatId")] = inventory.SeatState{State: str(it, "state"), OrderID: str(it, "orderId")}
+	}
+	return out, nil
+}
+
+type shardCounts struct{ available, held, sold int }
+
+// readShards batch-reads a GA section's counter shards, by shard number.
+func (st *Store) readShards(ctx context.Context, eventID, section string, shards int, consistent bool) ([]shardCounts, error) {
+	keys := make([]item, shards)
+	index := make(map[string]int, shards)
+	for i := range keys {
+		pk := gaShardPK(eventID, section, i)
+		keys[i], index[pk] = key(pk, "GA"), i
+	}
+	items, err := st.batchGet(ctx, keys, "", nil, consistent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]shardCounts, shards)
+	for _, it := range items {
+		if i, ok := index[str(it, "pk")]; ok {
+			out[i] = shardCounts{int(num(it, "available")), int(num(it, "held")), int(num(it, "sold"))}
+		}
+	}
+	return out, nil
 }
 
 // SaveProjections overwrites the projection items.

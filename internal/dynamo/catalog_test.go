@@ -187,11 +187,11 @@ func setSeat(t *testing.T, db *dynamodb.Client, table, eventID, seat, state stri
 	}
 }
 
-func BenchmarkCreate20000SeatEvent(b *testing.B) {
-	ctx := context.Background()
+// benchEvent is a 20,000-seat event (200 rows of 100) on a fresh table.
+func benchEvent(b *testing.B) (*catalog.Service, catalog.Event) {
+	b.Helper()
 	db, table := testenv.DynamoDB(b)
-	st := dynamo.NewStore(db, table, nil)
-	svc := catalog.NewService(st, catalog.Options{Logger: slog.New(slog.DiscardHandler)})
+	svc := catalog.NewService(dynamo.NewStore(db, table, nil), catalog.Options{Logger: slog.New(slog.DiscardHandler)})
 	rows := make([]catalog.Row, 200)
 	for i := range rows {
 		rows[i] = catalog.Row{ID: "R" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Seats: 100}
@@ -203,6 +203,12 @@ func BenchmarkCreate20000SeatEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return svc, ev
+}
+
+func BenchmarkCreate20000SeatEvent(b *testing.B) {
+	ctx := context.Background()
+	svc, ev := benchEvent(b)
 	b.ResetTimer()
 	for range b.N {
 		e := ev
@@ -216,17 +222,7 @@ func BenchmarkCreate20000SeatEvent(b *testing.B) {
 
 func BenchmarkAvailabilityRebuild20000Seats(b *testing.B) {
 	ctx := context.Background()
-	db, table := testenv.DynamoDB(b)
-	st := dynamo.NewStore(db, table, nil)
-	svc := catalog.NewService(st, catalog.Options{Logger: slog.New(slog.DiscardHandler)})
-	rows := make([]catalog.Row, 200)
-	for i := range rows {
-		rows[i] = catalog.Row{ID: "R" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Seats: 100}
-	}
-	p := int64(1000)
-	req := catalog.CreateEventRequest{Name: "Bench", Venue: "Hall", StartsAt: "2027-06-01T20:00:00Z", SaleOpensAt: "2027-05-01T10:00:00Z",
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: rows}}}
-	ev, _ := req.Event()
+	svc, ev := benchEvent(b)
 	ev, err := svc.Create(ctx, ev, "bench")
 	if err != nil {
 		b.Fatal(err)

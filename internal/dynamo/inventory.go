@@ -245,39 +245,18 @@ func (st *Store) GetIdempotency(ctx context.Context, account, k string) (invento
 
 // SeatHolders reads seats consistently.
 func (st *Store) SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
-	keys := make([]item, len(ids))
-	for i, id := range ids {
-		keys[i] = key(seatPK(eventID, id), "SEAT")
-	}
-	items, err := st.getAllConsistent(ctx, keys, "seatId, #st, orderId", map[string]string{"#st": "state"})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]inventory.SeatState, len(items))
-	for _, it := range items {
-		out[str(it, "seatId")] = inventory.SeatState{State: str(it, "state"), OrderID: str(it, "orderId")}
-	}
-	return out, nil
+	return st.readSeats(ctx, eventID, ids, true, true)
 }
 
-// GAShards reads a GA section's shards consistently.
+// GAShards reads the available places of a GA section's shards consistently.
 func (st *Store) GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error) {
-	keys := make([]item, shards)
-	for i := range keys {
-		keys[i] = key(gaShardPK(eventID, section, i), "GA")
-	}
-	items, err := st.getAllConsistent(ctx, keys, "", nil)
+	counts, err := st.readShards(ctx, eventID, section, shards, true)
 	if err != nil {
 		return nil, err
 	}
 	avail := make([]int, shards)
-	prefix := gaShardPK(eventID, section, 0)
-	prefix = prefix[:len(prefix)-1]
-	for _, it := range items {
-		var idx int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(str(it, "pk"), prefix), "%d", &idx); err == nil && idx < shards {
-			avail[idx] = int(num(it, "available"))
-		}
+	for i, c := range counts {
+		avail[i] = c.available
 	}
 	return avail, nil
 }

@@ -356,7 +356,7 @@ func (st *Store) OrdersByID(ctx context.Context, ids []string) (map[string]order
 	for i, id := range ids {
 		keys[i] = key(orderPK(id), "ORDER")
 	}
-	items, err := st.getAllConsistent(ctx, keys, "", nil)
+	items, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
 		return nil, err
 	}

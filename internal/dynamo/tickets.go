@@ -161,7 +161,7 @@ func (st *Store) OrderTickets(ctx context.Context, orderID string) (tickets.Mani
 	for i, id := range m.TicketIDs {
 		keys[i] = key(ticketPK(id), "TICKET")
 	}
-	items, err := st.getAllConsistent(ctx, keys, "", nil)
+	items, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
 		return tickets.Manifest{}, nil, false, fmt.Errorf("get tickets: %w", ticketUnavailable(err))
 	}

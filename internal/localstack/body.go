@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/stararena/stararena/internal/apperr"
-	"github.com/stararena/stararena/internal/jsonbody"
 )
 
 func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
@@ -15,5 +14,3 @@ func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, e
 	}
 	return body, nil
 }
-
-func decodeStrict(body []byte, limit int64, dst any) error { return jsonbody.Decode(body, limit, dst) }

@@ -27,6 +27,7 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/sfnlocal"
@@ -243,7 +244,7 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 		body, err := readLimited(w, r, route.MaxBodyBytes)
 		// No Content-Type check: a developer's `curl -d` sends a form type.
 		if err == nil {
-			err = decodeStrict(body, route.MaxBodyBytes, &req)
+			err = jsonbody.Decode(body, route.MaxBodyBytes, &req)
 		}
 		if err == nil && (req.Sub == "" || len(req.Sub) > 128) {
 			err = apperr.New(apperr.Invalid, "sub is required (1-128 characters)")
