@@ -12,7 +12,7 @@ GO       ?= go
 FUZZTIME ?= 40000x
 PORT     ?= 8080
 
-.PHONY: help deps run test lint unit fuzz build synth invoke bench clean
+.PHONY: help deps browser run test lint unit fuzz build synth invoke bench clean
 
 help:
 	@echo "make run      start the local stack with a demo event (PORT=$(PORT))"
@@ -24,6 +24,10 @@ help:
 
 deps: .cache/go-mod.stamp node_modules/.package-lock.json
 
+# Chromium (Debian) for the site's browser tests; make run does not need it.
+browser:
+	@scripts/system-deps.sh
+
 .cache/go-mod.stamp: go.mod go.sum
 	$(GO) mod download
 	@mkdir -p .cache && touch $@
@@ -34,7 +38,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 run: deps
 	PORT=$(PORT) $(GO) run ./scripts/run
 
-test: deps lint unit fuzz
+test: deps browser lint unit fuzz
 
 lint:
 	@files=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \

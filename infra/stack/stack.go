@@ -210,11 +210,21 @@ func newQueue(scope constructs.Construct, q topology.Queue, consumer awslambda.F
 // s.Every. EventBridge rates are whole minutes (1 minute at least), so the
 // rate is rounded up: a sub-minute schedule (fine locally) runs once a minute
 // in AWS, never more often than declared.
+//
+// A sub-minute schedule (the waiting room's inlet) fires every minute with
+// {"runFor":"55s"}: the function then ticks at its own interval for just
+// under the minute, so the next invocation does not overlap it by much.
 func newSchedule(scope constructs.Construct, s topology.Schedule, fn awslambda.Function) {
 	minutes := math.Max(1, math.Ceil(s.Every.Minutes()))
+	var props *awseventstargets.LambdaFunctionProps
+	if s.Every < time.Minute {
+		props = &awseventstargets.LambdaFunctionProps{
+			Event: awsevents.RuleTargetInput_FromObject(map[string]any{"runFor": "55s"}),
+		}
+	}
 	awsevents.NewRule(scope, jsii.String(pascal(s.Name)+"Schedule"), &awsevents.RuleProps{
 		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(minutes))),
-		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, nil)},
+		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, props)},
 	})
 }
 
@@ -300,12 +310,16 @@ func newHTTPAPI(scope constructs.Construct, routes []topology.Route, fns map[str
 			in = awsapigatewayv2integrations.NewHttpLambdaIntegration(
 				jsii.String(pascal(r.Function)+"Integration"), fns[r.Function], nil)
 		case topology.IntegrationSQS:
-			// Default mapping: the request body becomes the message body. What
-			// else a queue join carries (account, event) is the waiting
-			// room's to decide.
+			// The message is the route's MessageBody mapping (the same
+			// template the local stack renders), never the request body: a
+			// fan cannot write their own join.
+			q := queues[r.Queue]
 			in = awsapigatewayv2integrations.NewHttpSqsIntegration(
 				jsii.String(pascal(r.Queue)+"QueueIntegration"),
-				&awsapigatewayv2integrations.HttpSqsIntegrationProps{Queue: queues[r.Queue]})
+				&awsapigatewayv2integrations.HttpSqsIntegrationProps{Queue: q,
+					ParameterMapping: awsapigatewayv2.NewParameterMapping().
+						Custom(jsii.String("QueueUrl"), q.QueueUrl()).
+						Custom(jsii.String("MessageBody"), jsii.String(r.MessageBody))})
 		}
 		integrations[key] = in
 		return in

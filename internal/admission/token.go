@@ -101,19 +101,32 @@ func NewTokens(kr Keyring, ttl time.Duration, c clock.Clock) (*Tokens, error) {
 
 // Issue signs a token for account and event.
 func (t *Tokens) Issue(account, eventID string) (string, Claims, error) {
-	now := t.clock.Now()
-	c := Claims{ID: uuid.NewString(), Account: account, EventID: eventID, ExpiresAt: now.Add(t.ttl).Truncate(time.Second)}
-	tok, err := jwt.NewBuilder().Issuer(Issuer).Subject(account).JwtID(c.ID).
-		IssuedAt(now).Expiration(c.ExpiresAt).Claim("evt", eventID).Build()
+	c := Claims{ID: uuid.NewString(), Account: account, EventID: eventID, ExpiresAt: t.clock.Now().Add(t.ttl).Truncate(time.Second)}
+	tok, err := t.Sign(c)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("build admission token: %w", err)
+		return "", Claims{}, err
+	}
+	return tok, c, nil
+}
+
+// Sign signs a token with the given claims. The waiting room chooses the id
+// and expiry itself, so asking again for the same admission (a refresh)
+// yields a token for the same single use.
+func (t *Tokens) Sign(c Claims) (string, error) {
+	tok, err := jwt.NewBuilder().Issuer(Issuer).Subject(c.Account).JwtID(c.ID).
+		IssuedAt(t.clock.Now()).Expiration(c.ExpiresAt).Claim("evt", c.EventID).Build()
+	if err != nil {
+		return "", fmt.Errorf("build admission token: %w", err)
 	}
 	b, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), t.signer))
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("sign admission token: %w", err)
+		return "", fmt.Errorf("sign admission token: %w", err)
 	}
-	return string(b), c, nil
+	return string(b), nil
 }
+
+// TTL is how long a new token lives.
+func (t *Tokens) TTL() time.Duration { return t.ttl }
 
 // MaxTokenBytes bounds what Verify parses.
 const MaxTokenBytes = 2048

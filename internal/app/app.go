@@ -4,8 +4,10 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -22,14 +24,17 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/handlers"
+	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orderflow"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/waitroom"
 )
 
 // Options overrides parts of the wiring; nil fields take defaults.
@@ -44,6 +49,9 @@ type Options struct {
 	TicketKeyring *tickets.Keyring
 	// Providers adds payment providers (the local stack's sandbox).
 	Providers checkout.Providers
+	// MetricsOut receives the EMF metric lines (default: stdout in
+	// Lambda, discarded elsewhere).
+	MetricsOut io.Writer
 }
 
 // App holds the built services.
@@ -65,6 +73,12 @@ type App struct {
 	Webhooks   *checkout.Webhooks
 	Tasks      *ordertasks.Tasks
 	Reconciler *reconcile.Service
+	Waitroom   *waitroom.Service
+	// HoldHealth records the purchase path's latency and errors; the
+	// inlet's health check reads what every instance recorded.
+	HoldHealth *health.Recorder
+	// Metrics emits CloudWatch metrics as EMF log lines.
+	Metrics *metrics.Emitter
 	// Flow drives the order workflow; nil until configured (the local
 	// stack sets it once its Step Functions sidecar runs).
 	Flow *orderflow.Flow
@@ -93,6 +107,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.DB = db
 	}
+	out := o.MetricsOut
+	if out == nil {
+		out = io.Discard
+		if cfg.InLambda {
+			out = os.Stdout
+		}
+	}
+	a.Metrics = metrics.NewEmitter(out, cmp.Or(cfg.Function, "local"), a.Clock)
 	a.Store = dynamo.NewStore(a.DB, cfg.TableName, a.Clock)
 	a.Catalog = catalog.NewService(a.Store, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
 	kr := o.Keyring
@@ -108,9 +130,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Tokens = tokens
-	a.Gate = admission.NewGate(a.Catalog, tokens, a.Clock)
+	a.buildWaitroom(tokens)
 	a.Inventory = inventory.NewService(a.Store, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
-		OnHold: flowRef{a}.start})
+		OnHold: a.afterHold})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err
 	}
@@ -153,17 +175,19 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 	case "catalog":
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
-		return handlers.Admin(a.Topology, a.Catalog, a.Store, a.Clock, a.Log)
+		return handlers.Admin(a.Topology, a.Catalog, a.Store, a.Orders, a.Waitroom, a.Clock, a.Log)
 	case "admission":
-		return handlers.Admission(a.Topology, a.Gate, a.Log)
+		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
 	case "holds":
-		return handlers.Holds(a.Topology, a.Inventory, a.Log)
+		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
 	case "orders":
 		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.Tickets, a.Log)
+	case "queue":
+		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
 	case "checkin":
 		return handlers.CheckIn(a.Topology, a.Tickets, a.Log)
 	case "webhooks":
-		return handlers.Webhooks(a.Topology, a.Webhooks, a.Log)
+		return handlers.Webhooks(a.Topology, a.Webhooks, a.Metrics, a.Log)
 	case "reconciler":
 		return handlers.Reconcile(a.Topology, a.Reconciler, a.Log)
 	}
@@ -176,6 +200,7 @@ func HTTPFunctionFromEnv(ctx context.Context, name string) (*httpapi.Function, e
 	if err != nil {
 		return nil, err
 	}
+	cfg.Function = name
 	a, err := New(ctx, cfg, Options{})
 	if err != nil {
 		return nil, err
@@ -183,12 +208,24 @@ func HTTPFunctionFromEnv(ctx context.Context, name string) (*httpapi.Function, e
 	return a.HTTPFunction(name)
 }
 
-// FromEnv builds the application from the environment (a Lambda main's
-// wiring).
-func FromEnv(ctx context.Context) (*App, error) {
+// FromEnv builds the application from the environment for the function
+// name (a Lambda main's wiring).
+func FromEnv(ctx context.Context, name string) (*App, error) {
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Function = name
 	return New(ctx, cfg, Options{})
+}
+
+// afterHold runs once a hold commits: the order workflow starts, and the
+// waiting room learns the admission was used. Both are repaired if lost
+// (the reconciler; the place's admission then counts as abandoned).
+func (a *App) afterHold(ctx context.Context, o orders.Order) error {
+	err := flowRef{a}.start(ctx, o)
+	if uerr := a.markAdmissionUsed(ctx, o); uerr != nil {
+		a.Log.WarnContext(ctx, "admission use not recorded", "orderId", o.ID, "eventId", o.EventID, "err", uerr)
+	}
+	return err
 }

@@ -21,7 +21,7 @@ func RunHTTP(name string) {
 
 // RunTask is the whole main of an order-workflow task function.
 func RunTask(name string) {
-	a, err := FromEnv(context.Background())
+	a, err := FromEnv(context.Background(), name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
@@ -32,4 +32,24 @@ func RunTask(name string) {
 		os.Exit(1)
 	}
 	lambda.Start(func(ctx context.Context, in []byte) ([]byte, error) { return task(ctx, in) })
+}
+
+// RunAssigner is the whole main of the "assigner" function (SQS batches).
+func RunAssigner() {
+	a, err := FromEnv(context.Background(), "assigner")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "assigner:", err)
+		os.Exit(1)
+	}
+	lambda.Start(a.Assigner())
+}
+
+// RunInlet is the whole main of the "inlet" function (EventBridge).
+func RunInlet() {
+	a, err := FromEnv(context.Background(), "inlet")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "inlet:", err)
+		os.Exit(1)
+	}
+	lambda.Start(a.Inlet())
 }

@@ -56,6 +56,9 @@ type QueueConfig struct {
 type Sale struct {
 	Status    string    `json:"status"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// OpenedAt is when the organizer first opened the sale by hand (zero
+	// when it opened, or opens, at saleOpensAt).
+	OpenedAt time.Time `json:"openedAt,omitzero"`
 }
 
 // Event is a concert with its venue map.

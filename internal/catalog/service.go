@@ -24,6 +24,9 @@ type Store interface {
 	GetEvent(ctx context.Context, id string) (Event, error)
 	// ListEvents returns events by start time.
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
+	// ListEventsFrom returns events starting at or after from, by start
+	// time.
+	ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]Event, error)
 
 	// Projections returns the stored projections of the named sections of
 	// an event (missing ones are left out).
@@ -38,6 +41,9 @@ type Store interface {
 	SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error)
 	// GACounts sums a GA section's shard counters.
 	GACounts(ctx context.Context, eventID, section string, shards int) (available, held, sold int, err error)
+	// UpdateEvent re-reads the event, applies change and writes it back
+	// conditional on the version it read, retrying on a lost race.
+	UpdateEvent(ctx context.Context, id string, change func(*Event) error) (Event, error)
 	// SaveProjections replaces the event's projections.
 	SaveProjections(ctx context.Context, eventID string, ps []Projection) error
 }
@@ -127,6 +133,17 @@ func (s *Service) Get(ctx context.Context, id string) (Event, error) {
 // List returns up to 100 events ordered by start time.
 func (s *Service) List(ctx context.Context) ([]Event, error) {
 	return s.store.ListEvents(ctx, 100)
+}
+
+// MaxLiveEvents bounds how many events the schedules (the inlet, the
+// reconciler) walk per run.
+const MaxLiveEvents = 1000
+
+// Live returns the events that may still be on sale: those starting no
+// earlier than a day ago, oldest first. The schedules walk these rather
+// than the first page of all events, which past events would fill.
+func (s *Service) Live(ctx context.Context) ([]Event, error) {
+	return s.store.ListEventsFrom(ctx, s.clock.Now().Add(-24*time.Hour), MaxLiveEvents)
 }
 
 // Availability returns the event's availability read model. It reads the
@@ -320,4 +337,63 @@ func GAShardCapacities(capacity int) []int {
 		}
 	}
 	return caps
+}
+
+// Sale actions an organizer takes.
+const (
+	ActionOpen  = "open"
+	ActionPause = "pause"
+	ActionClose = "close"
+)
+
+// SaleRequest is POST /admin/v1/events/{id}/sale.
+type SaleRequest struct {
+	Action         string `json:"action"`
+	AdmitPerMinute *int   `json:"admitPerMinute,omitempty"`
+}
+
+// ControlSale opens, pauses or closes an event's sale and retunes the
+// waiting room's admission rate. Opening before saleOpensAt opens at once
+// (and draws the waiting room's early joins now). A closed sale stays
+// closed: re-opening it would break what fans were told.
+func (s *Service) ControlSale(ctx context.Context, id string, req SaleRequest, by string) (Event, error) {
+	switch req.Action {
+	case ActionOpen, ActionPause, ActionClose:
+	default:
+		return Event{}, apperr.New(apperr.Invalid, `action must be "open", "pause" or "close"`)
+	}
+	if req.AdmitPerMinute != nil && (*req.AdmitPerMinute < 1 || *req.AdmitPerMinute > MaxAdmitPerMinute) {
+		return Event{}, apperr.New(apperr.Invalid, "admitPerMinute must be 1-%d", MaxAdmitPerMinute)
+	}
+	if !ValidEventID(id) {
+		return Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+	}
+	now := s.clock.Now()
+	ev, err := s.store.UpdateEvent(ctx, id, func(ev *Event) error {
+		if ev.Sale.Status == SaleClosed && req.Action != ActionClose {
+			return apperr.New(apperr.InvalidStateChange, "the sale is closed for good")
+		}
+		switch req.Action {
+		case ActionOpen:
+			if ev.Sale.OpenedAt.IsZero() && now.Before(ev.SaleOpensAt) {
+				ev.Sale.OpenedAt = now
+			}
+			ev.Sale.Status = SaleOpen
+		case ActionPause:
+			ev.Sale.Status = SalePaused
+		case ActionClose:
+			ev.Sale.Status = SaleClosed
+		}
+		if req.AdmitPerMinute != nil {
+			ev.Queue.AdmitPerMinute = *req.AdmitPerMinute
+		}
+		ev.Sale.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	s.log.InfoContext(ctx, "sale changed", "eventId", id, "action", req.Action, "saleState", ev.SaleState(now),
+		"admitPerMinute", ev.Queue.AdmitPerMinute, "by", by)
+	return ev, nil
 }

@@ -40,6 +40,20 @@ type Config struct {
 	// StateMachineArn is the order workflow (STATE_MACHINE_ARN); in the
 	// local stack the sidecar provides it.
 	StateMachineArn string
+	// The waiting room's inlet: INLET_EVERY (default 2s) between ticks, and
+	// INLET_INVENTORY_FACTOR (default 1): fans admitted within one
+	// admission window ≤ factor × places left.
+	InletEvery           time.Duration
+	InletInventoryFactor float64
+	// Purchase-path health thresholds the inlet backs off on:
+	// HEALTH_HOLD_P99 (default 1s), HEALTH_ERROR_RATE (0.02),
+	// HEALTH_THROTTLE_RATE (0.01).
+	HealthHoldP99      time.Duration
+	HealthErrorRate    float64
+	HealthThrottleRate float64
+	// Function is the logical name of the function this process serves
+	// (set by its main; "local" in the local stack). Metrics carry it.
+	Function string
 	// InLambda is true inside AWS Lambda (AWS_LAMBDA_FUNCTION_NAME is set):
 	// settings that only make sense locally are refused there.
 	InLambda bool
@@ -70,6 +84,31 @@ func FromEnv(getenv Getenv) (Config, error) {
 		}
 		c.AdmissionTTL = d
 	}
+	c.InletEvery, c.InletInventoryFactor = 2*time.Second, 1
+	c.HealthHoldP99, c.HealthErrorRate, c.HealthThrottleRate = time.Second, 0.02, 0.01
+	if err := duration(getenv, "INLET_EVERY", &c.InletEvery, 500*time.Millisecond, time.Minute); err != nil {
+		return Config{}, err
+	}
+	if err := duration(getenv, "HEALTH_HOLD_P99", &c.HealthHoldP99, 10*time.Millisecond, time.Minute); err != nil {
+		return Config{}, err
+	}
+	for _, f := range []struct {
+		name   string
+		dst    *float64
+		lo, hi float64
+	}{
+		{"INLET_INVENTORY_FACTOR", &c.InletInventoryFactor, 0.1, 10},
+		{"HEALTH_ERROR_RATE", &c.HealthErrorRate, 0.0001, 1},
+		{"HEALTH_THROTTLE_RATE", &c.HealthThrottleRate, 0.0001, 1},
+	} {
+		if v := strings.TrimSpace(getenv(f.name)); v != "" {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || x < f.lo || x > f.hi {
+				return Config{}, fmt.Errorf("%s=%q: want a number between %g and %g", f.name, v, f.lo, f.hi)
+			}
+			*f.dst = x
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(first(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return Config{}, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
@@ -81,6 +120,20 @@ func FromEnv(getenv Getenv) (Config, error) {
 		c.Freshness = d
 	}
 	return c, nil
+}
+
+// duration reads a duration variable into dst when set, within [lo, hi].
+func duration(getenv Getenv, name string, dst *time.Duration, lo, hi time.Duration) error {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return fmt.Errorf("%s=%q: want a duration between %s and %s", name, v, lo, hi)
+	}
+	*dst = d
+	return nil
 }
 
 // Int reads an integer variable with a default and bounds.

@@ -107,11 +107,22 @@ func decodeEvent(it item) (catalog.Event, error) {
 
 // ListEvents queries gsi1 (all events, by start time).
 func (st *Store) ListEvents(ctx context.Context, limit int) ([]catalog.Event, error) {
+	return st.listEvents(ctx, "gsi1pk = :p", item{":p": s("EVENTS")}, limit)
+}
+
+// ListEventsFrom queries gsi1 from a start time on (the key is
+// <startsAt RFC 3339>#<id>, which sorts by time).
+func (st *Store) ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]catalog.Event, error) {
+	return st.listEvents(ctx, "gsi1pk = :p AND gsi1sk >= :from",
+		item{":p": s("EVENTS"), ":from": s(from.UTC().Format(time.RFC3339))}, limit)
+}
+
+func (st *Store) listEvents(ctx context.Context, cond string, values item, limit int) ([]catalog.Event, error) {
 	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(st.table),
 		IndexName:                 aws.String("gsi1"),
-		KeyConditionExpression:    aws.String("gsi1pk = :p"),
-		ExpressionAttributeValues: item{":p": s("EVENTS")},
+		KeyConditionExpression:    aws.String(cond),
+		ExpressionAttributeValues: values,
 	})
 	var evs []catalog.Event
 	for p.HasMorePages() && len(evs) < limit {
@@ -297,4 +308,48 @@ func num(it item, name string) int64 {
 		return x
 	}
 	return 0
+}
+
+// UpdateEvent changes the event document with optimistic locking on its
+// version, so two organizers changing the sale at once cannot lose an edit.
+func (st *Store) UpdateEvent(ctx context.Context, id string, change func(*catalog.Event) error) (catalog.Event, error) {
+	for range 5 {
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(st.table), Key: key(eventPK(id), "META"), ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return catalog.Event{}, fmt.Errorf("get event %s: %w", id, err)
+		}
+		if out.Item == nil {
+			return catalog.Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+		}
+		ev, err := decodeEvent(out.Item)
+		if err != nil {
+			return catalog.Event{}, err
+		}
+		if err := change(&ev); err != nil {
+			return catalog.Event{}, err
+		}
+		doc, err := json.Marshal(ev)
+		if err != nil {
+			return catalog.Event{}, fmt.Errorf("encode event: %w", err)
+		}
+		v := num(out.Item, "version")
+		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(st.table),
+			Key:                       key(eventPK(id), "META"),
+			ConditionExpression:       aws.String("version = :v"),
+			UpdateExpression:          aws.String("SET doc = :d, version = :next"),
+			ExpressionAttributeValues: item{":v": n(v), ":next": n(v + 1), ":d": s(string(doc))},
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			continue
+		}
+		if err != nil {
+			return catalog.Event{}, fmt.Errorf("update event %s: %w", id, err)
+		}
+		return ev, nil
+	}
+	return catalog.Event{}, apperr.New(apperr.Unavailable, "event %s keeps changing; retry", id)
 }

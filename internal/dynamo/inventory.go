@@ -298,15 +298,7 @@ func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Stat
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
 		}})
 	}
-	q := int64(o.Places())
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(st.table),
-		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
-		ConditionExpression:       aws.String("#c >= :q"),
-		UpdateExpression:          aws.String("ADD #c :neg"),
-		ExpressionAttributeNames:  map[string]string{"#c": "count"},
-		ExpressionAttributeValues: item{":q": n(q), ":neg": n(-q)},
-	}})
+	items = append(items, st.limitCredit(o))
 	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
 		return nil
@@ -322,4 +314,18 @@ func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Stat
 		return &inventory.Conflict{Transient: true}
 	}
 	return fmt.Errorf("release transaction: %w", err)
+}
+
+// limitCredit gives an order's places back to its account's limit, never
+// below zero.
+func (st *Store) limitCredit(o orders.Order) types.TransactWriteItem {
+	q := int64(o.Places())
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(st.table),
+		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
+		ConditionExpression:       aws.String("#c >= :q"),
+		UpdateExpression:          aws.String("ADD #c :neg"),
+		ExpressionAttributeNames:  map[string]string{"#c": "count"},
+		ExpressionAttributeValues: item{":q": n(q), ":neg": n(-q)},
+	}}
 }

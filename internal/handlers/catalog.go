@@ -70,11 +70,13 @@ func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slo
 	}, log)
 }
 
-// Admin builds the "admin" function: the organizer API.
-func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
+// Admin builds the "admin" function: the organizer API (events, reports,
+// refunds).
+func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderRefunder, qr QueueReporter, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("admin", tp, map[string]httpapi.Handler{
+		"POST /admin/v1/orders/{orderId}/refund": refundOrder(rf),
 		"GET /admin/v1/events/{eventId}/report": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			rep, err := eventReport(ctx, svc, rs, r.Path("eventId"))
+			rep, err := eventReport(ctx, svc, rs, qr, r.Path("eventId"))
 			if err != nil {
 				return httpapi.Response{}, err
 			}
@@ -94,6 +96,17 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, c clock.C
 				Body:    view(created, c),
 				Headers: map[string]string{"Location": "/admin/v1/events/" + created.ID},
 			}, nil
+		},
+		"POST /admin/v1/events/{eventId}/sale": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var req catalog.SaleRequest
+			if err := r.Decode(&req); err != nil {
+				return httpapi.Response{}, err
+			}
+			ev, err := svc.ControlSale(ctx, r.Path("eventId"), req, r.Identity.Subject)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
 		},
 		"GET /admin/v1/events/{eventId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			ev, err := svc.Get(ctx, r.Path("eventId"))

@@ -9,8 +9,10 @@ import (
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -61,26 +63,37 @@ func paymentView(o orders.Order) *PaymentView {
 }
 
 // Admission builds the "admission" function.
-func Admission(tp topology.Topology, gate *admission.Gate, log *slog.Logger) (*httpapi.Function, error) {
+func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("admission", tp, map[string]httpapi.Handler{
 		"POST /v1/events/{eventId}/admission": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			// proof is the answer to a bot check (CAPTCHA, proof of work)
+			// when one is configured; none is by default.
+			var body struct {
+				Proof string `json:"proof,omitempty"`
+			}
 			if len(r.Body) > 0 {
-				var empty struct{}
-				if err := r.Decode(&empty); err != nil {
+				if err := r.Decode(&body); err != nil {
 					return httpapi.Response{}, err
 				}
 			}
-			tok, c, err := gate.Admit(ctx, r.Identity.Subject, r.Path("eventId"))
+			if len(body.Proof) > 4096 {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "proof over 4096 characters")
+			}
+			tok, c, err := gate.AdmitWithProof(ctx, r.Identity.Subject, r.Path("eventId"), body.Proof)
 			if err != nil {
+				m.Count(metrics.AdmissionsRefused, 1, nil)
 				return httpapi.Response{}, err
 			}
+			m.Count(metrics.Admissions, 1, nil)
 			return httpapi.JSON(http.StatusOK, map[string]any{"admissionToken": tok, "expiresAt": c.ExpiresAt}), nil
 		},
 	}, log)
 }
 
-// Holds builds the "holds" function: the purchase path's hot handler.
-func Holds(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*httpapi.Function, error) {
+// Holds builds the "holds" function: the purchase path's hot handler. rec
+// (optional) records each hold's latency and outcome for the waiting
+// room's inlet, which admits fans slower while holds are slow or failing.
+func Holds(tp topology.Topology, inv *inventory.Service, rec *health.Recorder, m *metrics.Emitter, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("holds", tp, map[string]httpapi.Handler{
 		"POST /v1/events/{eventId}/holds": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			key := r.Header("Idempotency-Key")
@@ -91,7 +104,18 @@ func Holds(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*htt
 			if err != nil {
 				return httpapi.Response{}, err
 			}
+			start := time.Now()
 			o, err := inv.Hold(ctx, r.Identity.Subject, r.Path("eventId"), req, key)
+			if countsForHealth(err) {
+				took, out := time.Since(start), health.OK
+				if err != nil {
+					out = health.OutcomeForStatus(apperr.Status(apperr.CodeOf(err)))
+				}
+				if rec != nil {
+					rec.Record(ctx, r.Path("eventId"), took, out)
+				}
+				emitHold(m, took, out)
+			}
 			if err != nil {
 				return httpapi.Response{}, err
 			}
@@ -99,6 +123,32 @@ func Holds(tp topology.Topology, inv *inventory.Service, log *slog.Logger) (*htt
 				Headers: map[string]string{"Location": "/v1/orders/" + o.ID}}, nil
 		},
 	}, log)
+}
+
+// emitHold emits one hold's latency and its outcome counter.
+func emitHold(m *metrics.Emitter, took time.Duration, out health.Outcome) {
+	name := map[health.Outcome]string{health.OK: metrics.Holds, health.Conflict: metrics.HoldConflicts,
+		health.Throttle: metrics.HoldThrottles}[out]
+	if name == "" {
+		name = metrics.HoldErrors
+	}
+	m.Emit(nil, metrics.Value{Name: metrics.HoldLatency, Unit: metrics.Milliseconds, Value: float64(took.Microseconds()) / 1000},
+		metrics.Value{Name: name, Unit: metrics.Count, Value: 1})
+}
+
+// countsForHealth leaves out answers about the request rather than the
+// purchase path (unknown event, bad token, over the limit): they say
+// nothing about its health, and an unknown event id must not create
+// health records.
+func countsForHealth(err error) bool {
+	if err == nil {
+		return true
+	}
+	switch apperr.CodeOf(err) {
+	case apperr.SeatsUnavailable, apperr.SoldOut, apperr.Unavailable, apperr.Internal, apperr.Conflict:
+		return true
+	}
+	return false
 }
 
 func validIdempotencyKey(k string) error {

@@ -11,11 +11,13 @@ import (
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/waitroom"
 )
 
 // Orders builds the "orders" function: a fan's own orders, payments and
@@ -136,13 +138,21 @@ func CheckIn(tp topology.Topology, tk *tickets.Service, log *slog.Logger) (*http
 // Webhooks builds the "webhooks" function. The raw body is passed on:
 // the signature covers it byte for byte, and providers add fields, so it is
 // not strictly decoded.
-func Webhooks(tp topology.Topology, wh *checkout.Webhooks, log *slog.Logger) (*httpapi.Function, error) {
+func Webhooks(tp topology.Topology, wh *checkout.Webhooks, m *metrics.Emitter, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("webhooks", tp, map[string]httpapi.Handler{
 		"POST /webhooks/{provider}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			res, err := wh.Handle(ctx, r.Path("provider"), r.Body, r.Header(payments.SignatureHeader))
 			if err != nil {
+				m.Count(metrics.WebhookOutcomes, 1, map[string]string{metrics.DimOutcome: string(apperr.CodeOf(err))})
 				return httpapi.Response{}, err
 			}
+			outcome := string(res.Outcome)
+			if res.Duplicate {
+				outcome = "DUPLICATE_DELIVERY"
+			} else if outcome == "" {
+				outcome = "IGNORED"
+			}
+			m.Count(metrics.WebhookOutcomes, 1, map[string]string{metrics.DimOutcome: outcome})
 			return httpapi.JSON(http.StatusOK, res), nil
 		},
 	}, log)
@@ -187,25 +197,34 @@ type ReportStore interface {
 
 // EventReport is GET /admin/v1/events/{eventId}/report.
 type EventReport struct {
-	EventID        string         `json:"eventId"`
-	Capacity       int            `json:"capacity"`
-	Available      int            `json:"available"`
-	Held           int            `json:"held"`
-	Sold           int            `json:"sold"`
-	OrdersByStatus map[string]int `json:"ordersByStatus"`
-	RevenueCents   int64          `json:"revenueCents"`
-	RefundedCents  int64          `json:"refundedCents"`
-	Currency       string         `json:"currency"`
-	Queue          struct {
-		Mode            string `json:"mode"`
-		Joined          int    `json:"joined"`
-		ServingPosition int    `json:"servingPosition"`
-		AdmitPerMinute  int    `json:"admitPerMinute"`
-	} `json:"queue"`
-	LastReconcile json.RawMessage `json:"lastReconcile"`
+	EventID        string          `json:"eventId"`
+	Capacity       int             `json:"capacity"`
+	Available      int             `json:"available"`
+	Held           int             `json:"held"`
+	Sold           int             `json:"sold"`
+	OrdersByStatus map[string]int  `json:"ordersByStatus"`
+	RevenueCents   int64           `json:"revenueCents"`
+	RefundedCents  int64           `json:"refundedCents"`
+	Currency       string          `json:"currency"`
+	Queue          QueueReport     `json:"queue"`
+	LastReconcile  json.RawMessage `json:"lastReconcile"`
 }
 
-func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, id string) (EventReport, error) {
+// QueueReport is the waiting room's part of the report: how many joined,
+// were served (let through by the inlet), admitted (took an admission
+// token), used it for a hold, or let it expire (abandoned).
+type QueueReport struct {
+	Mode           string `json:"mode"`
+	AdmitPerMinute int    `json:"admitPerMinute"`
+	waitroom.Report
+}
+
+// QueueReporter reads an event's waiting-room counts.
+type QueueReporter interface {
+	Report(ctx context.Context, eventID string) (waitroom.Report, error)
+}
+
+func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, qr QueueReporter, id string) (EventReport, error) {
 	ev, err := svc.Get(ctx, id)
 	if err != nil {
 		return EventReport{}, err
@@ -234,6 +253,11 @@ func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, id s
 		}
 	}
 	rep.Queue.Mode, rep.Queue.AdmitPerMinute = ev.Queue.Mode, ev.Queue.AdmitPerMinute
+	if ev.Queue.Mode == catalog.QueueOn && qr != nil {
+		if rep.Queue.Report, err = qr.Report(ctx, id); err != nil {
+			return EventReport{}, err
+		}
+	}
 	last, err := rs.LastReconcileReport(ctx, id)
 	if err != nil {
 		return EventReport{}, err

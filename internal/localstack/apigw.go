@@ -47,14 +47,8 @@ func lambdaRoute(route topology.Route, verify func(string) (map[string]string, e
 		case topology.AuthFan, topology.AuthOrganizer:
 			// In AWS organizer routes are IAM-signed; locally both route
 			// classes take a dev-issuer JWT and the handler checks the role.
-			tok, ok := auth.BearerToken(r.Header.Get("Authorization"))
+			claims, ok := authorize(w, r, verify)
 			if !ok {
-				httpapi.WriteError(w, apperr.New(apperr.Unauthorized, "sign in: send Authorization: Bearer <token>"))
-				return
-			}
-			claims, err := verify(tok)
-			if err != nil {
-				httpapi.WriteError(w, apperr.Wrap(err, apperr.Unauthorized, "the bearer token is invalid or expired"))
 				return
 			}
 			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -70,6 +64,22 @@ func lambdaRoute(route topology.Route, verify func(string) (map[string]string, e
 		}
 		writeResponse(w, resp)
 	})
+}
+
+// authorize runs the JWT authorizer on a request: the claims, or false
+// after answering 401.
+func authorize(w http.ResponseWriter, r *http.Request, verify func(string) (map[string]string, error)) (map[string]string, bool) {
+	tok, ok := auth.BearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		httpapi.WriteError(w, apperr.New(apperr.Unauthorized, "sign in: send Authorization: Bearer <token>"))
+		return nil, false
+	}
+	claims, err := verify(tok)
+	if err != nil {
+		httpapi.WriteError(w, apperr.Wrap(err, apperr.Unauthorized, "the bearer token is invalid or expired"))
+		return nil, false
+	}
+	return claims, true
 }
 
 func toEvent(r *http.Request, route topology.Route, body []byte) events.APIGatewayV2HTTPRequest {

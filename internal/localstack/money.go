@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/stararena/stararena/internal/orderflow"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/sfnlocal"
+	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/workflow"
 )
 
@@ -60,30 +62,56 @@ func (st *Stack) startWorkflow(ctx context.Context, o Options) error {
 }
 
 // startSchedules runs the topology's schedules in-process (EventBridge in
-// AWS): the reconciler over every event.
+// AWS): the reconciler and the waiting room's inlet over every event.
 func (st *Stack) startSchedules(o Options) {
-	every := o.ReconcileEvery
-	if every == 0 {
-		every = time.Minute
-	}
-	if every < 0 {
-		return
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	st.stopSchedules, st.schedulesDone = cancel, make(chan struct{})
-	go func() {
-		defer close(st.schedulesDone)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := st.App.Reconciler.RunAll(ctx); err != nil && ctx.Err() == nil {
-					st.log.Error("scheduled reconcile failed", "err", err)
+	st.stopSchedules = cancel
+	var wg sync.WaitGroup
+	run := func(name string, every time.Duration, tick func(context.Context) error) {
+		if every < 0 {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := tick(ctx); err != nil && ctx.Err() == nil {
+						st.log.Error("scheduled run failed", "schedule", name, "err", err)
+					}
 				}
 			}
+		}()
+	}
+	for _, s := range topology.Default().Schedules {
+		switch s.Function {
+		case "reconciler":
+			run(s.Name, pick(o.ReconcileEvery, s.Every), func(ctx context.Context) error {
+				_, err := st.App.Reconciler.RunAll(ctx)
+				return err
+			})
+		case "inlet":
+			run(s.Name, pick(o.InletEvery, s.Every), func(ctx context.Context) error {
+				_, err := st.App.Waitroom.TickAll(ctx)
+				return err
+			})
+		default:
+			st.log.Warn("schedule not emulated", "schedule", s.Name, "function", s.Function)
 		}
-	}()
+	}
+	st.schedulesDone = make(chan struct{})
+	go func() { wg.Wait(); close(st.schedulesDone) }()
+}
+
+// pick is an option's value, or the default when it is zero.
+func pick(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
 }

@@ -1,6 +1,8 @@
 package localstack
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,8 +11,30 @@ import (
 // OpCounter counts DynamoDB API requests by operation (X-Amz-Target), so
 // benchmarks and the rush report can state requests per hold or ticket.
 type OpCounter struct {
-	mu  sync.Mutex
-	ops map[string]int64
+	mu      sync.Mutex
+	ops     map[string]int64
+	watches map[watch]int64
+}
+
+// watch counts the requests of one operation whose body mentions needle
+// (a key prefix): how often one kind of item is written.
+type watch struct{ op, needle string }
+
+// Watch starts counting op requests whose body contains needle.
+func (c *OpCounter) Watch(op, needle string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watches == nil {
+		c.watches = map[watch]int64{}
+	}
+	c.watches[watch{op, needle}] += 0
+}
+
+// Watched is the count of a Watch.
+func (c *OpCounter) Watched(op, needle string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.watches[watch{op, needle}]
 }
 
 // Wrap counts every request h serves.
@@ -25,7 +49,21 @@ func (c *OpCounter) Wrap(h http.Handler) http.Handler {
 			c.ops = map[string]int64{}
 		}
 		c.ops[op]++
+		watching := len(c.watches) > 0
 		c.mu.Unlock()
+		if watching {
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				c.mu.Lock()
+				for k := range c.watches {
+					if k.op == op && bytes.Contains(body, []byte(k.needle)) {
+						c.watches[k]++
+					}
+				}
+				c.mu.Unlock()
+			}
+		}
 		h.ServeHTTP(w, r)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/localdynamo"
+	"github.com/stararena/stararena/internal/localsqs"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/sfnlocal"
 	"github.com/stararena/stararena/internal/topology"
@@ -51,9 +53,15 @@ type Options struct {
 	// ReconcileEvery is the reconciler schedule (0: every minute;
 	// negative: off, for tests that run it by hand).
 	ReconcileEvery time.Duration
+	// InletEvery is the waiting room's inlet schedule (0: the topology's
+	// 2 s; negative: off, for tests that tick by hand).
+	InletEvery time.Duration
 	// SandboxSecret signs the sandbox's webhooks (default: random).
 	SandboxSecret string
-	Clock         clock.Clock
+	// MetricsOut receives the functions' EMF metric lines (default:
+	// discarded).
+	MetricsOut io.Writer
+	Clock      clock.Clock
 	Logger        *slog.Logger
 }
 
@@ -70,6 +78,7 @@ type Stack struct {
 	dynSrv        *http.Server
 	lambdaSrv     *http.Server
 	sidecar       *sfnlocal.Sidecar
+	queues        map[string]*localsqs.Queue
 	stopSchedules context.CancelFunc
 	schedulesDone chan struct{}
 	dynamoOps     *OpCounter
@@ -131,7 +140,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.startMoney(o, st.url); err != nil {
 		return failLn(err)
 	}
-	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp,
+	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut,
 		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}})
 	if err != nil {
 		return failLn(err)
@@ -141,6 +150,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	st.Issuer, err = auth.NewDevIssuer(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock)
 	if err != nil {
+		return failLn(err)
+	}
+	if err := st.startQueues(tp, o); err != nil {
 		return failLn(err)
 	}
 	mux, err := st.mux(tp, o.WebDir)
@@ -188,6 +200,12 @@ func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error
 				fns[r.Function] = fn
 			}
 			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, fn.Handle))
+		case topology.IntegrationSQS:
+			q := st.queues[r.Queue]
+			if q == nil {
+				return nil, fmt.Errorf("route %s: queue %s not started", r.Key(), r.Queue)
+			}
+			mux.Handle(muxPattern(r), st.sqsRoute(r, q, st.Issuer.Verify))
 		case topology.IntegrationLocal:
 			switch {
 			case r.Key() == "POST /dev/token":
@@ -296,6 +314,9 @@ func (st *Stack) Close(ctx context.Context) error {
 	}
 	if st.srv != nil {
 		errs = append(errs, st.srv.Shutdown(ctx))
+	}
+	for _, q := range st.queues {
+		q.Close()
 	}
 	if st.sidecar != nil {
 		errs = append(errs, st.sidecar.Close())

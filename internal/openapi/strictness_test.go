@@ -37,6 +37,12 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 		`"quantity":1,"amountCents":14900,"currency":"EUR","expiresAt":"2027-01-01T00:15:00Z","createdAt":"2027-01-01T00:00:00Z",` +
 		`"updatedAt":"2027-01-01T00:00:00Z","payment":null,"tickets":[]}`
 	created := with(noStore, "Location", "/v1/orders/0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c")
+	const admission = "POST /v1/events/demo/admission"
+	const joined = `{"MD5OfMessageBody":"0f2e5c8e4b7f3a7d9c1b2a3e4f5d6c7b","MessageId":"5fe7a3c2-8d1b-4e6f-9a0c-1b2d3e4f5a6b"}`
+	const seedHash = "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd"
+	const queueStatus = `{"eventId":"demo","saleState":"SCHEDULED","servingPosition":0,"admitPerMinute":600,"soldOut":false,` +
+		`"updatedAt":"2027-01-01T00:00:00Z","shuffleSeedHash":"` + seedHash + `"}`
+	cached2 := with(noStore, "Cache-Control", "public, max-age=2")
 	cases := []struct {
 		name    string
 		path    string // "METHOD /path" or a GET path
@@ -88,6 +94,31 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 		{"error without message", "/v1/events/nope", 404, noStore, `{"error":{"code":"NOT_FOUND"}}`, false},
 		{"bare API Gateway error", "/v1/events/nope", 404, noStore, `{"message":"Not Found"}`, false},
 		{"undocumented path", "/v2/events", 200, noStore, health, false},
+
+		// The waiting room.
+		{"waiting", admission, 409, noStore, `{"error":{"code":"QUEUE_REQUIRED","message":"m","details":{"state":"WAITING","position":3,"servingPosition":1,"etaSeconds":1}}}`, true},
+		{"waiting without an ETA", admission, 409, noStore, `{"error":{"code":"QUEUE_REQUIRED","message":"m","details":{"state":"WAITING","position":3,"servingPosition":1}}}`, false},
+		{"not in the queue but a position", admission, 409, noStore, `{"error":{"code":"QUEUE_REQUIRED","message":"m","details":{"state":"NOT_IN_QUEUE","position":3,"servingPosition":1}}}`, false},
+		{"queue state without serving position", admission, 409, noStore, `{"error":{"code":"QUEUE_REQUIRED","message":"m","details":{"state":"NOT_IN_QUEUE"}}}`, false},
+		{"queue state a fan cannot be refused in", admission, 409, noStore, `{"error":{"code":"QUEUE_REQUIRED","message":"m","details":{"state":"ADMITTABLE","position":1,"servingPosition":1}}}`, false},
+		{"sold out for the queue", admission, 409, noStore, `{"error":{"code":"SOLD_OUT","message":"m","details":{"state":"SOLD_OUT"}}}`, true},
+		{"sold out in another state", admission, 409, noStore, `{"error":{"code":"SOLD_OUT","message":"m","details":{"state":"WAITING"}}}`, false},
+		{"admissions limited", admission, 429, noStore, `{"error":{"code":"RATE_LIMITED","message":"m","details":{"retryAfterSeconds":17}}}`, true},
+		{"admissions limited without retry", admission, 429, noStore, `{"error":{"code":"RATE_LIMITED","message":"m"}}`, false},
+		{"join accepted", "POST /v1/events/demo/queue", 202, noStore, joined, true},
+		{"join answered 200", "POST /v1/events/demo/queue", 200, noStore, joined, false},
+		{"join answer with a place", "POST /v1/events/demo/queue", 202, noStore, strings.Replace(joined, "}", `,"position":1}`, 1), false},
+		{"place", "/v1/events/demo/queue/me", 200, noStore, `{"state":"WAITING","position":3,"servingPosition":1,"etaSeconds":1,"pollSeconds":2}`, true},
+		{"pending place with a position", "/v1/events/demo/queue/me", 200, noStore, `{"state":"PENDING","position":3,"servingPosition":1,"etaSeconds":0,"pollSeconds":2}`, false},
+		{"served place with an ETA", "/v1/events/demo/queue/me", 200, noStore, `{"state":"ADMITTABLE","position":1,"servingPosition":1,"etaSeconds":5,"pollSeconds":2}`, false},
+		{"unknown place state", "/v1/events/demo/queue/me", 200, noStore, `{"state":"SERVED","position":1,"servingPosition":1,"etaSeconds":0,"pollSeconds":2}`, false},
+		{"queue status", "/v1/events/demo/queue-status", 200, cached2, queueStatus, true},
+		{"queue status cached too long", "/v1/events/demo/queue-status", 200, with(noStore, "Cache-Control", "public, max-age=5"), queueStatus, false},
+		{"queue status with a short seed", "/v1/events/demo/queue-status", 200, cached2, strings.Replace(queueStatus, `"}`, `","shuffleSeed":"00"}`, 1), false},
+		{"draw not yet", "/v1/events/demo/queue/draw", 409, noStore, `{"error":{"code":"INVALID_STATE","message":"m","details":{"shuffleSeedHash":"` + seedHash + `"}}}`, true},
+		{"draw not yet without the hash", "/v1/events/demo/queue/draw", 409, noStore, `{"error":{"code":"INVALID_STATE","message":"m"}}`, false},
+		{"draw with an account", "/v1/events/demo/queue/draw", 200, with(noStore, "Cache-Control", "public, max-age=60"),
+			`{"eventId":"demo","shuffleSeedHash":"` + seedHash + `","shuffleSeed":"` + seedHash + `","entrants":[{"entrant":"fan-1","position":1}]}`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

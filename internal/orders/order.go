@@ -65,6 +65,13 @@ type Order struct {
 	// Late is set when a payment arrived after the hold had been released
 	// and the same places were held again for it.
 	Late bool `dynamodbav:"late,omitempty"`
+
+	// Organizer refund (RefundOrder): who asked, why and when. Set with the
+	// move to REFUND_PENDING; RefundRequestedBy also tells the organizer's
+	// refund of a paying payment from a late payment refunded on arrival.
+	RefundRequestedBy string    `dynamodbav:"refundRequestedBy,omitempty"`
+	RefundReason      string    `dynamodbav:"refundReason,omitempty"`
+	RefundRequestedAt time.Time `dynamodbav:"refundRequestedAt,omitempty"`
 }
 
 // Places is the number of tickets the order is for.

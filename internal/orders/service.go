@@ -71,6 +71,15 @@ type Store interface {
 	PutPayment(ctx context.Context, r PaymentRecord) (bool, error)
 	GetPayment(ctx context.Context, provider, paymentID string) (PaymentRecord, bool, error)
 	MarkPaymentRefunded(ctx context.Context, provider, paymentID, refundID string) error
+	// SeatsSoldTo returns those of seats that are SOLD to orderID now
+	// (strongly consistent).
+	SeatsSoldTo(ctx context.Context, eventID, orderID string, seats []string) ([]string, error)
+	// BeginRefund is one transaction: PAID, ISSUED or ISSUE_FAILED@version
+	// → REFUND_PENDING (setting fields); each of seats SOLD to the order →
+	// AVAILABLE; the order's GA places sold → available; the account's
+	// limit credited back; and the refund listed for the reconciler
+	// (RecentRefunds). CONFLICT when the order or a seat changed meanwhile.
+	BeginRefund(ctx context.Context, o Order, seats []string, set map[string]any, now time.Time) error
 }
 
 // Refunder refunds a payment in full; the key makes retries safe.
@@ -99,15 +108,24 @@ const (
 	OutcomeRefundPending Outcome = "REFUND_PENDING" // refund asked for, not confirmed yet
 )
 
+// TicketRevoker revokes every ticket of an order. It must be idempotent:
+// tickets already revoked stay as they are and an order without tickets
+// is no error (tickets.Service.Revoke).
+type TicketRevoker interface {
+	Revoke(ctx context.Context, orderID, reason string) error
+}
+
 // Service advances orders on payments, issuing and refunds.
 type Service struct {
 	store    Store
 	refunds  Refunder
 	resume   Resumer
+	tickets  TicketRevoker
 	maxTix   func(ctx context.Context, eventID string) (int, error)
 	clock    clock.Clock
 	log      *slog.Logger
 	attempts int
+	crash    func(point string) error
 }
 
 // ServiceOptions configures the Service.
@@ -116,6 +134,14 @@ type ServiceOptions struct {
 	Logger *slog.Logger
 	// MaxTickets returns an event's per-account limit (for re-holds).
 	MaxTickets func(ctx context.Context, eventID string) (int, error)
+	// Tickets revokes a refunded order's tickets. Without it a refund
+	// leaves tickets valid, so every deployment sets it; tests of the
+	// payment rules alone may leave it nil.
+	Tickets TicketRevoker
+	// Crash, when set, is called at named points between a refund's
+	// effects; an error it returns ends the call there, as a process
+	// crash would. Fault tests use it; production leaves it nil.
+	Crash func(point string) error
 }
 
 // NewService builds the order service.
@@ -126,7 +152,8 @@ func NewService(store Store, refunds Refunder, resume Resumer, o ServiceOptions)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Service{store: store, refunds: refunds, resume: resume, maxTix: o.MaxTickets, clock: o.Clock, log: o.Logger, attempts: 6}
+	return &Service{store: store, refunds: refunds, resume: resume, tickets: o.Tickets, maxTix: o.MaxTickets,
+		clock: o.Clock, log: o.Logger, attempts: 6, crash: o.Crash}
 }
 
 // PaymentCaptured applies a payment the provider confirmed. It is
@@ -161,7 +188,10 @@ func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) 
 	if o.PaymentID == p.ID {
 		switch o.Status {
 		case RefundPending:
-			return s.refund(ctx, o, p, RoleLate)
+			// A late payment refunded on arrival, or an organizer's refund,
+			// that did not finish: finish it (the provider's refund webhook
+			// and the reconciler both come here).
+			return refundOutcome(s.completeRefund(ctx, o))
 		case Refunded:
 			return OutcomeRefunded, nil
 		}
@@ -222,31 +252,11 @@ func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) 
 		}
 		o.Status, o.PaymentID, o.Provider, o.Version = RefundPending, p.ID, p.Provider, o.Version+1
 		log.InfoContext(ctx, "late payment: places gone, refunding")
-		return s.refund(ctx, o, p, RoleLate)
+		return refundOutcome(s.completeRefund(ctx, o))
 	default: // PAID, ISSUED, ISSUE_FAILED, REFUND_PENDING, REFUNDED with another payment
 		log.WarnContext(ctx, "duplicate capture", "orderPayment", o.PaymentID)
 		return s.refundExtra(ctx, o, p, RoleDuplicate)
 	}
-}
-
-// refund refunds the payment of a REFUND_PENDING order and completes it.
-func (s *Service) refund(ctx context.Context, o Order, p Payment, role PaymentRole) (Outcome, error) {
-	if _, err := s.store.PutPayment(ctx, PaymentRecord{Provider: p.Provider, PaymentID: p.ID, OrderID: o.ID, Role: role,
-		AmountCents: p.AmountCents, Currency: p.Currency, CapturedAt: s.clock.Now()}); err != nil {
-		return "", err
-	}
-	refundID, err := s.refunds.Refund(ctx, p.Provider, p.ID, "refund-"+p.ID)
-	if err != nil {
-		return OutcomeRefundPending, fmt.Errorf("refund %s: %w", p.ID, err)
-	}
-	if err := s.store.MarkPaymentRefunded(ctx, p.Provider, p.ID, refundID); err != nil {
-		return OutcomeRefundPending, err
-	}
-	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID}, s.clock.Now())
-	if err != nil && !apperr.Is(err, apperr.Conflict) {
-		return OutcomeRefundPending, err
-	}
-	return OutcomeRefunded, nil
 }
 
 // RefundOrphan refunds a captured payment whose order does not exist.
@@ -270,7 +280,7 @@ func (s *Service) refundExtra(ctx context.Context, o Order, p Payment, role Paym
 }
 
 func (s *Service) refundRecord(ctx context.Context, rec PaymentRecord) (Outcome, error) {
-	refundID, err := s.refunds.Refund(ctx, rec.Provider, rec.PaymentID, "refund-"+rec.PaymentID)
+	refundID, err := s.refunds.Refund(ctx, rec.Provider, rec.PaymentID, RefundKey(rec.PaymentID))
 	if err != nil {
 		return OutcomeRefundPending, fmt.Errorf("refund %s: %w", rec.PaymentID, err)
 	}
@@ -303,14 +313,27 @@ func (s *Service) AwaitPayment(ctx context.Context, orderID, token string) error
 }
 
 // MarkIssued moves PAID or ISSUE_FAILED to ISSUED (idempotent).
+//
+// An order refunded meanwhile stays refunded (INVALID_STATE), and its
+// tickets are revoked once more: the issuer read the order while it was
+// still paid, so the refund's own revocation may have run before these
+// tickets existed.
 func (s *Service) MarkIssued(ctx context.Context, orderID string) (Order, error) {
-	return s.move(ctx, orderID, []Status{Paid, IssueFailed}, Issued, Issued)
+	o, err := s.move(ctx, orderID, []Status{Paid, IssueFailed}, Issued, Issued)
+	if err != nil && (o.Status == RefundPending || o.Status == Refunded) && s.tickets != nil {
+		s.log.WarnContext(ctx, "tickets issued for an order refunded meanwhile: revoking them", "orderId", o.ID, "eventId", o.EventID)
+		if rerr := s.tickets.Revoke(ctx, orderID, RevokeReason); rerr != nil {
+			return o, fmt.Errorf("%w; revoking its tickets: %w", err, rerr)
+		}
+	}
+	return o, err
 }
 
 // MarkIssueFailed moves PAID to ISSUE_FAILED (idempotent); the reconciler
-// re-issues.
+// re-issues. An order refunded while issuing was retried needs no tickets
+// and nothing to record: it is answered as it is.
 func (s *Service) MarkIssueFailed(ctx context.Context, orderID string) (Order, error) {
-	return s.move(ctx, orderID, []Status{Paid}, IssueFailed, IssueFailed, Issued)
+	return s.move(ctx, orderID, []Status{Paid}, IssueFailed, IssueFailed, Issued, RefundPending, Refunded)
 }
 
 func (s *Service) move(ctx context.Context, orderID string, from []Status, to Status, done ...Status) (Order, error) {

@@ -368,3 +368,319 @@ func (r *rig) buyGA(t *testing.T, account string, q int) (orders.Order, payments
 	}
 	return o, pay
 }
+
+// raceEvent creates an event with one row of n seats and the rig's hold
+// time, for races that need a seat per order.
+func (r *rig) raceEvent(t *testing.T, n int) catalog.Event {
+	t.Helper()
+	p, hold := int64(5000), 60
+	req := catalog.CreateEventRequest{Name: "Race", Venue: "Hall", HoldSeconds: &hold,
+		StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
+		Sections: []catalog.SectionRequest{{ID: "R", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: n}}}}}
+	ev, err := req.Event()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = r.Catalog.Create(context.Background(), ev, "org"); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// racer is one fan of TestTimerAndPaymentRaceThroughTheWorkflow.
+type racer struct {
+	seat   string
+	offset time.Duration // when the fan pays, relative to the workflow's hold timeout
+	rival  bool          // another fan grabs the seat as soon as it is free
+	order  orders.Order
+	pay    payments.Payment
+	// rivalOrder is the rival's hold, when it got the seat.
+	rivalOrder string
+}
+
+// TestTimerAndPaymentRaceThroughTheWorkflow: GIVEN 40 orders whose fans
+// pay within a few ms of the moment the workflow's payment wait times out
+// (some before, some after), and for every fourth order a rival fan who
+// tries to hold the same seat from just before that moment on
+// WHEN the webhook, the workflow's timeout, ConfirmPayment, ReleaseHold and
+// the rival's hold race on the same orders and seats, through the real
+// Step Functions sidecar, the sandbox's signed webhooks and the embedded
+// DynamoDB
+// THEN every order ends terminal; no order ends EXPIRED while its payment
+// is captured and not refunded; every captured payment either pays exactly
+// one ISSUED order or is refunded exactly once; tickets exist only for
+// ISSUED orders, one set each; no seat is SOLD without an ISSUED order; and
+// the reconciler finds nothing left to repair.
+func TestTimerAndPaymentRaceThroughTheWorkflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 40 order workflows")
+	}
+	const n = 40
+	r := newRig(t)
+	r.ev = r.raceEvent(t, n)
+	ctx := context.Background()
+	timeout := time.Duration(float64(r.ev.HoldSeconds) * timeScale * float64(time.Second))
+
+	racers := make([]*racer, n)
+	for i := range racers {
+		// Offsets from 30 ms before to 87 ms after the timeout, 3 ms
+		// apart: the timeout itself starts a chain (ConfirmPayment asks
+		// the sandbox, then ReleaseHold) that takes a few ms, so payments
+		// land before, inside and after it.
+		racers[i] = &racer{seat: fmt.Sprintf("R-1-%d", i+1), offset: time.Duration(-30+3*i) * time.Millisecond, rival: i%4 == 3}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i, rc := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.race(ctx, i, rc, timeout); err != nil {
+				errs <- fmt.Errorf("racer %d (%s): %w", i, rc.seat, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Settled: the sandbox has no delivery pending or in flight (so no
+	// payment is still on its way to an order) and every order is terminal.
+	var ids []string
+	for _, rc := range racers {
+		ids = append(ids, rc.order.ID)
+		if rc.rivalOrder != "" {
+			ids = append(ids, rc.rivalOrder)
+		}
+	}
+	final := r.settleAll(t, ids, 20*time.Second)
+
+	var captured, refunded, issued, late, rivalsWon int
+	for i, rc := range racers {
+		o := final[rc.order.ID]
+		ps, err := r.box.PaymentsForOrder(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 1 || !ps[0].Paid() {
+			t.Fatalf("racer %d: provider payments %+v", i, ps)
+		}
+		p := ps[0]
+		captured++
+		refundEvents := 0
+		for _, e := range r.box.Events(p.ID) {
+			if e.Type == payments.EventChargeRefunded {
+				refundEvents++
+			}
+		}
+		isRefunded := p.AmountRefundedCents == p.AmountCents
+		if isRefunded {
+			refunded++
+		}
+		switch o.Status {
+		case orders.Issued:
+			issued++
+			if o.Late {
+				late++
+			}
+			if o.PaymentID != p.ID || isRefunded || refundEvents != 0 {
+				t.Errorf("racer %d: ISSUED order paid by %q, provider payment %s refunded %d/%d (%d refund events)",
+					i, o.PaymentID, p.ID, p.AmountRefundedCents, p.AmountCents, refundEvents)
+			}
+		case orders.Refunded:
+			if !isRefunded || refundEvents != 1 {
+				t.Errorf("racer %d: REFUNDED order, provider refunded %d/%d with %d refund events", i, p.AmountRefundedCents, p.AmountCents, refundEvents)
+			}
+			rec, ok, err := r.Store.GetPayment(ctx, "sandbox", p.ID)
+			if err != nil || !ok || !rec.Refunded {
+				t.Errorf("racer %d: payment record %+v (found %v, %v)", i, rec, ok, err)
+			}
+		default:
+			// EXPIRED with the money kept is the bug this test hunts.
+			t.Errorf("racer %d: order %s is %s with payment %s captured (refunded %d/%d)", i, o.ID, o.Status, p.ID, p.AmountRefundedCents, p.AmountCents)
+		}
+		if rc.rivalOrder != "" {
+			rivalsWon++
+			if st := final[rc.rivalOrder].Status; st != orders.Expired {
+				t.Errorf("racer %d: the rival's unpaid hold is %s, want EXPIRED", i, st)
+			}
+		}
+		// Every payment here is captured, so a refund means the seat went
+		// to the rival before the late payment could take it back, and the
+		// other way round.
+		if (o.Status == orders.Refunded) != (rc.rivalOrder != "") {
+			t.Errorf("racer %d: order %s while the rival holds %q", i, o.Status, rc.rivalOrder)
+		}
+	}
+	t.Logf("%d orders: %d issued (%d of them through the late-payment path), %d refunded; rivals got %d seats",
+		n, issued, late, refunded, rivalsWon)
+	if captured != issued+refunded {
+		t.Errorf("%d captured payments, %d issued orders + %d refunds", captured, issued, refunded)
+	}
+
+	// Tickets exist for ISSUED orders only, one per place.
+	for _, id := range ids {
+		o := final[id]
+		want := 0
+		if o.Status == orders.Issued {
+			want = o.Places()
+		}
+		ts, err := r.tickets.ForOrder(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) != want {
+			t.Errorf("order %s (%s) has %d tickets, want %d", id, o.Status, len(ts), want)
+		}
+		for _, tk := range ts {
+			if tk.Status != tickets.StatusValid {
+				t.Errorf("order %s ticket %s is %s", id, tk.ID, tk.Status)
+			}
+		}
+	}
+
+	// No seat is SOLD or HELD without an ISSUED order that lists it, and
+	// every ISSUED order's seats are sold to it.
+	seatIDs := make([]string, n)
+	for i, rc := range racers {
+		seatIDs[i] = rc.seat
+	}
+	holders, err := r.Store.SeatHolders(ctx, r.ev.ID, seatIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if o := final[id]; o.Status == orders.Issued {
+			for _, s := range o.Seats {
+				if h := holders[s]; h.State != catalog.SeatSold || h.OrderID != id {
+					t.Errorf("ISSUED order %s: seat %s is %+v", id, s, h)
+				}
+			}
+		}
+	}
+	for _, s := range seatIDs {
+		h := holders[s]
+		switch h.State {
+		case catalog.SeatAvailable:
+		case catalog.SeatSold:
+			if o, ok := final[h.OrderID]; !ok || o.Status != orders.Issued {
+				t.Errorf("seat %s is SOLD to order %q (%s)", s, h.OrderID, o.Status)
+			}
+		default:
+			t.Errorf("seat %s is %+v after every order settled", s, h)
+		}
+	}
+
+	// The reconciler, looking at the same event, has nothing to report.
+	rep, err := r.Reconciler.Run(ctx, r.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Found != 0 || rep.Checked.Seats != n {
+		t.Errorf("reconciler after the race: %+v", rep)
+	}
+}
+
+// race runs one racer: hold, start the workflow, create the payment, pay at
+// timeout+offset; a rival, when there is one, tries to take the seat from
+// just before the timeout until it gets it or the order is paid.
+func (r *rig) race(ctx context.Context, i int, rc *racer, timeout time.Duration) error {
+	account := fmt.Sprintf("racer-%d", i)
+	tok, _, err := r.Gate.Admit(ctx, account, r.ev.ID)
+	if err != nil {
+		return err
+	}
+	o, err := r.Inventory.Hold(ctx, account, r.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: []string{rc.seat}}, "")
+	if err != nil {
+		return err
+	}
+	rc.order = o
+	// The payment wait starts a moment after StartExecution returns; the
+	// offsets spread the payments across that uncertainty.
+	if err := r.flow.Start(ctx, o); err != nil {
+		return err
+	}
+	expiry := time.Now().Add(timeout)
+	if rc.pay, err = r.box.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency); err != nil {
+		return err
+	}
+	rivalDone := make(chan error, 1)
+	if rc.rival {
+		go func() { rivalDone <- r.rival(ctx, i, rc, expiry.Add(-10*time.Millisecond)) }()
+	} else {
+		rivalDone <- nil
+	}
+	time.Sleep(time.Until(expiry.Add(rc.offset))) // the moment the fan pays, not a wait for a result
+	if _, err := r.box.Complete(rc.pay.ID, sandbox.Completion{Outcome: sandbox.OutcomeSucceeded, Webhook: sandbox.WebhookDeliver}); err != nil {
+		return err
+	}
+	return <-rivalDone
+}
+
+// rival tries to hold rc's seat for another account from start on, until
+// it holds it, the order is paid (the seat is sold) or 3 s have passed.
+func (r *rig) rival(ctx context.Context, i int, rc *racer, start time.Time) error {
+	account := fmt.Sprintf("rival-%d", i)
+	time.Sleep(time.Until(start))
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		tok, _, err := r.Gate.Admit(ctx, account, r.ev.ID)
+		if err != nil {
+			return err
+		}
+		o, err := r.Inventory.Hold(ctx, account, r.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: []string{rc.seat}}, "")
+		if err == nil {
+			rc.rivalOrder = o.ID
+			return r.flow.Start(ctx, o) // unpaid: its own workflow expires it
+		}
+		if code := apperr.CodeOf(err); code != apperr.SeatsUnavailable && code != apperr.Unavailable {
+			return err
+		}
+		cur, err := r.Store.GetOrder(ctx, rc.order.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status == orders.Paid || cur.Status == orders.Issued || cur.Status == orders.IssueFailed {
+			return nil // sold to the racer: nothing to take
+		}
+		time.Sleep(2 * time.Millisecond) // pace the retries
+	}
+	return nil
+}
+
+// settleAll waits until the sandbox has no webhook pending or in flight
+// and every order is terminal, in the same look, and returns the orders;
+// it fails after bound.
+func (r *rig) settleAll(t *testing.T, ids []string, bound time.Duration) map[string]orders.Order {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(bound)
+	done, cancel := context.WithCancel(ctx)
+	cancel() // WaitIdle on a done context: nil only when idle now
+	for {
+		idle := r.box.WaitIdle(done) == nil
+		got, err := r.Store.OrdersByID(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var open []string
+		for _, id := range ids {
+			if o, ok := got[id]; !ok || !o.Status.Terminal() {
+				open = append(open, id+" "+string(o.Status))
+			}
+		}
+		if len(open) == 0 && idle && r.box.WaitIdle(done) == nil {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled after %s: sandbox idle %v, open orders %v", bound, idle, open)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

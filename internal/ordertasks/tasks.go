@@ -12,6 +12,7 @@ import (
 	"log/slog"
 
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
 )
@@ -63,6 +64,13 @@ type Tasks struct {
 	// an error it returns ends the task there, as a process crash would.
 	// Fault tests use it; production leaves it nil.
 	Crash func(point string) error
+	// Metrics counts workflow outcomes (nil: none).
+	Metrics *metrics.Emitter
+}
+
+// outcome counts one end of an order's workflow.
+func (t *Tasks) outcome(o string) {
+	t.Metrics.Count(metrics.WorkflowOutcomes, 1, map[string]string{metrics.DimOutcome: o})
 }
 
 // Crash points.
@@ -140,6 +148,9 @@ func (t *Tasks) Release(ctx context.Context, in OrderInput) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
+	if o.Status == orders.Expired {
+		t.outcome("RELEASED")
+	}
 	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
 }
 
@@ -149,7 +160,10 @@ func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error
 	if err != nil {
 		return nil, err
 	}
-	if o.Status == orders.Issued {
+	// Issued already, or refunded by the organizer while the workflow
+	// waited to retry: either way there is nothing left to issue, and
+	// retrying would end the execution as failed for no fault.
+	if o.Status == orders.Issued || o.Status == orders.RefundPending || o.Status == orders.Refunded {
 		return map[string]any{"status": o.Status}, nil
 	}
 	if o.Status != orders.Paid && o.Status != orders.IssueFailed {
@@ -165,6 +179,7 @@ func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error
 	if _, err := t.Orders.MarkIssued(ctx, o.ID); err != nil {
 		return nil, err
 	}
+	t.outcome(string(orders.Issued))
 	return map[string]any{"status": orders.Issued, "tickets": n}, nil
 }
 
@@ -174,6 +189,7 @@ func (t *Tasks) IssueFailed(ctx context.Context, in OrderInput) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
+	t.outcome(string(o.Status))
 	return map[string]any{"status": o.Status}, nil
 }
 

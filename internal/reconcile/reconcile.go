@@ -15,7 +15,9 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/tickets"
 )
 
 // Finding kinds.
@@ -30,6 +32,7 @@ const (
 	UnknownOrderState = "UNKNOWN_ORDER_STATE" // for a human
 	UnaccountedPay    = "UNACCOUNTED_PAYMENT" // captured, no record: applied to its order
 	OrphanPayment     = "ORPHAN_PAYMENT"      // captured for an order that does not exist: refunded
+	RefundedTickets   = "REFUNDED_TICKETS"    // valid tickets of a refunded order: revoked
 )
 
 // Finding is one thing the reconciler noticed.
@@ -66,6 +69,15 @@ type Store interface {
 	ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error
 	SaveReconcileReport(ctx context.Context, eventID string, report []byte) error
 	GetPayment(ctx context.Context, provider, paymentID string) (orders.PaymentRecord, bool, error)
+	// RecentRefunds lists the ids of an event's organizer refunds
+	// requested at or after since.
+	RecentRefunds(ctx context.Context, eventID string, since time.Time) ([]string, error)
+}
+
+// Tickets reads and revokes an order's tickets (tickets.Service).
+type Tickets interface {
+	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
+	Revoke(ctx context.Context, orderID, reason string) error
 }
 
 // PaymentLookup asks the provider for an order's payments (the active
@@ -84,7 +96,7 @@ type Issuer interface {
 // Events lists events and reads one.
 type Events interface {
 	Get(ctx context.Context, id string) (catalog.Event, error)
-	List(ctx context.Context) ([]catalog.Event, error)
+	Live(ctx context.Context) ([]catalog.Event, error)
 }
 
 // Options configures the reconciler.
@@ -96,7 +108,19 @@ type Options struct {
 	Grace time.Duration
 	// Providers to ask for a pending order's payments (default "sandbox").
 	Providers []string
+	// Tickets, when set, lets the reconciler make sure recently refunded
+	// orders keep no valid ticket (see RevokeWindow).
+	Tickets Tickets
+	// Metrics counts findings by kind and the orders alarms watch.
+	Metrics *metrics.Emitter
 }
+
+// RevokeWindow is how far back the reconciler re-checks organizer refunds
+// for tickets that are still valid. Such a ticket can only come from an
+// issuing call that read the order while it was still paid and wrote after
+// the refund's revocation; the workflow's issue task runs for at most 20 s,
+// so an hour leaves a wide margin while keeping each run's reads small.
+const RevokeWindow = time.Hour
 
 // Service reconciles events.
 type Service struct {
@@ -106,10 +130,12 @@ type Service struct {
 	orders    *orders.Service
 	payments  PaymentLookup
 	issuer    Issuer
+	tickets   Tickets
 	clock     clock.Clock
 	log       *slog.Logger
 	grace     time.Duration
 	providers []string
+	metrics   *metrics.Emitter
 }
 
 // New builds the reconciler.
@@ -126,8 +152,8 @@ func New(store Store, events Events, inv *inventory.Service, om *orders.Service,
 	if len(o.Providers) == 0 {
 		o.Providers = []string{"sandbox"}
 	}
-	return &Service{store: store, events: events, inv: inv, orders: om, payments: payments, issuer: issuer,
-		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers}
+	return &Service{store: store, events: events, inv: inv, orders: om, payments: payments, issuer: issuer, tickets: o.Tickets,
+		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers, metrics: o.Metrics}
 }
 
 // SweepWindow is how far back the provider sweep looks.
@@ -142,7 +168,7 @@ func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	evs, err := s.events.List(ctx)
+	evs, err := s.events.Live(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +196,9 @@ func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
 	if err := s.seats(ctx, &ev, &r); err != nil {
 		return Report{}, err
 	}
+	if err := s.refundedTickets(ctx, &ev, &r); err != nil {
+		return Report{}, err
+	}
 	r.FinishedAt = s.clock.Now()
 	for _, f := range r.Findings {
 		r.Found++
@@ -188,6 +217,7 @@ func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
 	}
 	s.log.InfoContext(ctx, "reconciled", "eventId", eventID, "orders", r.Checked.Orders, "seats", r.Checked.Seats,
 		"found", r.Found, "repaired", r.Repaired, "needsHuman", r.NeedsHuman)
+	s.emit(r)
 	return r, nil
 }
 
@@ -294,11 +324,14 @@ func (s *Service) repairOrder(ctx context.Context, o orders.Order) (Finding, boo
 		f.Kind, f.Repaired, f.Detail = TicketsMissing, true, "tickets issued"
 		return f, true
 	case orders.RefundPending:
-		applied, err := s.applyCaptured(ctx, o)
-		if err != nil || !applied {
-			return fail(RefundIncomplete, fmt.Errorf("refund not completed: %v", err))
+		// A late payment refunded on arrival or an organizer's refund that
+		// a crash or a provider outage left half-done: revoke the tickets,
+		// refund the order's payment (same idempotency key as the first
+		// attempt), mark it REFUNDED.
+		if _, err := s.orders.CompleteRefund(ctx, o.ID); err != nil {
+			return fail(RefundIncomplete, fmt.Errorf("refund not completed: %w", err))
 		}
-		f.Kind, f.Repaired, f.Detail = RefundIncomplete, true, "refund completed"
+		f.Kind, f.Repaired, f.Detail = RefundIncomplete, true, "tickets revoked, payment refunded, order REFUNDED"
 		return f, true
 	default:
 		if o.Status.Terminal() {
@@ -384,4 +417,67 @@ func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error
 		}
 	}
 	return nil
+}
+
+// refundedTickets revokes any still-valid ticket of an organizer refund of
+// the last RevokeWindow that has completed (a pending one is revoked by its
+// completion).
+func (s *Service) refundedTickets(ctx context.Context, ev *catalog.Event, r *Report) error {
+	if s.tickets == nil {
+		return nil
+	}
+	ids, err := s.store.RecentRefunds(ctx, ev.ID, s.clock.Now().Add(-RevokeWindow))
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	os, err := s.store.OrdersByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if o, ok := os[id]; !ok || o.Status != orders.Refunded {
+			continue
+		}
+		ts, err := s.tickets.ForOrder(ctx, id)
+		if err != nil {
+			return err
+		}
+		valid := 0
+		for _, t := range ts {
+			if t.Status != tickets.StatusRevoked {
+				valid++
+			}
+		}
+		if valid == 0 {
+			continue
+		}
+		f := Finding{Kind: RefundedTickets, OrderID: id, Detail: fmt.Sprintf("%d of %d tickets were still valid", valid, len(ts))}
+		if err := s.tickets.Revoke(ctx, id, orders.RevokeReason); err != nil {
+			s.log.WarnContext(ctx, "repair failed", "orderId", id, "eventId", ev.ID, "kind", RefundedTickets, "err", err)
+			f.Detail += ": " + err.Error()
+		} else {
+			f.Repaired = true
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	return nil
+}
+
+// emit publishes a run's findings: one count per kind, and the two gauges
+// the alarms watch (orders whose tickets are missing — ISSUE_FAILED or
+// PAID past the deadline — and refunds still pending past theirs).
+func (s *Service) emit(r Report) {
+	m := s.metrics
+	if m == nil {
+		return
+	}
+	kinds := map[string]int{}
+	for _, f := range r.Findings {
+		kinds[f.Kind]++
+	}
+	for k, n := range kinds {
+		m.Count(metrics.ReconcileFindings, float64(n), map[string]string{metrics.DimKind: k})
+	}
+	m.Emit(nil, metrics.Value{Name: metrics.OrdersIssueFailed, Unit: metrics.Count, Value: float64(kinds[TicketsMissing])},
+		metrics.Value{Name: metrics.OrdersRefundPending, Unit: metrics.Count, Value: float64(kinds[RefundIncomplete])})
 }

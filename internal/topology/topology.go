@@ -49,7 +49,14 @@ type Route struct {
 	Integration Integration
 	Function    string // for IntegrationLambda
 	Queue       string // for IntegrationSQS
-	Auth        Auth
+	// MessageBody is the SQS message an IntegrationSQS route sends, in API
+	// Gateway's parameter-mapping syntax (${request.path.x},
+	// ${context.authorizer.claims.sub}, ${context.requestTimeEpoch}).
+	MessageBody string
+	// Status overrides the integration's status code (SQS answers 200; the
+	// join route promises 202).
+	Status int
+	Auth   Auth
 	// CacheTTL is how long the CDN may serve the answer (0: never cached).
 	CacheTTL time.Duration
 	// MaxBodyBytes bounds the request body the handler accepts.
@@ -143,6 +150,12 @@ const (
 	webhookBody = 256 << 10
 )
 
+// JoinMessage is the join route's SQS message (internal/waitroom parses
+// it). A line of words rather than JSON: the authorizer's claims reach a
+// parameter mapping as JSON text (with quotes), which a JSON template could
+// not embed safely; the account comes last and may be quoted.
+const JoinMessage = `join ${request.path.eventId} ${context.requestTimeEpoch} ${context.authorizer.claims.sub}`
+
 // MainTable is the logical name of the single table.
 const MainTable = "main"
 
@@ -166,6 +179,12 @@ func Default() Topology {
 			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second},
 			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second},
 			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second},
+			// The waiting room.
+			{Name: "queue", Description: "Waiting room reads: a fan's place, queue status, the published draw", MemoryMB: 512, Timeout: 10 * time.Second},
+			{Name: "assigner", Description: "Gives queue joins their places: one counter write per SQS batch", MemoryMB: 512, Timeout: 30 * time.Second},
+			// EventBridge fires once a minute: one invocation ticks every
+			// few seconds for just under the minute.
+			{Name: "inlet", Description: "Advances the waiting room's serving position", MemoryMB: 512, Timeout: 70 * time.Second},
 		},
 		Routes: []Route{
 			{Method: "GET", Path: "/healthz", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone},
@@ -173,6 +192,13 @@ func Default() Topology {
 			{Method: "GET", Path: "/v1/events", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}/availability", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 2 * time.Second},
+			// The join goes straight to SQS: no Lambda, no DynamoDB write.
+			{Method: "POST", Path: "/v1/events/{eventId}/queue", Integration: IntegrationSQS, Queue: "joins", Auth: AuthFan,
+				MessageBody: JoinMessage, Status: 202, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/v1/events/{eventId}/queue/me", Integration: IntegrationLambda, Function: "queue", Auth: AuthFan},
+			// Every waiting fan polls this: the CDN answers within its TTL.
+			{Method: "GET", Path: "/v1/events/{eventId}/queue-status", Integration: IntegrationLambda, Function: "queue", Auth: AuthNone, CacheTTL: 2 * time.Second},
+			{Method: "GET", Path: "/v1/events/{eventId}/queue/draw", Integration: IntegrationLambda, Function: "queue", Auth: AuthNone, CacheTTL: time.Minute},
 			{Method: "POST", Path: "/v1/events/{eventId}/admission", Integration: IntegrationLambda, Function: "admission", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "POST", Path: "/v1/events/{eventId}/holds", Integration: IntegrationLambda, Function: "holds", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
@@ -186,6 +212,7 @@ func Default() Topology {
 			{Method: "POST", Path: "/webhooks/{provider}", Integration: IntegrationLambda, Function: "webhooks", Auth: AuthSignature, MaxBodyBytes: webhookBody},
 			{Method: "POST", Path: "/admin/v1/reconcile", Integration: IntegrationLambda, Function: "reconciler", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/admin/v1/events/{eventId}/report", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
+			{Method: "POST", Path: "/admin/v1/orders/{orderId}/refund", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},
@@ -194,9 +221,18 @@ func Default() Topology {
 			{Method: "POST", Path: "/sandbox/orders/{orderId}/duplicate-capture", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
 			{Method: "POST", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: venueBody},
 			{Method: "GET", Path: "/admin/v1/events/{eventId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/sale", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
 		},
+		Queues: []Queue{{
+			Name: "joins", Consumer: "assigner",
+			// Large batches are what make one counter write per batch cheap;
+			// the window lets a batch fill during a join storm.
+			BatchSize: 100, MaxBatchingWindow: time.Second,
+			VisibilityTimeout: 60 * time.Second, MaxReceiveCount: 5,
+		}},
 		Schedules: []Schedule{
 			{Name: "reconcile", Function: "reconciler", Every: time.Minute},
+			{Name: "inlet", Function: "inlet", Every: 2 * time.Second},
 		},
 		StateMachines: []StateMachine{{
 			Name:       "order",

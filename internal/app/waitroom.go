@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/health"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/ratelimit"
+	"github.com/stararena/stararena/internal/waitroom"
+)
+
+// Per-account limits. Joins are limited in front of the application (the
+// WAF rule on the join route, keyed by the Authorization header; the local
+// stack applies the same numbers), admissions here.
+const (
+	AdmissionLimit       = 30
+	AdmissionLimitWindow = time.Minute
+)
+
+// buildWaitroom wires the waiting room and the admission gate.
+func (a *App) buildWaitroom(tokens *admission.Tokens) {
+	a.HoldHealth = health.NewRecorder(a.Store, health.RecorderOptions{Clock: a.Clock, Logger: a.Log})
+	monitor := health.NewMonitor(a.Store, health.Thresholds{HoldP99: a.Config.HealthHoldP99,
+		ErrorRate: a.Config.HealthErrorRate, ThrottleRate: a.Config.HealthThrottleRate}, health.MonitorOptions{Clock: a.Clock})
+	a.Waitroom = waitroom.NewService(a.Store, a.Catalog, tokens, waitroom.Options{
+		Clock: a.Clock, Logger: a.Log,
+		InventoryFactor: a.Config.InletInventoryFactor,
+		TickEvery:       a.Config.InletEvery,
+		Remaining:       remaining(a.Catalog),
+		Metrics:         a.Metrics,
+		Health: func(ctx context.Context, eventID string) (bool, string, error) {
+			st, err := monitor.Check(ctx, eventID)
+			return st.Healthy, st.Reason, err
+		},
+	})
+	a.Gate = admission.NewGate(a.Catalog, tokens, admission.GateOptions{
+		Clock: a.Clock,
+		Queue: a.Waitroom,
+		Limiter: &ratelimit.Limiter{Name: "admission", Limit: AdmissionLimit, Window: AdmissionLimitWindow,
+			Store: a.Store, Clock: a.Clock},
+	})
+}
+
+// remaining sums an event's availability: what the inlet may still admit
+// fans for.
+func remaining(cat *catalog.Service) waitroom.Remaining {
+	return func(ctx context.Context, eventID string) (int, int, error) {
+		av, err := cat.Availability(ctx, eventID)
+		if err != nil {
+			return 0, 0, err
+		}
+		available, held := 0, 0
+		for _, s := range av.Sections {
+			available += s.Available
+			held += s.Held
+		}
+		return available, held, nil
+	}
+}
+
+// markAdmissionUsed tells the waiting room a hold used its admission.
+func (a *App) markAdmissionUsed(ctx context.Context, o orders.Order) error {
+	if a.Waitroom == nil || o.AdmissionID == "" {
+		return nil
+	}
+	return a.Waitroom.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
+}
+
+// Assigner is the "assigner" function: an SQS batch of joins in, the ids
+// of the joins to deliver again out (ReportBatchItemFailures).
+func (a *App) Assigner() func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		recs := make([]waitroom.Record, len(ev.Records))
+		for i, r := range ev.Records {
+			recs[i] = waitroom.Record{ID: r.MessageId, Body: r.Body}
+		}
+		res := a.Waitroom.Assign(ctx, recs)
+		a.Log.InfoContext(ctx, "joins assigned", "messages", len(recs), "placed", res.Placed, "repeats", res.Repeats,
+			"dropped", res.Dropped, "failed", len(res.Failed), "holes", res.Holes, "counterWrites", res.Counters)
+		var out events.SQSEventResponse
+		for _, id := range res.Failed {
+			out.BatchItemFailures = append(out.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		}
+		return out, nil
+	}
+}
+
+// InletInput is the inlet's invocation. EventBridge fires at most once a
+// minute, so in AWS one invocation ticks every InletEvery for RunFor (just
+// under the minute); the local stack ticks once per call.
+type InletInput struct {
+	RunFor string `json:"runFor,omitempty"` // Go duration, e.g. "55s"
+}
+
+// Inlet is the "inlet" function.
+func (a *App) Inlet() func(ctx context.Context, raw json.RawMessage) (any, error) {
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var in InletInput
+		_ = json.Unmarshal(raw, &in) // an EventBridge event or {}: tick once
+		runFor, _ := time.ParseDuration(in.RunFor)
+		end := time.Now().Add(runFor)
+		every := a.Config.InletEvery
+		if every <= 0 {
+			every = 2 * time.Second
+		}
+		ticks := 0
+		for {
+			if _, err := a.Waitroom.TickAll(ctx); err != nil {
+				a.Log.ErrorContext(ctx, "inlet tick failed", "err", err)
+			}
+			ticks++
+			if time.Now().Add(every).After(end) {
+				return map[string]any{"ticks": ticks}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return map[string]any{"ticks": ticks}, nil
+			case <-time.After(every):
+			}
+		}
+	}
+}

@@ -1,0 +1,33 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Hit counts one request of subject in a fixed window:
+// RATE#<name>#<subject>#<window unix> is its own item, so no key is hot.
+func (st *Store) Hit(ctx context.Context, name, subject string, window, expires time.Time, limit int) (bool, error) {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key("RATE#"+name+"#"+subject+"#"+strconv.FormatInt(window.Unix(), 10), "RATE"),
+		ConditionExpression:       aws.String("attribute_not_exists(hits) OR hits < :limit"),
+		UpdateExpression:          aws.String("ADD hits :one SET expiresAt = :exp"),
+		ExpressionAttributeValues: item{":limit": n(int64(limit)), ":one": n(1), ":exp": n(expires.Unix())},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("rate limit %s: %w", name, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,159 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/orders"
+)
+
+// More item kinds:
+//
+//	REFUND#<event>#<shard>   <requestedAt>#<orderId>   an organizer refund, by time
+//
+// The reconciler lists an event's recent organizer refunds from these
+// (RecentRefunds) to make sure their tickets stay revoked, without reading
+// every finished order. Sharded like the work index so that refunding a
+// whole event at once does not pile onto one partition.
+func refundPK(eventID string, shard int) string { return fmt.Sprintf("REFUND#%s#%d", eventID, shard) }
+
+// refundMarkerTTL only garbage-collects the markers: RecentRefunds selects
+// by time, never by TTL (which deletes "within 48 hours").
+const refundMarkerTTL = 30 * 24 * time.Hour
+
+// SeatsSoldTo returns those of seats that are SOLD to orderID now, in the
+// given order (strongly consistent).
+func (st *Store) SeatsSoldTo(ctx context.Context, eventID, orderID string, seats []string) ([]string, error) {
+	if len(seats) == 0 {
+		return nil, nil
+	}
+	holders, err := st.readSeats(ctx, eventID, seats, true, true)
+	if err != nil {
+		return nil, fmt.Errorf("seats of order %s: %w", orderID, err)
+	}
+	var out []string
+	for _, id := range seats {
+		if h := holders[id]; h.State == catalog.SeatSold && h.OrderID == orderID {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// BeginRefund is one TransactWriteItems, items in this order:
+//
+//  1. the order PAID, ISSUED or ISSUE_FAILED @version → REFUND_PENDING,
+//     with set (work index: due now, so an unfinished refund is the
+//     reconciler's after its grace);
+//  2. each of seats SOLD to the order → AVAILABLE, orderId and account
+//     emptied;
+//  3. each GA take: sold >= q → sold - q, available + q;
+//  4. the account's limit: count >= q → count - q;
+//  5. the REFUND# marker.
+//
+// A failed order condition or a seat or shard that changed is CONFLICT
+// (read again and retry); a limit below the order's places is drift that a
+// retry cannot fix, returned as an error.
+func (st *Store) BeginRefund(ctx context.Context, o orders.Order, seats []string, set map[string]any, now time.Time) error {
+	up, err := orderUpdate(o, []orders.Status{orders.Paid, orders.Issued, orders.IssueFailed}, orders.RefundPending, set, now)
+	if err != nil {
+		return err
+	}
+	up.TableName = aws.String(st.table)
+	items := []types.TransactWriteItem{{Update: up}}
+	kinds := []string{"order"}
+	// One SET clause, no REMOVE: the embedded minidyn supports a single
+	// clause per update expression and ignores the REMOVE of "SET ...
+	// REMOVE orderId", which would leave the seat naming the refunded
+	// order there. An empty orderId reads as "no order" everywhere (as
+	// ReleaseOrphanSeat leaves a seat).
+	for _, seat := range seats {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                aws.String(st.table),
+			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			ConditionExpression:      aws.String("#st = :sold AND orderId = :oid"),
+			UpdateExpression:         aws.String("SET #st = :avail, orderId = :none, account = :none, expiresAt = :none, version = version + :one"),
+			ExpressionAttributeNames: map[string]string{"#st": "state"},
+			ExpressionAttributeValues: item{":sold": s(catalog.SeatSold), ":avail": s(catalog.SeatAvailable),
+				":oid": s(o.ID), ":none": s(""), ":one": n(1)},
+		}})
+		kinds = append(kinds, "seat")
+	}
+	for _, t := range o.GATakes {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(st.table),
+			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			ConditionExpression:       aws.String("sold >= :q"),
+			UpdateExpression:          aws.String("SET available = available + :q, sold = sold - :q"),
+			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
+		}})
+		kinds = append(kinds, "shard")
+	}
+	q := int64(o.Places())
+	items = append(items, st.limitCredit(o))
+	kinds = append(kinds, "limit")
+	marker := key(refundPK(o.EventID, workShard(o.ID)), now.UTC().Format(time.RFC3339Nano)+"#"+o.ID)
+	marker["orderId"], marker["ttl"] = s(o.ID), n(now.Add(refundMarkerTTL).Unix())
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: marker}})
+	kinds = append(kinds, "marker")
+
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" || i >= len(kinds) {
+				continue
+			}
+			switch kinds[i] {
+			case "order":
+				return apperr.New(apperr.Conflict, "refund %s: the order changed", o.ID)
+			case "limit":
+				return fmt.Errorf("refund %s: account %s's limit count is below the order's %d places", o.ID, o.Account, q)
+			default:
+				return apperr.New(apperr.Conflict, "refund %s: a %s of the order changed", o.ID, kinds[i]).With("item", i)
+			}
+		}
+		return apperr.New(apperr.Conflict, "refund %s: contention", o.ID)
+	}
+	var tip *types.TransactionInProgressException
+	if errors.As(err, &tip) || isThrottle(err) {
+		return apperr.New(apperr.Conflict, "refund %s: throttled", o.ID)
+	}
+	return fmt.Errorf("refund transaction %s: %w", o.ID, err)
+}
+
+// RecentRefunds lists the ids of an event's organizer refunds requested at
+// or after since (eventually consistent: the reconciler re-reads each
+// order).
+func (st *Store) RecentRefunds(ctx context.Context, eventID string, since time.Time) ([]string, error) {
+	var out []string
+	for shard := range workShards {
+		p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+			TableName:                 aws.String(st.table),
+			KeyConditionExpression:    aws.String("pk = :p AND sk >= :t"),
+			ExpressionAttributeValues: item{":p": s(refundPK(eventID, shard)), ":t": s(since.UTC().Format(time.RFC3339Nano))},
+			ProjectionExpression:      aws.String("orderId"),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("recent refunds of %s: %w", eventID, err)
+			}
+			for _, it := range page.Items {
+				out = append(out, str(it, "orderId"))
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,437 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/waitroom"
+)
+
+// Waiting-room items:
+//
+//	EVENT#<id>              QUEUE   the queue state (inlet), optimistic version
+//	QCOUNT#<id>             COUNT   the position counter (one ADD per assigner batch)
+//	QPLACE#<id>#<account>   PLACE   one fan's place (own partition: no hot key)
+//	QSTATS#<id>#<n>         STATS   admitted/used/abandoned counters, 4 shards
+//
+// Places are listed through the indexes, over placeShards partitions so a
+// join storm never concentrates index writes:
+//
+//	gsi1 QLOT#<id>#<n>  / entrant   the draw's entrants (joined before opening)
+//	gsi1 QLATE#<id>#<n> / joinedAt  joins still waiting for a position
+//	gsi2 QADM#<id>#<n>  / expiry    admitted, token not used yet
+const (
+	placeShards = 8
+	statsShards = 4
+	// stampLayout sorts as text in time order (fixed width, UTC).
+	stampLayout = "2006-01-02T15:04:05.000Z"
+)
+
+func queueCounterPK(eventID string) string { return "QCOUNT#" + eventID }
+func placePK(eventID, account string) string {
+	return "QPLACE#" + eventID + "#" + account
+}
+func statsPK(eventID string, n int) string { return "QSTATS#" + eventID + "#" + strconv.Itoa(n) }
+
+func placeShard(account string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(account))
+	return int(h.Sum32() % placeShards)
+}
+
+func stamp(t time.Time) types.AttributeValue {
+	if t.IsZero() {
+		return s("")
+	}
+	return s(t.UTC().Format(stampLayout))
+}
+
+func parseStamp(it item, name string) time.Time {
+	t, _ := time.Parse(stampLayout, str(it, name))
+	return t
+}
+
+func boolAttr(it item, name string) bool {
+	b, ok := it[name].(*types.AttributeValueMemberBOOL)
+	return ok && b.Value
+}
+
+func b(v bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: v} }
+
+// stateDoc is the stored form of waitroom.State.
+type stateDoc struct {
+	Serving    int64           `json:"serving"`
+	SoldOut    bool            `json:"soldOut"`
+	Seed       string          `json:"seed"`
+	SeedHash   string          `json:"seedHash"`
+	Drawn      bool            `json:"drawn"`
+	DrawnAt    time.Time       `json:"drawnAt"`
+	Entrants   int64           `json:"entrants"`
+	DrawLease  time.Time       `json:"drawLease"`
+	Multiplier float64         `json:"multiplier"`
+	Carry      float64         `json:"carry"`
+	LastTick   time.Time       `json:"lastTick"`
+	Marks      []waitroom.Mark `json:"marks"`
+	Health     string          `json:"health"`
+	FinalSweep time.Time       `json:"finalSweep"`
+	Abandon    time.Time       `json:"abandonCheck"`
+	UpdatedAt  time.Time       `json:"updatedAt"`
+}
+
+func stateItem(st waitroom.State) (item, error) {
+	doc, err := json.Marshal(stateDoc{Serving: st.Serving, SoldOut: st.SoldOut, Seed: st.Seed, SeedHash: st.SeedHash,
+		Drawn: st.Drawn, DrawnAt: st.DrawnAt, Entrants: st.Entrants, DrawLease: st.DrawLease, Multiplier: st.Multiplier,
+		Carry: st.Carry, LastTick: st.LastTick, Marks: st.Marks, Health: st.Health, FinalSweep: st.FinalSweep, Abandon: st.AbandonCheck, UpdatedAt: st.UpdatedAt})
+	if err != nil {
+		return nil, fmt.Errorf("encode queue state: %w", err)
+	}
+	it := key(eventPK(st.EventID), "QUEUE")
+	it["doc"], it["version"] = s(string(doc)), n(st.Version)
+	return it, nil
+}
+
+// GetState reads the queue state (strongly consistent: the inlet and
+// admission decide on it).
+func (st *Store) GetState(ctx context.Context, eventID string) (waitroom.State, bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(eventPK(eventID), "QUEUE"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return waitroom.State{}, false, fmt.Errorf("get queue state %s: %w", eventID, err)
+	}
+	if out.Item == nil {
+		return waitroom.State{}, false, nil
+	}
+	var d stateDoc
+	if err := json.Unmarshal([]byte(str(out.Item, "doc")), &d); err != nil {
+		return waitroom.State{}, false, fmt.Errorf("decode queue state %s: %w", eventID, err)
+	}
+	return waitroom.State{EventID: eventID, Version: num(out.Item, "version"), Serving: d.Serving, SoldOut: d.SoldOut,
+		Seed: d.Seed, SeedHash: d.SeedHash, Drawn: d.Drawn, DrawnAt: d.DrawnAt, Entrants: d.Entrants, DrawLease: d.DrawLease,
+		Multiplier: d.Multiplier, Carry: d.Carry, LastTick: d.LastTick, Marks: d.Marks, Health: d.Health, FinalSweep: d.FinalSweep,
+		AbandonCheck: d.Abandon, UpdatedAt: d.UpdatedAt}, true, nil
+}
+
+// CreateState writes the first queue state of an event.
+func (st *Store) CreateState(ctx context.Context, q waitroom.State) (bool, error) {
+	it, err := stateItem(q)
+	if err != nil {
+		return false, err
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(st.table), Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create queue state %s: %w", q.EventID, err)
+	}
+	return true, nil
+}
+
+// SaveState replaces the state if nobody saved another since it was read.
+func (st *Store) SaveState(ctx context.Context, q waitroom.State) error {
+	it, err := stateItem(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(st.table), Item: it,
+		ConditionExpression:       aws.String("version = :prev"),
+		ExpressionAttributeValues: item{":prev": n(q.Version - 1)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apperr.New(apperr.Conflict, "queue state of %s changed", q.EventID)
+	}
+	if err != nil {
+		return fmt.Errorf("save queue state %s: %w", q.EventID, err)
+	}
+	return nil
+}
+
+func placeItem(p waitroom.Place) item {
+	it := key(placePK(p.EventID, p.Account), "PLACE")
+	it["eventId"], it["account"], it["entrant"] = s(p.EventID), s(p.Account), s(p.Entrant)
+	it["position"], it["joinedAt"], it["lottery"] = n(p.Position), stamp(p.JoinedAt), b(p.Lottery)
+	it["tokenId"], it["tokenExpiresAt"], it["admittedAt"] = s(p.TokenID), stamp(p.TokenExpiresAt), stamp(p.AdmittedAt)
+	it["usedAt"], it["abandoned"] = stamp(p.UsedAt), b(p.Abandoned)
+	shard := strconv.Itoa(placeShard(p.Account))
+	switch {
+	case p.Lottery:
+		it["gsi1pk"], it["gsi1sk"] = s("QLOT#"+p.EventID+"#"+shard), s(p.Entrant)
+	case p.Position == 0:
+		it["gsi1pk"], it["gsi1sk"] = s("QLATE#"+p.EventID+"#"+shard), stamp(p.JoinedAt)
+	}
+	if p.TokenID != "" && p.UsedAt.IsZero() && !p.Abandoned {
+		it["gsi2pk"], it["gsi2sk"] = s("QADM#"+p.EventID+"#"+shard), stamp(p.TokenExpiresAt)
+	}
+	return it
+}
+
+func decodePlace(it item) waitroom.Place {
+	return waitroom.Place{EventID: str(it, "eventId"), Account: str(it, "account"), Entrant: str(it, "entrant"),
+		Position: num(it, "position"), JoinedAt: parseStamp(it, "joinedAt"), Lottery: boolAttr(it, "lottery"),
+		TokenID: str(it, "tokenId"), TokenExpiresAt: parseStamp(it, "tokenExpiresAt"), AdmittedAt: parseStamp(it, "admittedAt"),
+		UsedAt: parseStamp(it, "usedAt"), Abandoned: boolAttr(it, "abandoned")}
+}
+
+// Places reads many places in BatchGetItem calls.
+func (st *Store) Places(ctx context.Context, eventID string, accounts []string) (map[string]waitroom.Place, error) {
+	keys := make([]item, len(accounts))
+	for i, a := range accounts {
+		keys[i] = key(placePK(eventID, a), "PLACE")
+	}
+	its, err := st.batchGet(ctx, keys, "", nil, false)
+	if err != nil {
+		return nil, fmt.Errorf("read places: %w", err)
+	}
+	out := make(map[string]waitroom.Place, len(its))
+	for _, it := range its {
+		p := decodePlace(it)
+		out[p.Account] = p
+	}
+	return out, nil
+}
+
+// Place reads one place, strongly consistent.
+func (st *Store) Place(ctx context.Context, eventID, account string) (waitroom.Place, bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(placePK(eventID, account), "PLACE"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return waitroom.Place{}, false, fmt.Errorf("read place: %w", err)
+	}
+	if out.Item == nil {
+		return waitroom.Place{}, false, nil
+	}
+	return decodePlace(out.Item), true, nil
+}
+
+// PutNewPlace writes a place unless the account has one.
+func (st *Store) PutNewPlace(ctx context.Context, p waitroom.Place) (bool, error) {
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(st.table), Item: placeItem(p), ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("put place: %w", err)
+	}
+	return true, nil
+}
+
+// WritePlaces overwrites places with batch writes.
+func (st *Store) WritePlaces(ctx context.Context, ps []waitroom.Place) error {
+	items := make([]item, len(ps))
+	for i, p := range ps {
+		items[i] = placeItem(p)
+	}
+	if err := st.putAll(ctx, items); err != nil {
+		return fmt.Errorf("write places: %w", err)
+	}
+	return nil
+}
+
+// queryShards runs one index query per place shard and decodes places.
+func (st *Store) queryShards(ctx context.Context, index, prefix, cond string, values item, filter string, limit int) ([]waitroom.Place, error) {
+	var out []waitroom.Place
+	for shard := range placeShards {
+		vals := item{":p": s(prefix + strconv.Itoa(shard))}
+		for k, v := range values {
+			vals[k] = v
+		}
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(st.table), IndexName: aws.String(index),
+			KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+		}
+		if filter != "" {
+			in.FilterExpression = aws.String(filter)
+			if strings.Contains(filter, "#pos") { // "position" is a reserved word
+				in.ExpressionAttributeNames = map[string]string{"#pos": "position"}
+			}
+		}
+		pages := dynamodb.NewQueryPaginator(st.db, in)
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("query %s: %w", prefix, err)
+			}
+			for _, it := range page.Items {
+				out = append(out, decodePlace(it))
+			}
+			if limit > 0 && len(out) >= limit {
+				return out[:limit], nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// PendingPlaces lists places without a position.
+func (st *Store) PendingPlaces(ctx context.Context, eventID string, lottery bool) ([]waitroom.Place, error) {
+	prefix := "QLATE#" + eventID + "#"
+	if lottery {
+		prefix = "QLOT#" + eventID + "#"
+	}
+	return st.queryShards(ctx, "gsi1", prefix, "gsi1pk = :p", item{":zero": n(0)}, "#pos = :zero", 0)
+}
+
+// DrawEntrants lists every place that joined before opening.
+func (st *Store) DrawEntrants(ctx context.Context, eventID string) ([]waitroom.Place, error) {
+	return st.queryShards(ctx, "gsi1", "QLOT#"+eventID+"#", "gsi1pk = :p", nil, "", 0)
+}
+
+// AddPositions takes n positions with one counter write.
+func (st *Store) AddPositions(ctx context.Context, eventID string, count int64) (int64, error) {
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(queueCounterPK(eventID), "COUNT"),
+		UpdateExpression:          aws.String("ADD #next :n"),
+		ExpressionAttributeNames:  map[string]string{"#next": "next"},
+		ExpressionAttributeValues: item{":n": n(count)},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("take %d positions: %w", count, err)
+	}
+	return num(out.Attributes, "next"), nil
+}
+
+// SetPositions sets the counter after the draw.
+func (st *Store) SetPositions(ctx context.Context, eventID string, count int64) error {
+	it := key(queueCounterPK(eventID), "COUNT")
+	it["next"] = n(count)
+	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it}); err != nil {
+		return fmt.Errorf("set positions: %w", err)
+	}
+	return nil
+}
+
+// Positions reads the counter.
+func (st *Store) Positions(ctx context.Context, eventID string) (int64, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: key(queueCounterPK(eventID), "COUNT"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read positions: %w", err)
+	}
+	return num(out.Item, "next"), nil
+}
+
+// ClaimAdmission stores the admission on a served place without one. It
+// writes the whole place (conditional on it being unclaimed at the same
+// position) rather than updating two attributes: the embedded server's
+// UpdateItem mis-files an item that newly enters an index, and PutItem
+// costs the same write unit here.
+func (st *Store) ClaimAdmission(ctx context.Context, p waitroom.Place, tokenID string, expires, now time.Time) error {
+	p.TokenID, p.TokenExpiresAt, p.AdmittedAt = tokenID, expires, now
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(st.table),
+		Item:                      placeItem(p),
+		ConditionExpression:       aws.String("tokenId = :none AND #pos = :pos"),
+		ExpressionAttributeNames:  map[string]string{"#pos": "position"},
+		ExpressionAttributeValues: item{":none": s(""), ":pos": n(p.Position)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apperr.New(apperr.Conflict, "place already admitted")
+	}
+	if err != nil {
+		return fmt.Errorf("claim admission: %w", err)
+	}
+	return nil
+}
+
+// MarkUsed records the hold an admission made, once.
+func (st *Store) MarkUsed(ctx context.Context, eventID, account, tokenID string, now time.Time) (bool, error) {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(placePK(eventID, account), "PLACE"),
+		ConditionExpression:       aws.String("tokenId = :t AND usedAt = :none"),
+		UpdateExpression:          aws.String("SET usedAt = :now, gsi2pk = :done"),
+		ExpressionAttributeValues: item{":t": s(tokenID), ":none": s(""), ":now": stamp(now), ":done": s("QDONE#" + eventID)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark admission used: %w", err)
+	}
+	return true, nil
+}
+
+// ExpiredAdmissions lists admitted, unused places whose token expired.
+func (st *Store) ExpiredAdmissions(ctx context.Context, eventID string, now time.Time, limit int) ([]waitroom.Place, error) {
+	return st.queryShards(ctx, "gsi2", "QADM#"+eventID+"#", "gsi2pk = :p AND gsi2sk < :now",
+		item{":now": stamp(now), ":none": s(""), ":no": b(false)}, "usedAt = :none AND abandoned = :no", limit)
+}
+
+// MarkAbandoned flags an expired admission once.
+func (st *Store) MarkAbandoned(ctx context.Context, p waitroom.Place) (bool, error) {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(placePK(p.EventID, p.Account), "PLACE"),
+		ConditionExpression:       aws.String("tokenId = :t AND usedAt = :none AND abandoned = :no"),
+		UpdateExpression:          aws.String("SET abandoned = :yes, gsi2pk = :done"),
+		ExpressionAttributeValues: item{":t": s(p.TokenID), ":none": s(""), ":no": b(false), ":yes": b(true), ":done": s("QDONE#" + p.EventID)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark admission abandoned: %w", err)
+	}
+	return true, nil
+}
+
+// AddStats adds to one of the counter shards, picked at random.
+func (st *Store) AddStats(ctx context.Context, eventID string, d waitroom.Stats) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       key(statsPK(eventID, rand.IntN(statsShards)), "STATS"),
+		UpdateExpression:          aws.String("ADD admitted :a, used :u, abandoned :x"),
+		ExpressionAttributeValues: item{":a": n(d.Admitted), ":u": n(d.Used), ":x": n(d.Abandoned)},
+	})
+	if err != nil {
+		return fmt.Errorf("add queue stats: %w", err)
+	}
+	return nil
+}
+
+// Stats sums the counter shards.
+func (st *Store) Stats(ctx context.Context, eventID string) (waitroom.Stats, error) {
+	keys := make([]item, statsShards)
+	for i := range keys {
+		keys[i] = key(statsPK(eventID, i), "STATS")
+	}
+	its, err := st.batchGet(ctx, keys, "", nil, true)
+	if err != nil {
+		return waitroom.Stats{}, fmt.Errorf("read queue stats: %w", err)
+	}
+	var out waitroom.Stats
+	for _, it := range its {
+		out.Admitted += num(it, "admitted")
+		out.Used += num(it, "used")
+		out.Abandoned += num(it, "abandoned")
+	}
+	return out, nil
+}

@@ -1,0 +1,191 @@
+package waitroom
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/metrics"
+)
+
+// Record is one queue message as the assigner sees it.
+type Record struct {
+	ID   string
+	Body string
+}
+
+// AssignResult says what one batch did.
+type AssignResult struct {
+	// Failed are the ids of messages to deliver again (partial batch
+	// failure): a store error, never a bad message.
+	Failed   []string
+	Placed   int // new places (pending or with a position)
+	Repeats  int // joins of accounts that had a place already
+	Dropped  int // messages that can never be valid
+	Holes    int // positions reserved for a fan whose place appeared meanwhile
+	Counters int // counter writes (at most one per event in the batch)
+}
+
+// joiner is one account's joins in a batch.
+type joiner struct {
+	join ParsedJoin
+	ids  []string
+}
+
+// Assign gives each new account in a batch a place. Joins of one event
+// share ONE counter write; each new fan costs one conditional put on their
+// own place item, so no partition is hot however many fans join.
+func (s *Service) Assign(ctx context.Context, recs []Record) AssignResult {
+	var res AssignResult
+	byEvent := map[string]map[string]*joiner{}
+	for _, r := range recs {
+		j, err := ParseJoin(r.Body)
+		if err != nil {
+			res.Dropped++
+			s.log.WarnContext(ctx, "join dropped", "messageId", r.ID, "err", err)
+			continue
+		}
+		accts := byEvent[j.EventID]
+		if accts == nil {
+			accts = map[string]*joiner{}
+			byEvent[j.EventID] = accts
+		}
+		if cur, ok := accts[j.Account]; ok {
+			res.Repeats++
+			cur.ids = append(cur.ids, r.ID)
+			if j.JoinedAt.Before(cur.join.JoinedAt) {
+				cur.join.JoinedAt = j.JoinedAt
+			}
+			continue
+		}
+		accts[j.Account] = &joiner{join: j, ids: []string{r.ID}}
+	}
+	events := make([]string, 0, len(byEvent))
+	for id := range byEvent {
+		events = append(events, id)
+	}
+	sort.Strings(events)
+	for _, eventID := range events {
+		s.assignEvent(ctx, eventID, byEvent[eventID], &res)
+	}
+	if res.Placed > 0 {
+		s.o.Metrics.Count(metrics.QueueJoinsPlaced, float64(res.Placed), nil)
+	}
+	return res
+}
+
+func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[string]*joiner, res *AssignResult) {
+	log := s.log.With("eventId", eventID)
+	failAll := func(err error) {
+		log.ErrorContext(ctx, "joins not assigned; they will be delivered again", "err", err, "joins", len(accts))
+		for _, j := range accts {
+			res.Failed = append(res.Failed, j.ids...)
+		}
+	}
+	ev, err := s.events.Get(ctx, eventID)
+	if apperr.Is(err, apperr.NotFound) {
+		log.WarnContext(ctx, "joins for an unknown event dropped", "joins", len(accts))
+		res.Dropped += len(accts)
+		return
+	}
+	if err != nil {
+		failAll(err)
+		return
+	}
+	if ev.Queue.Mode != "on" {
+		res.Dropped += len(accts)
+		return
+	}
+	st, err := s.state(ctx, eventID)
+	if err != nil {
+		failAll(err)
+		return
+	}
+	names := make([]string, 0, len(accts))
+	for a := range accts {
+		names = append(names, a)
+	}
+	have, err := s.store.Places(ctx, eventID, names)
+	if err != nil {
+		failAll(err)
+		return
+	}
+	var fresh []*joiner
+	for a, j := range accts {
+		if _, ok := have[a]; ok {
+			res.Repeats += len(j.ids)
+			continue
+		}
+		fresh = append(fresh, j)
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	// First come, first served within the batch too.
+	sort.Slice(fresh, func(i, k int) bool {
+		a, b := fresh[i].join, fresh[k].join
+		if !a.JoinedAt.Equal(b.JoinedAt) {
+			return a.JoinedAt.Before(b.JoinedAt)
+		}
+		return a.Account < b.Account
+	})
+	opened := OpenedAt(&ev)
+	places := make([]Place, len(fresh))
+	for i, j := range fresh {
+		places[i] = Place{EventID: eventID, Account: j.join.Account, Entrant: draw.EntrantID(eventID, j.join.Account),
+			JoinedAt: j.join.JoinedAt, Lottery: !st.Drawn && j.join.JoinedAt.Before(opened)}
+	}
+	if st.Drawn {
+		last, err := s.store.AddPositions(ctx, eventID, int64(len(places)))
+		if err != nil {
+			failAll(err)
+			return
+		}
+		res.Counters++
+		first := last - int64(len(places)) + 1
+		for i := range places {
+			places[i].Position = first + int64(i)
+		}
+	}
+	created, errs := s.putPlaces(ctx, places)
+	for i, j := range fresh {
+		switch {
+		case errs[i] != nil:
+			log.ErrorContext(ctx, "place not written", "err", errs[i])
+			res.Failed = append(res.Failed, j.ids...)
+			if places[i].Position > 0 {
+				res.Holes++
+			}
+		case created[i]:
+			res.Placed++
+		default:
+			// A concurrent batch placed this account first: its place
+			// stands; the position reserved here is served empty.
+			res.Repeats += len(j.ids)
+			if places[i].Position > 0 {
+				res.Holes++
+				log.InfoContext(ctx, "position left empty", "position", places[i].Position)
+			}
+		}
+	}
+}
+
+// putPlaces writes new places concurrently (bounded), each conditional on
+// the account having none.
+func (s *Service) putPlaces(ctx context.Context, ps []Place) ([]bool, []error) {
+	created, errs := make([]bool, len(ps)), make([]error, len(ps))
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range ps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			created[i], errs[i] = s.store.PutNewPlace(ctx, ps[i])
+		}()
+	}
+	wg.Wait()
+	return created, errs
+}

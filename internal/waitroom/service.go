@@ -1,0 +1,365 @@
+package waitroom
+
+import (
+	"context"
+	"encoding/hex"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/metrics"
+)
+
+// Events reads events.
+type Events interface {
+	Get(ctx context.Context, id string) (catalog.Event, error)
+	Live(ctx context.Context) ([]catalog.Event, error)
+}
+
+// Remaining reports an event's places left: available now, and held
+// (holds that either sell or come back).
+type Remaining func(ctx context.Context, eventID string) (available, held int, err error)
+
+// HealthCheck says whether the purchase path of an event is healthy; when
+// not, reason names the cause (hold p99, error rate, throttles).
+type HealthCheck func(ctx context.Context, eventID string) (healthy bool, reason string, err error)
+
+// Tokens signs admission tokens with claims the waiting room chose (the
+// place's token id and expiry, so a refresh gets the same admission).
+type Tokens interface {
+	Sign(c admission.Claims) (string, error)
+	TTL() time.Duration
+}
+
+// Options configures the Service; zero values take defaults.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// InventoryFactor: fans admitted within one admission window may be at
+	// most this many times the places left (default 1: a fan buys at least
+	// one place, so more admitted fans than places only makes people wait
+	// in the seat map instead of the queue).
+	InventoryFactor float64
+	// DrawGrace lets joins sent just before opening leave SQS before the
+	// draw (default 2 s).
+	DrawGrace time.Duration
+	// TickEvery is the inlet's interval, the rate's first time step
+	// (default 2 s).
+	TickEvery time.Duration
+	// Remaining and Health feed the inlet; nil Health is always healthy.
+	Remaining Remaining
+	Health    HealthCheck
+	// NewSeed makes draw seeds (default draw.NewSeed).
+	NewSeed func() ([]byte, error)
+	// Metrics receives the queue's depth, serving position and rate per
+	// tick and the places written (nil: none).
+	Metrics *metrics.Emitter
+}
+
+// Service is the waiting room.
+type Service struct {
+	store  Store
+	events Events
+	tokens Tokens
+	o      Options
+	clock  clock.Clock
+	log    *slog.Logger
+}
+
+// NewService builds the waiting room.
+func NewService(store Store, events Events, tokens Tokens, o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.InventoryFactor <= 0 {
+		o.InventoryFactor = 1
+	}
+	if o.DrawGrace <= 0 {
+		o.DrawGrace = 2 * time.Second
+	}
+	if o.TickEvery <= 0 {
+		o.TickEvery = 2 * time.Second
+	}
+	if o.NewSeed == nil {
+		o.NewSeed = draw.NewSeed
+	}
+	return &Service{store: store, events: events, tokens: tokens, o: o, clock: o.Clock, log: o.Logger}
+}
+
+// OpenedAt is when the event's sale opened (or opens): saleOpensAt, or
+// earlier when the organizer opened it by hand. Joins before it enter the
+// draw.
+func OpenedAt(ev *catalog.Event) time.Time {
+	if ev.Sale.Status == catalog.SaleOpen && !ev.Sale.OpenedAt.IsZero() && ev.Sale.OpenedAt.Before(ev.SaleOpensAt) {
+		return ev.Sale.OpenedAt
+	}
+	return ev.SaleOpensAt
+}
+
+// state returns the event's queue state, creating it (with the draw's seed)
+// on first use: whoever comes first — a status read, the assigner or the
+// inlet — fixes the seed hash that queue-status publishes.
+func (s *Service) state(ctx context.Context, eventID string) (State, error) {
+	for range 3 {
+		st, ok, err := s.store.GetState(ctx, eventID)
+		if err != nil || ok {
+			return st, err
+		}
+		seed, err := s.o.NewSeed()
+		if err != nil {
+			return State{}, err
+		}
+		now := s.clock.Now()
+		st = State{EventID: eventID, Version: 1, Seed: hex.EncodeToString(seed), SeedHash: draw.SeedHash(seed),
+			Multiplier: 1, UpdatedAt: now}
+		created, err := s.store.CreateState(ctx, st)
+		if err != nil {
+			return State{}, err
+		}
+		if created {
+			s.log.InfoContext(ctx, "waiting room created", "eventId", eventID, "shuffleSeedHash", st.SeedHash)
+			return st, nil
+		}
+	}
+	return State{}, apperr.New(apperr.Unavailable, "queue state of %s keeps changing; retry", eventID)
+}
+
+// queued returns the event when its waiting room is on.
+func (s *Service) queued(ctx context.Context, eventID string) (catalog.Event, error) {
+	ev, err := s.events.Get(ctx, eventID)
+	if err != nil {
+		return catalog.Event{}, err
+	}
+	if ev.Queue.Mode != catalog.QueueOn {
+		return catalog.Event{}, apperr.New(apperr.NotFound, "event %s has no waiting room: ask for admission directly", eventID)
+	}
+	return ev, nil
+}
+
+// Status is the queue-status document.
+func (s *Service) Status(ctx context.Context, eventID string) (Status, error) {
+	ev, err := s.queued(ctx, eventID)
+	if err != nil {
+		return Status{}, err
+	}
+	st, err := s.state(ctx, eventID)
+	if err != nil {
+		return Status{}, err
+	}
+	out := Status{EventID: eventID, SaleState: ev.SaleState(s.clock.Now()), ServingPosition: st.Serving,
+		AdmitPerMinute: ev.Queue.AdmitPerMinute, SoldOut: st.SoldOut, UpdatedAt: st.UpdatedAt, ShuffleSeedHash: st.SeedHash}
+	if st.Drawn {
+		out.ShuffleSeed = st.Seed
+	}
+	return out, nil
+}
+
+// rate is the effective admissions per minute.
+func rate(ev *catalog.Event, st *State) float64 {
+	m := st.Multiplier
+	if m <= 0 {
+		m = 1
+	}
+	return float64(ev.Queue.AdmitPerMinute) * m
+}
+
+// Me is the fan's place: state, position and ETA.
+func (s *Service) Me(ctx context.Context, account, eventID string) (Me, error) {
+	ev, err := s.queued(ctx, eventID)
+	if err != nil {
+		return Me{}, err
+	}
+	st, err := s.state(ctx, eventID)
+	if err != nil {
+		return Me{}, err
+	}
+	p, ok, err := s.store.Place(ctx, eventID, account)
+	if err != nil {
+		return Me{}, err
+	}
+	now := s.clock.Now()
+	me := Me{ServingPosition: st.Serving}
+	if ok && st.Drawn && p.Position > 0 {
+		me.Position = p.Position
+	}
+	me.State = placeState(&st, p, ok, now)
+	if me.State == StateWaiting {
+		me.EtaSeconds = etaSeconds(p.Position, st.Serving, rate(&ev, &st))
+	}
+	if me.State == StateAdmitted && p.UsedAt.IsZero() {
+		me.AdmissionExpires = p.TokenExpiresAt
+	}
+	me.PollSeconds = int64(PollInterval(time.Duration(me.EtaSeconds) * time.Second).Seconds())
+	return me, nil
+}
+
+// placeState is the fan-visible state of a place.
+func placeState(st *State, p Place, ok bool, now time.Time) string {
+	switch {
+	case !ok || !st.Drawn || p.Position == 0:
+		return StatePending
+	case p.TokenID != "" && (!p.UsedAt.IsZero() || now.Before(p.TokenExpiresAt)):
+		return StateAdmitted
+	case p.TokenID != "":
+		return StateExpired
+	case st.SoldOut:
+		return StateSoldOut
+	case p.Position <= st.Serving:
+		return StateAdmittable
+	default:
+		return StateWaiting
+	}
+}
+
+// Admit gives a served fan an admission token. Asking again (a refresh, a
+// second tab) returns the same admission until it expires; a fan who used
+// theirs or let it expire is told so.
+func (s *Service) Admit(ctx context.Context, account, eventID string) (string, admission.Claims, error) {
+	ev, err := s.queued(ctx, eventID)
+	if err != nil {
+		return "", admission.Claims{}, err
+	}
+	st, err := s.state(ctx, eventID)
+	if err != nil {
+		return "", admission.Claims{}, err
+	}
+	for range 3 {
+		p, ok, err := s.store.Place(ctx, eventID, account)
+		if err != nil {
+			return "", admission.Claims{}, err
+		}
+		now := s.clock.Now()
+		state := placeState(&st, p, ok, now)
+		switch state {
+		case StateAdmitted:
+			if !p.UsedAt.IsZero() {
+				return "", admission.Claims{}, notYet(state, "your admission was used for a hold; one admission per place", &st, p)
+			}
+			return s.sign(account, eventID, p.TokenID, p.TokenExpiresAt)
+		case StateAdmittable:
+		case StateSoldOut:
+			return "", admission.Claims{}, apperr.New(apperr.SoldOut, "sold out: nothing is left for the queue").With("state", state)
+		case StateExpired:
+			return "", admission.Claims{}, notYet(state, "your admission expired unused; the place went back to the queue", &st, p)
+		case StatePending:
+			if !ok {
+				return "", admission.Claims{}, notYet("NOT_IN_QUEUE", "join the waiting room first: admission follows your place in the queue", &st, p)
+			}
+			return "", admission.Claims{}, notYet(state, "you are in the queue; your position is being assigned", &st, p)
+		default:
+			e := notYet(state, "not your turn yet", &st, p).(*apperr.Error)
+			return "", admission.Claims{}, e.With("etaSeconds", etaSeconds(p.Position, st.Serving, rate(&ev, &st)))
+		}
+		id, exp := uuid.NewString(), now.Add(s.tokens.TTL()).Truncate(time.Second)
+		err = s.store.ClaimAdmission(ctx, p, id, exp, now)
+		if apperr.Is(err, apperr.Conflict) {
+			continue // another tab claimed it: re-read and answer the same admission
+		}
+		if err != nil {
+			return "", admission.Claims{}, err
+		}
+		if err := s.store.AddStats(ctx, eventID, Stats{Admitted: 1}); err != nil {
+			s.log.WarnContext(ctx, "admission not counted", "eventId", eventID, "err", err)
+		}
+		s.log.InfoContext(ctx, "fan admitted", "eventId", eventID, "position", p.Position)
+		return s.sign(account, eventID, id, exp)
+	}
+	return "", admission.Claims{}, apperr.New(apperr.Unavailable, "your place keeps changing; retry")
+}
+
+func (s *Service) sign(account, eventID, id string, exp time.Time) (string, admission.Claims, error) {
+	c := admission.Claims{ID: id, Account: account, EventID: eventID, ExpiresAt: exp}
+	tok, err := s.tokens.Sign(c)
+	return tok, c, err
+}
+
+func notYet(state, msg string, st *State, p Place) error {
+	e := apperr.New(apperr.QueueRequired, "%s", msg).With("state", state).With("servingPosition", st.Serving)
+	if st.Drawn && p.Position > 0 {
+		e = e.With("position", p.Position)
+	}
+	return e
+}
+
+// MarkUsed records that an admission token made a hold (the inventory's
+// after-hold hook). Events without a waiting room have no places.
+func (s *Service) MarkUsed(ctx context.Context, eventID, account, tokenID string) error {
+	used, err := s.store.MarkUsed(ctx, eventID, account, tokenID, s.clock.Now())
+	if err != nil || !used {
+		return err
+	}
+	return s.store.AddStats(ctx, eventID, Stats{Used: 1})
+}
+
+// Report is the waiting room's part of the organizer's report.
+type Report struct {
+	Joined          int64   `json:"joined"`
+	ServingPosition int64   `json:"servingPosition"`
+	Served          int64   `json:"served"`
+	Admitted        int64   `json:"admitted"`
+	Used            int64   `json:"used"`
+	Abandoned       int64   `json:"abandoned"`
+	Entrants        int64   `json:"drawEntrants"`
+	Drawn           bool    `json:"drawn"`
+	SoldOut         bool    `json:"soldOut"`
+	RateMultiplier  float64 `json:"rateMultiplier"`
+	Health          string  `json:"health,omitempty"`
+}
+
+// Report reads the event's queue counts.
+func (s *Service) Report(ctx context.Context, eventID string) (Report, error) {
+	st, ok, err := s.store.GetState(ctx, eventID)
+	if err != nil || !ok {
+		return Report{}, err
+	}
+	joined, err := s.store.Positions(ctx, eventID)
+	if err != nil {
+		return Report{}, err
+	}
+	stats, err := s.store.Stats(ctx, eventID)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Joined: joined, ServingPosition: st.Serving, Served: min(st.Serving, joined), Admitted: stats.Admitted,
+		Used: stats.Used, Abandoned: stats.Abandoned, Entrants: st.Entrants, Drawn: st.Drawn, SoldOut: st.SoldOut,
+		RateMultiplier: st.Multiplier, Health: st.Health}, nil
+}
+
+// DrawDocument is the published draw: every entrant's public id and
+// position, and the seed once revealed, so anyone can re-run the draw
+// (scripts/verify-draw). Before the draw it is INVALID_STATE.
+func (s *Service) DrawDocument(ctx context.Context, eventID string) (draw.Published, error) {
+	if _, err := s.queued(ctx, eventID); err != nil {
+		return draw.Published{}, err
+	}
+	st, err := s.state(ctx, eventID)
+	if err != nil {
+		return draw.Published{}, err
+	}
+	if !st.Drawn {
+		return draw.Published{}, apperr.New(apperr.InvalidStateChange, "the draw happens when the sale opens; its seed hash is %s", st.SeedHash).
+			With("shuffleSeedHash", st.SeedHash)
+	}
+	ps, err := s.store.DrawEntrants(ctx, eventID)
+	if err != nil {
+		return draw.Published{}, err
+	}
+	doc := draw.Published{EventID: eventID, SeedHash: st.SeedHash, Seed: st.Seed, Entrants: make([]draw.Entrant, 0, len(ps))}
+	for _, p := range ps {
+		if p.Position > 0 && p.Position <= st.Entrants {
+			doc.Entrants = append(doc.Entrants, draw.Entrant{Entrant: p.Entrant, Position: int(p.Position)})
+		}
+	}
+	sort.Slice(doc.Entrants, func(i, k int) bool { return doc.Entrants[i].Position < doc.Entrants[k].Position })
+	return doc, nil
+}
