@@ -62,7 +62,7 @@ type Options struct {
 	// discarded).
 	MetricsOut io.Writer
 	Clock      clock.Clock
-	Logger        *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Stack is a running local stack.
