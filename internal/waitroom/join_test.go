@@ -30,6 +30,7 @@ func TestParseJoin(t *testing.T) {
 		"NegativeTime":      {"join ev-1 -5 fan-1", "", false},
 		"LongEvent":         {"join " + strings.Repeat("e", 65) + " 1803927600123 fan-1", "", false},
 		"ControlInAccount":  {"join ev-1 1803927600123 fan\x01", "", false},
+		"QuoteInAccount":    {`join ev-1 1803927600123 "\""`, "", false},
 		"InvalidUTF8":       {"join ev-1 1803927600123 fan\xff", "", false},
 		"OverOneKiB":        {"join ev-1 1803927600123 " + strings.Repeat("a", 1100), "", false},
 		"JSONFromOldFormat": {`{"eventId":"ev-1","account":"fan-1","joinedAt":"1"}`, "", false},

@@ -93,13 +93,14 @@ func ParseJoin(body string) (ParsedJoin, error) {
 }
 
 // validID: ids become parts of DynamoDB keys joined by '#', and of the join
-// line itself.
+// line itself, where a leading '"' means "JSON-quoted": an id holding a
+// quote could not be told apart, so none may (Cognito subs are UUIDs).
 func validID(s string, max int) bool {
 	if s == "" || len(s) > max || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if r == '#' || r == ' ' || r < 0x20 || r == 0x7f {
+		if r == '#' || r == ' ' || r == '"' || r < 0x20 || r == 0x7f {
 			return false
 		}
 	}
