@@ -276,4 +276,14 @@ func TestDemoEventIsSeeded(t *testing.T) {
 	if reserved != 20000 || len(av.Seats) != 20000 || ga != 2000 {
 		t.Fatalf("demo: %d reserved (%d seat states), %d GA", reserved, len(av.Seats), ga)
 	}
+	// The second demo event sells through the waiting room, whose
+	// status publishes the draw's seed hash before the sale.
+	r = c.do("GET", "/v1/events/"+localstack.DemoQueueEventID+"/queue-status", "", nil, nil)
+	var qs struct {
+		SaleState       string
+		ShuffleSeedHash string
+	}
+	if err := json.Unmarshal(r.body, &qs); err != nil || r.status != 200 || qs.SaleState != "SCHEDULED" || len(qs.ShuffleSeedHash) != 64 {
+		t.Fatalf("demo queue event: %d %s", r.status, r.body)
+	}
 }

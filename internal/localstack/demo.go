@@ -10,8 +10,12 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 )
 
-// DemoEventID is the id of the seeded demo event.
+// DemoEventID is the id of the seeded demo event (no waiting room).
 const DemoEventID = "demo"
+
+// DemoQueueEventID is the id of the seeded demo event behind the waiting
+// room.
+const DemoQueueEventID = "demo-queue"
 
 // DemoEvent is a 20,000-seat arena (five reserved sections of 40 rows of 100
 // seats) plus a 2,000-place general-admission floor. Its sale opens a
@@ -34,7 +38,7 @@ func DemoEvent(now time.Time) catalog.Event {
 			ID: id, Name: "Section " + id, PriceCents: &p, Currency: "EUR", Rows: rows,
 		})
 	}
-	// Until the waiting room lands the demo admits fans directly.
+	// The big demo admits fans directly; DemoQueueEvent shows the queue.
 	req.Queue = &catalog.QueueRequest{Mode: catalog.QueueOff}
 	ga, gaCap := int64(6900), 2000
 	req.Sections = append(req.Sections, catalog.SectionRequest{ID: "GA", Name: "Floor (standing)", PriceCents: &ga, Currency: "EUR", Capacity: &gaCap})
@@ -46,15 +50,46 @@ func DemoEvent(now time.Time) catalog.Event {
 	return ev
 }
 
-// SeedDemo creates the demo event unless it exists.
-func SeedDemo(ctx context.Context, svc *catalog.Service, now time.Time) error {
-	if _, err := svc.Get(ctx, DemoEventID); err == nil {
-		return nil
-	} else if !apperr.Is(err, apperr.NotFound) {
-		return fmt.Errorf("seed demo: %w", err)
+// DemoQueueEvent is a smaller hall (1,000 seats and 500 standing) sold
+// through the waiting room: its sale opens two minutes after start-up, so
+// fans can join early and be ordered by the draw, then admitted at 120 a
+// minute.
+func DemoQueueEvent(now time.Time) catalog.Event {
+	rows := make([]catalog.Row, 20)
+	for r := range rows {
+		rows[r] = catalog.Row{ID: strconv.Itoa(r + 1), Seats: 50}
 	}
-	if _, err := svc.Create(ctx, DemoEvent(now), "seed"); err != nil && !apperr.Is(err, apperr.Conflict) {
-		return fmt.Errorf("seed demo: %w", err)
+	seat, floor, capacity, rate := int64(8900), int64(5900), 500, 120
+	req := catalog.CreateEventRequest{
+		Name:        "StarArena Presents: Midnight Sessions",
+		Venue:       "Riverside Hall",
+		StartsAt:    now.Add(21 * 24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339),
+		SaleOpensAt: now.Add(2 * time.Minute).Truncate(time.Second).Format(time.RFC3339),
+		Queue:       &catalog.QueueRequest{Mode: catalog.QueueOn, AdmitPerMinute: &rate},
+		Sections: []catalog.SectionRequest{
+			{ID: "S", Name: "Seated", PriceCents: &seat, Currency: "EUR", Rows: rows},
+			{ID: "GA", Name: "Floor (standing)", PriceCents: &floor, Currency: "EUR", Capacity: &capacity},
+		},
+	}
+	ev, err := req.Event()
+	if err != nil {
+		panic(fmt.Sprintf("demo queue event is invalid: %v", err)) // a programming error, caught by tests
+	}
+	ev.ID = DemoQueueEventID
+	return ev
+}
+
+// SeedDemo creates the demo events that do not exist yet.
+func SeedDemo(ctx context.Context, svc *catalog.Service, now time.Time) error {
+	for _, ev := range []catalog.Event{DemoEvent(now), DemoQueueEvent(now)} {
+		if _, err := svc.Get(ctx, ev.ID); err == nil {
+			continue
+		} else if !apperr.Is(err, apperr.NotFound) {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		if _, err := svc.Create(ctx, ev, "seed"); err != nil && !apperr.Is(err, apperr.Conflict) {
+			return fmt.Errorf("seed demo %s: %w", ev.ID, err)
+		}
 	}
 	return nil
 }

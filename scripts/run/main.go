@@ -65,12 +65,13 @@ func run() error {
 	fmt.Printf(`
 StarArena local stack
   fan site           %[1]s/?event=%[2]s
+  with waiting room  %[1]s/?event=%[5]s  (sale opens 2 minutes after start-up)
   organizer console  %[1]s/console/
   API                %[1]s/v1/events
   dev tokens         curl -X POST %[1]s/dev/token -d '{"sub":"fan-1","role":"fan"}'
   DynamoDB           %[3]s
 ready in %[4]s — press Ctrl-C to stop
-`, st.URL(), localstack.DemoEventID, dyn, time.Since(started).Round(time.Millisecond))
+`, st.URL(), localstack.DemoEventID, dyn, time.Since(started).Round(time.Millisecond), localstack.DemoQueueEventID)
 	<-ctx.Done()
 	fmt.Println("stopping")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
