@@ -1,50 +1,635 @@
-// Fan site: events and live availability, read from the JSON API.
+// StarArena fan site on the JSON API. Views: / (events), /?event=ID (event
+// page → waiting room → seats), /?order=ID (hold → payment → tickets),
+// /?mine (a fan's orders).
+import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
+  countdown, about, announce, explain, loadConfig } from './lib.js';
+import { sectionList, seatGrid } from './seatmap.js';
+
 const main = document.getElementById('main');
-const params = new URLSearchParams(location.search);
+const cfg = await loadConfig();
+let view = newScope();
 
-function money(cents, currency) {
-  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(cents / 100);
+function go(url, replace) {
+  history[replace ? 'replaceState' : 'pushState'](null, '', url);
+  route();
 }
-
-function el(tag, text) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; }
-
-async function getJSON(url) {
-  const res = await fetch(url);
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
-  return body;
-}
-
-async function showList() {
-  const { events } = await getJSON('/v1/events');
-  main.replaceChildren(el('h2', 'On sale soon'));
-  const ul = el('ul');
-  for (const ev of events) {
-    const li = el('li');
-    const a = el('a', `${ev.name} — ${ev.venue}`);
-    a.href = `/?event=${encodeURIComponent(ev.eventId)}`;
-    li.append(a, el('span', ` · ${new Date(ev.startsAt).toLocaleString()} · ${ev.saleState}`));
-    ul.append(li);
-  }
-  main.append(ul);
-}
-
-async function showEvent(id) {
-  const [ev, av] = await Promise.all([getJSON(`/v1/events/${encodeURIComponent(id)}`), getJSON(`/v1/events/${encodeURIComponent(id)}/availability`)]);
-  const counts = Object.fromEntries(av.sections.map(s => [s.id, s]));
-  main.replaceChildren(el('h2', ev.name), el('p', `${ev.venue} · ${new Date(ev.startsAt).toLocaleString()} · sale ${ev.saleState.toLowerCase()} (opens ${new Date(ev.saleOpensAt).toLocaleString()})`));
-  const table = el('table');
-  const head = el('tr');
-  for (const h of ['Section', 'Price', 'Available', 'Capacity']) head.append(el('th', h));
-  table.append(head);
-  for (const s of ev.sections) {
-    const tr = el('tr');
-    tr.append(el('td', s.name), el('td', money(s.priceCents, s.currency)), el('td', String(counts[s.id]?.available ?? '–')), el('td', String(s.capacity)));
-    table.append(tr);
-  }
-  main.append(table, el('p', `Availability as of ${new Date(av.asOf).toLocaleTimeString()}`));
-}
-
-(params.get('event') ? showEvent(params.get('event')) : showList()).catch(err => {
-  main.replaceChildren(Object.assign(el('p', `Sorry, that did not load: ${err.message}`), { className: 'error' }));
+document.addEventListener('click', e => {
+  const a = e.target.closest('a[data-nav]');
+  if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  go(a.getAttribute('href'));
 });
+addEventListener('popstate', route);
+
+function show(...kids) {
+  main.replaceChildren(...kids);
+  main.querySelector('h1')?.focus();
+}
+
+function renderWho() {
+  const s = session('fan');
+  document.getElementById('who').replaceChildren(...(s ? [
+    h('span', {}, `Signed in as ${s.sub}`), ' ',
+    h('button', { type: 'button', class: 'link', onclick: () => { signOut('fan'); route(); } }, 'Sign out'),
+  ] : []));
+}
+
+function route() {
+  view.stop();
+  view = newScope();
+  renderWho();
+  const q = new URLSearchParams(location.search);
+  const page = q.get('order') ? orderPage(q.get('order')) : q.get('event') ? eventPage(q.get('event')) : q.has('mine') ? minePage() : listPage();
+  page.catch(e => {
+    if (isStop(e)) return;
+    if (e.code === 'UNAUTHORIZED') { signOut('fan'); return route(); }
+    show(h('h1', { tabindex: '-1' }, 'Sorry'), h('div', { class: 'notice error', role: 'alert' }, h('p', {}, explain(e)),
+      h('p', {}, h('button', { type: 'button', onclick: route }, 'Try again'), ' ', h('a', { href: '/', 'data-nav': '' }, 'All events'))));
+  });
+}
+
+// saleState is the sale as a fan sees it now (the server's rule: a
+// scheduled sale is open from saleOpensAt), so a cached event stays right.
+function saleState(ev) {
+  const s = ev.sale?.status;
+  if (s === 'OPEN' || s === 'PAUSED' || s === 'CLOSED') return s;
+  if (s === 'SCHEDULED') return Date.now() < Date.parse(ev.saleOpensAt) ? 'SCHEDULED' : 'OPEN';
+  return ev.saleState;
+}
+const saleWords = { SCHEDULED: 'Sale not open yet', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed' };
+
+const sectionName = (id, ev) => ev?.sections?.find(s => s.id === id)?.name || `Section ${id}`;
+function seatWords(seat, ev) {
+  const [sec, a, b] = seat.split('-');
+  return b ? `${sectionName(sec, ev)} · Row ${a} · Seat ${b}` : `${sectionName(sec, ev)} · Place ${a}`;
+}
+
+// ---------------------------------------------------------------- events
+
+async function listPage() {
+  document.title = 'StarArena';
+  const { events } = await api('/v1/events', { signal: view.signal });
+  const ul = h('ul', { class: 'cards' });
+  for (const ev of events) {
+    ul.append(h('li', { class: 'card' },
+      h('h2', {}, h('a', { href: `/?event=${enc(ev.eventId)}`, 'data-nav': '' }, ev.name)),
+      h('p', {}, ev.venue, ' · ', timeTag(ev.startsAt)),
+      h('p', { class: 'badge', 'data-sale': saleState(ev) }, saleWords[saleState(ev)])));
+  }
+  show(h('h1', { tabindex: '-1' }, 'Events'), events.length ? ul : h('p', {}, 'No events yet.'));
+}
+
+async function eventPage(id) {
+  const base = `/v1/events/${enc(id)}`;
+  const [ev, av] = await Promise.all([
+    api(base, { signal: view.signal }),
+    api(`${base}/availability`, { signal: view.signal }).catch(e => { if (isStop(e)) throw e; return null; }),
+  ]);
+  document.title = `${ev.name} · StarArena`;
+  const sale = h('p', { class: 'sale' });
+  const panel = h('section', { class: 'panel', 'aria-labelledby': 'step' });
+  show(h('h1', { tabindex: '-1' }, ev.name),
+    h('p', { class: 'facts' }, h('span', {}, ev.venue), ' · ', timeTag(ev.startsAt)), sale, panel);
+  journey(ev, av, sale, panel);
+}
+
+// journey is the fan's way through one event: intro → (sign in) → queue →
+// your turn → admission → seats → hold (then the order page).
+function journey(ev, av, saleEl, panel) {
+  const base = `/v1/events/${enc(ev.eventId)}`;
+  const queued = ev.queue?.mode === 'on';
+  const fan = () => session('fan');
+  const key = k => `stararena.${k}.${ev.eventId}.${fan()?.sub}`;
+  let step = newScope(view);
+  const authed = (path, o = {}) => api(path, { ...o, token: fan()?.token, signal: step.signal });
+  const getMe = () => authed(`${base}/queue/me`);
+  const getStatus = async () => {
+    const s = await api(`${base}/queue-status`, { signal: step.signal });
+    syncSale(s.saleState);
+    return s;
+  };
+  // syncSale takes a newer sale state (the organizer may open early).
+  function syncSale(st) {
+    if (!st || st === saleState(ev)) return;
+    ev.sale = { ...ev.sale, status: st };
+    tickSale();
+  }
+
+  // The sale line, with a countdown to saleOpensAt.
+  let shown = '';
+  const timer = h('span', { role: 'timer' });
+  function tickSale() {
+    const st = saleState(ev);
+    if (st !== shown) {
+      if (shown) announce(st === 'OPEN' ? 'The sale is open.' : saleWords[st]);
+      shown = st;
+      saleEl.dataset.sale = st;
+      saleEl.replaceChildren(...(st === 'SCHEDULED'
+        ? ['Sale opens in ', timer, ' · ', timeTag(ev.saleOpensAt)]
+        : [saleWords[st], queued ? ' · with a queue' : ' · no queue']));
+    }
+    if (st === 'SCHEDULED') timer.textContent = countdown((Date.parse(ev.saleOpensAt) - Date.now()) / 1000);
+  }
+  tickSale();
+  view.every(1000, tickSale);
+
+  function setStep(title, ...kids) {
+    step.stop();
+    step = newScope(view);
+    panel.replaceChildren(h('h2', { id: 'step', tabindex: '-1' }, title), ...kids.filter(Boolean));
+    return step;
+  }
+  const focusStep = () => panel.querySelector('h2').focus();
+  const notice = (text, ...more) => h('div', { class: 'notice error', role: 'alert' }, h('p', {}, text), ...more);
+  const ordersLink = () => h('a', { href: '/?mine', 'data-nav': '' }, 'See My tickets');
+
+  // run starts a step and turns its failures into plain words.
+  function run(fn, ...args) {
+    fn(...args).catch(e => {
+      if (isStop(e)) return;
+      if (e.code === 'UNAUTHORIZED') { signOut('fan'); renderWho(); return needFan(() => run(fn, ...args)); }
+      setStep({ RATE_LIMITED: 'Please wait a moment', NETWORK: 'Connection problem' }[e.code] || 'Something went wrong', notice(explain(e), h('p', {}, h('button', { type: 'button', onclick: () => run(fn, ...args) }, 'Try again'))));
+      focusStep();
+    });
+  }
+  function needFan(then) {
+    if (fan()) return then();
+    setStep('Sign in', signInForm('fan', 'Sign in so that your place in the queue and your tickets belong to your account.', () => { renderWho(); then(); }));
+    focusStep();
+  }
+  const sectionsTable = () => h('table', {},
+    h('caption', {}, 'Sections and prices'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Section'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, 'Left'))),
+    h('tbody', {}, ev.sections.map(s => {
+      const a = av?.sections.find(x => x.id === s.id);
+      return h('tr', {}, h('th', { scope: 'row' }, s.name, h('span', { class: 'hint' }, s.kind === 'ga' ? ' standing' : ' seated')),
+        h('td', {}, money(s.priceCents, s.currency)), h('td', {}, a ? (a.available ? num(a.available) : 'None left') : '–'));
+    })));
+
+  // ---- intro: what the event offers and the one next step.
+  async function intro(problem) {
+    const st = saleState(ev);
+    let action;
+    if (st === 'CLOSED') action = [h('p', {}, 'The sale has closed.')];
+    else if (queued) {
+      action = [h('p', {}, st === 'SCHEDULED'
+        ? 'The waiting room is open. Everyone who joins before the sale opens gets a random place in the queue when it opens, so there is no need to rush.'
+        : 'Tickets are sold through a queue. From now on places are first come, first served.'),
+      h('button', { type: 'button', class: 'primary', onclick: () => needFan(() => run(join)) }, 'Join the queue')];
+    } else if (st === 'OPEN') {
+      action = [h('p', {}, 'Tickets are on sale now, no queue needed.'),
+        h('button', { type: 'button', class: 'primary', onclick: () => needFan(() => run(admit)) }, 'Choose seats')];
+    } else if (st === 'SCHEDULED') {
+      action = [h('p', {}, 'You can choose seats as soon as the sale opens. This page updates by itself.'),
+        h('button', { type: 'button', class: 'primary', disabled: true }, 'Choose seats')];
+    } else action = [h('p', {}, 'The sale is paused for a moment. You do not need to do anything: this page checks again by itself.')];
+    const s = setStep('Tickets', problem, sectionsTable(), ...action);
+    if (!queued && st === 'SCHEDULED') s.after(Date.parse(ev.saleOpensAt) - Date.now() + 500, () => run(intro));
+    if (st === 'PAUSED') s.after(15000, () => run(async () => { Object.assign(ev, await api(base, { signal: step.signal })); await intro(); }));
+    // Resume: a place, an admission or an order this account already has.
+    if (!fan()) return;
+    const [me, orders] = await Promise.all([
+      queued && st !== 'CLOSED' ? getMe().catch(() => null) : null,
+      authed('/v1/me/orders').catch(() => null),
+    ]);
+    const mine = orders?.orders.filter(o => o.eventId === ev.eventId && !['EXPIRED', 'CANCELLED', 'REFUNDED'].includes(o.status));
+    if (mine?.length) {
+      panel.querySelector('h2').after(h('p', { class: 'notice' }, `You have ${mine.length === 1 ? 'an order' : `${mine.length} orders`} for this event. `,
+        h('a', { href: `/?order=${enc(mine[0].orderId)}`, 'data-nav': '' }, 'View your order')));
+    }
+    const adm = stored('adm');
+    if (me && (me.state !== 'PENDING' || localStorage.getItem(key('joined')))) return waitingRoom(me);
+    if (!queued && st === 'OPEN' && adm && Date.parse(adm.expiresAt) > Date.now() + 5e3) return seats(adm);
+  }
+  const stored = k => { try { return JSON.parse(localStorage.getItem(key(k))); } catch { return null; } };
+
+  // ---- the waiting room.
+  async function join() {
+    setStep('Joining the queue', h('p', {}, 'One moment…'));
+    try {
+      await authed(`${base}/queue`, { method: 'POST' });
+    } catch (e) {
+      if (e.code !== 'RATE_LIMITED') throw e; // too many joins: the place is kept
+    }
+    localStorage.setItem(key('joined'), '1');
+    await waitingRoom();
+  }
+
+  async function waitingRoom(me) {
+    const place = h('p', { class: 'place' });
+    const ahead = h('p', { class: 'ahead' });
+    const bar = h('progress', { max: '1', value: '0', 'aria-label': 'How far the queue has come to your place' });
+    const checked = h('p', { class: 'hint' });
+    setStep('You are in the queue', h('div', { class: 'queue', 'aria-live': 'polite' }, place, ahead), bar,
+      h('p', {}, 'Keep this page open: it moves you on by itself. Refreshing or opening a second tab is fine, because your place belongs to your account, not to this page.'),
+      checked);
+    const title = panel.querySelector('h2');
+    // set changes text only when it differs, so the live region speaks changes only.
+    const set = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+    const ui = {
+      pending(s) {
+        bar.hidden = true;
+        const [t, p, a] = s.saleState === 'SCHEDULED'
+          ? ['You are in the waiting room', 'Your place is drawn when the sale opens.',
+            'Everyone in the waiting room then gets a random place in the queue. Joining earlier does not help, and you are already in.']
+          : s.saleState === 'OPEN'
+            ? ['The sale is open', s.shuffleSeed ? 'Getting your place in the queue…' : 'Drawing places…', 'This takes a few seconds.']
+            : ['You are in the waiting room', s.saleState === 'PAUSED' ? 'The sale is paused.' : 'The sale has closed.',
+              s.saleState === 'PAUSED' ? 'You keep your place. This page checks again by itself.' : ''];
+        set(title, t);
+        set(place, p);
+        set(ahead, a);
+        checked.textContent = `Last checked ${clock(Date.now())}.`;
+      },
+      waiting(pos, serving, eta, st) {
+        set(title, 'You are in the queue');
+        bar.hidden = false;
+        bar.value = clamp(serving / pos, 0, 1);
+        if (place.textContent !== `Your place in the queue: ${num(pos)}`) place.replaceChildren('Your place in the queue: ', h('strong', {}, num(pos)));
+        const n = Math.max(0, pos - serving - 1);
+        set(ahead, st === 'PAUSED' ? 'The sale is paused for a moment. You keep your place.'
+          : `${n === 0 ? 'You are next.' : `${num(n)} ${n === 1 ? 'person is' : 'people are'} ahead of you.`}${eta != null ? ` Estimated wait: ${about(eta)}.` : ''}`);
+        checked.textContent = `Last checked ${clock(Date.now())}.`;
+      },
+    };
+    me ??= await getMe(); // the one authenticated read; then the cached document
+    for (;;) {
+      if (me.state === 'PENDING') me = await pending(ui, me);
+      else if (me.state === 'WAITING') me = await waiting(ui, me);
+      else break;
+    }
+    if (me.state === 'ADMITTABLE') return yourTurn();
+    if (me.state === 'ADMITTED') return admit();
+    if (me.state === 'EXPIRED') return expired();
+    return soldOut();
+  }
+
+  // pending follows queue-status until the draw has run, then asks for the
+  // place (backing off: a late join can take a moment to be placed).
+  async function pending(ui, me) {
+    let wait = Math.max(2, me.pollSeconds || 2);
+    for (;;) {
+      const s = await getStatus();
+      ui.pending(s);
+      if (!s.shuffleSeed) {
+        const t = (Date.parse(ev.saleOpensAt) - Date.now()) / 1000;
+        await step.sleep(1000 * (s.saleState === 'SCHEDULED' ? clamp(t / 20, 2, 60) : s.saleState === 'OPEN' ? 2 : 30));
+        continue;
+      }
+      await step.sleep(wait * 1000);
+      wait = Math.min(60, wait * 2);
+      me = await getMe();
+      if (me.state !== 'PENDING') return me;
+    }
+  }
+
+  // waiting follows the CDN-cached queue-status at pollSeconds (about the
+  // first ETA/20, 2-60 s; longer if the ETA grows) and reads the place again
+  // only when the serving position reaches it.
+  async function waiting(ui, me) {
+    const pos = me.position;
+    let factor = null;
+    let wait = Math.max(2, me.pollSeconds || 2);
+    ui.waiting(pos, me.servingPosition, me.etaSeconds, 'OPEN');
+    for (;;) {
+      await step.sleep(wait * 1000);
+      const s = await getStatus();
+      if (s.soldOut || s.servingPosition >= pos) {
+        const m = await getMe();
+        if (m.state !== 'WAITING') return m;
+      }
+      // The inlet may run below admitPerMinute; queue/me's ETA shows by how much.
+      factor ??= me.etaSeconds > 0 && s.admitPerMinute ? clamp((pos - me.servingPosition) * 60 / me.etaSeconds / s.admitPerMinute, 0.1, 1) : 1;
+      const eta = s.saleState === 'OPEN' && s.admitPerMinute ? Math.ceil((pos - s.servingPosition) * 60 / (s.admitPerMinute * factor)) : null;
+      ui.waiting(pos, s.servingPosition, eta, s.saleState);
+      // Never faster than queue/me said: ~20 reads for a wait of any length.
+      wait = Math.max(me.pollSeconds || 2, clamp((eta ?? 1200) / 20, 2, 60));
+    }
+  }
+
+  function yourTurn() {
+    document.title = `Your turn · ${ev.name}`;
+    setStep('It is your turn', h('p', {}, 'You have been let in. When you continue, you get a limited time to choose seats and hold them; the page shows how long.'),
+      h('button', { type: 'button', class: 'primary', onclick: () => run(admit) }, 'Choose seats'));
+    announce('It is your turn. Choose seats to continue.');
+    panel.querySelector('button').focus();
+  }
+  function expired() {
+    setStep('Your turn has passed', h('p', {}, 'Your admission ran out before it was used, and its slot went to the next person in the queue. Each place in the queue lets one account in once, so this account cannot buy for this event any more. We are sorry.'));
+    focusStep();
+  }
+  function soldOut() {
+    setStep('Sold out', h('p', {}, explain({ code: 'SOLD_OUT' })));
+    focusStep();
+  }
+  async function used() {
+    setStep('Your admission was used', h('p', {}, 'Your admission was used for a hold, so this account has had its turn: each place in the queue admits once. Your orders and tickets are under My tickets.'), h('p', {}, ordersLink()));
+    focusStep();
+  }
+
+  // ---- admission, then seats.
+  async function admit() {
+    setStep('Letting you in', h('p', {}, 'One moment…'));
+    let adm;
+    try {
+      adm = await authed(`${base}/admission`, { method: 'POST', body: {} });
+    } catch (e) {
+      const st = e.details?.state;
+      if (e.code === 'QUEUE_REQUIRED') return st === 'EXPIRED' ? expired() : st === 'ADMITTED' ? used() : st === 'NOT_IN_QUEUE' ? join() : waitingRoom();
+      if (e.code === 'SOLD_OUT') return soldOut();
+      if (e.code === 'SALE_NOT_OPEN') return queued ? waitingRoom() : intro(notice(explain(e)));
+      throw e;
+    }
+    localStorage.setItem(key('adm'), JSON.stringify(adm));
+    syncSale('OPEN');
+    document.title = `${ev.name} · StarArena`;
+    return seats(adm);
+  }
+
+  async function seats(adm) {
+    const s = setStep('Choose your seats');
+    const left = h('strong', { role: 'timer' });
+    const detail = h('div', { class: 'pick' });
+    const msg = h('div', { class: 'msg' });
+    const list = sectionList(ev, sec => choose(sec, true));
+    panel.append(h('p', { class: 'admission' }, 'Your admission is valid for ', left, '. Hold seats before it runs out.'),
+      h('h3', {}, 'Sections'), list.el, detail, msg);
+    focusStep();
+    const tick = () => {
+      const t = (Date.parse(adm.expiresAt) - Date.now()) / 1000;
+      left.textContent = countdown(t);
+      if (t <= 0 && queued) left.textContent = '00:00 (ran out)';
+    };
+    tick();
+    s.every(1000, tick);
+
+    let grid = null, current = null, busy = false;
+    const showMsg = (text, ...more) => msg.replaceChildren(notice(text, ...more));
+    async function refresh() {
+      if (busy) return;
+      busy = true;
+      try {
+        av = await api(`${base}/availability`, { signal: s.signal });
+        list.update(av);
+        grid?.update(av.seats, av.asOf);
+        if (current) detailCounts();
+      } catch (e) { if (isStop(e)) return; } finally { busy = false; }
+    }
+    let detailCounts = () => {};
+    function choose(sec, focus) {
+      current = sec;
+      grid = null;
+      list.select(sec.id);
+      msg.replaceChildren();
+      const a = () => av.sections.find(x => x.id === sec.id) || { available: 0 };
+      const max = () => Math.max(0, Math.min(ev.maxTicketsPerAccount, a().available));
+      const qty = h('select', { id: 'qty' });
+      const fillQty = () => {
+        const keep = qty.value;
+        qty.replaceChildren(...Array.from({ length: max() }, (_, i) => h('option', { value: String(i + 1) }, String(i + 1))));
+        if (keep && +keep <= max()) qty.value = keep;
+      };
+      fillQty();
+      const price = money(sec.priceCents, sec.currency);
+      const heading = h('h3', { tabindex: '-1' }, `${sec.name} · ${price} each`);
+      if (sec.kind === 'ga') {
+        const btn = h('button', { type: 'button', class: 'primary' }, 'Hold places');
+        const label = () => { btn.textContent = `Hold ${qty.value || 0} place${qty.value === '1' ? '' : 's'}`; btn.disabled = !max(); };
+        qty.addEventListener('change', label);
+        btn.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, btn));
+        detailCounts = () => { fillQty(); label(); };
+        label();
+        detail.replaceChildren(heading, h('p', {}, 'Standing: no seat numbers. '),
+          h('p', { class: 'row' }, h('label', { for: 'qty' }, 'How many places? '), qty, ' ', btn));
+      } else {
+        const best = h('button', { type: 'button' }, 'Hold the best available');
+        best.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, best));
+        const chosen = h('p', { class: 'chosen', 'aria-live': 'polite' });
+        const holdBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Hold chosen seats');
+        let picked = [];
+        grid = seatGrid(sec, ev.maxTicketsPerAccount, (ids, note) => {
+          picked = ids;
+          chosen.textContent = note || (ids.length ? `Your choice: ${ids.join(', ')} · ${money(sec.priceCents * ids.length, sec.currency)}` : 'No seats chosen yet.');
+          holdBtn.textContent = ids.length ? `Hold ${ids.length} seat${ids.length === 1 ? '' : 's'}` : 'Hold chosen seats';
+          holdBtn.disabled = !ids.length;
+        });
+        grid.update(av.seats, av.asOf);
+        chosen.textContent = 'No seats chosen yet.';
+        holdBtn.addEventListener('click', () => hold({ seats: picked }, holdBtn));
+        detailCounts = () => { fillQty(); best.disabled = !max(); };
+        detailCounts();
+        detail.replaceChildren(heading,
+          h('p', { class: 'row' }, h('label', { for: 'qty' }, 'Best available: how many seats? '), qty, ' ', best),
+          h('p', {}, 'Or choose seats on the map (up to ', String(ev.maxTicketsPerAccount), '):'),
+          h('ul', { class: 'legend', 'aria-label': 'Seat colours' },
+            h('li', { 'data-state': 'available' }, 'Available'), h('li', { 'data-state': 'held' }, 'Held'),
+            h('li', { 'data-state': 'sold' }, 'Sold'), h('li', { 'data-state': 'picked' }, 'Your choice')),
+          grid.el, chosen, holdBtn);
+      }
+      if (focus) heading.focus();
+    }
+
+    async function hold(body, btn) {
+      msg.replaceChildren();
+      btn.disabled = true;
+      btn.setAttribute('aria-busy', 'true');
+      const idem = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+      try {
+        let o;
+        for (let i = 0; ; i++) {
+          try {
+            o = await authed(`${base}/holds`, { method: 'POST', body: { admissionToken: adm.admissionToken, ...body }, headers: { 'Idempotency-Key': idem } });
+            break;
+          } catch (e) {
+            if (e.code !== 'NETWORK' || i === 2) throw e;
+            await s.sleep(1000); // same key: a retry can never hold twice
+          }
+        }
+        localStorage.removeItem(key('adm'));
+        go(`/?order=${enc(o.orderId)}`);
+      } catch (e) {
+        if (isStop(e)) return;
+        btn.disabled = false;
+        btn.removeAttribute('aria-busy');
+        if (e.code === 'SEATS_UNAVAILABLE') {
+          grid?.taken(e.details.seats || []);
+          showMsg(explain(e));
+          return refresh();
+        }
+        if (e.code === 'ADMISSION_INVALID') {
+          if (!queued) {
+            try {
+              adm = await authed(`${base}/admission`, { method: 'POST', body: {} });
+              localStorage.setItem(key('adm'), JSON.stringify(adm));
+              return showMsg('Your admission had run out, so we got you a new one. Please try again.');
+            } catch (x) { return showMsg(explain(x)); }
+          }
+          return Date.parse(adm.expiresAt) <= Date.now()
+            ? showMsg('Your time to choose seats ran out before the hold, and the slot went to the next person in the queue. Each place in the queue lets one account in once, so this account cannot buy for this event any more.')
+            : showMsg('This admission was already used for a hold, perhaps in another tab. Each place in the queue admits once.', h('p', {}, ordersLink()));
+        }
+        if (e.code === 'RATE_LIMITED') {
+          btn.disabled = true;
+          s.after(1000 * (e.details.retryAfterSeconds || 30), () => { btn.disabled = false; });
+        }
+        if (e.code === 'UNAUTHORIZED') { signOut('fan'); renderWho(); }
+        showMsg(explain(e), e.code === 'LIMIT_EXCEEDED' ? h('p', {}, ordersLink()) : null);
+      }
+    }
+
+    await refresh();
+    if (ev.sections.length === 1) choose(ev.sections[0], false);
+    // Every 5 s (the projection is at most 2 s old); slower for huge maps.
+    s.every(1000 * clamp(Object.keys(av.seats || {}).length / 2000, 5, 15), refresh);
+  }
+
+  run(intro);
+}
+
+// ---------------------------------------------------------------- orders
+
+const orderWords = {
+  PENDING_PAYMENT: 'Held, waiting for payment', PAID: 'Paid, issuing tickets', ISSUED: 'Tickets ready',
+  ISSUE_FAILED: 'Paid, tickets delayed', EXPIRED: 'Hold ended', CANCELLED: 'Released', REFUND_PENDING: 'Refund in progress', REFUNDED: 'Refunded',
+};
+
+async function orderPage(id) {
+  document.title = 'Your order · StarArena';
+  let s = session('fan');
+  if (!s) {
+    return show(h('h1', { tabindex: '-1' }, 'Your order'), signInForm('fan', 'Sign in to see your order.', () => route()));
+  }
+  const path = `/v1/orders/${enc(id)}`;
+  const get = () => api(path, { token: s.token, signal: view.signal });
+  let o = await get();
+  const ev = await api(`/v1/events/${enc(o.eventId)}`, { signal: view.signal }).catch(e => { if (isStop(e)) throw e; return null; });
+  const state = h('p', { class: 'state', role: 'status' });
+  const body = h('div', {});
+  const timer = h('strong', { role: 'timer' });
+  const held = h('p', { class: 'held', hidden: true }, 'Your seats are held for ', timer, '.');
+  show(h('h1', { tabindex: '-1' }, ev ? ev.name : 'Your order'),
+    ev && h('p', { class: 'facts' }, ev.venue, ' · ', timeTag(ev.startsAt)),
+    h('section', { class: 'panel', 'aria-labelledby': 'order-h' },
+      h('h2', { id: 'order-h' }, 'Your order'),
+      h('ul', { class: 'places' }, o.seats.length ? o.seats.map(x => h('li', {}, seatWords(x, ev))) : h('li', {}, `${o.quantity} × ${sectionName(o.section, ev)} (standing)`)),
+      h('p', {}, 'Total ', h('strong', {}, money(o.amountCents, o.currency))),
+      held, state, body));
+
+  const payKey = `stararena.paying.${id}`;
+  let paying = Number(sessionStorage.getItem(payKey)) || 0;
+  let last = '';
+  const say = text => { if (state.textContent !== text) state.textContent = text; };
+  const back = () => h('p', {}, h('a', { href: `/?event=${enc(o.eventId)}`, 'data-nav': '' }, 'Back to the event'));
+
+  async function payment() {
+    const provider = cfg.payment?.provider === 'stripe' ? 'stripe' : 'sandbox';
+    const p = await api(`${path}/payments`, { method: 'POST', token: s.token, signal: view.signal, body: { provider } });
+    const release = h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Release these seats');
+    const started = () => { paying = Date.now(); sessionStorage.setItem(payKey, String(paying)); tick(); };
+    if (provider === 'stripe') {
+      const { stripeForm } = await import('./pay-stripe.js');
+      body.replaceChildren(await stripeForm({ publishableKey: cfg.payment.publishableKey, clientSecret: p.clientSecret,
+        label: `Pay ${money(o.amountCents, o.currency)}`, returnUrl: location.href, onPaid: started }), release);
+      return;
+    }
+    body.replaceChildren(
+      h('p', {}, h('a', { class: 'button primary', href: p.checkoutUrl, target: '_blank', rel: 'noopener', onclick: started }, `Pay ${money(o.amountCents, o.currency)}`)),
+      h('p', { class: 'hint' }, 'Opens the payment page in a new tab. Come back to this tab afterwards: it updates by itself.'),
+      release);
+  }
+  async function cancel(e) {
+    e.target.disabled = true;
+    try { o = await api(path, { method: 'DELETE', token: s.token, signal: view.signal }); } catch (x) {
+      if (isStop(x)) return;
+      e.target.disabled = false;
+      return body.append(h('div', { class: 'notice error', role: 'alert' }, h('p', {}, x.code === 'INVALID_STATE' ? 'This order can no longer be released: a payment has already arrived.' : explain(x))));
+    }
+    render();
+  }
+  function tick() {
+    if (o.status !== 'PENDING_PAYMENT') return;
+    const t = (Date.parse(o.expiresAt) - Date.now()) / 1000;
+    timer.textContent = countdown(t);
+    if (t <= 0) say('Your hold time is over. Checking whether a payment arrived in time…');
+    else if (!paying) say('');
+    else if (Date.now() - paying < 60e3) say('Waiting for the payment provider to confirm your payment. This usually takes a few seconds after you pay.');
+    else say('Still waiting for the payment provider. If you paid, you will get your tickets or an automatic refund; you are never charged twice for one order.');
+  }
+  async function render() {
+    if (o.status !== last) {
+      last = o.status;
+      switch (o.status) {
+        case 'PENDING_PAYMENT':
+          body.replaceChildren(h('p', {}, 'Preparing the payment…'));
+          try { await payment(); } catch (e) {
+            if (isStop(e)) throw e;
+            last = '';
+            body.replaceChildren(h('div', { class: 'notice error', role: 'alert' }, h('p', {}, explain(e))));
+          }
+          break;
+        case 'PAID':
+          body.replaceChildren();
+          say('Payment confirmed. Issuing your tickets… this usually takes a few seconds.');
+          break;
+        case 'ISSUE_FAILED':
+          body.replaceChildren();
+          say('Your payment is confirmed. Issuing the tickets is taking longer than usual; we keep retrying by ourselves and you do not need to pay again. The tickets will appear under My tickets.');
+          break;
+        case 'ISSUED': {
+          sessionStorage.removeItem(payKey);
+          const ts = o.tickets?.length ? o.tickets : await api(`${path}/tickets`, { token: s.token, signal: view.signal });
+          say(`Your ticket${ts.length === 1 ? ' is' : 's are'} ready. Show the QR code at the door; a screenshot works too.`);
+          body.replaceChildren(h('ul', { class: 'tickets' }, ts.map(t => h('li', { class: 'ticket' },
+            t.qr ? h('img', { src: t.qr, alt: `QR code for ${seatWords(t.seat, ev)}`, width: '240', height: '240' }) : null,
+            h('p', { class: 'ticket-seat' }, seatWords(t.seat, ev)),
+            t.status && t.status !== 'VALID' ? h('p', { class: 'error' }, `This ticket is ${t.status.toLowerCase()}.`) : null,
+            h('p', { class: 'hint' }, `Ticket ${t.ticketId}`)))));
+          break;
+        }
+        case 'EXPIRED':
+          body.replaceChildren(back());
+          say(paying ? 'Your hold ended before the payment was confirmed, so the seats were released. If your payment goes through, we either hold the same seats for you again or refund you automatically.'
+            : 'Your hold ended before a payment arrived, so the seats were released. Nothing was charged.');
+          break;
+        case 'CANCELLED':
+          body.replaceChildren(back());
+          say('You released these seats. Nothing was charged.');
+          break;
+        default:
+          body.replaceChildren(back());
+          say(o.status === 'REFUNDED' ? 'This order was refunded.' : 'Your payment is being refunded.');
+      }
+      held.hidden = o.status !== 'PENDING_PAYMENT';
+    }
+    tick();
+  }
+  view.every(1000, tick);
+  for (;;) {
+    await render();
+    const wait = {
+      PENDING_PAYMENT: paying ? 2000 : 5000, PAID: 2000, ISSUE_FAILED: 10000, REFUND_PENDING: 10000, EXPIRED: paying ? 10000 : 0,
+    }[o.status];
+    if (!wait) break;
+    await view.sleep(wait);
+    o = await get();
+  }
+}
+
+async function minePage() {
+  document.title = 'My tickets · StarArena';
+  const s = session('fan');
+  if (!s) return show(h('h1', { tabindex: '-1' }, 'My tickets'), signInForm('fan', 'Sign in to see your orders and tickets.', () => route()));
+  const [{ orders }, list] = await Promise.all([api('/v1/me/orders', { token: s.token, signal: view.signal }),
+    api('/v1/events', { signal: view.signal }).catch(e => { if (isStop(e)) throw e; return { events: [] }; })]);
+  const names = Object.fromEntries(list.events.map(e => [e.eventId, e.name]));
+  const ul = h('ul', { class: 'cards' });
+  for (const o of orders.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))) {
+    ul.append(h('li', { class: 'card' },
+      h('h2', {}, h('a', { href: `/?order=${enc(o.orderId)}`, 'data-nav': '' }, `${o.seats.length ? o.seats.join(', ') : `${o.quantity} × ${o.section}`}`)),
+      h('p', {}, `${names[o.eventId] || `Event ${o.eventId}`} · ${money(o.amountCents, o.currency)} · ordered ${when(o.createdAt)}`),
+      h('p', { class: 'badge', 'data-order': o.status }, orderWords[o.status] || o.status)));
+  }
+  show(h('h1', { tabindex: '-1' }, 'My tickets'), orders.length ? ul : h('p', {}, 'No orders yet. ', h('a', { href: '/', 'data-nav': '' }, 'Find an event')));
+}
+
+route();

@@ -1,0 +1,186 @@
+// Shared by the fan site and the organizer console: DOM building, the JSON
+// API, dev sign-in, formatting, announcements and plain-words errors.
+
+// h builds an element: h('a', {href: '/', class: 'x', onclick: fn}, 'text', child).
+export function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  e.append(...kids.flat().filter(x => x != null && x !== false));
+  return e;
+}
+
+export const enc = encodeURIComponent;
+export const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+
+// A scope owns a view's timers and requests; stop() ends them all, and a
+// child scope stops with its parent.
+export function newScope(parent) {
+  const ctl = new AbortController();
+  const timers = new Set();
+  const s = {
+    signal: ctl.signal,
+    get live() { return !ctl.signal.aborted; },
+    after(ms, fn) {
+      // Browsers fire a timeout over 2^31-1 ms at once: cap it (the
+      // caller checks again when it fires).
+      const id = setTimeout(() => { timers.delete(id); if (s.live) fn(); }, Math.min(ms, 2 ** 31 - 1));
+      timers.add(id);
+    },
+    every(ms, fn) { const id = setInterval(() => s.live && fn(), ms); timers.add(id); },
+    sleep(ms) {
+      return new Promise((ok, fail) => {
+        if (!s.live) return fail(stopped());
+        s.after(ms, ok);
+        ctl.signal.addEventListener('abort', () => fail(stopped()), { once: true });
+      });
+    },
+    stop() {
+      ctl.abort();
+      for (const id of timers) { clearTimeout(id); clearInterval(id); }
+      timers.clear();
+    },
+  };
+  parent?.signal.addEventListener('abort', () => s.stop(), { once: true });
+  return s;
+}
+const stopped = () => new DOMException('view changed', 'AbortError');
+export const isStop = e => e?.name === 'AbortError';
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    Object.assign(this, { status, code, details: details || {} });
+  }
+}
+
+// api calls the JSON API. Errors become ApiError with the contract's code;
+// a 401 is UNAUTHORIZED whatever its body (in AWS the authorizer answers
+// {"message":"Unauthorized"} before any function runs).
+export async function api(path, { method = 'GET', body, token, headers = {}, signal } = {}) {
+  const hd = { ...headers };
+  if (body !== undefined) hd['Content-Type'] = 'application/json';
+  if (token) hd.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(path, { method, headers: hd, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    if (isStop(e)) throw e;
+    throw new ApiError(0, 'NETWORK', 'The network request failed.');
+  }
+  let data = null;
+  try { data = await res.json(); } catch { /* empty or not JSON */ }
+  if (res.ok) return data;
+  const er = data?.error || {};
+  const code = res.status === 401 ? 'UNAUTHORIZED' : er.code || `HTTP_${res.status}`;
+  const details = er.details || {};
+  if (res.headers.get('Retry-After')) details.retryAfterSeconds ??= Number(res.headers.get('Retry-After'));
+  throw new ApiError(res.status, code, er.message || data?.message || res.statusText, details);
+}
+
+// Site configuration (web/config.json): how fans sign in and pay. A missing
+// file means the local stack's defaults.
+export async function loadConfig() {
+  try {
+    const r = await fetch('/config.json');
+    if (r.ok) return { signIn: 'dev', payment: { provider: 'sandbox' }, ...(await r.json()) };
+  } catch { /* defaults */ }
+  return { signIn: 'dev', payment: { provider: 'sandbox' } };
+}
+
+// Sessions: the dev issuer's token per role, kept in localStorage so a
+// refresh or a second tab is the same account.
+const skey = role => `stararena.session.${role}`;
+export function session(role) {
+  try {
+    const s = JSON.parse(localStorage.getItem(skey(role)));
+    if (s && Date.parse(s.expiresAt) > Date.now() + 60e3) return s;
+  } catch { /* none */ }
+  return null;
+}
+export async function signIn(role, sub) {
+  const t = await api('/dev/token', { method: 'POST', body: { sub, role } });
+  const s = { sub, token: t.token, expiresAt: t.expiresAt };
+  localStorage.setItem(skey(role), JSON.stringify(s));
+  return s;
+}
+export const signOut = role => localStorage.removeItem(skey(role));
+
+// signInForm asks for an account name (the local stand-in for Cognito's
+// sign-in page) and calls then(session).
+export function signInForm(role, lead, then) {
+  const id = `acct-${role}`;
+  const input = h('input', { id, name: 'account', autocomplete: 'username', required: true, maxlength: '64',
+    value: `${role}-${Math.random().toString(36).slice(2, 7)}`, 'aria-describedby': `${id}-hint` });
+  const err = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'signin' },
+    h('p', {}, lead),
+    h('label', { for: id }, 'Account name'), input,
+    h('p', { class: 'hint', id: `${id}-hint` }, 'Local development sign-in: any name works and is your account.'),
+    h('button', { type: 'submit' }, 'Sign in and continue'), err);
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    form.querySelector('button').disabled = true;
+    try { then(await signIn(role, input.value.trim())); } catch (x) { err.textContent = explain(x); form.querySelector('button').disabled = false; }
+  });
+  return form;
+}
+
+// Money in minor units.
+export function money(cents, currency) {
+  const f = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+  return f.format(cents / 10 ** f.resolvedOptions().maximumFractionDigits);
+}
+export function minorDigits(currency) {
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+}
+export const num = n => new Intl.NumberFormat().format(n);
+export const when = t => new Date(t).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+export const clock = t => new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+export const timeTag = (t, text) => h('time', { datetime: new Date(t).toISOString() }, text ?? when(t));
+
+// countdown formats seconds as 1 d 02:03:04, 02:03:04 or 03:04.
+export function countdown(sec) {
+  sec = Math.max(0, Math.ceil(sec));
+  const d = Math.floor(sec / 86400), hh = Math.floor(sec / 3600) % 24, mm = Math.floor(sec / 60) % 60, ss = sec % 60;
+  const p = n => String(n).padStart(2, '0');
+  return (d ? `${d} d ` : '') + (d || hh ? `${p(hh)}:` : '') + `${p(mm)}:${p(ss)}`;
+}
+// about is a calm, rounded duration: "about 3 minutes".
+export function about(sec) {
+  if (sec < 60) return 'less than a minute';
+  const m = Math.round(sec / 60);
+  if (m < 60) return `about ${m} minute${m === 1 ? '' : 's'}`;
+  const hr = Math.round(m / 6) / 10;
+  return `about ${hr} hour${hr === 1 ? '' : 's'}`;
+}
+
+// announce speaks a status change to screen readers (one polite region).
+export function announce(text) {
+  const live = document.getElementById('live');
+  if (!live) return;
+  live.textContent = '';
+  requestAnimationFrame(() => { live.textContent = text; });
+}
+
+// explain turns an API error into plain words with the next step.
+export function explain(e) {
+  const d = e?.details || {};
+  switch (e?.code) {
+    case 'NETWORK': return 'We could not reach StarArena. Check your connection; your place and any seats you hold are kept. Try again in a moment.';
+    case 'UNAUTHORIZED': return 'Your sign-in has expired. Please sign in again.';
+    case 'RATE_LIMITED': return `That was a lot of requests in a short time. Please wait ${d.retryAfterSeconds || 30} seconds and try again; nothing you already have is lost.`;
+    case 'SOLD_OUT': return 'Sold out: every place is sold or held. Seats held by others and not paid in time go back on sale, so it can be worth checking again later.';
+    case 'LIMIT_EXCEEDED': return 'You have reached the ticket limit for this event on this account. Your existing orders are under My tickets.';
+    case 'SEATS_UNAVAILABLE': return `Sorry, ${(d.seats || []).join(', ') || 'those seats'} ${(d.seats || []).length === 1 ? 'was' : 'were'} just taken by someone else. Choose other seats or use best available.`;
+    case 'SALE_NOT_OPEN': return `The sale is not open right now (${String(d.saleState || 'not open').toLowerCase()}). This page updates when it changes.`;
+    case 'ADMISSION_INVALID': return 'Your admission is no longer valid: it expired or was already used for a hold.';
+    case 'NOT_FOUND': return 'We could not find that. Check the link, or start from the list of events.';
+    case 'UNAVAILABLE': case 'INTERNAL': return 'Something went wrong on our side. Nothing was charged; please try again in a moment.';
+    default: return e?.message || 'Something went wrong. Please try again.';
+  }
+}
