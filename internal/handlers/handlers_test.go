@@ -18,12 +18,20 @@ import (
 // stack starts a local stack (embedded DynamoDB, no demo) for one test.
 func stack(t *testing.T, clk clock.Clock) *localstack.Stack {
 	t.Helper()
+	return stackWith(t, localstack.Options{Clock: clk})
+}
+
+// stackWith starts a local stack with o (address and configuration set
+// here) and stops it when the test ends.
+func stackWith(t *testing.T, o localstack.Options) *localstack.Stack {
+	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.LogLevel = 8 // quiet: errors only
-	st, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Clock: clk})
+	o.Addr, o.Config = "127.0.0.1:0", cfg
+	st, err := localstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
