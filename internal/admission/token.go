@@ -128,6 +128,17 @@ func (t *Tokens) Sign(c Claims) (string, error) {
 // TTL is how long a new token lives.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
+// Why an admission token was refused (ADMISSION_INVALID details.reason),
+// so a page can say "ask again" (EXPIRED) or "you already used it" (USED)
+// without guessing.
+const (
+	ReasonInvalid      = "INVALID"
+	ReasonExpired      = "EXPIRED"
+	ReasonUsed         = "USED"
+	ReasonOtherAccount = "OTHER_ACCOUNT"
+	ReasonOtherEvent   = "OTHER_EVENT"
+)
+
 // MaxTokenBytes bounds what Verify parses.
 const MaxTokenBytes = 2048
 
@@ -136,7 +147,7 @@ const MaxTokenBytes = 2048
 // says which check failed, never anything about keys.
 func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 	if token == "" || len(token) > MaxTokenBytes {
-		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is missing or malformed")
+		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is missing or malformed").With("reason", ReasonInvalid)
 	}
 	tok, err := jwt.ParseString(token,
 		jwt.WithKeySet(t.verify, jws.WithRequireKid(true)),
@@ -146,9 +157,9 @@ func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 	)
 	if err != nil {
 		if errors.Is(err, jwt.TokenExpiredError()) {
-			return Claims{}, apperr.Wrap(err, apperr.AdmissionInvalid, "admission token has expired; ask for a new one")
+			return Claims{}, apperr.Wrap(err, apperr.AdmissionInvalid, "admission token has expired; ask for a new one").With("reason", ReasonExpired)
 		}
-		return Claims{}, apperr.Wrap(err, apperr.AdmissionInvalid, "admission token is not valid")
+		return Claims{}, apperr.Wrap(err, apperr.AdmissionInvalid, "admission token is not valid").With("reason", ReasonInvalid)
 	}
 	c := Claims{}
 	c.ID, _ = tok.JwtID()
@@ -157,14 +168,14 @@ func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 	c.ExpiresAt = exp
 	var evt string
 	if err := tok.Get("evt", &evt); err != nil || c.ID == "" {
-		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is not valid")
+		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is not valid").With("reason", ReasonInvalid)
 	}
 	c.EventID = evt
 	if c.Account != account {
-		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token belongs to another account")
+		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token belongs to another account").With("reason", ReasonOtherAccount)
 	}
 	if c.EventID != eventID {
-		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is for another event")
+		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is for another event").With("reason", ReasonOtherEvent)
 	}
 	return c, nil
 }

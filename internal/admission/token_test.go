@@ -3,6 +3,7 @@ package admission
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -40,28 +41,36 @@ func TestVerifyRefusesEveryMisuse(t *testing.T) {
 	forged, _, _ := mustTokens(t, other, clk).Issue("fan-1", "ev-1")
 	parts := strings.Split(tok, ".")
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"evt":"ev-1","exp":9999999999,"iss":"stararena/admission","jti":"x","sub":"fan-1"}`)) + "." + parts[2]
-	cases := map[string]struct{ token, account, event string }{
-		"OtherAccount":    {tok, "fan-2", "ev-1"},
-		"OtherEvent":      {tok, "fan-1", "ev-2"},
-		"ForgedKey":       {forged, "fan-1", "ev-1"},
-		"TamperedPayload": {tampered, "fan-1", "ev-1"},
-		"Garbage":         {"abc", "fan-1", "ev-1"},
-		"Empty":           {"", "fan-1", "ev-1"},
-		"Huge":            {strings.Repeat("a", MaxTokenBytes+1), "fan-1", "ev-1"},
+	cases := map[string]struct{ token, account, event, reason string }{
+		"OtherAccount":    {tok, "fan-2", "ev-1", ReasonOtherAccount},
+		"OtherEvent":      {tok, "fan-1", "ev-2", ReasonOtherEvent},
+		"ForgedKey":       {forged, "fan-1", "ev-1", ReasonInvalid},
+		"TamperedPayload": {tampered, "fan-1", "ev-1", ReasonInvalid},
+		"Garbage":         {"abc", "fan-1", "ev-1", ReasonInvalid},
+		"Empty":           {"", "fan-1", "ev-1", ReasonInvalid},
+		"Huge":            {strings.Repeat("a", MaxTokenBytes+1), "fan-1", "ev-1", ReasonInvalid},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := tk.Verify(tc.token, tc.account, tc.event); !apperr.Is(err, apperr.AdmissionInvalid) {
-				t.Fatalf("err = %v, want ADMISSION_INVALID", err)
-			}
+			_, err := tk.Verify(tc.token, tc.account, tc.event)
+			assertRefused(t, err, tc.reason)
 		})
 	}
 	t.Run("Expired", func(t *testing.T) {
 		clk.Advance(time.Minute + time.Second)
-		if _, err := tk.Verify(tok, "fan-1", "ev-1"); !apperr.Is(err, apperr.AdmissionInvalid) {
-			t.Fatalf("err = %v", err)
-		}
+		_, err := tk.Verify(tok, "fan-1", "ev-1")
+		assertRefused(t, err, ReasonExpired)
 	})
+}
+
+// assertRefused checks an ADMISSION_INVALID error and the reason a page
+// shows the fan.
+func assertRefused(t *testing.T, err error, reason string) {
+	t.Helper()
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.AdmissionInvalid || ae.Details["reason"] != reason {
+		t.Fatalf("err = %v (details %v), want ADMISSION_INVALID with reason %s", err, ae, reason)
+	}
 }
 
 func TestRotationKeepsOldTokensValid(t *testing.T) {

@@ -235,7 +235,7 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 			// Recorded and gone again cannot happen; treat as contention.
 			c.Transient = true
 		case c.Admission:
-			return orders.Order{}, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used")
+			return orders.Order{}, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
 		case c.Limit:
 			return orders.Order{}, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
 		}
