@@ -12,13 +12,15 @@ GO       ?= go
 FUZZTIME ?= 40000x
 PORT     ?= 8080
 
-.PHONY: help deps browser run test lint unit fuzz build synth invoke bench clean
+.PHONY: help deps browser run test lint unit fuzz build synth localstack-synth localstack-deploy invoke bench clean
 
 help:
 	@echo "make run      start the local stack with a demo event (PORT=$(PORT))"
 	@echo "make test     lint, unit/integration tests, short fuzz runs"
 	@echo "make build    cross-compile every function to dist/<name>/bootstrap"
 	@echo "make synth    synthesize the CDK app offline into cdk.out/"
+	@echo "make localstack-synth   cdklocal synth (offline) into .cache/cdklocal.out/"
+	@echo "make localstack-deploy  cdklocal bootstrap + deploy to a running LocalStack"
 	@echo "make invoke   FN=<function> EVENT=events/<file>.json: run one function on one event"
 	@echo "make bench    benchmarks"
 
@@ -64,6 +66,14 @@ build:
 
 synth: deps build
 	scripts/synth.sh
+
+# LocalStack: the same app through the pinned cdklocal, edge off by default
+# (EDGE=on to include CloudFront and the us-east-1 WAF stack).
+localstack-synth: deps build
+	scripts/localstack.sh synth
+
+localstack-deploy: deps build
+	scripts/localstack.sh deploy
 
 invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || (echo "usage: make invoke FN=catalog EVENT=events/catalog-get-event.json"; exit 2)

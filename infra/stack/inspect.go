@@ -121,3 +121,117 @@ func str(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Statement is one IAM policy statement read from a template.
+type Statement struct {
+	Effect    string
+	Actions   []string
+	Resources []any // strings or intrinsics ({"Fn::GetAtt": ...})
+	Condition map[string]any
+}
+
+// FunctionNames maps each Lambda function's logical id to its topology
+// name (the FunctionTag); functions without the tag (CDK's own) are left
+// out.
+func FunctionNames(t assertions.Template) map[string]string {
+	out := map[string]string{}
+	for id, props := range properties(t, "AWS::Lambda::Function") {
+		if name := tag(props, FunctionTag); name != "" {
+			out[id] = name
+		}
+	}
+	return out
+}
+
+// FunctionStatements returns, per topology function name, every statement
+// of every policy attached to its execution role (inline policies and
+// AWS::IAM::Policy resources naming the role), plus one pseudo-statement
+// per managed policy ARN (Action "managed-policy").
+func FunctionStatements(t assertions.Template) map[string][]Statement {
+	roleOf := map[string]string{} // role logical id -> function name
+	for id, props := range properties(t, "AWS::Lambda::Function") {
+		name := tag(props, FunctionTag)
+		if name == "" {
+			continue
+		}
+		if r := getAtt(props["Role"]); r != "" {
+			roleOf[r] = name
+		} else {
+			panic(fmt.Sprintf("function %s: role is not a GetAtt: %v", id, props["Role"]))
+		}
+	}
+	out := map[string][]Statement{}
+	for id, props := range properties(t, "AWS::IAM::Role") {
+		name, ok := roleOf[id]
+		if !ok {
+			continue
+		}
+		for _, p := range list(props["Policies"]) {
+			doc, _ := p["PolicyDocument"].(map[string]any)
+			out[name] = append(out[name], statements(doc)...)
+		}
+		if managed, ok := props["ManagedPolicyArns"].([]any); ok {
+			for _, m := range managed {
+				out[name] = append(out[name], Statement{Effect: "Allow", Actions: []string{"managed-policy"}, Resources: []any{m}})
+			}
+		}
+	}
+	for _, props := range properties(t, "AWS::IAM::Policy") {
+		roles, _ := props["Roles"].([]any)
+		for _, r := range roles {
+			ref, _ := r.(map[string]any)
+			name, ok := roleOf[str(ref["Ref"])]
+			if !ok {
+				continue
+			}
+			doc, _ := props["PolicyDocument"].(map[string]any)
+			out[name] = append(out[name], statements(doc)...)
+		}
+	}
+	return out
+}
+
+func statements(doc map[string]any) []Statement {
+	var out []Statement
+	for _, s := range list(doc["Statement"]) {
+		st := Statement{Effect: str(s["Effect"]), Actions: stringList(s["Action"]), Resources: anyList(s["Resource"])}
+		st.Condition, _ = s["Condition"].(map[string]any)
+		out = append(out, st)
+	}
+	return out
+}
+
+// getAtt returns the logical id of {"Fn::GetAtt": [id, attr]}, else "".
+func getAtt(v any) string {
+	m, _ := v.(map[string]any)
+	parts, _ := m["Fn::GetAtt"].([]any)
+	if len(parts) == 0 {
+		return ""
+	}
+	return str(parts[0])
+}
+
+// stringList reads a template value that is a string or a list of strings.
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, str(e))
+		}
+		return out
+	}
+	return nil
+}
+
+func anyList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}

@@ -1,7 +1,9 @@
-// Package stack is StarArena's CDK stack. It has no list of resources of its
-// own: every table, function, route, queue, schedule and state machine comes
-// from the topology declaration (internal/topology), the same one the local
-// stack serves, so a deployed API and a laptop API cannot drift apart.
+// Package stack is StarArena's CDK app. It has no list of resources of its
+// own: every table, function, route, queue, schedule and state machine, and
+// what each function may do, comes from the topology declaration
+// (internal/topology), the same one the local stack serves, so a deployed
+// API and a laptop API cannot drift apart. Deployment choices (region,
+// domain, warm throughput, Stripe on or off, ...) are Settings.
 package stack
 
 import (
@@ -11,20 +13,20 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -33,26 +35,46 @@ import (
 	"github.com/stararena/stararena/internal/topology"
 )
 
-// TableTag is the tag every table carries with its topology LogicalName. The
-// physical name is CloudFormation's, so the tag is how an operator (and
-// TableKeySchemas) tells which declared table a deployed one is.
-const TableTag = "stararena:table"
+// Tags that map deployed resources back to their topology declaration. The
+// physical names are CloudFormation's, so the tags are how an operator (and
+// the template readers in inspect.go) tell which declared table or function
+// a deployed one is.
+const (
+	TableTag    = "stararena:table"
+	FunctionTag = "stararena:function"
+	QueueTag    = "stararena:queue"
+)
+
+// TTLAttribute is the table's time-to-live attribute (epoch seconds).
+// Housekeeping items (rate-limit windows, health windows) may set it;
+// correctness never depends on it: DynamoDB deletes expired items "within
+// a few days", so hold expiry is the order workflow's timer (ADR 5).
+const TTLAttribute = "ttl"
 
 // Props configures NewStarArenaStack. The zero value deploys
-// topology.Default() with the binaries from `make build`.
+// topology.Default() with the binaries from `make build` and
+// DefaultSettings() without the edge (NewApp sets the real settings).
 type Props struct {
 	awscdk.StackProps
 	// Topology to deploy; the zero value means topology.Default().
 	Topology topology.Topology
+	// Settings of this deployment; see NewApp.
+	Settings Settings
 	// AssetDir holds <function>/bootstrap for every function; default
 	// <repo>/dist (what scripts/build.sh writes).
 	AssetDir string
 	// RepoDir resolves StateMachine.Definition paths; default the module root.
 	RepoDir string
+	// WebDir is the static site; default <repo>/web.
+	WebDir string
+	// WebACLArn is the edge stack's CloudFront web ACL (required when
+	// Settings.Edge is on).
+	WebACLArn *string
 }
 
-// NewStarArenaStack builds the stack from the topology. It panics on an
-// invalid topology or a missing asset: synth is the place to fail loudly.
+// NewStarArenaStack builds the main stack from the topology. It panics on
+// an invalid topology or a missing asset: synth is the place to fail
+// loudly.
 func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	if props == nil {
 		props = &Props{}
@@ -63,6 +85,14 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	}
 	if err := topo.Validate(); err != nil {
 		panic(err)
+	}
+	s := props.Settings
+	if s.Region == "" {
+		s = DefaultSettings()
+		s.Edge = false
+	}
+	if s.Edge && props.WebACLArn == nil {
+		panic("stack: Settings.Edge needs the edge stack's WebACLArn (use NewApp)")
 	}
 	repo := props.RepoDir
 	if repo == "" {
@@ -77,63 +107,124 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 
 	tables := map[string]awsdynamodb.Table{}
 	for _, t := range topo.Tables {
-		tables[t.LogicalName] = newTable(stack, t)
+		tables[t.LogicalName] = newTable(stack, t, s)
 	}
 	main, ok := tables[topology.MainTable]
 	if !ok {
 		panic(fmt.Sprintf("stack: topology declares no %q table", topology.MainTable))
 	}
+	secrets := newSecrets(stack)
+	machines := map[string]*string{}
+	for _, m := range topo.StateMachines {
+		machines[m.Name] = stateMachineArn(stack, m)
+	}
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range topo.Functions {
-		fns[f.Name] = newFunction(stack, f, assets, main)
+		fns[f.Name] = newFunction(stack, f, functionDeps{
+			assetDir: assets, settings: s, tables: tables, secrets: secrets, machines: machines,
+		})
 	}
 
-	queues := map[string]awssqs.Queue{}
+	queues := map[string]*queuePair{}
 	for _, q := range topo.Queues {
 		queues[q.Name] = newQueue(stack, q, fns[q.Consumer])
 	}
-	for _, s := range topo.Schedules {
-		newSchedule(stack, s, fns[s.Function])
+	var scheduleDLQ awssqs.Queue
+	if len(topo.Schedules) > 0 {
+		scheduleDLQ = newScheduleDLQ(stack)
 	}
+	for _, sc := range topo.Schedules {
+		newSchedule(stack, sc, fns[sc.Function], scheduleDLQ)
+	}
+	sms := map[string]awsstepfunctions.StateMachine{}
 	for _, m := range topo.StateMachines {
-		newStateMachine(stack, m, repo, fns)
+		sms[m.Name] = newStateMachine(stack, m, repo, fns, s)
 	}
 
 	users, client := newUserPool(stack)
-	api := newHTTPAPI(stack, topo.Routes, fns, queues, newAuthorizers(users, client))
+	api := newHTTPAPI(stack, topo, fns, queues, newAuthorizers(users, client), s)
+
+	siteConfig := map[string]any{
+		"signIn": "cognito",
+		"cognito": map[string]any{
+			"region": stack.Region(), "userPoolId": users.UserPoolId(), "clientId": client.UserPoolClientId(),
+		},
+		"payment": map[string]any{"provider": "none"},
+	}
+	if s.Stripe {
+		siteConfig["payment"] = map[string]any{"provider": "stripe", "publishableKey": s.StripePublishableKey}
+	}
+	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, siteConfig)
+
+	newObservability(stack, observed{
+		topo: topo, settings: s, fns: fns, queues: queues, machines: sms, table: main, api: api,
+		distribution: st.Distribution, scheduleDLQ: scheduleDLQ,
+	})
 
 	output(stack, "ApiUrl", api.Url())
 	output(stack, "TableName", main.TableName())
 	// The fan site needs these to sign fans in against the pool.
 	output(stack, "UserPoolId", users.UserPoolId())
 	output(stack, "UserPoolClientId", client.UserPoolClientId())
+	output(stack, "SiteBucketName", st.Bucket.BucketName())
+	if st.Distribution != nil {
+		output(stack, "SiteUrl", awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), st.Distribution.DistributionDomainName()}))
+	}
+	for _, m := range topo.StateMachines {
+		output(stack, pascal(m.Name)+"StateMachineArn", sms[m.Name].StateMachineArn())
+	}
+	output(stack, "AdmissionKeysSecretArn", secrets.byName[topology.SecretAdmissionKeys].SecretArn())
+	output(stack, "TicketKeysSecretArn", secrets.byName[topology.SecretTicketKeys].SecretArn())
+	output(stack, "StripeSecretArn", secrets.stripe.SecretArn())
+	addStackSuppressions(stack)
 	return stack
 }
 
 // newTable declares one on-demand table. It holds orders, seats and money, so
 // it survives both a stack deletion and a mistaken `cdk destroy`.
-func newTable(scope constructs.Construct, t topology.Table) awsdynamodb.Table {
-	table := awsdynamodb.NewTable(scope, jsii.String(pascal(t.LogicalName)+"Table"), &awsdynamodb.TableProps{
+func newTable(scope constructs.Construct, t topology.Table, s Settings) awsdynamodb.Table {
+	props := &awsdynamodb.TableProps{
 		PartitionKey: attribute(t.PartitionKey),
 		SortKey:      attribute(t.SortKey),
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
-	})
+		DeletionProtection:  jsii.Bool(true),
+		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+		TimeToLiveAttribute: jsii.String(TTLAttribute),
+		WarmThroughput:      warm(s),
+	}
+	table := awsdynamodb.NewTable(scope, jsii.String(pascal(t.LogicalName)+"Table"), props)
 	for _, ix := range t.Indexes {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.Name),
 			PartitionKey:   attribute(ix.PartitionKey),
 			SortKey:        attribute(ix.SortKey),
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
+			// An index's partitions throttle the base table's writes when
+			// they fall behind (back-pressure): warm them alike.
+			WarmThroughput: warm(s),
 		})
 	}
 	awscdk.Tags_Of(table).Add(jsii.String(TableTag), jsii.String(t.LogicalName), nil)
 	return table
+}
+
+// warm is the pre-warmed throughput for a big sale, nil for the defaults.
+func warm(s Settings) *awsdynamodb.WarmThroughput {
+	if s.WarmReads == 0 && s.WarmWrites == 0 {
+		return nil
+	}
+	w := &awsdynamodb.WarmThroughput{}
+	if s.WarmReads > 0 {
+		w.ReadUnitsPerSecond = jsii.Number(float64(s.WarmReads))
+	}
+	if s.WarmWrites > 0 {
+		w.WriteUnitsPerSecond = jsii.Number(float64(s.WarmWrites))
+	}
+	return w
 }
 
 // attribute maps a declared key; an unnamed key (no sort key) maps to nil.
@@ -148,12 +239,108 @@ func attribute(k topology.Key) *awsdynamodb.Attribute {
 	return &awsdynamodb.Attribute{Name: jsii.String(k.Name), Type: typ}
 }
 
+// secrets are the stack's Secrets Manager secrets.
+type secretSet struct {
+	byName map[topology.Secret]awssecretsmanager.Secret
+	stripe awssecretsmanager.Secret
+}
+
+// newSecrets declares the signing keyrings and the Stripe keys. CloudFormation
+// fills each with a random string; an operator puts the real value in before
+// the first sale (`go run ./infra/keygen` prints a keyring; README,
+// "Deploying"). Until then the functions refuse to start, naming the secret.
+// The ticket keyring outlives the stack: tickets sold are verified with it at
+// the door.
+func newSecrets(scope constructs.Construct) secretSet {
+	admission := awssecretsmanager.NewSecret(scope, jsii.String("AdmissionKeys"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String(`StarArena admission-token keyring: {"current":"k1","keys":[{"kid":"k1","seed":"<base64 32 bytes>"}]}`),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	ticket := awssecretsmanager.NewSecret(scope, jsii.String("TicketKeys"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String(`StarArena ticket-code keyring (same shape as the admission keys); keep every key that signed a ticket still to be scanned`),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	stripe := awssecretsmanager.NewSecret(scope, jsii.String("StripeKeys"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String(`StarArena Stripe keys: {"apiKey":"sk_...","webhookSecret":"whsec_..."}; deploy with -c stripe=on once set`),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	for _, sec := range []awssecretsmanager.Secret{admission, ticket, stripe} {
+		nag(sec, "AwsSolutions-SMG4", "Keyrings rotate by adding a key id and making it current while the old key still verifies (internal/keyring); Stripe keys rotate in Stripe's dashboard. Secrets Manager's single-value rotation fits neither.")
+	}
+	return secretSet{
+		byName: map[topology.Secret]awssecretsmanager.Secret{
+			topology.SecretAdmissionKeys: admission,
+			topology.SecretTicketKeys:    ticket,
+			topology.SecretStripeAPIKey:  stripe,
+			topology.SecretStripeWebhook: stripe,
+		},
+		stripe: stripe,
+	}
+}
+
+// stateMachineArn is the ARN a state machine will have. The stack names
+// its state machines, so functions can carry the ARN without referring to
+// the resource: the order workflow's own tasks both run in it and resume it,
+// which would otherwise be a dependency cycle.
+func stateMachineArn(stack awscdk.Stack, m topology.StateMachine) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("stateMachine"),
+		ResourceName: jsii.String(stateMachineName(stack, m)), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+func stateMachineName(stack awscdk.Stack, m topology.StateMachine) string {
+	return *stack.StackName() + "-" + m.Name
+}
+
+type functionDeps struct {
+	assetDir string
+	settings Settings
+	tables   map[string]awsdynamodb.Table
+	secrets  secretSet
+	machines map[string]*string
+}
+
 // newFunction declares one Go Lambda from its prebuilt bootstrap binary
-// (provided.al2023 on Graviton: cheapest per ms and fastest cold start for Go).
-func newFunction(scope constructs.Construct, f topology.Function, assetDir string, table awsdynamodb.Table) awslambda.Function {
-	code := filepath.Join(assetDir, f.Name)
+// (provided.al2023 on Graviton: cheapest per ms and fastest cold start for
+// Go) with its own role, log group and exactly the access and environment
+// the topology declares.
+func newFunction(scope constructs.Construct, f topology.Function, d functionDeps) awslambda.Function {
+	code := filepath.Join(d.assetDir, f.Name)
 	if _, err := os.Stat(filepath.Join(code, "bootstrap")); err != nil {
 		panic(fmt.Sprintf("stack: function %q has no %s/bootstrap; run `make build` (scripts/build.sh) first", f.Name, code))
+	}
+	base := pascal(f.Name)
+	logs := awslogs.NewLogGroup(scope, jsii.String(base+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retention(d.settings),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	role := awsiam.NewRole(scope, jsii.String(base+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("StarArena " + f.Name + ": its topology access only"),
+	})
+	// Lambda creates the log streams; the log group's ARN attribute already
+	// ends in :* (every stream of this group, nothing else).
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   &[]*string{jsii.String("logs:CreateLogStream"), jsii.String("logs:PutLogEvents")},
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	env := map[string]*string{
+		"LOG_LEVEL": jsii.String("info"),
+	}
+	if t, ok := d.tables[topology.MainTable]; ok {
+		env["TABLE_NAME"] = t.TableName()
+	}
+	grantAccess(role, f, d, env)
+	for _, name := range f.Env {
+		v, ok := d.settings.envValue(name)
+		if !ok {
+			panic(fmt.Sprintf("stack: function %q reads %s, which no setting provides", f.Name, name))
+		}
+		env[name] = jsii.String(v)
+	}
+	if d.settings.EndpointURL != "" {
+		env["AWS_ENDPOINT_URL"] = jsii.String(d.settings.EndpointURL)
 	}
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
@@ -163,38 +350,151 @@ func newFunction(scope constructs.Construct, f topology.Function, assetDir strin
 		Code:         awslambda.Code_FromAsset(jsii.String(code), nil),
 		MemorySize:   jsii.Number(float64(f.MemoryMB)),
 		Timeout:      seconds(f.Timeout),
-		Environment: &map[string]*string{
-			"TABLE_NAME": table.TableName(),
-			"LOG_LEVEL":  jsii.String("info"),
-		},
+		Role:         role,
+		LogGroup:     logs,
+		Environment:  &env,
 	}
 	if f.ReservedConcurrency > 0 {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(f.ReservedConcurrency))
 	}
-	fn := awslambda.NewFunction(scope, jsii.String(pascal(f.Name)+"Function"), props)
-	// For now every function may read and write the whole table; least
-	// privilege per function (declared in the topology) is a later issue.
-	table.GrantReadWriteData(fn)
+	fn := awslambda.NewFunction(scope, jsii.String(base+"Function"), props)
+	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
 	return fn
+}
+
+// DynamoDB actions by declared access. TransactWriteItems is not an IAM
+// action: each item of a transaction is authorized as its own action.
+var (
+	readActions       = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+	writeActions      = []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}
+	batchWriteActions = []string{"dynamodb:BatchWriteItem"}
+	transactActions   = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+	startActions      = []string{"states:StartExecution"}
+	callbackActions   = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
+	secretActions     = []string{"secretsmanager:GetSecretValue"}
+)
+
+// grantAccess turns a function's declared access into IAM statements on
+// exact resources, and sets the variables that name those resources.
+func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[string]*string) {
+	allow := func(actions []string, resources []*string, cond map[string]any) {
+		st := &awsiam.PolicyStatementProps{Actions: strs(actions), Resources: &resources}
+		if cond != nil {
+			st.Conditions = &cond
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(st))
+	}
+	a := f.Access
+	if ta := a.Table; ta.Table != "" {
+		table := d.tables[ta.Table]
+		arn := table.TableArn()
+		var leading map[string]any
+		if len(ta.WritePrefixes) > 0 {
+			var keys []string
+			for _, p := range ta.WritePrefixes {
+				keys = append(keys, p+"*")
+			}
+			leading = map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": keys}}
+		}
+		if ta.Read {
+			allow(readActions, []*string{arn}, nil)
+		}
+		if ta.Write {
+			allow(writeActions, []*string{arn}, leading)
+		}
+		if ta.BatchWrite {
+			allow(batchWriteActions, []*string{arn}, leading)
+		}
+		if ta.Transact {
+			allow(transactActions, []*string{arn}, map[string]any{
+				"ForAnyValue:StringEquals": map[string]any{"dynamodb:EnclosingOperation": []string{"TransactWriteItems"}},
+			})
+		}
+		if len(ta.Indexes) > 0 {
+			var ixs []*string
+			for _, ix := range ta.Indexes {
+				ixs = append(ixs, awscdk.Fn_Join(jsii.String(""), &[]*string{arn, jsii.String("/index/" + ix)}))
+			}
+			allow([]string{"dynamodb:Query"}, ixs, nil)
+		}
+	}
+	if w := a.Workflow; w.StateMachine != "" {
+		arn := d.machines[w.StateMachine]
+		if w.Start {
+			allow(startActions, []*string{arn}, nil)
+		}
+		if w.Callback {
+			allow(callbackActions, []*string{arn}, nil)
+		}
+		env["STATE_MACHINE_ARN"] = arn
+	}
+	var secretArns []*string
+	for _, sec := range a.Secrets {
+		switch sec {
+		case topology.SecretAdmissionKeys:
+			arn := d.secrets.byName[sec].SecretArn()
+			env["ADMISSION_KEYS_SECRET_ARN"] = arn
+			secretArns = append(secretArns, arn)
+		case topology.SecretTicketKeys:
+			arn := d.secrets.byName[sec].SecretArn()
+			env["TICKET_KEYS_SECRET_ARN"] = arn
+			secretArns = append(secretArns, arn)
+		case topology.SecretStripeAPIKey, topology.SecretStripeWebhook:
+			// Resolved by CloudFormation at deploy time into the variables
+			// internal/config reads: no runtime permission.
+			if d.settings.Stripe {
+				field, name := "apiKey", "STRIPE_API_KEY"
+				if sec == topology.SecretStripeWebhook {
+					field, name = "webhookSecret", "STRIPE_WEBHOOK_SECRET"
+				}
+				opts := &awscdk.SecretsManagerSecretOptions{JsonField: jsii.String(field)}
+				if d.settings.StripeSecretVersion != "" {
+					opts.VersionId = jsii.String(d.settings.StripeSecretVersion)
+				}
+				env[name] = awscdk.SecretValue_SecretsManager(d.secrets.stripe.SecretArn(), opts).UnsafeUnwrap()
+			}
+		}
+	}
+	if len(secretArns) > 0 {
+		allow(secretActions, secretArns, nil)
+	}
+}
+
+func strs(vs []string) *[]*string {
+	out := make([]*string, len(vs))
+	for i, v := range vs {
+		out[i] = jsii.String(v)
+	}
+	return &out
+}
+
+// queuePair is a declared queue and its dead-letter queue.
+type queuePair struct {
+	Queue, DLQ awssqs.Queue
 }
 
 // newQueue declares a standard queue, its dead-letter queue and the event
 // source mapping that feeds the consumer. Partial batch responses are on so
-// one poison message does not redeliver its whole batch.
-func newQueue(scope constructs.Construct, q topology.Queue, consumer awslambda.Function) awssqs.Queue {
+// one poison message does not redeliver its whole batch. SQS-managed
+// encryption: API Gateway's SendMessage integration needs no KMS grant.
+func newQueue(scope constructs.Construct, q topology.Queue, consumer awslambda.Function) *queuePair {
 	base := pascal(q.Name)
 	dlq := awssqs.NewQueue(scope, jsii.String(base+"DeadLetterQueue"), &awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), // the maximum: time to look and redrive
 		EnforceSSL:      jsii.Bool(true),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 	})
 	queue := awssqs.NewQueue(scope, jsii.String(base+"Queue"), &awssqs.QueueProps{
 		VisibilityTimeout: seconds(q.VisibilityTimeout),
 		EnforceSSL:        jsii.Bool(true),
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           dlq,
 			MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount)),
 		},
 	})
+	awscdk.Tags_Of(queue).Add(jsii.String(QueueTag), jsii.String(q.Name), nil)
+	awscdk.Tags_Of(dlq).Add(jsii.String(QueueTag), jsii.String(q.Name+"-dlq"), nil)
 	source := &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(float64(q.BatchSize)),
 		ReportBatchItemFailures: jsii.Bool(true),
@@ -203,7 +503,7 @@ func newQueue(scope constructs.Construct, q topology.Queue, consumer awslambda.F
 		source.MaxBatchingWindow = seconds(q.MaxBatchingWindow)
 	}
 	consumer.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, source))
-	return queue
+	return &queuePair{Queue: queue, DLQ: dlq}
 }
 
 // newSchedule declares an EventBridge rule invoking the function every
@@ -214,13 +514,18 @@ func newQueue(scope constructs.Construct, q topology.Queue, consumer awslambda.F
 // A sub-minute schedule (the waiting room's inlet) fires every minute with
 // {"runFor":"55s"}: the function then ticks at its own interval for just
 // under the minute, so the next invocation does not overlap it by much.
-func newSchedule(scope constructs.Construct, s topology.Schedule, fn awslambda.Function) {
+//
+// A delivery EventBridge cannot make (the function throttled or missing)
+// is retried, then parked in dlq, whose alarm says a tick was lost.
+func newSchedule(scope constructs.Construct, s topology.Schedule, fn awslambda.Function, dlq awssqs.IQueue) {
 	minutes := math.Max(1, math.Ceil(s.Every.Minutes()))
-	var props *awseventstargets.LambdaFunctionProps
+	props := &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: dlq,
+		RetryAttempts:   jsii.Number(2),
+		MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(math.Max(1, minutes))),
+	}
 	if s.Every < time.Minute {
-		props = &awseventstargets.LambdaFunctionProps{
-			Event: awsevents.RuleTargetInput_FromObject(map[string]any{"runFor": "55s"}),
-		}
+		props.Event = awsevents.RuleTargetInput_FromObject(map[string]any{"runFor": "55s"})
 	}
 	awsevents.NewRule(scope, jsii.String(pascal(s.Name)+"Schedule"), &awsevents.RuleProps{
 		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(minutes))),
@@ -228,15 +533,30 @@ func newSchedule(scope constructs.Construct, s topology.Schedule, fn awslambda.F
 	})
 }
 
+// newScheduleDLQ is the dead-letter queue of every schedule's target.
+func newScheduleDLQ(scope constructs.Construct) awssqs.Queue {
+	dlq := awssqs.NewQueue(scope, jsii.String("SchedulesDeadLetterQueue"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		EnforceSSL:      jsii.Bool(true),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+	})
+	awscdk.Tags_Of(dlq).Add(jsii.String(QueueTag), jsii.String("schedules-dlq"), nil)
+	nag(dlq, "AwsSolutions-SQS3", "This queue is itself a dead-letter queue: EventBridge parks schedule deliveries it could not make here (cdk-nag recognizes only queues named in another queue's redrive policy).")
+	return dlq
+}
+
 // newStateMachine declares a Standard state machine from its ASL file, the
 // same file the local Step Functions sidecar runs. Tasks name functions as
-// ${Function_<name>}; CloudFormation substitutes their ARNs.
+// ${Function_<name>}; CloudFormation substitutes their ARNs. Its role may
+// invoke exactly those functions; it logs every event (without execution
+// data: task tokens and payment ids stay out of the logs) and traces with
+// X-Ray.
 //
 // The definition is inlined (DefinitionBody_FromString) rather than
 // DefinitionBody_FromFile: FromFile uploads the file as an S3 asset, so the
 // template would hold only a bucket/key, tests could not see the definition,
 // and deploys would depend on the asset bucket for one small JSON file.
-func newStateMachine(scope constructs.Construct, m topology.StateMachine, repo string, fns map[string]awslambda.Function) {
+func newStateMachine(scope constructs.Construct, m topology.StateMachine, repo string, fns map[string]awslambda.Function, s Settings) awsstepfunctions.StateMachine {
 	path := filepath.Join(repo, filepath.FromSlash(m.Definition))
 	asl, err := os.ReadFile(path)
 	if err != nil {
@@ -245,99 +565,45 @@ func newStateMachine(scope constructs.Construct, m topology.StateMachine, repo s
 	if !json.Valid(asl) {
 		panic(fmt.Sprintf("stack: state machine %q: %s is not JSON", m.Name, path))
 	}
+	base := pascal(m.Name)
 	subs := map[string]*string{}
+	role := awsiam.NewRole(scope, jsii.String(base+"StateMachineRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+		Description: jsii.String("StarArena " + m.Name + " workflow: invoke its task functions"),
+	})
+	var arns []*string
 	for _, name := range m.Functions {
 		subs["Function_"+name] = fns[name].FunctionArn()
+		arns = append(arns, fns[name].FunctionArn())
 	}
-	sm := awsstepfunctions.NewStateMachine(scope, jsii.String(pascal(m.Name)+"StateMachine"), &awsstepfunctions.StateMachineProps{
+	if len(arns) > 0 {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: &[]*string{jsii.String("lambda:InvokeFunction")}, Resources: &arns,
+		}))
+	}
+	logs := awslogs.NewLogGroup(scope, jsii.String(base+"StateMachineLogs"), &awslogs.LogGroupProps{
+		// Step Functions' log delivery keeps its resource policy small
+		// under this prefix.
+		LogGroupName: jsii.String("/aws/vendedlogs/states/" + stateMachineName(awscdk.Stack_Of(scope), m)),
+		Retention:    retention(s),
+		// Named, so a retained group would block the next stack of this name.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	sm := awsstepfunctions.NewStateMachine(scope, jsii.String(base+"StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String(stateMachineName(awscdk.Stack_Of(scope), m)),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(asl))),
 		DefinitionSubstitutions: &subs,
+		Role:                    role,
+		TracingEnabled:          jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(false),
+		},
 	})
-	for _, name := range m.Functions {
-		fns[name].GrantInvoke(sm.Role())
-	}
-}
-
-// newUserPool declares the fans' identity: a Cognito user pool and a public
-// (secretless) app client for the browser.
-func newUserPool(scope constructs.Construct) (awscognito.UserPool, awscognito.UserPoolClient) {
-	pool := awscognito.NewUserPool(scope, jsii.String("FanUserPool"), &awscognito.UserPoolProps{
-		SelfSignUpEnabled: jsii.Bool(true),
-		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
-		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
-		AccountRecovery:   awscognito.AccountRecovery_EMAIL_ONLY,
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN, // fans' accounts outlive a stack
-	})
-	client := pool.AddClient(jsii.String("FanWebClient"), &awscognito.UserPoolClientOptions{
-		GenerateSecret:             jsii.Bool(false),
-		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
-		PreventUserExistenceErrors: jsii.Bool(true),
-	})
-	return pool, client
-}
-
-// newAuthorizers maps each route Auth to its HTTP API authorizer. `none` and
-// `signature` map to nil: signature routes (payment webhooks) are verified
-// by the handler against the provider's signature.
-func newAuthorizers(pool awscognito.UserPool, client awscognito.UserPoolClient) map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer {
-	return map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer{
-		topology.AuthFan: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("FanAuthorizer"), pool,
-			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
-				UserPoolClients: &[]awscognito.IUserPoolClient{client},
-			}),
-		topology.AuthOrganizer: awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
-	}
-}
-
-// newHTTPAPI declares the HTTP API and one route per deployed topology route.
-// Local-only routes (the dev token issuer) are skipped. Integrations are
-// shared: one per function and one per queue.
-func newHTTPAPI(scope constructs.Construct, routes []topology.Route, fns map[string]awslambda.Function,
-	queues map[string]awssqs.Queue, authorizers map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer) awsapigatewayv2.HttpApi {
-	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("StarArena public, fan and organizer API"),
-	})
-	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
-	integration := func(r topology.Route) awsapigatewayv2.HttpRouteIntegration {
-		key := string(r.Integration) + ":" + r.Function + r.Queue
-		if in, ok := integrations[key]; ok {
-			return in
-		}
-		var in awsapigatewayv2.HttpRouteIntegration
-		switch r.Integration {
-		case topology.IntegrationLambda:
-			in = awsapigatewayv2integrations.NewHttpLambdaIntegration(
-				jsii.String(pascal(r.Function)+"Integration"), fns[r.Function], nil)
-		case topology.IntegrationSQS:
-			// The message is the route's MessageBody mapping (the same
-			// template the local stack renders), never the request body: a
-			// fan cannot write their own join.
-			q := queues[r.Queue]
-			in = awsapigatewayv2integrations.NewHttpSqsIntegration(
-				jsii.String(pascal(r.Queue)+"QueueIntegration"),
-				&awsapigatewayv2integrations.HttpSqsIntegrationProps{Queue: q,
-					ParameterMapping: awsapigatewayv2.NewParameterMapping().
-						Custom(jsii.String("QueueUrl"), q.QueueUrl()).
-						Custom(jsii.String("MessageBody"), jsii.String(r.MessageBody))})
-		}
-		integrations[key] = in
-		return in
-	}
-	for _, r := range routes {
-		if r.Integration == topology.IntegrationLocal {
-			continue
-		}
-		// CacheTTL and MaxBodyBytes are enforced by the CDN and the handler,
-		// not by API Gateway.
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(r.Path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
-			Integration: integration(r),
-			Authorizer:  authorizers[r.Auth],
-		})
-	}
-	return api
+	nag(role, "AwsSolutions-IAM5", "Log delivery and X-Ray write actions do not support resource-level permissions; AWS documents Resource \"*\" for them.", "Resource::*")
+	return sm
 }
 
 func output(scope constructs.Construct, id string, value *string) {
@@ -373,6 +639,15 @@ func pascal(name string) string {
 func isZero(t topology.Topology) bool {
 	return len(t.Functions) == 0 && len(t.Routes) == 0 && len(t.Queues) == 0 &&
 		len(t.Schedules) == 0 && len(t.StateMachines) == 0 && len(t.Tables) == 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // RepoRoot returns the module root: the directory of this source file's

@@ -74,6 +74,80 @@ type Function struct {
 	Timeout     time.Duration
 	// ReservedConcurrency caps the function as a last safety net (0: none).
 	ReservedConcurrency int
+	// Access is everything the function may do in AWS beyond writing its
+	// own logs. infra/ turns it into the function's IAM policy and
+	// environment and grants nothing else, so it must name every call the
+	// code makes (infra/stack's access test checks it against a call graph
+	// of the function's handlers).
+	Access Access
+	// Env names configuration variables (internal/config) the function
+	// reads whose values are deployment settings, e.g. INLET_EVERY.
+	Env []string
+}
+
+// Access is what one function may touch.
+type Access struct {
+	Table    TableAccess
+	Workflow WorkflowAccess
+	// Secrets the function reads, at start-up or per request.
+	Secrets []Secret
+}
+
+// TableAccess is what a function may do with one table. There is no
+// delete: nothing in StarArena deletes an item (expired items go by TTL).
+type TableAccess struct {
+	Table string // logical name; empty: no table access at all
+	// Read: GetItem, BatchGetItem and Query on the table itself.
+	Read bool
+	// Write: single-item PutItem and UpdateItem (conditional or not).
+	Write bool
+	// BatchWrite: BatchWriteItem (bulk puts: event inventory,
+	// availability projections, place lists).
+	BatchWrite bool
+	// Transact: PutItem, UpdateItem and ConditionCheckItem inside
+	// TransactWriteItems only (IAM's dynamodb:EnclosingOperation), so a
+	// function that changes seats and orders only in transactions cannot
+	// write them one by one.
+	Transact bool
+	// Indexes the function queries.
+	Indexes []string
+	// WritePrefixes, when set, limits Write and BatchWrite to items whose
+	// partition key starts with one of these (IAM dynamodb:LeadingKeys):
+	// a read-mostly function that keeps a cache item or a counter cannot
+	// touch seats, orders or money.
+	WritePrefixes []string
+}
+
+// Writes reports whether the access includes any write.
+func (a TableAccess) Writes() bool { return a.Write || a.BatchWrite || a.Transact }
+
+// WorkflowAccess is how a function may drive a state machine.
+type WorkflowAccess struct {
+	StateMachine string // logical name; empty: none
+	// Start: StartExecution (a hold starts its order's execution).
+	Start bool
+	// Callback: SendTaskSuccess and SendTaskFailure (a payment resumes the
+	// execution waiting for it).
+	Callback bool
+}
+
+// Secret names one secret a function may read.
+type Secret string
+
+// Secrets. The keyrings are read through the SDK at start-up; the Stripe
+// values reach the function as environment variables resolved by
+// CloudFormation at deploy time (internal/config reads STRIPE_API_KEY and
+// STRIPE_WEBHOOK_SECRET), so they need no runtime permission.
+const (
+	SecretAdmissionKeys Secret = "admission-keys"
+	SecretTicketKeys    Secret = "ticket-keys"
+	SecretStripeAPIKey  Secret = "stripe-api-key"
+	SecretStripeWebhook Secret = "stripe-webhook-secret"
+)
+
+// KnownSecrets lists every Secret.
+func KnownSecrets() []Secret {
+	return []Secret{SecretAdmissionKeys, SecretTicketKeys, SecretStripeAPIKey, SecretStripeWebhook}
 }
 
 // Schedule invokes Function on a fixed rate (EventBridge in AWS).
@@ -159,32 +233,83 @@ const JoinMessage = `join ${request.path.eventId} ${context.requestTimeEpoch} ${
 // MainTable is the logical name of the single table.
 const MainTable = "main"
 
+// OrderWorkflow is the logical name of the order state machine.
+const OrderWorkflow = "order"
+
+// keyrings is what every function reads at start-up: internal/app builds
+// all services in every process and loads both signing keyrings before
+// serving (a Lambda without them refuses to start). Only admission, holds
+// and the waiting room use the admission keys, and only the ticket
+// functions the ticket keys; narrowing this needs lazy keyrings in
+// internal/app (ADR 10).
+func keyrings(more ...Secret) []Secret {
+	return append([]Secret{SecretAdmissionKeys, SecretTicketKeys}, more...)
+}
+
 // Default is StarArena's topology.
 func Default() Topology {
 	return Topology{
 		Functions: []Function{
-			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second},
-			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second},
-			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second},
+			// The availability read rebuilds the cached projection (a lease
+			// and the projection items, all under EVENT#): the only writes.
+			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
+					Write: true, BatchWrite: true, WritePrefixes: []string{"EVENT#"}}}},
+			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
+				Access: Access{Secrets: keyrings(SecretStripeAPIKey), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+					BatchWrite: true, Transact: true, Indexes: []string{"gsi2"}}}},
+			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
+				Env: []string{"ADMISSION_TTL"},
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#"}}}},
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.
-			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200},
-			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets", MemoryMB: 512, Timeout: 10 * time.Second},
-			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second},
-			{Name: "checkin", Description: "Gate check-in of ticket codes", MemoryMB: 512, Timeout: 10 * time.Second},
-			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute},
+			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
+				Access: Access{Secrets: keyrings(), Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true},
+					Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true}}},
+			// A fan's cancel releases seats in one transaction; nothing else writes.
+			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets", MemoryMB: 512, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(SecretStripeAPIKey),
+					Table: TableAccess{Table: MainTable, Read: true, Transact: true, Indexes: []string{"gsi1"}}}},
+			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
+				Access: Access{Secrets: keyrings(SecretStripeAPIKey, SecretStripeWebhook),
+					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
+					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
+			{Name: "checkin", Description: "Gate check-in of ticket codes", MemoryMB: 512, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+					WritePrefixes: []string{"TICKET#", "SCAN#"}}}},
+			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute,
+				Access: Access{Secrets: keyrings(SecretStripeAPIKey),
+					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
+					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			// The order workflow's tasks (internal/workflow/order.asl.json).
-			{Name: "await-payment", Description: "Order workflow: store the payment wait's task token", MemoryMB: 256, Timeout: 10 * time.Second},
-			{Name: "confirm-payment", Description: "Order workflow: ask the provider after the wait", MemoryMB: 256, Timeout: 20 * time.Second},
-			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second},
-			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second},
-			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second},
-			// The waiting room.
-			{Name: "queue", Description: "Waiting room reads: a fan's place, queue status, the published draw", MemoryMB: 512, Timeout: 10 * time.Second},
-			{Name: "assigner", Description: "Gives queue joins their places: one counter write per SQS batch", MemoryMB: 512, Timeout: 30 * time.Second},
+			{Name: "await-payment", Description: "Order workflow: store the payment wait's task token", MemoryMB: 256, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(), Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Callback: true},
+					Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
+			{Name: "confirm-payment", Description: "Order workflow: ask the provider after the wait", MemoryMB: 256, Timeout: 20 * time.Second,
+				Access: Access{Secrets: keyrings(SecretStripeAPIKey),
+					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
+					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
+			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Transact: true}}},
+			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
+			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
+			// The waiting room. The queue reads create the event's queue
+			// state on first use (under EVENT#): the only write.
+			{Name: "queue", Description: "Waiting room reads: a fan's place, queue status, the published draw", MemoryMB: 512, Timeout: 10 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
+					Write: true, WritePrefixes: []string{"EVENT#"}}}},
+			{Name: "assigner", Description: "Gives queue joins their places: one counter write per SQS batch", MemoryMB: 512, Timeout: 30 * time.Second,
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+					WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#"}}}},
 			// EventBridge fires once a minute: one invocation ticks every
 			// few seconds for just under the minute.
-			{Name: "inlet", Description: "Advances the waiting room's serving position", MemoryMB: 512, Timeout: 70 * time.Second},
+			{Name: "inlet", Description: "Advances the waiting room's serving position", MemoryMB: 512, Timeout: 70 * time.Second,
+				Env: []string{"ADMISSION_TTL", "INLET_EVERY", "INLET_INVENTORY_FACTOR", "HEALTH_HOLD_P99", "HEALTH_ERROR_RATE", "HEALTH_THROTTLE_RATE"},
+				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
+					Indexes: []string{"gsi1", "gsi2"}, WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#", "QSTATS#"}}}},
 		},
 		Routes: []Route{
 			{Method: "GET", Path: "/healthz", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone},
@@ -235,7 +360,7 @@ func Default() Topology {
 			{Name: "inlet", Function: "inlet", Every: 2 * time.Second},
 		},
 		StateMachines: []StateMachine{{
-			Name:       "order",
+			Name:       OrderWorkflow,
 			Definition: "internal/workflow/order.asl.json",
 			Functions:  []string{"await-payment", "confirm-payment", "release-hold", "issue-tickets", "mark-issue-failed"},
 		}},
@@ -357,15 +482,85 @@ func (t Topology) Validate() error {
 			}
 		}
 	}
-	tables := map[string]bool{}
+	tables := map[string]map[string]bool{}
 	for _, tb := range t.Tables {
-		if tables[tb.LogicalName] || tb.PartitionKey.Name == "" {
+		if tables[tb.LogicalName] != nil || tb.PartitionKey.Name == "" {
 			errs = append(errs, fmt.Sprintf("table %q: duplicate or no partition key", tb.LogicalName))
 		}
-		tables[tb.LogicalName] = true
+		indexes := map[string]bool{}
+		for _, ix := range tb.Indexes {
+			indexes[ix.Name] = true
+		}
+		tables[tb.LogicalName] = indexes
+	}
+	machines := map[string]bool{}
+	for _, m := range t.StateMachines {
+		machines[m.Name] = true
+	}
+	for _, f := range t.Functions {
+		errs = append(errs, f.Access.problems(f.Name, tables, machines)...)
+		env := map[string]bool{}
+		for _, e := range f.Env {
+			if e == "" || env[e] || strings.ToUpper(e) != e {
+				errs = append(errs, fmt.Sprintf("function %q: env %q: empty, duplicate or not an upper-case variable", f.Name, e))
+			}
+			env[e] = true
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// problems reports access declarations that name unknown tables, indexes,
+// state machines or secrets, or that make no sense.
+func (a Access) problems(fn string, tables map[string]map[string]bool, machines map[string]bool) []string {
+	var errs []string
+	ta := a.Table
+	if ta.Table == "" {
+		if ta.Read || ta.Writes() || len(ta.Indexes) > 0 || len(ta.WritePrefixes) > 0 {
+			errs = append(errs, fmt.Sprintf("function %q: table access without a table", fn))
+		}
+	} else if indexes, ok := tables[ta.Table]; !ok {
+		errs = append(errs, fmt.Sprintf("function %q: unknown table %q", fn, ta.Table))
+	} else {
+		for _, ix := range ta.Indexes {
+			if !indexes[ix] {
+				errs = append(errs, fmt.Sprintf("function %q: table %q has no index %q", fn, ta.Table, ix))
+			}
+		}
+	}
+	if len(ta.WritePrefixes) > 0 && !ta.Write && !ta.BatchWrite {
+		errs = append(errs, fmt.Sprintf("function %q: write prefixes without Write or BatchWrite", fn))
+	}
+	if len(ta.WritePrefixes) > 0 && ta.Transact {
+		// LeadingKeys cannot scope a transaction's items one by one here:
+		// keep the rule simple and explicit.
+		errs = append(errs, fmt.Sprintf("function %q: write prefixes cannot be combined with Transact", fn))
+	}
+	for _, p := range ta.WritePrefixes {
+		if p == "" || strings.ContainsAny(p, "*?") {
+			errs = append(errs, fmt.Sprintf("function %q: write prefix %q must be a literal", fn, p))
+		}
+	}
+	w := a.Workflow
+	if w.StateMachine == "" && (w.Start || w.Callback) {
+		errs = append(errs, fmt.Sprintf("function %q: workflow access without a state machine", fn))
+	}
+	if w.StateMachine != "" && !machines[w.StateMachine] {
+		errs = append(errs, fmt.Sprintf("function %q: unknown state machine %q", fn, w.StateMachine))
+	}
+	known := map[Secret]bool{}
+	for _, s := range KnownSecrets() {
+		known[s] = true
+	}
+	seen := map[Secret]bool{}
+	for _, s := range a.Secrets {
+		if !known[s] || seen[s] {
+			errs = append(errs, fmt.Sprintf("function %q: unknown or duplicate secret %q", fn, s))
+		}
+		seen[s] = true
+	}
+	return errs
 }

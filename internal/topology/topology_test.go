@@ -20,6 +20,23 @@ func TestValidateRejectsBrokenDeclarations(t *testing.T) {
 			tp.Routes = append(tp.Routes, Route{Method: "POST", Path: "/q", Integration: IntegrationSQS, Queue: "missing", Auth: AuthFan})
 		},
 		"DuplicateFunction": func(tp *Topology) { tp.Functions = append(tp.Functions, tp.Functions[0]) },
+		"UnknownIndex":      func(tp *Topology) { tp.Functions[0].Access.Table.Indexes = []string{"gsi9"} },
+		"UnknownTable":      func(tp *Topology) { tp.Functions[0].Access.Table.Table = "other" },
+		"TableAccessWithoutTable": func(tp *Topology) {
+			tp.Functions[0].Access.Table = TableAccess{Read: true}
+		},
+		"PrefixesWithoutWrite": func(tp *Topology) {
+			tp.Functions[0].Access.Table = TableAccess{Table: MainTable, Read: true, WritePrefixes: []string{"EVENT#"}}
+		},
+		"WildcardPrefix": func(tp *Topology) {
+			tp.Functions[0].Access.Table = TableAccess{Table: MainTable, Write: true, WritePrefixes: []string{"*"}}
+		},
+		"UnknownStateMachine": func(tp *Topology) {
+			tp.Functions[0].Access.Workflow = WorkflowAccess{StateMachine: "refunds", Start: true}
+		},
+		"WorkflowWithoutStateMachine": func(tp *Topology) { tp.Functions[0].Access.Workflow = WorkflowAccess{Start: true} },
+		"UnknownSecret":               func(tp *Topology) { tp.Functions[0].Access.Secrets = []Secret{"root-password"} },
+		"LowerCaseEnv":                func(tp *Topology) { tp.Functions[0].Env = []string{"inlet_every"} },
 	}
 	for name, breakIt := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -58,5 +75,53 @@ func TestDeployedRouteKeysExcludeLocalOnly(t *testing.T) {
 		if strings.HasPrefix(k, "POST /dev/") {
 			t.Fatalf("local-only route %s would be deployed", k)
 		}
+	}
+}
+
+func TestPublicReadFunctionsWriteOnlyTheirCacheItems(t *testing.T) {
+	// GIVEN the functions that serve public, CDN-cached reads
+	tp := Default()
+	for _, name := range []string{"catalog", "queue"} {
+		f, ok := tp.Function(name)
+		if !ok {
+			t.Fatalf("no function %s", name)
+		}
+		// THEN they write nothing in transactions and nothing outside
+		// EVENT# partitions (the availability projection, the queue state)
+		a := f.Access.Table
+		if a.Transact || len(a.WritePrefixes) != 1 || a.WritePrefixes[0] != "EVENT#" {
+			t.Errorf("%s: table access %+v, want writes limited to EVENT#", name, a)
+		}
+		// AND they never drive the order workflow
+		if f.Access.Workflow.Start || f.Access.Workflow.Callback {
+			t.Errorf("%s drives the workflow", name)
+		}
+	}
+}
+
+func TestOnlyThePurchaseAndMoneyPathsDriveTheWorkflow(t *testing.T) {
+	// GIVEN the default topology
+	starters := map[string]bool{}
+	for _, f := range Default().Functions {
+		if f.Access.Workflow.Start {
+			starters[f.Name] = true
+		}
+	}
+	// THEN executions start from a hold, a (late) payment or the reconciler only
+	want := map[string]bool{"holds": true, "webhooks": true, "confirm-payment": true, "reconciler": true}
+	if len(starters) != len(want) {
+		t.Fatalf("StartExecution granted to %v, want %v", starters, want)
+	}
+	for n := range want {
+		if !starters[n] {
+			t.Errorf("%s cannot start executions", n)
+		}
+	}
+}
+
+func TestThePurchasePathHasReservedConcurrency(t *testing.T) {
+	f, _ := Default().Function("holds")
+	if f.ReservedConcurrency <= 0 {
+		t.Fatal("holds has no reserved concurrency")
 	}
 }

@@ -1,0 +1,235 @@
+package stack
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// RouteClass groups routes that share a throttle on the API's default
+// stage (docs/capacity.md derives the numbers).
+type RouteClass string
+
+// Route classes.
+const (
+	// ClassJoin: SQS-integrated routes (the waiting-room join). The only
+	// fan route that must take the whole rush; one SQS message each.
+	ClassJoin RouteClass = "join"
+	// ClassPublic: unauthenticated reads. CloudFront answers almost all of
+	// them within their CacheTTL; the origin sees a few per second per path.
+	ClassPublic RouteClass = "public"
+	// ClassFan: a fan's own reads and writes (queue/me, admission, orders).
+	ClassFan RouteClass = "fan"
+	// ClassPurchase: fan routes served by a function with reserved
+	// concurrency (holds): paced by the waiting room's admission rate.
+	ClassPurchase RouteClass = "purchase"
+	// ClassOrganizer: IAM-signed organizer and gate routes.
+	ClassOrganizer RouteClass = "organizer"
+	// ClassWebhook: payment-provider callbacks.
+	ClassWebhook RouteClass = "webhook"
+)
+
+// Throttle is a steady rate (requests per second) and a burst.
+type Throttle struct{ Rate, Burst int }
+
+// Throttles per route class (docs/capacity.md derives them). ClassJoin's
+// comes from the settings (apiJoinRate, apiJoinBurst): API Gateway's
+// account default is 10,000 rps with a 5,000 burst per Region and route
+// limits never raise it, so a big sale raises the account quota first and
+// then the join throttle with it.
+var Throttles = map[RouteClass]Throttle{
+	// Origin requests only: a few per second per path behind the CDN.
+	ClassPublic: {Rate: 2000, Burst: 1000},
+	// queue/me reads the event and its queue state, two items under one
+	// partition key (3,000 RCU/s per partition): keep fans' own reads
+	// below what that partition serves; a 429 is retried by the page.
+	ClassFan: {Rate: 1500, Burst: 750},
+	// Paced by the admission rate (≤ 300/s) and reserved concurrency.
+	ClassPurchase:  {Rate: 1000, Burst: 500},
+	ClassOrganizer: {Rate: 50, Burst: 100},
+	ClassWebhook:   {Rate: 500, Burst: 1000},
+}
+
+// ThrottleOf is the throttle of a route class under settings s.
+func ThrottleOf(class RouteClass, s Settings) Throttle {
+	if class == ClassJoin {
+		return Throttle{Rate: s.APIJoinRate, Burst: s.APIJoinBurst}
+	}
+	return Throttles[class]
+}
+
+// ClassOf returns a route's throttle class.
+func ClassOf(topo topology.Topology, r topology.Route) RouteClass {
+	switch {
+	case r.Integration == topology.IntegrationSQS:
+		return ClassJoin
+	case r.Auth == topology.AuthOrganizer:
+		return ClassOrganizer
+	case r.Auth == topology.AuthSignature:
+		return ClassWebhook
+	case r.Auth == topology.AuthNone:
+		return ClassPublic
+	}
+	if f, ok := topo.Function(r.Function); ok && f.ReservedConcurrency > 0 {
+		return ClassPurchase
+	}
+	return ClassFan
+}
+
+// newUserPool declares the fans' identity: a Cognito user pool and a public
+// (secretless) app client for the browser. The Lite feature plan: fans only
+// sign up and sign in, and a million monthly active users on a higher plan
+// would cost several times as much.
+func newUserPool(scope constructs.Construct) (awscognito.UserPool, awscognito.UserPoolClient) {
+	pool := awscognito.NewUserPool(scope, jsii.String("FanUserPool"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(true),
+		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		AccountRecovery:   awscognito.AccountRecovery_EMAIL_ONLY,
+		FeaturePlan:       awscognito.FeaturePlan_LITE,
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(10), RequireDigits: jsii.Bool(true), RequireLowercase: jsii.Bool(true),
+			RequireUppercase: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+		},
+		Mfa:                awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN, // fans' accounts outlive a stack
+	})
+	nag(pool, "AwsSolutions-COG2", "MFA is optional (TOTP) for fans: requiring it at sign-up would turn a ticket rush into an authenticator-app rush. Admission tokens, per-account limits and the waiting room protect the sale.")
+	nag(pool, "AwsSolutions-COG8", "Threat protection needs Cognito's Plus plan, billed per monthly active user: for a million fans it would cost more than the sale's whole infrastructure (README, Deploying). The WAF's rate rules and IP reputation list sit in front instead.")
+	client := pool.AddClient(jsii.String("FanWebClient"), &awscognito.UserPoolClientOptions{
+		GenerateSecret:             jsii.Bool(false),
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		PreventUserExistenceErrors: jsii.Bool(true),
+	})
+	return pool, client
+}
+
+// newAuthorizers maps each route Auth to its HTTP API authorizer. `none` and
+// `signature` map to nil: signature routes (payment webhooks) are verified
+// by the handler against the provider's signature.
+func newAuthorizers(pool awscognito.UserPool, client awscognito.UserPoolClient) map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer {
+	return map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer{
+		topology.AuthFan: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("FanAuthorizer"), pool,
+			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+				UserPoolClients: &[]awscognito.IUserPoolClient{client},
+			}),
+		topology.AuthOrganizer: awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
+	}
+}
+
+// newHTTPAPI declares the HTTP API and one route per deployed topology route.
+// Local-only routes (the dev token issuer, the sandbox provider) are
+// skipped. Lambda integrations are shared per function; each SQS route has
+// its own integration (its own message template and status).
+func newHTTPAPI(scope constructs.Construct, topo topology.Topology, fns map[string]awslambda.Function,
+	queues map[string]*queuePair, authorizers map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer, s Settings) awsapigatewayv2.HttpApi {
+	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("StarArena public, fan and organizer API"),
+	})
+	lambdas := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	routeSettings := map[string]any{}
+	for _, r := range topo.Routes {
+		if r.Integration == topology.IntegrationLocal {
+			continue
+		}
+		var in awsapigatewayv2.HttpRouteIntegration
+		integrationID := ""
+		switch r.Integration {
+		case topology.IntegrationLambda:
+			in = lambdas[r.Function]
+			if in == nil {
+				in = awsapigatewayv2integrations.NewHttpLambdaIntegration(
+					jsii.String(pascal(r.Function)+"Integration"), fns[r.Function], nil)
+				lambdas[r.Function] = in
+			}
+		case topology.IntegrationSQS:
+			// The message is the route's MessageBody mapping (the same
+			// template the local stack renders), never the request body: a
+			// fan cannot write their own join.
+			q := queues[r.Queue].Queue
+			integrationID = pascal(r.Queue) + "QueueIntegration" + pascal(r.Method+" "+r.Path)
+			in = awsapigatewayv2integrations.NewHttpSqsIntegration(jsii.String(integrationID),
+				&awsapigatewayv2integrations.HttpSqsIntegrationProps{Queue: q,
+					ParameterMapping: awsapigatewayv2.NewParameterMapping().
+						Custom(jsii.String("QueueUrl"), q.QueueUrl()).
+						Custom(jsii.String("MessageBody"), jsii.String(r.MessageBody))})
+		}
+		// CacheTTL is the CDN's and MaxBodyBytes the handler's to enforce,
+		// not API Gateway's.
+		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: in,
+			Authorizer:  authorizers[r.Auth],
+		})
+		for _, route := range *routes {
+			// Route settings name routes that must exist first.
+			stage.Node().AddDependency(route)
+			if r.Integration == topology.IntegrationSQS && r.Status != 0 {
+				overrideStatus(route, integrationID, r)
+			}
+			switch r.Auth {
+			case topology.AuthNone:
+				nag(route, "AwsSolutions-APIG4", "Public route by design (health, catalog, availability, queue status, the published draw): read-only, cached by the CDN, throttled per route.")
+			case topology.AuthSignature:
+				nag(route, "AwsSolutions-APIG4", "Payment webhook: the provider cannot sign in, so the handler verifies the provider's signature over the raw body before doing anything.")
+			}
+		}
+		t := ThrottleOf(ClassOf(topo, r), s)
+		// RouteSettings is a JSON property: CloudFormation's own key names.
+		routeSettings[r.Key()] = map[string]any{"ThrottlingRateLimit": t.Rate, "ThrottlingBurstLimit": t.Burst}
+	}
+	stage.SetRouteSettings(routeSettings)
+	// Anything without its own setting (none today) gets the organizer's.
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingRateLimit:  jsii.Number(float64(Throttles[ClassOrganizer].Rate)),
+		ThrottlingBurstLimit: jsii.Number(float64(Throttles[ClassOrganizer].Burst)),
+	})
+	logs := awslogs.NewLogGroup(scope, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: retention(s), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: logs.LogGroupArn(),
+		Format: jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch",` +
+			`"routeKey":"$context.routeKey","status":"$context.status","length":"$context.responseLength",` +
+			`"latency":"$context.responseLatency","integrationLatency":"$context.integration.latency",` +
+			`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}`),
+	})
+	return api
+}
+
+// overrideStatus makes API Gateway answer the route's Status instead of the
+// integration's 200 (SQS's SendMessage reply). The L2 integration has no
+// response mapping, so this sets the property on its CfnIntegration (an
+// escape hatch to the L1 resource).
+func overrideStatus(route awsapigatewayv2.HttpRoute, integrationID string, r topology.Route) {
+	child := route.Node().TryFindChild(jsii.String(integrationID))
+	if child == nil {
+		// Bound on an earlier route: integrations are per SQS route, so
+		// this cannot happen unless the code above changes.
+		panic(fmt.Sprintf("stack: route %s: integration %s not found under its route", r.Key(), integrationID))
+	}
+	cfn := child.Node().DefaultChild().(awsapigatewayv2.CfnIntegration)
+	// A map keyed by status code: CDK passes it through as is, so it is
+	// written with CloudFormation's key names (typed property structs here
+	// would come out camel-cased).
+	cfn.SetResponseParameters(map[string]any{
+		"200": map[string]any{"ResponseParameters": []any{
+			map[string]any{"Destination": "overwrite:statuscode", "Source": strconv.Itoa(r.Status)},
+		}},
+	})
+}

@@ -1,0 +1,403 @@
+package stack
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// EdgeProps configures NewEdgeStack.
+type EdgeProps struct {
+	awscdk.StackProps
+	Settings Settings
+	// Topology; the zero value means topology.Default(). The join route's
+	// path comes from it.
+	Topology topology.Topology
+}
+
+// Edge is the us-east-1 stack and what the main stack reads from it.
+type Edge struct {
+	Stack     awscdk.Stack
+	WebACLArn *string
+}
+
+// Names of the web ACL's rules (CloudWatch metrics and WAF logs use them).
+const (
+	RuleJoinsPerAccount = "JoinsPerAccount"
+	RuleRequestsPerIP   = "RequestsPerIP"
+)
+
+// rateLimitedBody is the WAF's 429 body, in the API's error shape.
+const rateLimitedBody = `{"error":{"code":"RATE_LIMITED","message":"Too many requests: wait a minute and try again."}}`
+
+// NewEdgeStack declares the CloudFront web ACL. It must be in us-east-1;
+// the distribution (in the main stack) attaches it by ARN.
+//
+// Rules, in order:
+//  1. JoinsPerAccount: a rate-based rule on the join route (POST of every
+//     SQS-integrated route), keyed by the Authorization header: at most
+//     WafJoinsPerMinute per minute per token, then 429 (ADR 9). Joins never
+//     reach a function, so this is the only per-account join limit.
+//  2. RequestsPerIP: a high per-IP ceiling over five minutes for floods
+//     from one address; high because a carrier NAT puts thousands of
+//     fans behind one address, and the application never limits per IP.
+//  3. AWS managed IP reputation and known-bad-inputs rule groups.
+func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
+	topo := p.Topology
+	if isZero(topo) {
+		topo = topology.Default()
+	}
+	s := p.Settings
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	visibility := func(name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
+		return &awswafv2.CfnWebACL_VisibilityConfigProperty{
+			CloudWatchMetricsEnabled: jsii.Bool(true),
+			MetricName:               jsii.String("StarArena" + name),
+			SampledRequestsEnabled:   jsii.Bool(true),
+		}
+	}
+	none := &[]any{&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(0), Type: jsii.String("NONE")}}
+	block429 := &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{
+		CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
+			ResponseCode:          jsii.Number(429),
+			CustomResponseBodyKey: jsii.String("rate-limited"),
+			ResponseHeaders: &[]any{&awswafv2.CfnWebACL_CustomHTTPHeaderProperty{
+				Name: jsii.String("retry-after"), Value: jsii.String("60"),
+			}},
+		},
+	}}
+	rules := []any{
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String(RuleJoinsPerAccount),
+			Priority: jsii.Number(0),
+			Action:   block429,
+			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
+				Limit:               jsii.Number(float64(s.WafJoinsPerMinute)),
+				EvaluationWindowSec: jsii.Number(60),
+				AggregateKeyType:    jsii.String("CUSTOM_KEYS"),
+				CustomKeys: &[]any{&awswafv2.CfnWebACL_RateBasedStatementCustomKeyProperty{
+					Header: &awswafv2.CfnWebACL_RateLimitHeaderProperty{Name: jsii.String("authorization"), TextTransformations: none},
+				}},
+				ScopeDownStatement: &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{
+					Statements: &[]any{
+						&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+							FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{Method: map[string]any{}},
+							PositionalConstraint: jsii.String("EXACTLY"),
+							SearchString:         jsii.String("POST"),
+							TextTransformations:  none,
+						}},
+						&awswafv2.CfnWebACL_StatementProperty{RegexMatchStatement: &awswafv2.CfnWebACL_RegexMatchStatementProperty{
+							FieldToMatch:        &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
+							RegexString:         jsii.String(JoinPathRegex(topo)),
+							TextTransformations: none,
+						}},
+					},
+				}},
+			}},
+			VisibilityConfig: visibility(RuleJoinsPerAccount),
+		},
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String(RuleRequestsPerIP),
+			Priority: jsii.Number(1),
+			Action:   block429,
+			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
+				Limit:               jsii.Number(float64(s.WafRequestsPerIP)),
+				EvaluationWindowSec: jsii.Number(300),
+				AggregateKeyType:    jsii.String("IP"),
+			}},
+			VisibilityConfig: visibility(RuleRequestsPerIP),
+		},
+	}
+	for i, group := range []string{"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"} {
+		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
+			Name:           jsii.String(group),
+			Priority:       jsii.Number(float64(2 + i)),
+			OverrideAction: &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
+			Statement: &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
+				VendorName: jsii.String("AWS"), Name: jsii.String(group),
+			}},
+			VisibilityConfig: visibility(group),
+		})
+	}
+	acl := awswafv2.NewCfnWebACL(stack, jsii.String("WebAcl"), &awswafv2.CfnWebACLProps{
+		Scope:            jsii.String("CLOUDFRONT"),
+		DefaultAction:    &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
+		Description:      jsii.String("StarArena CloudFront: per-account join limit, per-IP ceiling, AWS managed rules"),
+		VisibilityConfig: visibility("WebAcl"),
+		CustomResponseBodies: map[string]any{"rate-limited": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
+			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(rateLimitedBody),
+		}},
+		Rules: &rules,
+	})
+	output(stack, "WebAclArn", acl.AttrArn())
+	return Edge{Stack: stack, WebACLArn: acl.AttrArn()}
+}
+
+// JoinPathRegex is the WAF regular expression matching the path of every
+// SQS-integrated (join) route: path parameters match one segment.
+func JoinPathRegex(topo topology.Topology) string {
+	var alts []string
+	for _, r := range topo.Routes {
+		if r.Integration == topology.IntegrationSQS {
+			alts = append(alts, pathRegex(r.Path))
+		}
+	}
+	sort.Strings(alts)
+	if len(alts) == 0 {
+		// No join route: a pattern that matches no path.
+		return "^$"
+	}
+	if len(alts) == 1 {
+		return "^" + alts[0] + "$"
+	}
+	return "^(?:" + strings.Join(alts, "|") + ")$"
+}
+
+var pathParam = regexp.MustCompile(`\{[^/}]+\}`)
+
+func pathRegex(path string) string {
+	parts := pathParam.Split(path, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return strings.Join(parts, "[^/]+")
+}
+
+// CDNPathPattern is the CloudFront path pattern of a route path: each path
+// parameter becomes *.
+func CDNPathPattern(path string) string { return pathParam.ReplaceAllString(path, "*") }
+
+// cdnBehavior is one API cache behavior: the routes sharing a path
+// pattern, which must agree on their cache TTL.
+type cdnBehavior struct {
+	Pattern string
+	TTL     time.Duration
+	Methods map[string]bool
+}
+
+// CDNRoutes returns the deployed routes CloudFront forwards to the API:
+// all but the organizer routes, whose callers sign requests for the API's
+// own host name (SigV4 covers the Host header) and call it directly.
+func CDNRoutes(topo topology.Topology) []topology.Route {
+	var out []topology.Route
+	for _, r := range topo.Routes {
+		if r.Integration != topology.IntegrationLocal && r.Auth != topology.AuthOrganizer {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// cdnBehaviors groups the CDN routes by path pattern, most specific
+// first: CloudFront uses the first behavior whose pattern matches, and *
+// matches across slashes, so /v1/events/*/holds must come before
+// /v1/events/*.
+func cdnBehaviors(topo topology.Topology) []cdnBehavior {
+	by := map[string]*cdnBehavior{}
+	var order []string
+	for _, r := range CDNRoutes(topo) {
+		pat := CDNPathPattern(r.Path)
+		b, ok := by[pat]
+		if !ok {
+			b = &cdnBehavior{Pattern: pat, TTL: r.CacheTTL, Methods: map[string]bool{}}
+			by[pat] = b
+			order = append(order, pat)
+		}
+		if b.TTL != r.CacheTTL {
+			panic(fmt.Sprintf("stack: routes on CloudFront path %s disagree on CacheTTL (%s, %s)", pat, b.TTL, r.CacheTTL))
+		}
+		if r.CacheTTL > 0 && r.Method != "GET" {
+			panic(fmt.Sprintf("stack: route %s has a CacheTTL but CloudFront caches only GET", r.Key()))
+		}
+		b.Methods[r.Method] = true
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if sa, sb := strings.Count(a, "/"), strings.Count(b, "/"); sa != sb {
+			return sa > sb
+		}
+		if la, lb := len(strings.ReplaceAll(a, "*", "")), len(strings.ReplaceAll(b, "*", "")); la != lb {
+			return la > lb
+		}
+		return a < b
+	})
+	out := make([]cdnBehavior, len(order))
+	for i, p := range order {
+		out[i] = *by[p]
+	}
+	return out
+}
+
+// site declares the static site's bucket, the access-log bucket, the
+// distribution (with WAF and the API behind it) when edge is on, and the
+// deployment of web/ with a config.json for this stack.
+type site struct {
+	Bucket       awss3.Bucket
+	Logs         awss3.Bucket
+	Distribution awscloudfront.Distribution // nil when edge is off
+}
+
+func newSite(scope constructs.Construct, topo topology.Topology, s Settings, webDir string, webACLArn *string,
+	api awsapigatewayv2.HttpApi, siteConfig map[string]any) site {
+	logs := awss3.NewBucket(scope, jsii.String("AccessLogBucket"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		// CloudFront's standard logs are delivered with an ACL.
+		ObjectOwnership: awss3.ObjectOwnership_BUCKET_OWNER_PREFERRED,
+		LifecycleRules:  &[]*awss3.LifecycleRule{{Expiration: awscdk.Duration_Days(jsii.Number(90))}},
+	})
+	nag(logs, "AwsSolutions-S1", "This bucket receives the site bucket's and CloudFront's access logs; logging it to itself would loop.")
+	bucket := awss3.NewBucket(scope, jsii.String("SiteBucket"), &awss3.BucketProps{
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:             jsii.Bool(true),
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String("site-bucket/"),
+	})
+	out := site{Bucket: bucket, Logs: logs}
+	if s.Edge {
+		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api)
+	}
+	sources := []awss3deployment.ISource{
+		awss3deployment.Source_Asset(jsii.String(webDir), &awss3assets.AssetOptions{
+			Exclude: &[]*string{jsii.String("config.json")},
+		}),
+		awss3deployment.Source_JsonData(jsii.String("config.json"), siteConfig, nil),
+	}
+	deploy := &awss3deployment.BucketDeploymentProps{
+		Sources:           &sources,
+		DestinationBucket: bucket,
+		MemoryLimit:       jsii.Number(256),
+	}
+	if out.Distribution != nil {
+		deploy.Distribution = out.Distribution
+		deploy.DistributionPaths = &[]*string{jsii.String("/*")}
+	}
+	awss3deployment.NewBucketDeployment(scope, jsii.String("SiteDeployment"), deploy)
+	return out
+}
+
+// newDistribution puts CloudFront in front of the site (S3 with origin
+// access control, the default behavior) and of the API (one behavior per
+// route path pattern). A route's CacheTTL becomes a cache policy with that
+// TTL and nothing in the cache key but the path (these routes are public
+// and take no query string); every other route is not cached and forwards
+// everything the viewer sent but Host, including Authorization.
+func newDistribution(scope constructs.Construct, topo topology.Topology, s Settings, bucket, logs awss3.IBucket,
+	webACLArn *string, api awsapigatewayv2.HttpApi) awscloudfront.Distribution {
+	stack := awscdk.Stack_Of(scope)
+	apiDomain := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String("."), stack.UrlSuffix()})
+	apiOrigin := awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{
+		ProtocolPolicy:     awscloudfront.OriginProtocolPolicy_HTTPS_ONLY,
+		OriginSslProtocols: &[]awscloudfront.OriginSslPolicy{awscloudfront.OriginSslPolicy_TLS_V1_2},
+	})
+	policies := map[time.Duration]awscloudfront.ICachePolicy{}
+	cachePolicy := func(ttl time.Duration) awscloudfront.ICachePolicy {
+		if p, ok := policies[ttl]; ok {
+			return p
+		}
+		secs := awscdk.Duration_Seconds(jsii.Number(math.Ceil(ttl.Seconds())))
+		p := awscloudfront.NewCachePolicy(scope, jsii.String(fmt.Sprintf("ApiCache%ds", int(math.Ceil(ttl.Seconds())))), &awscloudfront.CachePolicyProps{
+			Comment:                    jsii.String(fmt.Sprintf("StarArena API responses cached %s (route CacheTTL)", ttl)),
+			MinTtl:                     awscdk.Duration_Seconds(jsii.Number(0)),
+			DefaultTtl:                 secs,
+			MaxTtl:                     secs,
+			HeaderBehavior:             awscloudfront.CacheHeaderBehavior_None(),
+			QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_None(),
+			CookieBehavior:             awscloudfront.CacheCookieBehavior_None(),
+			EnableAcceptEncodingGzip:   jsii.Bool(true),
+			EnableAcceptEncodingBrotli: jsii.Bool(true),
+		})
+		policies[ttl] = p
+		return p
+	}
+	type behavior struct {
+		pattern string
+		opts    *awscloudfront.BehaviorOptions
+	}
+	var behaviors []behavior
+	for _, b := range cdnBehaviors(topo) {
+		opts := &awscloudfront.BehaviorOptions{
+			Origin:               apiOrigin,
+			ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
+			Compress:             jsii.Bool(true),
+		}
+		if b.TTL > 0 {
+			opts.CachePolicy = cachePolicy(b.TTL)
+			opts.AllowedMethods = awscloudfront.AllowedMethods_ALLOW_GET_HEAD()
+		} else {
+			opts.CachePolicy = awscloudfront.CachePolicy_CACHING_DISABLED()
+			opts.OriginRequestPolicy = awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER()
+			opts.AllowedMethods = awscloudfront.AllowedMethods_ALLOW_GET_HEAD_OPTIONS()
+			for m := range b.Methods {
+				if m != "GET" {
+					opts.AllowedMethods = awscloudfront.AllowedMethods_ALLOW_ALL()
+				}
+			}
+		}
+		behaviors = append(behaviors, behavior{b.Pattern, opts})
+	}
+	props := &awscloudfront.DistributionProps{
+		Comment:           jsii.String("StarArena: fan site and API"),
+		DefaultRootObject: jsii.String("index.html"),
+		DefaultBehavior: &awscloudfront.BehaviorOptions{
+			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
+			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
+			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
+			ResponseHeadersPolicy: awscloudfront.ResponseHeadersPolicy_SECURITY_HEADERS(),
+			Compress:              jsii.Bool(true),
+		},
+		WebAclId:      webACLArn,
+		EnableLogging: jsii.Bool(true),
+		LogBucket:     logs,
+		LogFilePrefix: jsii.String("cloudfront/"),
+		HttpVersion:   awscloudfront.HttpVersion_HTTP2_AND_3,
+		PriceClass:    awscloudfront.PriceClass_PRICE_CLASS_ALL,
+	}
+	if s.DomainName != "" {
+		props.DomainNames = &[]*string{jsii.String(s.DomainName)}
+		props.Certificate = awscertificatemanager.Certificate_FromCertificateArn(scope, jsii.String("SiteCertificate"), jsii.String(s.CertificateArn))
+		props.MinimumProtocolVersion = awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021
+	}
+	dist := awscloudfront.NewDistribution(scope, jsii.String("Distribution"), props)
+	// One by one, in order: CloudFront takes the first matching pattern,
+	// and a map of behaviors would reach the template sorted by pattern.
+	for _, b := range behaviors {
+		dist.AddBehavior(jsii.String(b.pattern), b.opts.Origin, &awscloudfront.AddBehaviorOptions{
+			ViewerProtocolPolicy: b.opts.ViewerProtocolPolicy, Compress: b.opts.Compress,
+			CachePolicy: b.opts.CachePolicy, OriginRequestPolicy: b.opts.OriginRequestPolicy, AllowedMethods: b.opts.AllowedMethods,
+		})
+	}
+	nag(dist, "AwsSolutions-CFR1", "Ticket sales are open to fans in every country; geographic restriction is a per-event business decision, not a platform default.")
+	if s.DomainName == "" {
+		nag(dist, "AwsSolutions-CFR4", "Without a domainName/certificateArn the distribution uses the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; set both to get TLSv1.2_2021.")
+	}
+	return dist
+}
+
+// webDir is the site folder: <repo>/web unless Props.WebDir says otherwise.
+func webDir(p *Props, repo string) string {
+	if p.WebDir != "" {
+		return p.WebDir
+	}
+	return filepath.Join(repo, "web")
+}

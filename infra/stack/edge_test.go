@@ -1,0 +1,292 @@
+package stack
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// Managed CloudFront policy ids (fixed by AWS).
+const (
+	cachingDisabled           = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+	allViewerExceptHostHeader = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+	cachingOptimizedPolicyID  = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+)
+
+// distributionConfig returns the one distribution's DistributionConfig.
+func distributionConfig(t *testing.T) map[string]any {
+	t.Helper()
+	ds := properties(deployed, "AWS::CloudFront::Distribution")
+	if len(ds) != 1 {
+		t.Fatalf("%d distributions, want 1", len(ds))
+	}
+	for _, p := range ds {
+		return p["DistributionConfig"].(map[string]any)
+	}
+	return nil
+}
+
+// behaviorTTL resolves a behavior's cache policy to its default and max TTL
+// (0 for the managed CachingDisabled policy).
+func behaviorTTL(t *testing.T, b map[string]any) (def, max float64, cached bool) {
+	t.Helper()
+	switch id := b["CachePolicyId"].(type) {
+	case string:
+		if id != cachingDisabled {
+			t.Fatalf("behavior %s: managed cache policy %s", b["PathPattern"], id)
+		}
+		return 0, 0, false
+	case map[string]any:
+		policy := properties(deployed, "AWS::CloudFront::CachePolicy")[str(id["Ref"])]
+		cfg := policy["CachePolicyConfig"].(map[string]any)
+		return cfg["DefaultTTL"].(float64), cfg["MaxTTL"].(float64), true
+	}
+	t.Fatalf("behavior %s: no cache policy", b["PathPattern"])
+	return
+}
+
+func TestCDNCachesEachRouteForItsCacheTTL(t *testing.T) {
+	// GIVEN the distribution's API behaviors
+	cfg := distributionConfig(t)
+	behaviors := map[string]map[string]any{}
+	var order []string
+	for _, b := range list(cfg["CacheBehaviors"]) {
+		behaviors[str(b["PathPattern"])] = b
+		order = append(order, str(b["PathPattern"]))
+	}
+	// THEN the cached routes have their TTL: queue-status and availability
+	// 2 s, the catalog 5 s, the draw 60 s
+	for pattern, want := range map[string]time.Duration{
+		"/v1/events/*/queue-status": 2 * time.Second,
+		"/v1/events/*/availability": 2 * time.Second,
+		"/v1/events":                5 * time.Second,
+		"/v1/events/*":              5 * time.Second,
+		"/v1/events/*/queue/draw":   time.Minute,
+	} {
+		b, ok := behaviors[pattern]
+		if !ok {
+			t.Errorf("no behavior for %s", pattern)
+			continue
+		}
+		def, max, cached := behaviorTTL(t, b)
+		if !cached || def != want.Seconds() || max != want.Seconds() {
+			t.Errorf("%s: default/max TTL %v/%v, want %v", pattern, def, max, want.Seconds())
+		}
+	}
+	// AND every CDN route's behavior follows its declared CacheTTL; uncached
+	// ones forward everything but Host (Authorization included)
+	topo := topology.Default()
+	for _, r := range CDNRoutes(topo) {
+		pattern := CDNPathPattern(r.Path)
+		b, ok := behaviors[pattern]
+		if !ok {
+			t.Errorf("%s: no behavior %s", r.Key(), pattern)
+			continue
+		}
+		def, _, cached := behaviorTTL(t, b)
+		if cached != (r.CacheTTL > 0) || def != r.CacheTTL.Seconds() {
+			t.Errorf("%s: cached=%v ttl=%v, want CacheTTL %s", r.Key(), cached, def, r.CacheTTL)
+		}
+		if !cached && b["OriginRequestPolicyId"] != allViewerExceptHostHeader {
+			t.Errorf("%s: origin request policy %v, want AllViewerExceptHostHeader (forwards Authorization)", r.Key(), b["OriginRequestPolicyId"])
+		}
+		if cached && b["OriginRequestPolicyId"] != nil {
+			t.Errorf("%s: cached route forwards %v", r.Key(), b["OriginRequestPolicyId"])
+		}
+		// AND the route's method is allowed by its behavior
+		if !containsStr(stringList(b["AllowedMethods"]), r.Method) {
+			t.Errorf("%s: method not allowed by %s (%v)", r.Key(), pattern, b["AllowedMethods"])
+		}
+	}
+	// AND a cached public route keys on nothing but the path
+	for _, p := range properties(deployed, "AWS::CloudFront::CachePolicy") {
+		keys := p["CachePolicyConfig"].(map[string]any)["ParametersInCacheKeyAndForwardedToOrigin"].(map[string]any)
+		for _, k := range []string{"HeadersConfig", "QueryStringsConfig", "CookiesConfig"} {
+			cfgK := keys[k].(map[string]any)
+			for _, v := range cfgK {
+				if s, ok := v.(string); ok && s != "none" {
+					t.Errorf("cache policy %s: %s=%s", p["CachePolicyConfig"].(map[string]any)["Name"], k, s)
+				}
+			}
+		}
+	}
+	// AND more specific patterns come first (CloudFront takes the first match)
+	for i, a := range order {
+		for _, b := range order[i+1:] {
+			if patternCovers(a, b) {
+				t.Errorf("%s is listed before the more specific %s", a, b)
+			}
+		}
+	}
+	// AND organizer routes are not behind CloudFront (SigV4 signs the API's host)
+	shared := map[string]bool{}
+	for _, r := range CDNRoutes(topo) {
+		shared[CDNPathPattern(r.Path)] = true
+	}
+	for _, r := range topo.Routes {
+		if _, ok := behaviors[CDNPathPattern(r.Path)]; ok && r.Auth == topology.AuthOrganizer && !shared[CDNPathPattern(r.Path)] {
+			t.Errorf("organizer route %s is behind CloudFront", r.Key())
+		}
+	}
+}
+
+// patternCovers reports whether CloudFront pattern a also matches every
+// path b matches (so a placed before b would shadow it).
+func patternCovers(a, b string) bool {
+	if a == b {
+		return false
+	}
+	re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(a), `\*`, ".*") + "$")
+	return re.MatchString(strings.ReplaceAll(b, "*", "x/y"))
+}
+
+func containsStr(l []string, s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSiteIsPrivateS3BehindCloudFrontWithOriginAccessControl(t *testing.T) {
+	cfg := distributionConfig(t)
+	def := cfg["DefaultCacheBehavior"].(map[string]any)
+	// THEN the default behavior serves the site bucket, HTTPS only
+	if def["ViewerProtocolPolicy"] != "redirect-to-https" || def["CachePolicyId"] != cachingOptimizedPolicyID {
+		t.Errorf("default behavior %v", def)
+	}
+	var s3Origin map[string]any
+	for _, o := range list(cfg["Origins"]) {
+		if _, ok := o["S3OriginConfig"]; ok {
+			s3Origin = o
+		}
+	}
+	if s3Origin == nil || s3Origin["OriginAccessControlId"] == nil {
+		t.Fatalf("no S3 origin with origin access control: %v", cfg["Origins"])
+	}
+	expect(t, func() {
+		deployed.HasResourceProperties(jsii.String("AWS::CloudFront::OriginAccessControl"), map[string]any{
+			"OriginAccessControlConfig": assertions.Match_ObjectLike(&map[string]any{
+				"OriginAccessControlOriginType": "s3", "SigningBehavior": "always", "SigningProtocol": "sigv4",
+			}),
+		})
+		deployed.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"PublicAccessBlockConfiguration": map[string]any{
+				"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+			},
+			"LoggingConfiguration": assertions.Match_AnyValue(),
+		})
+	})
+	// AND the API origin is HTTPS-only, TLS 1.2
+	var api map[string]any
+	for _, o := range list(cfg["Origins"]) {
+		if c, ok := o["CustomOriginConfig"].(map[string]any); ok {
+			api = c
+		}
+	}
+	if api["OriginProtocolPolicy"] != "https-only" || !equalJSON(api["OriginSSLProtocols"], []any{"TLSv1.2"}) {
+		t.Errorf("API origin %v", api)
+	}
+	// AND the distribution logs to the access-log bucket
+	if cfg["Logging"] == nil {
+		t.Error("distribution has no logging")
+	}
+}
+
+func TestWebACLLimitsJoinsPerAccountAndIsAttachedAcrossRegions(t *testing.T) {
+	// GIVEN the edge stack's web ACL
+	acls := properties(edge, "AWS::WAFv2::WebACL")
+	if len(acls) != 1 {
+		t.Fatalf("%d web ACLs in the edge stack, want 1", len(acls))
+	}
+	var acl map[string]any
+	for _, a := range acls {
+		acl = a
+	}
+	// THEN it is a CloudFront ACL
+	if acl["Scope"] != "CLOUDFRONT" {
+		t.Errorf("scope %v", acl["Scope"])
+	}
+	rules := map[string]map[string]any{}
+	for _, r := range list(acl["Rules"]) {
+		rules[str(r["Name"])] = r
+	}
+	// AND the join rule counts POSTs to the join path per Authorization header, 30 a minute, then 429
+	join := rules[RuleJoinsPerAccount]
+	rate, _ := join["Statement"].(map[string]any)["RateBasedStatement"].(map[string]any)
+	if rate["Limit"] != float64(30) || rate["EvaluationWindowSec"] != float64(60) || rate["AggregateKeyType"] != "CUSTOM_KEYS" {
+		t.Errorf("join rule %v", rate)
+	}
+	keys := list(rate["CustomKeys"])
+	if len(keys) != 1 || str(keys[0]["Header"].(map[string]any)["Name"]) != "authorization" {
+		t.Errorf("join rule keys %v, want the authorization header", rate["CustomKeys"])
+	}
+	scope := rate["ScopeDownStatement"].(map[string]any)["AndStatement"].(map[string]any)
+	var method, pathRe string
+	for _, st := range list(scope["Statements"]) {
+		if bm, ok := st["ByteMatchStatement"].(map[string]any); ok {
+			method = str(bm["SearchString"])
+		}
+		if rm, ok := st["RegexMatchStatement"].(map[string]any); ok {
+			pathRe = str(rm["RegexString"])
+		}
+	}
+	re, err := regexp.Compile(pathRe)
+	if method != "POST" || err != nil {
+		t.Fatalf("join rule scope: method %q, path %q (%v)", method, pathRe, err)
+	}
+	for path, want := range map[string]bool{
+		"/v1/events/summer-fest/queue":        true,
+		"/v1/events/summer-fest/queue/me":     false,
+		"/v1/events/summer-fest/queue-status": false,
+		"/v1/events/a/b/queue":                false,
+		"/v1/events/summer-fest/holds":        false,
+	} {
+		if re.MatchString(path) != want {
+			t.Errorf("join rule matches %s: %v, want %v", path, !want, want)
+		}
+	}
+	action := join["Action"].(map[string]any)["Block"].(map[string]any)["CustomResponse"].(map[string]any)
+	if action["ResponseCode"] != float64(429) {
+		t.Errorf("join rule answers %v, want 429", action["ResponseCode"])
+	}
+	// AND a high per-IP ceiling and the AWS managed groups follow
+	if ip := rules[RuleRequestsPerIP]["Statement"].(map[string]any)["RateBasedStatement"].(map[string]any); ip["AggregateKeyType"] != "IP" ||
+		ip["Limit"].(float64) < 1000 {
+		t.Errorf("per-IP rule %v", ip)
+	}
+	for _, g := range []string{"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"} {
+		if rules[g] == nil {
+			t.Errorf("no %s", g)
+		}
+	}
+	// AND the main stack's distribution attaches it through a cross-region stack output
+	web := distributionConfig(t)["WebACLId"].(map[string]any)
+	ref, ok := web["Fn::GetStackOutput"].(map[string]any)
+	if !ok || ref["StackName"] != EdgeStackID || ref["Region"] != EdgeRegion {
+		t.Errorf("WebACLId %v, want Fn::GetStackOutput of %s in %s", web, EdgeStackID, EdgeRegion)
+	}
+	outputs := edge.ToJSON()
+	if _, ok := (*outputs)["Outputs"].(map[string]any)[str(ref["OutputName"])]; !ok {
+		t.Errorf("the edge stack has no output %v", ref["OutputName"])
+	}
+}
+
+func TestJoinPathRegexFollowsTheTopology(t *testing.T) {
+	topo := topology.Topology{Routes: []topology.Route{
+		{Method: "POST", Path: "/v1/events/{eventId}/queue", Integration: topology.IntegrationSQS},
+		{Method: "POST", Path: "/v2/lines/{line}/join.now", Integration: topology.IntegrationSQS},
+	}}
+	got := JoinPathRegex(topo)
+	want := `^(?:/v1/events/[^/]+/queue|/v2/lines/[^/]+/join\.now)$`
+	if got != want {
+		t.Fatalf("JoinPathRegex = %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,420 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// dataPrefixes are the services whose actions touch StarArena's data or
+// workflow; none of their statements may use a wildcard.
+var dataPrefixes = []string{"dynamodb:", "states:", "secretsmanager:", "sqs:", "s3:", "kms:"}
+
+func isDataAction(a string) bool {
+	for _, p := range dataPrefixes {
+		if strings.HasPrefix(a, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed is every action a function may take on a resource class, with the
+// statements' conditions, keyed "action" -> statements that grant it.
+func allowed(sts []Statement) map[string][]Statement {
+	out := map[string][]Statement{}
+	for _, st := range sts {
+		if st.Effect != "Allow" {
+			continue
+		}
+		for _, a := range st.Actions {
+			out[a] = append(out[a], st)
+		}
+	}
+	return out
+}
+
+// resourceString renders a resource (a string or an intrinsic) for matching.
+func resourceString(r any) string {
+	if s, ok := r.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+func TestEveryFunctionHasItsOwnRoleWithNoWildcardOnData(t *testing.T) {
+	// GIVEN every deployed function's policies
+	policies := FunctionStatements(deployed)
+	for _, f := range topology.Default().Functions {
+		sts, ok := policies[f.Name]
+		if !ok {
+			t.Errorf("%s: no role or policy found", f.Name)
+			continue
+		}
+		for _, st := range sts {
+			for _, a := range st.Actions {
+				// THEN no managed policy, no wildcard action on a data service
+				if a == "managed-policy" {
+					t.Errorf("%s: managed policy %v (own inline statements only)", f.Name, st.Resources)
+				}
+				if isDataAction(a) && strings.Contains(a, "*") {
+					t.Errorf("%s: wildcard data action %q", f.Name, a)
+				}
+				if a == "*" {
+					t.Errorf("%s: action *", f.Name)
+				}
+			}
+			// AND no data statement on a wildcard resource
+			if slices.ContainsFunc(st.Actions, isDataAction) {
+				for _, r := range st.Resources {
+					if rs := resourceString(r); rs == "*" || strings.HasSuffix(rs, "/*") || strings.Contains(rs, ":*") {
+						t.Errorf("%s: %v on wildcard resource %s", f.Name, st.Actions, rs)
+					}
+				}
+			}
+		}
+	}
+	// AND the roles are distinct: no function borrows another's permissions
+	roles := map[string]string{}
+	for id, props := range properties(deployed, "AWS::Lambda::Function") {
+		name := tag(props, FunctionTag)
+		if name == "" {
+			continue
+		}
+		role := getAtt(props["Role"])
+		if other, dup := roles[role]; dup {
+			t.Errorf("%s and %s share role %s", name, other, role)
+		}
+		roles[role] = name
+		_ = id
+	}
+}
+
+func TestDynamoDBActionsAreExactlyTheDeclaredAccess(t *testing.T) {
+	policies := FunctionStatements(deployed)
+	for _, f := range topology.Default().Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			// GIVEN the function's declared table access
+			a := f.Access.Table
+			got := allowed(policies[f.Name])
+
+			// THEN reads, single writes, batch writes and transactions match it
+			has := func(action string, pred func(Statement) bool) bool {
+				for _, st := range got[action] {
+					if pred(st) {
+						return true
+					}
+				}
+				return false
+			}
+			onTable := func(st Statement) bool {
+				for _, r := range st.Resources {
+					if strings.Contains(resourceString(r), `"MainTable`) && !strings.Contains(resourceString(r), "/index/") {
+						return true
+					}
+				}
+				return false
+			}
+			unconditional := func(st Statement) bool { return onTable(st) && st.Condition == nil }
+			transactional := func(st Statement) bool {
+				return onTable(st) && strings.Contains(fmt.Sprint(st.Condition), "dynamodb:EnclosingOperation:[TransactWriteItems]")
+			}
+			leading := func(st Statement) bool {
+				return onTable(st) && strings.Contains(fmt.Sprint(st.Condition), "dynamodb:LeadingKeys")
+			}
+			for _, action := range readActions {
+				if has(action, unconditional) != a.Read {
+					t.Errorf("%s: declared Read=%v", action, a.Read)
+				}
+			}
+			for _, action := range writeActions {
+				wantFree := a.Write && len(a.WritePrefixes) == 0
+				if has(action, unconditional) != wantFree {
+					t.Errorf("%s anywhere: want %v", action, wantFree)
+				}
+				wantLeading := a.Write && len(a.WritePrefixes) > 0
+				if has(action, leading) != wantLeading {
+					t.Errorf("%s limited by leading keys: want %v", action, wantLeading)
+				}
+				if has(action, transactional) != a.Transact {
+					t.Errorf("%s inside transactions: want %v", action, a.Transact)
+				}
+			}
+			if has("dynamodb:ConditionCheckItem", transactional) != a.Transact {
+				t.Errorf("ConditionCheckItem: want %v", a.Transact)
+			}
+			if len(got["dynamodb:BatchWriteItem"]) > 0 != a.BatchWrite {
+				t.Errorf("BatchWriteItem: want %v", a.BatchWrite)
+			}
+			// AND no function may delete, scan or manage the table
+			for action := range got {
+				switch action {
+				case "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:PartiQLUpdate",
+					"dynamodb:PartiQLDelete", "dynamodb:PartiQLInsert", "dynamodb:TransactGetItems":
+					t.Errorf("unexpected %s", action)
+				}
+			}
+			// AND the write prefixes are the declared ones, as IAM patterns
+			if len(a.WritePrefixes) > 0 {
+				var want []string
+				for _, p := range a.WritePrefixes {
+					want = append(want, p+"*")
+				}
+				for _, st := range got["dynamodb:PutItem"] {
+					if !leading(st) {
+						continue
+					}
+					cond := st.Condition["ForAllValues:StringLike"].(map[string]any)["dynamodb:LeadingKeys"]
+					if gotKeys := stringList(cond); !slices.Equal(gotKeys, want) {
+						t.Errorf("leading keys %v, want %v", gotKeys, want)
+					}
+				}
+			}
+			// AND index queries name exactly the declared indexes
+			var indexes []string
+			for _, st := range got["dynamodb:Query"] {
+				for _, r := range st.Resources {
+					rs := resourceString(r)
+					if i := strings.Index(rs, "/index/"); i >= 0 {
+						indexes = append(indexes, strings.TrimRight(rs[i+len("/index/"):], `"]}`))
+					}
+				}
+			}
+			sort.Strings(indexes)
+			want := slices.Clone(a.Indexes)
+			sort.Strings(want)
+			if !slices.Equal(indexes, want) {
+				t.Errorf("queries indexes %v, want %v", indexes, want)
+			}
+		})
+	}
+}
+
+func TestPublicReadFunctionsCannotWriteSeatsOrdersOrMoney(t *testing.T) {
+	// GIVEN the catalog and queue functions' statements
+	policies := FunctionStatements(deployed)
+	for _, name := range []string{"catalog", "queue"} {
+		for _, st := range policies[name] {
+			for _, a := range st.Actions {
+				switch a {
+				case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem":
+					// THEN every write they have is limited to EVENT# partitions
+					keys := fmt.Sprint(st.Condition)
+					if !strings.Contains(keys, "dynamodb:LeadingKeys:[EVENT#*]") {
+						t.Errorf("%s: %s with condition %v, want only EVENT#*", name, a, st.Condition)
+					}
+				case "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "states:StartExecution", "states:SendTaskSuccess":
+					t.Errorf("%s: %s", name, a)
+				}
+			}
+		}
+	}
+}
+
+func TestOnlyTheWorkflowDriversCanStartOrResumeExecutions(t *testing.T) {
+	// GIVEN each function's statements and declared workflow access
+	policies := FunctionStatements(deployed)
+	smArn := fmt.Sprintf("stateMachine:%s-%s", MainStackID, topology.OrderWorkflow)
+	for _, f := range topology.Default().Functions {
+		got := allowed(policies[f.Name])
+		w := f.Access.Workflow
+		check := func(action string, want bool) {
+			sts := got[action]
+			if (len(sts) > 0) != want {
+				t.Errorf("%s: %s granted=%v, declared %v", f.Name, action, len(sts) > 0, want)
+			}
+			// THEN the grant names the order state machine and nothing else
+			for _, st := range sts {
+				for _, r := range st.Resources {
+					if !strings.Contains(resourceString(r), smArn) {
+						t.Errorf("%s: %s on %s", f.Name, action, resourceString(r))
+					}
+				}
+			}
+		}
+		check("states:StartExecution", w.Start)
+		check("states:SendTaskSuccess", w.Callback)
+		check("states:SendTaskFailure", w.Callback)
+		// AND the functions that drive it know its ARN, the others do not
+		hasEnv := functionEnv(t, f.Name)["STATE_MACHINE_ARN"] != nil
+		if hasEnv != (w.Start || w.Callback) {
+			t.Errorf("%s: STATE_MACHINE_ARN set=%v", f.Name, hasEnv)
+		}
+	}
+}
+
+func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
+	policies := FunctionStatements(deployed)
+	keyrings := []struct {
+		secret   topology.Secret
+		idPrefix string // the secret's logical id
+		variable string
+	}{
+		{topology.SecretAdmissionKeys, "AdmissionKeys", "ADMISSION_KEYS_SECRET_ARN"},
+		{topology.SecretTicketKeys, "TicketKeys", "TICKET_KEYS_SECRET_ARN"},
+	}
+	for _, f := range topology.Default().Functions {
+		env := functionEnv(t, f.Name)
+		var read []string
+		for _, st := range allowed(policies[f.Name])["secretsmanager:GetSecretValue"] {
+			for _, r := range st.Resources {
+				read = append(read, resourceString(r))
+			}
+		}
+		for _, k := range keyrings {
+			declared := slices.Contains(f.Access.Secrets, k.secret)
+			granted := slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"`+k.idPrefix) })
+			// THEN a keyring is readable and named exactly where declared
+			if granted != declared || (env[k.variable] != nil) != declared {
+				t.Errorf("%s: %s granted=%v %s set=%v, declared=%v", f.Name, k.secret, granted, k.variable, env[k.variable] != nil, declared)
+			}
+		}
+		// AND the Stripe secret is never read at run time: CloudFormation
+		// resolves it into the declared functions' variables
+		if slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"StripeKeys`) }) {
+			t.Errorf("%s may read the Stripe secret at run time", f.Name)
+		}
+		for _, v := range []struct {
+			secret   topology.Secret
+			variable string
+		}{{topology.SecretStripeAPIKey, "STRIPE_API_KEY"}, {topology.SecretStripeWebhook, "STRIPE_WEBHOOK_SECRET"}} {
+			want := slices.Contains(f.Access.Secrets, v.secret) // stripe=on in the test context
+			if got := env[v.variable] != nil; got != want {
+				t.Errorf("%s: %s set=%v, declared %v", f.Name, v.variable, got, want)
+			}
+			if val := env[v.variable]; val != nil && !strings.Contains(resourceString(val), "resolve:secretsmanager:") {
+				t.Errorf("%s: %s is not a Secrets Manager dynamic reference: %s", f.Name, v.variable, resourceString(val))
+			}
+		}
+	}
+}
+
+func TestThePurchasePathHasReservedConcurrency(t *testing.T) {
+	// GIVEN the functions with reserved concurrency in the topology
+	for _, f := range topology.Default().Functions {
+		props := functionProps(t, f.Name)
+		got := props["ReservedConcurrentExecutions"]
+		// THEN the template reserves exactly that (holds: 200), and no other
+		if f.ReservedConcurrency > 0 {
+			if n, _ := got.(float64); int(n) != f.ReservedConcurrency {
+				t.Errorf("%s: ReservedConcurrentExecutions %v, want %d", f.Name, got, f.ReservedConcurrency)
+			}
+		} else if got != nil {
+			t.Errorf("%s: unexpected ReservedConcurrentExecutions %v", f.Name, got)
+		}
+	}
+	if h, _ := topology.Default().Function("holds"); h.ReservedConcurrency == 0 {
+		t.Error("holds has no reserved concurrency")
+	}
+}
+
+func TestFunctionsCarryTheirConfiguration(t *testing.T) {
+	// GIVEN the deployment settings and the topology's Env declarations
+	for _, f := range topology.Default().Functions {
+		env := functionEnv(t, f.Name)
+		// THEN every function knows its table and log level
+		for _, k := range []string{"TABLE_NAME", "LOG_LEVEL"} {
+			if env[k] == nil {
+				t.Errorf("%s: no %s", f.Name, k)
+			}
+		}
+		// AND each declared setting is there with the deployed value
+		for _, name := range f.Env {
+			want, _ := testSettings.envValue(name)
+			if got, _ := env[name].(string); got != want {
+				t.Errorf("%s: %s=%q, want %q", f.Name, name, got, want)
+			}
+		}
+		// AND no endpoint override leaks into an AWS deployment
+		if env["AWS_ENDPOINT_URL"] != nil {
+			t.Errorf("%s: AWS_ENDPOINT_URL set without endpointUrl context", f.Name)
+		}
+	}
+	inlet := functionEnv(t, "inlet")
+	for k, want := range map[string]string{"INLET_EVERY": "2s", "ADMISSION_TTL": "10m0s", "HEALTH_HOLD_P99": "1s"} {
+		if inlet[k] != want {
+			t.Errorf("inlet: %s=%v, want %s", k, inlet[k], want)
+		}
+	}
+}
+
+func TestStateMachineRoleInvokesOnlyItsTasks(t *testing.T) {
+	// GIVEN the order workflow's role
+	var sts []Statement
+	for id, props := range properties(deployed, "AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "OrderStateMachineRole") {
+			doc, _ := props["PolicyDocument"].(map[string]any)
+			sts = append(sts, statements(doc)...)
+		}
+	}
+	tasks := map[string]bool{}
+	for _, name := range topology.Default().StateMachines[0].Functions {
+		tasks[pascal(name)+"Function"] = true
+	}
+	invoked := map[string]bool{}
+	for _, st := range sts {
+		if !slices.Contains(st.Actions, "lambda:InvokeFunction") {
+			continue
+		}
+		for _, r := range st.Resources {
+			id := getAtt(r)
+			// THEN it invokes exactly the unqualified task functions
+			if id == "" {
+				t.Errorf("invoke on %s (want exact function ARNs)", resourceString(r))
+				continue
+			}
+			for task := range tasks {
+				if strings.HasPrefix(id, task) {
+					invoked[task] = true
+				}
+			}
+		}
+	}
+	if len(invoked) != len(tasks) {
+		t.Errorf("invokes %v, want %v", invoked, tasks)
+	}
+	// AND it logs every event and traces, under a named log group
+	expect(t, func() {
+		deployed.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), map[string]any{
+			"StateMachineName":     MainStackID + "-" + topology.OrderWorkflow,
+			"TracingConfiguration": map[string]any{"Enabled": true},
+			"LoggingConfiguration": assertions.Match_ObjectLike(&map[string]any{"Level": "ALL", "IncludeExecutionData": false}),
+		})
+	})
+}
+
+// functionProps returns the Properties of the function tagged name.
+func functionProps(t *testing.T, name string) map[string]any {
+	t.Helper()
+	for _, props := range properties(deployed, "AWS::Lambda::Function") {
+		if tag(props, FunctionTag) == name {
+			return props
+		}
+	}
+	t.Fatalf("no function tagged %s", name)
+	return nil
+}
+
+// functionEnv returns the function's environment variables.
+func functionEnv(t *testing.T, name string) map[string]any {
+	t.Helper()
+	env, _ := functionProps(t, name)["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	return vars
+}
+
+// equalJSON compares two template values by their JSON form.
+func equalJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}

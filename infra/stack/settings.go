@@ -1,0 +1,278 @@
+package stack
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// EdgeRegion is where the CloudFront web ACL lives: AWS only accepts a WAF
+// web ACL of scope CLOUDFRONT created in us-east-1.
+const EdgeRegion = "us-east-1"
+
+// Settings are the choices an engineer makes per deployment, as CDK
+// context (`cdk deploy -c warmWrites=20000`, or cdk.json). Everything else
+// comes from the topology. SettingsFromContext documents each key.
+type Settings struct {
+	// Region of the main stack (context "region"; else CDK_DEFAULT_REGION,
+	// which the CLI sets from the profile; else us-east-1).
+	Region string
+	// Account pins both stacks to one account (context "account"; else
+	// CDK_DEFAULT_ACCOUNT; empty: account-agnostic templates).
+	Account string
+	// Edge deploys CloudFront, its cache policies and the us-east-1 WAF
+	// stack (context "edge": on|off, default on). Off is for emulators
+	// without CloudFront or WAF.
+	Edge bool
+	// DomainName and CertificateArn give the distribution its own name and
+	// a TLS 1.2+ policy (contexts "domainName", "certificateArn"; the
+	// certificate must be an ACM certificate in us-east-1). Both or neither.
+	DomainName, CertificateArn string
+	// WarmReads and WarmWrites pre-warm the table and its indexes for a big
+	// sale (contexts "warmReads", "warmWrites", units per second; 0 keeps
+	// the on-demand defaults of 12,000 and 4,000). Warm throughput can only
+	// go up and each increase is billed once.
+	WarmReads, WarmWrites int
+	// AdmissionTTL: how long an admission token may be used
+	// (context "admissionTtl", default 10m; ADMISSION_TTL).
+	AdmissionTTL time.Duration
+	// The waiting room's inlet: "inletEvery" (default 2s, INLET_EVERY),
+	// "inletInventoryFactor" (default 1, INLET_INVENTORY_FACTOR).
+	InletEvery           time.Duration
+	InletInventoryFactor float64
+	// HoldP99 is the purchase path's latency limit: the inlet backs off
+	// above it (HEALTH_HOLD_P99) and the hold-latency alarm fires above it
+	// (context "holdP99", default 1s). "healthErrorRate" (0.02) and
+	// "healthThrottleRate" (0.01) are the inlet's other thresholds.
+	HoldP99                             time.Duration
+	HealthErrorRate, HealthThrottleRate float64
+	// Stripe turns the Stripe provider on (context "stripe": on|off,
+	// default off): the functions that take or refund payments get
+	// STRIPE_API_KEY (and the webhooks function STRIPE_WEBHOOK_SECRET)
+	// resolved from the Stripe secret at deploy time. Put the real values
+	// into the secret before turning it on. "stripeSecretVersion" pins a
+	// secret version id, so a rotated key reaches the functions on the next
+	// deploy. "stripePublishableKey" goes to the site's config.json.
+	Stripe               bool
+	StripeSecretVersion  string
+	StripePublishableKey string
+	// AlarmEmail subscribes an address to the alarm topic (context
+	// "alarmEmail").
+	AlarmEmail string
+	// EndpointURL is set as AWS_ENDPOINT_URL in every function (context
+	// "endpointUrl"): the LocalStack deployment points the functions'
+	// SDK clients at the emulator with it.
+	EndpointURL string
+	// LogRetentionDays for function, workflow and API logs (context
+	// "logRetentionDays", default 30; one of CloudWatch's allowed values).
+	LogRetentionDays int
+	// WAF: joins per minute per Authorization header (context
+	// "wafJoinsPerMinute", default 30, ADR 9) and requests per five
+	// minutes per client IP (context "wafRequestsPerIp", default 20000:
+	// high, because a carrier NAT puts thousands of fans behind one
+	// address).
+	WafJoinsPerMinute, WafRequestsPerIP int
+	// APIJoinRate and APIJoinBurst throttle the join route on the API's
+	// stage (contexts "apiJoinRate", default 10000 requests/s, and
+	// "apiJoinBurst", default 5000): API Gateway's default account quota.
+	// Raise them only after the account's quota is raised.
+	APIJoinRate, APIJoinBurst int
+	// Nag runs the cdk-nag AwsSolutions checks during synth (context
+	// "nag": on|off, default on).
+	Nag bool
+}
+
+// DefaultSettings are the settings with no context at all.
+func DefaultSettings() Settings {
+	return Settings{
+		Region:               "us-east-1",
+		Edge:                 true,
+		AdmissionTTL:         10 * time.Minute,
+		InletEvery:           2 * time.Second,
+		InletInventoryFactor: 1,
+		HoldP99:              time.Second,
+		HealthErrorRate:      0.02,
+		HealthThrottleRate:   0.01,
+		LogRetentionDays:     30,
+		WafJoinsPerMinute:    30,
+		WafRequestsPerIP:     20000,
+		APIJoinRate:          10000,
+		APIJoinBurst:         5000,
+		Nag:                  true,
+	}
+}
+
+// SettingsFromContext reads the settings from the construct tree's context
+// (cdk.json and -c flags) and the CDK_DEFAULT_* environment the CLI sets.
+// It returns an error naming the first value that cannot work.
+func SettingsFromContext(scope constructs.Construct) (Settings, error) {
+	get := func(key string) string {
+		v := scope.Node().TryGetContext(jsii.String(key))
+		if v == nil {
+			return ""
+		}
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+	s := DefaultSettings()
+	s.Region = first(get("region"), os.Getenv("CDK_DEFAULT_REGION"), s.Region)
+	s.Account = first(get("account"), os.Getenv("CDK_DEFAULT_ACCOUNT"))
+	s.DomainName, s.CertificateArn = get("domainName"), get("certificateArn")
+	s.StripeSecretVersion, s.StripePublishableKey = get("stripeSecretVersion"), get("stripePublishableKey")
+	s.AlarmEmail, s.EndpointURL = get("alarmEmail"), get("endpointUrl")
+	var err error
+	set := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	set(onOff(get("edge"), "edge", &s.Edge))
+	set(onOff(get("stripe"), "stripe", &s.Stripe))
+	set(onOff(get("nag"), "nag", &s.Nag))
+	set(integer(get("warmReads"), "warmReads", &s.WarmReads))
+	set(integer(get("warmWrites"), "warmWrites", &s.WarmWrites))
+	set(integer(get("logRetentionDays"), "logRetentionDays", &s.LogRetentionDays))
+	set(integer(get("wafJoinsPerMinute"), "wafJoinsPerMinute", &s.WafJoinsPerMinute))
+	set(integer(get("wafRequestsPerIp"), "wafRequestsPerIp", &s.WafRequestsPerIP))
+	set(integer(get("apiJoinRate"), "apiJoinRate", &s.APIJoinRate))
+	set(integer(get("apiJoinBurst"), "apiJoinBurst", &s.APIJoinBurst))
+	set(dur(get("admissionTtl"), "admissionTtl", &s.AdmissionTTL))
+	set(dur(get("inletEvery"), "inletEvery", &s.InletEvery))
+	set(dur(get("holdP99"), "holdP99", &s.HoldP99))
+	set(float(get("inletInventoryFactor"), "inletInventoryFactor", &s.InletInventoryFactor))
+	set(float(get("healthErrorRate"), "healthErrorRate", &s.HealthErrorRate))
+	set(float(get("healthThrottleRate"), "healthThrottleRate", &s.HealthThrottleRate))
+	if err != nil {
+		return Settings{}, err
+	}
+	return s, s.Validate()
+}
+
+// Validate reports the first setting that cannot deploy. The bounds are
+// internal/config's where a value becomes a function's variable, and AWS's
+// elsewhere.
+func (s Settings) Validate() error {
+	switch {
+	case s.Region == "":
+		return fmt.Errorf("settings: no region")
+	case (s.DomainName == "") != (s.CertificateArn == ""):
+		return fmt.Errorf("settings: domainName and certificateArn go together")
+	case s.CertificateArn != "" && !strings.Contains(s.CertificateArn, ":acm:"+EdgeRegion+":"):
+		return fmt.Errorf("settings: certificateArn %q: CloudFront needs an ACM certificate in %s", s.CertificateArn, EdgeRegion)
+	case s.WarmReads != 0 && (s.WarmReads < 12000 || s.WarmReads > 1_000_000):
+		return fmt.Errorf("settings: warmReads %d: 0 (default 12,000) or 12,000 to 1,000,000", s.WarmReads)
+	case s.WarmWrites != 0 && (s.WarmWrites < 4000 || s.WarmWrites > 1_000_000):
+		return fmt.Errorf("settings: warmWrites %d: 0 (default 4,000) or 4,000 to 1,000,000", s.WarmWrites)
+	case s.AdmissionTTL < 10*time.Second || s.AdmissionTTL > time.Hour:
+		return fmt.Errorf("settings: admissionTtl %s: between 10s and 1h", s.AdmissionTTL)
+	case s.InletEvery < 500*time.Millisecond || s.InletEvery > time.Minute:
+		return fmt.Errorf("settings: inletEvery %s: between 500ms and 1m", s.InletEvery)
+	case s.HoldP99 < 10*time.Millisecond || s.HoldP99 > time.Minute:
+		return fmt.Errorf("settings: holdP99 %s: between 10ms and 1m", s.HoldP99)
+	case s.InletInventoryFactor < 0.1 || s.InletInventoryFactor > 10:
+		return fmt.Errorf("settings: inletInventoryFactor %g: between 0.1 and 10", s.InletInventoryFactor)
+	case s.HealthErrorRate < 0.0001 || s.HealthErrorRate > 1, s.HealthThrottleRate < 0.0001 || s.HealthThrottleRate > 1:
+		return fmt.Errorf("settings: health rates between 0.0001 and 1")
+	case validRetention[s.LogRetentionDays] == "":
+		return fmt.Errorf("settings: logRetentionDays %d is not a CloudWatch Logs retention", s.LogRetentionDays)
+	case s.WafJoinsPerMinute < 10: // a rate-based rule's floor
+		return fmt.Errorf("settings: wafJoinsPerMinute %d: at least 10", s.WafJoinsPerMinute)
+	case s.WafRequestsPerIP < 10:
+		return fmt.Errorf("settings: wafRequestsPerIp %d: at least 10", s.WafRequestsPerIP)
+	case s.APIJoinRate < 1 || s.APIJoinBurst < 1 || s.APIJoinBurst > 2*s.APIJoinRate+5000:
+		return fmt.Errorf("settings: apiJoinRate %d, apiJoinBurst %d: positive, burst not far above the rate", s.APIJoinRate, s.APIJoinBurst)
+	}
+	return nil
+}
+
+var validRetention = map[int]awslogs.RetentionDays{1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
+	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS,
+	30: awslogs.RetentionDays_ONE_MONTH, 60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
+	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS,
+	365: awslogs.RetentionDays_ONE_YEAR, 400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731: awslogs.RetentionDays_TWO_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 3653: awslogs.RetentionDays_TEN_YEARS}
+
+func retention(s Settings) awslogs.RetentionDays { return validRetention[s.LogRetentionDays] }
+
+// envValue is the value of a configuration variable a topology function
+// lists in Env: every such variable must have a setting.
+func (s Settings) envValue(name string) (string, bool) {
+	switch name {
+	case "ADMISSION_TTL":
+		return s.AdmissionTTL.String(), true
+	case "INLET_EVERY":
+		return s.InletEvery.String(), true
+	case "INLET_INVENTORY_FACTOR":
+		return strconv.FormatFloat(s.InletInventoryFactor, 'g', -1, 64), true
+	case "HEALTH_HOLD_P99":
+		return s.HoldP99.String(), true
+	case "HEALTH_ERROR_RATE":
+		return strconv.FormatFloat(s.HealthErrorRate, 'g', -1, 64), true
+	case "HEALTH_THROTTLE_RATE":
+		return strconv.FormatFloat(s.HealthThrottleRate, 'g', -1, 64), true
+	}
+	return "", false
+}
+
+func first(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func onOff(v, key string, dst *bool) error {
+	switch strings.ToLower(v) {
+	case "":
+	case "on", "true", "yes", "1":
+		*dst = true
+	case "off", "false", "no", "0":
+		*dst = false
+	default:
+		return fmt.Errorf("settings: %s=%q: on or off", key, v)
+	}
+	return nil
+}
+
+func integer(v, key string, dst *int) error {
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+	if err != nil {
+		return fmt.Errorf("settings: %s=%q: an integer", key, v)
+	}
+	*dst = n
+	return nil
+}
+
+func float(v, key string, dst *float64) error {
+	if v == "" {
+		return nil
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return fmt.Errorf("settings: %s=%q: a number", key, v)
+	}
+	*dst = x
+	return nil
+}
+
+func dur(v, key string, dst *time.Duration) error {
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("settings: %s=%q: a Go duration such as 90s or 10m", key, v)
+	}
+	*dst = d
+	return nil
+}
