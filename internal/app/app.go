@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -52,6 +53,9 @@ type Options struct {
 	// MetricsOut receives the EMF metric lines (default: stdout in
 	// Lambda, discarded elsewhere).
 	MetricsOut io.Writer
+	// FanReadCache is the waiting room's read cache TTL (0: default;
+	// negative: off).
+	FanReadCache time.Duration
 }
 
 // App holds the built services.
@@ -130,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Tokens = tokens
-	a.buildWaitroom(tokens)
+	a.buildWaitroom(tokens, o.FanReadCache)
 	a.Inventory = inventory.NewService(a.Store, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
 		OnHold: a.afterHold})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {

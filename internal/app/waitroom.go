@@ -24,7 +24,7 @@ const (
 )
 
 // buildWaitroom wires the waiting room and the admission gate.
-func (a *App) buildWaitroom(tokens *admission.Tokens) {
+func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration) {
 	a.HoldHealth = health.NewRecorder(a.Store, health.RecorderOptions{Clock: a.Clock, Logger: a.Log})
 	monitor := health.NewMonitor(a.Store, health.Thresholds{HoldP99: a.Config.HealthHoldP99,
 		ErrorRate: a.Config.HealthErrorRate, ThrottleRate: a.Config.HealthThrottleRate}, health.MonitorOptions{Clock: a.Clock})
@@ -34,6 +34,7 @@ func (a *App) buildWaitroom(tokens *admission.Tokens) {
 		TickEvery:       a.Config.InletEvery,
 		Remaining:       remaining(a.Catalog),
 		Metrics:         a.Metrics,
+		ReadCacheTTL:    fanReadCache,
 		Health: func(ctx context.Context, eventID string) (bool, string, error) {
 			st, err := monitor.Check(ctx, eventID)
 			return st.Healthy, st.Reason, err

@@ -58,6 +58,10 @@ type Options struct {
 	InletEvery time.Duration
 	// SandboxSecret signs the sandbox's webhooks (default: random).
 	SandboxSecret string
+	// FanReadCache is the waiting room's read cache for fans (0: the
+	// default 1 s; negative: off, for contract tests that read their
+	// writes).
+	FanReadCache time.Duration
 	// MetricsOut receives the functions' EMF metric lines (default:
 	// discarded).
 	MetricsOut io.Writer
@@ -140,7 +144,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.startMoney(o, st.url); err != nil {
 		return failLn(err)
 	}
-	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut,
+	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
 		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}})
 	if err != nil {
 		return failLn(err)

@@ -429,7 +429,9 @@ func startStack(t *testing.T) *localstack.Stack {
 	// TimeScale: the order workflow's waits run 100 times faster (a
 	// 3600 s hold lasts 36 s); the reconciler runs only when asked.
 	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true,
-		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret})
+		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret,
+		// The journey reads its own writes (a pause, then the status).
+		FanReadCache: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,6 +62,9 @@ type Options struct {
 	// Metrics receives the queue's depth, serving position and rate per
 	// tick and the places written (nil: none).
 	Metrics *metrics.Emitter
+	// ReadCacheTTL bounds how stale the fans' reads may be (0: the default
+	// DefaultReadCacheTTL; negative: no cache, read-your-writes for tests).
+	ReadCacheTTL time.Duration
 }
 
 // Service is the waiting room.
@@ -71,6 +75,27 @@ type Service struct {
 	o      Options
 	clock  clock.Clock
 	log    *slog.Logger
+	// reads caches the event and its queue state for the fans' reads
+	// (queue/me, queue-status, admission) for Options.ReadCacheTTL: both items live
+	// under the event's partition key, which would otherwise take one read
+	// per fan request. The inlet and the assigner always read fresh.
+	reads *readCache
+}
+
+// DefaultReadCacheTTL is how stale a fan's view of the event and the
+// serving position may be, per function instance: the CDN serves
+// queue-status 2 s stale anyway, and the serving position only grows.
+const DefaultReadCacheTTL = time.Second
+
+type cachedRead struct {
+	ev    catalog.Event
+	st    State
+	until time.Time
+}
+
+type readCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRead
 }
 
 // NewService builds the waiting room.
@@ -93,7 +118,11 @@ func NewService(store Store, events Events, tokens Tokens, o Options) *Service {
 	if o.NewSeed == nil {
 		o.NewSeed = draw.NewSeed
 	}
-	return &Service{store: store, events: events, tokens: tokens, o: o, clock: o.Clock, log: o.Logger}
+	if o.ReadCacheTTL == 0 {
+		o.ReadCacheTTL = DefaultReadCacheTTL
+	}
+	return &Service{store: store, events: events, tokens: tokens, o: o, clock: o.Clock, log: o.Logger,
+		reads: &readCache{m: map[string]cachedRead{}}}
 }
 
 // OpenedAt is when the event's sale opened (or opens): saleOpensAt, or
@@ -146,13 +175,38 @@ func (s *Service) queued(ctx context.Context, eventID string) (catalog.Event, er
 	return ev, nil
 }
 
-// Status is the queue-status document.
-func (s *Service) Status(ctx context.Context, eventID string) (Status, error) {
+// fanView is the event and its queue state as fans' reads see them:
+// fresh at most ReadCacheTTL ago.
+func (s *Service) fanView(ctx context.Context, eventID string) (catalog.Event, State, error) {
+	now := s.clock.Now()
+	s.reads.mu.Lock()
+	c, ok := s.reads.m[eventID]
+	s.reads.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.ev, c.st, nil
+	}
 	ev, err := s.queued(ctx, eventID)
 	if err != nil {
-		return Status{}, err
+		return catalog.Event{}, State{}, err
 	}
 	st, err := s.state(ctx, eventID)
+	if err != nil {
+		return catalog.Event{}, State{}, err
+	}
+	s.reads.mu.Lock()
+	if len(s.reads.m) > 10_000 { // bound memory against many event ids
+		clear(s.reads.m)
+	}
+	if s.o.ReadCacheTTL > 0 {
+		s.reads.m[eventID] = cachedRead{ev: ev, st: st, until: now.Add(s.o.ReadCacheTTL)}
+	}
+	s.reads.mu.Unlock()
+	return ev, st, nil
+}
+
+// Status is the queue-status document.
+func (s *Service) Status(ctx context.Context, eventID string) (Status, error) {
+	ev, st, err := s.fanView(ctx, eventID)
 	if err != nil {
 		return Status{}, err
 	}
@@ -175,11 +229,7 @@ func rate(ev *catalog.Event, st *State) float64 {
 
 // Me is the fan's place: state, position and ETA.
 func (s *Service) Me(ctx context.Context, account, eventID string) (Me, error) {
-	ev, err := s.queued(ctx, eventID)
-	if err != nil {
-		return Me{}, err
-	}
-	st, err := s.state(ctx, eventID)
+	ev, st, err := s.fanView(ctx, eventID)
 	if err != nil {
 		return Me{}, err
 	}
@@ -225,11 +275,7 @@ func placeState(st *State, p Place, ok bool, now time.Time) string {
 // second tab) returns the same admission until it expires; a fan who used
 // theirs or let it expire is told so.
 func (s *Service) Admit(ctx context.Context, account, eventID string) (string, admission.Claims, error) {
-	ev, err := s.queued(ctx, eventID)
-	if err != nil {
-		return "", admission.Claims{}, err
-	}
-	st, err := s.state(ctx, eventID)
+	ev, st, err := s.fanView(ctx, eventID)
 	if err != nil {
 		return "", admission.Claims{}, err
 	}

@@ -419,3 +419,29 @@ func TestSaleControlPausesAndRetunesTheInlet(t *testing.T) {
 		t.Fatalf("unknown action: %v", err)
 	}
 }
+
+func TestFansReadTheServingPositionAtMostOneSecondStale(t *testing.T) {
+	ctx := context.Background()
+	r := newRoom(t, 600)
+	r.left.Store(10_000)
+	r.clock.Advance(time.Hour + 3*time.Second)
+	r.tick(t)
+	r.join(t, accounts("fan", 100)...)
+	before, err := r.Status(ctx, r.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(500 * time.Millisecond)
+	if res := r.tick(t); res.Serving <= before.ServingPosition {
+		t.Fatalf("tick did not serve anyone: %+v", res)
+	}
+	cached, _ := r.Status(ctx, r.ev.ID)
+	if cached.ServingPosition != before.ServingPosition {
+		t.Fatalf("within a second fans read %d, want the cached %d (one read per instance per second)", cached.ServingPosition, before.ServingPosition)
+	}
+	r.clock.Advance(600 * time.Millisecond)
+	fresh, _ := r.Status(ctx, r.ev.ID)
+	if fresh.ServingPosition <= before.ServingPosition {
+		t.Fatalf("after a second fans still read %d", fresh.ServingPosition)
+	}
+}
