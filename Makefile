@@ -12,7 +12,7 @@ GO       ?= go
 FUZZTIME ?= 40000x
 PORT     ?= 8080
 
-.PHONY: help deps browser run test lint unit fuzz build synth localstack-synth localstack-deploy invoke bench clean
+.PHONY: help deps browser run rush test lint unit fuzz build synth localstack-synth localstack-deploy invoke bench clean
 
 help:
 	@echo "make run      start the local stack with a demo event (PORT=$(PORT))"
@@ -23,6 +23,7 @@ help:
 	@echo "make localstack-deploy  cdklocal bootstrap + deploy to a running LocalStack"
 	@echo "make invoke   FN=<function> EVENT=events/<file>.json: run one function on one event"
 	@echo "make bench    benchmarks"
+	@echo "make rush     sale-open simulation: 20,000 places, 100,000 fans, faults (RUSH_FLAGS=-h for options)"
 
 deps: .cache/go-mod.stamp node_modules/.package-lock.json
 
@@ -74,6 +75,13 @@ localstack-synth: deps build
 
 localstack-deploy: deps build
 	scripts/localstack.sh deploy
+
+# The sale-open simulation against the local stack (internal/rush); the
+# report is printed and written to .cache/rush.json. Exits non-zero when an
+# invariant fails.
+rush: deps
+	@mkdir -p .cache
+	$(GO) run ./scripts/rush -out .cache/rush.json $(RUSH_FLAGS)
 
 invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || (echo "usage: make invoke FN=catalog EVENT=events/catalog-get-event.json"; exit 2)

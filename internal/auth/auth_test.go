@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -11,14 +12,24 @@ import (
 )
 
 func TestDevIssuerRoundTrip(t *testing.T) {
+	for _, alg := range []string{AlgRS256, AlgES256} {
+		t.Run(alg, func(t *testing.T) { devIssuerRoundTrip(t, alg) })
+	}
+}
+
+func devIssuerRoundTrip(t *testing.T, alg string) {
 	clk := clock.NewManual(time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC))
-	iss, err := NewDevIssuer("http://local/dev", "stararena-local", time.Hour, clk)
+	iss, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, clk, alg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok, _, err := iss.Issue("fan-1", RoleOrganizer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	header, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	if err != nil || !strings.Contains(string(header), `"alg":"`+alg+`"`) {
+		t.Fatalf("token header %s (%v), want alg %s", header, err, alg)
 	}
 	claims, err := iss.Verify(tok)
 	if err != nil {
@@ -46,15 +57,53 @@ func TestDevIssuerRoundTrip(t *testing.T) {
 		}
 	})
 	t.Run("OtherIssuer", func(t *testing.T) {
-		other, err := NewDevIssuer("http://local/dev", "stararena-local", time.Hour, clk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		forged, _, _ := other.Issue("fan-1", RoleOrganizer)
-		if _, err := iss.Verify(forged); err == nil {
-			t.Fatal("token signed by another key accepted")
+		for _, otherAlg := range []string{AlgRS256, AlgES256} {
+			other, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, clk, otherAlg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged, _, _ := other.Issue("fan-1", RoleOrganizer)
+			if _, err := iss.Verify(forged); err == nil {
+				t.Fatalf("token signed by another %s key accepted", otherAlg)
+			}
 		}
 	})
+}
+
+func TestDevIssuerUnknownAlgorithm(t *testing.T) {
+	if _, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, nil, "HS256"); err == nil {
+		t.Fatal("HS256 accepted: a shared-secret token is not what the authorizer verifies")
+	}
+}
+
+// BenchmarkDevIssuer compares the dev token algorithms: the rush
+// simulation signs in 100,000 fans and every request verifies a token.
+//
+//	go test -run '^$' -bench DevIssuer ./internal/auth
+func BenchmarkDevIssuer(b *testing.B) {
+	for _, alg := range []string{AlgRS256, AlgES256} {
+		iss, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, nil, alg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(alg+"/Issue", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := iss.Issue("fan-1", RoleFan); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		tok, _, _ := iss.Issue("fan-1", RoleFan)
+		b.Run(alg+"/Verify", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := iss.Verify(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 func TestRoleFromCognitoGroups(t *testing.T) {

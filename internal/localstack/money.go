@@ -41,9 +41,12 @@ func (st *Stack) startMoney(o Options, url string) error {
 // endpoint and starts the Step Functions sidecar running the order
 // workflow against it.
 func (st *Stack) startWorkflow(ctx context.Context, o Options) error {
+	if o.Tasks != nil {
+		o.Tasks(st.App.Tasks)
+	}
 	funcs := map[string]sfnlocal.LambdaFunc{}
 	for name, h := range st.App.Tasks.Handlers() {
-		funcs[name] = sfnlocal.LambdaFunc(h)
+		funcs[name] = st.calls.task(name, sfnlocal.LambdaFunc(h))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,7 +70,8 @@ func (st *Stack) startSchedules(o Options) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st.stopSchedules = cancel
 	var wg sync.WaitGroup
-	run := func(name string, every time.Duration, tick func(context.Context) error) {
+	// Each tick is one invocation of the scheduled function fn.
+	run := func(name, fn string, every time.Duration, tick func(context.Context) error) {
 		if every < 0 {
 			return
 		}
@@ -81,7 +85,10 @@ func (st *Stack) startSchedules(o Options) {
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					if err := tick(ctx); err != nil && ctx.Err() == nil {
+					done := st.calls.timed(fn)
+					err := tick(ctx)
+					done()
+					if err != nil && ctx.Err() == nil {
 						st.log.Error("scheduled run failed", "schedule", name, "err", err)
 					}
 				}
@@ -91,12 +98,12 @@ func (st *Stack) startSchedules(o Options) {
 	for _, s := range topology.Default().Schedules {
 		switch s.Function {
 		case "reconciler":
-			run(s.Name, pick(o.ReconcileEvery, s.Every), func(ctx context.Context) error {
+			run(s.Name, s.Function, pick(o.ReconcileEvery, s.Every), func(ctx context.Context) error {
 				_, err := st.App.Reconciler.RunAll(ctx)
 				return err
 			})
 		case "inlet":
-			run(s.Name, pick(o.InletEvery, s.Every), func(ctx context.Context) error {
+			run(s.Name, s.Function, pick(o.InletEvery, s.Every), func(ctx context.Context) error {
 				_, err := st.App.Waitroom.TickAll(ctx)
 				return err
 			})

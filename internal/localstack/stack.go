@@ -31,6 +31,7 @@ import (
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/localsqs"
+	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/sfnlocal"
 	"github.com/stararena/stararena/internal/topology"
@@ -67,6 +68,18 @@ type Options struct {
 	MetricsOut io.Writer
 	Clock      clock.Clock
 	Logger     *slog.Logger
+	// DevTokenAlgorithm signs the dev issuer's tokens: auth.AlgRS256 (the
+	// default, as a Cognito user pool) or auth.AlgES256, much faster to
+	// sign, for load runs that sign in many fans.
+	DevTokenAlgorithm string
+	// QueueTimeScale scales the queues' batching window and visibility
+	// timeout (0: TimeScale), so a run that speeds up the order workflow
+	// can keep the join queue's plumbing in real time.
+	QueueTimeScale float64
+	// Tasks, when set, is called with the order workflow's tasks before
+	// they serve their first call: fault runs set crash points or wrap the
+	// ticket issuer (the reconciler issues through the same tasks).
+	Tasks func(*ordertasks.Tasks)
 }
 
 // Stack is a running local stack.
@@ -86,6 +99,7 @@ type Stack struct {
 	stopSchedules context.CancelFunc
 	schedulesDone chan struct{}
 	dynamoOps     *OpCounter
+	calls         invocations
 	log           *slog.Logger
 }
 
@@ -152,7 +166,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.startWorkflow(ctx, o); err != nil {
 		return failLn(err)
 	}
-	st.Issuer, err = auth.NewDevIssuer(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock)
+	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
 		return failLn(err)
 	}
@@ -203,7 +217,7 @@ func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error
 				}
 				fns[r.Function] = fn
 			}
-			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, fn.Handle))
+			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle)))
 		case topology.IntegrationSQS:
 			q := st.queues[r.Queue]
 			if q == nil {
@@ -305,6 +319,9 @@ func (st *Stack) RouteKeys() []string { return append([]string(nil), st.routes..
 // DynamoOps counts the embedded DynamoDB's requests by operation (nil when
 // the stack uses an external endpoint).
 func (st *Stack) DynamoOps() *OpCounter { return st.dynamoOps }
+
+// Sidecar is the Step Functions sidecar running the order workflow.
+func (st *Stack) Sidecar() *sfnlocal.Sidecar { return st.sidecar }
 
 // DB is the DynamoDB client the stack's functions use.
 func (st *Stack) DB() *dynamodb.Client { return st.App.DB }

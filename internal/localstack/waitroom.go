@@ -35,12 +35,16 @@ func (st *Stack) startQueues(tp topology.Topology, o Options) error {
 		var h localsqs.Handler
 		switch q.Consumer {
 		case "assigner":
-			h = st.App.Assigner()
+			h = st.calls.sqs(q.Consumer, st.App.Assigner())
 		default:
 			return fmt.Errorf("queue %s: consumer %s is not emulated", q.Name, q.Consumer)
 		}
+		scale := o.QueueTimeScale
+		if scale == 0 {
+			scale = o.TimeScale
+		}
 		opts := localsqs.Options{Name: q.Name, BatchSize: q.BatchSize, MaxBatchingWindow: q.MaxBatchingWindow,
-			VisibilityTimeout: q.VisibilityTimeout, MaxReceiveCount: q.MaxReceiveCount, TimeScale: o.TimeScale, Logger: o.Logger}
+			VisibilityTimeout: q.VisibilityTimeout, MaxReceiveCount: q.MaxReceiveCount, TimeScale: scale, Logger: o.Logger}
 		if err := opts.Validate(); err != nil {
 			return fmt.Errorf("queue %s: %w", q.Name, err)
 		}

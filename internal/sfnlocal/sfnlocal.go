@@ -17,6 +17,7 @@ package sfnlocal
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -225,6 +226,37 @@ func (s *Sidecar) Client() *sfn.Client { return s.client }
 
 // Pid is the sidecar's process id.
 func (s *Sidecar) Pid() int { return s.cmd.Process.Pid }
+
+// Stats are the sidecar's totals since start-up.
+type Stats struct {
+	ExecutionsStarted int64 `json:"executionsStarted"`
+	// StateTransitions counts what Step Functions Standard bills: every
+	// state entered, plus every retry of one.
+	StateTransitions int64 `json:"stateTransitions"`
+	// Running is the number of executions still running.
+	Running int64 `json:"running"`
+}
+
+// Stats reads the sidecar's totals (GET /sfnlocal/stats, not an AWS API).
+func (s *Sidecar) Stats(ctx context.Context) (Stats, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint+"/sfnlocal/stats", nil)
+	if err != nil {
+		return Stats{}, fmt.Errorf("sfnlocal: stats: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Stats{}, fmt.Errorf("sfnlocal: stats: %w", err)
+	}
+	defer resp.Body.Close()
+	var st Stats
+	if resp.StatusCode != http.StatusOK {
+		return Stats{}, fmt.Errorf("sfnlocal: stats: status %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return Stats{}, fmt.Errorf("sfnlocal: stats: %w", err)
+	}
+	return st, nil
+}
 
 // Close stops the sidecar and waits for it to exit: SIGTERM to its process
 // group, SIGKILL after 3 s. Executions in flight are lost. Safe to call more

@@ -626,3 +626,49 @@ func TestHeartbeatTimeout(t *testing.T) {
 		t.Fatalf("timed out after %v despite heartbeats", el)
 	}
 }
+
+// (h) The sidecar counts state transitions as Step Functions Standard
+// bills them: every state entered plus every retry. An order paid at once
+// whose issuer fails twice enters AwaitPayment, IssueTickets and Issued and
+// retries IssueTickets twice: five transitions.
+func TestStatsCountBilledTransitions(t *testing.T) {
+	// A sidecar of its own: executions other tests leave running would
+	// move the shared one's totals.
+	lambda := httptest.NewServer(LambdaEndpoint(fakes.funcs()))
+	defer lambda.Close()
+	s, err := Start(context.Background(), Options{RepoRoot: root(t), LambdaURL: lambda.URL, TimeScale: timeScale,
+		Definitions: map[string]string{workflow.Name: workflow.DefinitionPath}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	before, err := s.Stats(ctx)
+	if err != nil || before != (Stats{}) {
+		t.Fatalf("a new sidecar's stats: %+v, %v", before, err)
+	}
+	id := uniq("stats-h")
+	fakes.set(id, scenario{issuerFailures: 2})
+	arn := startOrder(t, s, id, 3600)
+	if err := sendPaid(s, id, taskToken(t, id)); err != nil {
+		t.Fatal(err)
+	}
+	succeeded(t, awaitDone(t, s, arn))
+	// The sidecar reads an execution's events asynchronously: wait for the
+	// count to arrive, then check it is exact.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		after, err := s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := after.StateTransitions - before.StateTransitions
+		if got >= 5 || time.Now().After(deadline) {
+			if got != 5 || after.ExecutionsStarted-before.ExecutionsStarted != 1 || after.Running != before.Running {
+				t.Fatalf("stats %+v after %+v: want 5 more transitions, 1 more execution, none left running", after, before)
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -374,6 +374,9 @@ function invokeLambda(fnRef, qualifierParam, payload) {
 // ---- executions and task tokens --------------------------------------------------------------
 
 const executions = new Map(); // execution ARN -> execution
+// Totals since start-up, served at GET /sfnlocal/stats (not an AWS API): state transitions as
+// Step Functions Standard bills them, every state entered plus every retry of one.
+const stats = { executionsStarted: 0, stateTransitions: 0 };
 const tokens = new Map(); // task token -> { exec, open, waiter, heartbeat, hbTimer }
 const TOKEN_RE = /^sfnlocal:v1:[0-9a-f-]{36}$/;
 
@@ -514,7 +517,10 @@ function startExecution(machine, name, inputText, input) {
   // The library queues every event (with input and output snapshots) until someone reads them;
   // read them all, or long-lived executions grow without bound.
   (async () => {
-    for await (const ev of run.eventLogs) if (config.trace) traceEvent(exec, ev);
+    for await (const ev of run.eventLogs) {
+      if (ev.type === 'StateEntered' || ev.type === 'StateRetried') stats.stateTransitions++;
+      if (config.trace) traceEvent(exec, ev);
+    }
   })().catch(() => {});
   run.result.then(
     (out) => finish(exec, { status: 'SUCCEEDED', output: JSON.stringify(out ?? null) }),
@@ -525,6 +531,7 @@ function startExecution(machine, name, inputText, input) {
       return finish(exec, { status: 'FAILED', error: c?.name ?? 'States.Runtime', cause: c?.message ?? String(err) });
     });
   executions.set(arn, exec);
+  stats.executionsStarted++;
   return exec;
 }
 
@@ -709,6 +716,12 @@ const server = http.createServer((req, res) => {
     if (size <= MAX_BODY) chunks.push(c);
   });
   req.on('end', () => {
+    if (req.method === 'GET' && req.url === '/sfnlocal/stats') {
+      let running = 0;
+      for (const e of executions.values()) if (e.status === 'RUNNING') running++;
+      send(res, 200, { ...stats, running });
+      return;
+    }
     const target = String(req.headers['x-amz-target'] ?? '');
     const opName = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
     try {

@@ -1,0 +1,882 @@
+package rush
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	miniserver "github.com/truora/minidyn/server"
+)
+
+// shardedDynamo is a DynamoDB JSON 1.0 server over several minidyn
+// servers, items spread by a hash of their partition key.
+//
+// The simulation needs it because minidyn keeps each table's keys in one
+// sorted slice that it re-sorts on every new key: inserting the k-th item
+// costs O(k), so the 250,000 items of a 100,000-fan sale cost hours (a
+// 2,000-place test stays small and runs on internal/localdynamo itself).
+// Spread over n servers each insertion costs O(k/n).
+//
+// Semantics follow internal/localdynamo: single-item requests go to the
+// item's shard; TransactWriteItems runs its items one by one on their
+// shards under an exclusive lock every other request respects, undoing the
+// applied ones when a condition fails (TransactionCanceledException with a
+// reason per item); batches are split and merged; a Query on the table
+// goes to its partition's shard and one on a global secondary index asks
+// every shard and merges the answers in index order, honouring Limit,
+// ScanIndexForward and ExclusiveStartKey. Requests the application does
+// not make (Scan, ConditionCheck, TransactGetItems, projections on an
+// index query) are refused rather than half emulated.
+type shardedDynamo struct {
+	shards []http.Handler
+	// locks: a transaction holds its items' shards exclusively (taken in
+	// shard order), every other request holds the shard it reads or
+	// writes shared, one shard at a time; so no request sees a
+	// transaction half applied on a shard, and none can deadlock.
+	locks []sync.RWMutex
+
+	schemaMu sync.Mutex
+	tables   map[string]*tableSchema
+
+	// routes remembers, per index and index partition key value, which
+	// shards have held an item of that partition (a superset: entries are
+	// never removed), so an index query asks those shards only.
+	routesMu sync.RWMutex
+	routes   map[string]map[string]uint64
+}
+
+type tableSchema struct {
+	pk, sk  string
+	indexes map[string][2]string // index → partition key, sort key
+}
+
+// maxShards is the most shards: a route is a 64-bit set of shards.
+const maxShards = 64
+
+func newShardedDynamo(n int) *shardedDynamo {
+	n = min(max(n, 1), maxShards)
+	d := &shardedDynamo{tables: map[string]*tableSchema{}, routes: map[string]map[string]uint64{}, locks: make([]sync.RWMutex, n)}
+	for range n {
+		d.shards = append(d.shards, miniserver.NewServer())
+	}
+	return d
+}
+
+// route notes that shard holds (or held) an item with these index keys.
+func (d *shardedDynamo) route(s *tableSchema, shard int, item map[string]raw) {
+	for name, keys := range s.indexes {
+		av, ok := item[keys[0]]
+		if !ok {
+			continue
+		}
+		v := routeValue(av)
+		d.routesMu.RLock()
+		known := d.routes[name][v]&(1<<shard) != 0
+		d.routesMu.RUnlock()
+		if known {
+			continue
+		}
+		d.routesMu.Lock()
+		if d.routes[name] == nil {
+			d.routes[name] = map[string]uint64{}
+		}
+		d.routes[name][v] |= 1 << shard
+		d.routesMu.Unlock()
+	}
+}
+
+func (d *shardedDynamo) shardsOf(index string, av raw) uint64 {
+	d.routesMu.RLock()
+	defer d.routesMu.RUnlock()
+	return d.routes[index][routeValue(av)]
+}
+
+// routeValue is a key attribute value as a map key, whatever its JSON
+// spelling.
+func routeValue(av raw) string {
+	var v map[string]any
+	if err := json.Unmarshal(av, &v); err != nil {
+		return string(av)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// mentionsIndexKey reports whether a request may set an index partition
+// key: it names the attribute, in an expression or as an alias's value.
+func mentionsIndexKey(s *tableSchema, body []byte) bool {
+	for _, keys := range s.indexes {
+		if bytes.Contains(body, []byte(keys[0])) {
+			return true
+		}
+	}
+	return false
+}
+
+// readBack reads an item after a write, to route its index keys.
+func (d *shardedDynamo) readBack(s *tableSchema, shard int, table string, key map[string]raw) {
+	b, _ := json.Marshal(map[string]any{"TableName": table, "Key": key, "ConsistentRead": true})
+	if status, out := d.call(shard, "GetItem", b); status == http.StatusOK {
+		var res struct{ Item map[string]raw }
+		if json.Unmarshal(out, &res) == nil && len(res.Item) > 0 {
+			d.route(s, shard, res.Item)
+		}
+	}
+}
+
+type raw = json.RawMessage
+
+func (d *shardedDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := r.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(op, '.'); i >= 0 {
+		op = op[i+1:]
+	}
+	body, err := io.ReadAll(r.Body)
+	var status int
+	var out []byte
+	switch {
+	case err != nil:
+		status, out = ddbError("SerializationException", "cannot read the request")
+	case op == "TransactWriteItems":
+		status, out = d.transact(body)
+	default:
+		status, out = d.serve(op, body)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}
+
+// shared runs one request on one shard under its shared lock.
+func (d *shardedDynamo) shared(shard int, op string, body []byte) (int, []byte) {
+	d.locks[shard].RLock()
+	defer d.locks[shard].RUnlock()
+	return d.call(shard, op, body)
+}
+
+// call runs one request on one shard; the caller holds its lock.
+func (d *shardedDynamo) call(shard int, op string, body []byte) (int, []byte) {
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	rec := httptest.NewRecorder()
+	d.shards[shard].ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+func ddbError(typ, msg string) (int, []byte) {
+	b, _ := json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + typ, "message": msg})
+	return http.StatusBadRequest, b
+}
+
+func unsupported(what string) (int, []byte) {
+	return ddbError("ValidationException", what+" is not supported by the simulation's sharded DynamoDB")
+}
+
+// shardOf is the shard of a partition key attribute value. The seats of
+// one row share a shard (their key without the seat number), so that the
+// batch reads of a row and a hold's seats stay on one shard.
+func (d *shardedDynamo) shardOf(av raw) (int, error) {
+	key, err := partitionString(av)
+	if err != nil {
+		return 0, err
+	}
+	if strings.HasPrefix(key, "SSEAT#") {
+		if i := strings.LastIndexByte(key, '-'); i > 0 {
+			key = key[:i]
+		}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(len(d.shards))), nil
+}
+
+// partitionString renders a key attribute value as its type and value,
+// e.g. "SSEAT#e1#A-1-7" for {"S":"SEAT#e1#A-1-7"}.
+func partitionString(av raw) (string, error) {
+	if len(av) > 8 && bytes.HasPrefix(av, []byte(`{"S":"`)) && bytes.HasSuffix(av, []byte(`"}`)) &&
+		bytes.IndexByte(av[6:len(av)-2], '\\') < 0 && bytes.IndexByte(av[6:len(av)-2], '"') < 0 {
+		return "S" + string(av[6:len(av)-2]), nil
+	}
+	var v map[string]raw
+	if err := json.Unmarshal(av, &v); err != nil || len(v) != 1 {
+		return "", fmt.Errorf("bad key attribute value %s", av)
+	}
+	for typ, val := range v {
+		if typ == "S" {
+			var s string
+			if err := json.Unmarshal(val, &s); err != nil {
+				return "", err
+			}
+			return "S" + s, nil
+		}
+		return typ + string(val), nil
+	}
+	return "", nil
+}
+
+func (d *shardedDynamo) schema(table string) (*tableSchema, error) {
+	d.schemaMu.Lock()
+	defer d.schemaMu.Unlock()
+	if s, ok := d.tables[table]; ok {
+		return s, nil
+	}
+	b, _ := json.Marshal(map[string]string{"TableName": table})
+	status, out := d.shared(0, "DescribeTable", b)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("table %s: %s", table, out)
+	}
+	var desc struct {
+		Table struct {
+			KeySchema              []struct{ AttributeName, KeyType string }
+			GlobalSecondaryIndexes []struct {
+				IndexName string
+				KeySchema []struct{ AttributeName, KeyType string }
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &desc); err != nil {
+		return nil, err
+	}
+	s := &tableSchema{indexes: map[string][2]string{}}
+	for _, k := range desc.Table.KeySchema {
+		if k.KeyType == "HASH" {
+			s.pk = k.AttributeName
+		} else {
+			s.sk = k.AttributeName
+		}
+	}
+	for _, idx := range desc.Table.GlobalSecondaryIndexes {
+		var keys [2]string
+		for _, k := range idx.KeySchema {
+			if k.KeyType == "HASH" {
+				keys[0] = k.AttributeName
+			} else {
+				keys[1] = k.AttributeName
+			}
+		}
+		s.indexes[idx.IndexName] = keys
+	}
+	if s.pk == "" {
+		return nil, fmt.Errorf("table %s: no partition key", table)
+	}
+	d.tables[table] = s
+	return s, nil
+}
+
+// itemShard is the shard of the item a Key (or a whole Item) names.
+func (d *shardedDynamo) itemShard(table string, key map[string]raw) (int, error) {
+	s, err := d.schema(table)
+	if err != nil {
+		return 0, err
+	}
+	av, ok := key[s.pk]
+	if !ok {
+		return 0, fmt.Errorf("no partition key %s", s.pk)
+	}
+	return d.shardOf(av)
+}
+
+func (d *shardedDynamo) serve(op string, body []byte) (int, []byte) {
+	switch op {
+	case "GetItem", "UpdateItem", "DeleteItem", "PutItem":
+		var in struct {
+			TableName string
+			Key, Item map[string]raw
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return ddbError("SerializationException", "malformed "+op)
+		}
+		key := in.Key
+		if op == "PutItem" {
+			key = in.Item
+		}
+		shard, err := d.itemShard(in.TableName, key)
+		if err != nil {
+			return ddbError("ValidationException", err.Error())
+		}
+		if op == "GetItem" || op == "DeleteItem" {
+			return d.shared(shard, op, body)
+		}
+		sch, _ := d.schema(in.TableName)
+		d.locks[shard].RLock()
+		defer d.locks[shard].RUnlock()
+		status, out := d.call(shard, op, body)
+		if status == http.StatusOK {
+			if op == "PutItem" {
+				d.route(sch, shard, in.Item)
+			} else if mentionsIndexKey(sch, body) {
+				d.readBack(sch, shard, in.TableName, in.Key)
+			}
+		}
+		return status, out
+	case "BatchGetItem":
+		return d.batchGet(body)
+	case "BatchWriteItem":
+		return d.batchWrite(body)
+	case "Query":
+		return d.query(body)
+	case "CreateTable", "DeleteTable", "UpdateTable", "UpdateTimeToLive", "TagResource", "UntagResource":
+		var status int
+		var out []byte
+		for i := range d.shards {
+			st, o := d.shared(i, op, body)
+			if i == 0 || st != http.StatusOK {
+				status, out = st, o
+			}
+		}
+		return status, out
+	case "DescribeTable", "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups":
+		return d.shared(0, op, body)
+	}
+	return unsupported(op)
+}
+
+func (d *shardedDynamo) batchGet(body []byte) (int, []byte) {
+	var in struct {
+		RequestItems map[string]map[string]raw
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return ddbError("SerializationException", "malformed BatchGetItem")
+	}
+	per := make([]map[string]map[string]raw, len(d.shards))
+	for table, req := range in.RequestItems {
+		var keys []map[string]raw
+		if err := json.Unmarshal(req["Keys"], &keys); err != nil {
+			return ddbError("SerializationException", "malformed BatchGetItem keys")
+		}
+		byShard := map[int][]map[string]raw{}
+		for _, k := range keys {
+			shard, err := d.itemShard(table, k)
+			if err != nil {
+				return ddbError("ValidationException", err.Error())
+			}
+			byShard[shard] = append(byShard[shard], k)
+		}
+		for shard, ks := range byShard {
+			if per[shard] == nil {
+				per[shard] = map[string]map[string]raw{}
+			}
+			r := map[string]raw{}
+			for f, v := range req {
+				r[f] = v
+			}
+			r["Keys"], _ = json.Marshal(ks)
+			per[shard][table] = r
+		}
+	}
+	only := -1
+	for shard, items := range per {
+		if items != nil {
+			if only >= 0 {
+				only = -2
+				break
+			}
+			only = shard
+		}
+	}
+	if only >= 0 {
+		return d.shared(only, "BatchGetItem", body) // every key on one shard
+	}
+	responses := map[string][]raw{}
+	unprocessed := map[string]map[string]any{}
+	for shard, items := range per {
+		if items == nil {
+			continue
+		}
+		b, _ := json.Marshal(map[string]any{"RequestItems": items})
+		status, out := d.shared(shard, "BatchGetItem", b)
+		if status != http.StatusOK {
+			return status, out
+		}
+		var res struct {
+			Responses       map[string][]raw
+			UnprocessedKeys map[string]struct {
+				Keys []raw
+			}
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			return ddbError("InternalServerError", "unreadable BatchGetItem answer")
+		}
+		for t, its := range res.Responses {
+			responses[t] = append(responses[t], its...)
+		}
+		for t, u := range res.UnprocessedKeys {
+			if len(u.Keys) == 0 {
+				continue
+			}
+			if unprocessed[t] == nil {
+				unprocessed[t] = map[string]any{}
+				for f, v := range in.RequestItems[t] {
+					if f != "Keys" {
+						unprocessed[t][f] = v
+					}
+				}
+				unprocessed[t]["Keys"] = []raw{}
+			}
+			unprocessed[t]["Keys"] = append(unprocessed[t]["Keys"].([]raw), u.Keys...)
+		}
+	}
+	for t := range in.RequestItems {
+		if responses[t] == nil {
+			responses[t] = []raw{}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"Responses": responses, "UnprocessedKeys": unprocessed})
+	return http.StatusOK, b
+}
+
+func (d *shardedDynamo) batchWrite(body []byte) (int, []byte) {
+	var in struct {
+		RequestItems map[string][]struct {
+			PutRequest    *struct{ Item map[string]raw }
+			DeleteRequest *struct{ Key map[string]raw }
+		}
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return ddbError("SerializationException", "malformed BatchWriteItem")
+	}
+	per := make([]map[string][]any, len(d.shards))
+	puts := make([]map[string][]map[string]raw, len(d.shards))
+	for table, reqs := range in.RequestItems {
+		for _, r := range reqs {
+			var key map[string]raw
+			var req any
+			switch {
+			case r.PutRequest != nil:
+				key, req = r.PutRequest.Item, map[string]any{"PutRequest": r.PutRequest}
+			case r.DeleteRequest != nil:
+				key, req = r.DeleteRequest.Key, map[string]any{"DeleteRequest": r.DeleteRequest}
+			default:
+				return ddbError("ValidationException", "a write request needs PutRequest or DeleteRequest")
+			}
+			shard, err := d.itemShard(table, key)
+			if err != nil {
+				return ddbError("ValidationException", err.Error())
+			}
+			if per[shard] == nil {
+				per[shard], puts[shard] = map[string][]any{}, map[string][]map[string]raw{}
+			}
+			per[shard][table] = append(per[shard][table], req)
+			if r.PutRequest != nil {
+				puts[shard][table] = append(puts[shard][table], r.PutRequest.Item)
+			}
+		}
+	}
+	unprocessed := map[string][]raw{}
+	for shard, items := range per {
+		if items == nil {
+			continue
+		}
+		b, _ := json.Marshal(map[string]any{"RequestItems": items})
+		d.locks[shard].RLock()
+		status, out := d.call(shard, "BatchWriteItem", b)
+		if status == http.StatusOK {
+			for table, its := range puts[shard] {
+				if sch, err := d.schema(table); err == nil {
+					for _, it := range its {
+						d.route(sch, shard, it)
+					}
+				}
+			}
+		}
+		d.locks[shard].RUnlock()
+		if status != http.StatusOK {
+			return status, out
+		}
+		var res struct{ UnprocessedItems map[string][]raw }
+		if err := json.Unmarshal(out, &res); err != nil {
+			return ddbError("InternalServerError", "unreadable BatchWriteItem answer")
+		}
+		for t, its := range res.UnprocessedItems {
+			unprocessed[t] = append(unprocessed[t], its...)
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"UnprocessedItems": unprocessed})
+	return http.StatusOK, b
+}
+
+var eqPattern = regexp.MustCompile(`([#A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)`)
+
+func (d *shardedDynamo) query(body []byte) (int, []byte) {
+	var in map[string]raw
+	if err := json.Unmarshal(body, &in); err != nil {
+		return ddbError("SerializationException", "malformed Query")
+	}
+	var table, index, cond string
+	_ = json.Unmarshal(in["TableName"], &table)
+	_ = json.Unmarshal(in["IndexName"], &index)
+	_ = json.Unmarshal(in["KeyConditionExpression"], &cond)
+	s, err := d.schema(table)
+	if err != nil {
+		return ddbError("ResourceNotFoundException", err.Error())
+	}
+	var names map[string]string
+	var values map[string]raw
+	_ = json.Unmarshal(in["ExpressionAttributeNames"], &names)
+	_ = json.Unmarshal(in["ExpressionAttributeValues"], &values)
+	// partition is the value the key condition gives the partition key.
+	partition := func(attr string) (raw, bool) {
+		for _, m := range eqPattern.FindAllStringSubmatch(cond, -1) {
+			name := m[1]
+			if strings.HasPrefix(name, "#") {
+				name = names[name]
+			}
+			if name == attr {
+				v, ok := values[m[2]]
+				return v, ok
+			}
+		}
+		return nil, false
+	}
+	if index == "" {
+		// The partition's shard answers alone.
+		v, ok := partition(s.pk)
+		if !ok {
+			return ddbError("ValidationException", "the key condition names no partition key")
+		}
+		shard, err := d.shardOf(v)
+		if err != nil {
+			return ddbError("ValidationException", err.Error())
+		}
+		return d.shared(shard, "Query", body)
+	}
+	keys, ok := s.indexes[index]
+	if !ok {
+		return ddbError("ValidationException", "no index "+index)
+	}
+	v, ok := partition(keys[0])
+	if !ok {
+		return ddbError("ValidationException", "the key condition names no index partition key")
+	}
+	targets := d.shardsOf(index, v)
+	for _, f := range []string{"ProjectionExpression", "Select", "AttributesToGet"} {
+		if _, ok := in[f]; ok {
+			return unsupported(f + " on an index query")
+		}
+	}
+	forward := true
+	if v, ok := in["ScanIndexForward"]; ok {
+		_ = json.Unmarshal(v, &forward)
+	}
+	limit := 0
+	if v, ok := in["Limit"]; ok {
+		_ = json.Unmarshal(v, &limit)
+	}
+	start := in["ExclusiveStartKey"]
+	delete(in, "Limit")
+	delete(in, "ExclusiveStartKey")
+	type hit struct {
+		item  map[string]raw
+		order [3]sortable
+	}
+	var hits []hit
+	scanned := 0
+	attrs := [3]string{keys[1], s.pk, s.sk}
+	for shard := range d.shards {
+		if targets&(1<<shard) == 0 {
+			continue
+		}
+		for {
+			b, _ := json.Marshal(in)
+			status, out := d.shared(shard, "Query", b)
+			if status != http.StatusOK {
+				return status, out
+			}
+			var res struct {
+				Items            []map[string]raw
+				ScannedCount     int
+				LastEvaluatedKey raw
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				return ddbError("InternalServerError", "unreadable Query answer")
+			}
+			scanned += res.ScannedCount
+			for _, it := range res.Items {
+				var h hit
+				h.item = it
+				for i, a := range attrs {
+					h.order[i] = sortKey(it[a])
+				}
+				hits = append(hits, h)
+			}
+			if len(res.LastEvaluatedKey) == 0 || string(res.LastEvaluatedKey) == "null" || string(res.LastEvaluatedKey) == "{}" {
+				break
+			}
+			in["ExclusiveStartKey"] = res.LastEvaluatedKey
+		}
+		delete(in, "ExclusiveStartKey")
+	}
+	less := func(a, b [3]sortable) bool {
+		for i := range a {
+			if c := a[i].cmp(b[i]); c != 0 {
+				return c < 0
+			}
+		}
+		return false
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if forward {
+			return less(hits[i].order, hits[j].order)
+		}
+		return less(hits[j].order, hits[i].order)
+	})
+	if len(start) > 0 && string(start) != "null" {
+		var sk map[string]raw
+		if err := json.Unmarshal(start, &sk); err != nil {
+			return ddbError("ValidationException", "malformed ExclusiveStartKey")
+		}
+		var from [3]sortable
+		for i, a := range attrs {
+			from[i] = sortKey(sk[a])
+		}
+		k := 0
+		for k < len(hits) && (forward && !less(from, hits[k].order) || !forward && !less(hits[k].order, from)) {
+			k++
+		}
+		hits = hits[k:]
+	}
+	res := map[string]any{}
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
+		last := hits[len(hits)-1].item
+		lek := map[string]raw{}
+		for _, a := range []string{s.pk, s.sk, keys[0], keys[1]} {
+			if a != "" {
+				lek[a] = last[a]
+			}
+		}
+		res["LastEvaluatedKey"] = lek
+	}
+	items := make([]map[string]raw, len(hits))
+	for i, h := range hits {
+		items[i] = h.item
+	}
+	res["Items"], res["Count"], res["ScannedCount"] = items, len(items), scanned
+	b, _ := json.Marshal(res)
+	return http.StatusOK, b
+}
+
+// sortable is a key attribute value in DynamoDB's order: strings and
+// binary by bytes, numbers by value.
+type sortable struct {
+	s   string
+	n   *big.Float
+	set bool
+}
+
+func sortKey(av raw) sortable {
+	var v map[string]raw
+	if len(av) == 0 || json.Unmarshal(av, &v) != nil {
+		return sortable{}
+	}
+	if x, ok := v["N"]; ok {
+		var s string
+		_ = json.Unmarshal(x, &s)
+		f, _, err := big.ParseFloat(s, 10, 200, big.ToNearestEven)
+		if err == nil {
+			return sortable{n: f, set: true}
+		}
+	}
+	for _, t := range []string{"S", "B"} {
+		if x, ok := v[t]; ok {
+			var s string
+			_ = json.Unmarshal(x, &s)
+			return sortable{s: s, set: true}
+		}
+	}
+	return sortable{}
+}
+
+func (a sortable) cmp(b sortable) int {
+	switch {
+	case !a.set && !b.set:
+		return 0
+	case !a.set:
+		return -1
+	case !b.set:
+		return 1
+	case a.n != nil && b.n != nil:
+		return a.n.Cmp(b.n)
+	}
+	return strings.Compare(a.s, b.s)
+}
+
+// txItem is one item of a transaction.
+type txItem struct {
+	op    string // PutItem, UpdateItem, DeleteItem
+	table string
+	shard int
+	key   map[string]raw
+	body  raw
+	prev  map[string]raw
+}
+
+// transact runs TransactWriteItems as internal/localdynamo does, across
+// shards: record every item's image, apply the items one by one as
+// conditional single-item requests, undo on the first failed condition.
+// The caller holds the exclusive lock.
+func (d *shardedDynamo) transact(body []byte) (int, []byte) {
+	var in struct {
+		TransactItems []map[string]raw
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return ddbError("SerializationException", "malformed TransactWriteItems request")
+	}
+	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {
+		return ddbError("ValidationException", "TransactItems must have between 1 and 100 items")
+	}
+	items := make([]txItem, 0, len(in.TransactItems))
+	seen := map[string]bool{}
+	for _, ti := range in.TransactItems {
+		if len(ti) != 1 {
+			return ddbError("ValidationException", "each TransactItem needs exactly one of Put, Update, Delete, ConditionCheck")
+		}
+		for kind, v := range ti {
+			var f struct {
+				TableName string
+				Key, Item map[string]raw
+			}
+			if err := json.Unmarshal(v, &f); err != nil || f.TableName == "" {
+				return ddbError("ValidationException", "malformed "+kind)
+			}
+			it := txItem{table: f.TableName, body: v, key: f.Key}
+			switch kind {
+			case "Put":
+				s, err := d.schema(f.TableName)
+				if err != nil {
+					return ddbError("ValidationException", err.Error())
+				}
+				it.op, it.key = "PutItem", map[string]raw{}
+				for _, n := range []string{s.pk, s.sk} {
+					if av, ok := f.Item[n]; ok && n != "" {
+						it.key[n] = av
+					}
+				}
+			case "Update":
+				it.op = "UpdateItem"
+			case "Delete":
+				it.op = "DeleteItem"
+			case "ConditionCheck":
+				return unsupported("ConditionCheck")
+			default:
+				return ddbError("ValidationException", "unknown TransactItem "+kind)
+			}
+			if len(it.key) == 0 {
+				return ddbError("ValidationException", kind+" without a key")
+			}
+			shard, err := d.itemShard(it.table, it.key)
+			if err != nil {
+				return ddbError("ValidationException", err.Error())
+			}
+			it.shard = shard
+			kb, _ := json.Marshal(it.key) // json.Marshal sorts map keys
+			id := it.table + "|" + string(kb)
+			if seen[id] {
+				return ddbError("ValidationException", "Transaction request cannot include multiple operations on one item")
+			}
+			seen[id] = true
+			items = append(items, it)
+		}
+	}
+	// Lock the items' shards, in shard order.
+	var held []int
+	for i := range d.shards {
+		for _, it := range items {
+			if it.shard == i {
+				held = append(held, i)
+				break
+			}
+		}
+	}
+	for _, i := range held {
+		d.locks[i].Lock()
+	}
+	defer func() {
+		for _, i := range held {
+			d.locks[i].Unlock()
+		}
+	}()
+	for i := range items {
+		b, _ := json.Marshal(map[string]any{"TableName": items[i].table, "Key": items[i].key, "ConsistentRead": true})
+		status, out := d.call(items[i].shard, "GetItem", b)
+		if status != http.StatusOK {
+			return status, out
+		}
+		var res struct{ Item map[string]raw }
+		if err := json.Unmarshal(out, &res); err != nil {
+			return ddbError("InternalServerError", "unreadable GetItem answer")
+		}
+		if len(res.Item) > 0 {
+			items[i].prev = res.Item
+		}
+	}
+	reasons := make([]map[string]string, len(items))
+	var applied []int
+	failed := false
+	for i, it := range items {
+		status, out := d.call(it.shard, it.op, it.body)
+		switch {
+		case status == http.StatusOK:
+			reasons[i] = map[string]string{"Code": "None"}
+			applied = append(applied, i)
+		case strings.Contains(string(out), "ConditionalCheckFailed"):
+			reasons[i] = map[string]string{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+			failed = true
+		default:
+			d.undo(items, applied)
+			return status, out
+		}
+	}
+	if !failed {
+		for _, it := range items {
+			sch, err := d.schema(it.table)
+			if err != nil || !mentionsIndexKey(sch, it.body) {
+				continue
+			}
+			var f struct{ Item map[string]raw }
+			if it.op == "PutItem" && json.Unmarshal(it.body, &f) == nil {
+				d.route(sch, it.shard, f.Item)
+			} else {
+				d.readBack(sch, it.shard, it.table, it.key)
+			}
+		}
+		return http.StatusOK, []byte("{}")
+	}
+	d.undo(items, applied)
+	codes := make([]string, len(reasons))
+	for i, r := range reasons {
+		codes[i] = r["Code"]
+	}
+	b, _ := json.Marshal(map[string]any{
+		"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+		"CancellationReasons": reasons,
+	})
+	return http.StatusBadRequest, b
+}
+
+// undo restores the images of applied items, newest first.
+func (d *shardedDynamo) undo(items []txItem, applied []int) {
+	for k := len(applied) - 1; k >= 0; k-- {
+		it := items[applied[k]]
+		op, req := "DeleteItem", map[string]any{"TableName": it.table, "Key": it.key}
+		if it.prev != nil {
+			op, req = "PutItem", map[string]any{"TableName": it.table, "Item": it.prev}
+		}
+		b, _ := json.Marshal(req)
+		if status, out := d.call(it.shard, op, b); status != http.StatusOK {
+			// Cannot happen without a condition; a panic beats silent corruption.
+			panic(fmt.Sprintf("rush: undo %s failed: %s", op, out))
+		}
+	}
+}
