@@ -114,7 +114,9 @@ func Small() Config {
 	c := Default()
 	c.Seats, c.Fans = 2_000, 10_000
 	c.Lead, c.Burst, c.Trickle = 5*time.Second, 2*time.Second, 15*time.Second
-	c.IssuerOutageAt, c.IssuerOutageFor = 6*time.Second, 3*time.Second
+	// Mid-sale, when tickets are being issued whether the machine is idle
+	// (~80 s run) or loaded (~130 s): the test checks the outage hit.
+	c.IssuerOutageAt, c.IssuerOutageFor = 25*time.Second, 8*time.Second
 	c.ReconcileEvery = 20 * time.Second
 	c.AdmissionTTL = 15 * time.Second
 	// Room for a loaded CI machine: the bound is on the simulated fans'
