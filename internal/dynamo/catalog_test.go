@@ -57,7 +57,20 @@ func TestStoreCreateAndRead(t *testing.T) {
 		}
 	})
 	t.Run("SecondCreateConflicts", func(t *testing.T) {
-		if err := st.CreateEvent(ctx, ev); !apperr.Is(err, apperr.Conflict) {
+		other := ev
+		other.Name = "Another show"
+		if err := st.CreateEvent(ctx, other); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("err = %v", err)
+		}
+		got, err := st.GetEvent(ctx, "e1")
+		if err != nil || got.Name != "Show" {
+			t.Fatalf("event after a refused create = %+v, %v", got, err)
+		}
+	})
+	t.Run("RetriedWriteOfTheSameDocumentSucceeds", func(t *testing.T) {
+		// What the client's retry of a put whose answer was lost finds:
+		// the document it wrote itself.
+		if err := st.CreateEvent(ctx, ev); err != nil {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -12,8 +12,6 @@ import (
 
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/catalog"
-	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
 )
 
 // BenchmarkHoldHTTP measures POST /v1/events/{id}/holds through the local
@@ -30,29 +28,7 @@ func BenchmarkHoldHTTP(b *testing.B) {
 
 func benchHold(b *testing.B, kind string) {
 	ctx := context.Background()
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.LogLevel = 8
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close(ctx)
-	rows := make([]catalog.Row, 0, 200)
-	for i := range 200 {
-		rows = append(rows, catalog.Row{ID: strconv.Itoa(i + 1), Seats: 100})
-	}
-	p, ga := int64(5000), 200_000
-	open := &catalog.QueueRequest{Mode: catalog.QueueOff}
-	req := catalog.CreateEventRequest{Name: "Bench", Venue: "Hall", Queue: open,
-		StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: rows}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
-	ev, err := req.Event()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if ev, err = st.App.Catalog.Create(ctx, ev, "bench"); err != nil {
-		b.Fatal(err)
-	}
+	st, ev := hotStack(b)
 	n := b.N
 	if n > 20000 {
 		b.Fatalf("at most 20,000 holds per run (one seat each); got -benchtime %dx", n)

@@ -83,8 +83,9 @@ type fan struct {
 	joined   time.Time
 	position int64
 	polls    int
-	attempts int // retries of the current request
-	tries    int // hold attempts
+	every    time.Duration // the page's polling interval, from queue/me
+	attempts int           // retries of the current request
+	tries    int           // hold attempts
 	mode     int
 	quantity int
 	section  string
@@ -281,10 +282,11 @@ func (s *sim) me(f *fan) {
 			s.finish(f, oAbandonedQueue)
 			return
 		}
-		s.wr.after(f.jitter(2*time.Second), func() { s.poll(f) })
+		s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
 	case waitroom.StateWaiting:
-		f.position = m.Position
-		s.wr.after(f.jitter(time.Duration(max(m.PollSeconds, 1))*time.Second), func() { s.poll(f) })
+		// The page follows queue-status at the interval queue/me gave.
+		f.position, f.every = m.Position, time.Duration(max(m.PollSeconds, 2))*time.Second
+		s.poller.after(f.jitter(f.every), func() { s.poll(f) })
 	case waitroom.StateAdmittable, waitroom.StateAdmitted:
 		f.position = m.Position
 		s.buy.after(0, func() { s.admit(f) })
@@ -324,26 +326,23 @@ func (s *sim) poll(f *fan) {
 	st := s.queueStatus()
 	switch {
 	case st == nil:
-		s.wr.after(f.jitter(2*time.Second), func() { s.poll(f) })
+		s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
 	case st.SoldOut:
 		s.finish(f, oSoldOut)
 	case f.position == 0:
 		if st.ShuffleSeed != "" || f.joined.After(s.t0) {
-			s.me(f) // positions are out (or this join came after the draw)
+			// Positions are out (or this join came after the draw): read
+			// the place (an HTTP request: back to the waiting room's pool).
+			s.wr.after(0, func() { s.me(f) })
 			return
 		}
 		f.polls++
-		s.wr.after(f.jitter(2*time.Second), func() { s.poll(f) })
+		s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
 	case st.ServingPosition >= f.position:
 		s.buy.after(0, func() { s.admit(f) })
 	default:
-		rate := float64(st.AdmitPerMinute)
-		eta := time.Hour
-		if rate > 0 {
-			eta = time.Duration(float64(f.position-st.ServingPosition) / rate * float64(time.Minute))
-		}
 		f.polls++
-		s.wr.after(f.jitter(waitroom.PollInterval(eta)), func() { s.poll(f) })
+		s.poller.after(f.jitter(max(f.every, 2*time.Second)), func() { s.poll(f) })
 	}
 }
 
@@ -383,7 +382,7 @@ func (s *sim) admit(f *fan) {
 		case code == "SOLD_OUT":
 			s.finish(f, oSoldOut)
 		case state == waitroom.StateWaiting || state == waitroom.StatePending:
-			s.wr.after(f.jitter(2*time.Second), func() { s.poll(f) })
+			s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
 		case state == waitroom.StateExpired:
 			s.finish(f, oAdmissionExpired)
 		default:
@@ -486,7 +485,7 @@ func (s *sim) hold(f *fan, token string) {
 			return
 		}
 		s.conflicts.Add(1)
-		if f.tries >= 8 {
+		if f.tries >= 5 {
 			s.finish(f, oNoSeats)
 			return
 		}

@@ -53,28 +53,42 @@ func (c *crasher) counts() (fired, calls map[string]int64) {
 	return fired, calls
 }
 
-// outage makes the ticket issuer fail like a dependency that is down
-// during [from, from+for): every issue attempt in the window fails, the
-// workflow retries with backoff and gives up into ISSUE_FAILED, and the
-// reconciler (which issues through the same tasks) repairs it later.
+// outage makes the ticket issuer fail like a dependency that is down:
+// once after tickets have been issued, every issue attempt fails for
+// length; the workflow retries with backoff and gives up into ISSUE_FAILED,
+// and the reconciler (which issues through the same tasks) repairs it
+// later.
 type outage struct {
-	inner    ordertasks.Tickets
-	from, to atomic.Int64 // unix nanoseconds; zero: no outage
-	failed   atomic.Int64
-	calls    atomic.Int64
+	inner  ordertasks.Tickets
+	after  int64 // tickets issued before the outage starts
+	length time.Duration
+	issued atomic.Int64
+	from   atomic.Int64 // unix nanoseconds; zero: not started
+	failed atomic.Int64
+	calls  atomic.Int64
 }
 
-func (o *outage) set(from time.Time, d time.Duration) {
-	o.from.Store(from.UnixNano())
-	o.to.Store(from.Add(d).UnixNano())
+func (o *outage) window() (from, to time.Time, started bool) {
+	f := o.from.Load()
+	if f == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	return time.Unix(0, f), time.Unix(0, f).Add(o.length), true
 }
 
 func (o *outage) IssueFor(ctx context.Context, ord orders.Order) (int, error) {
 	o.calls.Add(1)
-	now := time.Now().UnixNano()
-	if f, t := o.from.Load(), o.to.Load(); f != 0 && now >= f && now < t {
+	now := time.Now()
+	if o.length > 0 && o.issued.Load() >= o.after {
+		o.from.CompareAndSwap(0, now.UnixNano())
+	}
+	if from, to, ok := o.window(); ok && !now.Before(from) && now.Before(to) {
 		o.failed.Add(1)
 		return 0, apperr.New(apperr.Unavailable, "ticket issuer unavailable (injected outage)")
 	}
-	return o.inner.IssueFor(ctx, ord)
+	n, err := o.inner.IssueFor(ctx, ord)
+	if err == nil {
+		o.issued.Add(int64(n))
+	}
+	return n, err
 }

@@ -58,7 +58,7 @@ type ConfigReport struct {
 	PresaleShare, TrickleShare, JoinRetries                                                                    float64
 	AbandonQueue, AbandonAdmitted, PickSeats, BestAvailable, Cancel, NoPay, LatePay, Decline, DuplicateCapture float64
 	WebhookDrop, WebhookDuplicate, WebhookDelay, WebhookReorder, CrashRate                                     float64
-	IssuerOutageAtSeconds, IssuerOutageForSeconds                                                              float64
+	IssuerOutageAfter, IssuerOutageForSeconds                                                                  float64
 	Concurrency                                                                                                int
 }
 
@@ -244,7 +244,7 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 		AbandonQueue: cfg.AbandonQueue, AbandonAdmitted: cfg.AbandonAdmitted, PickSeats: cfg.PickSeats, BestAvailable: cfg.BestAvailable,
 		Cancel: cfg.Cancel, NoPay: cfg.NoPay, LatePay: cfg.LatePay, Decline: cfg.Decline, DuplicateCapture: cfg.DuplicateCapture,
 		WebhookDrop: cfg.WebhookDrop, WebhookDuplicate: cfg.WebhookDuplicate, WebhookDelay: cfg.WebhookDelay, WebhookReorder: cfg.WebhookReorder,
-		CrashRate: cfg.CrashRate, IssuerOutageAtSeconds: cfg.IssuerOutageAt.Seconds(), IssuerOutageForSeconds: cfg.IssuerOutageFor.Seconds(),
+		CrashRate: cfg.CrashRate, IssuerOutageAfter: cfg.IssuerOutageAfter, IssuerOutageForSeconds: cfg.IssuerOutageFor.Seconds(),
 		Concurrency: cfg.Concurrency}
 
 	// The sale.
@@ -342,6 +342,10 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 
 	// Faults.
 	fired, calls := in.crash.counts()
+	outageDesc := "never started"
+	if from, to, ok := in.issuer.window(); ok {
+		outageDesc = fmt.Sprintf("from %.1f s to %.1f s after opening (after %d tickets)", from.Sub(t0).Seconds(), to.Sub(t0).Seconds(), in.issuer.after)
+	}
 	s.faults.mu.Lock()
 	webhooks := map[string]int64{}
 	for k, n := range s.faults.webhooks {
@@ -350,7 +354,7 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 	s.faults.mu.Unlock()
 	r.Faults = FaultReport{Webhooks: webhooks, LatePayments: s.faults.latePays.Load(), Declines: s.faults.declines.Load(),
 		DuplicateCaptures: s.faults.duplicates.Load(), CrashesFired: fired, CrashPointCalls: calls,
-		IssuerOutage: fmt.Sprintf("from %.0f s to %.0f s after opening", cfg.IssuerOutageAt.Seconds(), (cfg.IssuerOutageAt + cfg.IssuerOutageFor).Seconds()),
+		IssuerOutage: outageDesc,
 		IssuerCalls:  in.issuer.calls.Load(), IssuerFailures: in.issuer.failed.Load()}
 
 	// Counters over the sale: from the first join to the end of the final

@@ -29,6 +29,7 @@ type sim struct {
 	st        *localstack.Stack
 	c         *client
 	wr, buy   *pool
+	poller    *pool // queue-status polls: answered by the CDN stand-in, in memory
 	layout    layout
 	eventID   string
 	gaSection string
@@ -69,6 +70,11 @@ type TimelinePoint struct {
 	Orders   int64   `json:"orders"`
 	Issued   int64   `json:"fansWithTickets"`
 	FansDone int64   `json:"fansDone"`
+	// The event's availability (the projection, up to 2 s old).
+	Available int   `json:"available"`
+	Held      int   `json:"held"`
+	Sold      int   `json:"sold"`
+	Serving   int64 `json:"servingPosition"`
 }
 
 // record samples the progress every 5 s until ctx ends.
@@ -77,9 +83,18 @@ func (s *sim) record(ctx context.Context, done chan<- struct{}) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
-		s.timeline = append(s.timeline, TimelinePoint{T: round1(time.Since(s.t0).Seconds()),
+		p := TimelinePoint{T: round1(time.Since(s.t0).Seconds()),
 			Joins: s.c.stats[kJoin].count(), Admitted: s.admitted.Load(), Orders: int64(s.orderCount()),
-			Issued: s.outcomes[oIssued].Load(), FansDone: int64(len(s.fans)) - s.left.Load()})
+			Issued: s.outcomes[oIssued].Load(), FansDone: int64(len(s.fans)) - s.left.Load()}
+		if av, err := s.st.App.Catalog.Availability(ctx, s.eventID); err == nil {
+			for _, sec := range av.Sections {
+				p.Available, p.Held, p.Sold = p.Available+sec.Available, p.Held+sec.Held, p.Sold+sec.Sold
+			}
+		}
+		if q, err := s.st.App.Waitroom.Report(ctx, s.eventID); err == nil {
+			p.Serving = q.ServingPosition
+		}
+		s.timeline = append(s.timeline, p)
 		select {
 		case <-ctx.Done():
 			return
@@ -191,10 +206,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The sale: pre-sale joins start now, the organizer opens at t0.
 	s.t0 = time.Now().Add(cfg.Lead)
-	issuer.set(s.t0.Add(cfg.IssuerOutageAt), cfg.IssuerOutageFor)
+	issuer.after, issuer.length = int64(float64(cfg.Seats)*cfg.IssuerOutageAfter), cfg.IssuerOutageFor
 	before := s.snap(ctx, ddb)
-	quarter := max(cfg.Concurrency/4, 1)
-	s.wr, s.buy = newPool(quarter), newPool(max(cfg.Concurrency-quarter, 1))
+	// The waiting room's HTTP requests (joins, place reads) get a small
+	// share of the client: joins are asynchronous (SQS) and only decide a
+	// fan's place, while the purchase path has deadlines (admission
+	// tokens, holds). On two shared cores this keeps the join flood from
+	// starving the purchase path; the join backlog shows as client lag.
+	wrN := max(cfg.Concurrency/12, 2)
+	s.wr, s.buy, s.poller = newPool(wrN), newPool(max(cfg.Concurrency-wrN, 1)), newPool(4)
 	s.left.Store(int64(len(s.fans)))
 	for _, f := range s.fans {
 		s.wr.at(s.t0.Add(f.plan.joinAt), func() { s.join(f, true) })
@@ -233,13 +253,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	case <-saleEnd.C:
 		unfinished = s.left.Load()
 	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 	fansDone := time.Now()
 	stopRec()
 	<-recDone
 	s.wr.stop()
+	s.poller.stop()
 	s.buy.stop()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := <-openErr; err != nil {
 		return nil, fmt.Errorf("open the sale: %w", err)
 	}
@@ -271,13 +294,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // admin sends an organizer request (not counted as fan traffic).
 func (s *sim) admin(ctx context.Context, token, method, path string, body any, want int, out any) error {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, method, s.st.URL()+path, bytes.NewReader(b))
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.st.URL()+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ func TestRushSmall(t *testing.T) {
 		t.Skip("a 10,000-fan sale")
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	cfg := Small()
 	if testing.Verbose() {
 		cfg.Progress = os.Stderr

@@ -61,7 +61,7 @@ func main() {
 	fs.Float64Var(&cfg.WebhookDuplicate, "webhook-duplicate", cfg.WebhookDuplicate, "share of payment webhooks delivered twice")
 	fs.Float64Var(&cfg.WebhookDelay, "webhook-delay", cfg.WebhookDelay, "share of payment webhooks delayed past the hold's expiry")
 	fs.Float64Var(&cfg.WebhookReorder, "webhook-reorder", cfg.WebhookReorder, "share of payment webhooks followed by a stale one")
-	fs.DurationVar(&cfg.IssuerOutageAt, "issuer-outage-at", cfg.IssuerOutageAt, "ticket issuer outage start, after opening")
+	fs.Float64Var(&cfg.IssuerOutageAfter, "issuer-outage-after", cfg.IssuerOutageAfter, "the ticket issuer goes down once this share of the places has tickets")
 	fs.DurationVar(&cfg.IssuerOutageFor, "issuer-outage-for", cfg.IssuerOutageFor, "ticket issuer outage length")
 	fs.Float64Var(&cfg.CrashRate, "crash-rate", cfg.CrashRate, "rate of workflow functions crashing between steps")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "fans' requests in flight at most")
@@ -70,8 +70,10 @@ func main() {
 	_ = fs.Parse(os.Args[1:])
 	cfg.Progress = os.Stderr
 	// The whole system runs in this process, and the embedded DynamoDB
-	// allocates a copy of every item it reads: collect garbage less often.
+	// allocates a copy of every item it reads: collect garbage less often,
+	// but keep the heap under 4 GiB on a shared machine.
 	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(4 << 30)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
