@@ -161,6 +161,16 @@ func (st *Store) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment,
 	if err != nil {
 		return err
 	}
+	// The caller resumes the workflow with the task token it read. The
+	// workflow records its token without changing the version, so a token
+	// recorded since that read must fail this write (and the caller read
+	// again); otherwise nobody resumes the wait until it times out.
+	if o.TaskToken == "" {
+		*up.ConditionExpression += " AND attribute_not_exists(taskToken)"
+	} else {
+		*up.ConditionExpression += " AND taskToken = :tok"
+		up.ExpressionAttributeValues[":tok"] = s(o.TaskToken)
+	}
 	items := []types.TransactWriteItem{{Update: up}}
 	for _, seat := range o.Seats {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{

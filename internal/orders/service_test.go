@@ -318,3 +318,43 @@ func TestAwaitPaymentAfterThePaymentResumesAtOnce(t *testing.T) {
 		t.Fatalf("resumed %v", w.resumes.tokens)
 	}
 }
+
+// tokenBetween is the real store, except that the workflow records its
+// payment wait right after the payment's first read of the order: the
+// moment between that read and the PAID write.
+type tokenBetween struct {
+	orders.Store
+	once  sync.Once
+	token string
+	err   error
+}
+
+func (s *tokenBetween) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+	o, err := s.Store.GetOrder(ctx, id)
+	s.once.Do(func() { s.err = s.Store.SetTaskToken(ctx, id, s.token) })
+	return o, err
+}
+
+func TestPaymentResumesAWaitRecordedDuringItsOwnWrite(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	store := &tokenBetween{Store: w.Store, token: "token-between"}
+	svc := orders.NewService(store, w.refunds, w.resumes, orders.ServiceOptions{})
+	o := w.hold(t, "fan-1", inventory.HoldRequest{Seats: []string{"A-1-8"}})
+	out, err := svc.PaymentCaptured(ctx, pay(o, "pi_between"))
+	if err != nil || out != orders.OutcomePaid {
+		t.Fatalf("PaymentCaptured = %q, %v", out, err)
+	}
+	if store.err != nil {
+		t.Fatalf("the workflow's wait was not recorded: %v", store.err)
+	}
+	if got := w.order(t, o.ID); got.Status != orders.Paid || got.TaskToken != "token-between" {
+		t.Fatalf("order = %s with token %q", got.Status, got.TaskToken)
+	}
+	// The wait was recorded while the order was still pending, so the
+	// workflow's own AwaitPayment returned quietly: only the payment can
+	// resume it.
+	if len(w.resumes.tokens) != 1 || w.resumes.tokens[0] != "token-between" {
+		t.Fatalf("resumed %v, want the token recorded during the payment", w.resumes.tokens)
+	}
+}
