@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/localstack"
 	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/testenv"
 )
 
 // TestConformance starts the real local stack (embedded DynamoDB, demo
@@ -422,14 +424,13 @@ func startStack(t *testing.T) *localstack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.LogLevel = 12 // errors are reported through responses; keep the output quiet
 	cfg.TableName = fmt.Sprintf("openapi-%d", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// TimeScale: the order workflow's waits run 100 times faster (a
 	// 3600 s hold lasts 36 s); the reconciler runs only when asked.
 	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true,
-		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret,
+		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret, Logger: testenv.Logs(t, slog.LevelWarn),
 		// The journey reads its own writes (a pause, then the status).
 		FanReadCache: -1})
 	if err != nil {
