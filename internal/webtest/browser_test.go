@@ -24,6 +24,7 @@ import (
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/testenv"
 )
 
 // requireBrowser makes a missing Chromium a failure instead of a skip
@@ -45,24 +46,6 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// safeBuffer collects the stack's warnings for a failure report.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startStack runs the local stack in-process on a free port, serving the
 // repository's web/ folder, with fast workflow waits and a fast inlet.
 func startStack(t *testing.T) *localstack.Stack {
@@ -75,11 +58,10 @@ func startStack(t *testing.T) *localstack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &safeBuffer{}
 	st, err := localstack.Start(context.Background(), localstack.Options{
 		Addr: "127.0.0.1:0", Config: cfg, WebDir: web,
 		TimeScale: 0.02, InletEvery: 200 * time.Millisecond, ReconcileEvery: -1,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger: testenv.Logs(t, slog.LevelWarn),
 	})
 	if err != nil {
 		t.Fatalf("start the local stack: %v", err)
@@ -88,9 +70,6 @@ func startStack(t *testing.T) *localstack.Stack {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = st.Close(ctx)
-		if t.Failed() && logs.String() != "" {
-			t.Logf("local stack warnings:\n%s", logs.String())
-		}
 	})
 	return st
 }
