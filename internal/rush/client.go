@@ -45,7 +45,7 @@ func (k kind) provider() bool { return k == kPay || k == kDuplicate }
 type kindStats struct {
 	mu        sync.Mutex
 	byStatus  map[int]int64 // 0: transport error
-	bytes     int64         // response bodies
+	bytes     int64         // response bodies as the edge sends them (edgeSize)
 	latencies []time.Duration
 }
 
@@ -81,6 +81,7 @@ type client struct {
 	hc    *http.Client
 	stats [nKinds]kindStats
 	cdn   *cdn
+	gz    compressor
 }
 
 func newClient(base string, conns int) *client {
@@ -153,7 +154,11 @@ func (c *client) do(ctx context.Context, k kind, method, path, token string, bod
 		c.stats[k].record(0, took, 0)
 		return reply{}
 	}
-	c.stats[k].record(resp.StatusCode, took, len(b))
+	size := len(b)
+	if !k.provider() {
+		size = c.gz.edgeSize(b)
+	}
+	c.stats[k].record(resp.StatusCode, took, size)
 	return reply{status: resp.StatusCode, body: b}
 }
 
@@ -197,13 +202,13 @@ func (d *cdn) get(ctx context.Context, k kind, path string, ttl time.Duration, p
 		if r.status == http.StatusOK {
 			v, err := parse(r.body)
 			if err == nil {
-				e.value, e.status, e.size, e.fetched = v, r.status, len(r.body), time.Now()
+				e.value, e.status, e.size, e.fetched = v, r.status, d.c.gz.edgeSize(r.body), time.Now()
 			} else {
 				e.status = 0
 			}
 		} else if e.value == nil {
 			// An error is not cached; the stale copy (if any) is served.
-			d.bytes[k].Add(int64(len(r.body)))
+			d.bytes[k].Add(int64(d.c.gz.edgeSize(r.body)))
 			return nil, r.status
 		}
 	}
