@@ -29,8 +29,8 @@ function show(...kids) {
 function renderWho() {
   const s = session('fan');
   document.getElementById('who').replaceChildren(...(s ? [
-    h('span', {}, `Signed in as ${s.sub}`), ' ',
-    h('button', { type: 'button', class: 'link', onclick: () => { signOut('fan'); route(); } }, 'Sign out'),
+    h('span', {}, `Signed in as ${s.name || s.sub}`), ' ',
+    h('button', { type: 'button', class: 'link', onclick: () => { signOut('fan', { everywhere: true }); route(); } }, 'Sign out'),
   ] : []));
 }
 

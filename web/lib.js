@@ -1,5 +1,5 @@
 // Shared by the fan site and the organizer console: DOM building, the JSON
-// API, dev sign-in, formatting, announcements and plain-words errors.
+// API, sign-in, formatting, announcements and plain-words errors.
 
 // h builds an element: h('a', {href: '/', class: 'x', onclick: fn}, 'text', child).
 export function h(tag, attrs, ...kids) {
@@ -83,17 +83,22 @@ export async function api(path, { method = 'GET', body, token, headers = {}, sig
 }
 
 // Site configuration (web/config.json): how fans sign in and pay. A missing
-// file means the local stack's defaults.
+// file means the local stack's defaults. In AWS the deployment writes it:
+// signIn "cognito" with the user pool's sign-in domain and app client.
+const defaults = { signIn: 'dev', payment: { provider: 'sandbox' } };
+let site = defaults;
 export async function loadConfig() {
   try {
     const r = await fetch('/config.json');
-    if (r.ok) return { signIn: 'dev', payment: { provider: 'sandbox' }, ...(await r.json()) };
+    if (r.ok) site = { ...defaults, ...(await r.json()) };
   } catch { /* defaults */ }
-  return { signIn: 'dev', payment: { provider: 'sandbox' } };
+  if (site.signIn === 'cognito') await finishHostedSignIn(site.cognito);
+  return site;
 }
 
-// Sessions: the dev issuer's token per role, kept in localStorage so a
-// refresh or a second tab is the same account.
+// Sessions: a token per role, kept in localStorage so a refresh or a
+// second tab is the same account. sub is the account id; name is what the
+// page shows (the e-mail address when the sign-in gave one).
 const skey = role => `stararena.session.${role}`;
 export function session(role) {
   try {
@@ -102,21 +107,97 @@ export function session(role) {
   } catch { /* none */ }
   return null;
 }
-export async function signIn(role, sub) {
-  const t = await api('/dev/token', { method: 'POST', body: { sub, role } });
-  const s = { sub, token: t.token, expiresAt: t.expiresAt };
+function keep(role, s) {
   localStorage.setItem(skey(role), JSON.stringify(s));
   return s;
 }
-export const signOut = role => localStorage.removeItem(skey(role));
+export async function signIn(role, sub) {
+  const t = await api('/dev/token', { method: 'POST', body: { sub, role } });
+  return keep(role, { sub, name: sub, token: t.token, expiresAt: t.expiresAt });
+}
+// signOut forgets the session. everywhere also ends the hosted sign-in's
+// own session (a fan pressing "Sign out" on a shared phone), which leaves
+// the page; an expired token only needs the first part.
+export function signOut(role, { everywhere = false } = {}) {
+  localStorage.removeItem(skey(role));
+  if (everywhere && site.signIn === 'cognito') {
+    const q = new URLSearchParams({ client_id: site.cognito.clientId, logout_uri: `${location.origin}/` });
+    location.assign(`${site.cognito.domain}/logout?${q}`);
+  }
+}
 
-// signInForm asks for an account name (the local stand-in for Cognito's
-// sign-in page) and calls then(session).
+// Hosted sign-in (Cognito's, or the local stack's stand-in): OAuth 2.0
+// authorization code with PKCE. The page goes to the sign-in domain and
+// comes back to / with a code, which loadConfig exchanges for tokens before
+// the page renders, then puts the fan back where they were.
+const pending = 'stararena.signin';
+const b64url = bytes => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const randomText = n => b64url(crypto.getRandomValues(new Uint8Array(n)));
+const redirectUri = () => `${location.origin}/`;
+
+async function startHostedSignIn(c, role) {
+  const verifier = randomText(32), state = randomText(16);
+  const challenge = b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  sessionStorage.setItem(pending, JSON.stringify({ verifier, state, role, back: location.pathname + location.search + location.hash }));
+  const q = new URLSearchParams({ response_type: 'code', client_id: c.clientId, redirect_uri: redirectUri(), state,
+    code_challenge: challenge, code_challenge_method: 'S256', scope: 'openid email' });
+  location.assign(`${c.domain}/oauth2/authorize?${q}`);
+}
+
+function claimsOf(jwt) {
+  try {
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')), ch => ch.charCodeAt(0))));
+  } catch { return {}; }
+}
+
+async function finishHostedSignIn(c) {
+  const q = new URLSearchParams(location.search);
+  if (!q.has('code') && !q.has('error')) return;
+  let p = null;
+  try { p = JSON.parse(sessionStorage.getItem(pending)); } catch { /* none */ }
+  sessionStorage.removeItem(pending);
+  // The code is spent either way: take it out of the address bar.
+  history.replaceState(null, '', p?.back || '/');
+  if (q.has('error') || !p || q.get('state') !== p.state) {
+    site = { ...site, signInProblem: q.get('error') === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Please try again.' };
+    return;
+  }
+  try {
+    const r = await fetch(`${c.domain}/oauth2/token`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: c.clientId, code: q.get('code'),
+        redirect_uri: redirectUri(), code_verifier: p.verifier }),
+    });
+    if (!r.ok) throw new Error(`token endpoint answered ${r.status}`);
+    const t = await r.json();
+    const id = claimsOf(t.id_token || t.access_token);
+    keep(p.role, { sub: id.sub, name: id.email || id['cognito:username'] || id.sub, token: t.access_token,
+      expiresAt: new Date(Date.now() + t.expires_in * 1000).toISOString() });
+  } catch {
+    site = { ...site, signInProblem: 'Sign-in did not complete. Please try again.' };
+  }
+}
+
+// signInForm asks for a sign-in and calls then(session). Locally it asks
+// for an account name (the stand-in for Cognito); a fan with hosted
+// sign-in gets a button that leaves for the sign-in page (the page then
+// reloads signed in, so then is not called). Organizers sign in with IAM
+// in AWS, which the console cannot do yet (ADR 11), so their form stays
+// the local one.
 export function signInForm(role, lead, then) {
+  const err = h('p', { class: 'error', role: 'alert' }, site.signInProblem || '');
+  if (site.signIn === 'cognito' && role === 'fan') {
+    const go = h('button', { type: 'button' }, 'Sign in or create an account');
+    go.addEventListener('click', async () => {
+      go.disabled = true;
+      try { await startHostedSignIn(site.cognito, role); } catch (x) { err.textContent = explain(x); go.disabled = false; }
+    });
+    return h('div', { class: 'signin' }, h('p', {}, lead), go,
+      h('p', { class: 'hint' }, 'You sign in on the StarArena account page and come straight back here.'), err);
+  }
   const id = `acct-${role}`;
   const input = h('input', { id, name: 'account', autocomplete: 'username', required: true, maxlength: '64',
     value: `${role}-${Math.random().toString(36).slice(2, 7)}`, 'aria-describedby': `${id}-hint` });
-  const err = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'signin' },
     h('p', {}, lead),
     h('label', { for: id }, 'Account name'), input,

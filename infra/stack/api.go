@@ -109,12 +109,49 @@ func newUserPool(scope constructs.Construct) (awscognito.UserPool, awscognito.Us
 	})
 	nag(pool, "AwsSolutions-COG2", "MFA is optional (TOTP) for fans: requiring it at sign-up would turn a ticket rush into an authenticator-app rush. Admission tokens, per-account limits and the waiting room protect the sale.")
 	nag(pool, "AwsSolutions-COG8", "Threat protection needs Cognito's Plus plan, billed per monthly active user: for a million fans it would cost more than the sale's whole infrastructure (README, Deploying). The WAF's rate rules and IP reputation list sit in front instead.")
+	// The site signs fans in with the authorization code flow and PKCE on
+	// the pool's hosted pages (no implicit flow: tokens never travel in a
+	// URL). The callback is the site itself, known only once the
+	// distribution exists: hostedSignIn sets it.
 	client := pool.AddClient(jsii.String("FanWebClient"), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false),
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 		PreventUserExistenceErrors: jsii.Bool(true),
+		OAuth: &awscognito.OAuthSettings{
+			Flows:  &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes: &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL()},
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
 	})
 	return pool, client
+}
+
+// signInDomain is the pool's hosted sign-in domain (a Cognito prefix
+// domain; Settings.SignInDomainPrefix).
+func signInDomain(pool awscognito.UserPool, s Settings) awscognito.UserPoolDomain {
+	prefix := jsii.String(s.SignInDomainPrefix)
+	if s.SignInDomainPrefix == "" {
+		prefix = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("stararena-"), awscdk.Aws_ACCOUNT_ID()})
+	}
+	return pool.AddDomain(jsii.String("FanSignIn"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: prefix},
+	})
+}
+
+// hostedSignIn lets the hosted pages send fans back to the site (and to it
+// after signing out). Without a site URL (edge off, no domain name) the
+// client keeps no callback and the hosted sign-in cannot complete.
+func hostedSignIn(client awscognito.UserPoolClient, siteURL *string) {
+	cfn := client.Node().DefaultChild().(awscognito.CfnUserPoolClient)
+	if siteURL == nil {
+		cfn.SetAllowedOAuthFlowsUserPoolClient(jsii.Bool(false))
+		cfn.SetAllowedOAuthFlows(nil)
+		cfn.SetAllowedOAuthScopes(nil)
+		cfn.SetCallbackUrLs(nil)
+		return
+	}
+	cfn.SetCallbackUrLs(&[]*string{siteURL})
+	cfn.SetLogoutUrLs(&[]*string{siteURL})
 }
 
 // newAuthorizers maps each route Auth to its HTTP API authorizer. `none` and

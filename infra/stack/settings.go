@@ -34,6 +34,12 @@ type Settings struct {
 	// a TLS 1.2+ policy (contexts "domainName", "certificateArn"; the
 	// certificate must be an ACM certificate in us-east-1). Both or neither.
 	DomainName, CertificateArn string
+	// SignInDomainPrefix names the fans' hosted sign-in domain,
+	// https://<prefix>.auth.<region>.amazoncognito.com (context
+	// "signInDomainPrefix"; default "stararena-<account id>"). Prefixes are
+	// unique per region across AWS: a second deployment in the same account
+	// and region needs its own.
+	SignInDomainPrefix string
 	// WarmReads and WarmWrites pre-warm the table and its indexes for a big
 	// sale (contexts "warmReads", "warmWrites", units per second; 0 keeps
 	// the on-demand defaults of 12,000 and 4,000). Warm throughput can only
@@ -125,6 +131,7 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	s.DomainName, s.CertificateArn = get("domainName"), get("certificateArn")
 	s.StripeSecretVersion, s.StripePublishableKey = get("stripeSecretVersion"), get("stripePublishableKey")
 	s.AlarmEmail, s.EndpointURL = get("alarmEmail"), get("endpointUrl")
+	s.SignInDomainPrefix = get("signInDomainPrefix")
 	var err error
 	set := func(e error) {
 		if err == nil {
@@ -164,6 +171,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: domainName and certificateArn go together")
 	case s.CertificateArn != "" && !strings.Contains(s.CertificateArn, ":acm:"+EdgeRegion+":"):
 		return fmt.Errorf("settings: certificateArn %q: CloudFront needs an ACM certificate in %s", s.CertificateArn, EdgeRegion)
+	case s.SignInDomainPrefix != "" && !validDomainPrefix(s.SignInDomainPrefix):
+		return fmt.Errorf("settings: signInDomainPrefix %q: 1-63 lowercase letters, digits and inner hyphens, without \"aws\", \"amazon\" or \"cognito\"", s.SignInDomainPrefix)
 	case s.WarmReads != 0 && (s.WarmReads < 12000 || s.WarmReads > 1_000_000):
 		return fmt.Errorf("settings: warmReads %d: 0 (default 12,000) or 12,000 to 1,000,000", s.WarmReads)
 	case s.WarmWrites != 0 && (s.WarmWrites < 4000 || s.WarmWrites > 1_000_000):
@@ -275,4 +284,22 @@ func dur(v, key string, dst *time.Duration) error {
 	}
 	*dst = d
 	return nil
+}
+
+// validDomainPrefix is Cognito's rule for a prefix domain.
+func validDomainPrefix(p string) bool {
+	if len(p) == 0 || len(p) > 63 || p[0] == '-' || p[len(p)-1] == '-' {
+		return false
+	}
+	for _, r := range p {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	for _, reserved := range []string{"aws", "amazon", "cognito"} {
+		if strings.Contains(p, reserved) {
+			return false
+		}
+	}
+	return true
 }

@@ -51,6 +51,9 @@ func TestSettingsComeFromContextWithSafeDefaults(t *testing.T) {
 		"NotOnOff":             {map[string]any{"stripe": "maybe"}, "on or off"},
 		"WAFBelowFloor":        {map[string]any{"wafJoinsPerMinute": "5"}, "wafJoinsPerMinute"},
 		"OddRetention":         {map[string]any{"logRetentionDays": "31"}, "logRetentionDays"},
+		"SignInPrefixUpper":    {map[string]any{"signInDomainPrefix": "StarArena"}, "signInDomainPrefix"},
+		"SignInPrefixReserved": {map[string]any{"signInDomainPrefix": "tickets-cognito"}, "signInDomainPrefix"},
+		"SignInPrefixHyphen":   {map[string]any{"signInDomainPrefix": "-tickets"}, "signInDomainPrefix"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := settingsFrom(t, c.ctx)

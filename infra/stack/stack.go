@@ -143,12 +143,14 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	}
 
 	users, client := newUserPool(stack)
+	domain := signInDomain(users, s)
 	api := newHTTPAPI(stack, topo, fns, queues, newAuthorizers(users, client), s)
 
 	siteConfig := map[string]any{
 		"signIn": "cognito",
 		"cognito": map[string]any{
 			"region": stack.Region(), "userPoolId": users.UserPoolId(), "clientId": client.UserPoolClientId(),
+			"domain": domain.BaseUrl(nil),
 		},
 		"payment": map[string]any{"provider": "none"},
 	}
@@ -156,6 +158,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 		siteConfig["payment"] = map[string]any{"provider": "stripe", "publishableKey": s.StripePublishableKey}
 	}
 	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, siteConfig)
+	hostedSignIn(client, siteURL(s, st))
 
 	newObservability(stack, observed{
 		topo: topo, settings: s, fns: fns, queues: queues, machines: sms, table: main, api: api,
@@ -171,6 +174,8 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	if st.Distribution != nil {
 		output(stack, "SiteUrl", awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), st.Distribution.DistributionDomainName()}))
 	}
+	// Fans sign in here (the site sends them).
+	output(stack, "SignInUrl", domain.BaseUrl(nil))
 	for _, m := range topo.StateMachines {
 		output(stack, pascal(m.Name)+"StateMachineArn", sms[m.Name].StateMachineArn())
 	}
@@ -672,4 +677,16 @@ func RepoRoot() string {
 			return dir
 		}
 	}
+}
+
+// siteURL is where fans open the site: the domain name when one is set,
+// else the distribution's own name; nil without CloudFront.
+func siteURL(s Settings, st site) *string {
+	switch {
+	case st.Distribution == nil:
+		return nil
+	case s.DomainName != "":
+		return jsii.String("https://" + s.DomainName + "/")
+	}
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), st.Distribution.DistributionDomainName(), jsii.String("/")})
 }

@@ -76,6 +76,11 @@ type Options struct {
 	// timeout (0: TimeScale), so a run that speeds up the order workflow
 	// can keep the join queue's plumbing in real time.
 	QueueTimeScale float64
+	// SignIn is how the site signs fans in: SignInDev (the default) or
+	// SignInHosted, the code flow the site runs against Cognito in AWS,
+	// here against the stack's stand-in (the stack then serves the site a
+	// config.json that says so).
+	SignIn string
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
 	// ticket issuer (the reconciler issues through the same tasks).
@@ -176,6 +181,14 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	mux, err := st.mux(tp, o.WebDir)
 	if err != nil {
 		return failLn(err)
+	}
+	newHostedSignIn(st.Issuer, o.Clock).register(mux)
+	switch o.SignIn {
+	case "", SignInDev:
+	case SignInHosted:
+		mux.HandleFunc("GET /config.json", st.hostedSiteConfig)
+	default:
+		return failLn(fmt.Errorf("sign-in %q: want %q or %q", o.SignIn, SignInDev, SignInHosted))
 	}
 	if o.Demo {
 		if err := SeedDemo(ctx, st.App.Catalog, o.Clock.Now()); err != nil {
@@ -307,6 +320,18 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "expiresAt": exp.UTC().Format(time.RFC3339)})
+	})
+}
+
+// hostedSiteConfig is the site's config.json for SignInHosted: the shape
+// the CDK app writes for Cognito, pointing at the stand-in.
+func (st *Stack) hostedSiteConfig(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"signIn":  "cognito",
+		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID},
+		"payment": map[string]any{"provider": "sandbox"},
 	})
 }
 

@@ -47,8 +47,9 @@ func chromium(t *testing.T) string {
 }
 
 // startStack runs the local stack in-process on a free port, serving the
-// repository's web/ folder, with fast workflow waits and a fast inlet.
-func startStack(t *testing.T) *localstack.Stack {
+// repository's web/ folder, with fast workflow waits and a fast inlet;
+// more changes the options.
+func startStack(t *testing.T, more ...func(*localstack.Options)) *localstack.Stack {
 	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
@@ -58,11 +59,15 @@ func startStack(t *testing.T) *localstack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := localstack.Start(context.Background(), localstack.Options{
+	o := localstack.Options{
 		Addr: "127.0.0.1:0", Config: cfg, WebDir: web,
 		TimeScale: 0.02, InletEvery: 200 * time.Millisecond, ReconcileEvery: -1,
 		Logger: testenv.Logs(t, slog.LevelWarn),
-	})
+	}
+	for _, f := range more {
+		f(&o)
+	}
+	st, err := localstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatalf("start the local stack: %v", err)
 	}

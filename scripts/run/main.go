@@ -53,7 +53,9 @@ func run() error {
 		// Waits of the order workflow and the sandbox's webhook delays.
 		TimeScale:     scale,
 		SandboxSecret: os.Getenv("SANDBOX_WEBHOOK_SECRET"),
-		Logger:        app.NewLogger(os.Stderr, cfg.LogLevel),
+		// SIGN_IN=hosted: the site signs in as it does against Cognito.
+		SignIn: os.Getenv("SIGN_IN"),
+		Logger: app.NewLogger(os.Stderr, cfg.LogLevel),
 	})
 	if err != nil {
 		return err

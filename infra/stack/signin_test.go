@@ -1,0 +1,96 @@
+package stack
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+func TestFansSignInWithTheCodeFlowBackToTheSite(t *testing.T) {
+	// GIVEN the deployed stack WHEN its user pool client is read
+	clients := properties(deployed, "AWS::Cognito::UserPoolClient")
+	if len(clients) != 1 {
+		t.Fatalf("%d user pool clients, want the site's one", len(clients))
+	}
+	for id, c := range clients {
+		// THEN the only flow is the authorization code (no implicit grant:
+		// tokens never travel in a URL), for the scopes the site asks for
+		if !equalJSON(c["AllowedOAuthFlows"], []any{"code"}) || c["AllowedOAuthFlowsUserPoolClient"] != true {
+			t.Errorf("%s: OAuth flows %v", id, c["AllowedOAuthFlows"])
+		}
+		if !equalJSON(c["AllowedOAuthScopes"], []any{"openid", "email"}) {
+			t.Errorf("%s: scopes %v, want openid and email", id, c["AllowedOAuthScopes"])
+		}
+		if c["GenerateSecret"] != false || !equalJSON(c["SupportedIdentityProviders"], []any{"COGNITO"}) {
+			t.Errorf("%s: a browser client has no secret and signs in with the pool itself: %v, %v", id, c["GenerateSecret"], c["SupportedIdentityProviders"])
+		}
+		// AND fans come back to the site, and only there, after signing in or out
+		site := map[string]any{"Fn::Join": []any{"", []any{"https://",
+			map[string]any{"Fn::GetAtt": []any{distributionID(t), "DomainName"}}, "/"}}}
+		for _, k := range []string{"CallbackURLs", "LogoutURLs"} {
+			if !equalJSON(c[k], []any{site}) {
+				t.Errorf("%s: %s = %v, want the site's URL only", id, k, c[k])
+			}
+		}
+	}
+	// AND the hosted pages have their domain, named for the account
+	expect(t, func() {
+		deployed.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolDomain"), map[string]any{
+			"Domain":     map[string]any{"Fn::Join": []any{"", []any{"stararena-", map[string]any{"Ref": "AWS::AccountId"}}}},
+			"UserPoolId": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^FanUserPool"))},
+		})
+	})
+	expect(t, func() {
+		deployed.HasOutput(jsii.String("SignInUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
+	})
+}
+
+// distributionID is the logical id of the site's distribution.
+func distributionID(t *testing.T) string {
+	t.Helper()
+	ds := properties(deployed, "AWS::CloudFront::Distribution")
+	if len(ds) != 1 {
+		t.Fatalf("%d distributions, want 1", len(ds))
+	}
+	for id := range ds {
+		return id
+	}
+	return ""
+}
+
+func TestWithoutCloudFrontTheClientHasNoCallback(t *testing.T) {
+	// GIVEN a deployment without the edge (an emulator without CloudFront)
+	dir := t.TempDir()
+	assets := filepath.Join(dir, "dist")
+	for _, f := range topology.Default().Functions {
+		writeFile(filepath.Join(assets, f.Name, "bootstrap"), "#!/bin/sh\n")
+	}
+	web := filepath.Join(dir, "web")
+	writeFile(filepath.Join(web, "index.html"), "<!doctype html><title>StarArena</title>\n")
+	ctx := *cdkJSONContext(filepath.Join(RepoRoot(), "cdk.json"))
+	ctx["edge"], ctx["region"], ctx["nag"] = "off", "eu-west-1", "off"
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(dir, "cdk.out"))})
+	s, err := SettingsFromContext(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	NewApp(app, s, &Props{AssetDir: assets, WebDir: web})
+	assembly, err := synth(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// WHEN its user pool client is read
+	tmpl := templateOf(assembly.GetStackArtifact(jsii.String(MainStackID)).Template())
+	// THEN it allows no OAuth flow and names no callback: nothing can send
+	// a fan's code anywhere
+	for id, c := range properties(tmpl, "AWS::Cognito::UserPoolClient") {
+		if c["AllowedOAuthFlowsUserPoolClient"] != false || c["AllowedOAuthFlows"] != nil || c["CallbackURLs"] != nil {
+			t.Errorf("%s: flows %v (enabled %v), callbacks %v: want none", id, c["AllowedOAuthFlows"], c["AllowedOAuthFlowsUserPoolClient"], c["CallbackURLs"])
+		}
+	}
+}
