@@ -18,6 +18,7 @@ package localdynamo
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,161 +85,21 @@ func (s *Server) call(op string, body []byte) (int, []byte) {
 	return rec.Code, rec.Body.Bytes()
 }
 
-type raw = json.RawMessage
-
-type txItem struct {
-	op    string // PutItem, UpdateItem, DeleteItem
-	table string
-	key   map[string]raw
-	body  raw // the single-item request
-	prev  map[string]raw
-}
-
+// transact runs a TransactWriteItems request on minidyn item by item
+// (ApplyTransaction); the caller holds the exclusive lock. A request with
+// a ConditionCheck goes to minidyn whole.
 func (s *Server) transact(body []byte) (int, []byte) {
-	var in struct {
-		TransactItems []map[string]raw
+	items, err := ParseTransaction(body, s.keyNames)
+	var txErr *TxError
+	switch {
+	case errors.Is(err, ErrConditionCheck):
+		return s.call("TransactWriteItems", body)
+	case errors.As(err, &txErr):
+		return txErr.Answer()
+	case err != nil:
+		return errBody("ValidationException", err.Error())
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return errBody("SerializationException", "malformed TransactWriteItems request")
-	}
-	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {
-		return errBody("ValidationException", "TransactItems must have between 1 and 100 items")
-	}
-	items := make([]txItem, 0, len(in.TransactItems))
-	seen := map[string]bool{}
-	for _, ti := range in.TransactItems {
-		it, ok, err := s.parseItem(ti)
-		if err != nil {
-			return errBody("ValidationException", err.Error())
-		}
-		if !ok { // ConditionCheck: let minidyn run the whole transaction
-			return s.call("TransactWriteItems", body)
-		}
-		id := it.table + "|" + canonical(it.key)
-		if seen[id] {
-			return errBody("ValidationException", "Transaction request cannot include multiple operations on one item")
-		}
-		seen[id] = true
-		items = append(items, it)
-	}
-	for i := range items {
-		prev, status, out := s.get(items[i].table, items[i].key)
-		if status != http.StatusOK {
-			return status, out
-		}
-		items[i].prev = prev
-	}
-	reasons := make([]map[string]string, len(items))
-	var applied []int
-	failed := false
-	for i, it := range items {
-		status, out := s.call(it.op, it.body)
-		switch {
-		case status == http.StatusOK:
-			reasons[i] = map[string]string{"Code": "None"}
-			applied = append(applied, i)
-		case strings.Contains(string(out), "ConditionalCheckFailed"):
-			reasons[i] = map[string]string{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-			failed = true
-		default:
-			s.undo(items, applied)
-			return status, out
-		}
-	}
-	if !failed {
-		return http.StatusOK, []byte("{}")
-	}
-	s.undo(items, applied)
-	codes := make([]string, len(reasons))
-	for i, r := range reasons {
-		codes[i] = r["Code"]
-	}
-	b, _ := json.Marshal(map[string]any{
-		"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-		"CancellationReasons": reasons,
-	})
-	return http.StatusBadRequest, b
-}
-
-// undo restores the images of applied items, newest first.
-func (s *Server) undo(items []txItem, applied []int) {
-	for k := len(applied) - 1; k >= 0; k-- {
-		it := items[applied[k]]
-		var op string
-		var req map[string]any
-		if it.prev != nil {
-			op, req = "PutItem", map[string]any{"TableName": it.table, "Item": it.prev}
-		} else {
-			op, req = "DeleteItem", map[string]any{"TableName": it.table, "Key": it.key}
-		}
-		b, _ := json.Marshal(req)
-		if status, out := s.call(op, b); status != http.StatusOK {
-			// Cannot happen without a condition; a panic beats silent corruption.
-			panic(fmt.Sprintf("localdynamo: undo %s failed: %s", op, out))
-		}
-	}
-}
-
-func (s *Server) parseItem(ti map[string]raw) (txItem, bool, error) {
-	if len(ti) != 1 {
-		return txItem{}, false, fmt.Errorf("each TransactItem needs exactly one of Put, Update, Delete, ConditionCheck")
-	}
-	for kind, v := range ti {
-		var f struct {
-			TableName string
-			Key       map[string]raw
-			Item      map[string]raw
-		}
-		if err := json.Unmarshal(v, &f); err != nil || f.TableName == "" {
-			return txItem{}, false, fmt.Errorf("malformed %s", kind)
-		}
-		it := txItem{table: f.TableName, body: v, key: f.Key}
-		switch kind {
-		case "Put":
-			it.op = "PutItem"
-			names, err := s.keyNames(f.TableName)
-			if err != nil {
-				return txItem{}, false, err
-			}
-			it.key = map[string]raw{}
-			for _, n := range names {
-				if av, ok := f.Item[n]; ok {
-					it.key[n] = av
-				}
-			}
-		case "Update":
-			it.op = "UpdateItem"
-		case "Delete":
-			it.op = "DeleteItem"
-		case "ConditionCheck":
-			return txItem{}, false, nil
-		default:
-			return txItem{}, false, fmt.Errorf("unknown TransactItem %s", kind)
-		}
-		if len(it.key) == 0 {
-			return txItem{}, false, fmt.Errorf("%s without a key", kind)
-		}
-		return it, true, nil
-	}
-	return txItem{}, false, nil
-}
-
-func (s *Server) get(table string, key map[string]raw) (map[string]raw, int, []byte) {
-	b, _ := json.Marshal(map[string]any{"TableName": table, "Key": key, "ConsistentRead": true})
-	status, out := s.call("GetItem", b)
-	if status != http.StatusOK {
-		return nil, status, out
-	}
-	var res struct{ Item map[string]raw }
-	if err := json.Unmarshal(out, &res); err != nil {
-		st, body := errBody("InternalServerError", "unreadable GetItem answer")
-		return nil, st, body
-	}
-	if len(res.Item) == 0 {
-		return nil, http.StatusOK, nil
-	}
-	return res.Item, http.StatusOK, nil
+	return ApplyTransaction(items, func(_ int, op string, b []byte) (int, []byte) { return s.call(op, b) })
 }
 
 func (s *Server) keyNames(table string) ([]string, error) {
@@ -266,12 +127,6 @@ func (s *Server) keyNames(table string) ([]string, error) {
 	}
 	s.keys[table] = names
 	return names, nil
-}
-
-// canonical renders a key deterministically (json.Marshal sorts map keys).
-func canonical(key map[string]raw) string {
-	b, _ := json.Marshal(key)
-	return string(b)
 }
 
 func errBody(typ, msg string) (int, []byte) {

@@ -3,6 +3,7 @@ package rush
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -10,11 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/stararena/stararena/internal/localdynamo"
 )
 
 // shardedDynamo is a DynamoDB JSON 1.0 server over several minidyn
@@ -22,15 +26,15 @@ import (
 //
 // The simulation needs it because minidyn keeps each table's keys in one
 // sorted slice that it re-sorts on every new key: inserting the k-th item
-// costs O(k), so the 250,000 items of a 100,000-fan sale cost hours (a
-// 2,000-place test stays small and runs on internal/localdynamo itself).
-// Spread over n servers each insertion costs O(k/n).
+// costs O(k), so the 250,000 items of a 100,000-fan sale cost hours.
+// Spread over n servers each insertion costs O(k/n). The test's smaller
+// sale runs on it too, so `make test` exercises it.
 //
 // Semantics follow internal/localdynamo: single-item requests go to the
-// item's shard; TransactWriteItems runs its items one by one on their
-// shards under an exclusive lock every other request respects, undoing the
-// applied ones when a condition fails (TransactionCanceledException with a
-// reason per item); batches are split and merged; a Query on the table
+// item's shard; TransactWriteItems is localdynamo's own transaction
+// (items one by one, undone when a condition fails, a reason per item),
+// applied on the items' shards under an exclusive lock every other request
+// respects; batches are split and merged; a Query on the table
 // goes to its partition's shard and one on a global secondary index asks
 // every shard and merges the answers in index order, honouring Limit,
 // ScanIndexForward and ExclusiveStartKey. Requests the application does
@@ -711,91 +715,39 @@ func (a sortable) cmp(b sortable) int {
 	return strings.Compare(a.s, b.s)
 }
 
-// txItem is one item of a transaction.
-type txItem struct {
-	op    string // PutItem, UpdateItem, DeleteItem
-	table string
-	shard int
-	key   map[string]raw
-	body  raw
-	prev  map[string]raw
-}
-
-// transact runs TransactWriteItems as internal/localdynamo does, across
-// shards: record every item's image, apply the items one by one as
-// conditional single-item requests, undo on the first failed condition.
-// The caller holds the exclusive lock.
+// transact runs TransactWriteItems as internal/localdynamo does
+// (localdynamo.ApplyTransaction), across shards: it locks the items'
+// shards exclusively, in shard order, applies the items on their shards,
+// and then files the index entries the items gained.
 func (d *shardedDynamo) transact(body []byte) (int, []byte) {
-	var in struct {
-		TransactItems []map[string]raw
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return ddbError("SerializationException", "malformed TransactWriteItems request")
-	}
-	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {
-		return ddbError("ValidationException", "TransactItems must have between 1 and 100 items")
-	}
-	items := make([]txItem, 0, len(in.TransactItems))
-	seen := map[string]bool{}
-	for _, ti := range in.TransactItems {
-		if len(ti) != 1 {
-			return ddbError("ValidationException", "each TransactItem needs exactly one of Put, Update, Delete, ConditionCheck")
+	keyNames := func(table string) ([]string, error) {
+		s, err := d.schema(table)
+		if err != nil {
+			return nil, err
 		}
-		for kind, v := range ti {
-			var f struct {
-				TableName string
-				Key, Item map[string]raw
-			}
-			if err := json.Unmarshal(v, &f); err != nil || f.TableName == "" {
-				return ddbError("ValidationException", "malformed "+kind)
-			}
-			it := txItem{table: f.TableName, body: v, key: f.Key}
-			switch kind {
-			case "Put":
-				s, err := d.schema(f.TableName)
-				if err != nil {
-					return ddbError("ValidationException", err.Error())
-				}
-				it.op, it.key = "PutItem", map[string]raw{}
-				for _, n := range []string{s.pk, s.sk} {
-					if av, ok := f.Item[n]; ok && n != "" {
-						it.key[n] = av
-					}
-				}
-			case "Update":
-				it.op = "UpdateItem"
-			case "Delete":
-				it.op = "DeleteItem"
-			case "ConditionCheck":
-				return unsupported("ConditionCheck")
-			default:
-				return ddbError("ValidationException", "unknown TransactItem "+kind)
-			}
-			if len(it.key) == 0 {
-				return ddbError("ValidationException", kind+" without a key")
-			}
-			shard, err := d.itemShard(it.table, it.key)
-			if err != nil {
-				return ddbError("ValidationException", err.Error())
-			}
-			it.shard = shard
-			kb, _ := json.Marshal(it.key) // json.Marshal sorts map keys
-			id := it.table + "|" + string(kb)
-			if seen[id] {
-				return ddbError("ValidationException", "Transaction request cannot include multiple operations on one item")
-			}
-			seen[id] = true
-			items = append(items, it)
+		return []string{s.pk, s.sk}, nil
+	}
+	items, err := localdynamo.ParseTransaction(body, keyNames)
+	var txErr *localdynamo.TxError
+	switch {
+	case errors.Is(err, localdynamo.ErrConditionCheck):
+		return unsupported("ConditionCheck")
+	case errors.As(err, &txErr):
+		return txErr.Answer()
+	case err != nil:
+		return ddbError("ValidationException", err.Error())
+	}
+	shards := make([]int, len(items))
+	for i, it := range items {
+		if shards[i], err = d.itemShard(it.Table, it.Key); err != nil {
+			return ddbError("ValidationException", err.Error())
 		}
 	}
 	// Lock the items' shards, in shard order.
 	var held []int
 	for i := range d.shards {
-		for _, it := range items {
-			if it.shard == i {
-				held = append(held, i)
-				break
-			}
+		if slices.Contains(shards, i) {
+			held = append(held, i)
 		}
 	}
 	for _, i := range held {
@@ -806,77 +758,21 @@ func (d *shardedDynamo) transact(body []byte) (int, []byte) {
 			d.locks[i].Unlock()
 		}
 	}()
-	for i := range items {
-		b, _ := json.Marshal(map[string]any{"TableName": items[i].table, "Key": items[i].key, "ConsistentRead": true})
-		status, out := d.call(items[i].shard, "GetItem", b)
-		if status != http.StatusOK {
-			return status, out
-		}
-		var res struct{ Item map[string]raw }
-		if err := json.Unmarshal(out, &res); err != nil {
-			return ddbError("InternalServerError", "unreadable GetItem answer")
-		}
-		if len(res.Item) > 0 {
-			items[i].prev = res.Item
-		}
+	status, out := localdynamo.ApplyTransaction(items, func(i int, op string, b []byte) (int, []byte) { return d.call(shards[i], op, b) })
+	if status != http.StatusOK {
+		return status, out
 	}
-	reasons := make([]map[string]string, len(items))
-	var applied []int
-	failed := false
 	for i, it := range items {
-		status, out := d.call(it.shard, it.op, it.body)
-		switch {
-		case status == http.StatusOK:
-			reasons[i] = map[string]string{"Code": "None"}
-			applied = append(applied, i)
-		case strings.Contains(string(out), "ConditionalCheckFailed"):
-			reasons[i] = map[string]string{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-			failed = true
-		default:
-			d.undo(items, applied)
-			return status, out
+		sch, err := d.schema(it.Table)
+		if err != nil || !mentionsIndexKey(sch, it.Body) {
+			continue
+		}
+		var f struct{ Item map[string]raw }
+		if it.Op == "PutItem" && json.Unmarshal(it.Body, &f) == nil {
+			d.route(sch, shards[i], f.Item)
+		} else {
+			d.readBack(sch, shards[i], it.Table, it.Key)
 		}
 	}
-	if !failed {
-		for _, it := range items {
-			sch, err := d.schema(it.table)
-			if err != nil || !mentionsIndexKey(sch, it.body) {
-				continue
-			}
-			var f struct{ Item map[string]raw }
-			if it.op == "PutItem" && json.Unmarshal(it.body, &f) == nil {
-				d.route(sch, it.shard, f.Item)
-			} else {
-				d.readBack(sch, it.shard, it.table, it.key)
-			}
-		}
-		return http.StatusOK, []byte("{}")
-	}
-	d.undo(items, applied)
-	codes := make([]string, len(reasons))
-	for i, r := range reasons {
-		codes[i] = r["Code"]
-	}
-	b, _ := json.Marshal(map[string]any{
-		"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-		"CancellationReasons": reasons,
-	})
-	return http.StatusBadRequest, b
-}
-
-// undo restores the images of applied items, newest first.
-func (d *shardedDynamo) undo(items []txItem, applied []int) {
-	for k := len(applied) - 1; k >= 0; k-- {
-		it := items[applied[k]]
-		op, req := "DeleteItem", map[string]any{"TableName": it.table, "Key": it.key}
-		if it.prev != nil {
-			op, req = "PutItem", map[string]any{"TableName": it.table, "Item": it.prev}
-		}
-		b, _ := json.Marshal(req)
-		if status, out := d.call(it.shard, op, b); status != http.StatusOK {
-			// Cannot happen without a condition; a panic beats silent corruption.
-			panic(fmt.Sprintf("rush: undo %s failed: %s", op, out))
-		}
-	}
+	return status, out
 }
