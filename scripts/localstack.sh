@@ -20,20 +20,8 @@ case "$cmd" in
   *) echo "usage: scripts/localstack.sh synth|deploy [cdk args]" >&2; exit 2 ;;
 esac
 
-if [ ! -x node_modules/.bin/cdklocal ]; then
-  echo "localstack.sh: node_modules/.bin/cdklocal missing: run 'npm ci' first" >&2
-  exit 1
-fi
-for main in functions/*/main.go; do
-  [ -e "$main" ] || continue
-  if [ ! -x "dist/$(basename "$(dirname "$main")")/bootstrap" ]; then
-    scripts/build.sh
-    break
-  fi
-done
+. scripts/cdk-prepare.sh cdklocal
 
-export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 # cdklocal finds LocalStack on localhost:4566 itself (EDGE_PORT,
 # LOCALSTACK_HOSTNAME); an explicit AWS_ENDPOINT_URL also needs
 # AWS_ENDPOINT_URL_S3. It drops other AWS_* variables (no real credentials
