@@ -278,19 +278,7 @@ func (c *conformance) exchange(t *testing.T, cs call) (http.Header, []byte) {
 			t.Errorf("the test's own request is not valid: %v", err)
 		}
 	}
-	req := c.newRequest(t, cs)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", cs.method, cs.path, err)
-	}
-	defer resp.Body.Close()
-	if err := c.spec.ValidateResponse(req, resp); err != nil {
-		t.Error(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := c.send(t, cs)
 	if resp.StatusCode != cs.status {
 		t.Fatalf("%s %s: status %d, want %d: %s", cs.method, cs.path, resp.StatusCode, cs.status, truncate(b))
 	}
@@ -307,13 +295,33 @@ func (c *conformance) exchange(t *testing.T, cs call) (http.Header, []byte) {
 	if cs.checkHeader != nil && !t.Failed() {
 		cs.checkHeader(t, resp.Header)
 	}
-	c.markSeen(req, resp.StatusCode)
 	return resp.Header, b
 }
 
 // noRedirects answers a redirect itself (the sandbox pay page's 303)
 // instead of following it.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// send sends cs, validates the response against the spec, reads its body
+// and records the operation's status as seen.
+func (c *conformance) send(t *testing.T, cs call) (*http.Response, []byte) {
+	t.Helper()
+	req := c.newRequest(t, cs)
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", cs.method, cs.path, err)
+	}
+	defer resp.Body.Close()
+	if err := c.spec.ValidateResponse(req, resp); err != nil {
+		t.Error(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.markSeen(req, resp.StatusCode)
+	return resp, b
+}
 
 // markSeen records the status against the operation the request targets.
 func (c *conformance) markSeen(req *http.Request, status int) {

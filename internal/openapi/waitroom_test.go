@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -371,20 +370,7 @@ func (c *conformance) tickUntil(st *localstack.Stack, name, path string, done fu
 // validates the response against the spec and returns its status and body.
 func (c *conformance) attempt(t *testing.T, cs call) (int, []byte) {
 	t.Helper()
-	req := c.newRequest(t, cs)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", cs.method, cs.path, err)
-	}
-	defer resp.Body.Close()
-	if err := c.spec.ValidateResponse(req, resp); err != nil {
-		t.Error(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.markSeen(req, resp.StatusCode)
+	resp, b := c.send(t, cs)
 	return resp.StatusCode, b
 }
 
