@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/stararena/stararena/internal/localdynamo"
 )
 
 // Config is one simulation. Default is `make rush`; Small is the test's.
@@ -152,7 +154,7 @@ func (c *Config) Validate() error {
 	check(c.HealthHoldP99 >= 10*time.Millisecond && c.HealthHoldP99 <= time.Minute, "health hold p99 %v: want 10ms..1m", c.HealthHoldP99)
 	check(c.Concurrency >= 2, "concurrency %d: want >= 2", c.Concurrency)
 	check(c.MaxDuration > 0, "max duration %v: want > 0", c.MaxDuration)
-	check(c.DynamoShards >= 1 && c.DynamoShards <= maxShards, "dynamo shards %d: want 1..%d", c.DynamoShards, maxShards)
+	check(c.DynamoShards >= 1 && c.DynamoShards <= localdynamo.MaxShards, "dynamo shards %d: want 1..%d", c.DynamoShards, localdynamo.MaxShards)
 	for name, v := range map[string]float64{"presale": c.PresaleShare, "trickle": c.TrickleShare, "abandon-queue": c.AbandonQueue,
 		"abandon-admitted": c.AbandonAdmitted, "pick": c.PickSeats, "best": c.BestAvailable, "cancel": c.Cancel, "no-pay": c.NoPay,
 		"late-pay": c.LatePay, "decline": c.Decline, "duplicate-capture": c.DuplicateCapture, "webhook-drop": c.WebhookDrop,

@@ -37,7 +37,7 @@ func startDynamo(shards int) (*dynamoServer, error) {
 	d := &dynamoServer{url: "http://" + ln.Addr().String(), ops: &localstack.OpCounter{}, units: &unitMeter{}}
 	var backend http.Handler
 	if shards > 1 {
-		backend = newShardedDynamo(shards)
+		backend = localdynamo.NewSharded(shards)
 	} else {
 		native := os.Getenv("LOCAL_DDB_TRANSACTIONS") == "native"
 		backend = localdynamo.New(localdynamo.Options{NativeTransactions: native})

@@ -1,4 +1,4 @@
-package rush
+package localdynamo
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stararena/stararena/internal/dynamo"
-	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -25,8 +24,8 @@ import (
 func TestShardedDynamoMatchesLocaldynamo(t *testing.T) {
 	got := map[string][]string{}
 	for name, h := range map[string]http.Handler{
-		"localdynamo": localdynamo.New(localdynamo.Options{}),
-		"sharded":     newShardedDynamo(16),
+		"localdynamo": New(Options{}),
+		"sharded":     NewSharded(16),
 	} {
 		srv := httptest.NewServer(h)
 		db, err := dynamo.NewClient(context.Background(), dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})
@@ -213,7 +212,7 @@ func shardScript(t *testing.T, db *dynamodb.Client) []string {
 // TestShardedDynamoTransactionsUnderContention: concurrent transactions
 // over shared items either apply every item or none, across shards.
 func TestShardedDynamoTransactionsUnderContention(t *testing.T) {
-	srv := httptest.NewServer(newShardedDynamo(5))
+	srv := httptest.NewServer(NewSharded(5))
 	defer srv.Close()
 	ctx := context.Background()
 	db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})

@@ -1,4 +1,4 @@
-package rush
+package localdynamo
 
 import (
 	"bytes"
@@ -17,11 +17,9 @@ import (
 	"sync"
 
 	miniserver "github.com/truora/minidyn/server"
-
-	"github.com/stararena/stararena/internal/localdynamo"
 )
 
-// shardedDynamo is a DynamoDB JSON 1.0 server over several minidyn
+// Sharded is a DynamoDB JSON 1.0 server over several minidyn
 // servers, items spread by a hash of their partition key.
 //
 // The simulation needs it because minidyn keeps each table's keys in one
@@ -40,7 +38,7 @@ import (
 // ScanIndexForward and ExclusiveStartKey. Requests the application does
 // not make (Scan, ConditionCheck, TransactGetItems, projections on an
 // index query) are refused rather than half emulated.
-type shardedDynamo struct {
+type Sharded struct {
 	shards []http.Handler
 	// locks: a transaction holds its items' shards exclusively (taken in
 	// shard order), every other request holds the shard it reads or
@@ -63,12 +61,12 @@ type tableSchema struct {
 	indexes map[string][2]string // index → partition key, sort key
 }
 
-// maxShards is the most shards: a route is a 64-bit set of shards.
-const maxShards = 64
+// MaxShards is the most shards: a route is a 64-bit set of shards.
+const MaxShards = 64
 
-func newShardedDynamo(n int) *shardedDynamo {
-	n = min(max(n, 1), maxShards)
-	d := &shardedDynamo{tables: map[string]*tableSchema{}, routes: map[string]map[string]uint64{}, locks: make([]sync.RWMutex, n)}
+func NewSharded(n int) *Sharded {
+	n = min(max(n, 1), MaxShards)
+	d := &Sharded{tables: map[string]*tableSchema{}, routes: map[string]map[string]uint64{}, locks: make([]sync.RWMutex, n)}
 	for range n {
 		d.shards = append(d.shards, miniserver.NewServer())
 	}
@@ -76,7 +74,7 @@ func newShardedDynamo(n int) *shardedDynamo {
 }
 
 // route notes that shard holds (or held) an item with these index keys.
-func (d *shardedDynamo) route(s *tableSchema, shard int, item map[string]raw) {
+func (d *Sharded) route(s *tableSchema, shard int, item map[string]raw) {
 	for name, keys := range s.indexes {
 		av, ok := item[keys[0]]
 		if !ok {
@@ -98,7 +96,7 @@ func (d *shardedDynamo) route(s *tableSchema, shard int, item map[string]raw) {
 	}
 }
 
-func (d *shardedDynamo) shardsOf(index string, av raw) uint64 {
+func (d *Sharded) shardsOf(index string, av raw) uint64 {
 	d.routesMu.RLock()
 	defer d.routesMu.RUnlock()
 	return d.routes[index][routeValue(av)]
@@ -127,7 +125,7 @@ func mentionsIndexKey(s *tableSchema, body []byte) bool {
 }
 
 // readBack reads an item after a write, to route its index keys.
-func (d *shardedDynamo) readBack(s *tableSchema, shard int, table string, key map[string]raw) {
+func (d *Sharded) readBack(s *tableSchema, shard int, table string, key map[string]raw) {
 	b, _ := json.Marshal(map[string]any{"TableName": table, "Key": key, "ConsistentRead": true})
 	if status, out := d.call(shard, "GetItem", b); status == http.StatusOK {
 		var res struct{ Item map[string]raw }
@@ -137,9 +135,7 @@ func (d *shardedDynamo) readBack(s *tableSchema, shard int, table string, key ma
 	}
 }
 
-type raw = json.RawMessage
-
-func (d *shardedDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *Sharded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := r.Header.Get("X-Amz-Target")
 	if i := strings.LastIndexByte(op, '.'); i >= 0 {
 		op = op[i+1:]
@@ -161,14 +157,14 @@ func (d *shardedDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // shared runs one request on one shard under its shared lock.
-func (d *shardedDynamo) shared(shard int, op string, body []byte) (int, []byte) {
+func (d *Sharded) shared(shard int, op string, body []byte) (int, []byte) {
 	d.locks[shard].RLock()
 	defer d.locks[shard].RUnlock()
 	return d.call(shard, op, body)
 }
 
 // call runs one request on one shard; the caller holds its lock.
-func (d *shardedDynamo) call(shard int, op string, body []byte) (int, []byte) {
+func (d *Sharded) call(shard int, op string, body []byte) (int, []byte) {
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
@@ -189,7 +185,7 @@ func unsupported(what string) (int, []byte) {
 // shardOf is the shard of a partition key attribute value. The seats of
 // one row share a shard (their key without the seat number), so that the
 // batch reads of a row and a hold's seats stay on one shard.
-func (d *shardedDynamo) shardOf(av raw) (int, error) {
+func (d *Sharded) shardOf(av raw) (int, error) {
 	key, err := partitionString(av)
 	if err != nil {
 		return 0, err
@@ -228,7 +224,7 @@ func partitionString(av raw) (string, error) {
 	return "", nil
 }
 
-func (d *shardedDynamo) schema(table string) (*tableSchema, error) {
+func (d *Sharded) schema(table string) (*tableSchema, error) {
 	d.schemaMu.Lock()
 	defer d.schemaMu.Unlock()
 	if s, ok := d.tables[table]; ok {
@@ -278,7 +274,7 @@ func (d *shardedDynamo) schema(table string) (*tableSchema, error) {
 }
 
 // itemShard is the shard of the item a Key (or a whole Item) names.
-func (d *shardedDynamo) itemShard(table string, key map[string]raw) (int, error) {
+func (d *Sharded) itemShard(table string, key map[string]raw) (int, error) {
 	s, err := d.schema(table)
 	if err != nil {
 		return 0, err
@@ -290,7 +286,7 @@ func (d *shardedDynamo) itemShard(table string, key map[string]raw) (int, error)
 	return d.shardOf(av)
 }
 
-func (d *shardedDynamo) serve(op string, body []byte) (int, []byte) {
+func (d *Sharded) serve(op string, body []byte) (int, []byte) {
 	switch op {
 	case "GetItem", "UpdateItem", "DeleteItem", "PutItem":
 		var in struct {
@@ -345,7 +341,7 @@ func (d *shardedDynamo) serve(op string, body []byte) (int, []byte) {
 	return unsupported(op)
 }
 
-func (d *shardedDynamo) batchGet(body []byte) (int, []byte) {
+func (d *Sharded) batchGet(body []byte) (int, []byte) {
 	var in struct {
 		RequestItems map[string]map[string]raw
 	}
@@ -439,7 +435,7 @@ func (d *shardedDynamo) batchGet(body []byte) (int, []byte) {
 	return http.StatusOK, b
 }
 
-func (d *shardedDynamo) batchWrite(body []byte) (int, []byte) {
+func (d *Sharded) batchWrite(body []byte) (int, []byte) {
 	var in struct {
 		RequestItems map[string][]struct {
 			PutRequest    *struct{ Item map[string]raw }
@@ -511,7 +507,7 @@ func (d *shardedDynamo) batchWrite(body []byte) (int, []byte) {
 
 var eqPattern = regexp.MustCompile(`([#A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)`)
 
-func (d *shardedDynamo) query(body []byte) (int, []byte) {
+func (d *Sharded) query(body []byte) (int, []byte) {
 	var in map[string]raw
 	if err := json.Unmarshal(body, &in); err != nil {
 		return ddbError("SerializationException", "malformed Query")
@@ -716,10 +712,10 @@ func (a sortable) cmp(b sortable) int {
 }
 
 // transact runs TransactWriteItems as internal/localdynamo does
-// (localdynamo.ApplyTransaction), across shards: it locks the items'
+// (ApplyTransaction), across shards: it locks the items'
 // shards exclusively, in shard order, applies the items on their shards,
 // and then files the index entries the items gained.
-func (d *shardedDynamo) transact(body []byte) (int, []byte) {
+func (d *Sharded) transact(body []byte) (int, []byte) {
 	keyNames := func(table string) ([]string, error) {
 		s, err := d.schema(table)
 		if err != nil {
@@ -727,10 +723,10 @@ func (d *shardedDynamo) transact(body []byte) (int, []byte) {
 		}
 		return []string{s.pk, s.sk}, nil
 	}
-	items, err := localdynamo.ParseTransaction(body, keyNames)
-	var txErr *localdynamo.TxError
+	items, err := ParseTransaction(body, keyNames)
+	var txErr *TxError
 	switch {
-	case errors.Is(err, localdynamo.ErrConditionCheck):
+	case errors.Is(err, ErrConditionCheck):
 		return unsupported("ConditionCheck")
 	case errors.As(err, &txErr):
 		return txErr.Answer()
@@ -758,7 +754,7 @@ func (d *shardedDynamo) transact(body []byte) (int, []byte) {
 			d.locks[i].Unlock()
 		}
 	}()
-	status, out := localdynamo.ApplyTransaction(items, func(i int, op string, b []byte) (int, []byte) { return d.call(shards[i], op, b) })
+	status, out := ApplyTransaction(items, func(i int, op string, b []byte) (int, []byte) { return d.call(shards[i], op, b) })
 	if status != http.StatusOK {
 		return status, out
 	}
