@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -27,7 +27,7 @@ func TestLocalStackServesWhatTheCDKAppDeploys(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.LogLevel = 8
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg})
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

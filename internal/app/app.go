@@ -29,10 +29,10 @@ import (
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/metrics"
-	"github.com/stararena/stararena/internal/orderflow"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/waitroom"
@@ -85,7 +85,7 @@ type App struct {
 	Metrics *metrics.Emitter
 	// Flow drives the order workflow; nil until configured (the local
 	// stack sets it once its Step Functions sidecar runs).
-	Flow *orderflow.Flow
+	Flow *stepfunctions.Flow
 }
 
 // New builds the application.

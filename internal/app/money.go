@@ -12,11 +12,11 @@ import (
 
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/orderflow"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments/stripe"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -25,7 +25,7 @@ import (
 // the tasks, the tasks use the services).
 type flowRef struct{ a *App }
 
-func (f flowRef) flow() (*orderflow.Flow, error) {
+func (f flowRef) flow() (*stepfunctions.Flow, error) {
 	if f.a.Flow == nil {
 		return nil, fmt.Errorf("order workflow not configured")
 	}
@@ -113,7 +113,7 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		if err != nil {
 			return fmt.Errorf("sfn client: %w", err)
 		}
-		a.Flow = orderflow.New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn)
+		a.Flow = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn)
 	}
 	return nil
 }

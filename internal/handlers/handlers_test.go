@@ -12,18 +12,18 @@ import (
 
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 )
 
 // stack starts a local stack (embedded DynamoDB, no demo) for one test.
-func stack(t *testing.T, clk clock.Clock) *localstack.Stack {
+func stack(t *testing.T, clk clock.Clock) *devstack.Stack {
 	t.Helper()
-	return stackWith(t, localstack.Options{Clock: clk})
+	return stackWith(t, devstack.Options{Clock: clk})
 }
 
 // stackWith starts a local stack with o (address and configuration set
 // here) and stops it when the test ends.
-func stackWith(t *testing.T, o localstack.Options) *localstack.Stack {
+func stackWith(t *testing.T, o devstack.Options) *devstack.Stack {
 	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
@@ -31,7 +31,7 @@ func stackWith(t *testing.T, o localstack.Options) *localstack.Stack {
 	}
 	cfg.LogLevel = 8 // quiet: errors only
 	o.Addr, o.Config = "127.0.0.1:0", cfg
-	st, err := localstack.Start(context.Background(), o)
+	st, err := devstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,13 +255,13 @@ func TestDemoEventIsSeeded(t *testing.T) {
 	}
 	cfg, _ := config.FromEnv(func(string) string { return "" })
 	cfg.LogLevel = 8
-	st, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true})
+	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close(context.Background())
 	c := client{t, st.URL()}
-	r := c.do("GET", "/v1/events/"+localstack.DemoEventID+"/availability", "", nil, nil)
+	r := c.do("GET", "/v1/events/"+devstack.DemoEventID+"/availability", "", nil, nil)
 	var av struct {
 		Sections []struct {
 			ID        string
@@ -286,7 +286,7 @@ func TestDemoEventIsSeeded(t *testing.T) {
 	}
 	// The second demo event sells through the waiting room, whose
 	// status publishes the draw's seed hash before the sale.
-	r = c.do("GET", "/v1/events/"+localstack.DemoQueueEventID+"/queue-status", "", nil, nil)
+	r = c.do("GET", "/v1/events/"+devstack.DemoQueueEventID+"/queue-status", "", nil, nil)
 	var qs struct {
 		SaleState       string
 		ShuffleSeedHash string

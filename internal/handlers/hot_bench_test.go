@@ -12,9 +12,9 @@ import (
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
-	"github.com/stararena/stararena/internal/localstack"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 )
@@ -31,12 +31,12 @@ const benchSecret = "whsec_bench"
 
 // hotStack is a local stack with an event of 20,000 seats and a large GA
 // floor, sale open, no waiting room (admission at once).
-func hotStack(b *testing.B) (*localstack.Stack, catalog.Event) {
+func hotStack(b *testing.B) (*devstack.Stack, catalog.Event) {
 	b.Helper()
 	ctx := context.Background()
 	cfg, _ := config.FromEnv(func(string) string { return "" })
 	cfg.LogLevel = 12
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, ReconcileEvery: -1, InletEvery: -1,
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, ReconcileEvery: -1, InletEvery: -1,
 		SandboxSecret: benchSecret, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -64,7 +64,7 @@ func hotStack(b *testing.B) (*localstack.Stack, catalog.Event) {
 	return st, ev
 }
 
-func hotFunction(b *testing.B, st *localstack.Stack, name string) *httpapi.Function {
+func hotFunction(b *testing.B, st *devstack.Stack, name string) *httpapi.Function {
 	b.Helper()
 	fn, err := st.App.HTTPFunction(name)
 	if err != nil {
@@ -91,7 +91,7 @@ func v2(routeKey, method, path string, params map[string]string, account, body s
 
 // run calls fn on the prepared events, one per op, and reports DynamoDB
 // requests per op next to ns/op and allocs/op.
-func run(b *testing.B, st *localstack.Stack, fn *httpapi.Function, evs []events.APIGatewayV2HTTPRequest, want int) {
+func run(b *testing.B, st *devstack.Stack, fn *httpapi.Function, evs []events.APIGatewayV2HTTPRequest, want int) {
 	b.Helper()
 	ctx := context.Background()
 	before := st.DynamoOps().Total()

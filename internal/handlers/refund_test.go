@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 )
 
 // TestOrganizerRefundThroughTheAPI: GIVEN an order bought and issued
@@ -18,7 +18,7 @@ import (
 func TestOrganizerRefundThroughTheAPI(t *testing.T) {
 	// Scaled time: a webhook delivery that fails under load is retried in
 	// milliseconds, not the provider's 5 s and 15 s.
-	st := stackWith(t, localstack.Options{TimeScale: 0.01})
+	st := stackWith(t, devstack.Options{TimeScale: 0.01})
 	c := client{t, st.URL()}
 	org, fan := c.token("organizer-1", "organizer"), c.token("fan-1", "fan")
 	body := fmt.Sprintf(`{"name":"Refund night","venue":"Hall","startsAt":%q,"saleOpensAt":%q,"holdSeconds":600,"queue":{"mode":"off"},

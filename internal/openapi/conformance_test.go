@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/openapi"
 	"github.com/stararena/stararena/internal/testenv"
 )
@@ -77,7 +77,7 @@ func TestConformance(t *testing.T) {
 			for _, e := range l.Events {
 				ids = append(ids, e.EventID)
 			}
-			for _, id := range []string{localstack.DemoEventID, mixed, gaOnly, minimal} {
+			for _, id := range []string{devstack.DemoEventID, mixed, gaOnly, minimal} {
 				if !slices.Contains(ids, id) {
 					t.Errorf("event %s is not listed: %v", id, ids)
 				}
@@ -419,7 +419,7 @@ func createBody(edit func(map[string]any)) []byte {
 	return b
 }
 
-func startStack(t *testing.T) *localstack.Stack {
+func startStack(t *testing.T) *devstack.Stack {
 	t.Helper()
 	// The embedded DynamoDB, or AWS_ENDPOINT_URL_DYNAMODB when set (a fresh
 	// table either way).
@@ -437,7 +437,7 @@ func startStack(t *testing.T) *localstack.Stack {
 	defer cancel()
 	// TimeScale: the order workflow's waits run 100 times faster (a
 	// 3600 s hold lasts 36 s); the reconciler runs only when asked.
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true,
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true,
 		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret, Logger: testenv.Logs(t, slog.LevelWarn),
 		// The journey reads its own writes (a pause, then the status).
 		FanReadCache: -1})

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/orders"
 )
 
@@ -19,7 +19,7 @@ import (
 // 4 tickets per account), one on sale behind the waiting room, and
 // scheduled (an event whose sale has not opened). Steps run in order
 // because each leaves state the next relies on.
-func (c *conformance) purchase(st *localstack.Stack, org, scheduled string) {
+func (c *conformance) purchase(st *devstack.Stack, org, scheduled string) {
 	t := c.t
 	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second).Format(time.RFC3339)
 	open := c.createEvent("event on sale", org, createBody(func(m map[string]any) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 )
 
@@ -15,7 +15,7 @@ import (
 // refund of the issued order (its ticket then checks in REVOKED and its
 // seat can be held again), and a refund the provider fails once (202, then
 // completed by repeating it).
-func (c *conformance) refund(st *localstack.Stack, org string) {
+func (c *conformance) refund(st *devstack.Stack, org string) {
 	t := c.t
 	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second).Format(time.RFC3339)
 	event := c.createEvent("event for refunds", org, createBody(func(m map[string]any) {

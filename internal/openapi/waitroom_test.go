@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/draw"
-	"github.com/stararena/stararena/internal/localstack"
 )
 
 // Per-account limits the journey runs into: joins (the local stack's
@@ -29,7 +29,7 @@ const (
 // fan is admitted, holds the place and pays; the sell-out then reaches the
 // fan still waiting. Steps run in order because each leaves state the next
 // relies on; the inlet is driven by hand (TickAll) rather than waited for.
-func (c *conformance) waitroom(st *localstack.Stack, org string) {
+func (c *conformance) waitroom(st *devstack.Stack, org string) {
 	t := c.t
 	event := c.createEvent("event with a waiting room", org, createBody(func(m map[string]any) {
 		m["holdSeconds"] = 3600 // 36 s at the stack's time scale: longer than this part
@@ -83,11 +83,11 @@ func (c *conformance) waitroom(st *localstack.Stack, org string) {
 		{name: "place of a fan who never joined", method: "GET", path: me, token: tokens["fan-queue-never"], status: 200, valid: true, check: wantPlace("PENDING", 0, 0)},
 		{name: "place without identity", method: "GET", path: me, status: 401, code: "UNAUTHORIZED"},
 		{name: "place at an unknown event", method: "GET", path: "/v1/events/nope/queue/me", token: tokens[early[0]], status: 404, code: "NOT_FOUND", valid: true},
-		{name: "place at an event without a waiting room", method: "GET", path: "/v1/events/" + localstack.DemoEventID + "/queue/me", token: tokens[early[0]], status: 404, code: "NOT_FOUND", valid: true},
+		{name: "place at an event without a waiting room", method: "GET", path: "/v1/events/" + devstack.DemoEventID + "/queue/me", token: tokens[early[0]], status: 404, code: "NOT_FOUND", valid: true},
 		{name: "queue status of an unknown event", method: "GET", path: "/v1/events/nope/queue-status", status: 404, code: "NOT_FOUND", valid: true},
 		{name: "queue status of an impossible event id", method: "GET", path: "/v1/events/" + strings.Repeat("x", 65) + "/queue-status", status: 404, code: "NOT_FOUND"},
-		{name: "queue status of an event without a waiting room", method: "GET", path: "/v1/events/" + localstack.DemoEventID + "/queue-status", status: 404, code: "NOT_FOUND", valid: true},
-		{name: "draw of an event without a waiting room", method: "GET", path: "/v1/events/" + localstack.DemoEventID + "/queue/draw", status: 404, code: "NOT_FOUND", valid: true},
+		{name: "queue status of an event without a waiting room", method: "GET", path: "/v1/events/" + devstack.DemoEventID + "/queue-status", status: 404, code: "NOT_FOUND", valid: true},
+		{name: "draw of an event without a waiting room", method: "GET", path: "/v1/events/" + devstack.DemoEventID + "/queue/draw", status: 404, code: "NOT_FOUND", valid: true},
 		{name: "draw of an unknown event", method: "GET", path: "/v1/events/nope/queue/draw", status: 404, code: "NOT_FOUND", valid: true},
 		{name: "admission before the sale", method: "POST", path: admission, token: tokens[early[0]], status: 409, code: "SALE_NOT_OPEN", valid: true,
 			check: wantDetails(`{"saleState":"SCHEDULED"}`)},
@@ -328,7 +328,7 @@ func (c *conformance) waitroom(st *localstack.Stack, org string) {
 }
 
 // drainJoins waits until the assigner has processed every join sent.
-func (c *conformance) drainJoins(st *localstack.Stack) {
+func (c *conformance) drainJoins(st *devstack.Stack) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -339,7 +339,7 @@ func (c *conformance) drainJoins(st *localstack.Stack) {
 
 // tickUntil runs the waiting room's inlet once, as its schedule does, and
 // reads queue-status, until done accepts the status (at most 20 s).
-func (c *conformance) tickUntil(st *localstack.Stack, name, path string, done func(queueStatus) bool) queueStatus {
+func (c *conformance) tickUntil(st *devstack.Stack, name, path string, done func(queueStatus) bool) queueStatus {
 	c.t.Helper()
 	var s queueStatus
 	ok := c.t.Run(name, func(t *testing.T) {

@@ -19,12 +19,12 @@ import (
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/inventory"
-	"github.com/stararena/stararena/internal/orderflow"
+	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
-	"github.com/stararena/stararena/internal/sfnlocal"
+	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/workflow"
@@ -55,7 +55,7 @@ type rig struct {
 	crashes crashes
 	box     *sandbox.Sandbox
 	om      *orders.Service
-	flow    *orderflow.Flow
+	flow    *stepfunctions.Flow
 	tickets *tickets.Service
 	issuer  *issuer
 	ev      catalog.Event
@@ -111,19 +111,19 @@ func newRig(t *testing.T) *rig {
 
 	tasks := &ordertasks.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Store, Payments: providers,
 		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet, Crash: r.crashes.at}
-	funcs := map[string]sfnlocal.LambdaFunc{}
+	funcs := map[string]localsfn.LambdaFunc{}
 	for name, h := range tasks.Handlers() {
-		funcs[name] = sfnlocal.LambdaFunc(h)
+		funcs[name] = localsfn.LambdaFunc(h)
 	}
-	lambdas := httptest.NewServer(sfnlocal.LambdaEndpoint(funcs))
+	lambdas := httptest.NewServer(localsfn.LambdaEndpoint(funcs))
 	t.Cleanup(lambdas.Close)
-	sd, err := sfnlocal.Start(ctx, sfnlocal.Options{LambdaURL: lambdas.URL, TimeScale: timeScale,
+	sd, err := localsfn.Start(ctx, localsfn.Options{LambdaURL: lambdas.URL, TimeScale: timeScale,
 		Definitions: map[string]string{workflow.Name: workflow.DefinitionPath}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sd.Close() })
-	r.flow = orderflow.New(sd.Client(), sd.StateMachineArn(workflow.Name))
+	r.flow = stepfunctions.New(sd.Client(), sd.StateMachineArn(workflow.Name))
 
 	p, ga, hold := int64(5000), 10, 60
 	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", HoldSeconds: &hold,

@@ -1,7 +1,7 @@
 // Package rush simulates a sale-open spike against the local stack and
 // checks the invariants on what it stored.
 //
-// Run starts the whole system in-process (localstack: every function
+// Run starts the whole system in-process (devstack: every function
 // behind the same routes as API Gateway, the embedded DynamoDB, the Step
 // Functions sidecar, the sandbox payment provider), creates an event and
 // lets simulated fans loose on it over HTTP on 127.0.0.1: they join the

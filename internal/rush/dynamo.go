@@ -12,17 +12,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/localdynamo"
-	"github.com/stararena/stararena/internal/localstack"
 )
 
 // dynamoServer is the embedded DynamoDB the simulation's stack talks to:
-// localstack's own server, started here so that every request can be
-// counted (localstack.OpCounter) and priced in capacity units.
+// devstack's own server, started here so that every request can be
+// counted (devstack.OpCounter) and priced in capacity units.
 type dynamoServer struct {
 	url   string
 	srv   *http.Server
-	ops   *localstack.OpCounter
+	ops   *devstack.OpCounter
 	units *unitMeter
 }
 
@@ -34,7 +34,7 @@ func startDynamo(shards int) (*dynamoServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &dynamoServer{url: "http://" + ln.Addr().String(), ops: &localstack.OpCounter{}, units: &unitMeter{}}
+	d := &dynamoServer{url: "http://" + ln.Addr().String(), ops: &devstack.OpCounter{}, units: &unitMeter{}}
 	var backend http.Handler
 	if shards > 1 {
 		backend = localdynamo.NewSharded(shards)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/waitroom"
@@ -386,7 +386,7 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 	}
 	lr := LambdaReport{ByFunction: map[string]FunctionUsage{}}
 	var moneyCalls int64
-	addFn := func(name string, d localstack.Invocation) {
+	addFn := func(name string, d devstack.Invocation) {
 		if d.Count <= 0 {
 			return
 		}
@@ -404,13 +404,13 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 		}
 	}
 	for name, c := range inv1 {
-		addFn(name, localstack.Invocation{Count: c.Count - inv0[name].Count, Duration: c.Duration - inv0[name].Duration})
+		addFn(name, devstack.Invocation{Count: c.Count - inv0[name].Count, Duration: c.Duration - inv0[name].Duration})
 	}
 	var finalDur time.Duration
 	for _, rr := range in.reconciles {
 		finalDur += time.Duration(rr.Seconds * float64(time.Second))
 	}
-	addFn("reconciler", localstack.Invocation{Count: int64(len(in.reconciles)), Duration: finalDur})
+	addFn("reconciler", devstack.Invocation{Count: int64(len(in.reconciles)), Duration: finalDur})
 	for _, u := range lr.ByFunction {
 		lr.GBSeconds += u.GBSeconds
 	}

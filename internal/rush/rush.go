@@ -17,16 +17,16 @@ import (
 
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/ordertasks"
-	"github.com/stararena/stararena/internal/sfnlocal"
 	"github.com/stararena/stararena/internal/topology"
 )
 
 // sim is one running simulation.
 type sim struct {
 	cfg       Config
-	st        *localstack.Stack
+	st        *devstack.Stack
 	c         *client
 	wr, buy   *pool
 	poller    *pool // queue-status polls: answered by the CDN stand-in, in memory
@@ -108,8 +108,8 @@ type snapshot struct {
 	at          time.Time
 	ops         map[string]int64
 	wru, rru    float64
-	invocations map[string]localstack.Invocation
-	sfn         sfnlocal.Stats
+	invocations map[string]devstack.Invocation
+	sfn         localsfn.Stats
 }
 
 func (s *sim) snap(ctx context.Context, ddb *dynamoServer) snapshot {
@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	appCfg.DynamoEndpoint, appCfg.LogLevel, appCfg.AdmissionTTL = ddb.url, slog.LevelInfo, cfg.AdmissionTTL
 	appCfg.HealthHoldP99 = cfg.HealthHoldP99
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: appCfg,
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg,
 		TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery,
 		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: auth.AlgES256,
 		Tasks: func(ts *ordertasks.Tasks) {

@@ -1,6 +1,6 @@
 // Package topology is the one declaration of StarArena's deployed shape:
 // functions, HTTP routes, queues, schedules, state machines and DynamoDB
-// tables. The CDK app (infra/) and the local stack (internal/localstack) both
+// tables. The CDK app (infra/) and the local stack (internal/devstack) both
 // read Default(), so what runs on a laptop and what is deployed cannot drift.
 package topology
 

@@ -23,7 +23,7 @@ import (
 
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/testenv"
 )
 
@@ -49,7 +49,7 @@ func chromium(t *testing.T) string {
 // startStack runs the local stack in-process on a free port, serving the
 // repository's web/ folder, with fast workflow waits and a fast inlet;
 // more changes the options.
-func startStack(t *testing.T, more ...func(*localstack.Options)) *localstack.Stack {
+func startStack(t *testing.T, more ...func(*devstack.Options)) *devstack.Stack {
 	t.Helper()
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
@@ -59,7 +59,7 @@ func startStack(t *testing.T, more ...func(*localstack.Options)) *localstack.Sta
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := localstack.Options{
+	o := devstack.Options{
 		Addr: "127.0.0.1:0", Config: cfg, WebDir: web,
 		TimeScale: 0.02, InletEvery: 200 * time.Millisecond, ReconcileEvery: -1,
 		Logger: testenv.Logs(t, slog.LevelWarn),
@@ -67,7 +67,7 @@ func startStack(t *testing.T, more ...func(*localstack.Options)) *localstack.Sta
 	for _, f := range more {
 		f(&o)
 	}
-	st, err := localstack.Start(context.Background(), o)
+	st, err := devstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatalf("start the local stack: %v", err)
 	}
@@ -84,7 +84,7 @@ func startStack(t *testing.T, more ...func(*localstack.Options)) *localstack.Sta
 type client struct {
 	t    *testing.T
 	base string
-	st   *localstack.Stack
+	st   *devstack.Stack
 }
 
 func (c client) token(sub string, role auth.Role) string {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 )
 
 // TestHostedSignInInBrowser: with hosted sign-in (what the site does
@@ -17,7 +17,7 @@ import (
 // and "Sign out" ends both sessions.
 func TestHostedSignInInBrowser(t *testing.T) {
 	exe := chromium(t)
-	st := startStack(t, func(o *localstack.Options) { o.SignIn = localstack.SignInHosted })
+	st := startStack(t, func(o *devstack.Options) { o.SignIn = devstack.SignInHosted })
 	api := client{t: t, base: st.URL(), st: st}
 	b := newBrowser(t, exe, newShots(t))
 	fan := b.person("hosted-fan")

@@ -1,7 +1,7 @@
 // Package workflow holds the order workflow: one Step Functions Standard
 // execution per order, defined in order.asl.json (Amazon States Language,
 // JSONPath only). That file is the single source for the CDK stack and the
-// local Step Functions sidecar (internal/sfnlocal); this package embeds it
+// local Step Functions sidecar (internal/localsfn); this package embeds it
 // and names what Go code refers to: the function names its tasks invoke,
 // its state names, the error names its Retry/Catch match, and its input.
 //

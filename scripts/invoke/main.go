@@ -37,7 +37,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -120,15 +120,15 @@ func functionNames(tp topology.Topology) []string {
 
 // startStack brings up the local stack's data layer (and its functions) on
 // a loopback port nobody needs to know.
-func startStack(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) (*localstack.Stack, error) {
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: demo, Logger: log})
+func startStack(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) (*devstack.Stack, error) {
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: demo, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("start local stack: %w", err)
 	}
 	return st, nil
 }
 
-func closeStack(st *localstack.Stack) {
+func closeStack(st *devstack.Stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = st.Close(ctx)
@@ -171,7 +171,7 @@ func decodeEvent(tp topology.Topology, fn string, data []byte, strict bool) (any
 }
 
 // invoke runs function fn's handler on ev, as Lambda would.
-func invoke(ctx context.Context, st *localstack.Stack, fn string, ev any) (any, error) {
+func invoke(ctx context.Context, st *devstack.Stack, fn string, ev any) (any, error) {
 	switch e := ev.(type) {
 	case events.APIGatewayV2HTTPRequest:
 		f, err := st.App.HTTPFunction(fn)

@@ -22,9 +22,9 @@ import (
 
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
-	"github.com/stararena/stararena/internal/localstack"
 	"github.com/stararena/stararena/internal/openapi"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/topology"
@@ -54,7 +54,7 @@ var stateful = map[string]struct {
 	// openCode, when set, is the error the sample answers as it is once the
 	// demo sale is open.
 	openCode string
-	prepare  func(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest
+	prepare  func(t *testing.T, st *devstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest
 }{
 	// The demo sale opens a minute after the stack starts.
 	"POST /v1/events/{eventId}/admission": {409, "SALE_NOT_OPEN", "", nil},
@@ -156,7 +156,7 @@ func TestSampleEvents(t *testing.T) {
 	}
 }
 
-func invokeSample(t *testing.T, st *localstack.Stack, fn string, ev events.APIGatewayV2HTTPRequest) output {
+func invokeSample(t *testing.T, st *devstack.Stack, fn string, ev events.APIGatewayV2HTTPRequest) output {
 	t.Helper()
 	out, err := invoke(context.Background(), st, fn, ev)
 	if err != nil {
@@ -188,7 +188,7 @@ func errorCode(resp output) string {
 
 // withAdmissionToken puts a fresh admission token for the sample's account
 // and event in the body, as POST .../admission would issue it.
-func withAdmissionToken(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+func withAdmissionToken(t *testing.T, st *devstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	tok, _, err := st.App.Tokens.Issue(ev.RequestContext.Authorizer.JWT.Claims["sub"], ev.PathParameters["eventId"])
 	if err != nil {
@@ -211,14 +211,14 @@ func withAdmissionToken(t *testing.T, st *localstack.Stack, ev events.APIGateway
 
 // withOrder holds a general-admission place of the demo for the sample's
 // account and points the sample at that order.
-func withOrder(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+func withOrder(t *testing.T, st *devstack.Stack, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	sub := ev.RequestContext.Authorizer.JWT.Claims["sub"]
-	tok, _, err := st.App.Tokens.Issue(sub, localstack.DemoEventID)
+	tok, _, err := st.App.Tokens.Issue(sub, devstack.DemoEventID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := st.App.Inventory.Hold(context.Background(), sub, localstack.DemoEventID, inventory.HoldRequest{AdmissionToken: tok, Section: "GA", Quantity: 1}, "")
+	o, err := st.App.Inventory.Hold(context.Background(), sub, devstack.DemoEventID, inventory.HoldRequest{AdmissionToken: tok, Section: "GA", Quantity: 1}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func withOrder(t *testing.T, st *localstack.Stack, ev events.APIGatewayV2HTTPReq
 }
 
 // cancelHolds cancels the account's unpaid holds.
-func cancelHolds(t *testing.T, st *localstack.Stack, account string) {
+func cancelHolds(t *testing.T, st *devstack.Stack, account string) {
 	t.Helper()
 	ctx := context.Background()
 	list, err := st.App.Inventory.Orders(ctx, account)
@@ -382,7 +382,7 @@ func testEnv(t *testing.T) config.Getenv {
 
 // testStack is the local stack the samples run on, with a clock the test
 // can move forward.
-func testStack(t *testing.T) (*localstack.Stack, *offsetClock) {
+func testStack(t *testing.T) (*devstack.Stack, *offsetClock) {
 	t.Helper()
 	cfg, err := config.FromEnv(testEnv(t))
 	if err != nil {
@@ -390,7 +390,7 @@ func testStack(t *testing.T) (*localstack.Stack, *offsetClock) {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	clk := &offsetClock{}
-	st, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true, Logger: log, Clock: clk})
+	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true, Logger: log, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

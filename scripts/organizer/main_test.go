@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/testenv"
 )
 
@@ -19,7 +19,7 @@ func TestOrganizerRunsASaleOnTheLocalStack(t *testing.T) {
 		t.Skip("starts the local stack")
 	}
 	cfg, _ := config.FromEnv(func(string) string { return "" })
-	st, err := localstack.Start(context.Background(), localstack.Options{Addr: "127.0.0.1:0", Config: cfg,
+	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg,
 		ReconcileEvery: -1, InletEvery: -1, Logger: testenv.Logs(t, slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 )
 
 func main() {
@@ -45,7 +45,7 @@ func run() error {
 		}
 	}
 	started := time.Now()
-	st, err := localstack.Start(ctx, localstack.Options{
+	st, err := devstack.Start(ctx, devstack.Options{
 		Addr:   fmt.Sprintf("127.0.0.1:%d", port),
 		Config: cfg,
 		WebDir: web,
@@ -73,7 +73,7 @@ StarArena local stack
   dev tokens         curl -X POST %[1]s/dev/token -d '{"sub":"fan-1","role":"fan"}'
   DynamoDB           %[3]s
 ready in %[4]s — press Ctrl-C to stop
-`, st.URL(), localstack.DemoEventID, dyn, time.Since(started).Round(time.Millisecond), localstack.DemoQueueEventID)
+`, st.URL(), devstack.DemoEventID, dyn, time.Since(started).Round(time.Millisecond), devstack.DemoQueueEventID)
 	<-ctx.Done()
 	fmt.Println("stopping")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)

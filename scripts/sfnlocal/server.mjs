@@ -4,7 +4,7 @@
 // (AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Op>`) and runs the repository's ASL files on
 // the npm package aws-local-stepfunctions (pinned in the root package.json). Task states that
 // call Lambda are served by POSTing to a Lambda-Invoke-shaped endpoint (LAMBDA_URL) that the
-// local stack or a test provides. Go starts it through internal/sfnlocal; see README.md here
+// local stack or a test provides. Go starts it through internal/localsfn; see README.md here
 // for the environment variables, the API subset and the gaps against the real service.
 //
 // The first line on stdout is `LISTENING http://127.0.0.1:<port>`; everything else goes to

@@ -1,4 +1,4 @@
-package sfnlocal
+package localsfn
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/localsqs"
-	"github.com/stararena/stararena/internal/sfnlocal"
 )
 
 // Invocation is what Lambda would bill one function for: how many times it
@@ -56,7 +56,7 @@ func (c *invocations) http(fn string, h V2Handler) V2Handler {
 	}
 }
 
-func (c *invocations) task(fn string, h sfnlocal.LambdaFunc) sfnlocal.LambdaFunc {
+func (c *invocations) task(fn string, h localsfn.LambdaFunc) localsfn.LambdaFunc {
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		defer c.timed(fn)()
 		return h(ctx, payload)

@@ -1,4 +1,4 @@
-package localstack_test
+package devstack_test
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/draw"
-	"github.com/stararena/stararena/internal/localstack"
 )
 
 // fan is one signed-in account.
@@ -28,7 +28,7 @@ type fan struct {
 
 type stackClient struct {
 	t    *testing.T
-	st   *localstack.Stack
+	st   *devstack.Stack
 	http *http.Client
 }
 
@@ -69,7 +69,7 @@ func (c *stackClient) json(method, path, token string, body any, want int) map[s
 }
 
 // fans signs n accounts in, in parallel (RSA signing dominates).
-func fans(t *testing.T, st *localstack.Stack, prefix string, n int) []fan {
+func fans(t *testing.T, st *devstack.Stack, prefix string, n int) []fan {
 	t.Helper()
 	out := make([]fan, n)
 	var wg sync.WaitGroup
@@ -138,7 +138,7 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 	// Real time: the join queue's 1 s batching window is what fills batches
 	// of 100 during a burst, as in AWS.
 	emf := &lockedBuffer{}
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 1,
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 1,
 		ReconcileEvery: -1, InletEvery: -1, Logger: slog.New(slog.DiscardHandler), MetricsOut: emf})
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +353,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func waitIdle(t *testing.T, st *localstack.Stack) {
+func waitIdle(t *testing.T, st *devstack.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -1,8 +1,8 @@
-// Package orderflow drives the order workflow (Step Functions, see
+// Package stepfunctions drives the order workflow (Step Functions, see
 // internal/workflow/order.asl.json) through the real aws-sdk-go-v2 sfn
 // client: one Standard execution per order, started when the hold is made
 // and resumed by the payment webhook.
-package orderflow
+package stepfunctions
 
 import (
 	"context"

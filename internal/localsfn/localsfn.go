@@ -1,4 +1,4 @@
-// Package sfnlocal runs the local stand-in for AWS Step Functions: the Node
+// Package localsfn runs the local stand-in for AWS Step Functions: the Node
 // sidecar scripts/sfnlocal/server.mjs, which executes the repository's ASL
 // files on the npm package aws-local-stepfunctions and answers the Step
 // Functions API calls the Go code makes through the real aws-sdk-go-v2 sfn
@@ -12,7 +12,7 @@
 // group; if this process dies without Close, the sidecar sees its stdin
 // close and exits too. See scripts/sfnlocal/README.md for what the sidecar
 // supports and where it differs from Step Functions.
-package sfnlocal
+package localsfn
 
 import (
 	"bytes"

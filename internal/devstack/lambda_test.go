@@ -1,4 +1,4 @@
-package localstack_test
+package devstack_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/localstack"
+	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/ordertasks"
 )
 
@@ -28,7 +28,7 @@ func TestInvocationsAndRunHooks(t *testing.T) {
 	}
 	cfg.LogLevel = 12
 	var hooked *ordertasks.Tasks
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 0.01, QueueTimeScale: 1,
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 0.01, QueueTimeScale: 1,
 		ReconcileEvery: -1, InletEvery: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
 		DevTokenAlgorithm: auth.AlgES256, Tasks: func(ts *ordertasks.Tasks) { hooked = ts }})
 	if err != nil {

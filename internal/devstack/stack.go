@@ -1,8 +1,10 @@
-// Package localstack runs the whole of StarArena in one process: an
+// Package devstack runs the whole of StarArena in one process, as a stand-in
+// for the AWS services it is deployed on (not to be confused with the
+// LocalStack product, which `make localstack-deploy` targets): an
 // embedded DynamoDB-compatible server (or any endpoint you name), the tables
 // of the topology, every HTTP function behind the same routes API Gateway
 // has, a JWT authorizer with a dev token issuer, and the static site.
-package localstack
+package devstack
 
 import (
 	"context"
@@ -30,10 +32,10 @@ import (
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/localdynamo"
+	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/localsqs"
 	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments/sandbox"
-	"github.com/stararena/stararena/internal/sfnlocal"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -99,7 +101,7 @@ type Stack struct {
 	srv           *http.Server
 	dynSrv        *http.Server
 	lambdaSrv     *http.Server
-	sidecar       *sfnlocal.Sidecar
+	sidecar       *localsfn.Sidecar
 	queues        map[string]*localsqs.Queue
 	stopSchedules context.CancelFunc
 	schedulesDone chan struct{}
@@ -346,7 +348,7 @@ func (st *Stack) RouteKeys() []string { return append([]string(nil), st.routes..
 func (st *Stack) DynamoOps() *OpCounter { return st.dynamoOps }
 
 // Sidecar is the Step Functions sidecar running the order workflow.
-func (st *Stack) Sidecar() *sfnlocal.Sidecar { return st.sidecar }
+func (st *Stack) Sidecar() *localsfn.Sidecar { return st.sidecar }
 
 // DB is the DynamoDB client the stack's functions use.
 func (st *Stack) DB() *dynamodb.Client { return st.App.DB }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sfnlocal
+package localsfn
 
 import (
 	"bufio"

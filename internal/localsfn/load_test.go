@@ -1,4 +1,4 @@
-package sfnlocal
+package localsfn
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 
 // TestLoad runs SFNLOCAL_LOAD order executions at once through the whole
 // paid path (start, callback, issue) and logs throughput and latencies. Off
-// by default: `SFNLOCAL_LOAD=2000 go test -run Load -v ./internal/sfnlocal/`.
+// by default: `SFNLOCAL_LOAD=2000 go test -run Load -v ./internal/localsfn/`.
 func TestLoad(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SFNLOCAL_LOAD"))
 	if n <= 0 {

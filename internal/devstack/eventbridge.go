@@ -1,0 +1,68 @@
+package devstack
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// startSchedules runs the topology's schedules in-process (EventBridge in
+// AWS): the reconciler and the waiting room's inlet over every event.
+func (st *Stack) startSchedules(o Options) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st.stopSchedules = cancel
+	var wg sync.WaitGroup
+	// Each tick is one invocation of the scheduled function fn.
+	run := func(name, fn string, every time.Duration, tick func(context.Context) error) {
+		if every < 0 {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					done := st.calls.timed(fn)
+					err := tick(ctx)
+					done()
+					if err != nil && ctx.Err() == nil {
+						st.log.Error("scheduled run failed", "schedule", name, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	for _, s := range topology.Default().Schedules {
+		switch s.Function {
+		case "reconciler":
+			run(s.Name, s.Function, pick(o.ReconcileEvery, s.Every), func(ctx context.Context) error {
+				_, err := st.App.Reconciler.RunAll(ctx)
+				return err
+			})
+		case "inlet":
+			run(s.Name, s.Function, pick(o.InletEvery, s.Every), func(ctx context.Context) error {
+				_, err := st.App.Waitroom.TickAll(ctx)
+				return err
+			})
+		default:
+			st.log.Warn("schedule not emulated", "schedule", s.Name, "function", s.Function)
+		}
+	}
+	st.schedulesDone = make(chan struct{})
+	go func() { wg.Wait(); close(st.schedulesDone) }()
+}
+
+// pick is an option's value, or the default when it is zero.
+func pick(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
