@@ -30,12 +30,12 @@ import (
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/waitroom"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // Options overrides parts of the wiring; nil fields take defaults.
@@ -75,7 +75,7 @@ type App struct {
 	Tickets    *tickets.Service
 	Orders     *orders.Service
 	Webhooks   *checkout.Webhooks
-	Tasks      *ordertasks.Tasks
+	Tasks      *workflow.Tasks
 	Reconciler *reconcile.Service
 	Waitroom   *waitroom.Service
 	// HoldHealth records the purchase path's latency and errors; the

@@ -13,11 +13,11 @@ import (
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments/stripe"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // flowRef resolves the order workflow at call time: the local stack starts
@@ -66,7 +66,7 @@ func (t ticketIssuer) IssueFor(ctx context.Context, o orders.Order) (int, error)
 
 // IssueTickets implements reconcile.Issuer with the workflow's own task.
 func (t ticketIssuer) IssueTickets(ctx context.Context, orderID string) error {
-	_, err := t.a.Tasks.Issue(ctx, ordertasks.OrderInput{OrderID: orderID})
+	_, err := t.a.Tasks.Issue(ctx, workflow.OrderInput{OrderID: orderID})
 	return err
 }
 
@@ -104,7 +104,7 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 			return ev.MaxTicketsPerAccount, err
 		}})
 	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Store, a.Orders, a.Clock, a.Log)
-	a.Tasks = &ordertasks.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Store, Payments: a.Providers,
+	a.Tasks = &workflow.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Store, Payments: a.Providers,
 		Providers: a.Providers.Names(), Tickets: ticketIssuer{a}, Log: a.Log, Metrics: a.Metrics}
 	a.Reconciler = reconcile.New(a.Store, a.Catalog, a.Inventory, a.Orders, a.Providers, ticketIssuer{a},
 		reconcile.Options{Clock: a.Clock, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})

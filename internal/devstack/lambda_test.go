@@ -12,7 +12,7 @@ import (
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
-	"github.com/stararena/stararena/internal/ordertasks"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // TestInvocationsAndRunHooks: the stack counts function invocations the
@@ -27,10 +27,10 @@ func TestInvocationsAndRunHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.LogLevel = 12
-	var hooked *ordertasks.Tasks
+	var hooked *workflow.Tasks
 	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 0.01, QueueTimeScale: 1,
 		ReconcileEvery: -1, InletEvery: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
-		DevTokenAlgorithm: auth.AlgES256, Tasks: func(ts *ordertasks.Tasks) { hooked = ts }})
+		DevTokenAlgorithm: auth.AlgES256, Tasks: func(ts *workflow.Tasks) { hooked = ts }})
 	if err != nil {
 		t.Fatal(err)
 	}

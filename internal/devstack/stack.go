@@ -34,9 +34,9 @@ import (
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/localsqs"
-	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // Options configures Start; zero values take defaults.
@@ -86,7 +86,7 @@ type Options struct {
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
 	// ticket issuer (the reconciler issues through the same tasks).
-	Tasks func(*ordertasks.Tasks)
+	Tasks func(*workflow.Tasks)
 }
 
 // Stack is a running local stack.

@@ -10,11 +10,11 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/ordertasks"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // crasher makes the workflow's tasks crash between two of their effects
-// (ordertasks.Tasks.Crash) at a given rate: the function dies after
+// (workflow.Tasks.Crash) at a given rate: the function dies after
 // applying a payment or after writing tickets, before answering, and Step
 // Functions retries it.
 type crasher struct {
@@ -59,7 +59,7 @@ func (c *crasher) counts() (fired, calls map[string]int64) {
 // and the reconciler (which issues through the same tasks) repairs it
 // later.
 type outage struct {
-	inner  ordertasks.Tickets
+	inner  workflow.Tickets
 	after  int64 // tickets issued before the outage starts
 	length time.Duration
 	issued atomic.Int64

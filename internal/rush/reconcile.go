@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/dynamo"
-	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // offsetClock is the wall clock moved forward by d.
@@ -17,10 +17,10 @@ func (c offsetClock) Now() time.Time { return time.Now().UTC().Add(c.d) }
 
 // taskIssuer issues tickets through the workflow's own task, as the
 // application's reconciler does.
-type taskIssuer struct{ t *ordertasks.Tasks }
+type taskIssuer struct{ t *workflow.Tasks }
 
 func (i taskIssuer) IssueTickets(ctx context.Context, orderID string) error {
-	_, err := i.t.Issue(ctx, ordertasks.OrderInput{OrderID: orderID})
+	_, err := i.t.Issue(ctx, workflow.OrderInput{OrderID: orderID})
 	return err
 }
 

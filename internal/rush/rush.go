@@ -19,8 +19,8 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/localsfn"
-	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // sim is one running simulation.
@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg,
 		TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery,
 		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: auth.AlgES256,
-		Tasks: func(ts *ordertasks.Tasks) {
+		Tasks: func(ts *workflow.Tasks) {
 			ts.Crash = crash.at
 			issuer.inner, ts.Tickets = ts.Tickets, issuer
 		}})

@@ -15,17 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/workflow"
 )
-
-// Input is the execution input of the order workflow.
-type Input struct {
-	OrderID     string `json:"orderId"`
-	EventID     string `json:"eventId"`
-	HoldSeconds int    `json:"holdSeconds"`
-	// Paid starts the workflow at ticket issuing (a late payment that
-	// re-held the places).
-	Paid bool `json:"paid"`
-}
 
 // Flow starts and resumes order executions.
 type Flow struct {
@@ -42,7 +33,7 @@ func New(client *sfn.Client, stateMachineArn string) *Flow {
 // cannot start a second one (StartExecution is idempotent for the same
 // name and input).
 func (f *Flow) Start(ctx context.Context, o orders.Order) error {
-	in := Input{OrderID: o.ID, EventID: o.EventID, HoldSeconds: holdSeconds(o)}
+	in := workflow.Input{OrderID: o.ID, EventID: o.EventID, HoldSeconds: holdSeconds(o)}
 	return f.start(ctx, o.ID, in)
 }
 
@@ -51,7 +42,7 @@ func holdSeconds(o orders.Order) int {
 	return max(s, 1)
 }
 
-func (f *Flow) start(ctx context.Context, name string, in Input) error {
+func (f *Flow) start(ctx context.Context, name string, in workflow.Input) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -89,5 +80,5 @@ func (f *Flow) PaymentArrived(ctx context.Context, token string, o orders.Order)
 // LatePaymentAccepted implements orders.Resumer: a re-held order gets its
 // own issuing execution.
 func (f *Flow) LatePaymentAccepted(ctx context.Context, o orders.Order) error {
-	return f.start(ctx, "late-"+o.ID, Input{OrderID: o.ID, EventID: o.EventID, HoldSeconds: 1, Paid: true})
+	return f.start(ctx, "late-"+o.ID, workflow.Input{OrderID: o.ID, EventID: o.EventID, HoldSeconds: 1, Paid: true})
 }

@@ -94,6 +94,9 @@ type Input struct {
 	OrderID     string `json:"orderId"`
 	EventID     string `json:"eventId"`
 	HoldSeconds int    `json:"holdSeconds"`
+	// Paid starts the workflow at ticket issuing (a late payment that
+	// re-held the places).
+	Paid bool `json:"paid"`
 }
 
 // Output is the part of a SUCCEEDED execution's output callers read.

@@ -1,9 +1,10 @@
-// Package ordertasks holds the tasks of the order workflow
-// (internal/workflow/order.asl.json). Each is one Lambda function in AWS
-// (functions/<name>) and is invoked through a Lambda-Invoke-shaped endpoint
-// by the local Step Functions sidecar. Every task is idempotent: Step
-// Functions retries them, and a crash between two steps repeats one.
-package ordertasks
+package workflow
+
+// The tasks of the order workflow (order.asl.json) live beside it. Each is
+// one Lambda function in AWS (functions/<name>, named by the Function*
+// constants) and is invoked through a Lambda-Invoke-shaped endpoint by the
+// local Step Functions sidecar. Every task is idempotent: Step Functions
+// retries them, and a crash between two steps repeats one.
 
 import (
 	"context"
@@ -17,20 +18,6 @@ import (
 	"github.com/stararena/stararena/internal/reconcile"
 )
 
-// Function names, as in the topology and the ASL's ${Function_<name>}.
-const (
-	AwaitPayment    = "await-payment"
-	ConfirmPayment  = "confirm-payment"
-	ReleaseHold     = "release-hold"
-	IssueTickets    = "issue-tickets"
-	MarkIssueFailed = "mark-issue-failed"
-)
-
-// Names lists every task function.
-func Names() []string {
-	return []string{AwaitPayment, ConfirmPayment, ReleaseHold, IssueTickets, MarkIssueFailed}
-}
-
 // TicketIssuerUnavailable is the error type the workflow retries with
 // backoff before giving up into ISSUE_FAILED. aws-lambda-go reports a
 // returned error's type name as errorType, so it must be returned by value.
@@ -39,7 +26,7 @@ type TicketIssuerUnavailable struct{ Cause string }
 func (e TicketIssuerUnavailable) Error() string { return "ticket issuer unavailable: " + e.Cause }
 
 // ErrorType names the error for the local Lambda endpoint.
-func (e TicketIssuerUnavailable) ErrorType() string { return "TicketIssuerUnavailable" }
+func (e TicketIssuerUnavailable) ErrorType() string { return ErrTicketIssuerUnavailable }
 
 // Tickets issues an order's tickets idempotently.
 type Tickets interface {
@@ -199,11 +186,11 @@ type JSONFunc func(ctx context.Context, payload json.RawMessage) (json.RawMessag
 // Handlers returns every task as a JSONFunc by function name.
 func (t *Tasks) Handlers() map[string]JSONFunc {
 	return map[string]JSONFunc{
-		AwaitPayment:    wrap(t.Await),
-		ConfirmPayment:  wrap(t.Confirm),
-		ReleaseHold:     wrap(t.Release),
-		IssueTickets:    wrap(t.Issue),
-		MarkIssueFailed: wrap(t.IssueFailed),
+		FunctionAwaitPayment:    wrap(t.Await),
+		FunctionConfirmPayment:  wrap(t.Confirm),
+		FunctionReleaseHold:     wrap(t.Release),
+		FunctionIssueTickets:    wrap(t.Issue),
+		FunctionMarkIssueFailed: wrap(t.IssueFailed),
 	}
 }
 

@@ -1,4 +1,4 @@
-package ordertasks_test
+package workflow_test
 
 import (
 	"context"
@@ -21,7 +21,6 @@ import (
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/ordertasks"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/stepfunctions"
@@ -109,7 +108,7 @@ func newRig(t *testing.T) *rig {
 		}})
 	webhooks.Store(checkout.NewWebhooks(providers, a.Store, r.om, nil, quiet))
 
-	tasks := &ordertasks.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Store, Payments: providers,
+	tasks := &workflow.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Store, Payments: providers,
 		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet, Crash: r.crashes.at}
 	funcs := map[string]localsfn.LambdaFunc{}
 	for name, h := range tasks.Handlers() {
@@ -317,8 +316,8 @@ func TestMoneyPath(t *testing.T) {
 		r.settle(t, o.ID, orders.IssueFailed)
 		r.issuer.down.Store(false)
 		// The reconciler's repair is the same task the workflow runs.
-		tasks := &ordertasks.Tasks{Orders: r.om, Store: r.Store, Tickets: r.issuer}
-		if _, err := tasks.Issue(context.Background(), ordertasks.OrderInput{OrderID: o.ID}); err != nil {
+		tasks := &workflow.Tasks{Orders: r.om, Store: r.Store, Tickets: r.issuer}
+		if _, err := tasks.Issue(context.Background(), workflow.OrderInput{OrderID: o.ID}); err != nil {
 			t.Fatal(err)
 		}
 		r.settle(t, o.ID, orders.Issued)
@@ -327,22 +326,22 @@ func TestMoneyPath(t *testing.T) {
 		}
 	})
 	t.Run("CrashBetweenIssuingAndMarkingIsRepaired", func(t *testing.T) {
-		r.crashes.arm(ordertasks.CrashAfterTicketsIssued, 2)
+		r.crashes.arm(workflow.CrashAfterTicketsIssued, 2)
 		o, p := r.buy(t, "fan-10", "A-1-10")
 		complete(t, p, sandbox.WebhookDeliver)
 		r.settle(t, o.ID, orders.Issued)
-		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(ordertasks.CrashAfterTicketsIssued); n != 1 || fired != 2 {
+		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(workflow.CrashAfterTicketsIssued); n != 1 || fired != 2 {
 			t.Fatalf("%d tickets after %d crashes", n, fired)
 		}
 	})
 	t.Run("CrashAfterApplyingALostPaymentIsRepaired", func(t *testing.T) {
 		// The webhook is lost; the active query applies the payment and
 		// crashes before answering; the retried task finds the order paid.
-		r.crashes.arm(ordertasks.CrashAfterPaymentApply, 1)
+		r.crashes.arm(workflow.CrashAfterPaymentApply, 1)
 		o, p := r.buyGA(t, "fan-11", 2)
 		complete(t, p, sandbox.WebhookDrop)
 		r.settle(t, o.ID, orders.Issued)
-		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(ordertasks.CrashAfterPaymentApply); n != 2 || fired != 1 {
+		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(workflow.CrashAfterPaymentApply); n != 2 || fired != 1 {
 			t.Fatalf("%d tickets after %d crashes", n, fired)
 		}
 	})
