@@ -39,6 +39,26 @@ func (ps Providers) Names() []string {
 	return names
 }
 
+// StartPayment creates the payment of a held order at the named provider,
+// or returns the one it already has: providers key payments by order id,
+// so a fan who taps "pay" twice gets one payment. It answers
+// INVALID_STATE_CHANGE when the order is no longer held, VALIDATION_FAILED
+// for an unknown provider and UNAVAILABLE when the provider does not answer.
+func (ps Providers) StartPayment(ctx context.Context, o orders.Order, provider string) (payments.Payment, error) {
+	if o.Status != orders.PendingPayment {
+		return payments.Payment{}, apperr.New(apperr.InvalidStateChange, "order is %s; only a held order can be paid", o.Status)
+	}
+	p, err := ps.Get(provider)
+	if err != nil {
+		return payments.Payment{}, apperr.New(apperr.Invalid, "provider must be one of %v", ps.Names())
+	}
+	pay, err := p.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
+	if err != nil {
+		return payments.Payment{}, apperr.Wrap(err, apperr.Unavailable, "the payment provider did not answer; try again")
+	}
+	return pay, nil
+}
+
 // Refund implements orders.Refunder.
 func (ps Providers) Refund(ctx context.Context, provider, paymentID, key string) (string, error) {
 	p, err := ps.Get(provider)

@@ -68,19 +68,11 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			if o.Status != orders.PendingPayment {
-				return httpapi.Response{}, apperr.New(apperr.InvalidStateChange, "order is %s; only a held order can be paid", o.Status)
-			}
-			p, err := providers.Get(body.Provider)
+			pay, err := providers.StartPayment(ctx, o, body.Provider)
 			if err != nil {
-				return httpapi.Response{}, apperr.New(apperr.Invalid, "provider must be one of %v", providers.Names())
+				return httpapi.Response{}, err
 			}
-			// Idempotent per order: the provider keys the payment by order id.
-			pay, err := p.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
-			if err != nil {
-				return httpapi.Response{}, apperr.Wrap(err, apperr.Unavailable, "the payment provider did not answer; try again")
-			}
-			return httpapi.JSON(http.StatusCreated, map[string]any{"paymentId": pay.ID, "provider": p.Name(),
+			return httpapi.JSON(http.StatusCreated, map[string]any{"paymentId": pay.ID, "provider": body.Provider,
 				"checkoutUrl": pay.CheckoutURL, "clientSecret": pay.ClientSecret}), nil
 		},
 		"GET /v1/orders/{orderId}/tickets": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
