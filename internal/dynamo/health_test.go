@@ -31,7 +31,7 @@ func healthWindow(ev string, start time.Time, lat time.Duration, k int, out heal
 func TestHealthStore(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
-	st := dynamo.NewStore(db, table, nil)
+	st := dynamo.NewStores(db, table, nil).Health
 
 	t.Run("AddsAndReadsBack", func(t *testing.T) {
 		a := healthWindow("e1", healthT0, 40*time.Millisecond, 7, health.OK)
