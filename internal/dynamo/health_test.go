@@ -26,7 +26,8 @@ func healthWindow(ev string, start time.Time, lat time.Duration, k int, out heal
 	return w
 }
 
-// TestHealthStore is the health.Store conformance suite (run against
+// TestHealthStore checks the DynamoDB adapter beyond the port contract
+// (storetest): item layout, batching, concurrent writes (run against
 // AWS_ENDPOINT_URL_DYNAMODB when set).
 func TestHealthStore(t *testing.T) {
 	ctx := context.Background()

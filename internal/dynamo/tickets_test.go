@@ -39,7 +39,8 @@ func getRaw(t *testing.T, db *dynamodb.Client, table, pk, sk string) map[string]
 	return out.Item
 }
 
-// TestTicketStore is the tickets.Store conformance suite (run against
+// TestTicketStore checks the DynamoDB adapter beyond the port contract
+// (storetest): item layout, batching, concurrent writes (run against
 // AWS_ENDPOINT_URL_DYNAMODB when set).
 func TestTicketStore(t *testing.T) {
 	ctx := context.Background()
