@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/constant"
 	"go/types"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/tools/go/ssa"
 	"golang.org/x/tools/go/ssa/ssautil"
 
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -54,8 +56,11 @@ const startup = "app.New"
 // (or the role is broader than the code). Closures are followed where they
 // are created, so callbacks run inside libraries count too.
 //
-// Not checked: which partition keys a write touches (WritePrefixes), which
-// secret a read names.
+// A function whose writes are scoped by WritePrefixes may reach only store
+// methods whose single-item writes (dynamo.SingleItemWrites) stay within
+// them, and every store method that can write outside a transaction must
+// be listed there (keys_test.go in internal/dynamo holds the list to what
+// the methods send). Not checked: which secret a read names.
 func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("call-graph analysis skipped in -short mode")
@@ -87,7 +92,7 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 			indexes[ix.Name] = true
 		}
 	}
-	reach := func(roots []string) map[string]bool {
+	reachFuncs := func(roots []string) (map[string]bool, map[*ssa.Function]bool) {
 		ops := map[string]bool{}
 		seen := map[*ssa.Function]bool{}
 		var stack []*ssa.Function
@@ -131,7 +136,28 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 			}
 			stack = append(stack, f.AnonFuncs...)
 		}
+		return ops, seen
+	}
+	reach := func(roots []string) map[string]bool {
+		ops, _ := reachFuncs(roots)
 		return ops
+	}
+
+	// GIVEN every store method of the DynamoDB adapter
+	singleWrites := dynamo.SingleItemWrites()
+	storeMethod := regexp.MustCompile(`^\(\*dynamo\.([A-Za-z]+Store)\)\.([A-Z][A-Za-z]*)$`)
+	for name := range byName {
+		m := storeMethod.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		// WHEN one can write outside a transaction
+		ops := reach([]string{name})
+		writes := ops["dynamodb:PutItem"] || ops["dynamodb:UpdateItem"] || ops["dynamodb:BatchWriteItem"]
+		// THEN SingleItemWrites lists its partitions
+		if key := "(*" + m[1] + ")." + m[2]; writes && singleWrites[key] == nil {
+			t.Errorf("%s writes outside transactions but dynamo.SingleItemWrites does not list it", key)
+		}
 	}
 
 	// GIVEN the start-up path every function runs
@@ -146,7 +172,8 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 				t.Fatalf("no entry points for %s: add them to entryPoints", f.Name)
 			}
 			// WHEN its handlers' reachable AWS calls are collected
-			got, unknown := capabilities(reach(roots))
+			ops, fns := reachFuncs(roots)
+			got, unknown := capabilities(ops)
 			want, _ := capabilities(declaredOps(f))
 			// THEN they need exactly the declared capabilities
 			var missing, extra []string
@@ -170,6 +197,22 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 			}
 			if len(extra) > 0 {
 				t.Errorf("the topology declares %v, which the code never uses (a broader role than needed)", extra)
+			}
+			// AND the store methods it reaches write only where its
+			// WritePrefixes (IAM dynamodb:LeadingKeys) allow
+			if allowed := f.Access.Table.WritePrefixes; len(allowed) > 0 {
+				for fn := range fns {
+					m := storeMethod.FindStringSubmatch(strings.ReplaceAll(fn.String(), mod, ""))
+					if m == nil {
+						continue
+					}
+					key := "(*" + m[1] + ")." + m[2]
+					for _, p := range singleWrites[key] {
+						if !slices.Contains(allowed, p) {
+							t.Errorf("%s writes %s items, which WritePrefixes %v do not allow", key, p, allowed)
+						}
+					}
+				}
 			}
 			// AND a function reading secrets at start-up declares the keyrings
 			if boot["secretsmanager:GetSecretValue"] && (!slices.Contains(f.Access.Secrets, topology.SecretAdmissionKeys) ||

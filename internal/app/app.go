@@ -65,7 +65,7 @@ type App struct {
 	Clock     clock.Clock
 	Log       *slog.Logger
 	DB        *dynamodb.Client
-	Store     *dynamo.Store
+	Stores    dynamo.Stores
 	Catalog   *catalog.Service
 	Tokens    *admission.Tokens
 	Gate      *admission.Gate
@@ -119,8 +119,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 	}
 	a.Metrics = metrics.NewEmitter(out, cmp.Or(cfg.Function, "local"), a.Clock)
-	a.Store = dynamo.NewStore(a.DB, cfg.TableName, a.Clock)
-	a.Catalog = catalog.NewService(a.Store, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
+	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
+	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
 	kr := o.Keyring
 	if kr == nil {
 		k, err := loadKeyring(ctx, cfg)
@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Tokens = tokens
 	a.buildWaitroom(tokens, o.FanReadCache)
-	a.Inventory = inventory.NewService(a.Store, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
+	a.Inventory = inventory.NewService(a.Stores.Inventory, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
 		OnHold: a.afterHold})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 	case "catalog":
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
-		return handlers.Admin(a.Topology, a.Catalog, a.Store, a.Orders, a.Waitroom, a.Clock, a.Log)
+		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
 	case "holds":

@@ -96,17 +96,17 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 	if err != nil {
 		return err
 	}
-	a.Tickets = tickets.NewService(a.Store, codec, tickets.Options{Clock: a.Clock, Logger: a.Log})
-	a.Orders = orders.NewService(a.Store, a.Providers, flowRef{a}, orders.ServiceOptions{Clock: a.Clock, Logger: a.Log,
+	a.Tickets = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: a.Clock, Logger: a.Log})
+	a.Orders = orders.NewService(a.Stores.Orders, a.Providers, flowRef{a}, orders.ServiceOptions{Clock: a.Clock, Logger: a.Log,
 		Tickets: a.Tickets,
 		MaxTickets: func(ctx context.Context, id string) (int, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.MaxTicketsPerAccount, err
 		}})
-	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Store, a.Orders, a.Clock, a.Log)
-	a.Tasks = &workflow.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Store, Payments: a.Providers,
+	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Stores.ProviderEvents, a.Orders, a.Clock, a.Log)
+	a.Tasks = &workflow.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: a.Providers,
 		Providers: a.Providers.Names(), Tickets: ticketIssuer{a}, Log: a.Log, Metrics: a.Metrics}
-	a.Reconciler = reconcile.New(a.Store, a.Catalog, a.Inventory, a.Orders, a.Providers, ticketIssuer{a},
+	a.Reconciler = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, a.Orders, a.Providers, ticketIssuer{a},
 		reconcile.Options{Clock: a.Clock, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})
 	if cfg.StateMachineArn != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))

@@ -25,10 +25,10 @@ const (
 
 // buildWaitroom wires the waiting room and the admission gate.
 func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration) {
-	a.HoldHealth = health.NewRecorder(a.Store, health.RecorderOptions{Clock: a.Clock, Logger: a.Log})
-	monitor := health.NewMonitor(a.Store, health.Thresholds{HoldP99: a.Config.HealthHoldP99,
+	a.HoldHealth = health.NewRecorder(a.Stores.Health, health.RecorderOptions{Clock: a.Clock, Logger: a.Log})
+	monitor := health.NewMonitor(a.Stores.Health, health.Thresholds{HoldP99: a.Config.HealthHoldP99,
 		ErrorRate: a.Config.HealthErrorRate, ThrottleRate: a.Config.HealthThrottleRate}, health.MonitorOptions{Clock: a.Clock})
-	a.Waitroom = waitroom.NewService(a.Store, a.Catalog, tokens, waitroom.Options{
+	a.Waitroom = waitroom.NewService(a.Stores.Waitroom, a.Catalog, tokens, waitroom.Options{
 		Clock: a.Clock, Logger: a.Log,
 		InventoryFactor: a.Config.InletInventoryFactor,
 		TickEvery:       a.Config.InletEvery,
@@ -44,7 +44,7 @@ func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration
 		Clock: a.Clock,
 		Queue: a.Waitroom,
 		Limiter: &ratelimit.Limiter{Name: "admission", Limit: AdmissionLimit, Window: AdmissionLimitWindow,
-			Store: a.Store, Clock: a.Clock},
+			Store: a.Stores.RateLimit, Clock: a.Clock},
 	})
 }
 

@@ -22,14 +22,14 @@ import (
 func TestWebhookRefusesBadSignaturesAndAcknowledgesReplays(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
-	store := dynamo.NewStore(db, table, nil)
+	stores := dynamo.NewStores(db, table, nil)
 	box, err := sandbox.New(sandbox.Options{Secret: "whsec_a", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer box.Close()
-	om := orders.NewService(store, checkout.Providers{"sandbox": box}, nil, orders.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
-	wh := checkout.NewWebhooks(checkout.Providers{"sandbox": box}, store, om, nil, slog.New(slog.DiscardHandler))
+	om := orders.NewService(stores.Orders, checkout.Providers{"sandbox": box}, nil, orders.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+	wh := checkout.NewWebhooks(checkout.Providers{"sandbox": box}, stores.ProviderEvents, om, nil, slog.New(slog.DiscardHandler))
 
 	body := []byte(`{"id":"evt_1","object":"event","type":"payment_intent.processing","created":1,"data":{"object":{"id":"pi_x","object":"payment_intent","status":"processing","metadata":{"order_id":"o1"},"amount":100,"currency":"eur"}}}`)
 	now := time.Now()

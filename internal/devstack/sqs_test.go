@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/dynamo"
 )
 
 // fan is one signed-in account.
@@ -148,7 +149,7 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 		defer cancel()
 		_ = st.Close(ctx)
 	})
-	st.DynamoOps().Watch("UpdateItem", "QCOUNT#")
+	st.DynamoOps().Watch("UpdateItem", dynamo.PrefixQueueCounter)
 	c := &stackClient{t: t, st: st, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	org, _, err := st.Issuer.Issue("organizer-1", auth.RoleOrganizer)
 	if err != nil {
@@ -220,7 +221,7 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 	for i, f := range all {
 		subs[i] = f.sub
 	}
-	places, err := st.App.Store.Places(ctx, id, subs)
+	places, err := st.App.Stores.Waitroom.Places(ctx, id, subs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,7 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 	// One counter write per assigner batch: at most ceil(joins / 100) for
 	// the joins after the draw (those before it take their positions from
 	// the draw's single write).
-	counterWrites := st.DynamoOps().Watched("UpdateItem", "QCOUNT#")
+	counterWrites := st.DynamoOps().Watched("UpdateItem", dynamo.PrefixQueueCounter)
 	qs := st.Queue("joins").Stats()
 	lateJoins := int64(len(late) + 19)
 	if bound := (lateJoins + 99) / 100; counterWrites > bound || counterWrites > int64(qs.Invocations) || counterWrites == 0 {

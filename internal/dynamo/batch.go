@@ -22,7 +22,7 @@ type item = map[string]types.AttributeValue
 
 // putAll writes items with parallel BatchWriteItem calls, retrying
 // unprocessed items with backoff (throttling shows up as UnprocessedItems).
-func (s *Store) putAll(ctx context.Context, items []item) error {
+func (s *base) putAll(ctx context.Context, items []item) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchWorkers)
 	for start := 0; start < len(items); start += batchWriteMax {
@@ -38,7 +38,7 @@ func (s *Store) putAll(ctx context.Context, items []item) error {
 	return g.Wait()
 }
 
-func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error {
+func (s *base) writeBatch(ctx context.Context, reqs []types.WriteRequest) error {
 	pending := map[string][]types.WriteRequest{s.table: reqs}
 	for attempt := 0; len(pending[s.table]) > 0; attempt++ {
 		if attempt > 0 {
@@ -62,7 +62,7 @@ func (s *Store) writeBatch(ctx context.Context, reqs []types.WriteRequest) error
 // unprocessed keys. Eventually consistent reads serve read models;
 // decisions (which GA shard to take, which seats a conflict lost) read
 // consistently.
-func (s *Store) batchGet(ctx context.Context, keys []item, projection string, names map[string]string, consistent bool) ([]item, error) {
+func (s *base) batchGet(ctx context.Context, keys []item, projection string, names map[string]string, consistent bool) ([]item, error) {
 	results := make([][]item, (len(keys)+batchGetMax-1)/batchGetMax)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchWorkers)

@@ -17,7 +17,7 @@ import (
 	"github.com/stararena/stararena/internal/inventory"
 )
 
-var _ catalog.Store = (*Store)(nil)
+var _ catalog.Store = (*CatalogStore)(nil)
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -28,20 +28,20 @@ func n(v int64) types.AttributeValue {
 // CreateEvent writes seats, GA shards and projections with batch writes,
 // then the event document last, so an event is never visible before its
 // inventory exists.
-func (st *Store) CreateEvent(ctx context.Context, ev catalog.Event) error {
+func (st *CatalogStore) CreateEvent(ctx context.Context, ev catalog.Event) error {
 	var items []item
 	for _, sec := range ev.Sections {
 		switch sec.Kind {
 		case catalog.Reserved:
 			for _, id := range sec.SeatIDs() {
-				it := key(seatPK(ev.ID, id), "SEAT")
+				it := SeatKey(ev.ID, id)
 				it["eventId"], it["seatId"], it["section"] = s(ev.ID), s(id), s(sec.ID)
 				it["state"], it["version"] = s(catalog.SeatAvailable), n(0)
 				items = append(items, it)
 			}
 		case catalog.GA:
 			for i, c := range catalog.GAShardCapacities(sec.Capacity) {
-				it := key(gaShardPK(ev.ID, sec.ID, i), "GA")
+				it := gaShardKey(ev.ID, sec.ID, i)
 				it["eventId"], it["section"] = s(ev.ID), s(sec.ID)
 				it["capacity"], it["available"], it["held"], it["sold"] = n(int64(c)), n(int64(c)), n(0), n(0)
 				items = append(items, it)
@@ -58,10 +58,10 @@ func (st *Store) CreateEvent(ctx context.Context, ev catalog.Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	meta := key(eventPK(ev.ID), "META")
+	meta := eventKey(ev.ID)
 	meta["doc"] = s(string(doc))
-	meta["gsi1pk"] = s("EVENTS")
-	meta["gsi1sk"] = s(ev.StartsAt.Format(time.RFC3339) + "#" + ev.ID)
+	gpk, gsk := eventsByStart(ev.StartsAt, ev.ID)
+	meta["gsi1pk"], meta["gsi1sk"] = s(gpk), s(gsk)
 	meta["version"] = n(1)
 	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(st.table),
@@ -85,10 +85,10 @@ func (st *Store) CreateEvent(ctx context.Context, ev catalog.Event) error {
 }
 
 // eventDocIs reports whether the stored event document is exactly doc.
-func (st *Store) eventDocIs(ctx context.Context, id, doc string) (bool, error) {
+func (st *CatalogStore) eventDocIs(ctx context.Context, id, doc string) (bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(st.table),
-		Key:            key(eventPK(id), "META"),
+		Key:            eventKey(id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -99,10 +99,10 @@ func (st *Store) eventDocIs(ctx context.Context, id, doc string) (bool, error) {
 }
 
 // GetEvent reads the event document.
-func (st *Store) GetEvent(ctx context.Context, id string) (catalog.Event, error) {
+func (st *CatalogStore) GetEvent(ctx context.Context, id string) (catalog.Event, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(st.table),
-		Key:       key(eventPK(id), "META"),
+		Key:       eventKey(id),
 	})
 	if err != nil {
 		return catalog.Event{}, fmt.Errorf("get event %s: %w", id, err)
@@ -126,21 +126,21 @@ func decodeEvent(it item) (catalog.Event, error) {
 }
 
 // ListEvents queries gsi1 (all events, by start time).
-func (st *Store) ListEvents(ctx context.Context, limit int) ([]catalog.Event, error) {
-	return st.listEvents(ctx, "gsi1pk = :p", item{":p": s("EVENTS")}, limit)
+func (st *CatalogStore) ListEvents(ctx context.Context, limit int) ([]catalog.Event, error) {
+	return st.listEvents(ctx, "gsi1pk = :p", item{":p": s(eventsPK)}, limit)
 }
 
 // ListEventsFrom queries gsi1 from a start time on (the key is
 // <startsAt RFC 3339>#<id>, which sorts by time).
-func (st *Store) ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]catalog.Event, error) {
+func (st *CatalogStore) ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]catalog.Event, error) {
 	return st.listEvents(ctx, "gsi1pk = :p AND gsi1sk >= :from",
-		item{":p": s("EVENTS"), ":from": s(from.UTC().Format(time.RFC3339))}, limit)
+		item{":p": s(eventsPK), ":from": s(eventsFrom(from))}, limit)
 }
 
-func (st *Store) listEvents(ctx context.Context, cond string, values item, limit int) ([]catalog.Event, error) {
+func (st *CatalogStore) listEvents(ctx context.Context, cond string, values item, limit int) ([]catalog.Event, error) {
 	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(st.table),
-		IndexName:                 aws.String("gsi1"),
+		IndexName:                 aws.String(gsi1),
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeValues: values,
 	})
@@ -165,7 +165,7 @@ func (st *Store) listEvents(ctx context.Context, cond string, values item, limit
 }
 
 func projectionItem(eventID string, p catalog.Projection) item {
-	it := key(eventPK(eventID), "AVAIL#"+p.Section)
+	it := projectionKey(eventID, p.Section)
 	it["states"] = s(p.States)
 	it["capacity"], it["available"], it["held"], it["sold"] = n(int64(p.Capacity)), n(int64(p.Available)), n(int64(p.Held)), n(int64(p.Sold))
 	it["asOf"] = n(p.AsOf.UnixMilli())
@@ -174,10 +174,10 @@ func projectionItem(eventID string, p catalog.Projection) item {
 
 // Projections batch-gets the sections' AVAIL# items (eventually
 // consistent: the projection is a read model).
-func (st *Store) Projections(ctx context.Context, eventID string, sections []string) ([]catalog.Projection, error) {
+func (st *CatalogStore) Projections(ctx context.Context, eventID string, sections []string) ([]catalog.Projection, error) {
 	keys := make([]item, len(sections))
 	for i, sec := range sections {
-		keys[i] = key(eventPK(eventID), "AVAIL#"+sec)
+		keys[i] = projectionKey(eventID, sec)
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
@@ -186,7 +186,7 @@ func (st *Store) Projections(ctx context.Context, eventID string, sections []str
 	ps := make([]catalog.Projection, 0, len(items))
 	for _, it := range items {
 		p := catalog.Projection{
-			Section:   str(it, "sk")[len("AVAIL#"):],
+			Section:   projectionSection(str(it, "sk")),
 			States:    str(it, "states"),
 			Capacity:  int(num(it, "capacity")),
 			Available: int(num(it, "available")),
@@ -201,10 +201,10 @@ func (st *Store) Projections(ctx context.Context, eventID string, sections []str
 
 // LeaseRefresh is a conditional write on the lease item: it succeeds for one
 // caller per expired lease.
-func (st *Store) LeaseRefresh(ctx context.Context, eventID string, now, until time.Time) (bool, error) {
+func (st *CatalogStore) LeaseRefresh(ctx context.Context, eventID string, now, until time.Time) (bool, error) {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(eventPK(eventID), "AVAIL_LEASE"),
+		Key:                       leaseKey(eventID),
 		UpdateExpression:          aws.String("SET leaseUntil = :u"),
 		ConditionExpression:       aws.String("attribute_not_exists(leaseUntil) OR leaseUntil < :now"),
 		ExpressionAttributeValues: item{":u": n(until.UnixMilli()), ":now": n(now.UnixMilli())},
@@ -220,10 +220,10 @@ func (st *Store) LeaseRefresh(ctx context.Context, eventID string, now, until ti
 }
 
 // EndRefresh clears the lease.
-func (st *Store) EndRefresh(ctx context.Context, eventID string) error {
+func (st *CatalogStore) EndRefresh(ctx context.Context, eventID string) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(eventPK(eventID), "AVAIL_LEASE"),
+		Key:                       leaseKey(eventID),
 		UpdateExpression:          aws.String("SET leaseUntil = :zero"),
 		ExpressionAttributeValues: item{":zero": n(0)},
 	})
@@ -235,7 +235,7 @@ func (st *Store) EndRefresh(ctx context.Context, eventID string) error {
 
 // SeatStates reads every seat's state (eventually consistent: for the
 // availability read model).
-func (st *Store) SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error) {
+func (st *CatalogStore) SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error) {
 	seats, err := st.readSeats(ctx, eventID, ids, false, false)
 	if err != nil {
 		return nil, err
@@ -248,7 +248,7 @@ func (st *Store) SeatStates(ctx context.Context, eventID string, ids []string) (
 }
 
 // GACounts sums a GA section's shards (eventually consistent).
-func (st *Store) GACounts(ctx context.Context, eventID, section string, shards int) (int, int, int, error) {
+func (st *CatalogStore) GACounts(ctx context.Context, eventID, section string, shards int) (int, int, int, error) {
 	counts, err := st.readShards(ctx, eventID, section, shards, false)
 	if err != nil {
 		return 0, 0, 0, err
@@ -263,10 +263,10 @@ func (st *Store) GACounts(ctx context.Context, eventID, section string, shards i
 // readSeats batch-reads seat items by seat id: the state and, withOrder,
 // the holding order (left out of the projection rebuild, which reads every
 // seat of an event and needs only states).
-func (st *Store) readSeats(ctx context.Context, eventID string, ids []string, consistent, withOrder bool) (map[string]inventory.SeatState, error) {
+func (st *base) readSeats(ctx context.Context, eventID string, ids []string, consistent, withOrder bool) (map[string]inventory.SeatState, error) {
 	keys := make([]item, len(ids))
 	for i, id := range ids {
-		keys[i] = key(seatPK(eventID, id), "SEAT")
+		keys[i] = SeatKey(eventID, id)
 	}
 	fields := "seatId, #st"
 	if withOrder {
@@ -286,12 +286,12 @@ func (st *Store) readSeats(ctx context.Context, eventID string, ids []string, co
 type shardCounts struct{ available, held, sold int }
 
 // readShards batch-reads a GA section's counter shards, by shard number.
-func (st *Store) readShards(ctx context.Context, eventID, section string, shards int, consistent bool) ([]shardCounts, error) {
+func (st *base) readShards(ctx context.Context, eventID, section string, shards int, consistent bool) ([]shardCounts, error) {
 	keys := make([]item, shards)
 	index := make(map[string]int, shards)
 	for i := range keys {
 		pk := gaShardPK(eventID, section, i)
-		keys[i], index[pk] = key(pk, "GA"), i
+		keys[i], index[pk] = key(pk, skGA), i
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, consistent)
 	if err != nil {
@@ -307,7 +307,7 @@ func (st *Store) readShards(ctx context.Context, eventID, section string, shards
 }
 
 // SaveProjections overwrites the projection items.
-func (st *Store) SaveProjections(ctx context.Context, eventID string, ps []catalog.Projection) error {
+func (st *CatalogStore) SaveProjections(ctx context.Context, eventID string, ps []catalog.Projection) error {
 	items := make([]item, len(ps))
 	for i, p := range ps {
 		items[i] = projectionItem(eventID, p)
@@ -332,10 +332,10 @@ func num(it item, name string) int64 {
 
 // UpdateEvent changes the event document with optimistic locking on its
 // version, so two organizers changing the sale at once cannot lose an edit.
-func (st *Store) UpdateEvent(ctx context.Context, id string, change func(*catalog.Event) error) (catalog.Event, error) {
+func (st *CatalogStore) UpdateEvent(ctx context.Context, id string, change func(*catalog.Event) error) (catalog.Event, error) {
 	for range 5 {
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(st.table), Key: key(eventPK(id), "META"), ConsistentRead: aws.Bool(true),
+			TableName: aws.String(st.table), Key: eventKey(id), ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
 			return catalog.Event{}, fmt.Errorf("get event %s: %w", id, err)
@@ -357,7 +357,7 @@ func (st *Store) UpdateEvent(ctx context.Context, id string, change func(*catalo
 		v := num(out.Item, "version")
 		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(st.table),
-			Key:                       key(eventPK(id), "META"),
+			Key:                       eventKey(id),
 			ConditionExpression:       aws.String("version = :v"),
 			UpdateExpression:          aws.String("SET doc = :d, version = :next"),
 			ExpressionAttributeValues: item{":v": n(v), ":next": n(v + 1), ":d": s(string(doc))},

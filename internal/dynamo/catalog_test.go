@@ -41,7 +41,7 @@ func smallEvent(t *testing.T, id string) catalog.Event {
 func TestStoreCreateAndRead(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
-	st := dynamo.NewStore(db, table, nil)
+	st := dynamo.NewStores(db, table, nil).Catalog
 	ev := smallEvent(t, "e1")
 	if err := st.CreateEvent(ctx, ev); err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestStoreCreateAndRead(t *testing.T) {
 func TestLeaseRefreshHasOneWinner(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
-	st := dynamo.NewStore(db, table, nil)
+	st := dynamo.NewStores(db, table, nil).Catalog
 	now := time.Now()
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -155,7 +155,7 @@ func TestAvailabilityFollowsSeatChanges(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
 	clk := clock.NewManual(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-	st := dynamo.NewStore(db, table, clk)
+	st := dynamo.NewStores(db, table, clk).Catalog
 	svc := catalog.NewService(st, catalog.Options{Clock: clk, Freshness: 2 * time.Second})
 	ev, err := svc.Create(ctx, smallEvent(t, ""), "org")
 	if err != nil {
@@ -190,7 +190,7 @@ func setSeat(t *testing.T, db *dynamodb.Client, table, eventID, seat, state stri
 	t.Helper()
 	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(table),
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "SEAT#" + eventID + "#" + seat}, "sk": &types.AttributeValueMemberS{Value: "SEAT"}},
+		Key:                       dynamo.SeatKey(eventID, seat),
 		UpdateExpression:          aws.String("SET #s = :s"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: state}},
@@ -204,7 +204,7 @@ func setSeat(t *testing.T, db *dynamodb.Client, table, eventID, seat, state stri
 func benchEvent(b *testing.B) (*catalog.Service, catalog.Event) {
 	b.Helper()
 	db, table := testenv.DynamoDB(b)
-	svc := catalog.NewService(dynamo.NewStore(db, table, nil), catalog.Options{Logger: slog.New(slog.DiscardHandler)})
+	svc := catalog.NewService(dynamo.NewStores(db, table, nil).Catalog, catalog.Options{Logger: slog.New(slog.DiscardHandler)})
 	rows := make([]catalog.Row, 200)
 	for i := range rows {
 		rows[i] = catalog.Row{ID: "R" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Seats: 100}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 	"github.com/stararena/stararena/internal/health"
 )
 
-var _ health.Store = (*Store)(nil)
+var _ health.Store = (*HealthStore)(nil)
 
 // Purchase-path health windows (see package health):
 //
@@ -28,15 +27,12 @@ var _ health.Store = (*Store)(nil)
 // expiry attribute is "ttl", the table's one TTL attribute (scan records use
 // it too); "expiresAt" already names the hold deadline on seat and order
 // items and must never be a TTL.
-func healthPK(eventID string, start int64) string {
-	return "HEALTH#" + eventID + "#" + strconv.FormatInt(start, 10)
-}
 
 // AddWindow merges w into its window item with one UpdateItem: ADD is
 // atomic per attribute, so concurrent flushes of many instances sum exactly
 // without reading first or retrying on a condition. Only non-zero buckets
 // are sent, which keeps the request small.
-func (st *Store) AddWindow(ctx context.Context, w health.Window) error {
+func (st *HealthStore) AddWindow(ctx context.Context, w health.Window) error {
 	if w.EventID == "" {
 		return errors.New("add health window: no event id")
 	}
@@ -62,7 +58,7 @@ func (st *Store) AddWindow(ctx context.Context, w health.Window) error {
 	}
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(healthPK(w.EventID, start), "HEALTH"),
+		Key:                       healthKey(w.EventID, start),
 		UpdateExpression:          aws.String(expr.String()),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: vals,
@@ -76,7 +72,7 @@ func (st *Store) AddWindow(ctx context.Context, w health.Window) error {
 // Windows batch-gets the window items by key (eventually consistent: a
 // health signal a second stale is as good, at half the read cost). A window
 // nobody wrote comes back empty.
-func (st *Store) Windows(ctx context.Context, eventID string, starts []time.Time) ([]health.Window, error) {
+func (st *HealthStore) Windows(ctx context.Context, eventID string, starts []time.Time) ([]health.Window, error) {
 	out := make([]health.Window, len(starts))
 	// BatchGetItem refuses duplicate keys: ask once per distinct start.
 	index := make(map[string][]int, len(starts))
@@ -86,7 +82,7 @@ func (st *Store) Windows(ctx context.Context, eventID string, starts []time.Time
 		out[i] = health.Window{EventID: eventID, Start: time.Unix(sec, 0).UTC()}
 		pk := healthPK(eventID, sec)
 		if _, seen := index[pk]; !seen {
-			keys = append(keys, key(pk, "HEALTH"))
+			keys = append(keys, key(pk, skHealth))
 		}
 		index[pk] = append(index[pk], i)
 	}

@@ -26,12 +26,13 @@ func healthWindow(ev string, start time.Time, lat time.Duration, k int, out heal
 	return w
 }
 
-// TestHealthStore is the health.Store conformance suite (run against
+// TestHealthStore checks the DynamoDB adapter beyond the port contract
+// (storetest): item layout, batching, concurrent writes (run against
 // AWS_ENDPOINT_URL_DYNAMODB when set).
 func TestHealthStore(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
-	st := dynamo.NewStore(db, table, nil)
+	st := dynamo.NewStores(db, table, nil).Health
 
 	t.Run("AddsAndReadsBack", func(t *testing.T) {
 		a := healthWindow("e1", healthT0, 40*time.Millisecond, 7, health.OK)

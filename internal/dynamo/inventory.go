@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -18,22 +19,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 )
 
-var _ inventory.Store = (*Store)(nil)
-
-// More item kinds (see Store):
-//
-//	ORDER#<id>                  ORDER   an order; gsi1 ACCOUNT#<account> / ORDER#<createdAt>#<id>
-//	LIMIT#<event>#<account>     LIMIT   places the account holds or bought for the event
-//	ADMISSION#<jti>             USED    a consumed admission token
-//	IDEM#<account>#<key>        IDEM    an Idempotency-Key and the order it created
-func orderPK(id string) string               { return "ORDER#" + id }
-func limitPK(eventID, account string) string { return "LIMIT#" + eventID + "#" + account }
-func admissionPK(jti string) string          { return "ADMISSION#" + jti }
-func idemPK(account, key string) string      { return "IDEM#" + account + "#" + key }
-func accountOrdersPK(account string) string  { return "ACCOUNT#" + account }
-func accountOrdersSK(o *orders.Order) string {
-	return "ORDER#" + o.CreatedAt.Format(time.RFC3339Nano) + "#" + o.ID
-}
+var _ inventory.Store = (*InventoryStore)(nil)
 
 // part names what one transaction item was, to read cancellation reasons.
 type part struct {
@@ -45,7 +31,7 @@ type part struct {
 // CreateHold is one TransactWriteItems: seat conditional updates, GA shard
 // decrements (never below zero), the account limit, the consumed admission
 // token, the order and the optional idempotency record.
-func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
+func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 	o := p.Order
 	now := o.CreatedAt
 	var items []types.TransactWriteItem
@@ -54,7 +40,7 @@ func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 	// (minidyn): the idempotency record and the admission token come first,
 	// so a retry is recognised as a retry before its seats look taken.
 	if r := p.Idempotency; r != nil {
-		it := key(idemPK(r.Account, r.Key), "IDEM")
+		it := idemKey(r.Account, r.Key)
 		it["fingerprint"], it["orderId"] = s(r.Fingerprint), s(r.OrderID)
 		it["ttl"] = n(now.Add(24 * time.Hour).Unix())
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
@@ -62,7 +48,7 @@ func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 		}})
 		parts = append(parts, part{kind: "idem"})
 	}
-	adm := key(admissionPK(p.AdmissionID), "USED")
+	adm := admissionKey(p.AdmissionID)
 	adm["eventId"], adm["account"], adm["orderId"] = s(o.EventID), s(o.Account), s(o.ID)
 	adm["usedAt"] = s(now.Format(time.RFC3339Nano))
 	adm["ttl"] = n(p.AdmissionExpires.Add(24 * time.Hour).Unix()) // garbage collection only
@@ -73,7 +59,7 @@ func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 	q := int64(o.Places())
 	items = append(items, types.TransactWriteItem{Update: &types.Update{
 		TableName:                 aws.String(st.table),
-		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
+		Key:                       LimitKey(o.EventID, o.Account),
 		ConditionExpression:       aws.String("attribute_not_exists(#c) OR #c <= :room"),
 		UpdateExpression:          aws.String("ADD #c :q"),
 		ExpressionAttributeNames:  map[string]string{"#c": "count"},
@@ -91,7 +77,7 @@ func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 	for _, seat := range p.Seats {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(st.table),
-			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			Key:                      SeatKey(o.EventID, seat),
 			ConditionExpression:      aws.String("#st = :avail"),
 			UpdateExpression:         aws.String("SET #st = :held, orderId = :oid, account = :acct, expiresAt = :exp, version = version + :one"),
 			ExpressionAttributeNames: map[string]string{"#st": "state"},
@@ -105,7 +91,7 @@ func (st *Store) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 	for _, t := range p.GA {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                 aws.String(st.table),
-			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			Key:                       gaShardKey(o.EventID, o.Section, t.Shard),
 			ConditionExpression:       aws.String("available >= :q"),
 			UpdateExpression:          aws.String("SET available = available - :q, held = held + :q"),
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
@@ -175,7 +161,7 @@ func orderItem(o *orders.Order) (item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode order: %w", err)
 	}
-	it["pk"], it["sk"] = s(orderPK(o.ID)), s("ORDER")
+	maps.Copy(it, orderKey(o.ID))
 	it["gsi1pk"], it["gsi1sk"] = s(accountOrdersPK(o.Account)), s(accountOrdersSK(o))
 	it["expiresAtMs"] = n(o.ExpiresAt.UnixMilli())
 	pk, sk := workIndex(*o, o.Status, o.CreatedAt)
@@ -192,9 +178,9 @@ func decodeOrder(it item) (orders.Order, error) {
 }
 
 // GetOrder reads an order with a strongly consistent read.
-func (st *Store) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+func (st *OrderStore) GetOrder(ctx context.Context, id string) (orders.Order, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(orderPK(id), "ORDER"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: orderKey(id), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return orders.Order{}, fmt.Errorf("get order %s: %w", id, err)
@@ -206,12 +192,12 @@ func (st *Store) GetOrder(ctx context.Context, id string) (orders.Order, error) 
 }
 
 // ListOrders queries gsi1 for an account's orders, newest first.
-func (st *Store) ListOrders(ctx context.Context, account string, limit int) ([]orders.Order, error) {
+func (st *InventoryStore) ListOrders(ctx context.Context, account string, limit int) ([]orders.Order, error) {
 	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(st.table),
-		IndexName:                 aws.String("gsi1"),
+		IndexName:                 aws.String(gsi1),
 		KeyConditionExpression:    aws.String("gsi1pk = :p AND begins_with(gsi1sk, :o)"),
-		ExpressionAttributeValues: item{":p": s(accountOrdersPK(account)), ":o": s("ORDER#")},
+		ExpressionAttributeValues: item{":p": s(accountOrdersPK(account)), ":o": s(PrefixOrder)},
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
 	})
@@ -230,9 +216,9 @@ func (st *Store) ListOrders(ctx context.Context, account string, limit int) ([]o
 }
 
 // GetIdempotency reads an idempotency record (consistent).
-func (st *Store) GetIdempotency(ctx context.Context, account, k string) (inventory.IdempotencyRecord, bool, error) {
+func (st *InventoryStore) GetIdempotency(ctx context.Context, account, k string) (inventory.IdempotencyRecord, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(idemPK(account, k), "IDEM"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: idemKey(account, k), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return inventory.IdempotencyRecord{}, false, fmt.Errorf("get idempotency key: %w", err)
@@ -244,12 +230,12 @@ func (st *Store) GetIdempotency(ctx context.Context, account, k string) (invento
 }
 
 // SeatHolders reads seats consistently.
-func (st *Store) SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
+func (st *InventoryStore) SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
 	return st.readSeats(ctx, eventID, ids, true, true)
 }
 
 // GAShards reads the available places of a GA section's shards consistently.
-func (st *Store) GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error) {
+func (st *InventoryStore) GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error) {
 	counts, err := st.readShards(ctx, eventID, section, shards, true)
 	if err != nil {
 		return nil, err
@@ -264,10 +250,10 @@ func (st *Store) GAShards(ctx context.Context, eventID, section string, shards i
 // ReleaseHold returns an order's places in one transaction conditional on
 // the order still being PENDING_PAYMENT at its version and each seat still
 // held by it.
-func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Status, seats []string, now time.Time) error {
+func (st *InventoryStore) ReleaseHold(ctx context.Context, o orders.Order, to orders.Status, seats []string, now time.Time) error {
 	items := []types.TransactWriteItem{{Update: &types.Update{
 		TableName:                aws.String(st.table),
-		Key:                      key(orderPK(o.ID), "ORDER"),
+		Key:                      orderKey(o.ID),
 		ConditionExpression:      aws.String("#st = :pending AND version = :v"),
 		UpdateExpression:         aws.String("SET #st = :to, version = version + :one, updatedAt = :now, gsi2pk = :wpk, gsi2sk = :wsk"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
@@ -280,7 +266,7 @@ func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Stat
 	for _, seat := range seats {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(st.table),
-			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			Key:                      SeatKey(o.EventID, seat),
 			ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
 			UpdateExpression:         aws.String("SET #st = :avail, version = version + :one REMOVE orderId, account, expiresAt"),
 			ExpressionAttributeNames: map[string]string{"#st": "state"},
@@ -292,7 +278,7 @@ func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Stat
 	for _, t := range o.GATakes {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                 aws.String(st.table),
-			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			Key:                       gaShardKey(o.EventID, o.Section, t.Shard),
 			ConditionExpression:       aws.String("held >= :q"),
 			UpdateExpression:          aws.String("SET available = available + :q, held = held - :q"),
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
@@ -318,11 +304,11 @@ func (st *Store) ReleaseHold(ctx context.Context, o orders.Order, to orders.Stat
 
 // limitCredit gives an order's places back to its account's limit, never
 // below zero.
-func (st *Store) limitCredit(o orders.Order) types.TransactWriteItem {
+func (st *base) limitCredit(o orders.Order) types.TransactWriteItem {
 	q := int64(o.Places())
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                 aws.String(st.table),
-		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
+		Key:                       LimitKey(o.EventID, o.Account),
 		ConditionExpression:       aws.String("#c >= :q"),
 		UpdateExpression:          aws.String("ADD #c :neg"),
 		ExpressionAttributeNames:  map[string]string{"#c": "count"},

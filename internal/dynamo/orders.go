@@ -17,58 +17,16 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 )
 
-var _ orders.Store = (*Store)(nil)
-
-// More item kinds:
-//
-//	PAYMENT#<provider>#<paymentId>   PAYMENT   a captured payment and what it is for
-func paymentRecordPK(provider, id string) string { return "PAYMENT#" + provider + "#" + id }
+var _ orders.Store = (*OrderStore)(nil)
 
 // Work index (gsi2): a non-terminal order sits under WORK#<event>#<shard>
 // with its deadline as sort key, so the reconciler finds overdue orders
-// with a few Queries; a terminal order moves to DONE#... and drops out.
-const workShards = 8
+// with a few Queries; a terminal order moves to DONE#... and drops out
+// (keys.go).
 
 // IssueDeadline is how long a PAID order may wait for its tickets before
 // the reconciler steps in.
 const IssueDeadline = 5 * time.Minute
-
-func workShard(orderID string) int {
-	h := 0
-	for i := 0; i < len(orderID); i++ {
-		h = h*31 + int(orderID[i])
-	}
-	if h < 0 {
-		h = -h
-	}
-	return h % workShards
-}
-
-// WorkPK is the gsi2 partition of an event's open orders in shard i.
-func WorkPK(eventID string, shard int) string { return fmt.Sprintf("WORK#%s#%d", eventID, shard) }
-
-func workPK(o orders.Order, status orders.Status) string {
-	if status.Terminal() {
-		return fmt.Sprintf("DONE#%s#%d", o.EventID, workShard(o.ID))
-	}
-	return WorkPK(o.EventID, workShard(o.ID))
-}
-
-// workSK orders by the time after which the reconciler should look.
-func workSK(o orders.Order, status orders.Status, now time.Time) string {
-	deadline := now
-	switch status {
-	case orders.PendingPayment:
-		deadline = o.ExpiresAt
-	case orders.Paid:
-		deadline = now.Add(IssueDeadline)
-	}
-	return deadline.UTC().Format(time.RFC3339Nano) + "#" + o.ID
-}
-
-func workIndex(o orders.Order, status orders.Status, now time.Time) (string, string) {
-	return workPK(o, status), workSK(o, status, now)
-}
 
 func rfc(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
 
@@ -102,7 +60,7 @@ func orderUpdate(o orders.Order, from []orders.Status, to orders.Status, set map
 		expr += ", " + nk + " = " + vk
 	}
 	return &types.Update{
-		Key:                       key(orderPK(o.ID), "ORDER"),
+		Key:                       orderKey(o.ID),
 		ConditionExpression:       aws.String(cond),
 		UpdateExpression:          aws.String(expr),
 		ExpressionAttributeNames:  names,
@@ -110,7 +68,7 @@ func orderUpdate(o orders.Order, from []orders.Status, to orders.Status, set map
 	}, nil
 }
 
-func (st *Store) transact(ctx context.Context, items []types.TransactWriteItem, what string) error {
+func (st *OrderStore) transact(ctx context.Context, items []types.TransactWriteItem, what string) error {
 	for i := range items {
 		switch {
 		case items[i].Update != nil:
@@ -145,7 +103,7 @@ func (st *Store) transact(ctx context.Context, items []types.TransactWriteItem, 
 }
 
 func paymentPut(r orders.PaymentRecord) *types.Put {
-	it := key(paymentRecordPK(r.Provider, r.PaymentID), "PAYMENT")
+	it := paymentKey(r.Provider, r.PaymentID)
 	it["provider"], it["paymentId"], it["orderId"], it["role"] = s(r.Provider), s(r.PaymentID), s(r.OrderID), s(string(r.Role))
 	it["amountCents"], it["currency"], it["capturedAt"] = n(r.AmountCents), s(r.Currency), rfc(r.CapturedAt)
 	it["refunded"] = &types.AttributeValueMemberBOOL{Value: r.Refunded}
@@ -155,7 +113,7 @@ func paymentPut(r orders.PaymentRecord) *types.Put {
 // MarkPaid is one transaction: the order PENDING_PAYMENT@v → PAID, its
 // seats HELD (by it) → SOLD, its GA places held → sold, and the payment
 // record.
-func (st *Store) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment, now time.Time) error {
+func (st *OrderStore) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.PendingPayment}, orders.Paid,
 		map[string]any{"paymentId": p.ID, "provider": p.Provider, "paidAt": now}, now)
 	if err != nil {
@@ -174,7 +132,7 @@ func (st *Store) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment,
 	items := []types.TransactWriteItem{{Update: up}}
 	for _, seat := range o.Seats {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			Key:                      SeatKey(o.EventID, seat),
 			ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
 			UpdateExpression:         aws.String("SET #st = :sold, version = version + :one REMOVE expiresAt"),
 			ExpressionAttributeNames: map[string]string{"#st": "state"},
@@ -184,7 +142,7 @@ func (st *Store) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment,
 	}
 	for _, t := range o.GATakes {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			Key:                       gaShardKey(o.EventID, o.Section, t.Shard),
 			ConditionExpression:       aws.String("held >= :q"),
 			UpdateExpression:          aws.String("SET held = held - :q, sold = sold + :q"),
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
@@ -197,7 +155,7 @@ func (st *Store) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment,
 
 // Rehold takes a released order's places again for a late payment, in one
 // transaction with the order EXPIRED/CANCELLED@v → PAID and the limit.
-func (st *Store) Rehold(ctx context.Context, o orders.Order, p orders.Payment, maxTickets int, now time.Time) error {
+func (st *OrderStore) Rehold(ctx context.Context, o orders.Order, p orders.Payment, maxTickets int, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.Expired, orders.Cancelled}, orders.Paid,
 		map[string]any{"paymentId": p.ID, "provider": p.Provider, "paidAt": now, "late": true}, now)
 	if err != nil {
@@ -206,7 +164,7 @@ func (st *Store) Rehold(ctx context.Context, o orders.Order, p orders.Payment, m
 	items := []types.TransactWriteItem{{Update: up}}
 	for _, seat := range o.Seats {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			Key:                      SeatKey(o.EventID, seat),
 			ConditionExpression:      aws.String("#st = :avail"),
 			UpdateExpression:         aws.String("SET #st = :sold, orderId = :oid, account = :acct, version = version + :one"),
 			ExpressionAttributeNames: map[string]string{"#st": "state"},
@@ -216,7 +174,7 @@ func (st *Store) Rehold(ctx context.Context, o orders.Order, p orders.Payment, m
 	}
 	for _, t := range o.GATakes {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			Key:                       gaShardKey(o.EventID, o.Section, t.Shard),
 			ConditionExpression:       aws.String("available >= :q"),
 			UpdateExpression:          aws.String("SET available = available - :q, sold = sold + :q"),
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
@@ -224,7 +182,7 @@ func (st *Store) Rehold(ctx context.Context, o orders.Order, p orders.Payment, m
 	}
 	q := int64(o.Places())
 	limit := &types.Update{
-		Key:                       key(limitPK(o.EventID, o.Account), "LIMIT"),
+		Key:                       LimitKey(o.EventID, o.Account),
 		UpdateExpression:          aws.String("ADD #c :q"),
 		ExpressionAttributeNames:  map[string]string{"#c": "count"},
 		ExpressionAttributeValues: item{":q": n(q)},
@@ -240,7 +198,7 @@ func (st *Store) Rehold(ctx context.Context, o orders.Order, p orders.Payment, m
 }
 
 // SetStatus is a conditional single-item transition.
-func (st *Store) SetStatus(ctx context.Context, o orders.Order, from []orders.Status, to orders.Status, set map[string]any, now time.Time) error {
+func (st *OrderStore) SetStatus(ctx context.Context, o orders.Order, from []orders.Status, to orders.Status, set map[string]any, now time.Time) error {
 	up, err := orderUpdate(o, from, to, set, now)
 	if err != nil {
 		return err
@@ -261,10 +219,10 @@ func (st *Store) SetStatus(ctx context.Context, o orders.Order, from []orders.St
 }
 
 // SetTaskToken stores the workflow token on a pending order.
-func (st *Store) SetTaskToken(ctx context.Context, orderID, token string) error {
+func (st *OrderStore) SetTaskToken(ctx context.Context, orderID, token string) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(orderPK(orderID), "ORDER"),
+		Key:                       orderKey(orderID),
 		ConditionExpression:       aws.String("#st = :p"),
 		UpdateExpression:          aws.String("SET taskToken = :t"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
@@ -281,7 +239,7 @@ func (st *Store) SetTaskToken(ctx context.Context, orderID, token string) error 
 }
 
 // PutPayment records a payment once.
-func (st *Store) PutPayment(ctx context.Context, r orders.PaymentRecord) (bool, error) {
+func (st *OrderStore) PutPayment(ctx context.Context, r orders.PaymentRecord) (bool, error) {
 	p := paymentPut(r)
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: p.Item, ConditionExpression: p.ConditionExpression})
 	var ccf *types.ConditionalCheckFailedException
@@ -295,9 +253,9 @@ func (st *Store) PutPayment(ctx context.Context, r orders.PaymentRecord) (bool, 
 }
 
 // GetPayment reads a payment record.
-func (st *Store) GetPayment(ctx context.Context, provider, paymentID string) (orders.PaymentRecord, bool, error) {
+func (st *OrderStore) GetPayment(ctx context.Context, provider, paymentID string) (orders.PaymentRecord, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
-		Key: key(paymentRecordPK(provider, paymentID), "PAYMENT"), ConsistentRead: aws.Bool(true)})
+		Key: paymentKey(provider, paymentID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return orders.PaymentRecord{}, false, fmt.Errorf("get payment %s: %w", paymentID, err)
 	}
@@ -313,10 +271,10 @@ func (st *Store) GetPayment(ctx context.Context, provider, paymentID string) (or
 }
 
 // MarkPaymentRefunded records a refund on a payment record.
-func (st *Store) MarkPaymentRefunded(ctx context.Context, provider, paymentID, refundID string) error {
+func (st *OrderStore) MarkPaymentRefunded(ctx context.Context, provider, paymentID, refundID string) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(paymentRecordPK(provider, paymentID), "PAYMENT"),
+		Key:                       paymentKey(provider, paymentID),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		UpdateExpression:          aws.String("SET refunded = :t, refundId = :r"),
 		ExpressionAttributeValues: item{":t": &types.AttributeValueMemberBOOL{Value: true}, ":r": s(refundID)},
@@ -330,15 +288,15 @@ func (st *Store) MarkPaymentRefunded(ctx context.Context, provider, paymentID, r
 // OverdueOrders returns open orders of an event whose work deadline is
 // before t (at most limit), from the gsi2 work index (eventually
 // consistent: the reconciler re-reads each order before acting).
-func (st *Store) OverdueOrders(ctx context.Context, eventID string, t time.Time, limit int) ([]orders.Order, error) {
+func (st *ReconcileStore) OverdueOrders(ctx context.Context, eventID string, t time.Time, limit int) ([]orders.Order, error) {
 	var out []orders.Order
 	for shard := range workShards {
 		p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
 			TableName:              aws.String(st.table),
-			IndexName:              aws.String("gsi2"),
+			IndexName:              aws.String(gsi2),
 			KeyConditionExpression: aws.String("gsi2pk = :p AND gsi2sk < :t"),
 			ExpressionAttributeValues: item{":p": s(WorkPK(eventID, shard)),
-				":t": s(t.UTC().Format(time.RFC3339Nano) + "#")},
+				":t": s(workBefore(t))},
 		})
 		for p.HasMorePages() && len(out) < limit {
 			page, err := p.NextPage(ctx)
@@ -361,10 +319,10 @@ func (st *Store) OverdueOrders(ctx context.Context, eventID string, t time.Time,
 }
 
 // OrdersByID batch-reads orders (consistent); missing ids are left out.
-func (st *Store) OrdersByID(ctx context.Context, ids []string) (map[string]orders.Order, error) {
+func (st *ReconcileStore) OrdersByID(ctx context.Context, ids []string) (map[string]orders.Order, error) {
 	keys := make([]item, len(ids))
 	for i, id := range ids {
-		keys[i] = key(orderPK(id), "ORDER")
+		keys[i] = orderKey(id)
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
@@ -383,10 +341,10 @@ func (st *Store) OrdersByID(ctx context.Context, ids []string) (map[string]order
 
 // ReleaseOrphanSeat frees a seat still HELD for orderID when that order no
 // longer holds it (conditional on the seat being unchanged).
-func (st *Store) ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error {
+func (st *ReconcileStore) ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(st.table),
-		Key:                      key(seatPK(eventID, seat), "SEAT"),
+		Key:                      SeatKey(eventID, seat),
 		ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
 		UpdateExpression:         aws.String("SET #st = :avail, orderId = :none, version = version + :one"),
 		ExpressionAttributeNames: map[string]string{"#st": "state"},
@@ -404,8 +362,8 @@ func (st *Store) ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID s
 }
 
 // SaveReconcileReport stores the last reconciliation report of an event.
-func (st *Store) SaveReconcileReport(ctx context.Context, eventID string, report []byte) error {
-	it := key(eventPK(eventID), "RECONCILE")
+func (st *ReconcileStore) SaveReconcileReport(ctx context.Context, eventID string, report []byte) error {
+	it := reconcileReportKey(eventID)
 	it["report"] = s(string(report))
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it})
 	if err != nil {
@@ -415,8 +373,8 @@ func (st *Store) SaveReconcileReport(ctx context.Context, eventID string, report
 }
 
 // LastReconcileReport reads it back (nil when none).
-func (st *Store) LastReconcileReport(ctx context.Context, eventID string) ([]byte, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: key(eventPK(eventID), "RECONCILE")})
+func (st *ReportStore) LastReconcileReport(ctx context.Context, eventID string) ([]byte, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: reconcileReportKey(eventID)})
 	if err != nil {
 		return nil, fmt.Errorf("read reconcile report: %w", err)
 	}
@@ -426,16 +384,11 @@ func (st *Store) LastReconcileReport(ctx context.Context, eventID string) ([]byt
 	return []byte(str(out.Item, "report")), nil
 }
 
-// Provider events (webhook dedup):
-//
-//	WEBHOOK#<provider>#<eventId>   EVENT   status PROCESSING | DONE
-func webhookPK(provider, id string) string { return "WEBHOOK#" + provider + "#" + id }
-
 // BeginEvent records a provider event; done reports a completed earlier
 // delivery. An event recorded but never finished (a crash mid-way) is
 // processed again: every step after it is idempotent.
-func (st *Store) BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (bool, error) {
-	it := key(webhookPK(provider, eventID), "EVENT")
+func (st *ProviderEventStore) BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (bool, error) {
+	it := webhookKey(provider, eventID)
 	it["status"], it["receivedAt"] = s("PROCESSING"), rfc(now)
 	it["ttl"] = n(now.Add(30 * 24 * time.Hour).Unix())
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it,
@@ -443,7 +396,7 @@ func (st *Store) BeginEvent(ctx context.Context, provider, eventID string, now t
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
-			Key: key(webhookPK(provider, eventID), "EVENT"), ConsistentRead: aws.Bool(true)})
+			Key: webhookKey(provider, eventID), ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			return false, fmt.Errorf("read event %s: %w", eventID, err)
 		}
@@ -456,10 +409,10 @@ func (st *Store) BeginEvent(ctx context.Context, provider, eventID string, now t
 }
 
 // FinishEvent marks an event processed.
-func (st *Store) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error {
+func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(webhookPK(provider, eventID), "EVENT"),
+		Key:                       webhookKey(provider, eventID),
 		UpdateExpression:          aws.String("SET #s = :d, doneAt = :now"),
 		ExpressionAttributeNames:  map[string]string{"#s": "status"},
 		ExpressionAttributeValues: item{":d": s("DONE"), ":now": rfc(now)},
@@ -473,15 +426,15 @@ func (st *Store) FinishEvent(ctx context.Context, provider, eventID string, now 
 // EventOrders reads every order of an event through the work index (open
 // and done partitions): the organizer report's source. Eventually
 // consistent.
-func (st *Store) EventOrders(ctx context.Context, eventID string) ([]orders.Order, error) {
+func (st *ReportStore) EventOrders(ctx context.Context, eventID string) ([]orders.Order, error) {
 	var out []orders.Order
-	for _, prefix := range []string{"WORK", "DONE"} {
+	for _, partition := range []func(string, int) string{WorkPK, donePK} {
 		for shard := range workShards {
 			p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
 				TableName:                 aws.String(st.table),
-				IndexName:                 aws.String("gsi2"),
+				IndexName:                 aws.String(gsi2),
 				KeyConditionExpression:    aws.String("gsi2pk = :p"),
-				ExpressionAttributeValues: item{":p": s(fmt.Sprintf("%s#%s#%d", prefix, eventID, shard))},
+				ExpressionAttributeValues: item{":p": s(partition(eventID, shard))},
 			})
 			for p.HasMorePages() {
 				page, err := p.NextPage(ctx)

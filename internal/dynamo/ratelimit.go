@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,10 +13,10 @@ import (
 
 // Hit counts one request of subject in a fixed window:
 // RATE#<name>#<subject>#<window unix> is its own item, so no key is hot.
-func (st *Store) Hit(ctx context.Context, name, subject string, window, expires time.Time, limit int) (bool, error) {
+func (st *RateLimitStore) Hit(ctx context.Context, name, subject string, window, expires time.Time, limit int) (bool, error) {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key("RATE#"+name+"#"+subject+"#"+strconv.FormatInt(window.Unix(), 10), "RATE"),
+		Key:                       rateKey(name, subject, window),
 		ConditionExpression:       aws.String("attribute_not_exists(hits) OR hits < :limit"),
 		UpdateExpression:          aws.String("ADD hits :one SET expiresAt = :exp"),
 		ExpressionAttributeValues: item{":limit": n(int64(limit)), ":one": n(1), ":exp": n(expires.Unix())},

@@ -15,23 +15,17 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 )
 
-// More item kinds:
-//
-//	REFUND#<event>#<shard>   <requestedAt>#<orderId>   an organizer refund, by time
-//
-// The reconciler lists an event's recent organizer refunds from these
+// Refund markers (keys.go): the reconciler lists an event's recent organizer refunds from these
 // (RecentRefunds) to make sure their tickets stay revoked, without reading
 // every finished order. Sharded like the work index so that refunding a
 // whole event at once does not pile onto one partition.
-func refundPK(eventID string, shard int) string { return fmt.Sprintf("REFUND#%s#%d", eventID, shard) }
-
 // refundMarkerTTL only garbage-collects the markers: RecentRefunds selects
 // by time, never by TTL (which deletes "within 48 hours").
 const refundMarkerTTL = 30 * 24 * time.Hour
 
 // SeatsSoldTo returns those of seats that are SOLD to orderID now, in the
 // given order (strongly consistent).
-func (st *Store) SeatsSoldTo(ctx context.Context, eventID, orderID string, seats []string) ([]string, error) {
+func (st *OrderStore) SeatsSoldTo(ctx context.Context, eventID, orderID string, seats []string) ([]string, error) {
 	if len(seats) == 0 {
 		return nil, nil
 	}
@@ -62,7 +56,7 @@ func (st *Store) SeatsSoldTo(ctx context.Context, eventID, orderID string, seats
 // A failed order condition or a seat or shard that changed is CONFLICT
 // (read again and retry); a limit below the order's places is drift that a
 // retry cannot fix, returned as an error.
-func (st *Store) BeginRefund(ctx context.Context, o orders.Order, seats []string, set map[string]any, now time.Time) error {
+func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, seats []string, set map[string]any, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.Paid, orders.Issued, orders.IssueFailed}, orders.RefundPending, set, now)
 	if err != nil {
 		return err
@@ -78,7 +72,7 @@ func (st *Store) BeginRefund(ctx context.Context, o orders.Order, seats []string
 	for _, seat := range seats {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(st.table),
-			Key:                      key(seatPK(o.EventID, seat), "SEAT"),
+			Key:                      SeatKey(o.EventID, seat),
 			ConditionExpression:      aws.String("#st = :sold AND orderId = :oid"),
 			UpdateExpression:         aws.String("SET #st = :avail, orderId = :none, account = :none, expiresAt = :none, version = version + :one"),
 			ExpressionAttributeNames: map[string]string{"#st": "state"},
@@ -90,7 +84,7 @@ func (st *Store) BeginRefund(ctx context.Context, o orders.Order, seats []string
 	for _, t := range o.GATakes {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                 aws.String(st.table),
-			Key:                       key(gaShardPK(o.EventID, o.Section, t.Shard), "GA"),
+			Key:                       gaShardKey(o.EventID, o.Section, t.Shard),
 			ConditionExpression:       aws.String("sold >= :q"),
 			UpdateExpression:          aws.String("SET available = available + :q, sold = sold - :q"),
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
@@ -100,7 +94,7 @@ func (st *Store) BeginRefund(ctx context.Context, o orders.Order, seats []string
 	q := int64(o.Places())
 	items = append(items, st.limitCredit(o))
 	kinds = append(kinds, "limit")
-	marker := key(refundPK(o.EventID, workShard(o.ID)), now.UTC().Format(time.RFC3339Nano)+"#"+o.ID)
+	marker := refundMarkerKey(o, now)
 	marker["orderId"], marker["ttl"] = s(o.ID), n(now.Add(refundMarkerTTL).Unix())
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: marker}})
 	kinds = append(kinds, "marker")
@@ -136,7 +130,7 @@ func (st *Store) BeginRefund(ctx context.Context, o orders.Order, seats []string
 // RecentRefunds lists the ids of an event's organizer refunds requested at
 // or after since (eventually consistent: the reconciler re-reads each
 // order).
-func (st *Store) RecentRefunds(ctx context.Context, eventID string, since time.Time) ([]string, error) {
+func (st *ReconcileStore) RecentRefunds(ctx context.Context, eventID string, since time.Time) ([]string, error) {
 	var out []string
 	for shard := range workShards {
 		p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{

@@ -1,42 +1,118 @@
 package dynamo
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/handlers"
+	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/ratelimit"
+	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/waitroom"
 )
 
-// Store implements the domain stores on one DynamoDB table.
-//
-// Key design (single table, pk/sk strings):
-//
-//	EVENT#<id>                 META           event document; gsi1 EVENTS / <startsAt>#<id>
-//	EVENT#<id>                 AVAIL#<sec>    availability projection of a section
-//	EVENT#<id>                 AVAIL_LEASE    who may rebuild the projections
-//	SEAT#<id>#<seat>           SEAT           one reserved seat (own partition key:
-//	                                          holds on different seats never share a partition)
-//	GA#<id>#<sec>#<n>          GA             one GA counter shard
-type Store struct {
+// base is what every store shares: the client, the one table (keys.go
+// describes its items) and the batch helpers (batch.go).
+type base struct {
 	db    *dynamodb.Client
 	table string
 	clock clock.Clock
 }
 
-// NewStore returns a store on table.
-func NewStore(db *dynamodb.Client, table string, c clock.Clock) *Store {
+// One store per port, all over the same table. Each is a plain value over
+// base, so building one is free and a process holds them all (Stores).
+type (
+	// CatalogStore holds events, their seats and GA shards, and the
+	// availability projections.
+	CatalogStore struct{ base }
+	// InventoryStore holds holds: seats, GA shards, limits and the orders
+	// a hold creates.
+	InventoryStore struct{ base }
+	// OrderStore moves orders through their states and records payments.
+	OrderStore struct{ base }
+	// TicketStore holds tickets, manifests, revocations and scans.
+	TicketStore struct{ base }
+	// WaitroomStore holds the queue state, places, counters and stats.
+	WaitroomStore struct{ base }
+	// HealthStore holds the purchase path's health windows.
+	HealthStore struct{ base }
+	// RateLimitStore holds fixed-window rate-limit counters.
+	RateLimitStore struct{ base }
+	// ReportStore reads an event's orders and last reconciliation report
+	// for the organizer.
+	ReportStore struct{ base }
+	// ProviderEventStore records payment-provider events once.
+	ProviderEventStore struct{ base }
+	// ReconcileStore is what the reconciler reads and repairs.
+	ReconcileStore struct{ base }
+)
+
+var (
+	_ checkout.EventStore  = (*ProviderEventStore)(nil)
+	_ handlers.ReportStore = (*ReportStore)(nil)
+	_ reconcile.Store      = (*ReconcileStore)(nil)
+	_ ratelimit.Store      = (*RateLimitStore)(nil)
+	_ waitroom.Store       = (*WaitroomStore)(nil)
+)
+
+// Reads that more than one port needs are written once, by the store that
+// owns the item, and the others delegate.
+
+// GetOrder reads an order (strongly consistent); see OrderStore.GetOrder.
+func (st *InventoryStore) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+	return (&OrderStore{st.base}).GetOrder(ctx, id)
+}
+
+// GetOrder reads an order (strongly consistent); see OrderStore.GetOrder.
+func (st *ReconcileStore) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+	return (&OrderStore{st.base}).GetOrder(ctx, id)
+}
+
+// GetPayment reads a payment record; see OrderStore.GetPayment.
+func (st *ReconcileStore) GetPayment(ctx context.Context, provider, paymentID string) (orders.PaymentRecord, bool, error) {
+	return (&OrderStore{st.base}).GetPayment(ctx, provider, paymentID)
+}
+
+// SeatHolders reads seats' states and holders; see
+// InventoryStore.SeatHolders.
+func (st *ReconcileStore) SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
+	return (&InventoryStore{st.base}).SeatHolders(ctx, eventID, ids)
+}
+
+// Stores are the stores of every port over one table.
+type Stores struct {
+	Catalog        *CatalogStore
+	Inventory      *InventoryStore
+	Orders         *OrderStore
+	Tickets        *TicketStore
+	Waitroom       *WaitroomStore
+	Health         *HealthStore
+	RateLimit      *RateLimitStore
+	Reports        *ReportStore
+	ProviderEvents *ProviderEventStore
+	Reconcile      *ReconcileStore
+}
+
+// NewStores returns the stores on table; a nil clock is the system clock.
+func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 	if c == nil {
 		c = clock.System{}
 	}
-	return &Store{db: db, table: table, clock: c}
-}
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func key(pk, sk string) item { return item{"pk": s(pk), "sk": s(sk)} }
-
-func eventPK(id string) string           { return "EVENT#" + id }
-func seatPK(eventID, seat string) string { return "SEAT#" + eventID + "#" + seat }
-func gaShardPK(eventID, sec string, n int) string {
-	return "GA#" + eventID + "#" + sec + "#" + itoa(n)
+	b := base{db: db, table: table, clock: c}
+	return Stores{
+		Catalog:        &CatalogStore{b},
+		Inventory:      &InventoryStore{b},
+		Orders:         &OrderStore{b},
+		Tickets:        &TicketStore{b},
+		Waitroom:       &WaitroomStore{b},
+		Health:         &HealthStore{b},
+		RateLimit:      &RateLimitStore{b},
+		Reports:        &ReportStore{b},
+		ProviderEvents: &ProviderEventStore{b},
+		Reconcile:      &ReconcileStore{b},
+	}
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/stararena/stararena/internal/tickets"
 )
 
-var _ tickets.Store = (*Store)(nil)
+var _ tickets.Store = (*TicketStore)(nil)
 
-// Ticket item kinds (see Store). Every hot path reads and writes by known
+// Ticket item kinds (keys.go). Every hot path reads and writes by known
 // key: ticket ids follow from the order (tickets.TicketID), the manifest
 // from the order id, a scan record from the code and the nonce. Only the
 // revocation list, which gate devices sync, is a Query.
@@ -34,10 +34,6 @@ var _ tickets.Store = (*Store)(nil)
 //	                                           version <= upToVersion are revoked; reason, revokedAt
 //	SCAN#<ticketId>#<nonce>     SCAN           the answer given to one scan nonce (first put wins);
 //	                                           ttl: garbage collection only
-func ticketPK(id string) string                    { return "TICKET#" + id }
-func revokedPK(eventID string) string              { return "REVOKED#" + eventID }
-func revokedSK(ticketID string) string             { return "TICKET#" + ticketID }
-func scanPK(ticketID, nonce string) string         { return "SCAN#" + ticketID + "#" + nonce }
 func ticketStamp(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
 
 func ticketTime(it item, name string) time.Time {
@@ -49,7 +45,7 @@ func ticketTime(it item, name string) time.Time {
 }
 
 func ticketItem(t tickets.Ticket, issuedAt time.Time) item {
-	it := key(ticketPK(t.ID), "TICKET")
+	it := ticketKey(t.ID)
 	it["ticketId"], it["eventId"], it["orderId"], it["seat"] = s(t.ID), s(t.EventID), s(t.OrderID), s(t.Seat)
 	it["version"], it["issuedAt"] = n(int64(t.Version)), ticketStamp(issuedAt)
 	return it
@@ -74,12 +70,12 @@ func decodeTicket(it item) tickets.StoredTicket {
 // CreateTickets writes the manifest first and the tickets after it in one
 // transaction, each conditional on not existing. The manifest comes first
 // because some servers (minidyn) name only the first failed condition.
-func (st *Store) CreateTickets(ctx context.Context, m tickets.Manifest, ts []tickets.Ticket) error {
+func (st *TicketStore) CreateTickets(ctx context.Context, m tickets.Manifest, ts []tickets.Ticket) error {
 	ids := make([]types.AttributeValue, len(m.TicketIDs))
 	for i, id := range m.TicketIDs {
 		ids[i] = s(id)
 	}
-	mi := key(orderPK(m.OrderID), "TICKETS")
+	mi := TicketManifestKey(m.OrderID)
 	mi["orderId"], mi["eventId"], mi["account"] = s(m.OrderID), s(m.EventID), s(m.Account)
 	mi["ticketIds"], mi["issuedAt"] = &types.AttributeValueMemberL{Value: ids}, ticketStamp(m.IssuedAt)
 	notExists := aws.String("attribute_not_exists(pk)")
@@ -136,9 +132,9 @@ func ticketTxErr(err error, op string) ([]string, error) {
 
 // OrderTickets reads the manifest, then its tickets, both strongly
 // consistent.
-func (st *Store) OrderTickets(ctx context.Context, orderID string) (tickets.Manifest, []tickets.StoredTicket, bool, error) {
+func (st *TicketStore) OrderTickets(ctx context.Context, orderID string) (tickets.Manifest, []tickets.StoredTicket, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(orderPK(orderID), "TICKETS"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: TicketManifestKey(orderID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return tickets.Manifest{}, nil, false, fmt.Errorf("get ticket manifest: %w", ticketUnavailable(err))
@@ -159,7 +155,7 @@ func (st *Store) OrderTickets(ctx context.Context, orderID string) (tickets.Mani
 	}
 	keys := make([]item, len(m.TicketIDs))
 	for i, id := range m.TicketIDs {
-		keys[i] = key(ticketPK(id), "TICKET")
+		keys[i] = ticketKey(id)
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
@@ -182,12 +178,12 @@ func (st *Store) OrderTickets(ctx context.Context, orderID string) (tickets.Mani
 }
 
 // RevokeTickets is one transaction of two items per ticket.
-func (st *Store) RevokeTickets(ctx context.Context, ts []tickets.StoredTicket, reason string, now time.Time) error {
+func (st *TicketStore) RevokeTickets(ctx context.Context, ts []tickets.StoredTicket, reason string, now time.Time) error {
 	var items []types.TransactWriteItem
 	for _, t := range ts {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(st.table),
-			Key:                      key(ticketPK(t.ID), "TICKET"),
+			Key:                      ticketKey(t.ID),
 			ConditionExpression:      aws.String("#v = :v AND (attribute_not_exists(#rv) OR #rv <> :v)"),
 			UpdateExpression:         aws.String("SET #rv = :v, #ra = :now, #rr = :r"),
 			ExpressionAttributeNames: map[string]string{"#v": "version", "#rv": "revokedVersion", "#ra": "revokedAt", "#rr": "revokeReason"},
@@ -202,12 +198,12 @@ func (st *Store) RevokeTickets(ctx context.Context, ts []tickets.StoredTicket, r
 // ReissueTickets is one transaction of two items per ticket. Raising the
 // version is what lifts a revocation (revokedVersion no longer matches):
 // no REMOVE, which minidyn v0.8.2 accepts but silently does not apply.
-func (st *Store) ReissueTickets(ctx context.Context, ts []tickets.StoredTicket, reason string, now time.Time) error {
+func (st *TicketStore) ReissueTickets(ctx context.Context, ts []tickets.StoredTicket, reason string, now time.Time) error {
 	var items []types.TransactWriteItem
 	for _, t := range ts {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                aws.String(st.table),
-			Key:                      key(ticketPK(t.ID), "TICKET"),
+			Key:                      ticketKey(t.ID),
 			ConditionExpression:      aws.String("#v = :v"),
 			UpdateExpression:         aws.String("SET #v = :next, #ri = :now"),
 			ExpressionAttributeNames: map[string]string{"#v": "version", "#ri": "reissuedAt"},
@@ -225,7 +221,7 @@ func (st *Store) ReissueTickets(ctx context.Context, ts []tickets.StoredTicket, 
 func revocationUpdate(table string, t tickets.StoredTicket, upTo int, reason string, now time.Time) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:        aws.String(table),
-		Key:              key(revokedPK(t.EventID), revokedSK(t.ID)),
+		Key:              revocationKey(t.EventID, t.ID),
 		UpdateExpression: aws.String("SET #t = :t, #e = :e, #o = :o, #s = :s, #u = :u, #r = :r, #at = :now"),
 		ExpressionAttributeNames: map[string]string{
 			"#t": "ticketId", "#e": "eventId", "#o": "orderId", "#s": "seat", "#u": "upToVersion", "#r": "reason", "#at": "revokedAt",
@@ -239,7 +235,7 @@ func revocationUpdate(table string, t tickets.StoredTicket, upTo int, reason str
 
 // ticketTx runs a revoke or re-issue transaction: any failed condition or
 // contention is ErrChanged (the service reads again and retries).
-func (st *Store) ticketTx(ctx context.Context, items []types.TransactWriteItem, op string) error {
+func (st *TicketStore) ticketTx(ctx context.Context, items []types.TransactWriteItem, op string) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -258,7 +254,7 @@ func (st *Store) ticketTx(ctx context.Context, items []types.TransactWriteItem, 
 // condition fails, the stored ticket comes back with the error
 // (ReturnValuesOnConditionCheckFailure) where the server supports it, else
 // from one consistent read.
-func (st *Store) Admit(ctx context.Context, t tickets.Ticket, sc tickets.Scan) (tickets.AdmitOutcome, error) {
+func (st *TicketStore) Admit(ctx context.Context, t tickets.Ticket, sc tickets.Scan) (tickets.AdmitOutcome, error) {
 	set := "SET #sn = :n, #sa = :at"
 	vals := item{":n": s(sc.Nonce), ":at": ticketStamp(sc.At), ":v": n(int64(t.Version)), ":e": s(t.EventID)}
 	names := map[string]string{"#sn": "scanNonce", "#sa": "scannedAt", "#v": "version", "#e": "eventId", "#rv": "revokedVersion"}
@@ -266,7 +262,7 @@ func (st *Store) Admit(ctx context.Context, t tickets.Ticket, sc tickets.Scan) (
 		set += ", #g = :g"
 		names["#g"], vals[":g"] = "gate", s(sc.Gate)
 	}
-	k := key(ticketPK(t.ID), "TICKET")
+	k := ticketKey(t.ID)
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(st.table),
 		Key:                                 k,
@@ -298,9 +294,9 @@ func (st *Store) Admit(ctx context.Context, t tickets.Ticket, sc tickets.Scan) (
 }
 
 // RecordScan is one conditional PutItem; the loser reads the winner.
-func (st *Store) RecordScan(ctx context.Context, r tickets.ScanRecord) (tickets.ScanRecord, error) {
-	k := key(scanPK(r.TicketID, r.Nonce), "SCAN")
-	it := key(scanPK(r.TicketID, r.Nonce), "SCAN")
+func (st *TicketStore) RecordScan(ctx context.Context, r tickets.ScanRecord) (tickets.ScanRecord, error) {
+	k := scanKey(r.TicketID, r.Nonce)
+	it := scanKey(r.TicketID, r.Nonce)
 	it["ticketId"], it["nonce"], it["result"], it["scannedAt"] = s(r.TicketID), s(r.Nonce), s(string(r.Result)), ticketStamp(r.At)
 	if r.Seat != "" {
 		it["seat"] = s(r.Seat)
@@ -344,7 +340,7 @@ func (st *Store) RecordScan(ctx context.Context, r tickets.ScanRecord) (tickets.
 }
 
 // Revocations queries the event's revocation list partition.
-func (st *Store) Revocations(ctx context.Context, eventID string) ([]tickets.Revocation, error) {
+func (st *TicketStore) Revocations(ctx context.Context, eventID string) ([]tickets.Revocation, error) {
 	var out []tickets.Revocation
 	var start item
 	for {

@@ -39,12 +39,13 @@ func getRaw(t *testing.T, db *dynamodb.Client, table, pk, sk string) map[string]
 	return out.Item
 }
 
-// TestTicketStore is the tickets.Store conformance suite (run against
+// TestTicketStore checks the DynamoDB adapter beyond the port contract
+// (storetest): item layout, batching, concurrent writes (run against
 // AWS_ENDPOINT_URL_DYNAMODB when set).
 func TestTicketStore(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
-	st := dynamo.NewStore(db, table, nil)
+	st := dynamo.NewStores(db, table, nil).Tickets
 	now := time.Date(2027, 6, 1, 19, 0, 0, 0, time.UTC)
 	m, ts := mkTickets("o1", "A-1-1", "A-1-2")
 	if err := st.CreateTickets(ctx, m, ts); err != nil {

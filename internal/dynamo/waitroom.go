@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -19,37 +18,12 @@ import (
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
-// Waiting-room items:
-//
-//	EVENT#<id>              QUEUE   the queue state (inlet), optimistic version
-//	QCOUNT#<id>             COUNT   the position counter (one ADD per assigner batch)
-//	QPLACE#<id>#<account>   PLACE   one fan's place (own partition: no hot key)
-//	QSTATS#<id>#<n>         STATS   admitted/used/abandoned counters, 4 shards
-//
-// Places are listed through the indexes, over placeShards partitions so a
-// join storm never concentrates index writes:
-//
-//	gsi1 QLOT#<id>#<n>  / entrant   the draw's entrants (joined before opening)
-//	gsi1 QLATE#<id>#<n> / joinedAt  joins still waiting for a position
-//	gsi2 QADM#<id>#<n>  / expiry    admitted, token not used yet
+// Waiting-room items (keys.go): places are listed through the indexes, over
+// placeShards partitions so a join storm never concentrates index writes.
 const (
-	placeShards = 8
-	statsShards = 4
 	// stampLayout sorts as text in time order (fixed width, UTC).
 	stampLayout = "2006-01-02T15:04:05.000Z"
 )
-
-func queueCounterPK(eventID string) string { return "QCOUNT#" + eventID }
-func placePK(eventID, account string) string {
-	return "QPLACE#" + eventID + "#" + account
-}
-func statsPK(eventID string, n int) string { return "QSTATS#" + eventID + "#" + strconv.Itoa(n) }
-
-func placeShard(account string) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(account))
-	return int(h.Sum32() % placeShards)
-}
 
 func stamp(t time.Time) types.AttributeValue {
 	if t.IsZero() {
@@ -97,16 +71,16 @@ func stateItem(st waitroom.State) (item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode queue state: %w", err)
 	}
-	it := key(eventPK(st.EventID), "QUEUE")
+	it := queueStateKey(st.EventID)
 	it["doc"], it["version"] = s(string(doc)), n(st.Version)
 	return it, nil
 }
 
 // GetState reads the queue state (strongly consistent: the inlet and
 // admission decide on it).
-func (st *Store) GetState(ctx context.Context, eventID string) (waitroom.State, bool, error) {
+func (st *WaitroomStore) GetState(ctx context.Context, eventID string) (waitroom.State, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(eventPK(eventID), "QUEUE"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: queueStateKey(eventID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return waitroom.State{}, false, fmt.Errorf("get queue state %s: %w", eventID, err)
@@ -125,7 +99,7 @@ func (st *Store) GetState(ctx context.Context, eventID string) (waitroom.State, 
 }
 
 // CreateState writes the first queue state of an event.
-func (st *Store) CreateState(ctx context.Context, q waitroom.State) (bool, error) {
+func (st *WaitroomStore) CreateState(ctx context.Context, q waitroom.State) (bool, error) {
 	it, err := stateItem(q)
 	if err != nil {
 		return false, err
@@ -144,7 +118,7 @@ func (st *Store) CreateState(ctx context.Context, q waitroom.State) (bool, error
 }
 
 // SaveState replaces the state if nobody saved another since it was read.
-func (st *Store) SaveState(ctx context.Context, q waitroom.State) error {
+func (st *WaitroomStore) SaveState(ctx context.Context, q waitroom.State) error {
 	it, err := stateItem(q)
 	if err != nil {
 		return err
@@ -165,7 +139,7 @@ func (st *Store) SaveState(ctx context.Context, q waitroom.State) error {
 }
 
 func placeItem(p waitroom.Place) item {
-	it := key(placePK(p.EventID, p.Account), "PLACE")
+	it := placeKey(p.EventID, p.Account)
 	it["eventId"], it["account"], it["entrant"] = s(p.EventID), s(p.Account), s(p.Entrant)
 	it["position"], it["joinedAt"], it["lottery"] = n(p.Position), stamp(p.JoinedAt), b(p.Lottery)
 	it["tokenId"], it["tokenExpiresAt"], it["admittedAt"] = s(p.TokenID), stamp(p.TokenExpiresAt), stamp(p.AdmittedAt)
@@ -173,12 +147,12 @@ func placeItem(p waitroom.Place) item {
 	shard := strconv.Itoa(placeShard(p.Account))
 	switch {
 	case p.Lottery:
-		it["gsi1pk"], it["gsi1sk"] = s("QLOT#"+p.EventID+"#"+shard), s(p.Entrant)
+		it["gsi1pk"], it["gsi1sk"] = s(lotteryShards(p.EventID)+shard), s(p.Entrant)
 	case p.Position == 0:
-		it["gsi1pk"], it["gsi1sk"] = s("QLATE#"+p.EventID+"#"+shard), stamp(p.JoinedAt)
+		it["gsi1pk"], it["gsi1sk"] = s(lateShards(p.EventID)+shard), stamp(p.JoinedAt)
 	}
 	if p.TokenID != "" && p.UsedAt.IsZero() && !p.Abandoned {
-		it["gsi2pk"], it["gsi2sk"] = s("QADM#"+p.EventID+"#"+shard), stamp(p.TokenExpiresAt)
+		it["gsi2pk"], it["gsi2sk"] = s(admittedShards(p.EventID)+shard), stamp(p.TokenExpiresAt)
 	}
 	return it
 }
@@ -191,10 +165,10 @@ func decodePlace(it item) waitroom.Place {
 }
 
 // Places reads many places in BatchGetItem calls.
-func (st *Store) Places(ctx context.Context, eventID string, accounts []string) (map[string]waitroom.Place, error) {
+func (st *WaitroomStore) Places(ctx context.Context, eventID string, accounts []string) (map[string]waitroom.Place, error) {
 	keys := make([]item, len(accounts))
 	for i, a := range accounts {
-		keys[i] = key(placePK(eventID, a), "PLACE")
+		keys[i] = placeKey(eventID, a)
 	}
 	its, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
@@ -209,9 +183,9 @@ func (st *Store) Places(ctx context.Context, eventID string, accounts []string) 
 }
 
 // Place reads one place, strongly consistent.
-func (st *Store) Place(ctx context.Context, eventID, account string) (waitroom.Place, bool, error) {
+func (st *WaitroomStore) Place(ctx context.Context, eventID, account string) (waitroom.Place, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(placePK(eventID, account), "PLACE"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: placeKey(eventID, account), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return waitroom.Place{}, false, fmt.Errorf("read place: %w", err)
@@ -223,7 +197,7 @@ func (st *Store) Place(ctx context.Context, eventID, account string) (waitroom.P
 }
 
 // PutNewPlace writes a place unless the account has one.
-func (st *Store) PutNewPlace(ctx context.Context, p waitroom.Place) (bool, error) {
+func (st *WaitroomStore) PutNewPlace(ctx context.Context, p waitroom.Place) (bool, error) {
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(st.table), Item: placeItem(p), ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
@@ -238,7 +212,7 @@ func (st *Store) PutNewPlace(ctx context.Context, p waitroom.Place) (bool, error
 }
 
 // WritePlaces overwrites places with batch writes.
-func (st *Store) WritePlaces(ctx context.Context, ps []waitroom.Place) error {
+func (st *WaitroomStore) WritePlaces(ctx context.Context, ps []waitroom.Place) error {
 	items := make([]item, len(ps))
 	for i, p := range ps {
 		items[i] = placeItem(p)
@@ -250,7 +224,7 @@ func (st *Store) WritePlaces(ctx context.Context, ps []waitroom.Place) error {
 }
 
 // queryShards runs one index query per place shard and decodes places.
-func (st *Store) queryShards(ctx context.Context, index, prefix, cond string, values item, filter string, limit int) ([]waitroom.Place, error) {
+func (st *WaitroomStore) queryShards(ctx context.Context, index, prefix, cond string, values item, filter string, limit int) ([]waitroom.Place, error) {
 	var out []waitroom.Place
 	for shard := range placeShards {
 		vals := item{":p": s(prefix + strconv.Itoa(shard))}
@@ -285,24 +259,24 @@ func (st *Store) queryShards(ctx context.Context, index, prefix, cond string, va
 }
 
 // PendingPlaces lists places without a position.
-func (st *Store) PendingPlaces(ctx context.Context, eventID string, lottery bool) ([]waitroom.Place, error) {
-	prefix := "QLATE#" + eventID + "#"
+func (st *WaitroomStore) PendingPlaces(ctx context.Context, eventID string, lottery bool) ([]waitroom.Place, error) {
+	prefix := lateShards(eventID)
 	if lottery {
-		prefix = "QLOT#" + eventID + "#"
+		prefix = lotteryShards(eventID)
 	}
-	return st.queryShards(ctx, "gsi1", prefix, "gsi1pk = :p", item{":zero": n(0)}, "#pos = :zero", 0)
+	return st.queryShards(ctx, gsi1, prefix, "gsi1pk = :p", item{":zero": n(0)}, "#pos = :zero", 0)
 }
 
 // DrawEntrants lists every place that joined before opening.
-func (st *Store) DrawEntrants(ctx context.Context, eventID string) ([]waitroom.Place, error) {
-	return st.queryShards(ctx, "gsi1", "QLOT#"+eventID+"#", "gsi1pk = :p", nil, "", 0)
+func (st *WaitroomStore) DrawEntrants(ctx context.Context, eventID string) ([]waitroom.Place, error) {
+	return st.queryShards(ctx, gsi1, lotteryShards(eventID), "gsi1pk = :p", nil, "", 0)
 }
 
 // AddPositions takes n positions with one counter write.
-func (st *Store) AddPositions(ctx context.Context, eventID string, count int64) (int64, error) {
+func (st *WaitroomStore) AddPositions(ctx context.Context, eventID string, count int64) (int64, error) {
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(queueCounterPK(eventID), "COUNT"),
+		Key:                       queueCounterKey(eventID),
 		UpdateExpression:          aws.String("ADD #next :n"),
 		ExpressionAttributeNames:  map[string]string{"#next": "next"},
 		ExpressionAttributeValues: item{":n": n(count)},
@@ -315,8 +289,8 @@ func (st *Store) AddPositions(ctx context.Context, eventID string, count int64) 
 }
 
 // SetPositions sets the counter after the draw.
-func (st *Store) SetPositions(ctx context.Context, eventID string, count int64) error {
-	it := key(queueCounterPK(eventID), "COUNT")
+func (st *WaitroomStore) SetPositions(ctx context.Context, eventID string, count int64) error {
+	it := queueCounterKey(eventID)
 	it["next"] = n(count)
 	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it}); err != nil {
 		return fmt.Errorf("set positions: %w", err)
@@ -325,9 +299,9 @@ func (st *Store) SetPositions(ctx context.Context, eventID string, count int64) 
 }
 
 // Positions reads the counter.
-func (st *Store) Positions(ctx context.Context, eventID string) (int64, error) {
+func (st *WaitroomStore) Positions(ctx context.Context, eventID string) (int64, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(queueCounterPK(eventID), "COUNT"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: queueCounterKey(eventID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("read positions: %w", err)
@@ -340,7 +314,7 @@ func (st *Store) Positions(ctx context.Context, eventID string) (int64, error) {
 // position) rather than updating two attributes: the embedded server's
 // UpdateItem mis-files an item that newly enters an index, and PutItem
 // costs the same write unit here.
-func (st *Store) ClaimAdmission(ctx context.Context, p waitroom.Place, tokenID string, expires, now time.Time) error {
+func (st *WaitroomStore) ClaimAdmission(ctx context.Context, p waitroom.Place, tokenID string, expires, now time.Time) error {
 	p.TokenID, p.TokenExpiresAt, p.AdmittedAt = tokenID, expires, now
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(st.table),
@@ -360,13 +334,13 @@ func (st *Store) ClaimAdmission(ctx context.Context, p waitroom.Place, tokenID s
 }
 
 // MarkUsed records the hold an admission made, once.
-func (st *Store) MarkUsed(ctx context.Context, eventID, account, tokenID string, now time.Time) (bool, error) {
+func (st *WaitroomStore) MarkUsed(ctx context.Context, eventID, account, tokenID string, now time.Time) (bool, error) {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(placePK(eventID, account), "PLACE"),
+		Key:                       placeKey(eventID, account),
 		ConditionExpression:       aws.String("tokenId = :t AND usedAt = :none"),
 		UpdateExpression:          aws.String("SET usedAt = :now, gsi2pk = :done"),
-		ExpressionAttributeValues: item{":t": s(tokenID), ":none": s(""), ":now": stamp(now), ":done": s("QDONE#" + eventID)},
+		ExpressionAttributeValues: item{":t": s(tokenID), ":none": s(""), ":now": stamp(now), ":done": s(placesDonePK(eventID))},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -379,19 +353,19 @@ func (st *Store) MarkUsed(ctx context.Context, eventID, account, tokenID string,
 }
 
 // ExpiredAdmissions lists admitted, unused places whose token expired.
-func (st *Store) ExpiredAdmissions(ctx context.Context, eventID string, now time.Time, limit int) ([]waitroom.Place, error) {
-	return st.queryShards(ctx, "gsi2", "QADM#"+eventID+"#", "gsi2pk = :p AND gsi2sk < :now",
+func (st *WaitroomStore) ExpiredAdmissions(ctx context.Context, eventID string, now time.Time, limit int) ([]waitroom.Place, error) {
+	return st.queryShards(ctx, gsi2, admittedShards(eventID), "gsi2pk = :p AND gsi2sk < :now",
 		item{":now": stamp(now), ":none": s(""), ":no": b(false)}, "usedAt = :none AND abandoned = :no", limit)
 }
 
 // MarkAbandoned flags an expired admission once.
-func (st *Store) MarkAbandoned(ctx context.Context, p waitroom.Place) (bool, error) {
+func (st *WaitroomStore) MarkAbandoned(ctx context.Context, p waitroom.Place) (bool, error) {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(placePK(p.EventID, p.Account), "PLACE"),
+		Key:                       placeKey(p.EventID, p.Account),
 		ConditionExpression:       aws.String("tokenId = :t AND usedAt = :none AND abandoned = :no"),
 		UpdateExpression:          aws.String("SET abandoned = :yes, gsi2pk = :done"),
-		ExpressionAttributeValues: item{":t": s(p.TokenID), ":none": s(""), ":no": b(false), ":yes": b(true), ":done": s("QDONE#" + p.EventID)},
+		ExpressionAttributeValues: item{":t": s(p.TokenID), ":none": s(""), ":no": b(false), ":yes": b(true), ":done": s(placesDonePK(p.EventID))},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -404,10 +378,10 @@ func (st *Store) MarkAbandoned(ctx context.Context, p waitroom.Place) (bool, err
 }
 
 // AddStats adds to one of the counter shards, picked at random.
-func (st *Store) AddStats(ctx context.Context, eventID string, d waitroom.Stats) error {
+func (st *WaitroomStore) AddStats(ctx context.Context, eventID string, d waitroom.Stats) error {
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
-		Key:                       key(statsPK(eventID, rand.IntN(statsShards)), "STATS"),
+		Key:                       statsKey(eventID, rand.IntN(statsShards)),
 		UpdateExpression:          aws.String("ADD admitted :a, used :u, abandoned :x"),
 		ExpressionAttributeValues: item{":a": n(d.Admitted), ":u": n(d.Used), ":x": n(d.Abandoned)},
 	})
@@ -418,10 +392,10 @@ func (st *Store) AddStats(ctx context.Context, eventID string, d waitroom.Stats)
 }
 
 // Stats sums the counter shards.
-func (st *Store) Stats(ctx context.Context, eventID string) (waitroom.Stats, error) {
+func (st *WaitroomStore) Stats(ctx context.Context, eventID string) (waitroom.Stats, error) {
 	keys := make([]item, statsShards)
 	for i := range keys {
-		keys[i] = key(statsPK(eventID, i), "STATS")
+		keys[i] = statsKey(eventID, i)
 	}
 	its, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {

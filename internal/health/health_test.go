@@ -20,10 +20,10 @@ import (
 // t0 is aligned on a 10 s window.
 var t0 = time.Date(2027, 5, 1, 10, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T) *dynamo.Store {
+func newStore(t *testing.T) *dynamo.HealthStore {
 	t.Helper()
 	db, table := testenv.DynamoDB(t)
-	return dynamo.NewStore(db, table, nil)
+	return dynamo.NewStores(db, table, nil).Health
 }
 
 // countingStore counts AddWindow calls (one per UpdateItem).

@@ -20,6 +20,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/testenv"
@@ -130,7 +131,7 @@ func (w *world) rush(t *testing.T, ev catalog.Event, n int, req func(i int) inve
 func (w *world) seats(t testing.TB, ev catalog.Event) map[string]inventory.SeatState {
 	t.Helper()
 	sec, _ := ev.Section("A")
-	st, err := w.Store.SeatHolders(context.Background(), ev.ID, sec.SeatIDs())
+	st, err := w.Stores.Inventory.SeatHolders(context.Background(), ev.ID, sec.SeatIDs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func (w *world) seats(t testing.TB, ev catalog.Event) map[string]inventory.SeatS
 func (w *world) gaCounts(t testing.TB, ev catalog.Event) (available, held int) {
 	t.Helper()
 	sec, _ := ev.Section("GA")
-	a, h, _, err := w.Store.GACounts(context.Background(), ev.ID, "GA", len(catalog.GAShardCapacities(sec.Capacity)))
+	a, h, _, err := w.Stores.Catalog.GACounts(context.Background(), ev.ID, "GA", len(catalog.GAShardCapacities(sec.Capacity)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func (w *world) limitCount(t testing.TB, eventID, account string) int {
 	t.Helper()
 	out, err := w.db.GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName: aws.String(w.table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "LIMIT#" + eventID + "#" + account}, "sk": &types.AttributeValueMemberS{Value: "LIMIT"}},
+		Key: dynamo.LimitKey(eventID, account),
 	})
 	if err != nil {
 		t.Fatal(err)

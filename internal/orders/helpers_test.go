@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/dynamo"
 )
 
 // freeSeat puts a sold seat back on sale between race rounds (as an
@@ -15,11 +17,8 @@ import (
 func (w *world) freeSeat(t *testing.T, seat string) {
 	t.Helper()
 	_, err := w.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(w.Config.TableName),
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "SEAT#" + w.ev.ID + "#" + seat},
-			"sk": &types.AttributeValueMemberS{Value: "SEAT"},
-		},
+		TableName:                 aws.String(w.Config.TableName),
+		Key:                       dynamo.SeatKey(w.ev.ID, seat),
 		UpdateExpression:          aws.String("SET #s = :a REMOVE orderId"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: "AVAILABLE"}},

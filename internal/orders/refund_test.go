@@ -22,6 +22,7 @@ import (
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
@@ -68,7 +69,7 @@ func (c *crashAt) at(point string) error {
 type issuer struct{ w *refundWorld }
 
 func (i issuer) IssueTickets(ctx context.Context, orderID string) error {
-	o, err := i.w.Store.GetOrder(ctx, orderID)
+	o, err := i.w.Stores.Orders.GetOrder(ctx, orderID)
 	if err != nil {
 		return err
 	}
@@ -103,14 +104,14 @@ func newRefundWorld(t *testing.T) *refundWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.tk = tickets.NewService(a.Store, codec, tickets.Options{Clock: clk, Logger: quiet})
-	w.svc = orders.NewService(a.Store, providers, nil, orders.ServiceOptions{Clock: clk, Logger: quiet, Tickets: w.tk,
+	w.tk = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: clk, Logger: quiet})
+	w.svc = orders.NewService(a.Stores.Orders, providers, nil, orders.ServiceOptions{Clock: clk, Logger: quiet, Tickets: w.tk,
 		Crash: w.crashAt.at,
 		MaxTickets: func(ctx context.Context, id string) (int, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.MaxTicketsPerAccount, err
 		}})
-	w.rec = reconcile.New(a.Store, a.Catalog, a.Inventory, w.svc, providers, issuer{w},
+	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.svc, providers, issuer{w},
 		reconcile.Options{Clock: clk, Logger: quiet, Grace: time.Minute, Tickets: w.tk})
 	p, ga, mt := int64(5000), 10, 4
 	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", MaxTicketsPerAccount: &mt,
@@ -183,7 +184,7 @@ func (w *refundWorld) issue(t *testing.T, o orders.Order) (payments.Payment, []t
 
 func (w *refundWorld) order(t *testing.T, id string) orders.Order {
 	t.Helper()
-	o, err := w.Store.GetOrder(context.Background(), id)
+	o, err := w.Stores.Orders.GetOrder(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func (w *refundWorld) order(t *testing.T, id string) orders.Order {
 
 func (w *refundWorld) seat(t *testing.T, id string) inventory.SeatState {
 	t.Helper()
-	st, err := w.Store.SeatHolders(context.Background(), w.ev.ID, []string{id})
+	st, err := w.Stores.Inventory.SeatHolders(context.Background(), w.ev.ID, []string{id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,10 +205,7 @@ func (w *refundWorld) limit(t *testing.T, account string) int {
 	t.Helper()
 	out, err := w.DB.GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName: aws.String(w.Config.TableName), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "LIMIT#" + w.ev.ID + "#" + account},
-			"sk": &types.AttributeValueMemberS{Value: "LIMIT"},
-		}})
+		Key: dynamo.LimitKey(w.ev.ID, account)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +296,7 @@ func TestOrganizerRefundOfAnIssuedOrder(t *testing.T) {
 		t.Fatalf("check-in before the refund: %s", got)
 	}
 	shards := len(catalog.GAShardCapacities(10))
-	if a, h, s, _ := w.Store.GACounts(ctx, w.ev.ID, "GA", shards); a != 7 || h != 0 || s != 3 {
+	if a, h, s, _ := w.Stores.Catalog.GACounts(ctx, w.ev.ID, "GA", shards); a != 7 || h != 0 || s != 3 {
 		t.Fatalf("GA before: available %d held %d sold %d", a, h, s)
 	}
 
@@ -314,7 +312,7 @@ func TestOrganizerRefundOfAnIssuedOrder(t *testing.T) {
 	if cents, n := w.providerRefunds(t, p.ID); cents != p.AmountCents || n != 1 {
 		t.Fatalf("provider refunded %d of %d in %d refunds", cents, p.AmountCents, n)
 	}
-	rec, ok, err := w.Store.GetPayment(ctx, "sandbox", p.ID)
+	rec, ok, err := w.Stores.Orders.GetPayment(ctx, "sandbox", p.ID)
 	if err != nil || !ok || !rec.Refunded || rec.Role != orders.RolePays || rec.RefundID != stored.RefundID {
 		t.Fatalf("payment record %+v (%v, %v)", rec, ok, err)
 	}
@@ -343,7 +341,7 @@ func TestOrganizerRefundOfAnIssuedOrder(t *testing.T) {
 		if got, err := w.svc.RefundOrder(ctx, g.ID, "organizer-1", ""); err != nil || got.Status != orders.Refunded {
 			t.Fatalf("%+v %v", got, err)
 		}
-		if a, h, s, _ := w.Store.GACounts(ctx, w.ev.ID, "GA", shards); a != 10 || h != 0 || s != 0 {
+		if a, h, s, _ := w.Stores.Catalog.GACounts(ctx, w.ev.ID, "GA", shards); a != 10 || h != 0 || s != 0 {
 			t.Fatalf("GA after: available %d held %d sold %d", a, h, s)
 		}
 		if cents, n := w.providerRefunds(t, gp.ID); cents != gp.AmountCents || n != 1 || w.limit(t, "fan-2") != 0 {
@@ -485,7 +483,7 @@ func TestRefundCrashIsCompletedByTheReconciler(t *testing.T) {
 			if got := w.checkIn(t, ts[0].Code, "scan-1"); got != tickets.Revoked {
 				t.Fatalf("check-in %s", got)
 			}
-			if rec, _, _ := w.Store.GetPayment(ctx, "sandbox", p.ID); !rec.Refunded {
+			if rec, _, _ := w.Stores.Orders.GetPayment(ctx, "sandbox", p.ID); !rec.Refunded {
 				t.Fatalf("payment record %+v", rec)
 			}
 			if r := w.reconcile(t); r.Found != 0 {

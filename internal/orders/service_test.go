@@ -88,7 +88,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{App: a, refunds: &refunds{}, resumes: &resumes{}}
-	w.svc = orders.NewService(a.Store, w.refunds, w.resumes, orders.ServiceOptions{
+	w.svc = orders.NewService(a.Stores.Orders, w.refunds, w.resumes, orders.ServiceOptions{
 		MaxTickets: func(ctx context.Context, id string) (int, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.MaxTicketsPerAccount, err
@@ -129,7 +129,7 @@ func pay(o orders.Order, id string) orders.Payment {
 
 func (w *world) order(t *testing.T, id string) orders.Order {
 	t.Helper()
-	o, err := w.Store.GetOrder(context.Background(), id)
+	o, err := w.Stores.Orders.GetOrder(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func (w *world) order(t *testing.T, id string) orders.Order {
 
 func (w *world) seat(t *testing.T, id string) inventory.SeatState {
 	t.Helper()
-	st, err := w.Store.SeatHolders(context.Background(), w.ev.ID, []string{id})
+	st, err := w.Stores.Inventory.SeatHolders(context.Background(), w.ev.ID, []string{id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestPaymentMovesPendingToPaidAndSellsThePlaces(t *testing.T) {
 	if out, _ := w.svc.PaymentCaptured(ctx, pay(g, "pi_2")); out != orders.OutcomePaid {
 		t.Fatal(out)
 	}
-	a, h, sold, _ := w.Store.GACounts(ctx, w.ev.ID, "GA", len(catalog.GAShardCapacities(10)))
+	a, h, sold, _ := w.Stores.Catalog.GACounts(ctx, w.ev.ID, "GA", len(catalog.GAShardCapacities(10)))
 	if a != 8 || h != 0 || sold != 2 {
 		t.Fatalf("GA %d/%d/%d", a, h, sold)
 	}
@@ -189,7 +189,7 @@ func TestPaymentMovesPendingToPaidAndSellsThePlaces(t *testing.T) {
 				t.Fatalf("%s %v", out, err)
 			}
 		}
-		rec, ok, _ := w.Store.GetPayment(ctx, "sandbox", "pi_dup")
+		rec, ok, _ := w.Stores.Orders.GetPayment(ctx, "sandbox", "pi_dup")
 		if !ok || rec.Role != orders.RoleDuplicate || !rec.Refunded || w.refunds.count() != 1 {
 			t.Fatalf("record %+v, refunds %d", rec, w.refunds.count())
 		}
@@ -252,7 +252,7 @@ func TestLatePayment(t *testing.T) {
 			t.Fatalf("retry: %s %v", out, err)
 		}
 		got := w.order(t, o.ID)
-		rec, _, _ := w.Store.GetPayment(ctx, "sandbox", "pi_late")
+		rec, _, _ := w.Stores.Orders.GetPayment(ctx, "sandbox", "pi_late")
 		if got.Status != orders.Refunded || !rec.Refunded || rec.Role != orders.RoleLate || w.refunds.count() != 1 {
 			t.Fatalf("order %s record %+v refunds %d", got.Status, rec, w.refunds.count())
 		}
@@ -287,7 +287,7 @@ func TestTimerAndPaymentRace(t *testing.T) {
 		}
 		outcomes[out]++
 		got := w.order(t, o.ID)
-		rec, recorded, _ := w.Store.GetPayment(ctx, "sandbox", "pi_"+strconv.Itoa(i))
+		rec, recorded, _ := w.Stores.Orders.GetPayment(ctx, "sandbox", "pi_"+strconv.Itoa(i))
 		switch {
 		case got.Status == orders.Paid && w.seat(t, seat).State == catalog.SeatSold && w.seat(t, seat).OrderID == o.ID && recorded:
 		case got.Status == orders.Refunded && recorded && rec.Refunded:
@@ -338,7 +338,7 @@ func (s *tokenBetween) GetOrder(ctx context.Context, id string) (orders.Order, e
 func TestPaymentResumesAWaitRecordedDuringItsOwnWrite(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
-	store := &tokenBetween{Store: w.Store, token: "token-between"}
+	store := &tokenBetween{Store: w.Stores.Orders, token: "token-between"}
 	svc := orders.NewService(store, w.refunds, w.resumes, orders.ServiceOptions{})
 	o := w.hold(t, "fan-1", inventory.HoldRequest{Seats: []string{"A-1-8"}})
 	out, err := svc.PaymentCaptured(ctx, pay(o, "pi_between"))

@@ -16,7 +16,7 @@ func TestLimiterAllowsLimitPerWindowPerSubject(t *testing.T) {
 	ctx := context.Background()
 	db, table := testenv.DynamoDB(t)
 	clk := clock.NewManual(time.Date(2027, 3, 1, 19, 0, 10, 0, time.UTC))
-	l := &ratelimit.Limiter{Name: "admission", Limit: 3, Window: time.Minute, Store: dynamo.NewStore(db, table, clk), Clock: clk}
+	l := &ratelimit.Limiter{Name: "admission", Limit: 3, Window: time.Minute, Store: dynamo.NewStores(db, table, clk).RateLimit, Clock: clk}
 	for i := range 3 {
 		if err := l.Allow(ctx, "ev#fan-1"); err != nil {
 			t.Fatalf("call %d refused: %v", i+1, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
@@ -92,9 +93,9 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{App: a, clk: clk, prov: &provider{payments: map[string][]orders.Payment{}, refunded: map[string]bool{}}}
-	w.om = orders.NewService(a.Store, w.prov, nil, orders.ServiceOptions{Clock: clk})
+	w.om = orders.NewService(a.Stores.Orders, w.prov, nil, orders.ServiceOptions{Clock: clk})
 	w.iss = &issuer{om: w.om}
-	w.rec = reconcile.New(a.Store, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute})
+	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute})
 	p, ga, hold := int64(5000), 10, 60
 	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", HoldSeconds: &hold,
 		StartsAt: clk.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: clk.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
@@ -125,7 +126,7 @@ func (w *world) hold(t *testing.T, account string, seats ...string) orders.Order
 
 func (w *world) status(t *testing.T, id string) orders.Status {
 	t.Helper()
-	o, err := w.Store.GetOrder(context.Background(), id)
+	o, err := w.Stores.Orders.GetOrder(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func (w *world) status(t *testing.T, id string) orders.Status {
 
 func (w *world) seat(t *testing.T, id string) inventory.SeatState {
 	t.Helper()
-	st, _ := w.Store.SeatHolders(context.Background(), w.ev.ID, []string{id})
+	st, _ := w.Stores.Inventory.SeatHolders(context.Background(), w.ev.ID, []string{id})
 	return st[id]
 }
 
@@ -243,9 +244,8 @@ func TestReconcilerFreesOrphanSeatsAndFlagsUnpaidSoldSeats(t *testing.T) {
 func setSeat(t *testing.T, w *world, seat, state, orderID string) {
 	t.Helper()
 	_, err := w.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(w.Config.TableName),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "SEAT#" + w.ev.ID + "#" + seat},
-			"sk": &types.AttributeValueMemberS{Value: "SEAT"}},
+		TableName:                aws.String(w.Config.TableName),
+		Key:                      dynamo.SeatKey(w.ev.ID, seat),
 		UpdateExpression:         aws.String("SET #s = :s, orderId = :o"),
 		ExpressionAttributeNames: map[string]string{"#s": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: state},

@@ -42,7 +42,7 @@ type ReconcileRound struct {
 func (s *sim) reconcileUntilQuiet(ctx context.Context) (rounds []ReconcileRound, quiet bool, err error) {
 	a := s.st.App
 	ahead := time.Duration(s.cfg.HoldSeconds)*time.Second + dynamo.IssueDeadline + 10*time.Minute
-	rec := reconcile.New(a.Store, a.Catalog, a.Inventory, a.Orders, a.Providers, taskIssuer{a.Tasks},
+	rec := reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, a.Orders, a.Providers, taskIssuer{a.Tasks},
 		reconcile.Options{Clock: offsetClock{ahead}, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})
 	for range 10 {
 		start := time.Now()

@@ -68,7 +68,7 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 	v.capacity = ev.Capacity
 	// Every order: the event's index, and every id a fan was given
 	// (strongly consistent reads).
-	indexed, err := a.Store.EventOrders(ctx, s.eventID)
+	indexed, err := a.Stores.Reports.EventOrders(ctx, s.eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 		ids = append(ids, o.ID)
 	}
 	for start := 0; start < len(ids); start += 1000 {
-		got, err := a.Store.OrdersByID(ctx, ids[start:min(start+1000, len(ids))])
+		got, err := a.Stores.Reconcile.OrdersByID(ctx, ids[start:min(start+1000, len(ids))])
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +116,7 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 			go func() {
 				defer wg.Done()
 				for id := range work {
-					_, ts, _, err := a.Store.OrderTickets(ctx, id)
+					_, ts, _, err := a.Stores.Tickets.OrderTickets(ctx, id)
 					if err != nil {
 						select {
 						case errs <- err:
@@ -164,7 +164,7 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 		v.captured++
 		if p.AmountRefundedCents >= p.AmountCents {
 			v.refunded++
-			rec, ok, err := a.Store.GetPayment(ctx, "sandbox", p.ID)
+			rec, ok, err := a.Stores.Orders.GetPayment(ctx, "sandbox", p.ID)
 			role := "UNRECORDED"
 			if err == nil && ok {
 				role = string(rec.Role)
@@ -268,14 +268,14 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 	}
 	sort.Strings(inv.SeatsSoldTwice)
 	seatIDs := s.layout.seatIDs()
-	holders, err := a.Store.SeatHolders(ctx, s.eventID, seatIDs)
+	holders, err := a.Stores.Inventory.SeatHolders(ctx, s.eventID, seatIDs)
 	if err != nil {
 		return nil, err
 	}
 	for i := range ev.Sections {
 		sec := &ev.Sections[i]
 		if sec.Kind == catalog.GA {
-			avail, held, sold, err := a.Store.GACounts(ctx, s.eventID, sec.ID, len(catalog.GAShardCapacities(sec.Capacity)))
+			avail, held, sold, err := a.Stores.Catalog.GACounts(ctx, s.eventID, sec.ID, len(catalog.GAShardCapacities(sec.Capacity)))
 			if err != nil {
 				return nil, err
 			}

@@ -45,7 +45,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := tickets.NewService(dynamo.NewStore(db, table, clk), codec, tickets.Options{Clock: clk, Logger: log})
+	svc := tickets.NewService(dynamo.NewStores(db, table, clk).Tickets, codec, tickets.Options{Clock: clk, Logger: log})
 	return &env{svc: svc, codec: codec, clock: clk, db: db, table: table}
 }
 
@@ -127,14 +127,12 @@ func TestIssueIsIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("OneSetOfItems", func(t *testing.T) {
-		if n := e.countItems(t, "TICKET#"); n != 5 {
+		if n := e.countItems(t, dynamo.PrefixTicket); n != 5 {
 			t.Fatalf("%d ticket items, want 5", n)
 		}
 		out, err := e.db.GetItem(context.Background(), &dynamodb.GetItemInput{
 			TableName: aws.String(e.table),
-			Key: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: "ORDER#" + o.ID}, "sk": &types.AttributeValueMemberS{Value: "TICKETS"},
-			},
+			Key:       dynamo.TicketManifestKey(o.ID),
 		})
 		if err != nil || out.Item == nil {
 			t.Fatalf("manifest: %v, %v", out, err)
@@ -159,7 +157,7 @@ func TestIssueRefusesUnpaidOrders(t *testing.T) {
 			}
 		})
 	}
-	if n := e.countItems(t, "TICKET#"); n != 0 {
+	if n := e.countItems(t, dynamo.PrefixTicket); n != 0 {
 		t.Fatalf("%d ticket items written for unpaid orders", n)
 	}
 }

@@ -41,8 +41,8 @@ func benchRoom(b *testing.B) (*waitroom.Service, catalog.Event, clock.Clock) {
 	start := time.Date(2027, 3, 1, 19, 0, 0, 0, time.UTC)
 	clk := clock.NewManual(start)
 	quiet := slog.New(slog.DiscardHandler)
-	store := dynamo.NewStore(db, table, clk)
-	cat := catalog.NewService(store, catalog.Options{Clock: clk, Logger: quiet})
+	stores := dynamo.NewStores(db, table, clk)
+	cat := catalog.NewService(stores.Catalog, catalog.Options{Clock: clk, Logger: quiet})
 	kr, err := admission.GenerateKeyring()
 	if err != nil {
 		b.Fatal(err)
@@ -51,7 +51,7 @@ func benchRoom(b *testing.B) (*waitroom.Service, catalog.Event, clock.Clock) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := waitroom.NewService(store, cat, tokens, waitroom.Options{Clock: clk, Logger: quiet,
+	svc := waitroom.NewService(stores.Waitroom, cat, tokens, waitroom.Options{Clock: clk, Logger: quiet,
 		Remaining: func(context.Context, string) (int, int, error) { return 20000, 0, nil }})
 	body := fmt.Sprintf(`{"name":"Rush","venue":"Arena","startsAt":"2027-04-01T20:00:00Z","saleOpensAt":%q,
 		"queue":{"mode":"on","admitPerMinute":18000},

@@ -25,7 +25,7 @@ var t0 = time.Date(2027, 3, 1, 19, 0, 0, 0, time.UTC)
 // manual clock and a settable inventory and health.
 type room struct {
 	*waitroom.Service
-	store   *dynamo.Store
+	stores  dynamo.Stores
 	cat     *catalog.Service
 	tokens  *admission.Tokens
 	clock   *clock.Manual
@@ -41,9 +41,9 @@ func newRoom(t *testing.T, admitPerMinute int) *room {
 	db, table := testenv.DynamoDB(t)
 	r := &room{clock: clock.NewManual(t0)}
 	r.healthy.Store(true)
-	r.store = dynamo.NewStore(db, table, r.clock)
+	r.stores = dynamo.NewStores(db, table, r.clock)
 	quiet := slog.New(slog.DiscardHandler)
-	r.cat = catalog.NewService(r.store, catalog.Options{Clock: r.clock, Logger: quiet})
+	r.cat = catalog.NewService(r.stores.Catalog, catalog.Options{Clock: r.clock, Logger: quiet})
 	kr, err := admission.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func newRoom(t *testing.T, admitPerMinute int) *room {
 	if r.tokens, err = admission.NewTokens(kr, 10*time.Minute, r.clock); err != nil {
 		t.Fatal(err)
 	}
-	r.Service = waitroom.NewService(r.store, r.cat, r.tokens, waitroom.Options{Clock: r.clock, Logger: quiet,
+	r.Service = waitroom.NewService(r.stores.Waitroom, r.cat, r.tokens, waitroom.Options{Clock: r.clock, Logger: quiet,
 		Remaining: func(context.Context, string) (int, int, error) { return int(r.left.Load()), int(r.held.Load()), nil },
 		Health: func(context.Context, string) (bool, string, error) {
 			if r.healthy.Load() {

@@ -97,18 +97,18 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.tickets = tickets.NewService(a.Store, codec, tickets.Options{Logger: quiet})
+	r.tickets = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Logger: quiet})
 	r.issuer = &issuer{svc: r.tickets}
 
 	var resumer orders.Resumer = lazyResumer{r}
-	r.om = orders.NewService(a.Store, providers, resumer, orders.ServiceOptions{Logger: quiet,
+	r.om = orders.NewService(a.Stores.Orders, providers, resumer, orders.ServiceOptions{Logger: quiet,
 		MaxTickets: func(ctx context.Context, id string) (int, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.MaxTicketsPerAccount, err
 		}})
-	webhooks.Store(checkout.NewWebhooks(providers, a.Store, r.om, nil, quiet))
+	webhooks.Store(checkout.NewWebhooks(providers, a.Stores.ProviderEvents, r.om, nil, quiet))
 
-	tasks := &workflow.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Store, Payments: providers,
+	tasks := &workflow.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: providers,
 		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet, Crash: r.crashes.at}
 	funcs := map[string]localsfn.LambdaFunc{}
 	for name, h := range tasks.Handlers() {
@@ -210,7 +210,7 @@ func (r *rig) settle(t *testing.T, id string, want orders.Status) orders.Order {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		o, err := r.Store.GetOrder(context.Background(), id)
+		o, err := r.Stores.Orders.GetOrder(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func (r *rig) ticketCount(t *testing.T, orderID string) int {
 
 func (r *rig) seatState(t *testing.T, seat string) string {
 	t.Helper()
-	st, _ := r.Store.SeatHolders(context.Background(), r.ev.ID, []string{seat})
+	st, _ := r.Stores.Inventory.SeatHolders(context.Background(), r.ev.ID, []string{seat})
 	return st[seat].State
 }
 
@@ -305,7 +305,7 @@ func TestMoneyPath(t *testing.T) {
 		if got.AmountRefundedCents != got.AmountCents {
 			t.Fatalf("refunded %d of %d", got.AmountRefundedCents, got.AmountCents)
 		}
-		if st, _ := r.Store.SeatHolders(context.Background(), r.ev.ID, []string{"A-1-8"}); st["A-1-8"].OrderID != other.ID {
+		if st, _ := r.Stores.Inventory.SeatHolders(context.Background(), r.ev.ID, []string{"A-1-8"}); st["A-1-8"].OrderID != other.ID {
 			t.Fatalf("the other fan lost the seat: %+v", st["A-1-8"])
 		}
 	})
@@ -316,7 +316,7 @@ func TestMoneyPath(t *testing.T) {
 		r.settle(t, o.ID, orders.IssueFailed)
 		r.issuer.down.Store(false)
 		// The reconciler's repair is the same task the workflow runs.
-		tasks := &workflow.Tasks{Orders: r.om, Store: r.Store, Tickets: r.issuer}
+		tasks := &workflow.Tasks{Orders: r.om, Store: r.Stores.Orders, Tickets: r.issuer}
 		if _, err := tasks.Issue(context.Background(), workflow.OrderInput{OrderID: o.ID}); err != nil {
 			t.Fatal(err)
 		}
@@ -497,7 +497,7 @@ func TestTimerAndPaymentRaceThroughTheWorkflow(t *testing.T) {
 			if !isRefunded || refundEvents != 1 {
 				t.Errorf("racer %d: REFUNDED order, provider refunded %d/%d with %d refund events", i, p.AmountRefundedCents, p.AmountCents, refundEvents)
 			}
-			rec, ok, err := r.Store.GetPayment(ctx, "sandbox", p.ID)
+			rec, ok, err := r.Stores.Orders.GetPayment(ctx, "sandbox", p.ID)
 			if err != nil || !ok || !rec.Refunded {
 				t.Errorf("racer %d: payment record %+v (found %v, %v)", i, rec, ok, err)
 			}
@@ -551,7 +551,7 @@ func TestTimerAndPaymentRaceThroughTheWorkflow(t *testing.T) {
 	for i, rc := range racers {
 		seatIDs[i] = rc.seat
 	}
-	holders, err := r.Store.SeatHolders(ctx, r.ev.ID, seatIDs)
+	holders, err := r.Stores.Inventory.SeatHolders(ctx, r.ev.ID, seatIDs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +641,7 @@ func (r *rig) rival(ctx context.Context, i int, rc *racer, start time.Time) erro
 		if code := apperr.CodeOf(err); code != apperr.SeatsUnavailable && code != apperr.Unavailable {
 			return err
 		}
-		cur, err := r.Store.GetOrder(ctx, rc.order.ID)
+		cur, err := r.Stores.Orders.GetOrder(ctx, rc.order.ID)
 		if err != nil {
 			return err
 		}
@@ -664,7 +664,7 @@ func (r *rig) settleAll(t *testing.T, ids []string, bound time.Duration) map[str
 	cancel() // WaitIdle on a done context: nil only when idle now
 	for {
 		idle := r.box.WaitIdle(done) == nil
-		got, err := r.Store.OrdersByID(ctx, ids)
+		got, err := r.Stores.Reconcile.OrdersByID(ctx, ids)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -449,7 +449,7 @@ func TestRunWithEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := dynamo.NewStore(db, env("TABLE_NAME"), clock.System{})
+	st := dynamo.NewStores(db, env("TABLE_NAME"), clock.System{}).Catalog
 	if ev, err := st.GetEvent(context.Background(), resp.Body.EventID); err != nil || ev.CreatedBy != "organizer-1" {
 		t.Fatalf("event %s not in the endpoint's table (createdBy %q): %v", resp.Body.EventID, ev.CreatedBy, err)
 	}

@@ -1,0 +1,162 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stararena/stararena/internal/waitroom"
+)
+
+func place(account string, lottery bool) waitroom.Place {
+	return waitroom.Place{EventID: "e1", Account: account, Entrant: "ent-" + account, JoinedAt: Now, Lottery: lottery}
+}
+
+func accounts(ps []waitroom.Place) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Account
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RunWaitroomStore is the waitroom.Store suite.
+func RunWaitroomStore(t *testing.T, newStores func(t *testing.T) Stores) {
+	ctx := context.Background()
+	t.Run("StateCreatedOnceSavedAtVersion", func(t *testing.T) {
+		st := newStores(t)
+		if _, ok, err := st.Waitroom.GetState(ctx, "e1"); ok || err != nil {
+			t.Fatalf("GetState before create = %v, %v", ok, err)
+		}
+		if created, err := st.Waitroom.CreateState(ctx, waitroom.State{EventID: "e1", Version: 1, Serving: 5}); !created || err != nil {
+			t.Fatalf("CreateState = %v, %v", created, err)
+		}
+		if created, err := st.Waitroom.CreateState(ctx, waitroom.State{EventID: "e1", Version: 1, Serving: 9}); created || err != nil {
+			t.Fatalf("a second CreateState = %v, %v; want not created", created, err)
+		}
+		q, ok, err := st.Waitroom.GetState(ctx, "e1")
+		if err != nil || !ok || q.Serving != 5 || q.Version != 1 {
+			t.Fatalf("GetState = %+v, %v, %v", q, ok, err)
+		}
+		// The caller saves the next version of what it read.
+		q.Serving, q.Version = 7, q.Version+1
+		if err := st.Waitroom.SaveState(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Waitroom.SaveState(ctx, q); !isConflict(err) {
+			t.Fatalf("a save from a stale read = %v, want a conflict", err)
+		}
+		if got, _, _ := st.Waitroom.GetState(ctx, "e1"); got.Serving != 7 || got.Version != 2 {
+			t.Fatalf("after SaveState: %+v", got)
+		}
+	})
+	t.Run("OnePlacePerAccount", func(t *testing.T) {
+		st := newStores(t)
+		if created, err := st.Waitroom.PutNewPlace(ctx, place("fan-1", true)); !created || err != nil {
+			t.Fatalf("PutNewPlace = %v, %v", created, err)
+		}
+		again := place("fan-1", false)
+		again.Entrant = "other"
+		if created, err := st.Waitroom.PutNewPlace(ctx, again); created || err != nil {
+			t.Fatalf("a re-join = %v, %v; want not created", created, err)
+		}
+		p, ok, err := st.Waitroom.Place(ctx, "e1", "fan-1")
+		if err != nil || !ok || p.Entrant != "ent-fan-1" || !p.Lottery {
+			t.Fatalf("Place = %+v, %v, %v", p, ok, err)
+		}
+		if _, ok, _ := st.Waitroom.Place(ctx, "e1", "nobody"); ok {
+			t.Fatal("an unknown account has a place")
+		}
+	})
+	t.Run("PendingAndDrawQueries", func(t *testing.T) {
+		st := newStores(t)
+		ps := []waitroom.Place{place("early-1", true), place("early-2", true), place("late-1", false)}
+		if err := st.Waitroom.WritePlaces(ctx, ps); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Waitroom.DrawEntrants(ctx, "e1"); err != nil || !slices.Equal(accounts(got), []string{"early-1", "early-2"}) {
+			t.Fatalf("DrawEntrants = %v, %v", accounts(got), err)
+		}
+		if got, err := st.Waitroom.PendingPlaces(ctx, "e1", false); err != nil || !slices.Equal(accounts(got), []string{"late-1"}) {
+			t.Fatalf("PendingPlaces(late) = %v, %v", accounts(got), err)
+		}
+		late := ps[2]
+		late.Position = 1
+		if err := st.Waitroom.WritePlaces(ctx, []waitroom.Place{late}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.Waitroom.PendingPlaces(ctx, "e1", false); len(got) != 0 {
+			t.Fatalf("a placed join is still pending: %v", accounts(got))
+		}
+		got, err := st.Waitroom.Places(ctx, "e1", []string{"early-1", "late-1", "nobody"})
+		if err != nil || len(got) != 2 || got["late-1"].Position != 1 {
+			t.Fatalf("Places = %+v, %v", got, err)
+		}
+	})
+	t.Run("PositionCounter", func(t *testing.T) {
+		st := newStores(t)
+		if n, err := st.Waitroom.Positions(ctx, "e1"); n != 0 || err != nil {
+			t.Fatalf("Positions before any = %d, %v", n, err)
+		}
+		if n, err := st.Waitroom.AddPositions(ctx, "e1", 3); n != 3 || err != nil {
+			t.Fatalf("AddPositions(3) = %d, %v", n, err)
+		}
+		if n, _ := st.Waitroom.AddPositions(ctx, "e1", 2); n != 5 {
+			t.Fatalf("AddPositions(2) = %d, want 5", n)
+		}
+		if err := st.Waitroom.SetPositions(ctx, "e1", 100); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := st.Waitroom.Positions(ctx, "e1"); n != 100 {
+			t.Fatalf("Positions after SetPositions(100) = %d", n)
+		}
+	})
+	t.Run("AdmissionUsedOrAbandonedOnce", func(t *testing.T) {
+		st := newStores(t)
+		for _, a := range []string{"fan-1", "fan-2"} {
+			p := place(a, false)
+			p.Position = 1
+			if err := st.Waitroom.WritePlaces(ctx, []waitroom.Place{p}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Waitroom.ClaimAdmission(ctx, p, "tok-"+a, Now.Add(time.Minute), Now); err != nil {
+				t.Fatalf("ClaimAdmission %s: %v", a, err)
+			}
+		}
+		if ok, err := st.Waitroom.MarkUsed(ctx, "e1", "fan-1", "tok-fan-1", Now); !ok || err != nil {
+			t.Fatalf("MarkUsed = %v, %v", ok, err)
+		}
+		if ok, _ := st.Waitroom.MarkUsed(ctx, "e1", "fan-1", "tok-fan-1", Now); ok {
+			t.Fatal("a token was used twice")
+		}
+		if ok, _ := st.Waitroom.MarkUsed(ctx, "e1", "fan-2", "forged", Now); ok {
+			t.Fatal("another token marked fan-2's admission used")
+		}
+		expired, err := st.Waitroom.ExpiredAdmissions(ctx, "e1", Now.Add(2*time.Minute), 10)
+		if err != nil || !slices.Equal(accounts(expired), []string{"fan-2"}) {
+			t.Fatalf("ExpiredAdmissions = %v, %v", accounts(expired), err)
+		}
+		if ok, err := st.Waitroom.MarkAbandoned(ctx, expired[0]); !ok || err != nil {
+			t.Fatalf("MarkAbandoned = %v, %v", ok, err)
+		}
+		if ok, _ := st.Waitroom.MarkAbandoned(ctx, expired[0]); ok {
+			t.Fatal("an admission was abandoned twice")
+		}
+		if again, _ := st.Waitroom.ExpiredAdmissions(ctx, "e1", Now.Add(2*time.Minute), 10); len(again) != 0 {
+			t.Fatalf("abandoned admissions still listed: %v", accounts(again))
+		}
+	})
+	t.Run("StatsSum", func(t *testing.T) {
+		st := newStores(t)
+		for range 10 {
+			if err := st.Waitroom.AddStats(ctx, "e1", waitroom.Stats{Admitted: 2, Used: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s, err := st.Waitroom.Stats(ctx, "e1"); err != nil || s.Admitted != 20 || s.Used != 10 || s.Abandoned != 0 {
+			t.Fatalf("Stats = %+v, %v", s, err)
+		}
+	})
+}
