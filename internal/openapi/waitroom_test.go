@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/localstack"
 )
 
 // Per-account limits the journey runs into: joins (the local stack's
 // stand-in for the WAF rule) and admissions (internal/app).
 const (
-	joinLimit      = 30
-	admissionLimit = 30
+	joinLimit      = limits.JoinsPerMinute
+	admissionLimit = limits.AdmissionsPerMinute
 )
 
 // waitroom is TestConformance's part for the virtual waiting room. The
