@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/stararena/stararena/internal/keyring"
+	"github.com/stararena/stararena/internal/limits"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,7 +61,7 @@ type Tokens struct {
 }
 
 // DefaultTTL is how long a fan has to use an admission token.
-const DefaultTTL = 10 * time.Minute
+const DefaultTTL = limits.AdmissionTTL
 
 // NewTokens builds an issuer/verifier from a keyring.
 func NewTokens(kr Keyring, ttl time.Duration, c clock.Clock) (*Tokens, error) {
@@ -140,7 +141,7 @@ const (
 )
 
 // MaxTokenBytes bounds what Verify parses.
-const MaxTokenBytes = 2048
+const MaxTokenBytes = limits.AdmissionTokenBytes
 
 // Verify checks the signature, issuer, expiry and that the token was issued
 // to account for eventID. Every failure is ADMISSION_INVALID; the message

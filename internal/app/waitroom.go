@@ -10,6 +10,7 @@ import (
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/health"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/waitroom"
@@ -19,8 +20,8 @@ import (
 // WAF rule on the join route, keyed by the Authorization header; the local
 // stack applies the same numbers), admissions here.
 const (
-	AdmissionLimit       = 30
-	AdmissionLimitWindow = time.Minute
+	AdmissionLimit       = limits.AdmissionsPerMinute
+	AdmissionLimitWindow = limits.RateWindow
 )
 
 // buildWaitroom wires the waiting room and the admission gate.

@@ -8,32 +8,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/jsonbody"
-)
-
-// Limits of a venue map and an event. They keep one event's item counts and
-// transaction sizes inside DynamoDB's limits (a hold is one TransactWriteItems
-// of at most 100 items, so a fan can hold at most MaxTicketsLimit seats).
-const (
-	MaxSections      = 100
-	MaxRowsPerSect   = 1000
-	MaxSeatsPerRow   = 1000
-	MaxGACapacity    = 200_000
-	MaxEventCapacity = 250_000
-	MaxPriceCents    = 100_000_00 // 100,000.00 in the event's currency
-	MaxTicketsLimit  = 20
-	MinHoldSeconds   = 5
-	MaxHoldSeconds   = 3600
-	// MaxAdmitPerMinute keeps admissions below what the order workflow can
-	// start: Step Functions Standard StartExecution refills at 300/s in the
-	// large Regions (18,000/min).
-	MaxAdmitPerMinute = 18_000
-)
-
-// Defaults applied when a field is omitted.
-const (
-	DefaultHoldSeconds    = 900
-	DefaultMaxTickets     = 4
-	DefaultAdmitPerMinute = 1000
+	"github.com/stararena/stararena/internal/limits"
 )
 
 var (
@@ -86,16 +61,16 @@ func (req *CreateEventRequest) Event() (Event, error) {
 	ev := Event{
 		Name:                 strings.TrimSpace(req.Name),
 		Venue:                strings.TrimSpace(req.Venue),
-		HoldSeconds:          DefaultHoldSeconds,
-		MaxTicketsPerAccount: DefaultMaxTickets,
-		Queue:                QueueConfig{Mode: QueueOn, AdmitPerMinute: DefaultAdmitPerMinute},
+		HoldSeconds:          limits.DefaultHoldSeconds,
+		MaxTicketsPerAccount: limits.DefaultTicketsPerAccount,
+		Queue:                QueueConfig{Mode: QueueOn, AdmitPerMinute: limits.DefaultAdmitPerMinute},
 		Sale:                 Sale{Status: SaleScheduled},
 	}
-	if ev.Name == "" || utf8.RuneCountInString(ev.Name) > 200 {
-		return Event{}, invalid("name is required (1-200 characters)")
+	if ev.Name == "" || utf8.RuneCountInString(ev.Name) > limits.NameChars {
+		return Event{}, invalid("name is required (1-%d characters)", limits.NameChars)
 	}
-	if ev.Venue == "" || utf8.RuneCountInString(ev.Venue) > 200 {
-		return Event{}, invalid("venue is required (1-200 characters)")
+	if ev.Venue == "" || utf8.RuneCountInString(ev.Venue) > limits.NameChars {
+		return Event{}, invalid("venue is required (1-%d characters)", limits.NameChars)
 	}
 	var err error
 	if ev.StartsAt, err = parseTime("startsAt", req.StartsAt); err != nil {
@@ -110,14 +85,14 @@ func (req *CreateEventRequest) Event() (Event, error) {
 	if req.HoldSeconds != nil {
 		ev.HoldSeconds = *req.HoldSeconds
 	}
-	if ev.HoldSeconds < MinHoldSeconds || ev.HoldSeconds > MaxHoldSeconds {
-		return Event{}, invalid("holdSeconds must be between %d and %d", MinHoldSeconds, MaxHoldSeconds)
+	if ev.HoldSeconds < limits.MinHoldSeconds || ev.HoldSeconds > limits.MaxHoldSeconds {
+		return Event{}, invalid("holdSeconds must be between %d and %d", limits.MinHoldSeconds, limits.MaxHoldSeconds)
 	}
 	if req.MaxTicketsPerAccount != nil {
 		ev.MaxTicketsPerAccount = *req.MaxTicketsPerAccount
 	}
-	if ev.MaxTicketsPerAccount < 1 || ev.MaxTicketsPerAccount > MaxTicketsLimit {
-		return Event{}, invalid("maxTicketsPerAccount must be between 1 and %d", MaxTicketsLimit)
+	if ev.MaxTicketsPerAccount < 1 || ev.MaxTicketsPerAccount > limits.TicketsPerAccount {
+		return Event{}, invalid("maxTicketsPerAccount must be between 1 and %d", limits.TicketsPerAccount)
 	}
 	if q := req.Queue; q != nil {
 		switch q.Mode {
@@ -129,8 +104,8 @@ func (req *CreateEventRequest) Event() (Event, error) {
 		if q.AdmitPerMinute != nil {
 			ev.Queue.AdmitPerMinute = *q.AdmitPerMinute
 		}
-		if ev.Queue.AdmitPerMinute < 1 || ev.Queue.AdmitPerMinute > MaxAdmitPerMinute {
-			return Event{}, invalid("queue.admitPerMinute must be between 1 and %d", MaxAdmitPerMinute)
+		if ev.Queue.AdmitPerMinute < 1 || ev.Queue.AdmitPerMinute > limits.AdmitPerMinute {
+			return Event{}, invalid("queue.admitPerMinute must be between 1 and %d", limits.AdmitPerMinute)
 		}
 	}
 	if ev.Sections, err = buildSections(req.Sections); err != nil {
@@ -140,8 +115,8 @@ func (req *CreateEventRequest) Event() (Event, error) {
 	for _, s := range ev.Sections {
 		ev.Capacity += s.Capacity
 	}
-	if ev.Capacity > MaxEventCapacity {
-		return Event{}, venue("the venue holds %d places; at most %d are supported", ev.Capacity, MaxEventCapacity)
+	if ev.Capacity > limits.EventCapacity {
+		return Event{}, venue("the venue holds %d places; at most %d are supported", ev.Capacity, limits.EventCapacity)
 	}
 	return ev, nil
 }
@@ -150,8 +125,8 @@ func buildSections(reqs []SectionRequest) ([]Section, error) {
 	if len(reqs) == 0 {
 		return nil, venue("a venue needs at least one section")
 	}
-	if len(reqs) > MaxSections {
-		return nil, venue("at most %d sections", MaxSections)
+	if len(reqs) > limits.Sections {
+		return nil, venue("at most %d sections", limits.Sections)
 	}
 	seen := map[string]bool{}
 	out := make([]Section, 0, len(reqs))
@@ -167,15 +142,15 @@ func buildSections(reqs []SectionRequest) ([]Section, error) {
 		if s.Name == "" {
 			s.Name = r.ID
 		}
-		if utf8.RuneCountInString(s.Name) > 100 {
-			return nil, invalid("sections[%d].name is longer than 100 characters", i)
+		if utf8.RuneCountInString(s.Name) > limits.SectionNameChars {
+			return nil, invalid("sections[%d].name is longer than %d characters", i, limits.SectionNameChars)
 		}
 		if r.PriceCents == nil {
 			return nil, invalid("sections[%d].priceCents is required", i)
 		}
 		s.PriceCents = *r.PriceCents
-		if s.PriceCents <= 0 || s.PriceCents > MaxPriceCents {
-			return nil, venue("section %s: priceCents must be between 1 and %d", r.ID, MaxPriceCents)
+		if s.PriceCents <= 0 || s.PriceCents > limits.PriceCents {
+			return nil, venue("section %s: priceCents must be between 1 and %d", r.ID, limits.PriceCents)
 		}
 		if !currencyPat.MatchString(r.Currency) {
 			return nil, invalid("sections[%d].currency must be an ISO 4217 code such as EUR", i)
@@ -188,8 +163,8 @@ func buildSections(reqs []SectionRequest) ([]Section, error) {
 			return nil, venue("section %s: give rows (reserved) or capacity (general admission), not both", r.ID)
 		case r.Capacity != nil:
 			s.Kind, s.Capacity = GA, *r.Capacity
-			if s.Capacity < 1 || s.Capacity > MaxGACapacity {
-				return nil, venue("section %s: capacity must be between 1 and %d", r.ID, MaxGACapacity)
+			if s.Capacity < 1 || s.Capacity > limits.GACapacity {
+				return nil, venue("section %s: capacity must be between 1 and %d", r.ID, limits.GACapacity)
 			}
 		case r.Rows != nil:
 			s.Kind = Reserved
@@ -210,8 +185,8 @@ func buildRows(section string, rows []Row) ([]Row, int, error) {
 	if len(rows) == 0 {
 		return nil, 0, venue("section %s has no rows", section)
 	}
-	if len(rows) > MaxRowsPerSect {
-		return nil, 0, venue("section %s: at most %d rows", section, MaxRowsPerSect)
+	if len(rows) > limits.RowsPerSection {
+		return nil, 0, venue("section %s: at most %d rows", section, limits.RowsPerSection)
 	}
 	seen := map[string]bool{}
 	total := 0
@@ -223,8 +198,8 @@ func buildRows(section string, rows []Row) ([]Row, int, error) {
 			return nil, 0, venue("section %s: row %q is listed twice", section, r.ID)
 		}
 		seen[r.ID] = true
-		if r.Seats < 1 || r.Seats > MaxSeatsPerRow {
-			return nil, 0, venue("section %s row %s: seats must be between 1 and %d", section, r.ID, MaxSeatsPerRow)
+		if r.Seats < 1 || r.Seats > limits.SeatsPerRow {
+			return nil, 0, venue("section %s row %s: seats must be between 1 and %d", section, r.ID, limits.SeatsPerRow)
 		}
 		total += r.Seats
 	}

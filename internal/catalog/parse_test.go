@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 func validBody() map[string]any {
@@ -34,8 +35,8 @@ func TestParseCreateEventValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Capacity != 322 || ev.Currency != "EUR" || ev.HoldSeconds != DefaultHoldSeconds ||
-		ev.MaxTicketsPerAccount != DefaultMaxTickets || ev.Queue.Mode != QueueOn {
+	if ev.Capacity != 322 || ev.Currency != "EUR" || ev.HoldSeconds != limits.DefaultHoldSeconds ||
+		ev.MaxTicketsPerAccount != limits.DefaultTicketsPerAccount || ev.Queue.Mode != QueueOn {
 		t.Fatalf("event = %+v", ev)
 	}
 	a, _ := ev.Section("A")
@@ -80,7 +81,7 @@ func TestParseCreateEventRejects(t *testing.T) {
 		{"UnknownField", func(b map[string]any) { b["colour"] = "red" }, apperr.UnknownField},
 		{"UnknownSectionField", func(b map[string]any) { section(b, 0)["vip"] = true }, apperr.UnknownField},
 		{"PriceAsString", func(b map[string]any) { section(b, 0)["priceCents"] = "50" }, apperr.Invalid},
-		{"TooManySeats", func(b map[string]any) { section(b, 1)["capacity"] = MaxGACapacity + 1 }, apperr.InvalidVenue},
+		{"TooManySeats", func(b map[string]any) { section(b, 1)["capacity"] = limits.GACapacity + 1 }, apperr.InvalidVenue},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +108,7 @@ func TestParseCreateEventRejects(t *testing.T) {
 }
 
 func TestGAShardCapacitiesSumToCapacity(t *testing.T) {
-	for _, c := range []int{1, 7, 249, 250, 251, 2000, 9999, MaxGACapacity} {
+	for _, c := range []int{1, 7, 249, 250, 251, 2000, 9999, limits.GACapacity} {
 		caps := GAShardCapacities(c)
 		sum := 0
 		for _, x := range caps {
@@ -149,7 +150,7 @@ func FuzzParseCreateEvent(f *testing.F) {
 			}
 			total += s.Capacity
 		}
-		if total != ev.Capacity || total < 1 || total > MaxEventCapacity || !ev.SaleOpensAt.Before(ev.StartsAt) {
+		if total != ev.Capacity || total < 1 || total > limits.EventCapacity || !ev.SaleOpensAt.Before(ev.StartsAt) {
 			t.Fatalf("inconsistent event %+v", ev)
 		}
 	})

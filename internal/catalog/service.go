@@ -12,6 +12,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Store persists events and the availability read model.
@@ -132,7 +133,7 @@ func (s *Service) Get(ctx context.Context, id string) (Event, error) {
 
 // List returns up to 100 events ordered by start time.
 func (s *Service) List(ctx context.Context) ([]Event, error) {
-	return s.store.ListEvents(ctx, 100)
+	return s.store.ListEvents(ctx, limits.EventsListed)
 }
 
 // MaxLiveEvents bounds how many events the schedules (the inlet, the
@@ -362,8 +363,8 @@ func (s *Service) ControlSale(ctx context.Context, id string, req SaleRequest, b
 	default:
 		return Event{}, apperr.New(apperr.Invalid, `action must be "open", "pause" or "close"`)
 	}
-	if req.AdmitPerMinute != nil && (*req.AdmitPerMinute < 1 || *req.AdmitPerMinute > MaxAdmitPerMinute) {
-		return Event{}, apperr.New(apperr.Invalid, "admitPerMinute must be 1-%d", MaxAdmitPerMinute)
+	if req.AdmitPerMinute != nil && (*req.AdmitPerMinute < 1 || *req.AdmitPerMinute > limits.AdmitPerMinute) {
+		return Event{}, apperr.New(apperr.Invalid, "admitPerMinute must be 1-%d", limits.AdmitPerMinute)
 	}
 	if !ValidEventID(id) {
 		return Event{}, apperr.New(apperr.NotFound, "no event %q", id)

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/stararena/stararena/internal/limits"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	c.StateMachineArn = getenv("STATE_MACHINE_ARN")
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
-	c.AdmissionTTL = 10 * time.Minute
+	c.AdmissionTTL = limits.AdmissionTTL
 	if v := getenv("ADMISSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 10*time.Second || d > time.Hour {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/localsqs"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -23,8 +24,8 @@ import (
 // Join limits per account, the same numbers as the WAF rate-based rule on
 // the join route in AWS (keyed by the Authorization header there).
 const (
-	joinLimit       = 30
-	joinLimitWindow = time.Minute
+	joinLimit       = limits.JoinsPerMinute
+	joinLimitWindow = limits.RateWindow
 )
 
 // startQueues creates the topology's queues with their consumers, as SQS

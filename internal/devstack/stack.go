@@ -31,6 +31,7 @@ import (
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/jsonbody"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/localsqs"
@@ -297,8 +298,8 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 		if err == nil {
 			err = jsonbody.Decode(body, route.MaxBodyBytes, &req)
 		}
-		if err == nil && (req.Sub == "" || len(req.Sub) > 128) {
-			err = apperr.New(apperr.Invalid, "sub is required (1-128 characters)")
+		if err == nil && (req.Sub == "" || len(req.Sub) > limits.AccountIDBytes) {
+			err = apperr.New(apperr.Invalid, "sub is required (1-%d characters)", limits.AccountIDBytes)
 		}
 		role := auth.Role(req.Role)
 		if err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/topology"
@@ -76,8 +77,8 @@ func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, l
 					return httpapi.Response{}, err
 				}
 			}
-			if len(body.Proof) > 4096 {
-				return httpapi.Response{}, apperr.New(apperr.Invalid, "proof over 4096 characters")
+			if len(body.Proof) > limits.ProofBytes {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "proof over %d characters", limits.ProofBytes)
 			}
 			tok, c, err := gate.AdmitWithProof(ctx, r.Identity.Subject, r.Path("eventId"), body.Proof)
 			if err != nil {
@@ -152,8 +153,8 @@ func countsForHealth(err error) bool {
 }
 
 func validIdempotencyKey(k string) error {
-	if len(k) > 128 {
-		return apperr.New(apperr.Invalid, "Idempotency-Key is longer than 128 characters")
+	if len(k) > limits.IdempotencyKeyBytes {
+		return apperr.New(apperr.Invalid, "Idempotency-Key is longer than %d characters", limits.IdempotencyKeyBytes)
 	}
 	for _, r := range k {
 		if r > unicode.MaxASCII || !unicode.IsPrint(r) {

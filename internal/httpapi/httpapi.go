@@ -22,11 +22,12 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/jsonbody"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/topology"
 )
 
 // DefaultMaxBody is the body limit of routes that declare none.
-const DefaultMaxBody = 16 << 10
+const DefaultMaxBody = limits.BodyBytes
 
 // Request is what a handler sees.
 type Request struct {

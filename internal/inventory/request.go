@@ -15,6 +15,7 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/jsonbody"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // HoldRequest is the body of POST /v1/events/{eventId}/holds: specific
@@ -42,8 +43,8 @@ func ParseHoldRequest(body []byte, limit int64) (HoldRequest, error) {
 	case len(r.Seats) > 0 && (r.Section != "" || r.Quantity != 0):
 		return HoldRequest{}, apperr.New(apperr.Invalid, "give seats, or section and quantity, not both")
 	case len(r.Seats) > 0:
-		if len(r.Seats) > catalog.MaxTicketsLimit {
-			return HoldRequest{}, apperr.New(apperr.LimitExceeded, "at most %d seats in one hold", catalog.MaxTicketsLimit)
+		if len(r.Seats) > limits.TicketsPerAccount {
+			return HoldRequest{}, apperr.New(apperr.LimitExceeded, "at most %d seats in one hold", limits.TicketsPerAccount)
 		}
 		seen := map[string]bool{}
 		for _, s := range r.Seats {
@@ -59,8 +60,8 @@ func ParseHoldRequest(body []byte, limit int64) (HoldRequest, error) {
 		if r.Quantity < 1 {
 			return HoldRequest{}, apperr.New(apperr.Invalid, "quantity must be at least 1")
 		}
-		if r.Quantity > catalog.MaxTicketsLimit {
-			return HoldRequest{}, apperr.New(apperr.LimitExceeded, "at most %d places in one hold", catalog.MaxTicketsLimit)
+		if r.Quantity > limits.TicketsPerAccount {
+			return HoldRequest{}, apperr.New(apperr.LimitExceeded, "at most %d places in one hold", limits.TicketsPerAccount)
 		}
 	default:
 		return HoldRequest{}, apperr.New(apperr.Invalid, "give seats, or section and quantity")

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/stararena/stararena/internal/apperr"
-	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 var fuzzSeatID = regexp.MustCompile(`^[A-Za-z0-9]{1,16}-[A-Za-z0-9]{1,16}-[1-9][0-9]{0,3}$`)
@@ -49,7 +49,7 @@ func FuzzParseHoldRequest(f *testing.F) {
 			if req.Section != "" || req.Quantity != 0 {
 				t.Fatalf("ParseHoldRequest(%q) accepted seats and a section: %+v", body, req)
 			}
-			if len(req.Seats) > catalog.MaxTicketsLimit {
+			if len(req.Seats) > limits.TicketsPerAccount {
 				t.Fatalf("ParseHoldRequest(%q) accepted %d seats", body, len(req.Seats))
 			}
 			seen := map[string]bool{}
@@ -67,7 +67,7 @@ func FuzzParseHoldRequest(f *testing.F) {
 				t.Fatalf("fingerprint of %v depends on the seats' order", req.Seats)
 			}
 		case req.Section != "":
-			if req.Quantity < 1 || req.Quantity > catalog.MaxTicketsLimit {
+			if req.Quantity < 1 || req.Quantity > limits.TicketsPerAccount {
 				t.Fatalf("ParseHoldRequest(%q) accepted quantity %d", body, req.Quantity)
 			}
 		default:

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 )
 
@@ -556,7 +557,7 @@ func (s *Service) Order(ctx context.Context, account, orderID string) (orders.Or
 
 // Orders lists the caller's orders, newest first.
 func (s *Service) Orders(ctx context.Context, account string) ([]orders.Order, error) {
-	return s.store.ListOrders(ctx, account, 100)
+	return s.store.ListOrders(ctx, account, limits.OrdersListed)
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -38,6 +39,10 @@ type Spec struct {
 	Path string
 	// Model is the parsed OpenAPI 3.1 document.
 	Model *v3.Document
+	// Root is the document as YAML, for checks that read keywords or
+	// extensions wherever they are (the model resolves references and
+	// drops the places they were written).
+	Root *yaml.Node
 
 	mu sync.Mutex
 	v  validator.Validator
@@ -122,7 +127,7 @@ func Load(path string) (*Spec, error) {
 	if ok, verrs := v.ValidateDocument(); !ok {
 		return nil, fmt.Errorf("openapi: %s is not a valid OpenAPI document:\n%s", path, Describe(verrs))
 	}
-	return &Spec{Path: path, Model: &model.Model, v: v}, nil
+	return &Spec{Path: path, Model: &model.Model, Root: doc.GetSpecInfo().RootNode, v: v}, nil
 }
 
 // Validator is the underlying libopenapi-validator.

@@ -12,13 +12,14 @@ import (
 
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Per-account limits the journey runs into: joins (the local stack's
 // stand-in for the WAF rule) and admissions (internal/app).
 const (
-	joinLimit      = 30
-	admissionLimit = 30
+	joinLimit      = limits.JoinsPerMinute
+	admissionLimit = limits.AdmissionsPerMinute
 )
 
 // waitroom is TestConformance's part for the virtual waiting room. The

@@ -7,13 +7,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // RevokeReason is the revocation-list reason of a refunded order's tickets.
 const RevokeReason = "order refunded"
 
 // MaxRefundReason bounds an organizer's refund reason, in characters.
-const MaxRefundReason = 200
+const MaxRefundReason = limits.RefundReasonChars
 
 // Crash points of a refund (ServiceOptions.Crash).
 const (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/stararena/stararena/internal/limits"
 	"regexp"
 	"strings"
 	"time"
@@ -27,7 +28,7 @@ const MetadataOrderID = "order_id"
 // time or a payment_intent event that is not about a payment intent.
 func EventFromObject(id, typ string, created int64, object map[string]any) (WebhookEvent, error) {
 	ev := WebhookEvent{ID: id, Type: typ}
-	if id == "" || len(id) > 255 || typ == "" || len(typ) > 255 {
+	if id == "" || len(id) > limits.ProviderIDBytes || typ == "" || len(typ) > limits.ProviderIDBytes {
 		return ev, fmt.Errorf("%w: event needs an id and a type", ErrBadPayload)
 	}
 	if created <= 0 {

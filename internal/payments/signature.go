@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/stararena/stararena/internal/limits"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ const SignatureHeader = "Stripe-Signature"
 const DefaultTolerance = 300 * time.Second
 
 // maxHeaderLength bounds the work Verify does on hostile input.
-const maxHeaderLength = 4096
+const maxHeaderLength = limits.SignatureHeaderBytes
 
 // Sign returns a signature header for payload at time t in Stripe's scheme:
 //

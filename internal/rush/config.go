@@ -19,6 +19,7 @@ package rush
 import (
 	"errors"
 	"fmt"
+	"github.com/stararena/stararena/internal/limits"
 	"io"
 	"time"
 
@@ -99,7 +100,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		Seats: 20_000, GAShare: 0.1, Fans: 100_000, Seed: 1,
-		TimeScale: 0.01, HoldSeconds: 900, AdmitPerMinute: 18_000, MaxPerAccount: 4,
+		TimeScale: 0.01, HoldSeconds: limits.DefaultHoldSeconds, AdmitPerMinute: limits.AdmitPerMinute, MaxPerAccount: limits.DefaultTicketsPerAccount,
 		AdmissionTTL: 10 * time.Second, HealthHoldP99: time.Second, ReconcileEvery: time.Minute,
 		Lead: 20 * time.Second, Burst: 4 * time.Second, Trickle: 60 * time.Second,
 		PresaleShare: 0.3, TrickleShare: 0.1, JoinRetries: 2,
@@ -147,8 +148,9 @@ func (c *Config) Validate() error {
 	check(c.Fans >= 1 && c.Fans <= 1_000_000, "fans %d: want 1..1000000", c.Fans)
 	check(c.GAShare >= 0 && c.GAShare <= 1, "GA share %v: want 0..1", c.GAShare)
 	check(c.TimeScale > 0 && c.TimeScale <= 1, "time scale %v: want (0, 1]", c.TimeScale)
-	check(c.HoldSeconds >= 5 && c.HoldSeconds <= 3600, "hold %d s: want 5..3600", c.HoldSeconds)
-	check(c.AdmitPerMinute >= 1 && c.AdmitPerMinute <= 18_000, "admit per minute %d: want 1..18000", c.AdmitPerMinute)
+	check(c.HoldSeconds >= limits.MinHoldSeconds && c.HoldSeconds <= limits.MaxHoldSeconds, "hold %d s: want %d..%d",
+		c.HoldSeconds, limits.MinHoldSeconds, limits.MaxHoldSeconds)
+	check(c.AdmitPerMinute >= 1 && c.AdmitPerMinute <= limits.AdmitPerMinute, "admit per minute %d: want 1..%d", c.AdmitPerMinute, limits.AdmitPerMinute)
 	check(c.MaxPerAccount >= 1 && c.MaxPerAccount <= 10, "max per account %d: want 1..10", c.MaxPerAccount)
 	check(c.AdmissionTTL >= time.Second, "admission TTL %v: want >= 1s", c.AdmissionTTL)
 	check(c.HealthHoldP99 >= 10*time.Millisecond && c.HealthHoldP99 <= time.Minute, "health hold p99 %v: want 10ms..1m", c.HealthHoldP99)

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	qrcode "github.com/skip2/go-qrcode"
+	goqr "github.com/piglig/go-qr"
 
 	"github.com/stararena/stararena/internal/orders"
 )
@@ -278,26 +278,37 @@ func TestQRDataURLIsThePNGOfTheCode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("not a PNG: %v", err)
 	}
-	// Sample each module's centre and compare with the symbol that encodes
-	// the code at medium correction.
-	q, err := qrcode.New(code, qrcode.Medium)
+	// A scanner reads the code back: go-qr's decoder is an implementation
+	// independent of the encoder, so this checks the symbol, not only the
+	// drawing.
+	got, err := goqr.Decode(img)
+	if err != nil {
+		t.Fatalf("the QR image does not decode: %v", err)
+	}
+	if got != code {
+		t.Fatalf("the QR image decodes to %q, want %q", got, code)
+	}
+	// Each module is a whole square of pixels inside a light quiet zone:
+	// sample each module's centre against the symbol.
+	bm, err := qrModules(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bm := q.Bitmap()
 	b := img.Bounds()
-	if b.Dx() != b.Dy() || b.Dx() != len(bm)*qrPixelsPerModule {
+	if b.Dx() != b.Dy() || b.Dx() != (len(bm)+2*qrQuietModules)*qrPixelsPerModule {
 		t.Fatalf("image %v for %d modules", b, len(bm))
 	}
-	for y := range bm {
-		for x := range bm[y] {
-			r, _, _, _ := img.At(x*qrPixelsPerModule+qrPixelsPerModule/2, y*qrPixelsPerModule+qrPixelsPerModule/2).RGBA()
-			if dark := r < 0x8000; dark != bm[y][x] {
-				t.Fatalf("module (%d,%d) dark=%v, want %v", x, y, dark, bm[y][x])
+	for y := -qrQuietModules; y < len(bm)+qrQuietModules; y++ {
+		for x := -qrQuietModules; x < len(bm)+qrQuietModules; x++ {
+			want := y >= 0 && y < len(bm) && x >= 0 && x < len(bm) && bm[y][x]
+			px, py := (x+qrQuietModules)*qrPixelsPerModule+qrPixelsPerModule/2, (y+qrQuietModules)*qrPixelsPerModule+qrPixelsPerModule/2
+			r, _, _, _ := img.At(px, py).RGBA()
+			if dark := r < 0x8000; dark != want {
+				t.Fatalf("module (%d,%d) dark=%v, want %v", x, y, dark, want)
 			}
 		}
 	}
-	t.Logf("QR: %d modules (version %d), PNG %d bytes, data URL %d characters", len(bm), (len(bm)-8-17)/4, len(raw), len(url))
+	t.Logf("QR: %d modules (version %d), PNG %d bytes, data URL %d characters", len(bm), (len(bm)-17)/4, len(raw), len(url))
 
 	for _, bad := range []string{"", strings.Repeat("A", MaxCodeLen+1)} {
 		if _, err := QRDataURL(bad); err == nil {

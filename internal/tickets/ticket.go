@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 )
 
@@ -39,7 +40,7 @@ type Ticket struct {
 // TransactWriteItems (100 items: the manifest and the tickets) and revoking
 // or re-issuing them is one too (two items per ticket). The catalog allows
 // at most 20 tickets per account and event.
-const MaxTicketsPerOrder = 50
+const MaxTicketsPerOrder = limits.TicketsPerOrder
 
 // idBytes is how much of the SHA-256 a ticket id keeps: 80 bits, 16 base32
 // characters. The issuing transaction is conditional on each ticket item

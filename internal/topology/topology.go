@@ -6,6 +6,7 @@ package topology
 
 import (
 	"fmt"
+	"github.com/stararena/stararena/internal/limits"
 	"sort"
 	"strings"
 	"time"
@@ -216,12 +217,11 @@ type Topology struct {
 	Tables        []Table
 }
 
-// Body limits. API Gateway accepts 10 MB; no StarArena request needs more
-// than a venue map.
+// Body limits (internal/limits declares them with the API).
 const (
-	smallBody   = 16 << 10
-	venueBody   = 1 << 20
-	webhookBody = 256 << 10
+	smallBody   = limits.BodyBytes
+	venueBody   = limits.VenueBodyBytes
+	webhookBody = limits.WebhookBodyBytes
 )
 
 // JoinMessage is the join route's SQS message (internal/waitroom parses

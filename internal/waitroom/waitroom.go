@@ -34,6 +34,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Fan-visible queue states (API.md).
@@ -82,7 +83,7 @@ func ParseJoin(body string) (ParsedJoin, error) {
 	if !validID(eventID, 64) {
 		return ParsedJoin{}, apperr.New(apperr.Invalid, "join message has no valid event id")
 	}
-	if !validID(account, 128) {
+	if !validID(account, limits.AccountIDBytes) {
 		return ParsedJoin{}, apperr.New(apperr.Invalid, "join message has no valid account")
 	}
 	ms, err := strconv.ParseInt(parts[2], 10, 64)
@@ -208,14 +209,7 @@ type Me struct {
 
 // PollInterval is the page's polling interval for an ETA.
 func PollInterval(eta time.Duration) time.Duration {
-	p := eta / 20
-	if p < 2*time.Second {
-		p = 2 * time.Second
-	}
-	if p > time.Minute {
-		p = time.Minute
-	}
-	return p
+	return min(max(eta/20, limits.MinPollInterval), limits.MaxPollInterval)
 }
 
 // etaSeconds rounds up: a fan one place away is not "0 s" away.

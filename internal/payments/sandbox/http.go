@@ -16,11 +16,12 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/jsonbody"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/payments"
 )
 
 // maxBody bounds the sandbox routes' request bodies.
-const maxBody = 4 << 10
+const maxBody = limits.SandboxBodyBytes
 
 // Handler serves the sandbox routes of API.md, to be mounted at the
 // server's root (it matches paths under /sandbox/ only):

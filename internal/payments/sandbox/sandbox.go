@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/payments"
 )
 
@@ -56,7 +57,7 @@ const (
 const DefaultDelay = 30 * time.Second
 
 // MaxDelay bounds Completion.Delay (three days, Stripe's retry horizon).
-const MaxDelay = 72 * time.Hour
+const MaxDelay = limits.SandboxMaxDelay
 
 // Waiter is implemented by a clock that can also wait (a test clock that
 // fires timers when it is advanced). When Options.Clock implements it, the

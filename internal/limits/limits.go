@@ -1,0 +1,101 @@
+// Package limits is the one declaration of the limits the public API
+// states: docs/openapi.yaml publishes each of these numbers (as a schema's
+// maximum, maxItems or maxLength, a default, or a figure in a description)
+// and the code enforces the same constant. A test in this package fails
+// when the document and this file disagree, so a limit is changed here and
+// in the document, nowhere else.
+//
+// These are domain facts. Where a number follows from an AWS quota, its
+// comment says which.
+package limits
+
+import "time"
+
+// An event and its venue map. They keep one event's item counts and
+// transaction sizes inside DynamoDB's limits.
+const (
+	NameChars        = 200 // an event's name and venue, after trimming
+	SectionNameChars = 100
+	Sections         = 100 // sections per event
+	RowsPerSection   = 1000
+	SeatsPerRow      = 1000
+	GACapacity       = 200_000 // places of one general-admission section
+	EventCapacity    = 250_000 // places of all sections together
+	PriceCents       = 100_000_00
+	// OrderAmountCents is the most one order can cost.
+	OrderAmountCents = TicketsPerAccount * PriceCents
+)
+
+// Holds: how long, and how many places an account may hold and buy.
+const (
+	MinHoldSeconds     = 5
+	MaxHoldSeconds     = 3600
+	DefaultHoldSeconds = 900
+	// TicketsPerAccount bounds an event's maxTicketsPerAccount and so the
+	// places of one hold: a hold is one TransactWriteItems of at most 100
+	// items (its seats, the account's limit item, the order, the token).
+	TicketsPerAccount        = 20
+	DefaultTicketsPerAccount = 4
+	// TicketsPerOrder bounds an order's ticket list.
+	TicketsPerOrder = 50
+)
+
+// The waiting room.
+const (
+	// AdmitPerMinute keeps admissions below what the order workflow can
+	// start: Step Functions Standard StartExecution refills at 300/s in the
+	// large Regions (18,000/min).
+	AdmitPerMinute        = 18_000
+	DefaultAdmitPerMinute = 1000
+	// JoinsPerMinute and AdmissionsPerMinute are per account, in fixed
+	// windows of RateWindow. Joins are limited in front of the application
+	// (the WAF rule on the join route in AWS, the local stack's limiter).
+	JoinsPerMinute      = 30
+	AdmissionsPerMinute = 30
+	RateWindow          = time.Minute
+	// AdmissionTTL is how long a fan has to use an admission token, unless
+	// the deployment sets ADMISSION_TTL.
+	AdmissionTTL        = 10 * time.Minute
+	AdmissionTokenBytes = 2048
+	// ProofBytes bounds the answer to a bot check.
+	ProofBytes = 4096
+)
+
+// Request bodies, per route (API Gateway accepts 10 MB; no StarArena
+// request needs more than a venue map).
+const (
+	BodyBytes        = 16 << 10 // every route that states no other limit
+	VenueBodyBytes   = 1 << 20  // POST /admin/v1/events
+	WebhookBodyBytes = 256 << 10
+	// SandboxBodyBytes bounds the local sandbox provider's own routes
+	// (completing a payment, a duplicate capture).
+	SandboxBodyBytes = 4 << 10
+)
+
+// Identifiers and free text.
+const (
+	AccountIDBytes      = 128 // the sub of a dev token, an account in the waiting room
+	IdempotencyKeyBytes = 128
+	RefundReasonChars   = 200
+	// ProviderIDBytes bounds a payment provider's event and payment ids
+	// and event types.
+	ProviderIDBytes = 255
+	// SignatureHeaderBytes bounds a webhook's signature header.
+	SignatureHeaderBytes = 4096
+)
+
+// Lists.
+const (
+	EventsListed = 100 // GET /v1/events
+	OrdersListed = 100 // GET /v1/me/orders, newest first
+)
+
+// What the waiting page is told: poll about every ETA/20, within these
+// bounds, so a long wait costs about 20 requests.
+const (
+	MinPollInterval = 2 * time.Second
+	MaxPollInterval = time.Minute
+)
+
+// SandboxMaxDelay bounds the sandbox provider's delayed webhook.
+const SandboxMaxDelay = 72 * time.Hour
