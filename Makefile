@@ -38,8 +38,12 @@ browser:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
+# Built and started rather than `go run`: go run exits 1 whenever it sees
+# Ctrl-C, so make reported an error after every clean stop.
 run: deps
-	PORT=$(PORT) $(GO) run ./scripts/run
+	@mkdir -p .cache/bin
+	$(GO) build -o .cache/bin/run ./scripts/run
+	PORT=$(PORT) .cache/bin/run
 
 test: deps browser lint unit fuzz
 

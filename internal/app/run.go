@@ -53,3 +53,19 @@ func RunInlet() {
 	}
 	lambda.Start(a.Inlet())
 }
+
+// RunReconciler is the whole main of the "reconciler" function (the
+// schedule and POST /admin/v1/reconcile).
+func RunReconciler() {
+	a, err := FromEnv(context.Background(), "reconciler")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reconciler:", err)
+		os.Exit(1)
+	}
+	fn, err := a.ReconcilerFunction()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reconciler:", err)
+		os.Exit(1)
+	}
+	lambda.Start(fn)
+}

@@ -3,6 +3,7 @@
 //
 //	go run ./scripts/invoke -fn catalog -event events/catalog-get-event.json
 //	make invoke FN=admin EVENT=events/admin-create-event.json
+//	make invoke FN=reconciler EVENT=events/scheduled-event.json
 //
 // The handler runs against the local stack's data layer: an embedded
 // DynamoDB with the tables of the topology and the demo event, or the
@@ -12,7 +13,8 @@
 // ($TABLE_NAME, default stararena) is created when missing and the demo
 // event is seeded unless -demo=false. The function's logs go to stderr
 // ($LOG_LEVEL); the response (status, headers, body pretty-printed) to
-// stdout.
+// stdout. The scheduled functions (inlet, reconciler) take an EventBridge
+// scheduled event and print what their handler returns.
 //
 // Exit status: 0 when the function answered (whatever the HTTP status), 1
 // for an unknown function, an unreadable or malformed event or a failure to
@@ -134,15 +136,27 @@ func closeStack(st *devstack.Stack) {
 	_ = st.Close(ctx)
 }
 
+// scheduledEvent is an EventBridge scheduled-rule event, kept as sent: the
+// scheduled functions take the raw JSON, as Lambda hands it to them.
+type scheduledEvent struct {
+	raw json.RawMessage
+}
+
 // decodeEvent parses data as the event type function fn receives. strict
 // also rejects fields the event type does not know (tests use it to keep the
 // samples free of typos).
 func decodeEvent(tp topology.Topology, fn string, data []byte, strict bool) (any, error) {
 	routes := tp.RoutesOf(fn)
+	var probe struct {
+		RouteKey string `json:"routeKey"`
+	}
+	if isScheduled(tp, fn) && (len(routes) == 0 || json.Unmarshal(data, &probe) != nil || probe.RouteKey == "") {
+		return decodeScheduled(fn, data, strict)
+	}
 	if len(routes) == 0 {
-		// Queue consumers, schedules and state machine tasks get other
-		// event types; add them here when their functions exist.
-		return nil, fmt.Errorf("function %q has no HTTP routes and no local invoker for its event source yet", fn)
+		// Queue consumers and state machine tasks get other event types;
+		// add them here when they need a local invoker.
+		return nil, fmt.Errorf("function %q has no HTTP routes, no schedule and no local invoker for its event source yet", fn)
 	}
 	var ev events.APIGatewayV2HTTPRequest
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -170,6 +184,36 @@ func decodeEvent(tp topology.Topology, fn string, data []byte, strict bool) (any
 	return nil, fmt.Errorf("routeKey %q is not a route of %s (%s)", ev.RouteKey, fn, strings.Join(keys, "; "))
 }
 
+// isScheduled reports whether a schedule of the topology invokes fn.
+func isScheduled(tp topology.Topology, fn string) bool {
+	for _, s := range tp.Schedules {
+		if s.Function == fn {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeScheduled checks that data is an EventBridge scheduled-rule event
+// (what the schedule delivers to fn).
+func decodeScheduled(fn string, data []byte, strict bool) (any, error) {
+	var ev events.EventBridgeEvent
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(&ev); err != nil {
+		return nil, fmt.Errorf("not an EventBridge event for the scheduled function %s: %w", fn, err)
+	}
+	if dec.More() {
+		return nil, errors.New("data after the event object")
+	}
+	if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" {
+		return nil, fmt.Errorf("detail-type %q from %q: %s takes a scheduled event (\"Scheduled Event\" from aws.events) or one of its HTTP routes", ev.DetailType, ev.Source, fn)
+	}
+	return scheduledEvent{raw: json.RawMessage(data)}, nil
+}
+
 // invoke runs function fn's handler on ev, as Lambda would.
 func invoke(ctx context.Context, st *devstack.Stack, fn string, ev any) (any, error) {
 	switch e := ev.(type) {
@@ -183,6 +227,16 @@ func invoke(ctx context.Context, st *devstack.Stack, fn string, ev any) (any, er
 			return nil, fmt.Errorf("%s returned an error (API Gateway would answer 500): %w", fn, err)
 		}
 		return httpOutput(resp), nil
+	case scheduledEvent:
+		f, err := st.App.ScheduledFunction(fn)
+		if err != nil {
+			return nil, err
+		}
+		out, err := f(ctx, e.raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s returned an error (EventBridge would retry the invocation): %w", fn, err)
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("no invoker for %T", ev)
 }

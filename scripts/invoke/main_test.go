@@ -30,18 +30,103 @@ import (
 	"github.com/stararena/stararena/internal/topology"
 )
 
-// otherSamples are the files of events/ that no function of the topology
-// receives yet, with the check each must pass.
-var otherSamples = map[string]func(t *testing.T, data []byte){
-	// EventBridge's scheduled rule event, for the scheduled functions.
-	"scheduled-event.json": func(t *testing.T, data []byte) {
+// otherSamples are the files of events/ not named after one function, with
+// the check each must pass.
+var otherSamples = map[string]func(t *testing.T, st *localstack.Stack, data []byte){
+	// EventBridge's scheduled rule event: every scheduled function of the
+	// topology runs on it.
+	"scheduled-event.json": func(t *testing.T, st *localstack.Stack, data []byte) {
 		var ev events.EventBridgeEvent
 		strictDecode(t, data, &ev)
 		if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || ev.Time.IsZero() ||
 			ev.AccountID == "" || ev.Region == "" || len(ev.Resources) != 1 || !json.Valid(ev.Detail) {
 			t.Errorf("not an EventBridge scheduled event: %+v", ev)
 		}
+		tp := topology.Default()
+		for _, s := range tp.Schedules {
+			t.Run(s.Function, func(t *testing.T) {
+				check, ok := scheduled[s.Function]
+				if !ok {
+					t.Fatalf("schedule %s invokes %s, which has no check in scheduled", s.Name, s.Function)
+				}
+				dec, err := decodeEvent(tp, s.Function, data, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := time.Now().UTC()
+				out, err := invoke(context.Background(), st, s.Function, dec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := json.Marshal(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, st, b, before)
+			})
+		}
 	},
+}
+
+// scheduled checks what each scheduled function answers to the scheduled
+// event, and that it did its work.
+var scheduled = map[string]func(t *testing.T, st *localstack.Stack, out []byte, before time.Time){
+	// One tick per invocation unless the input asks for runFor.
+	"inlet": func(t *testing.T, _ *localstack.Stack, out []byte, _ time.Time) {
+		if string(out) != `{"ticks":1}` {
+			t.Errorf("inlet answered %s, want one tick", out)
+		}
+	},
+	// Every live event plus the payment sweep, and the demo's report is
+	// the one this run stored.
+	"reconciler": func(t *testing.T, st *localstack.Stack, out []byte, before time.Time) {
+		var got struct{ Events int }
+		if err := json.Unmarshal(out, &got); err != nil || got.Events < 2 {
+			t.Errorf("reconciler answered %s, want the sweep and the demo events", out)
+		}
+		org := devToken(t, st, "organizer-1", "organizer")
+		var rep struct {
+			LastReconcile *struct{ StartedAt time.Time }
+		}
+		getJSON(t, st.URL()+"/admin/v1/events/"+localstack.DemoEventID+"/report", org, &rep)
+		if rep.LastReconcile == nil || rep.LastReconcile.StartedAt.Before(before) {
+			t.Errorf("the demo's last reconciliation %+v did not start after the invocation (%v)", rep.LastReconcile, before)
+		}
+	},
+}
+
+func devToken(t *testing.T, st *localstack.Stack, sub, role string) string {
+	t.Helper()
+	resp, err := http.Post(st.URL()+"/dev/token", "application/json", strings.NewReader(fmt.Sprintf(`{"sub":%q,"role":%q}`, sub, role)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("dev token: %d %v", resp.StatusCode, err)
+	}
+	return tok.Token
+}
+
+func getJSON(t *testing.T, url, token string, dst any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(dst); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
 
 // stateful lists the routes whose samples cannot answer 2xx on their own in
@@ -96,7 +181,7 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			if check, ok := otherSamples[name]; ok {
-				check(t, data)
+				check(t, st, data)
 				return
 			}
 			fn, _, _ := strings.Cut(strings.TrimSuffix(name, ".json"), "-")
@@ -323,6 +408,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	healthz := filepath.Join(root, "events", "catalog-healthz.json")
+	scheduledEvent := filepath.Join(root, "events", "scheduled-event.json")
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"version":"2.0","routeKey":"GET /nope"}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -340,6 +426,11 @@ func TestRun(t *testing.T) {
 		{name: "route of another function", args: []string{"-fn", "admin", "-event", healthz}, code: 1, err: "not a route of admin"},
 		{name: "unknown route", args: []string{"-fn", "catalog", "-event", bad}, code: 1, err: "not a route of catalog"},
 		{name: "healthz", args: []string{"-fn", "catalog", "-event", healthz, "-demo=false"}, code: 0, out: `"statusCode": 200`},
+		// make invoke FN=inlet|reconciler EVENT=events/scheduled-event.json
+		{name: "inlet on its schedule", args: []string{"-fn", "inlet", "-event", scheduledEvent}, code: 0, out: `"ticks": 1`},
+		{name: "reconciler on its schedule", args: []string{"-fn", "reconciler", "-event", scheduledEvent}, code: 0, out: `"events": 3`},
+		{name: "scheduled event for an HTTP function", args: []string{"-fn", "catalog", "-event", scheduledEvent}, code: 1, err: "payload format 2.0"},
+		{name: "HTTP event of another function for a scheduled one", args: []string{"-fn", "inlet", "-event", healthz}, code: 1, err: "Scheduled Event"},
 	}
 	env := testEnv(t)
 	for _, c := range cases {
