@@ -32,10 +32,10 @@ import (
 
 // otherSamples are the files of events/ not named after one function, with
 // the check each must pass.
-var otherSamples = map[string]func(t *testing.T, st *localstack.Stack, data []byte){
+var otherSamples = map[string]func(t *testing.T, st *devstack.Stack, data []byte){
 	// EventBridge's scheduled rule event: every scheduled function of the
 	// topology runs on it.
-	"scheduled-event.json": func(t *testing.T, st *localstack.Stack, data []byte) {
+	"scheduled-event.json": func(t *testing.T, st *devstack.Stack, data []byte) {
 		var ev events.EventBridgeEvent
 		strictDecode(t, data, &ev)
 		if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || ev.Time.IsZero() ||
@@ -70,16 +70,16 @@ var otherSamples = map[string]func(t *testing.T, st *localstack.Stack, data []by
 
 // scheduled checks what each scheduled function answers to the scheduled
 // event, and that it did its work.
-var scheduled = map[string]func(t *testing.T, st *localstack.Stack, out []byte, before time.Time){
+var scheduled = map[string]func(t *testing.T, st *devstack.Stack, out []byte, before time.Time){
 	// One tick per invocation unless the input asks for runFor.
-	"inlet": func(t *testing.T, _ *localstack.Stack, out []byte, _ time.Time) {
+	"inlet": func(t *testing.T, _ *devstack.Stack, out []byte, _ time.Time) {
 		if string(out) != `{"ticks":1}` {
 			t.Errorf("inlet answered %s, want one tick", out)
 		}
 	},
 	// Every live event plus the payment sweep, and the demo's report is
 	// the one this run stored.
-	"reconciler": func(t *testing.T, st *localstack.Stack, out []byte, before time.Time) {
+	"reconciler": func(t *testing.T, st *devstack.Stack, out []byte, before time.Time) {
 		var got struct{ Events int }
 		if err := json.Unmarshal(out, &got); err != nil || got.Events < 2 {
 			t.Errorf("reconciler answered %s, want the sweep and the demo events", out)
@@ -88,14 +88,14 @@ var scheduled = map[string]func(t *testing.T, st *localstack.Stack, out []byte, 
 		var rep struct {
 			LastReconcile *struct{ StartedAt time.Time }
 		}
-		getJSON(t, st.URL()+"/admin/v1/events/"+localstack.DemoEventID+"/report", org, &rep)
+		getJSON(t, st.URL()+"/admin/v1/events/"+devstack.DemoEventID+"/report", org, &rep)
 		if rep.LastReconcile == nil || rep.LastReconcile.StartedAt.Before(before) {
 			t.Errorf("the demo's last reconciliation %+v did not start after the invocation (%v)", rep.LastReconcile, before)
 		}
 	},
 }
 
-func devToken(t *testing.T, st *localstack.Stack, sub, role string) string {
+func devToken(t *testing.T, st *devstack.Stack, sub, role string) string {
 	t.Helper()
 	resp, err := http.Post(st.URL()+"/dev/token", "application/json", strings.NewReader(fmt.Sprintf(`{"sub":%q,"role":%q}`, sub, role)))
 	if err != nil {
