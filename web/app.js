@@ -521,14 +521,16 @@ async function orderPage(id) {
   const say = text => { if (state.textContent !== text) state.textContent = text; };
   const back = () => h('p', {}, h('a', { href: `/?event=${enc(o.eventId)}`, 'data-nav': '' }, 'Back to the event'));
 
+  // config.json names the provider (internal/payments/providers): one with a
+  // script takes the payment in this page, any other on its own page.
   async function payment() {
-    const provider = cfg.payment?.provider === 'stripe' ? 'stripe' : 'sandbox';
-    const p = await api(`${path}/payments`, { method: 'POST', token: s.token, signal: view.signal, body: { provider } });
+    const pay = cfg.payment?.provider && cfg.payment.provider !== 'none' ? cfg.payment : { provider: 'sandbox' };
+    const p = await api(`${path}/payments`, { method: 'POST', token: s.token, signal: view.signal, body: { provider: pay.provider } });
     const release = h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Release these seats');
     const started = () => { paying = Date.now(); sessionStorage.setItem(payKey, String(paying)); tick(); };
-    if (provider === 'stripe') {
-      const { stripeForm } = await import('./pay-stripe.js');
-      body.replaceChildren(await stripeForm({ publishableKey: cfg.payment.publishableKey, clientSecret: p.clientSecret,
+    if (/^pay-[a-z0-9-]+\.js$/.test(pay.script || '')) {
+      const { payForm } = await import(`./${pay.script}`);
+      body.replaceChildren(await payForm({ config: pay, payment: p,
         label: `Pay ${money(o.amountCents, o.currency)}`, returnUrl: location.href, onPaid: started }), release);
       return;
     }

@@ -1,6 +1,7 @@
-// Stripe's Payment Element, loaded only when config.json names Stripe as
-// the provider (the local stack uses the sandbox pay page instead). Stripe
-// requires Stripe.js to come from js.stripe.com.
+// Stripe's Payment Element, loaded only when config.json's payment names
+// this script, as Stripe's registry entry (internal/payments/stripe) makes
+// the CDK app write (the local stack uses the sandbox pay page instead).
+// Stripe requires Stripe.js to come from js.stripe.com.
 import { h } from './lib.js';
 
 let loading;
@@ -11,13 +12,14 @@ const loadStripe = () => loading ??= new Promise((ok, fail) => {
   document.head.append(s);
 });
 
-// stripeForm returns a form that confirms the order's PaymentIntent;
-// onPaid runs once Stripe accepted it (the order page then waits for the
-// webhook to mark the order paid).
-export async function stripeForm({ publishableKey, clientSecret, label, returnUrl, onPaid }) {
+// payForm returns a form that confirms the order's PaymentIntent (config is
+// config.json's payment object, payment the API's answer); onPaid runs
+// once Stripe accepted it (the order page then waits for the webhook to
+// mark the order paid).
+export async function payForm({ config, payment, label, returnUrl, onPaid }) {
   await loadStripe();
-  const stripe = window.Stripe(publishableKey);
-  const elements = stripe.elements({ clientSecret });
+  const stripe = window.Stripe(config.publishableKey);
+  const elements = stripe.elements({ clientSecret: payment.clientSecret });
   const slot = h('div', { class: 'stripe' });
   const err = h('p', { class: 'error', role: 'alert' });
   const btn = h('button', { type: 'submit', class: 'primary' }, label);

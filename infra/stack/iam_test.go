@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -278,21 +280,45 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 				t.Errorf("%s: %s granted=%v %s set=%v, declared=%v", f.Name, k.secret, granted, k.variable, env[k.variable] != nil, declared)
 			}
 		}
-		// AND the Stripe secret is never read at run time: CloudFormation
-		// resolves it into the declared functions' variables
-		if slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"StripeKeys`) }) {
-			t.Errorf("%s may read the Stripe secret at run time", f.Name)
-		}
-		for _, v := range []struct {
-			secret   topology.Secret
-			variable string
-		}{{topology.SecretStripeAPIKey, "STRIPE_API_KEY"}, {topology.SecretStripeWebhook, "STRIPE_WEBHOOK_SECRET"}} {
-			want := slices.Contains(f.Access.Secrets, v.secret) // stripe=on in the test context
-			if got := env[v.variable] != nil; got != want {
-				t.Errorf("%s: %s set=%v, declared %v", f.Name, v.variable, got, want)
+		// AND no payment provider's secret is read at run time:
+		// CloudFormation resolves it into the functions' variables
+		for _, d := range providers.Deployable() {
+			if slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"`+pascal(d.Name)+`Keys`) }) {
+				t.Errorf("%s may read the %s secret at run time", f.Name, d.Title)
 			}
-			if val := env[v.variable]; val != nil && !strings.Contains(resourceString(val), "resolve:secretsmanager:") {
-				t.Errorf("%s: %s is not a Secrets Manager dynamic reference: %s", f.Name, v.variable, resourceString(val))
+			for _, st := range d.Settings {
+				// THEN a function gets the variable of a provider that is on
+				// (Stripe in the test context) exactly when it uses the
+				// provider for the setting's use ...
+				want := testSettings.Payments[d.Name].On && st.Deployed() && (f.Access.Payments == topology.PaymentsWebhooks ||
+					f.Access.Payments == topology.PaymentsCall && st.Use == payments.UseCalls)
+				if got := env[st.Env] != nil; got != want {
+					t.Errorf("%s: %s set=%v, payment access %q", f.Name, st.Env, got, f.Access.Payments)
+				}
+				// ... and a secret one as a Secrets Manager dynamic reference
+				if val := env[st.Env]; val != nil && st.Secret && !strings.Contains(resourceString(val), "resolve:secretsmanager:") {
+					t.Errorf("%s: %s is not a Secrets Manager dynamic reference: %s", f.Name, st.Env, resourceString(val))
+				}
+			}
+		}
+	}
+}
+
+func TestStripeVariablesKeepTheirDeployedShape(t *testing.T) {
+	// GIVEN Stripe on (the test context)
+	for _, f := range topology.Default().Functions {
+		env := functionEnv(t, f.Name)
+		// THEN the payment functions get the API key, the webhooks
+		// function also the webhook secret, and none the stripe-mock URL
+		calls := slices.Contains([]string{"admin", "orders", "webhooks", "reconciler", "confirm-payment"}, f.Name)
+		if (env["STRIPE_API_KEY"] != nil) != calls || (env["STRIPE_WEBHOOK_SECRET"] != nil) != (f.Name == "webhooks") || env["STRIPE_API_BASE"] != nil {
+			t.Errorf("%s: STRIPE_API_KEY %v, STRIPE_WEBHOOK_SECRET %v, STRIPE_API_BASE %v", f.Name,
+				env["STRIPE_API_KEY"] != nil, env["STRIPE_WEBHOOK_SECRET"] != nil, env["STRIPE_API_BASE"] != nil)
+		}
+		// AND each is the named field of the StripeKeys secret
+		for v, field := range map[string]string{"STRIPE_API_KEY": ":apiKey::", "STRIPE_WEBHOOK_SECRET": ":webhookSecret::"} {
+			if val := env[v]; val != nil && (!strings.Contains(resourceString(val), `"StripeKeys`) || !strings.Contains(resourceString(val), field)) {
+				t.Errorf("%s: %s = %s", f.Name, v, resourceString(val))
 			}
 		}
 	}

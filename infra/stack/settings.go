@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/payments/providers"
 )
 
 // EdgeRegion is where the CloudFront web ACL lives: AWS only accepts a WAF
@@ -58,16 +61,19 @@ type Settings struct {
 	// "healthThrottleRate" (0.01) are the inlet's other thresholds.
 	HoldP99                             time.Duration
 	HealthErrorRate, HealthThrottleRate float64
-	// Stripe turns the Stripe provider on (context "stripe": on|off,
-	// default off): the functions that take or refund payments get
-	// STRIPE_API_KEY (and the webhooks function STRIPE_WEBHOOK_SECRET)
-	// resolved from the Stripe secret at deploy time. Put the real values
-	// into the secret before turning it on. "stripeSecretVersion" pins a
-	// secret version id, so a rotated key reaches the functions on the next
-	// deploy. "stripePublishableKey" goes to the site's config.json.
-	Stripe               bool
-	StripeSecretVersion  string
-	StripePublishableKey string
+	// Payments turns deployable payment providers on, with context keys
+	// named after each provider in the registry (internal/payments/
+	// providers); for Stripe:
+	//   - "stripe": on|off (default off). The functions that take or
+	//     refund payments get STRIPE_API_KEY (and the webhooks function
+	//     STRIPE_WEBHOOK_SECRET), resolved from the Stripe secret at deploy
+	//     time. Put the real values into the secret before turning it on.
+	//   - "stripeSecretVersion" pins a secret version id, so a rotated key
+	//     reaches the functions on the next deploy.
+	//   - "stripePublishableKey" goes to the site's config.json.
+	// In general "<name>SecretVersion", and "<name><Field>" for each
+	// non-secret deployed setting and each value the site needs.
+	Payments map[string]ProviderSettings
 	// AlarmEmail subscribes an address to the alarm topic (context
 	// "alarmEmail").
 	AlarmEmail string
@@ -92,6 +98,17 @@ type Settings struct {
 	// Nag runs the cdk-nag AwsSolutions checks during synth (context
 	// "nag": on|off, default on).
 	Nag bool
+}
+
+// ProviderSettings are one payment provider's deployment choices.
+type ProviderSettings struct {
+	On bool
+	// SecretVersion pins the version of the provider's secret (empty: the
+	// current one when deployed).
+	SecretVersion string
+	// Values are the provider's non-secret deployed settings and site
+	// values, by Field (payments.Setting.Field, payments.Site.Public).
+	Values map[string]string
 }
 
 // DefaultSettings are the settings with no context at all.
@@ -129,7 +146,6 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	s.Region = first(get("region"), os.Getenv("CDK_DEFAULT_REGION"), s.Region)
 	s.Account = first(get("account"), os.Getenv("CDK_DEFAULT_ACCOUNT"))
 	s.DomainName, s.CertificateArn = get("domainName"), get("certificateArn")
-	s.StripeSecretVersion, s.StripePublishableKey = get("stripeSecretVersion"), get("stripePublishableKey")
 	s.AlarmEmail, s.EndpointURL = get("alarmEmail"), get("endpointUrl")
 	s.SignInDomainPrefix = get("signInDomainPrefix")
 	var err error
@@ -139,7 +155,17 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 		}
 	}
 	set(onOff(get("edge"), "edge", &s.Edge))
-	set(onOff(get("stripe"), "stripe", &s.Stripe))
+	s.Payments = map[string]ProviderSettings{}
+	for _, d := range providers.Deployable() {
+		ps := ProviderSettings{SecretVersion: get(providerContextKey(d, "secretVersion")), Values: map[string]string{}}
+		set(onOff(get(d.Name), d.Name, &ps.On))
+		for _, f := range providerValueFields(d) {
+			if v := get(providerContextKey(d, f)); v != "" {
+				ps.Values[f] = v
+			}
+		}
+		s.Payments[d.Name] = ps
+	}
 	set(onOff(get("nag"), "nag", &s.Nag))
 	set(integer(get("warmReads"), "warmReads", &s.WarmReads))
 	set(integer(get("warmWrites"), "warmWrites", &s.WarmWrites))
@@ -196,7 +222,51 @@ func (s Settings) Validate() error {
 	case s.APIJoinRate < 1 || s.APIJoinBurst < 1 || s.APIJoinBurst > 2*s.APIJoinRate+5000:
 		return fmt.Errorf("settings: apiJoinRate %d, apiJoinBurst %d: positive, burst not far above the rate", s.APIJoinRate, s.APIJoinBurst)
 	}
+	return s.validatePayments(providers.Deployable())
+}
+
+// validatePayments refuses two providers on (the site offers one) and a
+// provider on without a required non-secret value, which its functions
+// would refuse at start-up.
+func (s Settings) validatePayments(deployable []payments.Descriptor) error {
+	var on []string
+	for _, d := range deployable {
+		ps := s.Payments[d.Name]
+		if !ps.On {
+			continue
+		}
+		on = append(on, d.Name)
+		for _, st := range d.Settings {
+			if st.Required && !st.Secret && st.Deployed() && ps.Values[st.Field] == "" {
+				return fmt.Errorf("settings: %s=on needs %s", d.Name, providerContextKey(d, st.Field))
+			}
+		}
+	}
+	if len(on) > 1 {
+		return fmt.Errorf("settings: payment providers %s are all on; the site offers one", strings.Join(on, ", "))
+	}
 	return nil
+}
+
+// providerValueFields are the fields of a provider's values that come from
+// CDK context: its non-secret deployed settings and its site values.
+func providerValueFields(d payments.Descriptor) []string {
+	var fs []string
+	for _, st := range d.Settings {
+		if st.Deployed() && !st.Secret {
+			fs = append(fs, st.Field)
+		}
+	}
+	return append(fs, d.Site.Public...)
+}
+
+// providerContextKey is the CDK context key of a provider value:
+// "stripe" and "publishableKey" make "stripePublishableKey".
+func providerContextKey(d payments.Descriptor, field string) string {
+	if field == "" {
+		return d.Name
+	}
+	return d.Name + strings.ToUpper(field[:1]) + field[1:]
 }
 
 var validRetention = map[int]awslogs.RetentionDays{1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,

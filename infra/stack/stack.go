@@ -7,6 +7,7 @@
 package stack
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -32,6 +33,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -152,10 +155,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 			"region": stack.Region(), "userPoolId": users.UserPoolId(), "clientId": client.UserPoolClientId(),
 			"domain": domain.BaseUrl(nil),
 		},
-		"payment": map[string]any{"provider": "none"},
-	}
-	if s.Stripe {
-		siteConfig["payment"] = map[string]any{"provider": "stripe", "publishableKey": s.StripePublishableKey}
+		"payment": sitePayment(s),
 	}
 	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, siteConfig)
 	hostedSignIn(client, siteURL(s, st))
@@ -181,7 +181,11 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	}
 	output(stack, "AdmissionKeysSecretArn", secrets.byName[topology.SecretAdmissionKeys].SecretArn())
 	output(stack, "TicketKeysSecretArn", secrets.byName[topology.SecretTicketKeys].SecretArn())
-	output(stack, "StripeSecretArn", secrets.stripe.SecretArn())
+	for _, d := range providers.Deployable() {
+		if sec, ok := secrets.providers[d.Name]; ok {
+			output(stack, pascal(d.Name)+"SecretArn", sec.SecretArn())
+		}
+	}
 	addStackSuppressions(stack)
 	return stack
 }
@@ -244,18 +248,21 @@ func attribute(k topology.Key) *awsdynamodb.Attribute {
 	return &awsdynamodb.Attribute{Name: jsii.String(k.Name), Type: typ}
 }
 
-// secrets are the stack's Secrets Manager secrets.
+// secretSet is the stack's Secrets Manager secrets.
 type secretSet struct {
 	byName map[topology.Secret]awssecretsmanager.Secret
-	stripe awssecretsmanager.Secret
+	// providers holds each deployable payment provider's secret, by name
+	// (a provider without secret settings has none).
+	providers map[string]awssecretsmanager.Secret
 }
 
-// newSecrets declares the signing keyrings and the Stripe keys. CloudFormation
-// fills each with a random string; an operator puts the real value in before
-// the first sale (`go run ./infra/keygen` prints a keyring; README,
-// "Deploying"). Until then the functions refuse to start, naming the secret.
-// The ticket keyring outlives the stack: tickets sold are verified with it at
-// the door.
+// newSecrets declares the signing keyrings and one secret per deployable
+// payment provider with secret settings (a JSON object, one field per
+// setting). CloudFormation fills each with a random string; an operator
+// puts the real value in before the first sale (`go run ./infra/keygen`
+// prints a keyring; README, "Deploying"). Until then the functions refuse
+// to start, naming the secret. The ticket keyring outlives the stack:
+// tickets sold are verified with it at the door.
 func newSecrets(scope constructs.Construct) secretSet {
 	admission := awssecretsmanager.NewSecret(scope, jsii.String("AdmissionKeys"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String(`StarArena admission-token keyring: {"current":"k1","keys":[{"kid":"k1","seed":"<base64 32 bytes>"}]}`),
@@ -265,22 +272,54 @@ func newSecrets(scope constructs.Construct) secretSet {
 		Description:   jsii.String(`StarArena ticket-code keyring (same shape as the admission keys); keep every key that signed a ticket still to be scanned`),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	stripe := awssecretsmanager.NewSecret(scope, jsii.String("StripeKeys"), &awssecretsmanager.SecretProps{
-		Description:   jsii.String(`StarArena Stripe keys: {"apiKey":"sk_...","webhookSecret":"whsec_..."}; deploy with -c stripe=on once set`),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	for _, sec := range []awssecretsmanager.Secret{admission, ticket, stripe} {
-		nag(sec, "AwsSolutions-SMG4", "Keyrings rotate by adding a key id and making it current while the old key still verifies (internal/keyring); Stripe keys rotate in Stripe's dashboard. Secrets Manager's single-value rotation fits neither.")
-	}
-	return secretSet{
+	set := secretSet{
 		byName: map[topology.Secret]awssecretsmanager.Secret{
 			topology.SecretAdmissionKeys: admission,
 			topology.SecretTicketKeys:    ticket,
-			topology.SecretStripeAPIKey:  stripe,
-			topology.SecretStripeWebhook: stripe,
 		},
-		stripe: stripe,
+		providers: map[string]awssecretsmanager.Secret{},
 	}
+	all := []awssecretsmanager.Secret{admission, ticket}
+	var rotation []string
+	for _, d := range providers.Deployable() {
+		var fields []string
+		for _, st := range d.Settings {
+			if st.Secret && st.Deployed() {
+				fields = append(fields, fmt.Sprintf("%q:%q", st.Field, cmp.Or(st.Example, "...")))
+			}
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		sec := awssecretsmanager.NewSecret(scope, jsii.String(pascal(d.Name)+"Keys"), &awssecretsmanager.SecretProps{
+			Description: jsii.String(fmt.Sprintf("StarArena %s keys: {%s}; deploy with -c %s=on once set",
+				d.Title, strings.Join(fields, ","), d.Name)),
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		set.providers[d.Name] = sec
+		all = append(all, sec)
+		rotation = append(rotation, fmt.Sprintf("%s keys rotate in %s's dashboard", d.Title, d.Title))
+	}
+	reason := "Keyrings rotate by adding a key id and making it current while the old key still verifies (internal/keyring)"
+	if len(rotation) > 0 {
+		reason += "; " + strings.Join(rotation, "; ")
+	}
+	reason += ". Secrets Manager's single-value rotation fits neither."
+	for _, sec := range all {
+		nag(sec, "AwsSolutions-SMG4", reason)
+	}
+	return set
+}
+
+// sitePayment is the "payment" object of the site's config.json: the
+// provider that is on (Validate allows one), else "none".
+func sitePayment(s Settings) map[string]any {
+	for _, d := range providers.Deployable() {
+		if ps := s.Payments[d.Name]; ps.On {
+			return d.SiteConfig(ps.Values)
+		}
+	}
+	return map[string]any{"provider": "none"}
 }
 
 // stateMachineArn is the ARN a state machine will have. The stack names
@@ -444,24 +483,41 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 			arn := d.secrets.byName[sec].SecretArn()
 			env["TICKET_KEYS_SECRET_ARN"] = arn
 			secretArns = append(secretArns, arn)
-		case topology.SecretStripeAPIKey, topology.SecretStripeWebhook:
-			// Resolved by CloudFormation at deploy time into the variables
-			// internal/config reads: no runtime permission.
-			if d.settings.Stripe {
-				field, name := "apiKey", "STRIPE_API_KEY"
-				if sec == topology.SecretStripeWebhook {
-					field, name = "webhookSecret", "STRIPE_WEBHOOK_SECRET"
-				}
-				opts := &awscdk.SecretsManagerSecretOptions{JsonField: jsii.String(field)}
-				if d.settings.StripeSecretVersion != "" {
-					opts.VersionId = jsii.String(d.settings.StripeSecretVersion)
-				}
-				env[name] = awscdk.SecretValue_SecretsManager(d.secrets.stripe.SecretArn(), opts).UnsafeUnwrap()
-			}
 		}
 	}
+	providerEnv(a.Payments, d, env)
 	if len(secretArns) > 0 {
 		allow(secretActions, secretArns, nil)
+	}
+}
+
+// providerEnv sets the variables of every payment provider that is on for
+// a function with payment access: the settings of its use, secret ones
+// resolved by CloudFormation at deploy time from the provider's secret, so
+// they need no runtime permission.
+func providerEnv(use topology.PaymentAccess, d functionDeps, env map[string]*string) {
+	if use == topology.PaymentsNone {
+		return
+	}
+	for _, p := range providers.Deployable() {
+		ps := d.settings.Payments[p.Name]
+		if !ps.On {
+			continue
+		}
+		for _, st := range p.Settings {
+			if !st.Deployed() || (st.Use == payments.UseWebhooks && use != topology.PaymentsWebhooks) {
+				continue
+			}
+			if !st.Secret {
+				env[st.Env] = jsii.String(ps.Values[st.Field])
+				continue
+			}
+			opts := &awscdk.SecretsManagerSecretOptions{JsonField: jsii.String(st.Field)}
+			if ps.SecretVersion != "" {
+				opts.VersionId = jsii.String(ps.SecretVersion)
+			}
+			env[st.Env] = awscdk.SecretValue_SecretsManager(d.secrets.providers[p.Name].SecretArn(), opts).UnsafeUnwrap()
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/payments/stripe"
+	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
@@ -77,12 +77,18 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 	for name, p := range o.Providers {
 		a.Providers[name] = p
 	}
-	if cfg.StripeAPIKey != "" {
-		p, err := stripe.New(stripe.Options{APIKey: cfg.StripeAPIKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase})
-		if err != nil {
-			return fmt.Errorf("stripe: %w", err)
+	// Every provider the configuration turns on (internal/config reads
+	// their variables from the registry); a local provider comes from o.
+	for _, d := range providers.All() {
+		v, ok := cfg.Payments[d.Name]
+		if !ok || d.New == nil {
+			continue
 		}
-		a.Providers[p.Name()] = p
+		p, err := d.New(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+		a.Providers[d.Name] = p
 	}
 	kr := o.TicketKeyring
 	if kr == nil {

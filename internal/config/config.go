@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/payments/providers"
 )
 
 // Config is the runtime configuration of a function or the local stack.
@@ -33,11 +36,11 @@ type Config struct {
 	// generated locally when neither is set.
 	TicketKeys       string
 	TicketKeysSecret string
-	// Stripe: STRIPE_API_KEY enables the provider; STRIPE_WEBHOOK_SECRET
-	// verifies its webhooks; STRIPE_API_BASE points at stripe-mock.
-	StripeAPIKey        string
-	StripeWebhookSecret string
-	StripeAPIBase       string
+	// Payments holds the settings of every configured payment provider,
+	// by provider name: the variables its registry entry declares
+	// (internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
+	// A provider whose required variables are not set is absent.
+	Payments map[string]payments.Values
 	// StateMachineArn is the order workflow (STATE_MACHINE_ARN); in the
 	// local stack the sidecar provides it.
 	StateMachineArn string
@@ -73,7 +76,11 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	c.InLambda = getenv("AWS_LAMBDA_FUNCTION_NAME") != ""
 	c.TicketKeys, c.TicketKeysSecret = getenv("TICKET_KEYS"), getenv("TICKET_KEYS_SECRET_ARN")
-	c.StripeAPIKey, c.StripeWebhookSecret, c.StripeAPIBase = getenv("STRIPE_API_KEY"), getenv("STRIPE_WEBHOOK_SECRET"), getenv("STRIPE_API_BASE")
+	pay, err := paymentSettings(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Payments = pay
 	c.StateMachineArn = getenv("STATE_MACHINE_ARN")
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
@@ -121,6 +128,28 @@ func FromEnv(getenv Getenv) (Config, error) {
 		c.Freshness = d
 	}
 	return c, nil
+}
+
+// paymentSettings reads the variables of every registered provider and
+// keeps those of the configured ones.
+func paymentSettings(getenv Getenv) (map[string]payments.Values, error) {
+	out := map[string]payments.Values{}
+	for _, d := range providers.All() {
+		v := payments.Values{}
+		for _, s := range d.Settings {
+			if x := getenv(s.Env); x != "" {
+				v[s.Env] = x
+			}
+		}
+		on, err := d.Configured(v)
+		if err != nil {
+			return nil, err
+		}
+		if on {
+			out[d.Name] = v
+		}
+	}
+	return out, nil
 }
 
 // duration reads a duration variable into dst when set, within [lo, hi].

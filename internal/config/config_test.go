@@ -46,3 +46,22 @@ func TestInt(t *testing.T) {
 		t.Fatal("out of range accepted")
 	}
 }
+
+func TestFromEnvReadsPaymentProvidersFromTheRegistry(t *testing.T) {
+	t.Run("NoneConfigured", func(t *testing.T) {
+		c, err := FromEnv(env(map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_1"}))
+		if err != nil || len(c.Payments) != 0 {
+			t.Fatalf("Payments = %v, %v; want none without an API key", c.Payments, err)
+		}
+	})
+	t.Run("StripeWithItsVariables", func(t *testing.T) {
+		c, err := FromEnv(env(map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_API_BASE": "http://127.0.0.1:12111", "TABLE_NAME": "t"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.Payments["stripe"]
+		if len(c.Payments) != 1 || len(got) != 2 || got["STRIPE_API_KEY"] != "sk_test_1" || got["STRIPE_API_BASE"] != "http://127.0.0.1:12111" {
+			t.Fatalf("Payments = %v; want stripe with its two variables only", c.Payments)
+		}
+	})
+}

@@ -334,7 +334,7 @@ func (st *Stack) hostedSiteConfig(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"signIn":  "cognito",
 		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID},
-		"payment": map[string]any{"provider": "sandbox"},
+		"payment": sandbox.Descriptor().SiteConfig(nil),
 	})
 }
 

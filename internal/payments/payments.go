@@ -5,7 +5,9 @@
 // Two implementations exist: package sandbox, a built-in provider with
 // Stripe's semantics for local runs and tests, and package stripe, the real
 // provider through stripe-go. Package paymentstest holds the conformance
-// suite both run.
+// suite both run. Each also describes itself with a Descriptor (settings,
+// secrets, constructor, site needs), and package providers lists them: the
+// registry configuration, wiring, deployment and the site are driven by.
 //
 // # Contract
 //
@@ -150,8 +152,8 @@ type WebhookEvent struct {
 // Provider is a payment provider. Implementations are safe for concurrent
 // use.
 type Provider interface {
-	// Name is "sandbox" or "stripe": the {provider} of
-	// POST /webhooks/{provider}.
+	// Name is the provider's Descriptor.Name ("sandbox", "stripe"): the
+	// {provider} of POST /webhooks/{provider}.
 	Name() string
 
 	// CreatePayment returns the order's payment, creating it on the first

@@ -92,7 +92,25 @@ type Access struct {
 	Workflow WorkflowAccess
 	// Secrets the function reads, at start-up or per request.
 	Secrets []Secret
+	// Payments is how the function uses the payment providers. infra/
+	// gives it the settings and secrets every deployed provider declares
+	// for that use (internal/payments/providers), so a new provider
+	// changes no function here.
+	Payments PaymentAccess
 }
+
+// PaymentAccess is how a function uses the payment providers.
+type PaymentAccess string
+
+// Payment accesses.
+const (
+	// PaymentsNone: the function never talks to a provider.
+	PaymentsNone PaymentAccess = ""
+	// PaymentsCall: it creates, fetches or refunds payments.
+	PaymentsCall PaymentAccess = "call"
+	// PaymentsWebhooks: it also verifies the providers' webhooks.
+	PaymentsWebhooks PaymentAccess = "webhooks"
+)
 
 // TableAccess is what a function may do with one table. There is no
 // delete: nothing in StarArena deletes an item (expired items go by TTL).
@@ -135,20 +153,16 @@ type WorkflowAccess struct {
 // Secret names one secret a function may read.
 type Secret string
 
-// Secrets. The keyrings are read through the SDK at start-up; the Stripe
-// values reach the function as environment variables resolved by
-// CloudFormation at deploy time (internal/config reads STRIPE_API_KEY and
-// STRIPE_WEBHOOK_SECRET), so they need no runtime permission.
+// Secrets: the keyrings, read through the SDK at start-up. Payment
+// providers' secrets are not listed here: they follow Access.Payments.
 const (
 	SecretAdmissionKeys Secret = "admission-keys"
 	SecretTicketKeys    Secret = "ticket-keys"
-	SecretStripeAPIKey  Secret = "stripe-api-key"
-	SecretStripeWebhook Secret = "stripe-webhook-secret"
 )
 
 // KnownSecrets lists every Secret.
 func KnownSecrets() []Secret {
-	return []Secret{SecretAdmissionKeys, SecretTicketKeys, SecretStripeAPIKey, SecretStripeWebhook}
+	return []Secret{SecretAdmissionKeys, SecretTicketKeys}
 }
 
 // Schedule invokes Function on a fixed rate (EventBridge in AWS).
@@ -256,7 +270,7 @@ func Default() Topology {
 				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
 					Write: true, BatchWrite: true, WritePrefixes: []string{"EVENT#"}}}},
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
-				Access: Access{Secrets: keyrings(SecretStripeAPIKey), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: keyrings(), Payments: PaymentsCall, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi2"}}}},
 			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
@@ -269,17 +283,17 @@ func Default() Topology {
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true}}},
 			// A fan's cancel releases seats in one transaction; nothing else writes.
 			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(SecretStripeAPIKey),
+				Access: Access{Secrets: keyrings(), Payments: PaymentsCall,
 					Table: TableAccess{Table: MainTable, Read: true, Transact: true, Indexes: []string{"gsi1"}}}},
 			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
-				Access: Access{Secrets: keyrings(SecretStripeAPIKey, SecretStripeWebhook),
+				Access: Access{Secrets: keyrings(), Payments: PaymentsWebhooks,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "checkin", Description: "Gate check-in of ticket codes", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"TICKET#", "SCAN#"}}}},
 			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute,
-				Access: Access{Secrets: keyrings(SecretStripeAPIKey),
+				Access: Access{Secrets: keyrings(), Payments: PaymentsCall,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			// The order workflow's tasks (internal/workflow/order.asl.json).
@@ -287,7 +301,7 @@ func Default() Topology {
 				Access: Access{Secrets: keyrings(), Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Callback: true},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
 			{Name: "confirm-payment", Description: "Order workflow: ask the provider after the wait", MemoryMB: 256, Timeout: 20 * time.Second,
-				Access: Access{Secrets: keyrings(SecretStripeAPIKey),
+				Access: Access{Secrets: keyrings(), Payments: PaymentsCall,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second,
@@ -550,6 +564,11 @@ func (a Access) problems(fn string, tables map[string]map[string]bool, machines 
 	}
 	if w.StateMachine != "" && !machines[w.StateMachine] {
 		errs = append(errs, fmt.Sprintf("function %q: unknown state machine %q", fn, w.StateMachine))
+	}
+	switch a.Payments {
+	case PaymentsNone, PaymentsCall, PaymentsWebhooks:
+	default:
+		errs = append(errs, fmt.Sprintf("function %q: unknown payment access %q", fn, a.Payments))
 	}
 	known := map[Secret]bool{}
 	for _, s := range KnownSecrets() {

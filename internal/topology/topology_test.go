@@ -37,6 +37,7 @@ func TestValidateRejectsBrokenDeclarations(t *testing.T) {
 		"WorkflowWithoutStateMachine": func(tp *Topology) { tp.Functions[0].Access.Workflow = WorkflowAccess{Start: true} },
 		"UnknownSecret":               func(tp *Topology) { tp.Functions[0].Access.Secrets = []Secret{"root-password"} },
 		"LowerCaseEnv":                func(tp *Topology) { tp.Functions[0].Env = []string{"inlet_every"} },
+		"UnknownPaymentAccess":        func(tp *Topology) { tp.Functions[0].Access.Payments = "refund-everything" },
 	}
 	for name, breakIt := range cases {
 		t.Run(name, func(t *testing.T) {

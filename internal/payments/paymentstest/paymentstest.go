@@ -19,6 +19,10 @@ import (
 // Harness is a provider under test and what the suite needs to drive it.
 type Harness struct {
 	Provider payments.Provider
+	// Descriptor is the provider's registry entry (its package's
+	// Descriptor()): the suite checks that it is usable and names the
+	// provider under test.
+	Descriptor payments.Descriptor
 	// Stateful says the provider remembers what it is asked: false for
 	// stripe-mock, which answers every call with a fixture, so the suite
 	// then checks only input validation, mapping and webhooks.
@@ -40,10 +44,13 @@ var Now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // Run runs the conformance suite; newHarness makes a fresh provider per
 // subtest.
 func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
-	t.Run("Name", func(t *testing.T) {
+	t.Run("NameMatchesDescriptor", func(t *testing.T) {
 		h := newHarness(t)
-		if n := h.Provider.Name(); n != "sandbox" && n != "stripe" {
-			t.Fatalf("Name() = %q", n)
+		if err := h.Descriptor.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if n := h.Provider.Name(); n != h.Descriptor.Name {
+			t.Fatalf("Name() = %q, descriptor says %q", n, h.Descriptor.Name)
 		}
 	})
 	t.Run("CreatePaymentMapsFields", func(t *testing.T) { testCreate(t, newHarness(t)) })

@@ -24,8 +24,9 @@ func TestConformance(t *testing.T) {
 	paymentstest.Run(t, func(t *testing.T) paymentstest.Harness {
 		sb := newSandbox(t, nil, clock.NewManual(paymentstest.Now), nil)
 		return paymentstest.Harness{
-			Provider: sb,
-			Stateful: true,
+			Provider:   sb,
+			Descriptor: Descriptor(),
+			Stateful:   true,
 			Pay: func(t *testing.T, id string, succeed bool) {
 				outcome := OutcomeDeclined
 				if succeed {

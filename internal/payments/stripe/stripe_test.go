@@ -157,7 +157,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	t.Run("Conformance", func(t *testing.T) {
 		paymentstest.Run(t, func(t *testing.T) paymentstest.Harness {
 			return paymentstest.Harness{
-				Provider: newProvider(t, mock, nil), Stateful: false, Sign: sign, APIVersion: stripego.APIVersion,
+				Provider: newProvider(t, mock, nil), Descriptor: Descriptor(), Stateful: false, Sign: sign, APIVersion: stripego.APIVersion,
 			}
 		})
 	})
@@ -486,5 +486,26 @@ func TestNewValidatesOptions(t *testing.T) {
 	body := paymentstest.Event("evt_1", payments.EventPaymentSucceeded, stripego.APIVersion, time.Now(), paymentstest.Intent("pi_1", "o", "succeeded"))
 	if _, err := p.ParseWebhook(body, sign(body, time.Now()), time.Now()); !errors.Is(err, payments.ErrBadSignature) {
 		t.Fatalf("no secret: %v", err)
+	}
+}
+
+func TestDescriptorBuildsFromItsSettings(t *testing.T) {
+	d := Descriptor()
+	// GIVEN the three variables the descriptor declares
+	p, err := d.New(payments.Values{EnvAPIKey: "sk_test_1", EnvWebhookSecret: "whsec_1", EnvAPIBase: "http://127.0.0.1:12111/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// THEN each reaches its option
+	o := p.(*Provider).opts
+	if o.APIKey != "sk_test_1" || o.WebhookSecret != "whsec_1" || o.APIBase != "http://127.0.0.1:12111" {
+		t.Fatalf("options %+v", o)
+	}
+	// AND the API key is what turns the provider on
+	if on, err := d.Configured(payments.Values{EnvWebhookSecret: "whsec_1"}); on || err != nil {
+		t.Fatalf("webhook secret alone: configured=%v, %v", on, err)
+	}
+	if on, err := d.Configured(payments.Values{EnvAPIKey: "sk_test_1"}); !on || err != nil {
+		t.Fatalf("API key alone: configured=%v, %v", on, err)
 	}
 }
