@@ -27,7 +27,7 @@ func (st *Store) Hit(ctx context.Context, name, subject string, window, expires 
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("rate limit %s: %w", name, err)
+		return false, classify(fmt.Sprintf("rate limit %s", name), err)
 	}
 	return true, nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -109,7 +109,7 @@ func (st *Store) GetState(ctx context.Context, eventID string) (waitroom.State, 
 		TableName: aws.String(st.table), Key: key(eventPK(eventID), "QUEUE"), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return waitroom.State{}, false, fmt.Errorf("get queue state %s: %w", eventID, err)
+		return waitroom.State{}, false, classify(fmt.Sprintf("get queue state %s", eventID), err)
 	}
 	if out.Item == nil {
 		return waitroom.State{}, false, nil
@@ -138,7 +138,7 @@ func (st *Store) CreateState(ctx context.Context, q waitroom.State) (bool, error
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("create queue state %s: %w", q.EventID, err)
+		return false, classify(fmt.Sprintf("create queue state %s", q.EventID), err)
 	}
 	return true, nil
 }
@@ -154,14 +154,10 @@ func (st *Store) SaveState(ctx context.Context, q waitroom.State) error {
 		ConditionExpression:       aws.String("version = :prev"),
 		ExpressionAttributeValues: item{":prev": n(q.Version - 1)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "queue state of %s changed", q.EventID)
+	if kindOf(err) == fault.ConditionFailed {
+		return fault.E("save queue state "+q.EventID, fault.Contention, err) // another inlet saved first
 	}
-	if err != nil {
-		return fmt.Errorf("save queue state %s: %w", q.EventID, err)
-	}
-	return nil
+	return classify("save queue state "+q.EventID, err)
 }
 
 func placeItem(p waitroom.Place) item {
@@ -198,7 +194,7 @@ func (st *Store) Places(ctx context.Context, eventID string, accounts []string) 
 	}
 	its, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
-		return nil, fmt.Errorf("read places: %w", err)
+		return nil, classify("read places", err)
 	}
 	out := make(map[string]waitroom.Place, len(its))
 	for _, it := range its {
@@ -214,7 +210,7 @@ func (st *Store) Place(ctx context.Context, eventID, account string) (waitroom.P
 		TableName: aws.String(st.table), Key: key(placePK(eventID, account), "PLACE"), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return waitroom.Place{}, false, fmt.Errorf("read place: %w", err)
+		return waitroom.Place{}, false, classify("read place", err)
 	}
 	if out.Item == nil {
 		return waitroom.Place{}, false, nil
@@ -232,7 +228,7 @@ func (st *Store) PutNewPlace(ctx context.Context, p waitroom.Place) (bool, error
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("put place: %w", err)
+		return false, classify("put place", err)
 	}
 	return true, nil
 }
@@ -244,7 +240,7 @@ func (st *Store) WritePlaces(ctx context.Context, ps []waitroom.Place) error {
 		items[i] = placeItem(p)
 	}
 	if err := st.putAll(ctx, items); err != nil {
-		return fmt.Errorf("write places: %w", err)
+		return classify("write places", err)
 	}
 	return nil
 }
@@ -271,7 +267,7 @@ func (st *Store) queryShards(ctx context.Context, index, prefix, cond string, va
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("query %s: %w", prefix, err)
+				return nil, classify(fmt.Sprintf("query %s", prefix), err)
 			}
 			for _, it := range page.Items {
 				out = append(out, decodePlace(it))
@@ -309,7 +305,7 @@ func (st *Store) AddPositions(ctx context.Context, eventID string, count int64) 
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("take %d positions: %w", count, err)
+		return 0, classify(fmt.Sprintf("take %d positions", count), err)
 	}
 	return num(out.Attributes, "next"), nil
 }
@@ -319,7 +315,7 @@ func (st *Store) SetPositions(ctx context.Context, eventID string, count int64) 
 	it := key(queueCounterPK(eventID), "COUNT")
 	it["next"] = n(count)
 	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it}); err != nil {
-		return fmt.Errorf("set positions: %w", err)
+		return classify("set positions", err)
 	}
 	return nil
 }
@@ -330,7 +326,7 @@ func (st *Store) Positions(ctx context.Context, eventID string) (int64, error) {
 		TableName: aws.String(st.table), Key: key(queueCounterPK(eventID), "COUNT"), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read positions: %w", err)
+		return 0, classify("read positions", err)
 	}
 	return num(out.Item, "next"), nil
 }
@@ -349,14 +345,10 @@ func (st *Store) ClaimAdmission(ctx context.Context, p waitroom.Place, tokenID s
 		ExpressionAttributeNames:  map[string]string{"#pos": "position"},
 		ExpressionAttributeValues: item{":none": s(""), ":pos": n(p.Position)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "place already admitted")
+	if kindOf(err) == fault.ConditionFailed {
+		return fault.E("claim admission", fault.Contention, err) // another tab claimed it first
 	}
-	if err != nil {
-		return fmt.Errorf("claim admission: %w", err)
-	}
-	return nil
+	return classify("claim admission", err)
 }
 
 // MarkUsed records the hold an admission made, once.
@@ -373,7 +365,7 @@ func (st *Store) MarkUsed(ctx context.Context, eventID, account, tokenID string,
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("mark admission used: %w", err)
+		return false, classify("mark admission used", err)
 	}
 	return true, nil
 }
@@ -398,7 +390,7 @@ func (st *Store) MarkAbandoned(ctx context.Context, p waitroom.Place) (bool, err
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("mark admission abandoned: %w", err)
+		return false, classify("mark admission abandoned", err)
 	}
 	return true, nil
 }
@@ -412,7 +404,7 @@ func (st *Store) AddStats(ctx context.Context, eventID string, d waitroom.Stats)
 		ExpressionAttributeValues: item{":a": n(d.Admitted), ":u": n(d.Used), ":x": n(d.Abandoned)},
 	})
 	if err != nil {
-		return fmt.Errorf("add queue stats: %w", err)
+		return classify("add queue stats", err)
 	}
 	return nil
 }
@@ -425,7 +417,7 @@ func (st *Store) Stats(ctx context.Context, eventID string) (waitroom.Stats, err
 	}
 	its, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
-		return waitroom.Stats{}, fmt.Errorf("read queue stats: %w", err)
+		return waitroom.Stats{}, classify("read queue stats", err)
 	}
 	var out waitroom.Stats
 	for _, it := range its {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/fault"
 )
 
 // RevokeReason is the revocation-list reason of a refunded order's tickets.
@@ -80,28 +81,34 @@ func (s *Service) RefundOrder(ctx context.Context, orderID, by, reason string) (
 	if err := ValidRefundReason(reason); err != nil {
 		return Order{}, err
 	}
-	for attempt := 0; attempt < s.attempts; attempt++ {
+	var accepted Order
+	var refused error // an answer, not a failure: the retry stops with it
+	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
 		o, err := s.store.GetOrder(ctx, orderID)
 		if err != nil {
-			return Order{}, err
+			return err
 		}
 		log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
 		switch o.Status {
 		case Refunded:
-			return o, nil
+			accepted = o
+			return nil
 		case RefundPending:
-			return s.acceptedRefund(ctx, o)
+			accepted, err = s.acceptedRefund(ctx, o)
+			return err
 		case Paid, Issued, IssueFailed:
 		default:
-			return o, apperr.New(apperr.InvalidStateChange,
+			accepted, refused = o, apperr.New(apperr.InvalidStateChange,
 				"order is %s; only a paid order (PAID, ISSUED or ISSUE_FAILED) can be refunded", o.Status)
+			return refused
 		}
 		if o.PaymentID == "" || o.Provider == "" {
-			return o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
+			accepted, refused = o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
+			return refused
 		}
 		seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
 		if err != nil {
-			return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
+			return fmt.Errorf("refund order %s: %w", o.ID, err)
 		}
 		if len(seats) != len(o.Seats) {
 			// Drift the reconciler reports; the refund goes on with the
@@ -113,23 +120,26 @@ func (s *Service) RefundOrder(ctx context.Context, orderID, by, reason string) (
 		if reason != "" {
 			set["refundReason"] = reason
 		}
-		err = s.store.BeginRefund(ctx, o, seats, set, now)
-		if apperr.Is(err, apperr.Conflict) {
-			continue // the order or a seat changed: read again
-		}
-		if err != nil {
-			return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
+		if err := s.store.BeginRefund(ctx, o, seats, set, now); err != nil {
+			return fmt.Errorf("refund order %s: %w", o.ID, err) // contention: read again
 		}
 		from := o.Status
 		o.Status, o.Version, o.UpdatedAt = RefundPending, o.Version+1, now
 		o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt = by, reason, now
 		log.InfoContext(ctx, "organizer refund: order REFUND_PENDING, places back on sale", "from", from, "by", by, "places", o.Places())
 		if err := s.fault(CrashAfterRefundPending); err != nil {
-			return Order{}, err
+			return err
 		}
-		return s.acceptedRefund(ctx, o)
+		accepted, err = s.acceptedRefund(ctx, o)
+		return err
+	})
+	switch {
+	case refused != nil && err == refused:
+		return accepted, err
+	case err != nil:
+		return Order{}, changing(err, orderID)
 	}
-	return Order{}, apperr.New(apperr.Unavailable, "order %s keeps changing; retry", orderID)
+	return accepted, nil
 }
 
 // acceptedRefund completes a REFUND_PENDING order for RefundOrder: a
@@ -153,7 +163,7 @@ func (s *Service) acceptedRefund(ctx context.Context, o Order) (Order, error) {
 func (s *Service) CompleteRefund(ctx context.Context, orderID string) (Order, error) {
 	o, err := s.store.GetOrder(ctx, orderID)
 	if err != nil {
-		return Order{}, err
+		return Order{}, changing(err, orderID)
 	}
 	switch o.Status {
 	case Refunded:
@@ -201,7 +211,7 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	}
 	now := s.clock.Now()
 	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID}, now)
-	if apperr.Is(err, apperr.Conflict) {
+	if fault.Is(err, fault.Contention) {
 		// Another caller finished it first; answer what is stored.
 		cur, gerr := s.store.GetOrder(ctx, o.ID)
 		if gerr != nil {

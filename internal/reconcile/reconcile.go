@@ -11,9 +11,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
@@ -248,7 +248,7 @@ func (s *Service) SweepPayments(ctx context.Context) (Report, error) {
 			f := Finding{Kind: UnaccountedPay, OrderID: p.OrderID, Detail: prov + " " + p.ID}
 			_, err = s.store.GetOrder(ctx, p.OrderID)
 			switch {
-			case apperr.Is(err, apperr.NotFound) || p.OrderID == "":
+			case fault.Is(err, fault.NotFound) || p.OrderID == "":
 				f.Kind = OrphanPayment
 				if _, err := s.orders.RefundOrphan(ctx, p); err == nil {
 					f.Repaired = true
@@ -405,7 +405,7 @@ func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error
 			f := Finding{Kind: OrphanHeldSeat, Seat: id, OrderID: h.OrderID, Detail: "order is " + string(o.Status)}
 			if err := s.store.ReleaseOrphanSeat(ctx, ev.ID, id, h.OrderID); err == nil {
 				f.Repaired = true
-			} else if !apperr.Is(err, apperr.Conflict) {
+			} else if !fault.Is(err, fault.ConditionFailed) {
 				return err
 			}
 			r.Findings = append(r.Findings, f)

@@ -8,9 +8,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/metrics"
 )
 
@@ -130,7 +130,7 @@ func (s *Service) draw(ctx context.Context, ev *catalog.Event, st *State) (int, 
 	}
 	st.DrawLease, st.Version, st.UpdatedAt = now.Add(time.Minute), st.Version+1, now
 	if err := s.store.SaveState(ctx, *st); err != nil {
-		if apperr.Is(err, apperr.Conflict) {
+		if fault.Is(err, fault.Contention) {
 			return 0, nil
 		}
 		return 0, err
@@ -322,7 +322,7 @@ func (s *Service) advance(ctx context.Context, ev *catalog.Event, st *State, sal
 	st.Marks = trimMarks(st.Marks, now.Add(-window))
 	st.Version, st.UpdatedAt = st.Version+1, now
 	if err := s.store.SaveState(ctx, *st); err != nil {
-		if apperr.Is(err, apperr.Conflict) {
+		if fault.Is(err, fault.Contention) {
 			return nil // another inlet ticked meanwhile; the next tick goes on from its state
 		}
 		return err
