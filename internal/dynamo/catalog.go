@@ -334,16 +334,15 @@ func num(it item, name string) int64 {
 // UpdateEvent changes the event document with optimistic locking on its
 // version, so two organizers changing the sale at once cannot lose an edit.
 func (st *Store) UpdateEvent(ctx context.Context, id string, change func(*catalog.Event) error) (catalog.Event, error) {
-	var ev catalog.Event
-	// A lost race re-reads and re-applies change at once: the winner has
-	// already written, so waiting buys nothing but latency.
-	err := retry.Policy{Attempts: 5, Base: time.Millisecond, Cap: 4 * time.Millisecond, Retryable: isContention}.
-		Do(ctx, func(ctx context.Context, _ int) error {
-			var err error
-			ev, err = st.updateEventOnce(ctx, id, change)
-			return err
-		})
-	return ev, err
+	// A lost race re-reads and re-applies change almost at once: the winner
+	// has already written, so waiting buys nothing but latency.
+	races := retry.Policy{Attempts: 5, Base: time.Millisecond, Cap: 4 * time.Millisecond, Retryable: isContention}
+	for b := races.Start(); ; {
+		ev, err := st.updateEventOnce(ctx, id, change)
+		if again, err := b.Again(ctx, err); !again {
+			return ev, err
+		}
+	}
 }
 
 func isContention(err error) bool { return fault.Is(err, fault.Contention) }

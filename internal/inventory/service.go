@@ -505,44 +505,49 @@ func (s *Service) Release(ctx context.Context, orderID string, to orders.Status)
 	if to != orders.Expired && to != orders.Cancelled {
 		return orders.Order{}, fmt.Errorf("release to %s: only EXPIRED or CANCELLED", to)
 	}
-	var released orders.Order
-	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		o, err := s.store.GetOrder(ctx, orderID)
-		if err != nil {
-			return orderErr(err, orderID)
-		}
-		if o.Status != orders.PendingPayment {
-			released = o
-			return nil
-		}
-		var seats []string
-		if len(o.Seats) > 0 {
-			holders, err := s.store.SeatHolders(ctx, o.EventID, o.Seats)
+	for b := s.retry.Start(); ; {
+		o, err := s.releaseOnce(ctx, orderID, to)
+		if again, err := b.Again(ctx, err); !again {
 			if err != nil {
-				return err
+				return orders.Order{}, busy(err, fmt.Sprintf("order %s is changing; try again", orderID))
 			}
-			for _, id := range o.Seats {
-				if h := holders[id]; h.State == catalog.SeatHeld && h.OrderID == o.ID {
-					seats = append(seats, id)
-				} else {
-					// Drift: the reconciler reports it; the release goes on.
-					s.log.WarnContext(ctx, "seat not held by its order at release", "orderId", o.ID, "eventId", o.EventID, "seat", id, "state", h.State, "holder", h.OrderID)
-				}
-			}
+			return o, nil
 		}
-		now := s.clock.Now()
-		if err := s.store.ReleaseHold(ctx, o, to, seats, now); err != nil {
-			return fmt.Errorf("release %s: %w", orderID, err)
-		}
-		o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
-		s.log.InfoContext(ctx, "hold released", "orderId", o.ID, "eventId", o.EventID, "status", to)
-		released = o
-		return nil
-	})
-	if err != nil {
-		return orders.Order{}, busy(err, fmt.Sprintf("order %s is changing; try again", orderID))
 	}
-	return released, nil
+}
+
+// releaseOnce is one read and one release transaction; fault.Contention
+// when the order or its places changed meanwhile.
+func (s *Service) releaseOnce(ctx context.Context, orderID string, to orders.Status) (orders.Order, error) {
+	o, err := s.store.GetOrder(ctx, orderID)
+	if err != nil {
+		return orders.Order{}, orderErr(err, orderID)
+	}
+	if o.Status != orders.PendingPayment {
+		return o, nil
+	}
+	var seats []string
+	if len(o.Seats) > 0 {
+		holders, err := s.store.SeatHolders(ctx, o.EventID, o.Seats)
+		if err != nil {
+			return orders.Order{}, err
+		}
+		for _, id := range o.Seats {
+			if h := holders[id]; h.State == catalog.SeatHeld && h.OrderID == o.ID {
+				seats = append(seats, id)
+			} else {
+				// Drift: the reconciler reports it; the release goes on.
+				s.log.WarnContext(ctx, "seat not held by its order at release", "orderId", o.ID, "eventId", o.EventID, "seat", id, "state", h.State, "holder", h.OrderID)
+			}
+		}
+	}
+	now := s.clock.Now()
+	if err := s.store.ReleaseHold(ctx, o, to, seats, now); err != nil {
+		return orders.Order{}, fmt.Errorf("release %s: %w", orderID, err)
+	}
+	o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
+	s.log.InfoContext(ctx, "hold released", "orderId", o.ID, "eventId", o.EventID, "status", to)
+	return o, nil
 }
 
 // orderErr translates a store's NotFound for an order into NOT_FOUND.

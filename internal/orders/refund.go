@@ -2,12 +2,14 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // RevokeReason is the revocation-list reason of a refunded order's tickets.
@@ -81,65 +83,64 @@ func (s *Service) RefundOrder(ctx context.Context, orderID, by, reason string) (
 	if err := ValidRefundReason(reason); err != nil {
 		return Order{}, err
 	}
-	var accepted Order
-	var refused error // an answer, not a failure: the retry stops with it
-	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		o, err := s.store.GetOrder(ctx, orderID)
-		if err != nil {
-			return err
+	for b := s.retry.Start(); ; {
+		o, err := s.refundOnce(ctx, orderID, by, reason)
+		if again, err := b.Again(ctx, err); !again {
+			if errors.Is(err, retry.ErrExhausted) {
+				return Order{}, changing(err, orderID)
+			}
+			return o, err
 		}
-		log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
-		switch o.Status {
-		case Refunded:
-			accepted = o
-			return nil
-		case RefundPending:
-			accepted, err = s.acceptedRefund(ctx, o)
-			return err
-		case Paid, Issued, IssueFailed:
-		default:
-			accepted, refused = o, apperr.New(apperr.InvalidStateChange,
-				"order is %s; only a paid order (PAID, ISSUED or ISSUE_FAILED) can be refunded", o.Status)
-			return refused
-		}
-		if o.PaymentID == "" || o.Provider == "" {
-			accepted, refused = o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
-			return refused
-		}
-		seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
-		if err != nil {
-			return fmt.Errorf("refund order %s: %w", o.ID, err)
-		}
-		if len(seats) != len(o.Seats) {
-			// Drift the reconciler reports; the refund goes on with the
-			// seats that are the order's.
-			log.WarnContext(ctx, "refund: some seats are not sold to their order", "sold", seats, "seats", o.Seats)
-		}
-		now := s.clock.Now()
-		set := map[string]any{"refundRequestedBy": by, "refundRequestedAt": now}
-		if reason != "" {
-			set["refundReason"] = reason
-		}
-		if err := s.store.BeginRefund(ctx, o, seats, set, now); err != nil {
-			return fmt.Errorf("refund order %s: %w", o.ID, err) // contention: read again
-		}
-		from := o.Status
-		o.Status, o.Version, o.UpdatedAt = RefundPending, o.Version+1, now
-		o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt = by, reason, now
-		log.InfoContext(ctx, "organizer refund: order REFUND_PENDING, places back on sale", "from", from, "by", by, "places", o.Places())
-		if err := s.fault(CrashAfterRefundPending); err != nil {
-			return err
-		}
-		accepted, err = s.acceptedRefund(ctx, o)
-		return err
-	})
-	switch {
-	case refused != nil && err == refused:
-		return accepted, err
-	case err != nil:
-		return Order{}, changing(err, orderID)
 	}
-	return accepted, nil
+}
+
+// refundOnce is one pass of RefundOrder: read the order, begin its refund
+// (fault.Contention when it changed meanwhile) and drive it on. A refusal
+// returns the order with the error.
+func (s *Service) refundOnce(ctx context.Context, orderID, by, reason string) (Order, error) {
+	o, err := s.getOrder(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
+	switch o.Status {
+	case Refunded:
+		return o, nil
+	case RefundPending:
+		return s.acceptedRefund(ctx, o)
+	case Paid, Issued, IssueFailed:
+	default:
+		return o, apperr.New(apperr.InvalidStateChange,
+			"order is %s; only a paid order (PAID, ISSUED or ISSUE_FAILED) can be refunded", o.Status)
+	}
+	if o.PaymentID == "" || o.Provider == "" {
+		return o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
+	}
+	seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
+	if err != nil {
+		return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
+	}
+	if len(seats) != len(o.Seats) {
+		// Drift the reconciler reports; the refund goes on with the
+		// seats that are the order's.
+		log.WarnContext(ctx, "refund: some seats are not sold to their order", "sold", seats, "seats", o.Seats)
+	}
+	now := s.clock.Now()
+	set := map[string]any{"refundRequestedBy": by, "refundRequestedAt": now}
+	if reason != "" {
+		set["refundReason"] = reason
+	}
+	if err := s.store.BeginRefund(ctx, o, seats, set, now); err != nil {
+		return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err) // contention: read again
+	}
+	from := o.Status
+	o.Status, o.Version, o.UpdatedAt = RefundPending, o.Version+1, now
+	o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt = by, reason, now
+	log.InfoContext(ctx, "organizer refund: order REFUND_PENDING, places back on sale", "from", from, "by", by, "places", o.Places())
+	if err := s.fault(CrashAfterRefundPending); err != nil {
+		return Order{}, err
+	}
+	return s.acceptedRefund(ctx, o)
 }
 
 // acceptedRefund completes a REFUND_PENDING order for RefundOrder: a
@@ -161,9 +162,9 @@ func (s *Service) acceptedRefund(ctx context.Context, o Order) (Order, error) {
 //
 // Errors: NOT_FOUND, INVALID_STATE (neither), or why it did not complete.
 func (s *Service) CompleteRefund(ctx context.Context, orderID string) (Order, error) {
-	o, err := s.store.GetOrder(ctx, orderID)
+	o, err := s.getOrder(ctx, orderID)
 	if err != nil {
-		return Order{}, changing(err, orderID)
+		return Order{}, err
 	}
 	switch o.Status {
 	case Refunded:

@@ -148,8 +148,11 @@ type ServiceOptions struct {
 	// effects; an error it returns ends the call there, as a process
 	// crash would. Fault tests use it; production leaves it nil.
 	Crash func(point string) error
-	// Retry paces re-reads after a lost race or throttling (default 6
-	// attempts, waits of up to 2 ms doubling to 50 ms).
+	// Retry paces re-reads after a lost race (default 6 attempts, waits
+	// of up to 2 ms doubling to 50 ms, only fault.Contention retried). An
+	// unavailable store or provider is not retried here: the SDK has
+	// retried already, and the callers (webhook redelivery, the workflow,
+	// the reconciler) retry the whole step.
 	Retry retry.Policy
 }
 
@@ -166,6 +169,9 @@ func NewService(store Store, refunds Refunder, resume Resumer, o ServiceOptions)
 	}
 	if o.Retry.Base <= 0 {
 		o.Retry.Base, o.Retry.Cap = 2*time.Millisecond, 50*time.Millisecond
+	}
+	if o.Retry.Retryable == nil {
+		o.Retry.Retryable = func(err error) bool { return fault.Is(err, fault.Contention) }
 	}
 	return &Service{store: store, refunds: refunds, resume: resume, tickets: o.Tickets, maxTix: o.MaxTickets,
 		clock: o.Clock, log: o.Logger, retry: o.Retry, crash: o.Crash}
@@ -184,33 +190,35 @@ func (s *Service) PaymentCaptured(ctx context.Context, p Payment) (Outcome, erro
 	if !p.Succeeded {
 		return OutcomeNotSucceeded, nil
 	}
-	var out Outcome
-	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		var err error
-		out, err = s.applyCapture(ctx, p)
-		return err
-	})
-	if err != nil {
-		return out, changing(err, p.OrderID)
+	for b := s.retry.Start(); ; {
+		out, err := s.applyCapture(ctx, p)
+		if again, err := b.Again(ctx, err); !again {
+			return out, changing(err, p.OrderID)
+		}
 	}
-	return out, nil
 }
 
-// changing translates a store's failure for an order at the service's
-// boundary: an unknown order is NOT_FOUND, and a lost race or throttling
-// that outlasted the retries is UNAVAILABLE. Other errors pass as they are.
+// changing translates lost races on an order that outlasted the retries
+// into UNAVAILABLE. Other errors pass as they are (a busy store or provider
+// becomes UNAVAILABLE at the edge, see apperr).
 func changing(err error, orderID string) error {
-	switch {
-	case fault.Is(err, fault.NotFound):
-		return apperr.Wrap(err, apperr.NotFound, "no order %s", orderID)
-	case errors.Is(err, retry.ErrExhausted), fault.Retryable(err):
+	if errors.Is(err, retry.ErrExhausted) {
 		return apperr.Wrap(err, apperr.Unavailable, "order %s keeps changing; retry", orderID)
 	}
 	return err
 }
 
+// getOrder reads an order; an unknown id is NOT_FOUND.
+func (s *Service) getOrder(ctx context.Context, id string) (Order, error) {
+	o, err := s.store.GetOrder(ctx, id)
+	if fault.Is(err, fault.NotFound) {
+		return Order{}, apperr.Wrap(err, apperr.NotFound, "no order %s", id)
+	}
+	return o, err
+}
+
 func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) {
-	o, err := s.store.GetOrder(ctx, p.OrderID)
+	o, err := s.getOrder(ctx, p.OrderID)
 	if err != nil {
 		return "", err
 	}
@@ -367,43 +375,44 @@ func (s *Service) MarkIssueFailed(ctx context.Context, orderID string) (Order, e
 }
 
 func (s *Service) move(ctx context.Context, orderID string, from []Status, to Status, done ...Status) (Order, error) {
-	var moved Order
-	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		o, err := s.store.GetOrder(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		for _, d := range done {
-			if o.Status == d {
-				moved = o
-				return nil
+	for b := s.retry.Start(); ; {
+		o, err := s.moveOnce(ctx, orderID, from, to, done)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil && !apperr.Is(err, apperr.InvalidStateChange) {
+				return Order{}, changing(err, orderID)
 			}
+			return o, err
 		}
-		ok := false
-		for _, f := range from {
-			ok = ok || o.Status == f
-		}
-		if !ok {
-			moved = o
-			return apperr.New(apperr.InvalidStateChange, "order %s is %s, not %v", orderID, o.Status, from)
-		}
-		set := map[string]any{}
-		if to == Issued {
-			set["issuedAt"] = s.clock.Now()
-		}
-		if err := s.store.SetStatus(ctx, o, from, to, set, s.clock.Now()); err != nil {
-			return err
-		}
-		o.Status, o.Version = to, o.Version+1
-		s.log.InfoContext(ctx, "order moved", "orderId", o.ID, "eventId", o.EventID, "status", to)
-		moved = o
-		return nil
-	})
-	if err != nil {
-		if apperr.Is(err, apperr.InvalidStateChange) {
-			return moved, err
-		}
-		return Order{}, changing(err, orderID)
 	}
-	return moved, nil
+}
+
+// moveOnce is one read and one conditional write of move. An order in
+// none of from is returned with INVALID_STATE.
+func (s *Service) moveOnce(ctx context.Context, orderID string, from []Status, to Status, done []Status) (Order, error) {
+	o, err := s.getOrder(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	for _, d := range done {
+		if o.Status == d {
+			return o, nil
+		}
+	}
+	ok := false
+	for _, f := range from {
+		ok = ok || o.Status == f
+	}
+	if !ok {
+		return o, apperr.New(apperr.InvalidStateChange, "order %s is %s, not %v", orderID, o.Status, from)
+	}
+	set := map[string]any{}
+	if to == Issued {
+		set["issuedAt"] = s.clock.Now()
+	}
+	if err := s.store.SetStatus(ctx, o, from, to, set, s.clock.Now()); err != nil {
+		return Order{}, err
+	}
+	o.Status, o.Version = to, o.Version+1
+	s.log.InfoContext(ctx, "order moved", "orderId", o.ID, "eventId", o.EventID, "status", to)
+	return o, nil
 }

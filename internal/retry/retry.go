@@ -32,7 +32,7 @@ type Policy struct {
 	// with every retry up to Cap (default 1 s).
 	Base, Cap time.Duration
 	// Retryable says which errors are worth another call (default
-	// fault.Retryable). Do returns any other error at once.
+	// fault.Retryable). Again returns any other error at once.
 	Retryable func(error) bool
 	// Sleep waits d or until ctx ends (default a timer). Tests inject one
 	// that returns at once, with Clock advanced by d.
@@ -43,13 +43,13 @@ type Policy struct {
 	Jitter func(ceiling time.Duration) time.Duration
 }
 
-// ErrExhausted marks an error Do or Backoff.Wait returns because the
+// ErrExhausted marks an error Again or Wait returns because the
 // attempts or the time budget ran out; the last error is wrapped with it,
 // so its fault kind still matches.
 var ErrExhausted = errors.New("retry budget exhausted")
 
-// Backoff paces one caller's retries under a Policy. It is for loops that
-// decide between attempts themselves; Do covers the plain case. A Backoff
+// Backoff paces one caller's retries under a Policy: Again for the plain
+// loop, Wait for loops that decide between attempts themselves. A Backoff
 // is not safe for concurrent use.
 type Backoff struct {
 	p        Policy
@@ -106,20 +106,34 @@ func exhausted(attempts int, last error) error {
 	return fmt.Errorf("%w after %d attempts: %w", ErrExhausted, attempts, last)
 }
 
-// Do calls op until it succeeds, returns an error the policy does not
-// retry (returned as it is), or the budget runs out (the last error
-// wrapped with ErrExhausted). attempt counts from 1.
-func (p Policy) Do(ctx context.Context, op func(ctx context.Context, attempt int) error) error {
-	b := p.Start()
-	for {
-		err := op(ctx, b.attempt)
-		if err == nil || !b.p.Retryable(err) {
-			return err
-		}
-		if werr := b.Wait(ctx, err); werr != nil {
-			return werr
-		}
+// Again decides after an attempt whether to make another: it returns
+// false and nil after a success, false and err itself for an error the
+// policy does not retry, false and an error wrapping ErrExhausted (and
+// err) when the budget ran out, false and the context's error when ctx
+// ended during the wait; otherwise it waits and returns true.
+//
+// It is a loop condition rather than a function taking the attempt as a
+// callback on purpose: the infra access test walks a call graph per
+// Lambda, and one shared function calling every caller's callback would
+// make each Lambda look as if it ran all of them.
+//
+//	for b := policy.Start(); ; {
+//		err := try(ctx)
+//		if again, err := b.Again(ctx, err); !again {
+//			return err
+//		}
+//	}
+func (b *Backoff) Again(ctx context.Context, err error) (bool, error) {
+	if err == nil {
+		return false, nil
 	}
+	if !b.p.Retryable(err) {
+		return false, err
+	}
+	if werr := b.Wait(ctx, err); werr != nil {
+		return false, werr
+	}
+	return true, nil
 }
 
 func (p Policy) withDefaults() Policy {

@@ -38,24 +38,33 @@ func (f *fakeTime) policy(p retry.Policy) retry.Policy {
 // ceilingJitter waits the whole ceiling, so the schedule is observable.
 func ceilingJitter(c time.Duration) time.Duration { return c }
 
-func TestDo(t *testing.T) {
+// do is the loop Again is made for.
+func do(ctx context.Context, p retry.Policy, op func(attempt int) error) error {
+	for b := p.Start(); ; {
+		err := op(b.Attempt())
+		if again, err := b.Again(ctx, err); !again {
+			return err
+		}
+	}
+}
+
+func TestAgain(t *testing.T) {
 	ctx := context.Background()
 	contention := fault.E("save", fault.Contention, nil)
 
 	t.Run("SucceedsAfterRetryableErrors", func(t *testing.T) {
 		ft := newFakeTime()
 		calls := 0
-		err := ft.policy(retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 25 * time.Millisecond, Jitter: ceilingJitter}).
-			Do(ctx, func(_ context.Context, attempt int) error {
-				calls++
-				if attempt != calls {
-					t.Errorf("attempt %d on call %d", attempt, calls)
-				}
-				if calls < 4 {
-					return fault.E("save", fault.Unavailable, nil)
-				}
-				return nil
-			})
+		err := do(ctx, ft.policy(retry.Policy{Attempts: 5, Base: 10 * time.Millisecond, Cap: 25 * time.Millisecond, Jitter: ceilingJitter}), func(attempt int) error {
+			calls++
+			if attempt != calls {
+				t.Errorf("attempt %d on call %d", attempt, calls)
+			}
+			if calls < 4 {
+				return fault.E("save", fault.Unavailable, nil)
+			}
+			return nil
+		})
 		if err != nil {
 			t.Fatalf("Do: %v", err)
 		}
@@ -73,7 +82,7 @@ func TestDo(t *testing.T) {
 	t.Run("AttemptsExhausted", func(t *testing.T) {
 		ft := newFakeTime()
 		calls := 0
-		err := ft.policy(retry.Policy{Attempts: 3}).Do(ctx, func(context.Context, int) error {
+		err := do(ctx, ft.policy(retry.Policy{Attempts: 3}), func(attempt int) error {
 			calls++
 			return contention
 		})
@@ -89,11 +98,10 @@ func TestDo(t *testing.T) {
 		ft := newFakeTime()
 		calls := 0
 		start := ft.clock.Now()
-		err := ft.policy(retry.Policy{Attempts: 100, Budget: 100 * time.Millisecond, Base: 30 * time.Millisecond, Cap: 30 * time.Millisecond, Jitter: ceilingJitter}).
-			Do(ctx, func(context.Context, int) error {
-				calls++
-				return contention
-			})
+		err := do(ctx, ft.policy(retry.Policy{Attempts: 100, Budget: 100 * time.Millisecond, Base: 30 * time.Millisecond, Cap: 30 * time.Millisecond, Jitter: ceilingJitter}), func(attempt int) error {
+			calls++
+			return contention
+		})
 		if !errors.Is(err, retry.ErrExhausted) {
 			t.Fatalf("err = %v, want ErrExhausted", err)
 		}
@@ -107,7 +115,7 @@ func TestDo(t *testing.T) {
 		ft := newFakeTime()
 		calls := 0
 		gone := fault.E("hold", fault.ConditionFailed, nil)
-		err := ft.policy(retry.Policy{Attempts: 5}).Do(ctx, func(context.Context, int) error {
+		err := do(ctx, ft.policy(retry.Policy{Attempts: 5}), func(attempt int) error {
 			calls++
 			return gone
 		})
@@ -121,7 +129,7 @@ func TestDo(t *testing.T) {
 
 	t.Run("UnclassifiedErrorIsNotRetried", func(t *testing.T) {
 		calls := 0
-		_ = newFakeTime().policy(retry.Policy{}).Do(ctx, func(context.Context, int) error {
+		_ = do(ctx, newFakeTime().policy(retry.Policy{}), func(attempt int) error {
 			calls++
 			return errors.New("boom")
 		})
@@ -133,11 +141,11 @@ func TestDo(t *testing.T) {
 	t.Run("CustomRetryable", func(t *testing.T) {
 		calls := 0
 		again := errors.New("again")
-		err := newFakeTime().policy(retry.Policy{Attempts: 4, Retryable: func(err error) bool { return errors.Is(err, again) }}).
-			Do(ctx, func(context.Context, int) error {
-				calls++
-				return again
-			})
+		p := newFakeTime().policy(retry.Policy{Attempts: 4, Retryable: func(err error) bool { return errors.Is(err, again) }})
+		err := do(ctx, p, func(int) error {
+			calls++
+			return again
+		})
 		if calls != 4 || !errors.Is(err, again) {
 			t.Fatalf("%d calls, err %v; want 4 and the error", calls, err)
 		}
@@ -146,7 +154,7 @@ func TestDo(t *testing.T) {
 	t.Run("ContextCancelledStopsWaiting", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		calls := 0
-		err := newFakeTime().policy(retry.Policy{Attempts: 10}).Do(cctx, func(context.Context, int) error {
+		err := do(cctx, newFakeTime().policy(retry.Policy{Attempts: 10}), func(attempt int) error {
 			calls++
 			cancel()
 			return contention
@@ -159,8 +167,7 @@ func TestDo(t *testing.T) {
 	t.Run("RealSleepEndsWithTheContext", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		err := retry.Policy{Attempts: 2, Base: time.Hour, Cap: time.Hour, Jitter: ceilingJitter}.
-			Do(cctx, func(context.Context, int) error { return contention })
+		err := do(cctx, retry.Policy{Attempts: 2, Base: time.Hour, Cap: time.Hour, Jitter: ceilingJitter}, func(int) error { return contention })
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled without waiting an hour", err)
 		}
@@ -171,7 +178,7 @@ func TestFullJitterStaysUnderTheCeiling(t *testing.T) {
 	var waits []time.Duration
 	p := retry.Policy{Attempts: 200, Base: 8 * time.Millisecond, Cap: 8 * time.Millisecond,
 		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
-	_ = p.Do(context.Background(), func(context.Context, int) error { return fault.E("x", fault.Unavailable, nil) })
+	_ = do(context.Background(), p, func(int) error { return fault.E("x", fault.Unavailable, nil) })
 	distinct := map[time.Duration]bool{}
 	for _, w := range waits {
 		if w < 0 || w >= 8*time.Millisecond {

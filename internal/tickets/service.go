@@ -239,39 +239,43 @@ func (s *Service) Issue(ctx context.Context, o orders.Order) ([]IssuedTicket, er
 		ids[i] = t.ID
 	}
 	m := Manifest{OrderID: o.ID, EventID: o.EventID, Account: o.Account, TicketIDs: ids, IssuedAt: s.clock.Now()}
-	var out []IssuedTicket
 	// Exists: another call issued them meanwhile; read again like after
 	// contention.
 	p := s.retry
 	p.Retryable = func(err error) bool { return fault.Retryable(err) || fault.Is(err, fault.Exists) }
-	err = p.Do(ctx, func(ctx context.Context, _ int) error {
-		_, stored, found, err := s.store.OrderTickets(ctx, o.ID)
-		if err != nil {
-			return err
-		}
-		if found {
-			if !sameIDs(stored, ids) {
-				log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(ids))
+	for b := p.Start(); ; {
+		out, err := s.issueOnce(ctx, log, m, want)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil {
+				return nil, busy(fmt.Errorf("issue tickets for order %s: %w", o.ID, err), "tickets could not be issued now; retry")
 			}
-			log.Debug("tickets already issued", "count", len(stored))
-			out, err = s.issued(stored, false)
-			return err
+			return out, nil
 		}
-		if err := s.store.CreateTickets(ctx, m, want); err != nil {
-			return err
-		}
-		log.Info("tickets issued", "count", len(want))
-		created := make([]StoredTicket, len(want))
-		for i, t := range want {
-			created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
-		}
-		out, err = s.issued(created, false)
-		return err
-	})
-	if err != nil {
-		return nil, busy(fmt.Errorf("issue tickets for order %s: %w", o.ID, err), "tickets could not be issued now; retry")
 	}
-	return out, nil
+}
+
+// issueOnce answers the stored tickets of m's order, or creates want.
+func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, want []Ticket) ([]IssuedTicket, error) {
+	_, stored, found, err := s.store.OrderTickets(ctx, m.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if !sameIDs(stored, m.TicketIDs) {
+			log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(m.TicketIDs))
+		}
+		log.Debug("tickets already issued", "count", len(stored))
+		return s.issued(stored, false)
+	}
+	if err := s.store.CreateTickets(ctx, m, want); err != nil {
+		return nil, err
+	}
+	log.Info("tickets issued", "count", len(want))
+	created := make([]StoredTicket, len(want))
+	for i, t := range want {
+		created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
+	}
+	return s.issued(created, false)
 }
 
 // busy translates a retry that gave up into UNAVAILABLE; other errors
@@ -376,33 +380,40 @@ func (s *Service) Revoke(ctx context.Context, orderID, reason string) error {
 		return err
 	}
 	log := s.log.With("orderId", orderID)
-	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		m, ts, found, err := s.store.OrderTickets(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		if !found {
-			log.Info("revoke: order has no tickets", "reason", reason)
-			return nil
-		}
-		var todo []StoredTicket
-		for _, t := range ts {
-			if !t.Revoked() {
-				todo = append(todo, t)
+	for b := s.retry.Start(); ; {
+		err := s.revokeOnce(ctx, log, orderID, reason)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil {
+				return busy(fmt.Errorf("revoke tickets of order %s: %w", orderID, err), "tickets could not be revoked now; retry")
 			}
-		}
-		if len(todo) == 0 {
 			return nil
 		}
-		if err := s.store.RevokeTickets(ctx, todo, reason, s.clock.Now()); err != nil {
-			return err
-		}
-		log.Info("tickets revoked", "eventId", m.EventID, "count", len(todo), "reason", reason)
-		return nil
-	})
-	if err != nil {
-		return busy(fmt.Errorf("revoke tickets of order %s: %w", orderID, err), "tickets could not be revoked now; retry")
 	}
+}
+
+// revokeOnce reads the order's tickets and revokes those still valid.
+func (s *Service) revokeOnce(ctx context.Context, log *slog.Logger, orderID, reason string) error {
+	m, ts, found, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		log.Info("revoke: order has no tickets", "reason", reason)
+		return nil
+	}
+	var todo []StoredTicket
+	for _, t := range ts {
+		if !t.Revoked() {
+			todo = append(todo, t)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if err := s.store.RevokeTickets(ctx, todo, reason, s.clock.Now()); err != nil {
+		return err
+	}
+	log.Info("tickets revoked", "eventId", m.EventID, "count", len(todo), "reason", reason)
 	return nil
 }
 
@@ -426,33 +437,35 @@ func (s *Service) Reissue(ctx context.Context, o orders.Order, reason string) ([
 		return nil, apperr.New(apperr.InvalidStateChange, "order %s is %s: tickets are issued only for paid orders", o.ID, o.Status)
 	}
 	log := s.log.With("orderId", o.ID, "eventId", o.EventID)
-	var out []IssuedTicket
-	err := s.retry.Do(ctx, func(ctx context.Context, _ int) error {
-		_, ts, found, err := s.store.OrderTickets(ctx, o.ID)
-		if err != nil {
-			return err
+	for b := s.retry.Start(); ; {
+		out, err := s.reissueOnce(ctx, log, o.ID, reason)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return nil, busy(fmt.Errorf("reissue tickets of order %s: %w", o.ID, err), "tickets could not be re-issued now; retry")
+			}
+			return out, err
 		}
-		if !found {
-			return apperr.New(apperr.NotFound, "order %s has no tickets", o.ID)
-		}
-		if err := s.store.ReissueTickets(ctx, ts, reason, s.clock.Now()); err != nil {
-			return err
-		}
-		for i := range ts {
-			ts[i].Version++
-			ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
-		}
-		log.Info("tickets re-issued", "count", len(ts), "reason", reason)
-		out, err = s.issued(ts, false)
-		return err
-	})
-	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return nil, err
-		}
-		return nil, busy(fmt.Errorf("reissue tickets of order %s: %w", o.ID, err), "tickets could not be re-issued now; retry")
 	}
-	return out, nil
+}
+
+// reissueOnce reads the order's tickets and gives each a new version.
+func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, reason string) ([]IssuedTicket, error) {
+	_, ts, found, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, apperr.New(apperr.NotFound, "order %s has no tickets", orderID)
+	}
+	if err := s.store.ReissueTickets(ctx, ts, reason, s.clock.Now()); err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		ts[i].Version++
+		ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
+	}
+	log.Info("tickets re-issued", "count", len(ts), "reason", reason)
+	return s.issued(ts, false)
 }
 
 // Revocations returns an event's revocation list (for gate devices).
