@@ -3,12 +3,20 @@
 // Every error that can reach a fan or an organizer carries a Code. The HTTP
 // layer maps the Code to a status with Status and renders only Message; the
 // wrapped Err (internal detail) is logged, never returned to a client.
+//
+// Services translate their ports' faults (package fault) into codes at
+// their boundary. One translation is made here for every caller: a fault
+// that says the dependency was busy (fault.Unavailable, or
+// fault.Contention that outlasted the retries) and reached the edge
+// without a code is UNAVAILABLE, never CONFLICT or INTERNAL.
 package apperr
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/stararena/stararena/internal/fault"
 )
 
 // Code is a stable, machine-readable error kind. Clients switch on it.
@@ -122,7 +130,9 @@ func (e *Error) With(key string, value any) *Error {
 	return &c
 }
 
-// CodeOf returns the code of the first *Error in err's chain, or Internal.
+// CodeOf returns the code of the first *Error in err's chain; else
+// Unavailable for a busy dependency (see the package comment), or
+// Internal.
 func CodeOf(err error) Code {
 	if err == nil {
 		return ""
@@ -130,6 +140,9 @@ func CodeOf(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if fault.Retryable(err) {
+		return Unavailable
 	}
 	return Internal
 }
@@ -147,6 +160,9 @@ func Public(err error) (Code, string, map[string]any) {
 			return Internal, "internal error; it has been logged", nil
 		}
 		return e.Code, e.Message, e.Details
+	}
+	if fault.Retryable(err) {
+		return Unavailable, "the service is busy; retry after a short pause", nil
 	}
 	return Internal, "internal error; it has been logged", nil
 }

@@ -12,16 +12,17 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/limits"
 )
 
 // Store persists events and the availability read model.
 type Store interface {
 	// CreateEvent writes the event, one item per reserved seat, the GA shard
-	// counters and an initial projection. It fails with CONFLICT when the id
-	// exists.
+	// counters and an initial projection. It fails with fault.Exists when
+	// the id exists.
 	CreateEvent(ctx context.Context, ev Event) error
-	// GetEvent returns NOT_FOUND for an unknown id.
+	// GetEvent returns fault.NotFound for an unknown id.
 	GetEvent(ctx context.Context, id string) (Event, error)
 	// ListEvents returns events by start time.
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
@@ -43,7 +44,10 @@ type Store interface {
 	// GACounts sums a GA section's shard counters.
 	GACounts(ctx context.Context, eventID, section string, shards int) (available, held, sold int, err error)
 	// UpdateEvent re-reads the event, applies change and writes it back
-	// conditional on the version it read, retrying on a lost race.
+	// conditional on the version it read, retrying on a lost race. An
+	// error from change is returned as it is; fault.NotFound for an
+	// unknown id; fault.Contention (wrapped with retry.ErrExhausted) when
+	// the races did not stop.
 	UpdateEvent(ctx context.Context, id string, change func(*Event) error) (Event, error)
 	// SaveProjections replaces the event's projections.
 	SaveProjections(ctx context.Context, eventID string, ps []Projection) error
@@ -117,6 +121,9 @@ func (s *Service) Create(ctx context.Context, ev Event, createdBy string) (Event
 	now := s.clock.Now()
 	ev.CreatedAt, ev.CreatedBy, ev.Sale.UpdatedAt = now, createdBy, now
 	if err := s.store.CreateEvent(ctx, ev); err != nil {
+		if fault.Is(err, fault.Exists) {
+			return Event{}, apperr.Wrap(err, apperr.Conflict, "event %s already exists", ev.ID)
+		}
 		return Event{}, fmt.Errorf("create event %s: %w", ev.ID, err)
 	}
 	s.log.InfoContext(ctx, "event created", "eventId", ev.ID, "capacity", ev.Capacity, "sections", len(ev.Sections))
@@ -128,7 +135,23 @@ func (s *Service) Get(ctx context.Context, id string) (Event, error) {
 	if !ValidEventID(id) {
 		return Event{}, apperr.New(apperr.NotFound, "no event %q", id)
 	}
-	return s.store.GetEvent(ctx, id)
+	ev, err := s.store.GetEvent(ctx, id)
+	return ev, eventErr(err, id)
+}
+
+// eventErr translates a store's failure for event id at the service's
+// boundary: NOT_FOUND for an unknown id, UNAVAILABLE for a lost race that
+// outlasted the retries; other errors pass as they are.
+func eventErr(err error, id string) error {
+	switch {
+	case err == nil:
+		return nil
+	case fault.Is(err, fault.NotFound):
+		return apperr.Wrap(err, apperr.NotFound, "no event %q", id)
+	case fault.Is(err, fault.Contention):
+		return apperr.Wrap(err, apperr.Unavailable, "event %s keeps changing; retry", id)
+	}
+	return err
 }
 
 // List returns up to 100 events ordered by start time.
@@ -392,7 +415,7 @@ func (s *Service) ControlSale(ctx context.Context, id string, req SaleRequest, b
 		return nil
 	})
 	if err != nil {
-		return Event{}, err
+		return Event{}, eventErr(err, id)
 	}
 	s.log.InfoContext(ctx, "sale changed", "eventId", id, "action", req.Action, "saleState", ev.SaleState(now),
 		"admitPerMinute", ev.Queue.AdmitPerMinute, "by", by)

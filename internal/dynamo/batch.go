@@ -2,13 +2,15 @@ package dynamo
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // BatchWriteItem takes at most 25 items and BatchGetItem at most 100 keys.
@@ -38,24 +40,29 @@ func (s *base) putAll(ctx context.Context, items []item) error {
 	return g.Wait()
 }
 
+// unprocessed paces the calls that retry what a batch call left
+// unprocessed: DynamoDB's answer to throttling inside a batch.
+func unprocessed() *retry.Backoff {
+	return retry.Policy{Attempts: 12, Base: 10 * time.Millisecond, Cap: 1280 * time.Millisecond}.Start()
+}
+
 func (s *base) writeBatch(ctx context.Context, reqs []types.WriteRequest) error {
 	pending := map[string][]types.WriteRequest{s.table: reqs}
-	for attempt := 0; len(pending[s.table]) > 0; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
-		}
+	b := unprocessed()
+	for {
 		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
 		if err != nil {
-			return fmt.Errorf("batch write: %w", err)
+			return classify("batch write", err)
 		}
 		pending = out.UnprocessedItems
-		if attempt > 10 && len(pending[s.table]) > 0 {
-			return fmt.Errorf("batch write: %d items still unprocessed after %d attempts", len(pending[s.table]), attempt)
+		if len(pending[s.table]) == 0 {
+			return nil
+		}
+		left := fault.Errorf("batch write", fault.Unavailable, "%d items unprocessed", len(pending[s.table]))
+		if err := b.Wait(ctx, left); err != nil {
+			return err
 		}
 	}
-	return nil
 }
 
 // batchGet reads keys with parallel BatchGetItem calls, retrying
@@ -75,23 +82,22 @@ func (s *base) batchGet(ctx context.Context, keys []item, projection string, nam
 				ka.ExpressionAttributeNames = names
 			}
 			pending := map[string]types.KeysAndAttributes{s.table: ka}
-			for attempt := 0; len(pending[s.table].Keys) > 0; attempt++ {
-				if attempt > 0 {
-					if err := backoff(ctx, attempt); err != nil {
-						return err
-					}
-				}
+			b := unprocessed()
+			for {
 				out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 				if err != nil {
-					return fmt.Errorf("batch get: %w", err)
+					return classify("batch get", err)
 				}
 				results[i] = append(results[i], out.Responses[s.table]...)
 				pending = out.UnprocessedKeys
-				if attempt > 10 && len(pending[s.table].Keys) > 0 {
-					return fmt.Errorf("batch get: keys still unprocessed after %d attempts", attempt)
+				if len(pending[s.table].Keys) == 0 {
+					return nil
+				}
+				left := fault.Errorf("batch get", fault.Unavailable, "%d keys unprocessed", len(pending[s.table].Keys))
+				if err := b.Wait(ctx, left); err != nil {
+					return err
 				}
 			}
-			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -102,16 +108,4 @@ func (s *base) batchGet(ctx context.Context, keys []item, projection string, nam
 		all = append(all, r...)
 	}
 	return all, nil
-}
-
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(1<<min(attempt, 7)) * 10 * time.Millisecond
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -12,9 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 var _ catalog.Store = (*CatalogStore)(nil)
@@ -52,7 +53,7 @@ func (st *CatalogStore) CreateEvent(ctx context.Context, ev catalog.Event) error
 		items = append(items, projectionItem(ev.ID, p))
 	}
 	if err := st.putAll(ctx, items); err != nil {
-		return fmt.Errorf("write inventory: %w", err)
+		return classify("write inventory", err)
 	}
 	doc, err := json.Marshal(ev)
 	if err != nil {
@@ -76,10 +77,10 @@ func (st *CatalogStore) CreateEvent(ctx context.Context, ev catalog.Event) error
 		if same, gerr := st.eventDocIs(ctx, ev.ID, string(doc)); gerr == nil && same {
 			return nil
 		}
-		return apperr.New(apperr.Conflict, "event %s already exists", ev.ID)
+		return fault.E("create event "+ev.ID, fault.Exists, err)
 	}
 	if err != nil {
-		return fmt.Errorf("put event: %w", err)
+		return classify("put event", err)
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func (st *CatalogStore) eventDocIs(ctx context.Context, id, doc string) (bool, e
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return false, fmt.Errorf("get event %s: %w", id, err)
+		return false, classify(fmt.Sprintf("get event %s", id), err)
 	}
 	got, ok := out.Item["doc"].(*types.AttributeValueMemberS)
 	return ok && got.Value == doc, nil
@@ -105,10 +106,10 @@ func (st *CatalogStore) GetEvent(ctx context.Context, id string) (catalog.Event,
 		Key:       eventKey(id),
 	})
 	if err != nil {
-		return catalog.Event{}, fmt.Errorf("get event %s: %w", id, err)
+		return catalog.Event{}, classify(fmt.Sprintf("get event %s", id), err)
 	}
 	if out.Item == nil {
-		return catalog.Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+		return catalog.Event{}, fault.E("get event "+id, fault.NotFound, nil)
 	}
 	return decodeEvent(out.Item)
 }
@@ -148,7 +149,7 @@ func (st *CatalogStore) listEvents(ctx context.Context, cond string, values item
 	for p.HasMorePages() && len(evs) < limit {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
+			return nil, classify("list events", err)
 		}
 		for _, it := range out.Items {
 			ev, err := decodeEvent(it)
@@ -181,7 +182,7 @@ func (st *CatalogStore) Projections(ctx context.Context, eventID string, section
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
-		return nil, fmt.Errorf("read projections: %w", err)
+		return nil, classify("read projections", err)
 	}
 	ps := make([]catalog.Projection, 0, len(items))
 	for _, it := range items {
@@ -214,7 +215,7 @@ func (st *CatalogStore) LeaseRefresh(ctx context.Context, eventID string, now, u
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("lease refresh: %w", err)
+		return false, classify("lease refresh", err)
 	}
 	return true, nil
 }
@@ -228,7 +229,7 @@ func (st *CatalogStore) EndRefresh(ctx context.Context, eventID string) error {
 		ExpressionAttributeValues: item{":zero": n(0)},
 	})
 	if err != nil {
-		return fmt.Errorf("end refresh: %w", err)
+		return classify("end refresh", err)
 	}
 	return nil
 }
@@ -333,43 +334,54 @@ func num(it item, name string) int64 {
 // UpdateEvent changes the event document with optimistic locking on its
 // version, so two organizers changing the sale at once cannot lose an edit.
 func (st *CatalogStore) UpdateEvent(ctx context.Context, id string, change func(*catalog.Event) error) (catalog.Event, error) {
-	for range 5 {
-		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(st.table), Key: eventKey(id), ConsistentRead: aws.Bool(true),
-		})
-		if err != nil {
-			return catalog.Event{}, fmt.Errorf("get event %s: %w", id, err)
+	// A lost race re-reads and re-applies change almost at once: the winner
+	// has already written, so waiting buys nothing but latency.
+	races := retry.Policy{Attempts: 5, Base: time.Millisecond, Cap: 4 * time.Millisecond, Retryable: isContention}
+	for b := races.Start(); ; {
+		ev, err := st.updateEventOnce(ctx, id, change)
+		if again, err := b.Again(ctx, err); !again {
+			return ev, err
 		}
-		if out.Item == nil {
-			return catalog.Event{}, apperr.New(apperr.NotFound, "no event %q", id)
-		}
-		ev, err := decodeEvent(out.Item)
-		if err != nil {
-			return catalog.Event{}, err
-		}
-		if err := change(&ev); err != nil {
-			return catalog.Event{}, err
-		}
-		doc, err := json.Marshal(ev)
-		if err != nil {
-			return catalog.Event{}, fmt.Errorf("encode event: %w", err)
-		}
-		v := num(out.Item, "version")
-		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(st.table),
-			Key:                       eventKey(id),
-			ConditionExpression:       aws.String("version = :v"),
-			UpdateExpression:          aws.String("SET doc = :d, version = :next"),
-			ExpressionAttributeValues: item{":v": n(v), ":next": n(v + 1), ":d": s(string(doc))},
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			continue
-		}
-		if err != nil {
-			return catalog.Event{}, fmt.Errorf("update event %s: %w", id, err)
-		}
-		return ev, nil
 	}
-	return catalog.Event{}, apperr.New(apperr.Unavailable, "event %s keeps changing; retry", id)
+}
+
+func isContention(err error) bool { return fault.Is(err, fault.Contention) }
+
+func (st *CatalogStore) updateEventOnce(ctx context.Context, id string, change func(*catalog.Event) error) (catalog.Event, error) {
+	op := "update event " + id
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(st.table), Key: eventKey(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return catalog.Event{}, classify(op, err)
+	}
+	if out.Item == nil {
+		return catalog.Event{}, fault.E(op, fault.NotFound, nil)
+	}
+	ev, err := decodeEvent(out.Item)
+	if err != nil {
+		return catalog.Event{}, err
+	}
+	if err := change(&ev); err != nil {
+		return catalog.Event{}, err
+	}
+	doc, err := json.Marshal(ev)
+	if err != nil {
+		return catalog.Event{}, fmt.Errorf("encode event: %w", err)
+	}
+	v := num(out.Item, "version")
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(st.table),
+		Key:                       eventKey(id),
+		ConditionExpression:       aws.String("version = :v"),
+		UpdateExpression:          aws.String("SET doc = :d, version = :next"),
+		ExpressionAttributeValues: item{":v": n(v), ":next": n(v + 1), ":d": s(string(doc))},
+	})
+	if kindOf(err) == fault.ConditionFailed {
+		return catalog.Event{}, fault.E(op, fault.Contention, err) // another organizer wrote first
+	}
+	if err != nil {
+		return catalog.Event{}, classify(op, err)
+	}
+	return ev, nil
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/testenv"
 )
 
@@ -59,7 +59,7 @@ func TestStoreCreateAndRead(t *testing.T) {
 	t.Run("SecondCreateConflicts", func(t *testing.T) {
 		other := ev
 		other.Name = "Another show"
-		if err := st.CreateEvent(ctx, other); !apperr.Is(err, apperr.Conflict) {
+		if err := st.CreateEvent(ctx, other); !fault.Is(err, fault.Exists) {
 			t.Fatalf("err = %v", err)
 		}
 		got, err := st.GetEvent(ctx, "e1")
@@ -75,7 +75,7 @@ func TestStoreCreateAndRead(t *testing.T) {
 		}
 	})
 	t.Run("UnknownEventNotFound", func(t *testing.T) {
-		if _, err := st.GetEvent(ctx, "nope"); !apperr.Is(err, apperr.NotFound) {
+		if _, err := st.GetEvent(ctx, "nope"); !fault.Is(err, fault.NotFound) {
 			t.Fatalf("err = %v", err)
 		}
 	})

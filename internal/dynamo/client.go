@@ -81,14 +81,14 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, tables []topology.Ta
 		}
 		var nf *types.ResourceNotFoundException
 		if !errors.As(err, &nf) {
-			return fmt.Errorf("describe table %s: %w", name, err)
+			return classify(fmt.Sprintf("describe table %s", name), err)
 		}
 		if _, err := db.CreateTable(ctx, createTableInput(name, t)); err != nil {
 			var inUse *types.ResourceInUseException
 			if errors.As(err, &inUse) {
 				continue
 			}
-			return fmt.Errorf("create table %s: %w", name, err)
+			return classify(fmt.Sprintf("create table %s", name), err)
 		}
 	}
 	return nil

@@ -64,7 +64,7 @@ func (st *HealthStore) AddWindow(ctx context.Context, w health.Window) error {
 		ExpressionAttributeValues: vals,
 	})
 	if err != nil {
-		return fmt.Errorf("add health window %s@%d: %w", w.EventID, start, err)
+		return classify(fmt.Sprintf("add health window %s@%d", w.EventID, start), err)
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func (st *HealthStore) Windows(ctx context.Context, eventID string, starts []tim
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
-		return nil, fmt.Errorf("read health windows of %s: %w", eventID, err)
+		return nil, classify(fmt.Sprintf("read health windows of %s", eventID), err)
 	}
 	for _, it := range items {
 		for _, i := range index[str(it, "pk")] {

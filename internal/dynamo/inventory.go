@@ -2,10 +2,8 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 )
@@ -105,55 +103,52 @@ func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 	return holdConflict(err, parts)
 }
 
+// holdConflict classifies a failed hold transaction. Failed conditions
+// on the plan's items come back in an *inventory.Conflict inside a
+// fault.ConditionFailed, so the planner can route around them; a
+// conflicting transaction, a duplicate order id or a server that names no
+// reason is fault.Contention (retry the plan), throttling
+// fault.Unavailable.
 func holdConflict(err error, parts []part) error {
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		var tip *types.TransactionInProgressException
-		if errors.As(err, &tip) || isThrottle(err) {
-			return &inventory.Conflict{Transient: true}
-		}
-		return fmt.Errorf("hold transaction: %w", err)
+	const op = "create hold"
+	codes, ok := txReasons(err)
+	if !ok {
+		return classify(op, err)
 	}
 	c := &inventory.Conflict{}
-	known := false
-	for i, r := range tce.CancellationReasons {
-		if i >= len(parts) {
-			break
-		}
-		switch aws.ToString(r.Code) {
-		case "", "None":
+	kind := fault.ConditionFailed
+	named := false
+	for i, code := range codes {
+		k, failed := reasonKind(code)
+		if !failed || i >= len(parts) {
 			continue
-		case "ConditionalCheckFailed":
-			known = true
-			switch p := parts[i]; p.kind {
-			case "seat":
-				c.Seats = append(c.Seats, p.seat)
-			case "shard":
-				c.Shards = append(c.Shards, p.shard)
-			case "limit":
-				c.Limit = true
-			case "admission":
-				c.Admission = true
-			case "idem":
-				c.Idempotency = true
-			case "order":
-				c.Transient = true // a duplicate order id: retry with the same plan
+		}
+		named = true
+		if k != fault.ConditionFailed {
+			if kind != fault.Contention {
+				kind = k
 			}
-		default: // TransactionConflict, ThrottlingError, ProvisionedThroughputExceeded
-			known = true
-			c.Transient = true
+			continue
+		}
+		switch p := parts[i]; p.kind {
+		case "seat":
+			c.Seats = append(c.Seats, p.seat)
+		case "shard":
+			c.Shards = append(c.Shards, p.shard)
+		case "limit":
+			c.Limit = true
+		case "admission":
+			c.Admission = true
+		case "idem":
+			c.Idempotency = true
+		case "order":
+			kind = fault.Contention // a duplicate order id: retry with the same plan
 		}
 	}
-	if !known {
-		c.Transient = true
+	if !named {
+		kind = fault.Contention
 	}
-	return c
-}
-
-func isThrottle(err error) bool {
-	var pte *types.ProvisionedThroughputExceededException
-	var rle *types.RequestLimitExceeded
-	return errors.As(err, &pte) || errors.As(err, &rle) || strings.Contains(err.Error(), "ThrottlingException")
+	return fault.E(op, kind, c)
 }
 
 func orderItem(o *orders.Order) (item, error) {
@@ -183,10 +178,10 @@ func (st *OrderStore) GetOrder(ctx context.Context, id string) (orders.Order, er
 		TableName: aws.String(st.table), Key: orderKey(id), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return orders.Order{}, fmt.Errorf("get order %s: %w", id, err)
+		return orders.Order{}, classify("get order "+id, err)
 	}
 	if out.Item == nil {
-		return orders.Order{}, apperr.New(apperr.NotFound, "no order %s", id)
+		return orders.Order{}, fault.E("get order "+id, fault.NotFound, nil)
 	}
 	return decodeOrder(out.Item)
 }
@@ -202,7 +197,7 @@ func (st *InventoryStore) ListOrders(ctx context.Context, account string, limit 
 		Limit:                     aws.Int32(int32(limit)),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
+		return nil, classify("list orders", err)
 	}
 	res := make([]orders.Order, 0, len(out.Items))
 	for _, it := range out.Items {
@@ -221,7 +216,7 @@ func (st *InventoryStore) GetIdempotency(ctx context.Context, account, k string)
 		TableName: aws.String(st.table), Key: idemKey(account, k), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return inventory.IdempotencyRecord{}, false, fmt.Errorf("get idempotency key: %w", err)
+		return inventory.IdempotencyRecord{}, false, classify("get idempotency key", err)
 	}
 	if out.Item == nil {
 		return inventory.IdempotencyRecord{}, false, nil
@@ -289,17 +284,16 @@ func (st *InventoryStore) ReleaseHold(ctx context.Context, o orders.Order, to or
 	if err == nil {
 		return nil
 	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		if len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			return apperr.New(apperr.Conflict, "order %s changed", o.ID)
+	// Any failed condition means the order or one of its places changed
+	// since the caller read them: a lost race, read again.
+	op := "release hold of order " + o.ID
+	if codes, ok := txReasons(err); ok {
+		if k := txKind(codes); k != fault.ConditionFailed {
+			return fault.E(op, k, err)
 		}
-		return &inventory.Conflict{Transient: true}
+		return fault.E(op, fault.Contention, err)
 	}
-	if isThrottle(err) {
-		return &inventory.Conflict{Transient: true}
-	}
-	return fmt.Errorf("release transaction: %w", err)
+	return classify(op, err)
 }
 
 // limitCredit gives an order's places back to its account's limit, never

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/orders"
 )
 
@@ -81,25 +81,23 @@ func (st *OrderStore) transact(ctx context.Context, items []types.TransactWriteI
 	if err == nil {
 		return nil
 	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				if i == 0 {
-					return apperr.New(apperr.Conflict, "%s: the order changed", what)
-				}
-				if i == len(items)-1 && items[i].Put != nil {
-					return apperr.New(apperr.Conflict, "%s: payment already recorded", what)
-				}
-				return apperr.New(apperr.Conflict, "%s: the places changed", what).With("reason", "PLACES_GONE").With("item", i)
-			}
+	// The order's own condition (item 0) or the payment record (the last
+	// put) failing means another caller moved the order first: a lost
+	// race, read again. Any other item is a place that is not as required.
+	codes, ok := txReasons(err)
+	if !ok {
+		return classify(what, err)
+	}
+	for i, code := range codes {
+		if k, _ := reasonKind(code); k != fault.ConditionFailed {
+			continue
 		}
-		return apperr.New(apperr.Conflict, "%s: contention", what)
+		if i == 0 || (i == len(items)-1 && items[i].Put != nil) {
+			return fault.E(what, fault.Contention, err)
+		}
+		return fault.Errorf(what, fault.ConditionFailed, "item %d (a place) changed: %w", i, err)
 	}
-	if isThrottle(err) {
-		return apperr.New(apperr.Conflict, "%s: throttled", what)
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fault.E(what, txKind(codes), err)
 }
 
 func paymentPut(r orders.PaymentRecord) *types.Put {
@@ -208,14 +206,10 @@ func (st *OrderStore) SetStatus(ctx context.Context, o orders.Order, from []orde
 		UpdateExpression: up.UpdateExpression, ExpressionAttributeNames: up.ExpressionAttributeNames,
 		ExpressionAttributeValues: up.ExpressionAttributeValues,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "order %s changed", o.ID)
+	if kindOf(err) == fault.ConditionFailed {
+		return fault.E("set status of order "+o.ID, fault.Contention, err) // its status or version moved on
 	}
-	if err != nil {
-		return fmt.Errorf("set status %s: %w", o.ID, err)
-	}
-	return nil
+	return classify("set status of order "+o.ID, err)
 }
 
 // SetTaskToken stores the workflow token on a pending order.
@@ -228,14 +222,7 @@ func (st *OrderStore) SetTaskToken(ctx context.Context, orderID, token string) e
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: item{":p": s(string(orders.PendingPayment)), ":t": s(token)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "order %s is not pending", orderID)
-	}
-	if err != nil {
-		return fmt.Errorf("set task token %s: %w", orderID, err)
-	}
-	return nil
+	return classify("set task token of order "+orderID, err) // ConditionFailed: not pending
 }
 
 // PutPayment records a payment once.
@@ -247,7 +234,7 @@ func (st *OrderStore) PutPayment(ctx context.Context, r orders.PaymentRecord) (b
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("put payment %s: %w", r.PaymentID, err)
+		return false, classify(fmt.Sprintf("put payment %s", r.PaymentID), err)
 	}
 	return true, nil
 }
@@ -257,7 +244,7 @@ func (st *OrderStore) GetPayment(ctx context.Context, provider, paymentID string
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
 		Key: paymentKey(provider, paymentID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return orders.PaymentRecord{}, false, fmt.Errorf("get payment %s: %w", paymentID, err)
+		return orders.PaymentRecord{}, false, classify(fmt.Sprintf("get payment %s", paymentID), err)
 	}
 	if out.Item == nil {
 		return orders.PaymentRecord{}, false, nil
@@ -280,7 +267,7 @@ func (st *OrderStore) MarkPaymentRefunded(ctx context.Context, provider, payment
 		ExpressionAttributeValues: item{":t": &types.AttributeValueMemberBOOL{Value: true}, ":r": s(refundID)},
 	})
 	if err != nil {
-		return fmt.Errorf("mark refunded %s: %w", paymentID, err)
+		return classify(fmt.Sprintf("mark refunded %s", paymentID), err)
 	}
 	return nil
 }
@@ -301,7 +288,7 @@ func (st *ReconcileStore) OverdueOrders(ctx context.Context, eventID string, t t
 		for p.HasMorePages() && len(out) < limit {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("overdue orders: %w", err)
+				return nil, classify("overdue orders", err)
 			}
 			for _, it := range page.Items {
 				o, err := decodeOrder(it)
@@ -351,14 +338,7 @@ func (st *ReconcileStore) ReleaseOrphanSeat(ctx context.Context, eventID, seat, 
 		ExpressionAttributeValues: item{":held": s(catalog.SeatHeld), ":avail": s(catalog.SeatAvailable),
 			":oid": s(orderID), ":none": s(""), ":one": n(1)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "seat %s changed", seat)
-	}
-	if err != nil {
-		return fmt.Errorf("release orphan seat %s: %w", seat, err)
-	}
-	return nil
+	return classify("release orphan seat "+seat, err) // ConditionFailed: the seat changed
 }
 
 // SaveReconcileReport stores the last reconciliation report of an event.
@@ -367,7 +347,7 @@ func (st *ReconcileStore) SaveReconcileReport(ctx context.Context, eventID strin
 	it["report"] = s(string(report))
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it})
 	if err != nil {
-		return fmt.Errorf("save reconcile report: %w", err)
+		return classify("save reconcile report", err)
 	}
 	return nil
 }
@@ -376,7 +356,7 @@ func (st *ReconcileStore) SaveReconcileReport(ctx context.Context, eventID strin
 func (st *ReportStore) LastReconcileReport(ctx context.Context, eventID string) ([]byte, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: reconcileReportKey(eventID)})
 	if err != nil {
-		return nil, fmt.Errorf("read reconcile report: %w", err)
+		return nil, classify("read reconcile report", err)
 	}
 	if out.Item == nil {
 		return nil, nil
@@ -398,12 +378,12 @@ func (st *ProviderEventStore) BeginEvent(ctx context.Context, provider, eventID 
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
 			Key: webhookKey(provider, eventID), ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return false, fmt.Errorf("read event %s: %w", eventID, err)
+			return false, classify(fmt.Sprintf("read event %s", eventID), err)
 		}
 		return str(out.Item, "status") == "DONE", nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("record event %s: %w", eventID, err)
+		return false, classify(fmt.Sprintf("record event %s", eventID), err)
 	}
 	return false, nil
 }
@@ -418,7 +398,7 @@ func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID
 		ExpressionAttributeValues: item{":d": s("DONE"), ":now": rfc(now)},
 	})
 	if err != nil {
-		return fmt.Errorf("finish event %s: %w", eventID, err)
+		return classify(fmt.Sprintf("finish event %s", eventID), err)
 	}
 	return nil
 }
@@ -439,7 +419,7 @@ func (st *ReportStore) EventOrders(ctx context.Context, eventID string) ([]order
 			for p.HasMorePages() {
 				page, err := p.NextPage(ctx)
 				if err != nil {
-					return nil, fmt.Errorf("event orders: %w", err)
+					return nil, classify("event orders", err)
 				}
 				for _, it := range page.Items {
 					o, err := decodeOrder(it)

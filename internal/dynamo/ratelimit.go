@@ -26,7 +26,7 @@ func (st *RateLimitStore) Hit(ctx context.Context, name, subject string, window,
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("rate limit %s: %w", name, err)
+		return false, classify(fmt.Sprintf("rate limit %s", name), err)
 	}
 	return true, nil
 }

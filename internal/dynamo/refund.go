@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/orders"
 )
 
@@ -31,7 +30,7 @@ func (st *OrderStore) SeatsSoldTo(ctx context.Context, eventID, orderID string, 
 	}
 	holders, err := st.readSeats(ctx, eventID, seats, true, true)
 	if err != nil {
-		return nil, fmt.Errorf("seats of order %s: %w", orderID, err)
+		return nil, classify(fmt.Sprintf("seats of order %s", orderID), err)
 	}
 	var out []string
 	for _, id := range seats {
@@ -103,28 +102,24 @@ func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, seats []s
 	if err == nil {
 		return nil
 	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) != "ConditionalCheckFailed" || i >= len(kinds) {
-				continue
-			}
-			switch kinds[i] {
-			case "order":
-				return apperr.New(apperr.Conflict, "refund %s: the order changed", o.ID)
-			case "limit":
-				return fmt.Errorf("refund %s: account %s's limit count is below the order's %d places", o.ID, o.Account, q)
-			default:
-				return apperr.New(apperr.Conflict, "refund %s: a %s of the order changed", o.ID, kinds[i]).With("item", i)
-			}
+	// The order or one of its places changed since the caller read them:
+	// a lost race, read again. A limit count below the order's places is
+	// drift no retry repairs.
+	op := "begin refund of order " + o.ID
+	codes, ok := txReasons(err)
+	if !ok {
+		return classify(op, err)
+	}
+	for i, code := range codes {
+		if k, _ := reasonKind(code); k != fault.ConditionFailed || i >= len(kinds) {
+			continue
 		}
-		return apperr.New(apperr.Conflict, "refund %s: contention", o.ID)
+		if kinds[i] == "limit" {
+			return fmt.Errorf("%s: account %s's limit count is below the order's %d places", op, o.Account, q)
+		}
+		return fault.Errorf(op, fault.Contention, "a %s of the order changed: %w", kinds[i], err)
 	}
-	var tip *types.TransactionInProgressException
-	if errors.As(err, &tip) || isThrottle(err) {
-		return apperr.New(apperr.Conflict, "refund %s: throttled", o.ID)
-	}
-	return fmt.Errorf("refund transaction %s: %w", o.ID, err)
+	return fault.E(op, txKind(codes), err)
 }
 
 // RecentRefunds lists the ids of an event's organizer refunds requested at
@@ -142,7 +137,7 @@ func (st *ReconcileStore) RecentRefunds(ctx context.Context, eventID string, sin
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("recent refunds of %s: %w", eventID, err)
+				return nil, classify(fmt.Sprintf("recent refunds of %s", eventID), err)
 			}
 			for _, it := range page.Items {
 				out = append(out, str(it, "orderId"))

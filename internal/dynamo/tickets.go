@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -89,12 +89,13 @@ func (st *TicketStore) CreateTickets(ctx context.Context, m tickets.Manifest, ts
 	if err == nil {
 		return nil
 	}
-	reasons, err := ticketTxErr(err, "issue tickets")
+	op := "issue tickets for order " + m.OrderID
+	reasons, err := ticketTxErr(err, op)
 	if reasons == nil {
 		return err
 	}
 	if reasons[0] == "ConditionalCheckFailed" {
-		return fmt.Errorf("order %s: %w", m.OrderID, tickets.ErrExists)
+		return fault.E(op, fault.Exists, nil)
 	}
 	for i, r := range reasons[1:] {
 		if r == "ConditionalCheckFailed" && i < len(ts) {
@@ -103,31 +104,24 @@ func (st *TicketStore) CreateTickets(ctx context.Context, m tickets.Manifest, ts
 			return fmt.Errorf("issue tickets: ticket %s exists without its order %s's manifest", ts[i].ID, m.OrderID)
 		}
 	}
-	return fmt.Errorf("issue tickets for order %s: %w", m.OrderID, tickets.ErrChanged)
+	return fault.E(op, txKind(reasons), err)
 }
 
 // ticketTxErr interprets a failed transaction. It returns the cancellation
 // reason codes when DynamoDB named them, else nil and the error to return:
-// ErrChanged for contention and throttling (retry), the cause otherwise.
+// fault.Contention when the transaction was cancelled without a reason,
+// the classified cause otherwise.
 func ticketTxErr(err error, op string) ([]string, error) {
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		codes := make([]string, len(tce.CancellationReasons))
-		named := false
-		for i, r := range tce.CancellationReasons {
-			codes[i] = aws.ToString(r.Code)
-			named = named || (codes[i] != "" && codes[i] != "None")
-		}
-		if named {
+	codes, ok := txReasons(err)
+	if !ok {
+		return nil, classify(op, err)
+	}
+	for _, c := range codes {
+		if _, failed := reasonKind(c); failed {
 			return codes, nil
 		}
-		return nil, fmt.Errorf("%s: %w: %w", op, tickets.ErrChanged, err)
 	}
-	var tip *types.TransactionInProgressException
-	if errors.As(err, &tip) || isThrottle(err) {
-		return nil, fmt.Errorf("%s: %w: %w", op, tickets.ErrChanged, err)
-	}
-	return nil, fmt.Errorf("%s: %w", op, err)
+	return nil, fault.E(op, fault.Contention, err)
 }
 
 // OrderTickets reads the manifest, then its tickets, both strongly
@@ -137,7 +131,7 @@ func (st *TicketStore) OrderTickets(ctx context.Context, orderID string) (ticket
 		TableName: aws.String(st.table), Key: TicketManifestKey(orderID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return tickets.Manifest{}, nil, false, fmt.Errorf("get ticket manifest: %w", ticketUnavailable(err))
+		return tickets.Manifest{}, nil, false, classify("get ticket manifest", err)
 	}
 	if out.Item == nil {
 		return tickets.Manifest{}, nil, false, nil
@@ -159,7 +153,7 @@ func (st *TicketStore) OrderTickets(ctx context.Context, orderID string) (ticket
 	}
 	items, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
-		return tickets.Manifest{}, nil, false, fmt.Errorf("get tickets: %w", ticketUnavailable(err))
+		return tickets.Manifest{}, nil, false, classify("get tickets", err)
 	}
 	byID := make(map[string]tickets.StoredTicket, len(items))
 	for _, it := range items {
@@ -233,8 +227,9 @@ func revocationUpdate(table string, t tickets.StoredTicket, upTo int, reason str
 	}}
 }
 
-// ticketTx runs a revoke or re-issue transaction: any failed condition or
-// contention is ErrChanged (the service reads again and retries).
+// ticketTx runs a revoke or re-issue transaction: a failed condition on a
+// ticket's version or state is a lost race, fault.Contention (the service
+// reads again and retries); throttling is fault.Unavailable.
 func (st *TicketStore) ticketTx(ctx context.Context, items []types.TransactWriteItem, op string) error {
 	if len(items) == 0 {
 		return nil
@@ -247,7 +242,10 @@ func (st *TicketStore) ticketTx(ctx context.Context, items []types.TransactWrite
 	if reasons == nil {
 		return err
 	}
-	return fmt.Errorf("%s (%v): %w", op, reasons, tickets.ErrChanged)
+	if k := txKind(reasons); k != fault.ConditionFailed {
+		return fault.Errorf(op, k, "%v: %w", reasons, err)
+	}
+	return fault.Errorf(op, fault.Contention, "%v: %w", reasons, err)
 }
 
 // Admit is one conditional UpdateItem: the first scan wins. When the
@@ -277,13 +275,13 @@ func (st *TicketStore) Admit(ctx context.Context, t tickets.Ticket, sc tickets.S
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return tickets.AdmitOutcome{}, fmt.Errorf("admit ticket %s: %w", t.ID, ticketUnavailable(err))
+		return tickets.AdmitOutcome{}, classify(fmt.Sprintf("admit ticket %s", t.ID), err)
 	}
 	cur := ccf.Item
 	if cur == nil {
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: k, ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return tickets.AdmitOutcome{}, fmt.Errorf("read ticket %s: %w", t.ID, ticketUnavailable(err))
+			return tickets.AdmitOutcome{}, classify(fmt.Sprintf("read ticket %s", t.ID), err)
 		}
 		cur = out.Item
 	}
@@ -318,17 +316,17 @@ func (st *TicketStore) RecordScan(ctx context.Context, r tickets.ScanRecord) (ti
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return tickets.ScanRecord{}, fmt.Errorf("record scan: %w", ticketUnavailable(err))
+		return tickets.ScanRecord{}, classify("record scan", err)
 	}
 	prev := ccf.Item
 	if prev == nil {
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: k, ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return tickets.ScanRecord{}, fmt.Errorf("read scan record: %w", ticketUnavailable(err))
+			return tickets.ScanRecord{}, classify("read scan record", err)
 		}
 		if out.Item == nil {
 			// Deleted (TTL) between the put and the read: try again.
-			return tickets.ScanRecord{}, fmt.Errorf("record scan: %w", tickets.ErrChanged)
+			return tickets.ScanRecord{}, fault.E("record scan", fault.Contention, nil)
 		}
 		prev = out.Item
 	}
@@ -352,7 +350,7 @@ func (st *TicketStore) Revocations(ctx context.Context, eventID string) ([]ticke
 			ExclusiveStartKey:         start,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("query revocations: %w", ticketUnavailable(err))
+			return nil, classify("query revocations", err)
 		}
 		for _, it := range page.Items {
 			out = append(out, tickets.Revocation{
@@ -366,13 +364,4 @@ func (st *TicketStore) Revocations(ctx context.Context, eventID string) ([]ticke
 		}
 		start = page.LastEvaluatedKey
 	}
-}
-
-// ticketUnavailable marks throttling as UNAVAILABLE (a client may retry);
-// anything else stays an internal error.
-func ticketUnavailable(err error) error {
-	if isThrottle(err) {
-		return apperr.Wrap(err, apperr.Unavailable, "ticket storage is busy; retry")
-	}
-	return err
 }

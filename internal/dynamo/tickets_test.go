@@ -2,7 +2,7 @@ package dynamo_test
 
 import (
 	"context"
-	"errors"
+
 	"testing"
 	"time"
 
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/tickets"
 )
@@ -62,9 +63,9 @@ func TestTicketStore(t *testing.T) {
 			}
 		}
 	})
-	t.Run("SecondCreateIsErrExists", func(t *testing.T) {
-		if err := st.CreateTickets(ctx, m, ts); !errors.Is(err, tickets.ErrExists) {
-			t.Fatalf("err = %v, want ErrExists", err)
+	t.Run("SecondCreateIsExists", func(t *testing.T) {
+		if err := st.CreateTickets(ctx, m, ts); !fault.Is(err, fault.Exists) {
+			t.Fatalf("err = %v, want kind Exists", err)
 		}
 	})
 	t.Run("TicketWithoutManifestIsNotOverwritten", func(t *testing.T) {
@@ -72,7 +73,7 @@ func TestTicketStore(t *testing.T) {
 		ts2 = append(ts2, ts[0]) // already belongs to o1
 		m2.TicketIDs = append(m2.TicketIDs, ts[0].ID)
 		err := st.CreateTickets(ctx, m2, ts2)
-		if err == nil || errors.Is(err, tickets.ErrExists) {
+		if err == nil || fault.Is(err, fault.Exists) {
 			t.Fatalf("err = %v", err)
 		}
 		if _, _, found, _ := st.OrderTickets(ctx, "o2"); found {
@@ -137,8 +138,8 @@ func TestTicketStore(t *testing.T) {
 		if err := st.RevokeTickets(ctx, stored, "refund", now); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.RevokeTickets(ctx, stored, "refund", now); !errors.Is(err, tickets.ErrChanged) {
-			t.Fatalf("revoking revoked tickets: %v, want ErrChanged", err)
+		if err := st.RevokeTickets(ctx, stored, "refund", now); !fault.Is(err, fault.Contention) {
+			t.Fatalf("revoking revoked tickets: %v, want kind Contention", err)
 		}
 		_, revoked, _, _ := st.OrderTickets(ctx, "o1")
 		if !revoked[1].Revoked() || revoked[1].RevokeReason != "refund" || !revoked[1].RevokedAt.Equal(now) {
@@ -161,8 +162,8 @@ func TestTicketStore(t *testing.T) {
 		if err := st.ReissueTickets(ctx, revoked, "restored", later); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.ReissueTickets(ctx, revoked, "restored", later); !errors.Is(err, tickets.ErrChanged) {
-			t.Fatalf("re-issue from a stale read: %v, want ErrChanged", err)
+		if err := st.ReissueTickets(ctx, revoked, "restored", later); !fault.Is(err, fault.Contention) {
+			t.Fatalf("re-issue from a stale read: %v, want kind Contention", err)
 		}
 		_, restored, _, _ := st.OrderTickets(ctx, "o1")
 		if restored[1].Version != 2 || restored[1].Revoked() {

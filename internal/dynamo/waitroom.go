@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -83,7 +83,7 @@ func (st *WaitroomStore) GetState(ctx context.Context, eventID string) (waitroom
 		TableName: aws.String(st.table), Key: queueStateKey(eventID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return waitroom.State{}, false, fmt.Errorf("get queue state %s: %w", eventID, err)
+		return waitroom.State{}, false, classify(fmt.Sprintf("get queue state %s", eventID), err)
 	}
 	if out.Item == nil {
 		return waitroom.State{}, false, nil
@@ -112,7 +112,7 @@ func (st *WaitroomStore) CreateState(ctx context.Context, q waitroom.State) (boo
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("create queue state %s: %w", q.EventID, err)
+		return false, classify(fmt.Sprintf("create queue state %s", q.EventID), err)
 	}
 	return true, nil
 }
@@ -128,14 +128,10 @@ func (st *WaitroomStore) SaveState(ctx context.Context, q waitroom.State) error 
 		ConditionExpression:       aws.String("version = :prev"),
 		ExpressionAttributeValues: item{":prev": n(q.Version - 1)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "queue state of %s changed", q.EventID)
+	if kindOf(err) == fault.ConditionFailed {
+		return fault.E("save queue state "+q.EventID, fault.Contention, err) // another inlet saved first
 	}
-	if err != nil {
-		return fmt.Errorf("save queue state %s: %w", q.EventID, err)
-	}
-	return nil
+	return classify("save queue state "+q.EventID, err)
 }
 
 func placeItem(p waitroom.Place) item {
@@ -172,7 +168,7 @@ func (st *WaitroomStore) Places(ctx context.Context, eventID string, accounts []
 	}
 	its, err := st.batchGet(ctx, keys, "", nil, false)
 	if err != nil {
-		return nil, fmt.Errorf("read places: %w", err)
+		return nil, classify("read places", err)
 	}
 	out := make(map[string]waitroom.Place, len(its))
 	for _, it := range its {
@@ -188,7 +184,7 @@ func (st *WaitroomStore) Place(ctx context.Context, eventID, account string) (wa
 		TableName: aws.String(st.table), Key: placeKey(eventID, account), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return waitroom.Place{}, false, fmt.Errorf("read place: %w", err)
+		return waitroom.Place{}, false, classify("read place", err)
 	}
 	if out.Item == nil {
 		return waitroom.Place{}, false, nil
@@ -206,7 +202,7 @@ func (st *WaitroomStore) PutNewPlace(ctx context.Context, p waitroom.Place) (boo
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("put place: %w", err)
+		return false, classify("put place", err)
 	}
 	return true, nil
 }
@@ -218,7 +214,7 @@ func (st *WaitroomStore) WritePlaces(ctx context.Context, ps []waitroom.Place) e
 		items[i] = placeItem(p)
 	}
 	if err := st.putAll(ctx, items); err != nil {
-		return fmt.Errorf("write places: %w", err)
+		return classify("write places", err)
 	}
 	return nil
 }
@@ -245,7 +241,7 @@ func (st *WaitroomStore) queryShards(ctx context.Context, index, prefix, cond st
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("query %s: %w", prefix, err)
+				return nil, classify(fmt.Sprintf("query %s", prefix), err)
 			}
 			for _, it := range page.Items {
 				out = append(out, decodePlace(it))
@@ -283,7 +279,7 @@ func (st *WaitroomStore) AddPositions(ctx context.Context, eventID string, count
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("take %d positions: %w", count, err)
+		return 0, classify(fmt.Sprintf("take %d positions", count), err)
 	}
 	return num(out.Attributes, "next"), nil
 }
@@ -293,7 +289,7 @@ func (st *WaitroomStore) SetPositions(ctx context.Context, eventID string, count
 	it := queueCounterKey(eventID)
 	it["next"] = n(count)
 	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it}); err != nil {
-		return fmt.Errorf("set positions: %w", err)
+		return classify("set positions", err)
 	}
 	return nil
 }
@@ -304,7 +300,7 @@ func (st *WaitroomStore) Positions(ctx context.Context, eventID string) (int64, 
 		TableName: aws.String(st.table), Key: queueCounterKey(eventID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read positions: %w", err)
+		return 0, classify("read positions", err)
 	}
 	return num(out.Item, "next"), nil
 }
@@ -323,14 +319,10 @@ func (st *WaitroomStore) ClaimAdmission(ctx context.Context, p waitroom.Place, t
 		ExpressionAttributeNames:  map[string]string{"#pos": "position"},
 		ExpressionAttributeValues: item{":none": s(""), ":pos": n(p.Position)},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apperr.New(apperr.Conflict, "place already admitted")
+	if kindOf(err) == fault.ConditionFailed {
+		return fault.E("claim admission", fault.Contention, err) // another tab claimed it first
 	}
-	if err != nil {
-		return fmt.Errorf("claim admission: %w", err)
-	}
-	return nil
+	return classify("claim admission", err)
 }
 
 // MarkUsed records the hold an admission made, once.
@@ -347,7 +339,7 @@ func (st *WaitroomStore) MarkUsed(ctx context.Context, eventID, account, tokenID
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("mark admission used: %w", err)
+		return false, classify("mark admission used", err)
 	}
 	return true, nil
 }
@@ -372,7 +364,7 @@ func (st *WaitroomStore) MarkAbandoned(ctx context.Context, p waitroom.Place) (b
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("mark admission abandoned: %w", err)
+		return false, classify("mark admission abandoned", err)
 	}
 	return true, nil
 }
@@ -386,7 +378,7 @@ func (st *WaitroomStore) AddStats(ctx context.Context, eventID string, d waitroo
 		ExpressionAttributeValues: item{":a": n(d.Admitted), ":u": n(d.Used), ":x": n(d.Abandoned)},
 	})
 	if err != nil {
-		return fmt.Errorf("add queue stats: %w", err)
+		return classify("add queue stats", err)
 	}
 	return nil
 }
@@ -399,7 +391,7 @@ func (st *WaitroomStore) Stats(ctx context.Context, eventID string) (waitroom.St
 	}
 	its, err := st.batchGet(ctx, keys, "", nil, true)
 	if err != nil {
-		return waitroom.Stats{}, fmt.Errorf("read queue stats: %w", err)
+		return waitroom.Stats{}, classify("read queue stats", err)
 	}
 	var out waitroom.Stats
 	for _, it := range its {

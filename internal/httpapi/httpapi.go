@@ -23,6 +23,7 @@ import (
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/reqid"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -121,6 +122,7 @@ func (f *Function) RouteKeys() []string {
 func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	route, ok := f.routes[ev.RouteKey]
+	ctx = reqid.With(ctx, ev.RequestContext.RequestID)
 	log := f.log.With("requestId", ev.RequestContext.RequestID, "route", ev.RouteKey)
 	if id := ev.PathParameters["eventId"]; id != "" {
 		log = log.With("eventId", id)

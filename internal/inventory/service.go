@@ -16,8 +16,10 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // HoldPlan is one hold transaction: every item succeeds or none does.
@@ -44,16 +46,17 @@ type IdempotencyRecord struct {
 	OrderID     string
 }
 
-// Conflict says which parts of a HoldPlan made the transaction fail.
+// Conflict says which parts of a HoldPlan made the transaction fail. The
+// store returns it inside a *fault.Error whose kind says what the failure
+// as a whole is: fault.ConditionFailed when these parts are the reason,
+// fault.Contention (another transaction touched the same items; the same
+// plan may pass) or fault.Unavailable (throttled) when it is transient.
 type Conflict struct {
 	Seats       []string // seats not AVAILABLE
 	Shards      []int    // GA shards without enough places
 	Limit       bool     // the account limit would be exceeded
 	Admission   bool     // the admission token was used already
 	Idempotency bool     // the Idempotency-Key exists
-	// Transient: DynamoDB cancelled the transaction because another one
-	// was touching the same items (TransactionConflict); retry.
-	Transient bool
 }
 
 func (c *Conflict) Error() string { return fmt.Sprintf("hold conflict: %+v", *c) }
@@ -61,18 +64,19 @@ func (c *Conflict) Error() string { return fmt.Sprintf("hold conflict: %+v", *c)
 // Store is the persistence the inventory needs.
 type Store interface {
 	// CreateHold runs the plan as one transaction. A cancelled transaction
-	// returns a *Conflict.
+	// returns a fault (see Conflict) wrapping a *Conflict.
 	CreateHold(ctx context.Context, p HoldPlan) error
 	// SeatStates reads seats with strongly consistent reads.
 	SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]SeatState, error)
 	// GAShards returns the available places of each shard.
 	GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error)
+	// GetOrder: fault.NotFound for an unknown id.
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
 	GetIdempotency(ctx context.Context, account, key string) (IdempotencyRecord, bool, error)
 	// ReleaseHold moves a PENDING_PAYMENT order at version to status and
 	// returns its held seats (those listed in seats) and GA places, and the
-	// account's limit credits, atomically. A *Conflict{Transient} or
-	// apperr CONFLICT means the order changed meanwhile.
+	// account's limit credits, atomically. fault.Contention means the
+	// order or one of its places changed meanwhile: read again.
 	ReleaseHold(ctx context.Context, o orders.Order, to orders.Status, seats []string, now time.Time) error
 	ListOrders(ctx context.Context, account string, limit int) ([]orders.Order, error)
 }
@@ -97,6 +101,10 @@ type Options struct {
 	// Attempts bounds how often one hold is retried after a conflict it can
 	// route around (another best-available block, another GA shard).
 	Attempts int
+	// Retry paces retries after contention or throttling (default 5
+	// attempts, waits of up to 5 ms doubling to 100 ms). A hold may wait
+	// before each of its 2×Attempts plans whatever Retry.Attempts says.
+	Retry retry.Policy
 	// OnHold runs after a hold commits (not on an idempotent replay): it
 	// starts the order workflow. Its failure is logged, not returned — the
 	// hold stands and the reconciler releases it at expiry if unpaid.
@@ -111,6 +119,7 @@ type Service struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	attempts int
+	retry    retry.Policy
 	rngSeed  func() *rand.Rand
 	onHold   func(ctx context.Context, o orders.Order) error
 	// taken remembers seats this instance saw taken that the availability
@@ -130,7 +139,13 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 	if o.Attempts <= 0 {
 		o.Attempts = 8
 	}
-	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, onHold: o.OnHold,
+	if o.Retry.Attempts <= 0 {
+		o.Retry.Attempts = 5
+	}
+	if o.Retry.Base <= 0 {
+		o.Retry.Base, o.Retry.Cap = 5*time.Millisecond, 100*time.Millisecond
+	}
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold,
 		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
@@ -204,9 +219,14 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 }
 
 // run executes plans until one commits or the conflict cannot be routed
-// around.
+// around. A conflict on named seats or shards is re-planned at once; a
+// transient failure (contention, throttling) waits first, within the
+// service's retry budget.
 func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (orders.Order, error) {
 	var last *Conflict
+	paced := s.retry
+	paced.Attempts = s.attempts * 2
+	wait := paced.Start()
 	for attempt := 0; attempt < s.attempts*2; attempt++ {
 		p, err := planner(attempt, last)
 		if err != nil {
@@ -223,8 +243,9 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 			}
 			return p.Order, nil
 		}
-		var c *Conflict
-		if !errors.As(err, &c) {
+		transient := fault.Retryable(err)
+		c := &Conflict{}
+		if !errors.As(err, &c) && !transient {
 			return orders.Order{}, fmt.Errorf("hold: %w", err)
 		}
 		switch {
@@ -234,20 +255,29 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 				return o, err
 			}
 			// Recorded and gone again cannot happen; treat as contention.
-			c.Transient = true
+			transient = true
 		case c.Admission:
 			return orders.Order{}, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
 		case c.Limit:
 			return orders.Order{}, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
 		}
-		if c.Transient {
-			if err := sleep(ctx, time.Duration(5+attempt*10)*time.Millisecond); err != nil {
-				return orders.Order{}, err
+		if transient {
+			if werr := wait.Wait(ctx, err); werr != nil {
+				return orders.Order{}, busy(werr, "too much contention on these seats; try again")
 			}
 		}
 		last = c
 	}
 	return orders.Order{}, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
+}
+
+// busy translates a retry that gave up into UNAVAILABLE; a cancelled
+// context stays as it is.
+func busy(err error, msg string) error {
+	if errors.Is(err, retry.ErrExhausted) {
+		return apperr.Wrap(err, apperr.Unavailable, "%s", msg)
+	}
+	return err
 }
 
 func (s *Service) replay(ctx context.Context, account, key, fp string) (orders.Order, bool, error) {
@@ -476,45 +506,57 @@ func (s *Service) Release(ctx context.Context, orderID string, to orders.Status)
 	if to != orders.Expired && to != orders.Cancelled {
 		return orders.Order{}, fmt.Errorf("release to %s: only EXPIRED or CANCELLED", to)
 	}
-	for attempt := 0; attempt < 5; attempt++ {
-		o, err := s.store.GetOrder(ctx, orderID)
+	for b := s.retry.Start(); ; {
+		o, err := s.releaseOnce(ctx, orderID, to)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil {
+				return orders.Order{}, busy(err, fmt.Sprintf("order %s is changing; try again", orderID))
+			}
+			return o, nil
+		}
+	}
+}
+
+// releaseOnce is one read and one release transaction; fault.Contention
+// when the order or its places changed meanwhile.
+func (s *Service) releaseOnce(ctx context.Context, orderID string, to orders.Status) (orders.Order, error) {
+	o, err := s.store.GetOrder(ctx, orderID)
+	if err != nil {
+		return orders.Order{}, orderErr(err, orderID)
+	}
+	if o.Status != orders.PendingPayment {
+		return o, nil
+	}
+	var seats []string
+	if len(o.Seats) > 0 {
+		holders, err := s.store.SeatHolders(ctx, o.EventID, o.Seats)
 		if err != nil {
 			return orders.Order{}, err
 		}
-		if o.Status != orders.PendingPayment {
-			return o, nil
-		}
-		var seats []string
-		if len(o.Seats) > 0 {
-			holders, err := s.store.SeatHolders(ctx, o.EventID, o.Seats)
-			if err != nil {
-				return orders.Order{}, err
+		for _, id := range o.Seats {
+			if h := holders[id]; h.State == catalog.SeatHeld && h.OrderID == o.ID {
+				seats = append(seats, id)
+			} else {
+				// Drift: the reconciler reports it; the release goes on.
+				s.log.WarnContext(ctx, "seat not held by its order at release", "orderId", o.ID, "eventId", o.EventID, "seat", id, "state", h.State, "holder", h.OrderID)
 			}
-			for _, id := range o.Seats {
-				if h := holders[id]; h.State == catalog.SeatHeld && h.OrderID == o.ID {
-					seats = append(seats, id)
-				} else {
-					// Drift: the reconciler reports it; the release goes on.
-					s.log.WarnContext(ctx, "seat not held by its order at release", "orderId", o.ID, "eventId", o.EventID, "seat", id, "state", h.State, "holder", h.OrderID)
-				}
-			}
-		}
-		now := s.clock.Now()
-		err = s.store.ReleaseHold(ctx, o, to, seats, now)
-		if err == nil {
-			o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
-			s.log.InfoContext(ctx, "hold released", "orderId", o.ID, "eventId", o.EventID, "status", to)
-			return o, nil
-		}
-		var c *Conflict
-		if !errors.As(err, &c) && !apperr.Is(err, apperr.Conflict) {
-			return orders.Order{}, fmt.Errorf("release %s: %w", orderID, err)
-		}
-		if err := sleep(ctx, time.Duration(5+attempt*10)*time.Millisecond); err != nil {
-			return orders.Order{}, err
 		}
 	}
-	return orders.Order{}, apperr.New(apperr.Unavailable, "order %s is changing; try again", orderID)
+	now := s.clock.Now()
+	if err := s.store.ReleaseHold(ctx, o, to, seats, now); err != nil {
+		return orders.Order{}, fmt.Errorf("release %s: %w", orderID, err)
+	}
+	o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
+	s.log.InfoContext(ctx, "hold released", "orderId", o.ID, "eventId", o.EventID, "status", to)
+	return o, nil
+}
+
+// orderErr translates a store's NotFound for an order into NOT_FOUND.
+func orderErr(err error, orderID string) error {
+	if fault.Is(err, fault.NotFound) {
+		return apperr.Wrap(err, apperr.NotFound, "no order %s", orderID)
+	}
+	return err
 }
 
 // Cancel is the fan's DELETE /v1/orders/{id}: only the owner, only while
@@ -547,7 +589,7 @@ func (s *Service) Order(ctx context.Context, account, orderID string) (orders.Or
 	}
 	o, err := s.store.GetOrder(ctx, orderID)
 	if err != nil {
-		return orders.Order{}, err
+		return orders.Order{}, orderErr(err, orderID)
 	}
 	if o.Account != account {
 		return orders.Order{}, apperr.New(apperr.NotFound, "no order %s", orderID)
@@ -561,14 +603,3 @@ func (s *Service) Orders(ctx context.Context, account string) ([]orders.Order, e
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d + rand.N(d))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

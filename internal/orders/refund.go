@@ -2,12 +2,15 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // RevokeReason is the revocation-list reason of a refunded order's tickets.
@@ -81,56 +84,64 @@ func (s *Service) RefundOrder(ctx context.Context, orderID, by, reason string) (
 	if err := ValidRefundReason(reason); err != nil {
 		return Order{}, err
 	}
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		o, err := s.store.GetOrder(ctx, orderID)
-		if err != nil {
-			return Order{}, err
+	for b := s.retry.Start(); ; {
+		o, err := s.refundOnce(ctx, orderID, by, reason)
+		if again, err := b.Again(ctx, err); !again {
+			if errors.Is(err, retry.ErrExhausted) {
+				return Order{}, changing(err, orderID)
+			}
+			return o, err
 		}
-		log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
-		switch o.Status {
-		case Refunded:
-			return o, nil
-		case RefundPending:
-			return s.acceptedRefund(ctx, o)
-		case Paid, Issued, IssueFailed:
-		default:
-			return o, apperr.New(apperr.InvalidStateChange,
-				"order is %s; only a paid order (PAID, ISSUED or ISSUE_FAILED) can be refunded", o.Status)
-		}
-		if o.PaymentID == "" || o.Provider == "" {
-			return o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
-		}
-		seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
-		if err != nil {
-			return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
-		}
-		if len(seats) != len(o.Seats) {
-			// Drift the reconciler reports; the refund goes on with the
-			// seats that are the order's.
-			log.WarnContext(ctx, "refund: some seats are not sold to their order", "sold", seats, "seats", o.Seats)
-		}
-		now := s.clock.Now()
-		set := map[string]any{"refundRequestedBy": by, "refundRequestedAt": now}
-		if reason != "" {
-			set["refundReason"] = reason
-		}
-		err = s.store.BeginRefund(ctx, o, seats, set, now)
-		if apperr.Is(err, apperr.Conflict) {
-			continue // the order or a seat changed: read again
-		}
-		if err != nil {
-			return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
-		}
-		from := o.Status
-		o.Status, o.Version, o.UpdatedAt = RefundPending, o.Version+1, now
-		o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt = by, reason, now
-		log.InfoContext(ctx, "organizer refund: order REFUND_PENDING, places back on sale", "from", from, "by", by, "places", o.Places())
-		if err := s.fault(CrashAfterRefundPending); err != nil {
-			return Order{}, err
-		}
-		return s.acceptedRefund(ctx, o)
 	}
-	return Order{}, apperr.New(apperr.Unavailable, "order %s keeps changing; retry", orderID)
+}
+
+// refundOnce is one pass of RefundOrder: read the order, begin its refund
+// (fault.Contention when it changed meanwhile) and drive it on. A refusal
+// returns the order with the error.
+func (s *Service) refundOnce(ctx context.Context, orderID, by, reason string) (Order, error) {
+	o, err := s.getOrder(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
+	switch o.Status {
+	case Refunded:
+		return o, nil
+	case RefundPending:
+		return s.acceptedRefund(ctx, o)
+	case Paid, Issued, IssueFailed:
+	default:
+		return o, apperr.New(apperr.InvalidStateChange,
+			"order is %s; only a paid order (PAID, ISSUED or ISSUE_FAILED) can be refunded", o.Status)
+	}
+	if o.PaymentID == "" || o.Provider == "" {
+		return o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
+	}
+	seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
+	if err != nil {
+		return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
+	}
+	if len(seats) != len(o.Seats) {
+		// Drift the reconciler reports; the refund goes on with the
+		// seats that are the order's.
+		log.WarnContext(ctx, "refund: some seats are not sold to their order", "sold", seats, "seats", o.Seats)
+	}
+	now := s.clock.Now()
+	set := map[string]any{"refundRequestedBy": by, "refundRequestedAt": now}
+	if reason != "" {
+		set["refundReason"] = reason
+	}
+	if err := s.store.BeginRefund(ctx, o, seats, set, now); err != nil {
+		return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err) // contention: read again
+	}
+	from := o.Status
+	o.Status, o.Version, o.UpdatedAt = RefundPending, o.Version+1, now
+	o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt = by, reason, now
+	log.InfoContext(ctx, "organizer refund: order REFUND_PENDING, places back on sale", "from", from, "by", by, "places", o.Places())
+	if err := s.fault(CrashAfterRefundPending); err != nil {
+		return Order{}, err
+	}
+	return s.acceptedRefund(ctx, o)
 }
 
 // acceptedRefund completes a REFUND_PENDING order for RefundOrder: a
@@ -152,7 +163,7 @@ func (s *Service) acceptedRefund(ctx context.Context, o Order) (Order, error) {
 //
 // Errors: NOT_FOUND, INVALID_STATE (neither), or why it did not complete.
 func (s *Service) CompleteRefund(ctx context.Context, orderID string) (Order, error) {
-	o, err := s.store.GetOrder(ctx, orderID)
+	o, err := s.getOrder(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}
@@ -202,7 +213,7 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	}
 	now := s.clock.Now()
 	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID}, now)
-	if apperr.Is(err, apperr.Conflict) {
+	if fault.Is(err, fault.Contention) {
 		// Another caller finished it first; answer what is stored.
 		cur, gerr := s.store.GetOrder(ctx, o.ID)
 		if gerr != nil {

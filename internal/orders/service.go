@@ -9,6 +9,8 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // Payment is what the provider says about one payment, re-fetched from it:
@@ -52,20 +54,23 @@ type PaymentRecord struct {
 
 // Store is the persistence of order transitions. Every method is one
 // conditional write (or transaction) on the order's status and version;
-// a lost race returns apperr CONFLICT and the caller re-reads.
+// a lost race returns fault.Contention and the caller re-reads, throttling
+// fault.Unavailable.
 type Store interface {
+	// GetOrder: fault.NotFound for an unknown id.
 	GetOrder(ctx context.Context, id string) (Order, error)
 	// MarkPaid: PENDING_PAYMENT@version → PAID; the order's seats HELD → SOLD
 	// and GA places held → sold; records the payment as RolePays.
 	MarkPaid(ctx context.Context, o Order, p Payment, now time.Time) error
 	// Rehold: EXPIRED or CANCELLED@version → PAID, taking the same places
 	// again (seats AVAILABLE → SOLD, GA shards available → sold) and the
-	// account's limit credits. CONFLICT with Details["reason"]="PLACES_GONE"
-	// when they are no longer free.
+	// account's limit credits. fault.ConditionFailed when they are no
+	// longer free.
 	Rehold(ctx context.Context, o Order, p Payment, maxTickets int, now time.Time) error
 	// SetStatus moves from one of from@version to to, setting fields.
 	SetStatus(ctx context.Context, o Order, from []Status, to Status, set map[string]any, now time.Time) error
-	// SetTaskToken stores the workflow's payment wait on a PENDING_PAYMENT order.
+	// SetTaskToken stores the workflow's payment wait on a PENDING_PAYMENT
+	// order; fault.ConditionFailed when it is not pending.
 	SetTaskToken(ctx context.Context, orderID, token string) error
 	// PutPayment records a captured payment once; false if it exists.
 	PutPayment(ctx context.Context, r PaymentRecord) (bool, error)
@@ -78,7 +83,8 @@ type Store interface {
 	// → REFUND_PENDING (setting fields); each of seats SOLD to the order →
 	// AVAILABLE; the order's GA places sold → available; the account's
 	// limit credited back; and the refund listed for the reconciler
-	// (RecentRefunds). CONFLICT when the order or a seat changed meanwhile.
+	// (RecentRefunds). fault.Contention when the order or a seat changed
+	// meanwhile.
 	BeginRefund(ctx context.Context, o Order, seats []string, set map[string]any, now time.Time) error
 }
 
@@ -117,15 +123,15 @@ type TicketRevoker interface {
 
 // Service advances orders on payments, issuing and refunds.
 type Service struct {
-	store    Store
-	refunds  Refunder
-	resume   Resumer
-	tickets  TicketRevoker
-	maxTix   func(ctx context.Context, eventID string) (int, error)
-	clock    clock.Clock
-	log      *slog.Logger
-	attempts int
-	crash    func(point string) error
+	store   Store
+	refunds Refunder
+	resume  Resumer
+	tickets TicketRevoker
+	maxTix  func(ctx context.Context, eventID string) (int, error)
+	clock   clock.Clock
+	log     *slog.Logger
+	retry   retry.Policy
+	crash   func(point string) error
 }
 
 // ServiceOptions configures the Service.
@@ -142,6 +148,12 @@ type ServiceOptions struct {
 	// effects; an error it returns ends the call there, as a process
 	// crash would. Fault tests use it; production leaves it nil.
 	Crash func(point string) error
+	// Retry paces re-reads after a lost race (default 6 attempts, waits
+	// of up to 2 ms doubling to 50 ms, only fault.Contention retried). An
+	// unavailable store or provider is not retried here: the SDK has
+	// retried already, and the callers (webhook redelivery, the workflow,
+	// the reconciler) retry the whole step.
+	Retry retry.Policy
 }
 
 // NewService builds the order service.
@@ -152,8 +164,17 @@ func NewService(store Store, refunds Refunder, resume Resumer, o ServiceOptions)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Retry.Attempts <= 0 {
+		o.Retry.Attempts = 6
+	}
+	if o.Retry.Base <= 0 {
+		o.Retry.Base, o.Retry.Cap = 2*time.Millisecond, 50*time.Millisecond
+	}
+	if o.Retry.Retryable == nil {
+		o.Retry.Retryable = func(err error) bool { return fault.Is(err, fault.Contention) }
+	}
 	return &Service{store: store, refunds: refunds, resume: resume, tickets: o.Tickets, maxTix: o.MaxTickets,
-		clock: o.Clock, log: o.Logger, attempts: 6, crash: o.Crash}
+		clock: o.Clock, log: o.Logger, retry: o.Retry, crash: o.Crash}
 }
 
 // PaymentCaptured applies a payment the provider confirmed. It is
@@ -169,17 +190,35 @@ func (s *Service) PaymentCaptured(ctx context.Context, p Payment) (Outcome, erro
 	if !p.Succeeded {
 		return OutcomeNotSucceeded, nil
 	}
-	for attempt := 0; attempt < s.attempts; attempt++ {
+	for b := s.retry.Start(); ; {
 		out, err := s.applyCapture(ctx, p)
-		if !apperr.Is(err, apperr.Conflict) {
-			return out, err
+		if again, err := b.Again(ctx, err); !again {
+			return out, changing(err, p.OrderID)
 		}
 	}
-	return "", apperr.New(apperr.Unavailable, "order %s keeps changing; retry", p.OrderID)
+}
+
+// changing translates lost races on an order that outlasted the retries
+// into UNAVAILABLE. Other errors pass as they are (a busy store or provider
+// becomes UNAVAILABLE at the edge, see apperr).
+func changing(err error, orderID string) error {
+	if errors.Is(err, retry.ErrExhausted) {
+		return apperr.Wrap(err, apperr.Unavailable, "order %s keeps changing; retry", orderID)
+	}
+	return err
+}
+
+// getOrder reads an order; an unknown id is NOT_FOUND.
+func (s *Service) getOrder(ctx context.Context, id string) (Order, error) {
+	o, err := s.store.GetOrder(ctx, id)
+	if fault.Is(err, fault.NotFound) {
+		return Order{}, apperr.Wrap(err, apperr.NotFound, "no order %s", id)
+	}
+	return o, err
 }
 
 func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) {
-	o, err := s.store.GetOrder(ctx, p.OrderID)
+	o, err := s.getOrder(ctx, p.OrderID)
 	if err != nil {
 		return "", err
 	}
@@ -242,8 +281,7 @@ func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) 
 			}
 			return OutcomeLatePaid, nil
 		}
-		var ae *apperr.Error
-		if !errors.As(err, &ae) || ae.Details["reason"] != "PLACES_GONE" {
+		if !fault.Is(err, fault.ConditionFailed) { // the places are gone
 			return "", err
 		}
 		if err := s.store.SetStatus(ctx, o, []Status{Expired, Cancelled}, RefundPending,
@@ -299,7 +337,7 @@ func (s *Service) AwaitPayment(ctx context.Context, orderID, token string) error
 	if err == nil {
 		return nil
 	}
-	if !apperr.Is(err, apperr.Conflict) {
+	if !fault.Is(err, fault.ConditionFailed) {
 		return err
 	}
 	o, gerr := s.store.GetOrder(ctx, orderID)
@@ -337,36 +375,44 @@ func (s *Service) MarkIssueFailed(ctx context.Context, orderID string) (Order, e
 }
 
 func (s *Service) move(ctx context.Context, orderID string, from []Status, to Status, done ...Status) (Order, error) {
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		o, err := s.store.GetOrder(ctx, orderID)
-		if err != nil {
-			return Order{}, err
-		}
-		for _, d := range done {
-			if o.Status == d {
-				return o, nil
+	for b := s.retry.Start(); ; {
+		o, err := s.moveOnce(ctx, orderID, from, to, done)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil && !apperr.Is(err, apperr.InvalidStateChange) {
+				return Order{}, changing(err, orderID)
 			}
-		}
-		ok := false
-		for _, f := range from {
-			ok = ok || o.Status == f
-		}
-		if !ok {
-			return o, apperr.New(apperr.InvalidStateChange, "order %s is %s, not %v", orderID, o.Status, from)
-		}
-		set := map[string]any{}
-		if to == Issued {
-			set["issuedAt"] = s.clock.Now()
-		}
-		err = s.store.SetStatus(ctx, o, from, to, set, s.clock.Now())
-		if err == nil {
-			o.Status, o.Version = to, o.Version+1
-			s.log.InfoContext(ctx, "order moved", "orderId", o.ID, "eventId", o.EventID, "status", to)
-			return o, nil
-		}
-		if !apperr.Is(err, apperr.Conflict) {
-			return Order{}, err
+			return o, err
 		}
 	}
-	return Order{}, apperr.New(apperr.Unavailable, "order %s keeps changing; retry", orderID)
+}
+
+// moveOnce is one read and one conditional write of move. An order in
+// none of from is returned with INVALID_STATE.
+func (s *Service) moveOnce(ctx context.Context, orderID string, from []Status, to Status, done []Status) (Order, error) {
+	o, err := s.getOrder(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	for _, d := range done {
+		if o.Status == d {
+			return o, nil
+		}
+	}
+	ok := false
+	for _, f := range from {
+		ok = ok || o.Status == f
+	}
+	if !ok {
+		return o, apperr.New(apperr.InvalidStateChange, "order %s is %s, not %v", orderID, o.Status, from)
+	}
+	set := map[string]any{}
+	if to == Issued {
+		set["issuedAt"] = s.clock.Now()
+	}
+	if err := s.store.SetStatus(ctx, o, from, to, set, s.clock.Now()); err != nil {
+		return Order{}, err
+	}
+	o.Status, o.Version = to, o.Version+1
+	s.log.InfoContext(ctx, "order moved", "orderId", o.ID, "eventId", o.EventID, "status", to)
+	return o, nil
 }

@@ -62,6 +62,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/stararena/stararena/internal/fault"
 )
 
 // Status is where a payment stands, in the provider-neutral words of this
@@ -196,12 +198,14 @@ type Provider interface {
 	ParseWebhook(payload []byte, signatureHeader string, now time.Time) (WebhookEvent, error)
 }
 
-// Errors of Provider methods; see the package comment.
+// Errors of Provider methods; see the package comment. Each is of a fault
+// kind, so callers that retry (package retry) treat a provider's outage
+// like a throttled database: ErrUnavailable is fault.Unavailable.
 var (
-	ErrInvalid     = errors.New("payments: invalid request")
-	ErrNotFound    = errors.New("payments: payment not found")
-	ErrConflict    = errors.New("payments: conflict with the payment's state")
-	ErrUnavailable = errors.New("payments: provider unavailable")
+	ErrInvalid     = fault.New(fault.Invalid, "payments: invalid request")
+	ErrNotFound    = fault.New(fault.NotFound, "payments: payment not found")
+	ErrConflict    = fault.New(fault.ConditionFailed, "payments: conflict with the payment's state")
+	ErrUnavailable = fault.New(fault.Unavailable, "payments: provider unavailable")
 )
 
 // Errors of webhook verification (Verify, ParseSignatureHeader and every

@@ -14,9 +14,11 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/reqid"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -42,6 +44,19 @@ type Finding struct {
 	Seat     string `json:"seat,omitempty"`
 	Detail   string `json:"detail,omitempty"`
 	Repaired bool   `json:"repaired"`
+	// ErrorCode and RequestID say why a repair failed: the error's code
+	// (UNAVAILABLE, INVALID_STATE, INTERNAL, ...) and the request id under
+	// which the log holds its text. Error text never goes into a report.
+	ErrorCode apperr.Code `json:"errorCode,omitempty"`
+	RequestID string      `json:"requestId,omitempty"`
+}
+
+// failed records on f why a repair failed, and logs the error under the
+// same request id.
+func (s *Service) failed(ctx context.Context, f *Finding, what string, err error) {
+	f.ErrorCode, f.RequestID = apperr.CodeOf(err), reqid.From(ctx)
+	s.log.WarnContext(ctx, "repair failed", "requestId", f.RequestID, "orderId", f.OrderID, "kind", what,
+		"code", f.ErrorCode, "err", err)
 }
 
 // Report is what one run checked, found and repaired.
@@ -164,6 +179,7 @@ const ProvidersScope = "providers"
 
 // RunAll sweeps the providers' payments, then reconciles every event.
 func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
+	ctx, _ = reqid.Ensure(ctx)
 	sweep, err := s.SweepPayments(ctx)
 	if err != nil {
 		return nil, err
@@ -185,6 +201,7 @@ func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
 
 // Run reconciles one event and stores the report.
 func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
+	ctx, _ = reqid.Ensure(ctx)
 	ev, err := s.events.Get(ctx, eventID)
 	if err != nil {
 		return Report{}, err
@@ -248,7 +265,7 @@ func (s *Service) SweepPayments(ctx context.Context) (Report, error) {
 			f := Finding{Kind: UnaccountedPay, OrderID: p.OrderID, Detail: prov + " " + p.ID}
 			_, err = s.store.GetOrder(ctx, p.OrderID)
 			switch {
-			case apperr.Is(err, apperr.NotFound) || p.OrderID == "":
+			case fault.Is(err, fault.NotFound) || p.OrderID == "":
 				f.Kind = OrphanPayment
 				if _, err := s.orders.RefundOrphan(ctx, p); err == nil {
 					f.Repaired = true
@@ -296,8 +313,9 @@ func (s *Service) overdue(ctx context.Context, ev *catalog.Event, r *Report) err
 func (s *Service) repairOrder(ctx context.Context, o orders.Order) (Finding, bool) {
 	f := Finding{OrderID: o.ID}
 	fail := func(kind string, err error) (Finding, bool) {
-		s.log.WarnContext(ctx, "repair failed", "orderId", o.ID, "kind", kind, "err", err)
-		return Finding{Kind: RepairFailed, OrderID: o.ID, Detail: kind + ": " + err.Error()}, true
+		f := Finding{Kind: RepairFailed, OrderID: o.ID, Detail: kind + " not repaired"}
+		s.failed(ctx, &f, kind, err)
+		return f, true
 	}
 	switch o.Status {
 	case orders.PendingPayment:
@@ -405,7 +423,7 @@ func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error
 			f := Finding{Kind: OrphanHeldSeat, Seat: id, OrderID: h.OrderID, Detail: "order is " + string(o.Status)}
 			if err := s.store.ReleaseOrphanSeat(ctx, ev.ID, id, h.OrderID); err == nil {
 				f.Repaired = true
-			} else if !apperr.Is(err, apperr.Conflict) {
+			} else if !fault.Is(err, fault.ConditionFailed) {
 				return err
 			}
 			r.Findings = append(r.Findings, f)
@@ -453,8 +471,7 @@ func (s *Service) refundedTickets(ctx context.Context, ev *catalog.Event, r *Rep
 		}
 		f := Finding{Kind: RefundedTickets, OrderID: id, Detail: fmt.Sprintf("%d of %d tickets were still valid", valid, len(ts))}
 		if err := s.tickets.Revoke(ctx, id, orders.RevokeReason); err != nil {
-			s.log.WarnContext(ctx, "repair failed", "orderId", id, "eventId", ev.ID, "kind", RefundedTickets, "err", err)
-			f.Detail += ": " + err.Error()
+			s.failed(ctx, &f, RefundedTickets, err)
 		} else {
 			f.Repaired = true
 		}

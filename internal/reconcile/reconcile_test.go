@@ -1,8 +1,11 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,13 +16,16 @@ import (
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/reqid"
 	"github.com/stararena/stararena/internal/testenv"
 )
 
@@ -65,7 +71,7 @@ type issuer struct {
 
 func (i *issuer) IssueTickets(ctx context.Context, orderID string) error {
 	if i.down {
-		return errors.New("ticket issuer unavailable")
+		return fault.E("issue tickets", fault.Unavailable, errors.New("ticket issuer unavailable"))
 	}
 	_, err := i.om.MarkIssued(ctx, orderID)
 	return err
@@ -180,11 +186,27 @@ func TestReconcilerRepairsEveryStuckState(t *testing.T) {
 		t.Fatalf("lost payment: %s, seat %+v", w.status(t, lost.ID), w.seat(t, "A-1-2"))
 	}
 
-	// Issuing fails while the issuer is down: reported, not repaired.
+	// Issuing fails while the issuer is down: reported, not repaired. The
+	// report names the error's code and the request id; the error's text
+	// is only in the log, under that id.
 	w.clk.Advance(10 * time.Minute)
-	r, _ = w.rec.Run(ctx, w.ev.ID)
+	var logs bytes.Buffer
+	rec := reconcile.New(w.Stores.Reconcile, w.Catalog, w.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: w.clk, Grace: time.Minute,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	r, _ = rec.Run(reqid.With(ctx, "req-7"), w.ev.ID)
 	if k := kinds(r); k[reconcile.RepairFailed] != 1 || w.status(t, lost.ID) != orders.Paid {
 		t.Fatalf("issuer down: %v, %s", r.Findings, w.status(t, lost.ID))
+	}
+	for _, f := range r.Findings {
+		if f.Kind != reconcile.RepairFailed {
+			continue
+		}
+		if f.ErrorCode != apperr.Unavailable || f.RequestID != "req-7" || strings.Contains(f.Detail, "ticket issuer unavailable") {
+			t.Fatalf("failed repair reported as %+v, want code UNAVAILABLE, request req-7 and no error text", f)
+		}
+	}
+	if line := logs.String(); !strings.Contains(line, `"requestId":"req-7"`) || !strings.Contains(line, "ticket issuer unavailable") {
+		t.Fatalf("the log does not hold the error under the request id: %s", line)
 	}
 	// THEN once it is back the order is issued, and a further run is clean.
 	w.iss.down = false

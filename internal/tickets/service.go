@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // Outcome is a check-in's answer.
@@ -124,21 +125,11 @@ type Revocation struct {
 	RevokedAt   time.Time
 }
 
-// Store errors the service retries or interprets.
-var (
-	// ErrExists: CreateTickets found the order's manifest already written.
-	ErrExists = errors.New("tickets already issued")
-	// ErrChanged: a condition on a ticket's version or state failed, or
-	// DynamoDB cancelled a transaction for contention or throttling; read
-	// again and retry.
-	ErrChanged = errors.New("tickets changed concurrently")
-)
-
 // Store is the persistence tickets need. Every read is strongly consistent.
 type Store interface {
 	// CreateTickets writes the manifest and every ticket in one
-	// transaction, each conditional on not existing. It returns an error
-	// matching ErrExists when the manifest exists, ErrChanged on
+	// transaction, each conditional on not existing. It returns
+	// fault.Exists when the manifest exists, fault.Contention on
 	// contention.
 	CreateTickets(ctx context.Context, m Manifest, ts []Ticket) error
 	// OrderTickets reads an order's manifest and its tickets in manifest
@@ -147,11 +138,11 @@ type Store interface {
 	// RevokeTickets marks each ticket revoked and adds it to its event's
 	// revocation list (UpToVersion = its version) in one transaction,
 	// conditional on each ticket still being at its version and unrevoked
-	// (else ErrChanged).
+	// (else fault.Contention).
 	RevokeTickets(ctx context.Context, ts []StoredTicket, reason string, now time.Time) error
 	// ReissueTickets raises each ticket's version by one and clears its
 	// revocation, and lists the previous version as revoked, in one
-	// transaction conditional on each version (else ErrChanged). Scan state
+	// transaction conditional on each version (else fault.Contention). Scan state
 	// is kept: a ticket admitted before stays used.
 	ReissueTickets(ctx context.Context, ts []StoredTicket, reason string, now time.Time) error
 	// Admit records scan as the ticket's first scan, atomically: only if
@@ -169,8 +160,12 @@ type Store interface {
 type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
-	// Attempts bounds retries after ErrChanged (default 6).
+	// Attempts bounds the tries of a write that lost a race or was
+	// throttled (default 6).
 	Attempts int
+	// Retry paces those tries (default waits of up to 10 ms doubling to
+	// 320 ms); its Attempts, when set, wins over Attempts.
+	Retry retry.Policy
 	// ScanRetention is how long a nonce's answer is kept (default 30 days):
 	// a retry of the same nonce within it gets the same answer.
 	ScanRetention time.Duration
@@ -182,7 +177,7 @@ type Service struct {
 	codec     *Codec
 	clock     clock.Clock
 	log       *slog.Logger
-	attempts  int
+	retry     retry.Policy
 	retention time.Duration
 }
 
@@ -200,7 +195,13 @@ func NewService(store Store, codec *Codec, o Options) *Service {
 	if o.ScanRetention <= 0 {
 		o.ScanRetention = 30 * 24 * time.Hour
 	}
-	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retention: o.ScanRetention}
+	if o.Retry.Attempts <= 0 {
+		o.Retry.Attempts = o.Attempts
+	}
+	if o.Retry.Base <= 0 {
+		o.Retry.Base, o.Retry.Cap = 10*time.Millisecond, 320*time.Millisecond
+	}
+	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention}
 }
 
 // Codec returns the service's codec.
@@ -238,40 +239,52 @@ func (s *Service) Issue(ctx context.Context, o orders.Order) ([]IssuedTicket, er
 		ids[i] = t.ID
 	}
 	m := Manifest{OrderID: o.ID, EventID: o.EventID, Account: o.Account, TicketIDs: ids, IssuedAt: s.clock.Now()}
-	var last error
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return nil, err
+	// Exists: another call issued them meanwhile; read again like after
+	// contention.
+	p := s.retry
+	p.Retryable = func(err error) bool { return fault.Retryable(err) || fault.Is(err, fault.Exists) }
+	for b := p.Start(); ; {
+		out, err := s.issueOnce(ctx, log, m, want)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil {
+				return nil, busy(fmt.Errorf("issue tickets for order %s: %w", o.ID, err), "tickets could not be issued now; retry")
 			}
-		}
-		_, stored, found, err := s.store.OrderTickets(ctx, o.ID)
-		if err != nil {
-			return nil, fmt.Errorf("issue tickets for order %s: %w", o.ID, err)
-		}
-		if found {
-			if !sameIDs(stored, ids) {
-				log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(ids))
-			}
-			log.Debug("tickets already issued", "count", len(stored))
-			return s.issued(stored, false)
-		}
-		err = s.store.CreateTickets(ctx, m, want)
-		switch {
-		case err == nil:
-			log.Info("tickets issued", "count", len(want))
-			created := make([]StoredTicket, len(want))
-			for i, t := range want {
-				created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
-			}
-			return s.issued(created, false)
-		case errors.Is(err, ErrExists), errors.Is(err, ErrChanged):
-			last = err // another call issued them meanwhile, or contention: read again
-		default:
-			return nil, fmt.Errorf("issue tickets for order %s: %w", o.ID, err)
+			return out, nil
 		}
 	}
-	return nil, apperr.Wrap(last, apperr.Unavailable, "tickets could not be issued now; retry")
+}
+
+// issueOnce answers the stored tickets of m's order, or creates want.
+func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, want []Ticket) ([]IssuedTicket, error) {
+	_, stored, found, err := s.store.OrderTickets(ctx, m.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if !sameIDs(stored, m.TicketIDs) {
+			log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(m.TicketIDs))
+		}
+		log.Debug("tickets already issued", "count", len(stored))
+		return s.issued(stored, false)
+	}
+	if err := s.store.CreateTickets(ctx, m, want); err != nil {
+		return nil, err
+	}
+	log.Info("tickets issued", "count", len(want))
+	created := make([]StoredTicket, len(want))
+	for i, t := range want {
+		created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
+	}
+	return s.issued(created, false)
+}
+
+// busy translates a retry that gave up into UNAVAILABLE; other errors
+// pass as they are.
+func busy(err error, msg string) error {
+	if errors.Is(err, retry.ErrExhausted) {
+		return apperr.Wrap(err, apperr.Unavailable, "%s", msg)
+	}
+	return err
 }
 
 func sameIDs(ts []StoredTicket, ids []string) bool {
@@ -367,41 +380,41 @@ func (s *Service) Revoke(ctx context.Context, orderID, reason string) error {
 		return err
 	}
 	log := s.log.With("orderId", orderID)
-	var last error
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return err
+	for b := s.retry.Start(); ; {
+		err := s.revokeOnce(ctx, log, orderID, reason)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil {
+				return busy(fmt.Errorf("revoke tickets of order %s: %w", orderID, err), "tickets could not be revoked now; retry")
 			}
-		}
-		m, ts, found, err := s.store.OrderTickets(ctx, orderID)
-		if err != nil {
-			return fmt.Errorf("revoke tickets of order %s: %w", orderID, err)
-		}
-		if !found {
-			log.Info("revoke: order has no tickets", "reason", reason)
 			return nil
 		}
-		var todo []StoredTicket
-		for _, t := range ts {
-			if !t.Revoked() {
-				todo = append(todo, t)
-			}
-		}
-		if len(todo) == 0 {
-			return nil
-		}
-		err = s.store.RevokeTickets(ctx, todo, reason, s.clock.Now())
-		if err == nil {
-			log.Info("tickets revoked", "eventId", m.EventID, "count", len(todo), "reason", reason)
-			return nil
-		}
-		if !errors.Is(err, ErrChanged) {
-			return fmt.Errorf("revoke tickets of order %s: %w", orderID, err)
-		}
-		last = err
 	}
-	return apperr.Wrap(last, apperr.Unavailable, "tickets could not be revoked now; retry")
+}
+
+// revokeOnce reads the order's tickets and revokes those still valid.
+func (s *Service) revokeOnce(ctx context.Context, log *slog.Logger, orderID, reason string) error {
+	m, ts, found, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		log.Info("revoke: order has no tickets", "reason", reason)
+		return nil
+	}
+	var todo []StoredTicket
+	for _, t := range ts {
+		if !t.Revoked() {
+			todo = append(todo, t)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if err := s.store.RevokeTickets(ctx, todo, reason, s.clock.Now()); err != nil {
+		return err
+	}
+	log.Info("tickets revoked", "eventId", m.EventID, "count", len(todo), "reason", reason)
+	return nil
 }
 
 // Reissue gives every ticket of a paid order a new version and clears its
@@ -424,35 +437,35 @@ func (s *Service) Reissue(ctx context.Context, o orders.Order, reason string) ([
 		return nil, apperr.New(apperr.InvalidStateChange, "order %s is %s: tickets are issued only for paid orders", o.ID, o.Status)
 	}
 	log := s.log.With("orderId", o.ID, "eventId", o.EventID)
-	var last error
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return nil, err
+	for b := s.retry.Start(); ; {
+		out, err := s.reissueOnce(ctx, log, o.ID, reason)
+		if again, err := b.Again(ctx, err); !again {
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return nil, busy(fmt.Errorf("reissue tickets of order %s: %w", o.ID, err), "tickets could not be re-issued now; retry")
 			}
+			return out, err
 		}
-		_, ts, found, err := s.store.OrderTickets(ctx, o.ID)
-		if err != nil {
-			return nil, fmt.Errorf("reissue tickets of order %s: %w", o.ID, err)
-		}
-		if !found {
-			return nil, apperr.New(apperr.NotFound, "order %s has no tickets", o.ID)
-		}
-		err = s.store.ReissueTickets(ctx, ts, reason, s.clock.Now())
-		if err == nil {
-			for i := range ts {
-				ts[i].Version++
-				ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
-			}
-			log.Info("tickets re-issued", "count", len(ts), "reason", reason)
-			return s.issued(ts, false)
-		}
-		if !errors.Is(err, ErrChanged) {
-			return nil, fmt.Errorf("reissue tickets of order %s: %w", o.ID, err)
-		}
-		last = err
 	}
-	return nil, apperr.Wrap(last, apperr.Unavailable, "tickets could not be re-issued now; retry")
+}
+
+// reissueOnce reads the order's tickets and gives each a new version.
+func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, reason string) ([]IssuedTicket, error) {
+	_, ts, found, err := s.store.OrderTickets(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, apperr.New(apperr.NotFound, "order %s has no tickets", orderID)
+	}
+	if err := s.store.ReissueTickets(ctx, ts, reason, s.clock.Now()); err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		ts[i].Version++
+		ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
+	}
+	log.Info("tickets re-issued", "count", len(ts), "reason", reason)
+	return s.issued(ts, false)
 }
 
 // Revocations returns an event's revocation list (for gate devices).
@@ -556,18 +569,4 @@ func printable(v string, spaces bool) bool {
 		}
 	}
 	return true
-}
-
-// sleep backs off before retry attempt (1-based), with jitter.
-func sleep(ctx context.Context, attempt int) error {
-	d := time.Duration(1<<min(attempt, 6)) * 5 * time.Millisecond
-	d += time.Duration(rand.Int64N(int64(d)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

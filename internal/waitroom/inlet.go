@@ -11,7 +11,9 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/metrics"
+	"github.com/stararena/stararena/internal/reqid"
 )
 
 // Health backoff: halve the rate on an unhealthy tick, recover a tenth per
@@ -130,7 +132,7 @@ func (s *Service) draw(ctx context.Context, ev *catalog.Event, st *State) (int, 
 	}
 	st.DrawLease, st.Version, st.UpdatedAt = now.Add(time.Minute), st.Version+1, now
 	if err := s.store.SaveState(ctx, *st); err != nil {
-		if apperr.Is(err, apperr.Conflict) {
+		if fault.Is(err, fault.Contention) {
 			return 0, nil
 		}
 		return 0, err
@@ -267,8 +269,14 @@ func (s *Service) advance(ctx context.Context, ev *catalog.Event, st *State, sal
 		var err error
 		if healthy, reason, err = s.o.Health(ctx, ev.ID); err != nil {
 			// The signal lives in the same database as the purchase path:
-			// when it cannot be read, assume the worst.
-			healthy, reason = false, "health unknown: "+err.Error()
+			// when it cannot be read, assume the worst. The organizer's
+			// status names the error's code and request id; its text goes
+			// to the log.
+			var id string
+			ctx, id = reqid.Ensure(ctx)
+			code := apperr.CodeOf(err)
+			s.log.WarnContext(ctx, "purchase path health unreadable", "requestId", id, "eventId", ev.ID, "code", code, "err", err)
+			healthy, reason = false, fmt.Sprintf("health unknown: %s (request %s)", code, id)
 		}
 	}
 	if st.Multiplier <= 0 {
@@ -322,7 +330,7 @@ func (s *Service) advance(ctx context.Context, ev *catalog.Event, st *State, sal
 	st.Marks = trimMarks(st.Marks, now.Add(-window))
 	st.Version, st.UpdatedAt = st.Version+1, now
 	if err := s.store.SaveState(ctx, *st); err != nil {
-		if apperr.Is(err, apperr.Conflict) {
+		if fault.Is(err, fault.Contention) {
 			return nil // another inlet ticked meanwhile; the next tick goes on from its state
 		}
 		return err

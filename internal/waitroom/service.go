@@ -15,6 +15,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/metrics"
 )
 
@@ -308,7 +309,7 @@ func (s *Service) Admit(ctx context.Context, account, eventID string) (string, a
 		}
 		id, exp := uuid.NewString(), now.Add(s.tokens.TTL()).Truncate(time.Second)
 		err = s.store.ClaimAdmission(ctx, p, id, exp, now)
-		if apperr.Is(err, apperr.Conflict) {
+		if fault.Is(err, fault.Contention) {
 			continue // another tab claimed it: re-read and answer the same admission
 		}
 		if err != nil {

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/handlers"
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/inventory"
@@ -67,8 +67,14 @@ func RunAll(t *testing.T, newStores func(t *testing.T) Stores) {
 
 // The error kinds the ports report, in one place.
 
-func isConflict(err error) bool { return apperr.Is(err, apperr.Conflict) }
-func isNotFound(err error) bool { return apperr.Is(err, apperr.NotFound) }
+// isConflict: the write was refused because the item is not in the state
+// the caller asked for (it exists, its condition failed, or a race was lost).
+func isConflict(err error) bool {
+	k := fault.KindOf(err)
+	return err != nil && (k == fault.Exists || k == fault.ConditionFailed || k == fault.Contention)
+}
+
+func isNotFound(err error) bool { return fault.Is(err, fault.NotFound) }
 
 // seatsTaken reports a hold refused because of these seats.
 func seatsTaken(err error, seats ...string) bool {

@@ -2,10 +2,10 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -29,8 +29,8 @@ func RunTicketStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if err := st.Tickets.CreateTickets(ctx, m, ts); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Tickets.CreateTickets(ctx, m, ts); !errors.Is(err, tickets.ErrExists) {
-			t.Fatalf("a second issue = %v, want ErrExists", err)
+		if err := st.Tickets.CreateTickets(ctx, m, ts); !fault.Is(err, fault.Exists) {
+			t.Fatalf("a second issue = %v, want fault.Exists", err)
 		}
 		got, stored, found, err := st.Tickets.OrderTickets(ctx, "o1")
 		if err != nil || !found || len(stored) != 2 || got.OrderID != "o1" || stored[0].Seat != "A-1-1" {
@@ -81,8 +81,8 @@ func RunTicketStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if err := st.Tickets.RevokeTickets(ctx, stored, "refund", Now); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Tickets.RevokeTickets(ctx, stored, "refund", Now); !errors.Is(err, tickets.ErrChanged) {
-			t.Fatalf("a second revoke = %v, want ErrChanged", err)
+		if err := st.Tickets.RevokeTickets(ctx, stored, "refund", Now); !fault.Is(err, fault.Contention) {
+			t.Fatalf("a second revoke = %v, want fault.Contention", err)
 		}
 		rs, err := st.Tickets.Revocations(ctx, "e1")
 		if err != nil || len(rs) != 1 || rs[0].TicketID != ts[0].ID || rs[0].UpToVersion != 1 {
@@ -95,8 +95,8 @@ func RunTicketStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if err := st.Tickets.ReissueTickets(ctx, revoked, "restored", Now); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Tickets.ReissueTickets(ctx, revoked, "restored", Now); !errors.Is(err, tickets.ErrChanged) {
-			t.Fatalf("a second reissue from the same read = %v, want ErrChanged", err)
+		if err := st.Tickets.ReissueTickets(ctx, revoked, "restored", Now); !fault.Is(err, fault.Contention) {
+			t.Fatalf("a second reissue from the same read = %v, want fault.Contention", err)
 		}
 		next := ts[0]
 		next.Version = 2
