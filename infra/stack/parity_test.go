@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
+	appfixture "github.com/stararena/stararena/internal/testenv/fixture"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -22,16 +22,7 @@ import (
 // the same keys and indexes.
 func TestLocalStackServesWhatTheCDKAppDeploys(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.LogLevel = 8
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
+	st := appfixture.Stack(t, devstack.Options{})
 
 	var local []string
 	for _, k := range st.RouteKeys() {
@@ -43,7 +34,7 @@ func TestLocalStackServesWhatTheCDKAppDeploys(t *testing.T) {
 		t.Errorf("routes differ\n local stack: %v\n CDK app:     %v", local, got)
 	}
 
-	out, err := st.DB().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(cfg.TableName)})
+	out, err := st.DB().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(st.App.Config.TableName)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/dynamo"
@@ -161,8 +157,8 @@ func TestAvailabilityFollowsSeatChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setSeat(t, db, table, ev.ID, "A-1-3", catalog.SeatHeld)
-	setSeat(t, db, table, ev.ID, "A-2-25", catalog.SeatSold)
+	testenv.SetSeat(t, db, table, ev.ID, "A-1-3", catalog.SeatHeld, "")
+	testenv.SetSeat(t, db, table, ev.ID, "A-2-25", catalog.SeatSold, "")
 
 	av, err := svc.Availability(ctx, ev.ID)
 	if err != nil {
@@ -183,20 +179,6 @@ func TestAvailabilityFollowsSeatChanges(t *testing.T) {
 	}
 	if len(av.Seats) != 55 || !av.AsOf.Equal(clk.Now()) {
 		t.Fatalf("%d seats, asOf %s", len(av.Seats), av.AsOf)
-	}
-}
-
-func setSeat(t *testing.T, db *dynamodb.Client, table, eventID, seat, state string) {
-	t.Helper()
-	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(table),
-		Key:                       dynamo.SeatKey(eventID, seat),
-		UpdateExpression:          aws.String("SET #s = :s"),
-		ExpressionAttributeNames:  map[string]string{"#s": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: state}},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

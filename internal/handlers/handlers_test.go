@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +10,8 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/clock"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // stack starts a local stack (embedded DynamoDB, no demo) for one test.
@@ -21,26 +20,10 @@ func stack(t *testing.T, clk clock.Clock) *devstack.Stack {
 	return stackWith(t, devstack.Options{Clock: clk})
 }
 
-// stackWith starts a local stack with o (address and configuration set
-// here) and stops it when the test ends.
+// stackWith starts a local stack with o and stops it when the test ends.
 func stackWith(t *testing.T, o devstack.Options) *devstack.Stack {
 	t.Helper()
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.LogLevel = 8 // quiet: errors only
-	o.Addr, o.Config = "127.0.0.1:0", cfg
-	st, err := devstack.Start(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
-	return st
+	return fixture.Stack(t, o)
 }
 
 type client struct {
@@ -253,13 +236,7 @@ func TestDemoEventIsSeeded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 22,000 places")
 	}
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.LogLevel = 8
-	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(context.Background())
+	st := fixture.Stack(t, devstack.Options{Demo: true})
 	c := client{t, st.URL()}
 	r := c.do("GET", "/v1/events/"+devstack.DemoEventID+"/availability", "", nil, nil)
 	var av struct {

@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/stararena/stararena/internal/catalog"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // The hot handlers, called as Lambda would call them (an API Gateway
@@ -33,34 +33,8 @@ const benchSecret = "whsec_bench"
 // floor, sale open, no waiting room (admission at once).
 func hotStack(b *testing.B) (*devstack.Stack, catalog.Event) {
 	b.Helper()
-	ctx := context.Background()
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.LogLevel = 12
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, ReconcileEvery: -1, InletEvery: -1,
-		SandboxSecret: benchSecret, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
-	rows := make([]catalog.Row, 200)
-	for i := range rows {
-		rows[i] = catalog.Row{ID: strconv.Itoa(i + 1), Seats: 100}
-	}
-	p, ga := int64(5000), 200_000
-	req := catalog.CreateEventRequest{Name: "Bench", Venue: "Hall", Queue: &catalog.QueueRequest{Mode: catalog.QueueOff},
-		StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: rows}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
-	ev, err := req.Event()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if ev, err = st.App.Catalog.Create(ctx, ev, "bench"); err != nil {
-		b.Fatal(err)
-	}
+	st := fixture.Stack(b, devstack.Options{ReconcileEvery: -1, InletEvery: -1, SandboxSecret: benchSecret, Logger: slog.New(slog.DiscardHandler)})
+	ev := fixture.OpenEvent(b, st.App, fixture.Event{Rows: 200, SeatsPerRow: 100, GACapacity: 200_000})
 	return st, ev
 }
 

@@ -19,18 +19,15 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // world is the application on a real DynamoDB-compatible server.
 type world struct {
 	*app.App
-	db      *dynamodb.Client
-	table   string
 	keyring admission.Keyring
 }
 
@@ -38,60 +35,22 @@ func newWorld(t testing.TB) *world { return newWorldWithClock(t, nil) }
 
 func newWorldWithClock(t testing.TB, clk clock.Clock) *world {
 	t.Helper()
-	db, table := testenv.DynamoDB(t)
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TableName, cfg.LogLevel = table, 8
 	kr, err := admission.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Keyring: &kr, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{App: a, db: db, table: table, keyring: kr}
+	return &world{App: fixture.NewApp(t, fixture.AppOptions{Clock: clk, Keyring: &kr}), keyring: kr}
 }
 
 // event creates an open event: reserved section A (rows of 10) and GA.
 func (w *world) event(t testing.TB, rows, gaCapacity, maxTickets int) catalog.Event {
 	t.Helper()
-	p, gp := int64(5000), int64(3000)
-	rs := make([]catalog.Row, rows)
-	for i := range rs {
-		rs[i] = catalog.Row{ID: strconv.Itoa(i + 1), Seats: 10}
-	}
-	mt := maxTickets
-	req := catalog.CreateEventRequest{
-		Name: "Rush", Venue: "Arena",
-		StartsAt:    time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
-		SaleOpensAt: time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
-		Queue:       &catalog.QueueRequest{Mode: catalog.QueueOff},
-		Sections: []catalog.SectionRequest{
-			{ID: "A", PriceCents: &p, Currency: "EUR", Rows: rs},
-			{ID: "GA", PriceCents: &gp, Currency: "EUR", Capacity: &gaCapacity},
-		},
-		MaxTicketsPerAccount: &mt,
-	}
-	ev, err := req.Event()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev, err = w.Catalog.Create(context.Background(), ev, "org"); err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return fixture.OpenEvent(t, w.App, fixture.Event{Rows: rows, GACapacity: gaCapacity, MaxTicketsPerAccount: maxTickets, GAPriceCents: 3000})
 }
 
 func (w *world) token(t testing.TB, account, eventID string) string {
 	t.Helper()
-	tok, _, err := w.Gate.Admit(context.Background(), account, eventID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return fixture.Admit(t, w.App, account, eventID)
 }
 
 type outcome struct {
@@ -150,8 +109,8 @@ func (w *world) gaCounts(t testing.TB, ev catalog.Event) (available, held int) {
 
 func (w *world) limitCount(t testing.TB, eventID, account string) int {
 	t.Helper()
-	out, err := w.db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(w.table), ConsistentRead: aws.Bool(true),
+	out, err := w.DB.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(w.Config.TableName), ConsistentRead: aws.Bool(true),
 		Key: dynamo.LimitKey(eventID, account),
 	})
 	if err != nil {

@@ -2,22 +2,20 @@ package openapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/openapi"
 	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // TestConformance starts the real local stack (embedded DynamoDB, demo
@@ -421,35 +419,12 @@ func createBody(edit func(map[string]any)) []byte {
 
 func startStack(t *testing.T) *devstack.Stack {
 	t.Helper()
-	// The embedded DynamoDB, or AWS_ENDPOINT_URL_DYNAMODB when set (a fresh
-	// table either way).
-	cfg, err := config.FromEnv(func(k string) string {
-		if k == "AWS_ENDPOINT_URL_DYNAMODB" {
-			return os.Getenv(k)
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TableName = fmt.Sprintf("openapi-%d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	// TimeScale: the order workflow's waits run 100 times faster (a
 	// 3600 s hold lasts 36 s); the reconciler runs only when asked.
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true,
+	return fixture.Stack(t, devstack.Options{Demo: true,
 		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret, Logger: testenv.Logs(t, slog.LevelWarn),
 		// The journey reads its own writes (a pause, then the status).
 		FanReadCache: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
-	return st
 }
 
 func mustJSON(t *testing.T, b []byte, dst any) {

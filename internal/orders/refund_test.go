@@ -15,20 +15,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/reconcile"
-	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -82,17 +80,10 @@ func (i issuer) IssueTickets(ctx context.Context, orderID string) error {
 
 func newRefundWorld(t *testing.T) *refundWorld {
 	t.Helper()
-	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
-	db, table := testenv.DynamoDB(t)
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.TableName, cfg.LogLevel = table, 8
-	kr, _ := admission.GenerateKeyring()
 	clk := clock.NewManual(time.Now())
-	a, err := app.New(ctx, cfg, app.Options{DB: db, Keyring: &kr, Clock: clk, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := fixture.NewApp(t, fixture.AppOptions{Clock: clk, Logger: quiet})
+	var err error
 	w := &refundWorld{App: a, clk: clk}
 	if w.box, err = sandbox.New(sandbox.Options{Secret: "whsec_test", Logger: quiet}); err != nil {
 		t.Fatal(err)
@@ -106,44 +97,20 @@ func newRefundWorld(t *testing.T) *refundWorld {
 	}
 	w.tk = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: clk, Logger: quiet})
 	w.svc = orders.NewService(a.Stores.Orders, providers, nil, orders.ServiceOptions{Clock: clk, Logger: quiet, Tickets: w.tk,
-		Crash: w.crashAt.at,
-		MaxTickets: func(ctx context.Context, id string) (int, error) {
-			ev, err := a.Catalog.Get(ctx, id)
-			return ev.MaxTicketsPerAccount, err
-		}})
+		Crash: w.crashAt.at, MaxTickets: fixture.MaxTickets(a)})
 	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.svc, providers, issuer{w},
 		reconcile.Options{Clock: clk, Logger: quiet, Grace: time.Minute, Tickets: w.tk})
-	p, ga, mt := int64(5000), 10, 4
-	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", MaxTicketsPerAccount: &mt,
-		StartsAt: clk.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: clk.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: 10}}}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
-	ev, err := req.Event()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.ev, err = a.Catalog.Create(ctx, ev, "org"); err != nil {
-		t.Fatal(err)
-	}
+	w.ev = fixture.OpenEvent(t, a, fixture.Event{MaxTicketsPerAccount: 4})
 	return w
 }
 
 func (w *refundWorld) tryHold(account string, r inventory.HoldRequest) (orders.Order, error) {
-	tok, _, err := w.Gate.Admit(context.Background(), account, w.ev.ID)
-	if err != nil {
-		return orders.Order{}, err
-	}
-	r.AdmissionToken = tok
-	return w.Inventory.Hold(context.Background(), account, w.ev.ID, r, "")
+	return fixture.TryHold(context.Background(), w.App, account, w.ev.ID, r)
 }
 
 func (w *refundWorld) hold(t *testing.T, account string, r inventory.HoldRequest) orders.Order {
 	t.Helper()
-	o, err := w.tryHold(account, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return fixture.Hold(t, w.App, account, w.ev.ID, r)
 }
 
 // pay makes the fan pay at the sandbox and applies the payment as the

@@ -7,15 +7,12 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/catalog"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // refunds records refunds by idempotency key, like a provider would: the
@@ -79,48 +76,16 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	db, table := testenv.DynamoDB(t)
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.TableName, cfg.LogLevel = table, 8
-	kr, _ := admission.GenerateKeyring()
-	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Keyring: &kr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := fixture.NewApp(t, fixture.AppOptions{})
 	w := &world{App: a, refunds: &refunds{}, resumes: &resumes{}}
-	w.svc = orders.NewService(a.Stores.Orders, w.refunds, w.resumes, orders.ServiceOptions{
-		MaxTickets: func(ctx context.Context, id string) (int, error) {
-			ev, err := a.Catalog.Get(ctx, id)
-			return ev.MaxTicketsPerAccount, err
-		},
-	})
-	p, ga, mt := int64(5000), 10, 4
-	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", MaxTicketsPerAccount: &mt,
-		StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: 10}}}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
-	ev, err := req.Event()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.ev, err = a.Catalog.Create(context.Background(), ev, "org"); err != nil {
-		t.Fatal(err)
-	}
+	w.svc = orders.NewService(a.Stores.Orders, w.refunds, w.resumes, orders.ServiceOptions{MaxTickets: fixture.MaxTickets(a)})
+	w.ev = fixture.OpenEvent(t, a, fixture.Event{MaxTicketsPerAccount: 4})
 	return w
 }
 
 func (w *world) hold(t *testing.T, account string, r inventory.HoldRequest) orders.Order {
 	t.Helper()
-	tok, _, err := w.Gate.Admit(context.Background(), account, w.ev.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.AdmissionToken = tok
-	o, err := w.Inventory.Hold(context.Background(), account, w.ev.ID, r, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return fixture.Hold(t, w.App, account, w.ev.ID, r)
 }
 
 func pay(o orders.Order, id string) orders.Payment {

@@ -10,23 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
-	"github.com/stararena/stararena/internal/config"
-	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/reqid"
 	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // provider holds captured payments by order, as the provider's books would.
@@ -89,45 +83,19 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	db, table := testenv.DynamoDB(t)
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.TableName, cfg.LogLevel = table, 8
-	kr, _ := admission.GenerateKeyring()
 	clk := clock.NewManual(time.Now())
-	a, err := app.New(context.Background(), cfg, app.Options{DB: db, Keyring: &kr, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := fixture.NewApp(t, fixture.AppOptions{Clock: clk})
 	w := &world{App: a, clk: clk, prov: &provider{payments: map[string][]orders.Payment{}, refunded: map[string]bool{}}}
 	w.om = orders.NewService(a.Stores.Orders, w.prov, nil, orders.ServiceOptions{Clock: clk})
 	w.iss = &issuer{om: w.om}
 	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute})
-	p, ga, hold := int64(5000), 10, 60
-	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", HoldSeconds: &hold,
-		StartsAt: clk.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: clk.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: 10}}}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
-	ev, err := req.Event()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.ev, err = a.Catalog.Create(context.Background(), ev, "org"); err != nil {
-		t.Fatal(err)
-	}
+	w.ev = fixture.OpenEvent(t, a, fixture.Event{HoldSeconds: 60})
 	return w
 }
 
 func (w *world) hold(t *testing.T, account string, seats ...string) orders.Order {
 	t.Helper()
-	tok, _, err := w.Gate.Admit(context.Background(), account, w.ev.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := w.Inventory.Hold(context.Background(), account, w.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: seats}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return fixture.Hold(t, w.App, account, w.ev.ID, inventory.HoldRequest{Seats: seats})
 }
 
 func (w *world) status(t *testing.T, id string) orders.Status {
@@ -265,17 +233,7 @@ func TestReconcilerFreesOrphanSeatsAndFlagsUnpaidSoldSeats(t *testing.T) {
 
 func setSeat(t *testing.T, w *world, seat, state, orderID string) {
 	t.Helper()
-	_, err := w.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                aws.String(w.Config.TableName),
-		Key:                      dynamo.SeatKey(w.ev.ID, seat),
-		UpdateExpression:         aws.String("SET #s = :s, orderId = :o"),
-		ExpressionAttributeNames: map[string]string{"#s": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: state},
-			":o": &types.AttributeValueMemberS{Value: orderID}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.SetSeat(t, w.DB, w.Config.TableName, w.ev.ID, seat, state, orderID)
 }
 
 // TestSweepAccountsForEveryCapturedPayment: GIVEN the provider holds a

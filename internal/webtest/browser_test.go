@@ -22,9 +22,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/stararena/stararena/internal/auth"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 // requireBrowser makes a missing Chromium a failure instead of a skip
@@ -51,32 +51,19 @@ func chromium(t *testing.T) string {
 // more changes the options.
 func startStack(t *testing.T, more ...func(*devstack.Options)) *devstack.Stack {
 	t.Helper()
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
 	web, err := filepath.Abs(filepath.Join("..", "..", "web"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := devstack.Options{
-		Addr: "127.0.0.1:0", Config: cfg, WebDir: web,
+		WebDir:    web,
 		TimeScale: 0.02, InletEvery: 200 * time.Millisecond, ReconcileEvery: -1,
 		Logger: testenv.Logs(t, slog.LevelWarn),
 	}
 	for _, f := range more {
 		f(&o)
 	}
-	st, err := devstack.Start(context.Background(), o)
-	if err != nil {
-		t.Fatalf("start the local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
-	return st
+	return fixture.Stack(t, o)
 }
 
 // client calls the API directly, as the other fans and the organizer's

@@ -12,19 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/stepfunctions"
-	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/workflow"
 )
@@ -64,14 +62,8 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
-	db, table := testenv.DynamoDB(t)
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	cfg.TableName, cfg.LogLevel = table, 8
-	kr, _ := admission.GenerateKeyring()
-	a, err := app.New(ctx, cfg, app.Options{DB: db, Keyring: &kr, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := fixture.NewApp(t, fixture.AppOptions{Logger: quiet})
+	var err error
 	r := &rig{App: a}
 
 	var webhooks atomic.Pointer[checkout.Webhooks]
@@ -101,11 +93,7 @@ func newRig(t *testing.T) *rig {
 	r.issuer = &issuer{svc: r.tickets}
 
 	var resumer orders.Resumer = lazyResumer{r}
-	r.om = orders.NewService(a.Stores.Orders, providers, resumer, orders.ServiceOptions{Logger: quiet,
-		MaxTickets: func(ctx context.Context, id string) (int, error) {
-			ev, err := a.Catalog.Get(ctx, id)
-			return ev.MaxTicketsPerAccount, err
-		}})
+	r.om = orders.NewService(a.Stores.Orders, providers, resumer, orders.ServiceOptions{Logger: quiet, MaxTickets: fixture.MaxTickets(a)})
 	webhooks.Store(checkout.NewWebhooks(providers, a.Stores.ProviderEvents, r.om, nil, quiet))
 
 	tasks := &workflow.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: providers,
@@ -124,18 +112,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { _ = sd.Close() })
 	r.flow = stepfunctions.New(sd.Client(), sd.StateMachineArn(workflow.Name))
 
-	p, ga, hold := int64(5000), 10, 60
-	req := catalog.CreateEventRequest{Name: "Show", Venue: "Hall", HoldSeconds: &hold,
-		StartsAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), SaleOpensAt: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		Queue:    &catalog.QueueRequest{Mode: catalog.QueueOff},
-		Sections: []catalog.SectionRequest{{ID: "A", PriceCents: &p, Currency: "EUR", Rows: []catalog.Row{{ID: "1", Seats: 10}}}, {ID: "GA", PriceCents: &p, Currency: "EUR", Capacity: &ga}}}
-	ev, err := req.Event()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.ev, err = a.Catalog.Create(ctx, ev, "org"); err != nil {
-		t.Fatal(err)
-	}
+	r.ev = fixture.OpenEvent(t, a, fixture.Event{HoldSeconds: 60})
 	return r
 }
 
@@ -186,14 +163,7 @@ func (l lazyResumer) LatePaymentAccepted(ctx context.Context, o orders.Order) er
 func (r *rig) buy(t *testing.T, account string, seats ...string) (orders.Order, payments.Payment) {
 	t.Helper()
 	ctx := context.Background()
-	tok, _, err := r.Gate.Admit(ctx, account, r.ev.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := r.Inventory.Hold(ctx, account, r.ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: seats}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := fixture.Hold(t, r.App, account, r.ev.ID, inventory.HoldRequest{Seats: seats})
 	if err := r.flow.Start(ctx, o); err != nil {
 		t.Fatal(err)
 	}

@@ -7,28 +7,17 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
 func TestOrganizerRunsASaleOnTheLocalStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local stack")
 	}
-	cfg, _ := config.FromEnv(func(string) string { return "" })
-	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg,
-		ReconcileEvery: -1, InletEvery: -1, Logger: testenv.Logs(t, slog.LevelWarn)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
+	st := fixture.Stack(t, devstack.Options{ReconcileEvery: -1, InletEvery: -1, Logger: testenv.Logs(t, slog.LevelWarn)})
 	cmd := func(stdin string, args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), append([]string{"-api", st.URL()}, args...), strings.NewReader(stdin), &out, &errOut)
