@@ -47,3 +47,27 @@ func (m *Manual) Set(t time.Time) {
 	m.t = t.UTC()
 	m.mu.Unlock()
 }
+
+// Offset is the wall clock moved forward by what Advance added: for code
+// that shares the real passage of time with parts the test cannot stop (a
+// Node process, HTTP timeouts) but must be moved past a deadline or a rate
+// window on demand. The zero value is the wall clock. It is safe for
+// concurrent use.
+type Offset struct {
+	mu sync.Mutex
+	d  time.Duration
+}
+
+// Now returns the current UTC time plus the offset.
+func (o *Offset) Now() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return time.Now().UTC().Add(o.d)
+}
+
+// Advance moves the clock forward by d.
+func (o *Offset) Advance(d time.Duration) {
+	o.mu.Lock()
+	o.d += d
+	o.mu.Unlock()
+}

@@ -50,7 +50,7 @@ type Options struct {
 	// in the seat map instead of the queue).
 	InventoryFactor float64
 	// DrawGrace lets joins sent just before opening leave SQS before the
-	// draw (default 2 s).
+	// draw (default DefaultDrawGrace).
 	DrawGrace time.Duration
 	// TickEvery is the inlet's interval, the rate's first time step
 	// (default 2 s).
@@ -83,6 +83,11 @@ type Service struct {
 	reads *readCache
 }
 
+// DefaultDrawGrace is how long after opening the draw waits: joins sent
+// just before opening are still in SQS or an assigner batch (its window is
+// 1 s) and must be in the draw.
+const DefaultDrawGrace = 2 * time.Second
+
 // DefaultReadCacheTTL is how stale a fan's view of the event and the
 // serving position may be, per function instance: the CDN serves
 // queue-status 2 s stale anyway, and the serving position only grows.
@@ -111,7 +116,7 @@ func NewService(store Store, events Events, tokens Tokens, o Options) *Service {
 		o.InventoryFactor = 1
 	}
 	if o.DrawGrace <= 0 {
-		o.DrawGrace = 2 * time.Second
+		o.DrawGrace = DefaultDrawGrace
 	}
 	if o.TickEvery <= 0 {
 		o.TickEvery = 2 * time.Second

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -473,38 +472,20 @@ func testEnv(t *testing.T) config.Getenv {
 
 // testStack is the local stack the samples run on, with a clock the test
 // can move forward.
-func testStack(t *testing.T) (*devstack.Stack, *offsetClock) {
+func testStack(t *testing.T) (*devstack.Stack, *clock.Offset) {
 	t.Helper()
 	cfg, err := config.FromEnv(testEnv(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	clk := &offsetClock{}
+	clk := &clock.Offset{}
 	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true, Logger: log, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeStack(st) })
 	return st, clk
-}
-
-// offsetClock is the wall clock moved forward by what Advance added.
-type offsetClock struct {
-	mu sync.Mutex
-	d  time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.d)
-}
-
-func (c *offsetClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.d += d
-	c.mu.Unlock()
 }
 
 // TestRunWithEndpoint points the command at an existing DynamoDB-compatible
