@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -52,6 +53,13 @@ var testContext = map[string]any{
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// Every template test needs the synth, which takes about a minute
+		// of Node (jsii) time.
+		fmt.Println("infra/stack: CDK synth and the template tests skipped in -short mode; run go test ./infra/...")
+		os.Exit(0)
+	}
 	os.Exit(synthAndRun(m))
 }
 

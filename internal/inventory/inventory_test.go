@@ -208,6 +208,9 @@ func TestOverlappingMultiSeatHolds(t *testing.T) {
 }
 
 func TestGeneralAdmissionNeverGoesBelowZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two rushes of 2,000 fans (about 20 s); the reserved-seat rushes keep I1 in -short")
+	}
 	t.Run("SinglePlaces", func(t *testing.T) {
 		w := newWorld(t)
 		ev := w.event(t, 1, 300, 4)

@@ -157,6 +157,9 @@ func TestRejectsTwoOperationsOnOneItem(t *testing.T) {
 // each flip two of 20 seats from A to H and put an order; no seat ends in
 // two orders and orders exist only for winners.
 func TestConcurrentTwoSeatHoldsNeverShareASeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3,000 concurrent transactions (about 5 s of both cores); run without -short")
+	}
 	ctx := context.Background()
 	db := client(t, false)
 	for i := range 20 {

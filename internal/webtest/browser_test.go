@@ -31,9 +31,13 @@ import (
 // (make test sets it).
 const requireBrowser = "STARARENA_REQUIRE_BROWSER"
 
-// chromium finds the browser or skips the test with the reason.
+// chromium finds the browser or skips the test with the reason; -short
+// skips the browser tests, which take half a minute.
 func chromium(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode (headless Chromium, about 35 s)")
+	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

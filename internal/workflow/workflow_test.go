@@ -115,6 +115,9 @@ func TestDefinitionIsTheFileAtDefinitionPath(t *testing.T) {
 // scripts/lint-asl.sh (run by make test) must pass on the real definition and
 // fail on broken ones, or the lint proves nothing.
 func TestLintASL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("asl-validator in Node (about 10 s); make lint runs it too")
+	}
 	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "node_modules", "asl-validator")); errors.Is(err, os.ErrNotExist) {
 		t.Skip("node_modules/asl-validator absent: run `npm ci` at the repository root (make test does)")

@@ -156,6 +156,9 @@ var stateful = map[string]struct {
 // the function against the demo data, or, for the routes in stateful, the
 // listed error as it is and 2xx once the state it needs is prepared.
 func TestSampleEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every sample on the demo stack (22,000 places, about 20 s); run without -short")
+	}
 	root, err := openapi.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -434,6 +437,9 @@ func TestRun(t *testing.T) {
 	env := testEnv(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if testing.Short() && strings.HasSuffix(c.name, "on its schedule") {
+				t.Skip("seeds the demo events (22,000 places) for a scheduled run; run without -short")
+			}
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), c.args, env, &stdout, &stderr)
 			if code != c.code || !strings.Contains(stdout.String(), c.out) || !strings.Contains(stderr.String(), c.err) {
