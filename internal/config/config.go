@@ -4,12 +4,12 @@ package config
 
 import (
 	"fmt"
-	"github.com/stararena/stararena/internal/limits"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/providers"
 )

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/stararena/stararena/internal/limits"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // MetadataOrderID is the metadata key holding a payment's order id.

@@ -5,10 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/stararena/stararena/internal/limits"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // SignatureHeader is the HTTP header carrying a webhook signature, for

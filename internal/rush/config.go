@@ -19,10 +19,10 @@ package rush
 import (
 	"errors"
 	"fmt"
-	"github.com/stararena/stararena/internal/limits"
 	"io"
 	"time"
 
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/localdynamo"
 )
 

@@ -6,10 +6,11 @@ package topology
 
 import (
 	"fmt"
-	"github.com/stararena/stararena/internal/limits"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Auth is how a route's caller is identified.
