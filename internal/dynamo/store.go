@@ -7,7 +7,6 @@ import (
 
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
-	"github.com/stararena/stararena/internal/handlers"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ratelimit"
@@ -52,11 +51,10 @@ type (
 )
 
 var (
-	_ checkout.EventStore  = (*ProviderEventStore)(nil)
-	_ handlers.ReportStore = (*ReportStore)(nil)
-	_ reconcile.Store      = (*ReconcileStore)(nil)
-	_ ratelimit.Store      = (*RateLimitStore)(nil)
-	_ waitroom.Store       = (*WaitroomStore)(nil)
+	_ checkout.EventStore = (*ProviderEventStore)(nil)
+	_ reconcile.Store     = (*ReconcileStore)(nil)
+	_ ratelimit.Store     = (*RateLimitStore)(nil)
+	_ waitroom.Store      = (*WaitroomStore)(nil)
 )
 
 // Reads that more than one port needs are written once, by the store that
