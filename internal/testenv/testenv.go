@@ -30,8 +30,14 @@ func NativeTransactions() bool { return os.Getenv("LOCAL_DDB_TRANSACTIONS") == "
 // (when embedded) stops when the test ends.
 func DynamoDB(tb testing.TB) (*dynamodb.Client, string) {
 	tb.Helper()
+	return DynamoDBAt(tb, os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+}
+
+// DynamoDBAt is DynamoDB against the given endpoint (Moto's, say); an
+// empty endpoint starts the embedded server.
+func DynamoDBAt(tb testing.TB, endpoint string) (*dynamodb.Client, string) {
+	tb.Helper()
 	ctx := context.Background()
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	if endpoint == "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
