@@ -9,21 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/testenv"
 )
 
 // TestREADMELayoutListsEveryPackage: the README's layout section names every
 // Go package directory under internal/ (and infra/, scripts/), so a newcomer
 // can find a package by its group, and names none that is gone.
 func TestREADMELayoutListsEveryPackage(t *testing.T) {
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
+	readme := testenv.RepoFile(t, "README.md")
 	start := strings.Index(string(readme), "\n## Layout\n")
 	if start < 0 {
 		t.Fatal("README has no ## Layout section")

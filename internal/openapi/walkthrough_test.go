@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/testenv"
 )
 
 // TestWalkthrough runs scripts/walkthrough.sh, the sale the README walks
@@ -28,10 +28,7 @@ func TestWalkthrough(t *testing.T) {
 			t.Skipf("the walkthrough needs %s: %v", tool, err)
 		}
 	}
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
 	st := startStack(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -81,18 +78,8 @@ func TestWalkthrough(t *testing.T) {
 // every ```sh block of README.md that calls curl must be a verbatim excerpt
 // of scripts/walkthrough.sh, which TestWalkthrough runs.
 func TestREADMEQuotesTheWalkthrough(t *testing.T) {
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	script, err := os.ReadFile(filepath.Join(root, "scripts", "walkthrough.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := testenv.RepoFile(t, "README.md")
+	script := testenv.RepoFile(t, "scripts", "walkthrough.sh")
 	blocks := regexp.MustCompile("(?s)\n```sh\n(.*?)```\n").FindAllSubmatch(readme, -1)
 	quoted := 0
 	for _, b := range blocks {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/testenv"
 )
 
 // weighedPages are the site's entry pages with their budgets. The budgets
@@ -40,15 +40,9 @@ var weighedPages = []struct {
 // CDN compresses each response), fails when a page is over its budget, and
 // fails when the README's figures are more than 10% off the measured ones.
 func TestPageWeight(t *testing.T) {
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
 	web := filepath.Join(root, "web")
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := testenv.RepoFile(t, "README.md")
 	optional := map[string]bool{}
 	for _, p := range weighedPages {
 		t.Run(strings.ReplaceAll(p.name, " ", "_"), func(t *testing.T) {

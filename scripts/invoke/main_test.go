@@ -24,8 +24,8 @@ import (
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
-	"github.com/stararena/stararena/internal/openapi"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -159,10 +159,7 @@ func TestSampleEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every sample on the demo stack (22,000 places, about 20 s); run without -short")
 	}
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
 	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples in events/ (%v)", err)
@@ -405,10 +402,7 @@ func strictDecode(t *testing.T, data []byte, dst any) {
 
 // TestRun drives the command as a developer would.
 func TestRun(t *testing.T) {
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
 	healthz := filepath.Join(root, "events", "catalog-healthz.json")
 	scheduledEvent := filepath.Join(root, "events", "scheduled-event.json")
 	bad := filepath.Join(t.TempDir(), "bad.json")
@@ -497,10 +491,7 @@ func testStack(t *testing.T) (*devstack.Stack, *clock.Offset) {
 // TestRunWithEndpoint points the command at an existing DynamoDB-compatible
 // server: the function's writes land there.
 func TestRunWithEndpoint(t *testing.T) {
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

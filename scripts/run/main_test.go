@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/openapi"
+	"github.com/stararena/stararena/internal/testenv"
 )
 
 // TestStopsCleanlyOnSignal builds the command and stops it as Ctrl-C and
@@ -29,10 +29,7 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command on PATH to build scripts/run with")
 	}
-	root, err := openapi.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.RepoRoot(t)
 	bin := filepath.Join(t.TempDir(), "run")
 	build := exec.Command(goBin, "build", "-o", bin, "./scripts/run")
 	build.Dir = root
