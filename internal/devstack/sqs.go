@@ -86,7 +86,7 @@ func (st *Stack) sqsRoute(route topology.Route, q *localsqs.Queue, verify func(s
 		for _, name := range pathParams(route.Path) {
 			vars["request.path."+name] = r.PathValue(name)
 		}
-		body := renderMapping(route.MessageBody, vars)
+		body := RenderMapping(route.MessageBody, vars)
 		id, err := q.Send(body, nil)
 		if errors.Is(err, localsqs.ErrInvalidMessage) {
 			// SQS answers 400 to a message it can never take (a path
@@ -110,10 +110,11 @@ func (st *Stack) sqsRoute(route topology.Route, q *localsqs.Queue, verify func(s
 	})
 }
 
-// renderMapping substitutes ${name} as API Gateway's parameter mapping
-// does. JWT claims arrive as JSON text (a string claim keeps its quotes),
+// RenderMapping substitutes ${name} as API Gateway's parameter mapping
+// does (exported so a test can send the integration's exact message to a
+// real SQS). JWT claims arrive as JSON text (a string claim keeps its quotes),
 // as they do in AWS; path parameters and context values are raw.
-func renderMapping(tmpl string, vars map[string]string) string {
+func RenderMapping(tmpl string, vars map[string]string) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(tmpl, "${")
