@@ -45,7 +45,8 @@ func (st *Stack) startQueues(tp topology.Topology, o Options) error {
 			scale = o.TimeScale
 		}
 		opts := localsqs.Options{Name: q.Name, BatchSize: q.BatchSize, MaxBatchingWindow: q.MaxBatchingWindow,
-			VisibilityTimeout: q.VisibilityTimeout, MaxReceiveCount: q.MaxReceiveCount, TimeScale: scale, Logger: o.Logger}
+			VisibilityTimeout: q.VisibilityTimeout, MaxReceiveCount: q.MaxReceiveCount, TimeScale: scale, Logger: o.Logger,
+			Faults: o.QueueFaults}
 		if err := opts.Validate(); err != nil {
 			return fmt.Errorf("queue %s: %w", q.Name, err)
 		}

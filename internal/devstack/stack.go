@@ -79,6 +79,9 @@ type Options struct {
 	// timeout (0: TimeScale), so a run that speeds up the order workflow
 	// can keep the join queue's plumbing in real time.
 	QueueTimeScale float64
+	// QueueFaults make the queues duplicate and reorder deliveries as a
+	// standard queue may (default: none, so runs stay comparable).
+	QueueFaults localsqs.Faults
 	// SignIn is how the site signs fans in: SignInDev (the default) or
 	// SignInHosted, the code flow the site runs against Cognito in AWS,
 	// here against the stack's stand-in (the stack then serves the site a

@@ -63,6 +63,16 @@
 //     out roughly in the order they became visible, and a message returning
 //     after its visibility timeout goes to the back.
 //
+// # Faults
+//
+// A standard queue delivers at least once and only roughly in order;
+// [Options.Faults] makes that happen on purpose, at a chosen rate and
+// repeatably for a seed. With DuplicateRate a sent message is stored twice:
+// both copies carry the same MessageId, are delivered separately (possibly
+// in one batch, possibly concurrently) and are deleted separately. With
+// ReorderRate a batch record is taken from anywhere among the first 1,000
+// visible messages instead of the oldest. [Stats] counts both.
+//
 // Not emulated: delay queues and per-message delays, message retention (a
 // message never expires), long-poll costs, the scaling of Lambda pollers,
 // FIFO queues, and binary or list attribute values.

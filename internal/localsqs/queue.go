@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -33,7 +34,10 @@ const (
 	maxVisibilityTimeout = 12 * time.Hour
 	maxMaxReceiveCount   = 1000
 	maxMessageSizeLimit  = 1 << 20
-	minMessageSizeLimit  = 1024
+	// maxReorderDistance is how many visible messages a reordered record
+	// may overtake.
+	maxReorderDistance  = 1000
+	minMessageSizeLimit = 1024
 	// maxInvocationBytes is Lambda's synchronous invocation payload limit,
 	// which caps a batch whatever its size in records.
 	maxInvocationBytes = 6 << 20
@@ -76,6 +80,36 @@ type Options struct {
 	TimeScale float64
 	// Logger receives invocation failures and redrives (default: discard).
 	Logger *slog.Logger
+	// Faults inject the duplicates and reordering a standard queue may
+	// produce (default: none).
+	Faults Faults
+}
+
+// Faults make delivery as unreliable as a standard queue's may be, at a
+// chosen rate and repeatably for a seed, so consumers are tested against
+// it: SQS delivers at least once and only roughly in order.
+type Faults struct {
+	// DuplicateRate is the probability that a sent message is stored
+	// twice: both copies are delivered, with the same MessageId and
+	// different receipt handles, and each must be deleted.
+	DuplicateRate float64
+	// ReorderRate is the probability that a record of a batch is taken
+	// from anywhere among the visible messages instead of the oldest, so it
+	// overtakes the messages sent before it.
+	ReorderRate float64
+	// Seed seeds the choices; one seed gives the same duplicates for the
+	// same sequence of sends.
+	Seed uint64
+}
+
+func (f Faults) validate() error {
+	var errs []error
+	for name, r := range map[string]float64{"duplicate rate": f.DuplicateRate, "reorder rate": f.ReorderRate} {
+		if !(r >= 0 && r <= 1) {
+			errs = append(errs, fmt.Errorf("%s %v: must be 0 to 1", name, r))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 var queueName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
@@ -110,6 +144,9 @@ func (o Options) Validate() error {
 	}
 	if o.TimeScale < 0 || math.IsNaN(o.TimeScale) || math.IsInf(o.TimeScale, 0) {
 		errs = append(errs, fmt.Errorf("time scale %v: must be a non-negative number", o.TimeScale))
+	}
+	if err := o.Faults.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -152,11 +189,18 @@ type Stats struct {
 	// StaleDeletes counts deletes skipped because the message had been
 	// received again since the batch was delivered.
 	StaleDeletes int
+	// Duplicated counts messages stored twice by Faults.DuplicateRate.
+	Duplicated int
+	// Reordered counts records taken out of order by Faults.ReorderRate.
+	Reordered int
 }
 
 // entry is a message and where it is: in the visible list (elem != nil) or
 // in flight (index >= 0).
 type entry struct {
+	// key identifies the stored copy: the message id, with a suffix for a
+	// duplicate.
+	key       string
 	msg       Message
 	size      int
 	receipt   string
@@ -180,6 +224,8 @@ type Queue struct {
 	visibility  time.Duration
 	window      time.Duration
 	log         *slog.Logger
+	faults      Faults
+	rng         *rand.Rand // guarded by mu
 
 	mu sync.Mutex
 	// changed is closed and replaced on every state change, waking every
@@ -242,6 +288,8 @@ func New(o Options, h Handler) *Queue {
 		visibility:  time.Duration(float64(o.VisibilityTimeout) * scale),
 		window:      time.Duration(float64(o.MaxBatchingWindow) * scale),
 		log:         log.With("queue", o.Name),
+		faults:      o.Faults,
+		rng:         rand.New(rand.NewPCG(o.Faults.Seed, o.Faults.Seed)),
 		changed:     make(chan struct{}),
 		msgs:        map[string]*entry{},
 	}
@@ -306,9 +354,16 @@ func (q *Queue) Send(body string, attrs map[string]string) (messageID string, er
 	if q.closed {
 		return "", fmt.Errorf("send to %s: %w", q.name, ErrClosed)
 	}
-	q.msgs[e.msg.ID] = e
+	e.key = e.msg.ID
+	q.msgs[e.key] = e
 	q.pushVisibleLocked(e, e.msg.SentAt)
 	q.stats.Sent++
+	if q.faults.DuplicateRate > 0 && q.rng.Float64() < q.faults.DuplicateRate {
+		dup := &entry{key: e.key + "/duplicate", msg: e.msg.clone(), size: size, index: -1}
+		q.msgs[dup.key] = dup
+		q.pushVisibleLocked(dup, e.msg.SentAt)
+		q.stats.Duplicated++
+	}
 	q.broadcastLocked()
 	return e.msg.ID, nil
 }
@@ -361,21 +416,22 @@ func (q *Queue) WaitIdle(ctx context.Context) error {
 func (q *Queue) poll(pollCtx, invokeCtx context.Context) {
 	defer q.pollers.Done()
 	for {
-		batch, ok := q.receive(pollCtx)
+		batch, keys, ok := q.receive(pollCtx)
 		if !ok {
 			return
 		}
-		q.invoke(invokeCtx, batch)
+		q.invoke(invokeCtx, batch, keys)
 	}
 }
 
 // receive blocks until a batch is due, or returns false when polling stops.
-func (q *Queue) receive(ctx context.Context) ([]events.SQSMessage, bool) {
+// keys name the stored copies the records came from.
+func (q *Queue) receive(ctx context.Context) (recs []events.SQSMessage, keys []string, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
 		if q.closed || ctx.Err() != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		now := time.Now()
 		q.expireLocked(now)
@@ -395,18 +451,31 @@ func (q *Queue) receive(ctx context.Context) ([]events.SQSMessage, bool) {
 				continue
 			}
 		}
-		return q.takeLocked(now), true
+		recs, keys := q.takeLocked(now)
+		return recs, keys, true
 	}
 }
 
-// takeLocked receives up to a batch of visible messages.
-func (q *Queue) takeLocked(now time.Time) []events.SQSMessage {
+// takeLocked receives up to a batch of visible messages, oldest first
+// unless Faults.ReorderRate picks another.
+func (q *Queue) takeLocked(now time.Time) ([]events.SQSMessage, []string) {
 	var recs []events.SQSMessage
+	var keys []string
 	bytes := 0
 	for len(recs) < q.batchSize {
 		front := q.visible.Front()
 		if front == nil {
 			break
+		}
+		if q.faults.ReorderRate > 0 && q.visible.Len() > 1 && q.rng.Float64() < q.faults.ReorderRate {
+			// Walking the list bounds how far a message can overtake; a
+			// standard queue promises nothing, so any bound is fair game.
+			for range q.rng.IntN(min(q.visible.Len(), maxReorderDistance)) {
+				front = front.Next()
+			}
+			if front != q.visible.Front() {
+				q.stats.Reordered++
+			}
 		}
 		e := front.Value.(*entry)
 		if len(recs) > 0 && bytes+e.size > maxInvocationBytes {
@@ -421,11 +490,12 @@ func (q *Queue) takeLocked(now time.Time) []events.SQSMessage {
 		e.visibleAt = now.Add(q.visibility)
 		heap.Push(&q.inflight, e)
 		recs = append(recs, q.record(e))
+		keys = append(keys, e.key)
 		bytes += e.size
 	}
 	q.stats.Received += len(recs)
 	q.broadcastLocked()
-	return recs
+	return recs, keys
 }
 
 func (q *Queue) record(e *entry) events.SQSMessage {
@@ -460,13 +530,13 @@ func (q *Queue) record(e *entry) events.SQSMessage {
 }
 
 // invoke runs the handler on a batch and deletes what succeeded.
-func (q *Queue) invoke(ctx context.Context, recs []events.SQSMessage) {
+func (q *Queue) invoke(ctx context.Context, recs []events.SQSMessage, keys []string) {
 	// The handler owns the records once called; keep what the deletes need.
-	type receipt struct{ id, handle string }
+	type receipt struct{ key, id, handle string }
 	receipts := make([]receipt, len(recs))
 	inBatch := make(map[string]bool, len(recs))
 	for i, r := range recs {
-		receipts[i] = receipt{r.MessageId, r.ReceiptHandle}
+		receipts[i] = receipt{keys[i], r.MessageId, r.ReceiptHandle}
 		inBatch[r.MessageId] = true
 	}
 	q.mu.Lock()
@@ -498,7 +568,7 @@ func (q *Queue) invoke(ctx context.Context, recs []events.SQSMessage) {
 	}
 	for _, r := range receipts {
 		if !failed[r.id] {
-			q.deleteLocked(r.id, r.handle)
+			q.deleteLocked(r.key, r.handle)
 		}
 	}
 }
@@ -539,9 +609,10 @@ func itemFailures(resp events.SQSEventResponse, inBatch map[string]bool) (map[st
 	return failed, nil
 }
 
-// deleteLocked is DeleteMessage with the receipt handle of one receive.
-func (q *Queue) deleteLocked(id, handle string) {
-	e, ok := q.msgs[id]
+// deleteLocked is DeleteMessage with the receipt handle of one receive of
+// the copy stored under key.
+func (q *Queue) deleteLocked(key, handle string) {
+	e, ok := q.msgs[key]
 	if !ok {
 		// Already dead-lettered after its visibility timeout.
 		q.stats.StaleDeletes++
@@ -556,7 +627,7 @@ func (q *Queue) deleteLocked(id, handle string) {
 	} else if e.index >= 0 {
 		heap.Remove(&q.inflight, e.index)
 	}
-	delete(q.msgs, id)
+	delete(q.msgs, key)
 	q.stats.Deleted++
 	q.broadcastLocked()
 }
@@ -569,7 +640,7 @@ func (q *Queue) expireLocked(now time.Time) {
 		e := heap.Pop(&q.inflight).(*entry)
 		changed = true
 		if q.maxReceive > 0 && e.msg.ReceiveCount >= q.maxReceive {
-			delete(q.msgs, e.msg.ID)
+			delete(q.msgs, e.key)
 			q.dead = append(q.dead, e.msg)
 			q.stats.DeadLettered++
 			q.log.Warn("sqs message moved to the dead-letter queue",

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -697,6 +698,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Name: "joins-dlq_1", BatchSize: 10, VisibilityTimeout: 3 * time.Minute, MaxReceiveCount: 5, TimeScale: 0.01},
 		{BatchSize: 100, MaxBatchingWindow: time.Second},
 		{BatchSize: 10000, MaxBatchingWindow: 300 * time.Second, VisibilityTimeout: 12 * time.Hour, MaxReceiveCount: 1000},
+		{Faults: localsqs.Faults{DuplicateRate: 1, ReorderRate: 0.5, Seed: 3}},
 	}
 	for _, o := range valid {
 		if err := o.Validate(); err != nil {
@@ -717,6 +719,9 @@ func TestOptionsValidate(t *testing.T) {
 		{Concurrency: -1},
 		{MaxMessageSize: 1023},
 		{TimeScale: -1},
+		{Faults: localsqs.Faults{DuplicateRate: -0.1}},
+		{Faults: localsqs.Faults{ReorderRate: 1.5}},
+		{Faults: localsqs.Faults{DuplicateRate: math.NaN()}},
 	}
 	for _, o := range invalid {
 		if err := o.Validate(); err == nil {
@@ -729,4 +734,80 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}()
 	localsqs.New(localsqs.Options{BatchSize: 11}, (&recorder{}).handle)
+}
+
+// TestFaultsDuplicateAndReorderAtTheChosenRate: with faults, some messages
+// arrive twice (same id, separate receipts, each deleted) and some overtake
+// older ones, near the chosen rates, and a seed replays the same delivery.
+func TestFaultsDuplicateAndReorderAtTheChosenRate(t *testing.T) {
+	const n = 2000
+	run := func(seed uint64) ([]string, localsqs.Stats, map[string][]events.SQSMessage) {
+		rec := &recorder{}
+		// One poller and every message sent before it starts: the only
+		// source of disorder and duplication is the faults.
+		q := localsqs.New(localsqs.Options{BatchSize: 10, Concurrency: 1, VisibilityTimeout: 10 * time.Minute,
+			Faults: localsqs.Faults{DuplicateRate: 0.1, ReorderRate: 0.2, Seed: seed}}, rec.handle)
+		send(t, q, bodies("m", n)...)
+		q.Start(context.Background())
+		waitIdle(t, q, 60*time.Second)
+		q.Close()
+		var order []string
+		for _, b := range rec.all() {
+			for _, r := range b.records {
+				order = append(order, r.Body)
+			}
+		}
+		return order, q.Stats(), rec.deliveries()
+	}
+	order, st, byBody := run(7)
+
+	twice := 0
+	for body, recs := range byBody {
+		switch len(recs) {
+		case 1:
+		case 2:
+			twice++
+			if recs[0].MessageId != recs[1].MessageId || recs[0].ReceiptHandle == recs[1].ReceiptHandle {
+				t.Errorf("%s: a duplicate must keep the message id and get its own receipt: %+v", body, recs)
+			}
+		default:
+			t.Errorf("%s delivered %d times", body, len(recs))
+		}
+	}
+	if len(byBody) != n || twice != st.Duplicated {
+		t.Fatalf("%d of %d messages delivered, %d twice; stats %+v", len(byBody), n, twice, st)
+	}
+	// Binomial(2000, 0.1): mean 200, standard deviation 13.4.
+	if st.Duplicated < 140 || st.Duplicated > 260 {
+		t.Errorf("%d duplicates at rate 0.1 of %d", st.Duplicated, n)
+	}
+	checkStats(t, st, localsqs.Stats{Sent: n, Received: n + st.Duplicated, Deleted: n + st.Duplicated,
+		Invocations: st.Invocations, Duplicated: st.Duplicated, Reordered: st.Reordered})
+
+	// Overtakes: first deliveries of a message sent before one already
+	// delivered.
+	seen, highest, late := map[string]bool{}, -1, 0
+	for _, body := range order {
+		if seen[body] {
+			continue
+		}
+		seen[body] = true
+		i, _ := strconv.Atoi(body[1:])
+		if i < highest {
+			late++
+		}
+		highest = max(highest, i)
+	}
+	// About 0.2 of 2,200 takes pick a message other than the oldest.
+	if st.Reordered < 300 || st.Reordered > 600 || late == 0 {
+		t.Errorf("%d reordered takes, %d messages delivered after a younger one", st.Reordered, late)
+	}
+
+	again, st2, _ := run(7)
+	if !slices.Equal(order, again) || st2.Duplicated != st.Duplicated {
+		t.Error("the same seed delivered differently")
+	}
+	if other, _, _ := run(8); slices.Equal(order, other) {
+		t.Error("another seed delivered the same sequence")
+	}
 }
