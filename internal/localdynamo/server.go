@@ -13,6 +13,11 @@
 // TransactionCanceledException with one reason per item, as DynamoDB does.
 // Set Options.NativeTransactions to hand transactions to minidyn unchanged;
 // a differential test checks both give the same results.
+//
+// The front also refuses the writes AWS refuses and minidyn accepts (items
+// over 400 KB, batches over 25 items or 16 MB, transactions over 100 items
+// or 4 MB: limits.go), and pages a Query with a Limit as AWS does (query.go),
+// so code cannot come to rely on what only minidyn allows.
 package localdynamo
 
 import (
@@ -43,7 +48,7 @@ type Server struct {
 	// no request observes a transaction half applied.
 	mu     sync.RWMutex
 	keysMu sync.Mutex
-	keys   map[string][]string // table -> key attribute names
+	keys   map[string][]string // table|index -> key attribute names
 }
 
 // New returns a server with no tables.
@@ -56,7 +61,7 @@ const targetPrefix = "DynamoDB_20120810."
 // ServeHTTP dispatches on X-Amz-Target.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	if op != "TransactWriteItems" || s.native {
+	if !inspected[op] {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		s.mini.ServeHTTP(w, r)
@@ -67,9 +72,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, "SerializationException", "cannot read request")
 		return
 	}
+	if lerr := checkLimits(op, body); lerr != nil {
+		status, out := lerr.Answer()
+		writeAnswer(w, status, out)
+		return
+	}
+	if op != "TransactWriteItems" || s.native {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if op == "Query" {
+			if status, out, ok := s.queryLimited(body); ok {
+				writeAnswer(w, status, out)
+				return
+			}
+		}
+		status, out := s.call(op, body)
+		writeAnswer(w, status, out)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	status, out := s.transact(body)
+	writeAnswer(w, status, out)
+}
+
+// inspected are the operations the front reads before minidyn does: the
+// writes AWS limits in size, transactions, which it runs itself, and
+// queries, which it pages when they have a Limit.
+var inspected = map[string]bool{"PutItem": true, "BatchWriteItem": true, "TransactWriteItems": true, "Query": true}
+
+func writeAnswer(w http.ResponseWriter, status int, out []byte) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
@@ -102,10 +134,14 @@ func (s *Server) transact(body []byte) (int, []byte) {
 	return ApplyTransaction(items, func(_ int, op string, b []byte) (int, []byte) { return s.call(op, b) })
 }
 
-func (s *Server) keyNames(table string) ([]string, error) {
+func (s *Server) keyNames(table string) ([]string, error) { return s.keySchema(table, "") }
+
+// keySchema names a table's key attributes or, with an index, the table's
+// and then the index's: the attributes of a LastEvaluatedKey.
+func (s *Server) keySchema(table, index string) ([]string, error) {
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()
-	if k, ok := s.keys[table]; ok {
+	if k, ok := s.keys[table+"|"+index]; ok {
 		return k, nil
 	}
 	b, _ := json.Marshal(map[string]string{"TableName": table})
@@ -113,9 +149,14 @@ func (s *Server) keyNames(table string) ([]string, error) {
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("table %s: %s", table, out)
 	}
+	type keySchema []struct{ AttributeName string }
 	var d struct {
 		Table struct {
-			KeySchema []struct{ AttributeName string }
+			KeySchema              keySchema
+			GlobalSecondaryIndexes []struct {
+				IndexName string
+				KeySchema keySchema
+			}
 		}
 	}
 	if err := json.Unmarshal(out, &d); err != nil || len(d.Table.KeySchema) == 0 {
@@ -125,7 +166,21 @@ func (s *Server) keyNames(table string) ([]string, error) {
 	for _, k := range d.Table.KeySchema {
 		names = append(names, k.AttributeName)
 	}
-	s.keys[table] = names
+	if index != "" {
+		found := false
+		for _, gsi := range d.Table.GlobalSecondaryIndexes {
+			if gsi.IndexName == index {
+				found = true
+				for _, k := range gsi.KeySchema {
+					names = append(names, k.AttributeName)
+				}
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("table %s has no index %s", table, index)
+		}
+	}
+	s.keys[table+"|"+index] = names
 	return names, nil
 }
 
@@ -136,7 +191,5 @@ func errBody(typ, msg string) (int, []byte) {
 
 func writeErr(w http.ResponseWriter, typ, msg string) {
 	status, b := errBody(typ, msg)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	writeAnswer(w, status, b)
 }
