@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,15 +53,18 @@ func (st *CatalogStore) CreateEvent(ctx context.Context, ev catalog.Event) error
 	for _, p := range catalog.InitialProjections(&ev, ev.CreatedAt) {
 		items = append(items, projectionItem(ev.ID, p))
 	}
-	if err := st.putAll(ctx, items); err != nil {
+	doc, venue, err := eventItems(ev)
+	if err != nil {
+		return err
+	}
+	if err := st.putAll(ctx, append(items, venue...)); err != nil {
 		return classify("write inventory", err)
 	}
-	doc, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
 	meta := eventKey(ev.ID)
-	meta["doc"] = s(string(doc))
+	meta["doc"] = s(doc)
+	if len(venue) > 0 {
+		meta["venueChunks"] = n(int64(len(venue)))
+	}
 	gpk, gsk := eventsByStart(ev.StartsAt, ev.ID)
 	meta["gsi1pk"], meta["gsi1sk"] = s(gpk), s(gsk)
 	meta["version"] = n(1)
@@ -74,7 +78,7 @@ func (st *CatalogStore) CreateEvent(ctx context.Context, ev catalog.Event) error
 		// The client retries a put whose answer was lost; the retry then
 		// finds its own first attempt. Ids are fresh, so an item holding
 		// this very document is that attempt, not another event.
-		if same, gerr := st.eventDocIs(ctx, ev.ID, string(doc)); gerr == nil && same {
+		if same, gerr := st.eventDocIs(ctx, ev.ID, doc); gerr == nil && same {
 			return nil
 		}
 		return fault.E("create event "+ev.ID, fault.Exists, err)
@@ -111,7 +115,19 @@ func (st *CatalogStore) GetEvent(ctx context.Context, id string) (catalog.Event,
 	if out.Item == nil {
 		return catalog.Event{}, fault.E("get event "+id, fault.NotFound, nil)
 	}
-	return decodeEvent(out.Item)
+	return st.readEvent(ctx, out.Item)
+}
+
+// readEvent decodes a META item, with its venue when stored apart.
+func (st *CatalogStore) readEvent(ctx context.Context, meta item) (catalog.Event, error) {
+	ev, err := decodeEvent(meta)
+	if err != nil {
+		return catalog.Event{}, err
+	}
+	if err := st.loadVenue(ctx, &ev, meta); err != nil {
+		return catalog.Event{}, err
+	}
+	return ev, nil
 }
 
 func decodeEvent(it item) (catalog.Event, error) {
@@ -152,7 +168,7 @@ func (st *CatalogStore) listEvents(ctx context.Context, cond string, values item
 			return nil, classify("list events", err)
 		}
 		for _, it := range out.Items {
-			ev, err := decodeEvent(it)
+			ev, err := st.readEvent(ctx, it)
 			if err != nil {
 				return nil, err
 			}
@@ -358,14 +374,24 @@ func (st *CatalogStore) updateEventOnce(ctx context.Context, id string, change f
 	if out.Item == nil {
 		return catalog.Event{}, fault.E(op, fault.NotFound, nil)
 	}
-	ev, err := decodeEvent(out.Item)
+	ev, err := st.readEvent(ctx, out.Item)
 	if err != nil {
 		return catalog.Event{}, err
 	}
+	venue, _ := json.Marshal(ev.Sections)
 	if err := change(&ev); err != nil {
 		return catalog.Event{}, err
 	}
-	doc, err := json.Marshal(ev)
+	stored := ev
+	if num(out.Item, "venueChunks") > 0 {
+		// The chunks are written once: the venue and its inventory are
+		// fixed at creation.
+		if now, _ := json.Marshal(ev.Sections); !bytes.Equal(now, venue) {
+			return catalog.Event{}, fault.E(op, fault.Invalid, errors.New("the venue of an event cannot change"))
+		}
+		stored.Sections = nil
+	}
+	doc, err := json.Marshal(stored)
 	if err != nil {
 		return catalog.Event{}, fmt.Errorf("encode event: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 //	pk                            sk                        item; index keys
 //	EVENT#<id>                    META                      the event document, version;
 //	                                                        gsi1 EVENTS / <startsAt RFC 3339>#<id>
+//	EVENT#<id>                    VENUE#<nnn>               a piece of a large venue's gzipped sections (venue.go)
 //	EVENT#<id>                    AVAIL#<section>           availability projection of a section
 //	EVENT#<id>                    AVAIL_LEASE               who may rebuild the projections, until when
 //	EVENT#<id>                    QUEUE                     the waiting room's queue state (inlet), version

@@ -76,6 +76,7 @@ func RunCatalogStore(t *testing.T, newStores func(t *testing.T) Stores) {
 			t.Fatalf("ListEvents(limit 1) gave %d", len(evs))
 		}
 	})
+	t.Run("LargeVenueStoredWithinItemLimits", func(t *testing.T) { runLargeVenue(t, newStores) })
 	t.Run("UpdateAppliesOnce", func(t *testing.T) {
 		st := newStores(t)
 		mustEvent(t, st, "e1")
