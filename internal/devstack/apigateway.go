@@ -3,6 +3,8 @@ package devstack
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,10 +28,110 @@ const apiGatewayMaxBody = 10 << 20
 // V2Handler is the Lambda handler shape of an HTTP API (payload v2) route.
 type V2Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
+// APIGatewayIntegrationTimeout is the longest an HTTP API waits for an
+// integration before answering 503.
+const APIGatewayIntegrationTimeout = 30 * time.Second
+
+// clocks are the two time limits on an HTTP invocation in AWS: the
+// function's timeout, which Lambda enforces by stopping it (API Gateway
+// then answers 500), and API Gateway's integration timeout (503). Zero is
+// no limit.
+type clocks struct {
+	function, integration time.Duration
+}
+
+// routeClocks are the limits a route's function runs under: its topology
+// timeout and API Gateway's, both multiplied by o.DeadlineScale.
+func routeClocks(fn topology.Function, o Options) clocks {
+	scale := o.DeadlineScale
+	switch {
+	case scale < 0:
+		return clocks{}
+	case scale == 0:
+		scale = 1
+	}
+	integration := o.IntegrationTimeout
+	switch {
+	case integration < 0:
+		integration = 0
+	case integration == 0:
+		integration = APIGatewayIntegrationTimeout
+	}
+	return clocks{function: time.Duration(float64(fn.Timeout) * scale), integration: time.Duration(float64(integration) * scale)}
+}
+
+// errFunctionTimeout and errIntegrationTimeout are what the limits of
+// clocks end an invocation with.
+var (
+	errFunctionTimeout    = errors.New("function timed out")
+	errIntegrationTimeout = errors.New("integration timed out")
+)
+
+// invoke runs fn within c. The function sees its timeout as its context's
+// deadline, as in Lambda. Lambda stops a function at its timeout whatever
+// it does; a goroutine cannot be stopped, so one that overruns is left to
+// finish and its answer dropped. A panic is a function error, as the Lambda
+// runtime reports it.
+func (c clocks) invoke(ctx context.Context, fn V2Handler, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if c.function <= 0 && c.integration <= 0 {
+		return fn(ctx, ev)
+	}
+	fnCtx, cancel := ctx, context.CancelFunc(func() {})
+	if c.function > 0 {
+		fnCtx, cancel = context.WithTimeout(ctx, c.function)
+	}
+	defer cancel()
+	type result struct {
+		resp events.APIGatewayV2HTTPResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("function panicked: %v", p)}
+			}
+		}()
+		resp, err := fn(fnCtx, ev)
+		done <- result{resp, err}
+	}()
+	var integration <-chan time.Time
+	if c.integration > 0 {
+		t := time.NewTimer(c.integration)
+		defer t.Stop()
+		integration = t.C
+	}
+	var stopped <-chan struct{}
+	if c.function > 0 {
+		stopped = fnCtx.Done()
+	}
+	timedOut := func() (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("%w after %s", errFunctionTimeout, c.function)
+	}
+	select {
+	case r := <-done:
+		if ctx.Err() == nil && errors.Is(fnCtx.Err(), context.DeadlineExceeded) {
+			// It answered, but only after Lambda would have stopped it.
+			return timedOut()
+		}
+		return r.resp, r.err
+	case <-stopped:
+		if ctx.Err() != nil {
+			return events.APIGatewayV2HTTPResponse{}, ctx.Err()
+		}
+		return timedOut()
+	case <-integration:
+		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("%w after %s", errIntegrationTimeout, c.integration)
+	case <-ctx.Done():
+		return events.APIGatewayV2HTTPResponse{}, ctx.Err()
+	}
+}
+
 // lambdaRoute serves one route the way API Gateway would: run the route's
 // authorizer, build the payload v2 event (route key, path parameters,
-// lower-cased headers, claims) and write the function's response.
-func lambdaRoute(route topology.Route, verify func(string) (map[string]string, error), fn V2Handler) http.Handler {
+// lower-cased headers, claims), invoke the function within its clocks and
+// write its response.
+func lambdaRoute(route topology.Route, verify func(string) (map[string]string, error), fn V2Handler, lim clocks) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != route.Method {
 			// ServeMux lets HEAD reach GET patterns; an HTTP API route
@@ -56,9 +158,14 @@ func lambdaRoute(route topology.Route, verify func(string) (map[string]string, e
 			}
 		}
 		ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: ev.RequestContext.RequestID})
-		resp, err := fn(ctx, ev)
+		resp, err := lim.invoke(ctx, fn, ev)
+		if errors.Is(err, errIntegrationTimeout) {
+			httpapi.WriteError(w, apperr.Wrap(err, apperr.Unavailable, "the function did not answer within API Gateway's %s", lim.integration))
+			return
+		}
 		if err != nil {
-			// What API Gateway answers when the integration fails.
+			// What API Gateway answers when the integration fails,
+			// including a function stopped at its timeout.
 			httpapi.WriteError(w, apperr.Wrap(err, apperr.Internal, "internal error"))
 			return
 		}

@@ -79,6 +79,16 @@ type Options struct {
 	// timeout (0: TimeScale), so a run that speeds up the order workflow
 	// can keep the join queue's plumbing in real time.
 	QueueTimeScale float64
+	// IntegrationTimeout is how long the local API Gateway waits for a
+	// function before answering 503 (0: API Gateway's 30 s; negative:
+	// forever). Tests of the limit shorten it.
+	IntegrationTimeout time.Duration
+	// DeadlineScale multiplies every function's topology timeout, its
+	// context deadline after which its route answers 500 as when Lambda
+	// stops a function, and the integration timeout (0: 1, as in AWS;
+	// negative: no limits). A load run on a shared machine raises it, so
+	// that a slow machine is not mistaken for a slow function.
+	DeadlineScale float64
 	// QueueFaults make the queues duplicate and reorder deliveries as a
 	// standard queue may (default: none, so runs stay comparable).
 	QueueFaults localsqs.Faults
@@ -184,7 +194,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.startQueues(tp, o); err != nil {
 		return failLn(err)
 	}
-	mux, err := st.mux(tp, o.WebDir)
+	mux, err := st.mux(tp, o)
 	if err != nil {
 		return failLn(err)
 	}
@@ -222,7 +232,7 @@ func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 	return "http://" + ln.Addr().String(), srv, nil
 }
 
-func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error) {
+func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	fns := map[string]*httpapi.Function{}
 	for _, r := range tp.Routes {
@@ -236,7 +246,8 @@ func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error
 				}
 				fns[r.Function] = fn
 			}
-			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle)))
+			spec, _ := tp.Function(r.Function)
+			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
 		case topology.IntegrationSQS:
 			q := st.queues[r.Queue]
 			if q == nil {
@@ -273,8 +284,8 @@ func (st *Stack) mux(tp topology.Topology, webDir string) (*http.ServeMux, error
 	for _, prefix := range []string{"/v1/", "/admin/", "/webhooks/", "/dev/", "/sandbox/"} {
 		mux.HandleFunc(prefix, notFound)
 	}
-	if webDir != "" {
-		files := http.FileServer(http.Dir(webDir))
+	if o.WebDir != "" {
+		files := http.FileServer(http.Dir(o.WebDir))
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				notFound(w, r)

@@ -118,6 +118,11 @@ func (s *sim) snap(ctx context.Context, ddb *dynamoServer) snapshot {
 	return snapshot{at: time.Now(), ops: ddb.ops.Snapshot(), wru: w, rru: r, invocations: s.st.Invocations(), sfn: sf}
 }
 
+// rushDeadlineScale stretches the functions' deadlines and API Gateway's
+// timeout past the fans' own 60 s client timeout: a saturated machine must
+// not turn slow answers into 500s that a deployment would not give.
+const rushDeadlineScale = 10
+
 // Run runs one simulation and returns its report. An error means the run
 // could not happen; a run whose invariants fail returns a report with
 // Invariants.Passed false.
@@ -151,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	appCfg.DynamoEndpoint, appCfg.LogLevel, appCfg.AdmissionTTL = ddb.url, slog.LevelInfo, cfg.AdmissionTTL
 	appCfg.HealthHoldP99 = cfg.HealthHoldP99
 	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg,
-		TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery,
+		TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery, DeadlineScale: rushDeadlineScale,
 		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: auth.AlgES256,
 		Tasks: func(ts *workflow.Tasks) {
 			ts.Crash = crash.at
