@@ -73,8 +73,9 @@ wait_until 60 issued
 CODE=$(curl -sS --fail-with-body "$API/v1/orders/$ORDER/tickets" -H "Authorization: Bearer $FAN" | json code)
 echo "ticket $CODE"
 
-# At the door a gate scans the code: ADMITTED once; the same nonce again gets
-# the same answer, another scan ALREADY_USED.
+# At the door a gate scans the code for its event: ADMITTED once; the same
+# nonce again gets the same answer, another scan ALREADY_USED, a ticket of
+# another event WRONG_EVENT.
 curl -sS --fail-with-body -X POST "$API/v1/checkin" -H "Authorization: Bearer $ORG" -H 'Content-Type: application/json' \
-  -d "{\"code\":\"$CODE\",\"nonce\":\"scan-1\",\"gate\":\"north-3\"}"
+  -d "{\"eventId\":\"$EVENT\",\"code\":\"$CODE\",\"nonce\":\"scan-1\",\"gate\":\"north-3\"}"
 echo

@@ -32,6 +32,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
+	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/waitroom"
@@ -77,7 +78,10 @@ type App struct {
 	Webhooks   *checkout.Webhooks
 	Tasks      *workflow.Tasks
 	Reconciler *reconcile.Service
-	Waitroom   *waitroom.Service
+	// Tenancy checks every staff route against the organization's roles
+	// and keeps its audit log.
+	Tenancy  *tenancy.Service
+	Waitroom *waitroom.Service
 	// HoldHealth records the purchase path's latency and errors; the
 	// inlet's health check reads what every instance recorded.
 	HoldHealth *health.Recorder
@@ -121,6 +125,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Metrics = metrics.NewEmitter(out, cmp.Or(cfg.Function, "local"), a.Clock)
 	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
 	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
+	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
 	kr := o.Keyring
 	if kr == nil {
 		k, err := loadKeyring(ctx, cfg)
@@ -179,7 +184,8 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 	case "catalog":
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
-		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom, a.Clock, a.Log)
+		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
+			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
 	case "holds":
@@ -189,11 +195,11 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 	case "queue":
 		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
 	case "checkin":
-		return handlers.CheckIn(a.Topology, a.Tickets, a.Log)
+		return handlers.CheckIn(a.Topology, a.Tickets, a.Tenancy, a.Log)
 	case "webhooks":
 		return handlers.Webhooks(a.Topology, a.Webhooks, a.Metrics, a.Log)
 	case "reconciler":
-		return handlers.Reconcile(a.Topology, a.Reconciler, a.Log)
+		return handlers.Reconcile(a.Topology, a.Reconciler, a.Catalog, a.Tenancy, a.Clock, a.Log)
 	}
 	return nil, fmt.Errorf("no HTTP function %q", name)
 }
@@ -232,4 +238,24 @@ func (a *App) afterHold(ctx context.Context, o orders.Order) error {
 		a.Log.WarnContext(ctx, "admission use not recorded", "orderId", o.ID, "eventId", o.EventID, "err", uerr)
 	}
 	return err
+}
+
+// orgLookup finds the organization behind an event or an order for the
+// tenancy checks.
+type orgLookup struct{ a *App }
+
+func (l orgLookup) EventOrg(ctx context.Context, eventID string) (string, error) {
+	ev, err := l.a.Catalog.Get(ctx, eventID)
+	if err != nil {
+		return "", err
+	}
+	return ev.Owner(), nil
+}
+
+func (l orgLookup) OrderEvent(ctx context.Context, orderID string) (string, error) {
+	o, err := l.a.Orders.Get(ctx, orderID)
+	if err != nil {
+		return "", err
+	}
+	return o.EventID, nil
 }

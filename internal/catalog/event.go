@@ -77,6 +77,19 @@ type Event struct {
 	Sections             []Section   `json:"sections"`
 	CreatedAt            time.Time   `json:"createdAt"`
 	CreatedBy            string      `json:"createdBy,omitempty"`
+	// Org is the organization that owns the event: its staff, and only
+	// they, manage it (internal/tenancy).
+	Org string `json:"org,omitempty"`
+}
+
+// Owner is the organization owning e. Events stored before organizations
+// existed belong to their creator, as an organizer's sub names its
+// organization.
+func (e *Event) Owner() string {
+	if e.Org != "" {
+		return e.Org
+	}
+	return e.CreatedBy
 }
 
 // SaleState is the state a fan sees at now.

@@ -29,6 +29,8 @@ type Store interface {
 	// ListEventsFrom returns events starting at or after from, by start
 	// time.
 	ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]Event, error)
+	// ListOrgEvents returns an organization's events by start time.
+	ListOrgEvents(ctx context.Context, org string, limit int) ([]Event, error)
 
 	// Projections returns the stored projections of the named sections of
 	// an event (missing ones are left out).
@@ -110,8 +112,8 @@ var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 func ValidEventID(id string) bool { return eventIDPattern.MatchString(id) }
 
 // Create stores a validated event under a new id (or ev.ID when set, as the
-// demo seed does) and returns it.
-func (s *Service) Create(ctx context.Context, ev Event, createdBy string) (Event, error) {
+// demo seed does) for organization org and returns it.
+func (s *Service) Create(ctx context.Context, ev Event, org, createdBy string) (Event, error) {
 	if ev.ID == "" {
 		ev.ID = s.newID()
 	}
@@ -119,7 +121,10 @@ func (s *Service) Create(ctx context.Context, ev Event, createdBy string) (Event
 		return Event{}, apperr.New(apperr.Invalid, "event id must be 1-64 letters, digits, '-' or '_'")
 	}
 	now := s.clock.Now()
-	ev.CreatedAt, ev.CreatedBy, ev.Sale.UpdatedAt = now, createdBy, now
+	if org == "" {
+		return Event{}, apperr.New(apperr.Invalid, "an event needs an organization")
+	}
+	ev.CreatedAt, ev.CreatedBy, ev.Org, ev.Sale.UpdatedAt = now, createdBy, org, now
 	if err := s.store.CreateEvent(ctx, ev); err != nil {
 		if fault.Is(err, fault.Exists) {
 			return Event{}, apperr.Wrap(err, apperr.Conflict, "event %s already exists", ev.ID)
@@ -157,6 +162,11 @@ func eventErr(err error, id string) error {
 // List returns up to 100 events ordered by start time.
 func (s *Service) List(ctx context.Context) ([]Event, error) {
 	return s.store.ListEvents(ctx, limits.EventsListed)
+}
+
+// ListOrg returns up to 100 of organization org's events by start time.
+func (s *Service) ListOrg(ctx context.Context, org string) ([]Event, error) {
+	return s.store.ListOrgEvents(ctx, org, limits.EventsListed)
 }
 
 // MaxLiveEvents bounds how many events the schedules (the inlet, the

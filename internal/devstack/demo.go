@@ -79,6 +79,10 @@ func DemoQueueEvent(now time.Time) catalog.Event {
 	return ev
 }
 
+// DemoOrg is the organization owning the demo events: a dev token
+// {"sub":"demo","role":"organizer"} manages them.
+const DemoOrg = "demo"
+
 // SeedDemo creates the demo events that do not exist yet.
 func SeedDemo(ctx context.Context, svc *catalog.Service, now time.Time) error {
 	for _, ev := range []catalog.Event{DemoEvent(now), DemoQueueEvent(now)} {
@@ -87,7 +91,7 @@ func SeedDemo(ctx context.Context, svc *catalog.Service, now time.Time) error {
 		} else if !apperr.Is(err, apperr.NotFound) {
 			return fmt.Errorf("seed demo: %w", err)
 		}
-		if _, err := svc.Create(ctx, ev, "seed"); err != nil && !apperr.Is(err, apperr.Conflict) {
+		if _, err := svc.Create(ctx, ev, DemoOrg, "seed"); err != nil && !apperr.Is(err, apperr.Conflict) {
 			return fmt.Errorf("seed demo %s: %w", ev.ID, err)
 		}
 	}

@@ -299,13 +299,16 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	return mux, nil
 }
 
-// devToken is POST /dev/token {"sub","role"}: the local stand-in for a
-// Cognito sign-in.
+// devToken is POST /dev/token {"sub","role","org"}: the local stand-in for
+// a Cognito sign-in, with the same claims. An organizer owns the
+// organization org names, else the one its sub names; staff act for org
+// with the roles its owners granted them; fans have none.
 func (st *Stack) devToken(route topology.Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Sub  string `json:"sub"`
 			Role string `json:"role"`
+			Org  string `json:"org"`
 		}
 		body, err := readLimited(w, r, route.MaxBodyBytes)
 		// No Content-Type check: a developer's `curl -d` sends a form type.
@@ -320,16 +323,25 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 			switch role {
 			case "":
 				role = auth.RoleFan
-			case auth.RoleFan, auth.RoleOrganizer:
+			case auth.RoleFan, auth.RoleOrganizer, auth.RoleStaff:
 			default:
-				err = apperr.New(apperr.Invalid, `role must be "fan" or "organizer"`)
+				err = apperr.New(apperr.Invalid, `role must be "fan", "organizer" or "staff"`)
 			}
+		}
+		switch {
+		case err != nil:
+		case len(req.Org) > limits.AccountIDBytes:
+			err = apperr.New(apperr.Invalid, "org is at most %d characters", limits.AccountIDBytes)
+		case role == auth.RoleStaff && req.Org == "":
+			err = apperr.New(apperr.Invalid, "staff tokens name their organization (org)")
+		case role == auth.RoleFan && req.Org != "":
+			err = apperr.New(apperr.Invalid, "fans belong to no organization")
 		}
 		if err != nil {
 			httpapi.WriteError(w, err)
 			return
 		}
-		tok, exp, err := st.Issuer.Issue(req.Sub, role)
+		tok, exp, err := st.Issuer.IssueFor(req.Sub, role, req.Org)
 		if err != nil {
 			httpapi.WriteError(w, apperr.Wrap(err, apperr.Internal, "issue token"))
 			return

@@ -67,6 +67,10 @@ func (st *CatalogStore) CreateEvent(ctx context.Context, ev catalog.Event) error
 	}
 	gpk, gsk := eventsByStart(ev.StartsAt, ev.ID)
 	meta["gsi1pk"], meta["gsi1sk"] = s(gpk), s(gsk)
+	if ev.Org != "" {
+		opk, osk := orgEventsByStart(ev.Org, ev.StartsAt, ev.ID)
+		meta["gsi2pk"], meta["gsi2sk"] = s(opk), s(osk)
+	}
 	meta["version"] = n(1)
 	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(st.table),
@@ -154,10 +158,19 @@ func (st *CatalogStore) ListEventsFrom(ctx context.Context, from time.Time, limi
 		item{":p": s(eventsPK), ":from": s(eventsFrom(from))}, limit)
 }
 
+// ListOrgEvents queries gsi2 (an organization's events, by start time).
+func (st *CatalogStore) ListOrgEvents(ctx context.Context, org string, limit int) ([]catalog.Event, error) {
+	return st.listEventsOn(ctx, gsi2, "gsi2pk = :p", item{":p": s(orgEventsPK(org))}, limit)
+}
+
 func (st *CatalogStore) listEvents(ctx context.Context, cond string, values item, limit int) ([]catalog.Event, error) {
+	return st.listEventsOn(ctx, gsi1, cond, values, limit)
+}
+
+func (st *CatalogStore) listEventsOn(ctx context.Context, index, cond string, values item, limit int) ([]catalog.Event, error) {
 	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(st.table),
-		IndexName:                 aws.String(gsi1),
+		IndexName:                 aws.String(index),
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeValues: values,
 	})

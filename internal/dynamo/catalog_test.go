@@ -153,7 +153,7 @@ func TestAvailabilityFollowsSeatChanges(t *testing.T) {
 	clk := clock.NewManual(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
 	st := dynamo.NewStores(db, table, clk).Catalog
 	svc := catalog.NewService(st, catalog.Options{Clock: clk, Freshness: 2 * time.Second})
-	ev, err := svc.Create(ctx, smallEvent(t, ""), "org")
+	ev, err := svc.Create(ctx, smallEvent(t, ""), "org", "org")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func BenchmarkCreate20000SeatEvent(b *testing.B) {
 	for range b.N {
 		e := ev
 		e.ID = ""
-		if _, err := svc.Create(ctx, e, "bench"); err != nil {
+		if _, err := svc.Create(ctx, e, "bench", "bench"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -218,7 +218,7 @@ func BenchmarkCreate20000SeatEvent(b *testing.B) {
 func BenchmarkAvailabilityRebuild20000Seats(b *testing.B) {
 	ctx := context.Background()
 	svc, ev := benchEvent(b)
-	ev, err := svc.Create(ctx, ev, "bench")
+	ev, err := svc.Create(ctx, ev, "bench", "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -53,6 +53,11 @@ import (
 //	QSTATS#<event>#<n>            STATS                     admitted/used/abandoned counters
 //	HEALTH#<event>#<start unix>   HEALTH                    one purchase-path health window
 //	RATE#<name>#<subject>#<unix>  RATE                      one fixed rate-limit window
+//	ORG#<org>                     STAFF#<subject>           one person's role in the organization (tenancy.Grant)
+//	ORG#<org>                     AUDIT#<at>#<id>           one staff action (tenancy.Entry)
+//
+// The event item also carries gsi2 ORGEVENTS#<org> / <startsAt>#<id>: an
+// organization's events.
 //
 // Sharding: the work and refund partitions spread an event's orders over
 // workShards by order id, the place index partitions over placeShards by
@@ -80,14 +85,16 @@ const (
 	PrefixQueueStats    = "QSTATS#"
 	PrefixHealth        = "HEALTH#"
 	PrefixRateLimit     = "RATE#"
-	prefixAccountOrders = "ACCOUNT#" // gsi1 only
-	prefixWork          = "WORK#"    // gsi2 only
-	prefixDone          = "DONE#"    // gsi2 only
-	prefixLottery       = "QLOT#"    // gsi1 only
-	prefixLate          = "QLATE#"   // gsi1 only
-	prefixAdmitted      = "QADM#"    // gsi2 only
-	prefixPlaceDone     = "QDONE#"   // gsi2 only
-	eventsPK            = "EVENTS"   // gsi1 only: every event
+	PrefixOrg           = "ORG#"
+	prefixOrgEvents     = "ORGEVENTS#" // gsi2 only
+	prefixAccountOrders = "ACCOUNT#"   // gsi1 only
+	prefixWork          = "WORK#"      // gsi2 only
+	prefixDone          = "DONE#"      // gsi2 only
+	prefixLottery       = "QLOT#"      // gsi1 only
+	prefixLate          = "QLATE#"     // gsi1 only
+	prefixAdmitted      = "QADM#"      // gsi2 only
+	prefixPlaceDone     = "QDONE#"     // gsi2 only
+	eventsPK            = "EVENTS"     // gsi1 only: every event
 )
 
 // PartitionPrefixes lists the prefix of every table partition key, the
@@ -96,7 +103,7 @@ func PartitionPrefixes() []string {
 	return []string{
 		PrefixEvent, PrefixSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
-		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit,
+		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg,
 	}
 }
 
@@ -135,6 +142,8 @@ func SingleItemWrites() map[string][]string {
 		"(*WaitroomStore).AddStats":             {PrefixQueueStats},
 		"(*HealthStore).AddWindow":              {PrefixHealth},
 		"(*RateLimitStore).Hit":                 {PrefixRateLimit},
+		"(*TenancyStore).PutGrant":              {PrefixOrg},
+		"(*TenancyStore).AppendAudit":           {PrefixOrg},
 	}
 }
 
@@ -258,6 +267,19 @@ func TicketManifestKey(orderID string) map[string]types.AttributeValue {
 func eventsByStart(startsAt time.Time, id string) (string, string) {
 	return eventsPK, startsAt.Format(time.RFC3339) + "#" + id
 }
+
+func orgEventsPK(org string) string { return prefixOrgEvents + org }
+
+func orgEventsByStart(org string, startsAt time.Time, id string) (string, string) {
+	return orgEventsPK(org), startsAt.Format(time.RFC3339) + "#" + id
+}
+
+func orgPK(org string) string { return PrefixOrg + org }
+
+const (
+	skStaff = "STAFF#"
+	skAudit = "AUDIT#"
+)
 
 // eventsFrom is the gsi1 sort-key bound for events starting at or after t.
 func eventsFrom(t time.Time) string { return t.UTC().Format(time.RFC3339) }

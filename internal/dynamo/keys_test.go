@@ -17,6 +17,7 @@ import (
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
@@ -178,6 +179,12 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*WaitroomStore).AddStats", func() error { return st.Waitroom.AddStats(ctx, "e1", waitroom.Stats{Admitted: 1}) }},
 		{"(*HealthStore).AddWindow", func() error {
 			return st.Health.AddWindow(ctx, healthWindow("e1", healthT0, time.Millisecond, 1, health.OK))
+		}},
+		{"(*TenancyStore).PutGrant", func() error {
+			return st.Tenancy.PutGrant(ctx, tenancy.Grant{Org: "org-a", Subject: "bob", Role: tenancy.Manager, GrantedAt: now})
+		}},
+		{"(*TenancyStore).AppendAudit", func() error {
+			return st.Tenancy.AppendAudit(ctx, tenancy.Entry{ID: "a1", Org: "org-a", At: now, Actor: "org-a", Action: tenancy.ActionGrant})
 		}},
 		{"(*RateLimitStore).Hit", func() error {
 			_, err := st.RateLimit.Hit(ctx, "admission", "fan-1", now, now.Add(time.Minute), 3)

@@ -48,6 +48,8 @@ type (
 	ProviderEventStore struct{ base }
 	// ReconcileStore is what the reconciler reads and repairs.
 	ReconcileStore struct{ base }
+	// TenancyStore holds organizations' grants and audit logs.
+	TenancyStore struct{ base }
 )
 
 var (
@@ -93,6 +95,7 @@ type Stores struct {
 	Reports        *ReportStore
 	ProviderEvents *ProviderEventStore
 	Reconcile      *ReconcileStore
+	Tenancy        *TenancyStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -112,5 +115,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		Reports:        &ReportStore{b},
 		ProviderEvents: &ProviderEventStore{b},
 		Reconcile:      &ReconcileStore{b},
+		Tenancy:        &TenancyStore{b},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -27,8 +28,24 @@ func view(ev catalog.Event, c clock.Clock) EventView {
 // publicView hides who created the event: in AWS that is an organizer's
 // IAM principal, which names the account and role.
 func publicView(ev catalog.Event, c clock.Clock) EventView {
-	ev.CreatedBy = ""
+	ev.CreatedBy, ev.Org = "", ""
 	return view(ev, c)
+}
+
+// listing answers a list of events, each through show. A listing shows
+// sections and prices; the seat map is on the event itself.
+func listing(evs []catalog.Event, err error, c clock.Clock, show func(catalog.Event, clock.Clock) EventView) (httpapi.Response, error) {
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	out := make([]EventView, 0, len(evs))
+	for _, ev := range evs {
+		for i := range ev.Sections {
+			ev.Sections[i].Rows = nil
+		}
+		out = append(out, show(ev, c))
+	}
+	return httpapi.JSON(http.StatusOK, map[string]any{"events": out}), nil
 }
 
 // Catalog builds the "catalog" function: health and public event reads.
@@ -39,19 +56,7 @@ func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slo
 		},
 		"GET /v1/events": func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) {
 			evs, err := svc.List(ctx)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			out := make([]EventView, 0, len(evs))
-			for _, ev := range evs {
-				// A listing shows sections and prices; the seat map is on
-				// the event itself.
-				for i := range ev.Sections {
-					ev.Sections[i].Rows = nil
-				}
-				out = append(out, publicView(ev, c))
-			}
-			return httpapi.JSON(http.StatusOK, map[string]any{"events": out}), nil
+			return listing(evs, err, c, publicView)
 		},
 		"GET /v1/events/{eventId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			ev, err := svc.Get(ctx, r.Path("eventId"))
@@ -71,10 +76,11 @@ func Catalog(tp topology.Topology, svc *catalog.Service, c clock.Clock, log *slo
 }
 
 // Admin builds the "admin" function: the organizer API (events, reports,
-// refunds).
-func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderRefunder, qr QueueReporter, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
-	return httpapi.NewFunction("admin", tp, map[string]httpapi.Handler{
-		"POST /admin/v1/orders/{orderId}/refund": refundOrder(rf),
+// refunds, box office, staff and the audit log), every route checked by
+// the organization's roles.
+func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderRefunder, qr QueueReporter, st Staff, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
+	hs := map[string]httpapi.Handler{
+		"POST /admin/v1/orders/{orderId}/refund": refundOrder(rf, st),
 		"GET /admin/v1/events/{eventId}/report": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			rep, err := eventReport(ctx, svc, rs, qr, r.Path("eventId"))
 			if err != nil {
@@ -87,8 +93,11 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderR
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			created, err := svc.Create(ctx, ev, r.Identity.Subject)
+			created, err := svc.Create(ctx, ev, r.Access.Org, r.Identity.Subject)
 			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if err := audit(ctx, st, r, tenancy.Entry{Action: tenancy.ActionCreateEvent, EventID: created.ID, Detail: created.Name}); err != nil {
 				return httpapi.Response{}, err
 			}
 			return httpapi.Response{
@@ -106,6 +115,9 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderR
 			if err != nil {
 				return httpapi.Response{}, err
 			}
+			if err := audit(ctx, st, r, tenancy.Entry{Action: tenancy.ActionSale, Detail: saleDetail(req)}); err != nil {
+				return httpapi.Response{}, err
+			}
 			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
 		},
 		"GET /admin/v1/events/{eventId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -115,5 +127,19 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderR
 			}
 			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
 		},
-	}, log)
+	}
+	for k, h := range staffHandlers(svc, rs, st, c) {
+		hs[k] = h
+	}
+	return guarded(httpapi.NewFunction("admin", tp, hs, log))(st.Tenancy)
+}
+
+// guarded sets the guard of a function's staff routes.
+func guarded(f *httpapi.Function, err error) func(httpapi.Guard) (*httpapi.Function, error) {
+	return func(g httpapi.Guard) (*httpapi.Function, error) {
+		if err != nil {
+			return nil, err
+		}
+		return f.Guarded(g), nil
+	}
 }

@@ -3,18 +3,22 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
+	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/waitroom"
@@ -106,25 +110,30 @@ type TicketView struct {
 	QR       string `json:"qr,omitempty"`
 }
 
-// CheckIn builds the "checkin" function: gates scanning codes.
-func CheckIn(tp topology.Topology, tk *tickets.Service, log *slog.Logger) (*httpapi.Function, error) {
-	return httpapi.NewFunction("checkin", tp, map[string]httpapi.Handler{
+// CheckIn builds the "checkin" function: a gate scans codes for one event,
+// which its scanner must be assigned to.
+func CheckIn(tp topology.Topology, tk *tickets.Service, g httpapi.Guard, log *slog.Logger) (*httpapi.Function, error) {
+	return guarded(httpapi.NewFunction("checkin", tp, map[string]httpapi.Handler{
 		"POST /v1/checkin": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			var b struct {
-				Code  string `json:"code"`
-				Nonce string `json:"nonce"`
-				Gate  string `json:"gate"`
+				EventID string `json:"eventId"`
+				Code    string `json:"code"`
+				Nonce   string `json:"nonce"`
+				Gate    string `json:"gate"`
 			}
 			if err := r.Decode(&b); err != nil {
 				return httpapi.Response{}, err
 			}
-			res, err := tk.CheckIn(ctx, b.Code, b.Nonce, b.Gate)
+			if b.EventID == "" {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "eventId is required: a gate scans for one event")
+			}
+			res, err := tk.CheckIn(ctx, b.EventID, b.Code, b.Nonce, b.Gate)
 			if err != nil {
 				return httpapi.Response{}, err
 			}
 			return httpapi.JSON(http.StatusOK, res), nil
 		},
-	}, log)
+	}, log))(g)
 }
 
 // Webhooks builds the "webhooks" function. The raw body is passed on:
@@ -150,9 +159,10 @@ func Webhooks(tp topology.Topology, wh *checkout.Webhooks, m *metrics.Emitter, l
 	}, log)
 }
 
-// Reconcile builds the "reconciler" function's HTTP route.
-func Reconcile(tp topology.Topology, rec *reconcile.Service, log *slog.Logger) (*httpapi.Function, error) {
-	return httpapi.NewFunction("reconciler", tp, map[string]httpapi.Handler{
+// Reconcile builds the "reconciler" function's HTTP route: one event, or
+// every live event of the caller's organization.
+func Reconcile(tp topology.Topology, rec *reconcile.Service, svc *catalog.Service, ten *tenancy.Service, c clock.Clock, log *slog.Logger) (*httpapi.Function, error) {
+	return guarded(httpapi.NewFunction("reconciler", tp, map[string]httpapi.Handler{
 		"POST /admin/v1/reconcile": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			var b struct {
 				EventID string `json:"eventId"`
@@ -162,23 +172,33 @@ func Reconcile(tp topology.Topology, rec *reconcile.Service, log *slog.Logger) (
 					return httpapi.Response{}, err
 				}
 			}
-			if b.EventID != "" {
-				rep, err := rec.Run(ctx, b.EventID)
+			ids := []string{b.EventID}
+			if b.EventID == "" {
+				evs, err := svc.ListOrg(ctx, r.Access.Org)
 				if err != nil {
 					return httpapi.Response{}, err
 				}
-				return httpapi.JSON(http.StatusOK, map[string]any{"reports": []reconcile.Report{rep}}), nil
+				ids = ids[:0]
+				for _, ev := range evs {
+					if ev.StartsAt.After(c.Now().Add(-24 * time.Hour)) { // as the schedule's live events
+						ids = append(ids, ev.ID)
+					}
+				}
 			}
-			reps, err := rec.RunAll(ctx)
-			if err != nil {
+			reps := []reconcile.Report{}
+			for _, id := range ids {
+				rep, err := rec.Run(ctx, id)
+				if err != nil {
+					return httpapi.Response{}, err
+				}
+				reps = append(reps, rep)
+			}
+			if err := ten.Record(ctx, r.Access, tenancy.Entry{Action: tenancy.ActionReconcile, Detail: fmt.Sprintf("%d events", len(ids))}); err != nil {
 				return httpapi.Response{}, err
-			}
-			if reps == nil {
-				reps = []reconcile.Report{}
 			}
 			return httpapi.JSON(http.StatusOK, map[string]any{"reports": reps}), nil
 		},
-	}, log)
+	}, log))(ten)
 }
 
 // ReportStore reads what the organizer report shows.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/tenancy"
 )
 
 // OrderRefunder refunds paid orders for organizers (orders.Service).
@@ -18,7 +19,7 @@ type OrderRefunder interface {
 // accepted (places released, durable) but a later step, usually the
 // provider's refund, has not gone through yet: the reconciler completes it,
 // and so does the same request repeated.
-func refundOrder(rf OrderRefunder) httpapi.Handler {
+func refundOrder(rf OrderRefunder, st Staff) httpapi.Handler {
 	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var body struct {
 			Reason string `json:"reason"`
@@ -30,6 +31,9 @@ func refundOrder(rf OrderRefunder) httpapi.Handler {
 		}
 		o, err := rf.RefundOrder(ctx, r.Path("orderId"), r.Identity.Subject, body.Reason)
 		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := audit(ctx, st, r, tenancy.Entry{Action: tenancy.ActionRefund, OrderID: o.ID, Detail: body.Reason}); err != nil {
 			return httpapi.Response{}, err
 		}
 		status := http.StatusOK

@@ -24,6 +24,7 @@ import (
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/reqid"
+	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -34,8 +35,11 @@ const DefaultMaxBody = limits.BodyBytes
 type Request struct {
 	Event    events.APIGatewayV2HTTPRequest
 	Identity auth.Identity // zero on routes without auth
-	Body     []byte
-	route    topology.Route
+	// Access is what a staff route's caller may act on: the organization,
+	// its role there and the event the request touches (zero elsewhere).
+	Access tenancy.Access
+	Body   []byte
+	route  topology.Route
 }
 
 // Path returns a path parameter.
@@ -71,12 +75,26 @@ func JSON(status int, body any) Response { return Response{Status: status, Body:
 // Handler serves one route.
 type Handler func(ctx context.Context, r *Request) (Response, error)
 
+// Guard decides whether id may call a staff route needing need on target
+// (tenancy.Service).
+type Guard interface {
+	Authorize(ctx context.Context, id auth.Identity, need topology.Staff, target tenancy.Target) (tenancy.Access, error)
+}
+
 // Function dispatches the routes of one Lambda function by route key.
 type Function struct {
 	name   string
 	routes map[string]topology.Route
 	h      map[string]Handler
 	log    *slog.Logger
+	guard  Guard
+}
+
+// Guarded sets the guard of f's staff routes. Without one a staff route
+// answers 500 rather than run unchecked.
+func (f *Function) Guarded(g Guard) *Function {
+	f.guard = g
+	return f
 }
 
 // NewFunction binds handlers (by route key) to the routes the topology gives
@@ -145,6 +163,9 @@ func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		return errorResponse(apperr.New(apperr.NotFound, "no route %s", ev.RouteKey)), nil
 	}
 	req, err := newRequest(ev, route)
+	if err == nil && route.Auth == topology.AuthOrganizer {
+		err = f.authorize(ctx, req)
+	}
 	if err == nil {
 		var out Response
 		if out, err = f.h[route.Key()](ctx, req); err == nil {
@@ -159,6 +180,35 @@ func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	return errorResponse(err), nil
 }
 
+// authorize runs the guard on a staff route: the route's declared role, in
+// the organization its scope names.
+func (f *Function) authorize(ctx context.Context, req *Request) error {
+	if f.guard == nil {
+		return apperr.New(apperr.Internal, "staff route %s has no guard", req.route.Key())
+	}
+	var t tenancy.Target
+	switch req.route.Scope {
+	case topology.ScopeEvent:
+		t.EventID = req.Path("eventId")
+	case topology.ScopeOrder:
+		t.OrderID = req.Path("orderId")
+	case topology.ScopeBodyEvent:
+		// A lenient look: the handler decodes the body strictly and
+		// refuses what is malformed.
+		var b struct {
+			EventID string `json:"eventId"`
+		}
+		_ = json.Unmarshal(req.Body, &b)
+		t.EventID = b.EventID
+	}
+	acc, err := f.guard.Authorize(ctx, req.Identity, req.route.Staff, t)
+	if err != nil {
+		return err
+	}
+	req.Access = acc
+	return nil
+}
+
 func newRequest(ev events.APIGatewayV2HTTPRequest, route topology.Route) (*Request, error) {
 	req := &Request{Event: ev, route: route}
 	switch route.Auth {
@@ -167,8 +217,13 @@ func newRequest(ev events.APIGatewayV2HTTPRequest, route topology.Route) (*Reque
 		if !ok {
 			return nil, apperr.New(apperr.Unauthorized, "sign in: this route needs a valid bearer token")
 		}
-		if route.Auth == topology.AuthOrganizer && id.Role != auth.RoleOrganizer {
-			return nil, apperr.New(apperr.Forbidden, "this route is for organizers")
+		if route.Auth == topology.AuthOrganizer && !id.Staff() {
+			return nil, apperr.New(apperr.Forbidden, "this route is for organizers and their staff")
+		}
+		if id.Machine {
+			// An IAM-signed caller names the organization it acts for; its
+			// grants there decide what it may do.
+			id.Org = ev.Headers[strings.ToLower(auth.OrgHeader)]
 		}
 		req.Identity = id
 	}

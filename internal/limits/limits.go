@@ -88,6 +88,9 @@ const (
 const (
 	EventsListed = 100 // GET /v1/events
 	OrdersListed = 100 // GET /v1/me/orders, newest first
+	AuditListed  = 200 // GET /admin/v1/audit, newest first
+	// ScannerEvents bounds the events one scanner is assigned to.
+	ScannerEvents = 50
 )
 
 // What the waiting page is told: poll about every ETA/20, within these

@@ -51,6 +51,9 @@ var stated = map[bound]int64{
 	{"/components/schemas/Order/properties/amountCents", "maximum"}:             limits.OrderAmountCents,
 	{"/components/schemas/EventList/properties/events", "maxItems"}:             limits.EventsListed,
 	{"/components/schemas/OrderList/properties/orders", "maxItems"}:             limits.OrdersListed,
+	{"/components/schemas/StaffOrderList/properties/orders", "maxItems"}:        limits.OrdersListed,
+	{"/components/schemas/AuditLog/properties/entries", "maxItems"}:             limits.AuditListed,
+	{"/components/schemas/GrantRequest/properties/events", "maxItems"}:          limits.ScannerEvents,
 
 	// Hold time.
 	{"/components/schemas/CreateEventRequest/properties/holdSeconds", "minimum"}: limits.MinHoldSeconds,

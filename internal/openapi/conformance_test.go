@@ -98,7 +98,8 @@ func TestConformance(t *testing.T) {
 		{name: "availability of unknown event", method: "GET", path: "/v1/events/nope/availability", status: 404, code: "NOT_FOUND", valid: true},
 
 		// Organizers.
-		{name: "organizer gets demo", method: "GET", path: "/admin/v1/events/demo", token: org, status: 200, valid: true},
+		{name: "demo's owner gets demo", method: "GET", path: "/admin/v1/events/demo", token: c.token("demo", "organizer"), status: 200, valid: true},
+		{name: "another organization's owner does not see demo", method: "GET", path: "/admin/v1/events/demo", token: org, status: 404, code: "NOT_FOUND", valid: true},
 		{name: "organizer gets created event", method: "GET", path: "/admin/v1/events/" + minimal, token: org, status: 200, valid: true, check: func(t *testing.T, b []byte) {
 			var e struct{ CreatedBy string }
 			mustJSON(t, b, &e)

@@ -157,7 +157,7 @@ func (c *conformance) money(org string) {
 
 	// Check-in at the gate.
 	scan := func(code, nonce string) []byte {
-		b, _ := json.Marshal(map[string]string{"code": code, "nonce": nonce, "gate": "north 3"})
+		b, _ := json.Marshal(map[string]string{"eventId": event, "code": code, "nonce": nonce, "gate": "north 3"})
 		return b
 	}
 	code := tickets[0].Code

@@ -218,7 +218,7 @@ func (w *refundWorld) ticketStatuses(t *testing.T, orderID string) map[string]in
 
 func (w *refundWorld) checkIn(t *testing.T, code, nonce string) tickets.Outcome {
 	t.Helper()
-	res, err := w.tk.CheckIn(context.Background(), code, nonce, "gate 1")
+	res, err := w.tk.CheckIn(context.Background(), w.ev.ID, code, nonce, "gate 1")
 	if err != nil {
 		t.Fatal(err)
 	}

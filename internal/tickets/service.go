@@ -28,6 +28,9 @@ const (
 	Invalid Outcome = "INVALID"
 	// Revoked: the ticket was revoked (refund).
 	Revoked Outcome = "REVOKED"
+	// WrongEvent: a valid code for another event than the gate's; the
+	// ticket is not marked used.
+	WrongEvent Outcome = "WRONG_EVENT"
 )
 
 // Result is what a gate shows. TicketID and Seat are empty for INVALID.
@@ -35,6 +38,8 @@ type Result struct {
 	Result   Outcome `json:"result"`
 	TicketID string  `json:"ticketId,omitempty"`
 	Seat     string  `json:"seat,omitempty"`
+	// EventID is the ticket's event, for WRONG_EVENT.
+	EventID string `json:"eventId,omitempty"`
 }
 
 // Ticket states as a fan sees them (IssuedTicket.Status).
@@ -499,9 +504,13 @@ const (
 // the ticket was refunded; that beats ALREADY_USED), while the nonce that
 // admitted it keeps its ADMITTED answer, which is what happened.
 //
+// A gate scans for one event: a code signed for another event answers
+// WRONG_EVENT (with its event) before anything is written, so the ticket
+// stays valid for its own gate.
+//
 // Errors (not outcomes): INVALID_REQUEST for a missing code or a nonce or
 // gate out of bounds; UNAVAILABLE/INTERNAL when the store fails.
-func (s *Service) CheckIn(ctx context.Context, code, nonce, gate string) (Result, error) {
+func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string) (Result, error) {
 	switch {
 	case code == "":
 		return Result{}, apperr.New(apperr.Invalid, "code is required")
@@ -516,6 +525,10 @@ func (s *Service) CheckIn(ctx context.Context, code, nonce, gate string) (Result
 		return Result{Result: Invalid}, nil
 	}
 	log := s.log.With("ticketId", t.ID, "orderId", t.OrderID, "eventId", t.EventID, "gate", gate)
+	if t.EventID != eventID {
+		log.InfoContext(ctx, "check-in", "result", WrongEvent, "gateEvent", eventID)
+		return Result{Result: WrongEvent, TicketID: t.ID, Seat: t.Seat, EventID: t.EventID}, nil
+	}
 	now := s.clock.Now()
 	out, err := s.store.Admit(ctx, t, Scan{Nonce: nonce, Gate: gate, At: now})
 	if err != nil {

@@ -50,7 +50,7 @@ func newEnv(t testing.TB) *env {
 }
 
 func paidOrder(seats ...string) orders.Order {
-	return orders.Order{ID: uuid.NewString(), EventID: "ev1", Account: "fan-1", Status: orders.Paid, Seats: seats}
+	return orders.Order{ID: uuid.NewString(), EventID: testEvent, Account: "fan-1", Status: orders.Paid, Seats: seats}
 }
 
 func (e *env) mustIssue(t testing.TB, o orders.Order) []tickets.IssuedTicket {
@@ -64,7 +64,7 @@ func (e *env) mustIssue(t testing.TB, o orders.Order) []tickets.IssuedTicket {
 
 func (e *env) mustCheckIn(t testing.TB, code, nonce string) tickets.Result {
 	t.Helper()
-	r, err := e.svc.CheckIn(context.Background(), code, nonce, "north-1")
+	r, err := e.svc.CheckIn(context.Background(), testEvent, code, nonce, "north-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestIssueRefusesUnpaidOrders(t *testing.T) {
 
 func TestGAOrderOfThreeGetsThreeTickets(t *testing.T) {
 	e := newEnv(t)
-	o := orders.Order{ID: uuid.NewString(), EventID: "ev1", Account: "fan-1", Status: orders.Paid, Section: "GA", Quantity: 3}
+	o := orders.Order{ID: uuid.NewString(), EventID: testEvent, Account: "fan-1", Status: orders.Paid, Section: "GA", Quantity: 3}
 	e.mustIssue(t, o)
 	got, err := e.svc.ForOrder(context.Background(), o.ID)
 	if err != nil {
@@ -213,7 +213,7 @@ func TestFirstScanWins(t *testing.T) {
 	start := time.Now()
 	for i := range scans {
 		wg.Go(func() {
-			results[i], errs[i] = e.svc.CheckIn(context.Background(), tk.Code, fmt.Sprintf("scan-%03d", i), "north-1")
+			results[i], errs[i] = e.svc.CheckIn(context.Background(), testEvent, tk.Code, fmt.Sprintf("scan-%03d", i), "north-1")
 		})
 	}
 	wg.Wait()
@@ -269,7 +269,9 @@ func TestSameNonceSameAnswer(t *testing.T) {
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { results[i], errs[i] = e.svc.CheckIn(context.Background(), tk.Code, "same-nonce", "north-1") })
+			wg.Go(func() {
+				results[i], errs[i] = e.svc.CheckIn(context.Background(), testEvent, tk.Code, "same-nonce", "north-1")
+			})
 		}
 		wg.Wait()
 		for i := range results {
@@ -328,12 +330,12 @@ func TestRevokedTickets(t *testing.T) {
 		if err := e.svc.Revoke(ctx, o.ID, "refund"); err != nil {
 			t.Fatal(err)
 		}
-		before, _ := e.svc.Revocations(ctx, "ev1")
+		before, _ := e.svc.Revocations(ctx, testEvent)
 		e.clock.Advance(time.Hour)
 		if err := e.svc.Revoke(ctx, o.ID, "chargeback"); err != nil {
 			t.Fatal(err)
 		}
-		after, err := e.svc.Revocations(ctx, "ev1")
+		after, err := e.svc.Revocations(ctx, testEvent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,7 +368,7 @@ func TestRevokedTickets(t *testing.T) {
 		}
 	})
 	t.Run("ListedForOfflineGates", func(t *testing.T) {
-		rs, err := e.svc.Revocations(ctx, "ev1")
+		rs, err := e.svc.Revocations(ctx, testEvent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +376,7 @@ func TestRevokedTickets(t *testing.T) {
 			t.Fatalf("revocation list = %+v", rs)
 		}
 		for _, r := range rs {
-			if r.TicketID != tickets.TicketID(r.OrderID, r.Seat) || r.UpToVersion != 1 || r.EventID != "ev1" {
+			if r.TicketID != tickets.TicketID(r.OrderID, r.Seat) || r.UpToVersion != 1 || r.EventID != testEvent {
 				t.Fatalf("entry = %+v", r)
 			}
 		}
@@ -407,7 +409,7 @@ func TestReissueInvalidatesOlderCodes(t *testing.T) {
 	if err != nil || shown[0].Code != fresh[0].Code {
 		t.Fatalf("ForOrder after re-issue: %+v, %v", shown, err)
 	}
-	rs, err := e.svc.Revocations(ctx, "ev1")
+	rs, err := e.svc.Revocations(ctx, testEvent)
 	if err != nil || len(rs) != 1 || rs[0].UpToVersion != 1 {
 		t.Fatalf("revocation list = %+v, %v (offline gates must refuse version 1 only)", rs, err)
 	}
@@ -434,7 +436,7 @@ func TestCheckInRefusals(t *testing.T) {
 		}
 	})
 	t.Run("SignedButNeverIssued", func(t *testing.T) {
-		ghost := tickets.Ticket{ID: tickets.TicketID("o-x", "A-1-1"), EventID: "ev1", OrderID: "o-x", Seat: "A-1-1", Version: 1}
+		ghost := tickets.Ticket{ID: tickets.TicketID("o-x", "A-1-1"), EventID: testEvent, OrderID: "o-x", Seat: "A-1-1", Version: 1}
 		code, err := e.codec.Encode(ghost)
 		if err != nil {
 			t.Fatal(err)
@@ -453,12 +455,31 @@ func TestCheckInRefusals(t *testing.T) {
 	}
 	for name, in := range bad {
 		t.Run(name, func(t *testing.T) {
-			if _, err := e.svc.CheckIn(context.Background(), in[0], in[1], in[2]); !apperr.Is(err, apperr.Invalid) {
+			if _, err := e.svc.CheckIn(context.Background(), testEvent, in[0], in[1], in[2]); !apperr.Is(err, apperr.Invalid) {
 				t.Fatalf("err = %v, want INVALID_REQUEST", err)
 			}
 		})
 	}
 	if r := e.mustCheckIn(t, tk.Code, "n1"); r.Result != tickets.Admitted {
 		t.Fatalf("the refusals used the ticket: %+v", r)
+	}
+}
+
+// testEvent is the event of this file's orders and the gate's.
+const testEvent = "ev1"
+
+// TestCheckInRefusesAnotherEventsTicket: GIVEN a valid ticket of event ev1
+// WHEN a gate of another event scans it THEN it answers WRONG_EVENT naming
+// the ticket's event, and the ticket is still unused: its own gate admits
+// it afterwards.
+func TestCheckInRefusesAnotherEventsTicket(t *testing.T) {
+	e := newEnv(t)
+	ts := e.mustIssue(t, paidOrder("A-1-1"))
+	r, err := e.svc.CheckIn(context.Background(), "ev2", ts[0].Code, "n-1", "north-1")
+	if err != nil || r.Result != tickets.WrongEvent || r.EventID != testEvent {
+		t.Fatalf("other event's gate: %+v, %v", r, err)
+	}
+	if r, err = e.svc.CheckIn(context.Background(), testEvent, ts[0].Code, "n-2", "north-1"); err != nil || r.Result != tickets.Admitted {
+		t.Fatalf("own gate after a wrong-event scan: %+v, %v", r, err)
 	}
 }

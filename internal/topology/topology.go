@@ -22,12 +22,46 @@ const (
 	// AuthFan routes need a fan JWT: Cognito through the HTTP API JWT
 	// authorizer in AWS, the dev issuer locally.
 	AuthFan Auth = "fan"
-	// AuthOrganizer routes are IAM-signed in AWS; locally a JWT whose role is
-	// organizer. The handler checks the role.
+	// AuthOrganizer routes are for an organization's people: a staff JWT
+	// (Cognito) or an IAM-signed machine in AWS, a dev JWT locally. Each
+	// declares the least Staff role it needs and the Scope that names the
+	// organization; the application checks both on every request
+	// (internal/tenancy).
 	AuthOrganizer Auth = "organizer"
 	// AuthSignature routes (payment webhooks) have no authorizer: the handler
 	// verifies the provider's signature.
 	AuthSignature Auth = "signature"
+)
+
+// Staff is the least role a caller needs on an AuthOrganizer route, in the
+// organization that owns what the route touches. Each role includes the
+// ones below it as written in README's roles table: an owner may do
+// everything, a manager everything but staff and the audit log, box office
+// only order work, a scanner only check-in at the events assigned to it.
+type Staff string
+
+// Staff roles a route may require.
+const (
+	StaffOwner     Staff = "owner"
+	StaffManager   Staff = "manager"
+	StaffBoxOffice Staff = "box-office"
+	StaffScanner   Staff = "scanner"
+)
+
+// Scope is where an AuthOrganizer route finds the organization it acts in.
+type Scope string
+
+// Scopes.
+const (
+	// ScopeOrg: the caller's own organization (listings, staff, audit).
+	ScopeOrg Scope = "org"
+	// ScopeEvent: the organization of the event in path parameter eventId.
+	ScopeEvent Scope = "event"
+	// ScopeOrder: the organization of the event of order orderId.
+	ScopeOrder Scope = "order"
+	// ScopeBodyEvent: the event named by the body's eventId (check-in,
+	// reconcile); the caller's organization when the body names none.
+	ScopeBodyEvent Scope = "body-event"
 )
 
 // Integration is what serves a route.
@@ -63,6 +97,10 @@ type Route struct {
 	CacheTTL time.Duration
 	// MaxBodyBytes bounds the request body the handler accepts.
 	MaxBodyBytes int64
+	// Staff and Scope: for AuthOrganizer routes only, who may call it and
+	// in which organization.
+	Staff Staff
+	Scope Scope
 }
 
 // Key is the API Gateway route key, "METHOD /path".
@@ -346,22 +384,48 @@ func Default() Topology {
 			{Method: "GET", Path: "/v1/me/orders", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
 			{Method: "POST", Path: "/v1/orders/{orderId}/payments", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/v1/orders/{orderId}/tickets", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
-			{Method: "POST", Path: "/v1/checkin", Integration: IntegrationLambda, Function: "checkin", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
+			{Method: "POST", Path: "/v1/checkin", Integration: IntegrationLambda, Function: "checkin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
+				Staff: StaffScanner, Scope: ScopeBodyEvent},
 			// Providers add fields to their events: a generous limit, no
 			// strict decoding (the signature covers the raw body).
 			{Method: "POST", Path: "/webhooks/{provider}", Integration: IntegrationLambda, Function: "webhooks", Auth: AuthSignature, MaxBodyBytes: webhookBody},
-			{Method: "POST", Path: "/admin/v1/reconcile", Integration: IntegrationLambda, Function: "reconciler", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
-			{Method: "GET", Path: "/admin/v1/events/{eventId}/report", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
-			{Method: "POST", Path: "/admin/v1/orders/{orderId}/refund", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
+			{Method: "POST", Path: "/admin/v1/reconcile", Integration: IntegrationLambda, Function: "reconciler", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
+				Staff: StaffManager, Scope: ScopeBodyEvent},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/report", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/orders/{orderId}/refund", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
+				Staff: StaffBoxOffice, Scope: ScopeOrder},
+			// Box office: find an order (by id, or an event's orders by seat
+			// or account), see its history, re-send its tickets.
+			{Method: "GET", Path: "/admin/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffBoxOffice, Scope: ScopeOrder},
+			{Method: "POST", Path: "/admin/v1/orders/{orderId}/reissue", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
+				Staff: StaffBoxOffice, Scope: ScopeOrder},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/orders", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffBoxOffice, Scope: ScopeEvent},
+			// Owners grant and revoke roles and read the audit log.
+			{Method: "GET", Path: "/admin/v1/staff", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffOwner, Scope: ScopeOrg},
+			{Method: "POST", Path: "/admin/v1/staff", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
+				Staff: StaffOwner, Scope: ScopeOrg},
+			{Method: "DELETE", Path: "/admin/v1/staff/{subject}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffOwner, Scope: ScopeOrg},
+			{Method: "GET", Path: "/admin/v1/audit", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffOwner, Scope: ScopeOrg},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},
 			{Method: "POST", Path: "/sandbox/payments/{paymentId}/complete", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/sandbox/payments/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},
 			{Method: "POST", Path: "/sandbox/orders/{orderId}/duplicate-capture", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
-			{Method: "POST", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: venueBody},
-			{Method: "GET", Path: "/admin/v1/events/{eventId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer},
-			{Method: "POST", Path: "/admin/v1/events/{eventId}/sale", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody},
+			{Method: "POST", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: venueBody,
+				Staff: StaffManager, Scope: ScopeOrg},
+			{Method: "GET", Path: "/admin/v1/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeOrg},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/sale", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
+				Staff: StaffManager, Scope: ScopeEvent},
 		},
 		Queues: []Queue{{
 			Name: "joins", Consumer: "assigner",
@@ -484,6 +548,7 @@ func (t Topology) Validate() error {
 		default:
 			errs = append(errs, fmt.Sprintf("route %q: unknown auth %q", k, r.Auth))
 		}
+		errs = append(errs, r.staffProblems()...)
 	}
 	for _, s := range t.Schedules {
 		if !fns[s.Function] || s.Every < time.Second {
@@ -526,6 +591,38 @@ func (t Topology) Validate() error {
 		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// staffProblems: a staff route names a known role and a scope that can
+// find its organization; other routes name neither.
+func (r Route) staffProblems() []string {
+	k := r.Key()
+	if r.Auth != AuthOrganizer {
+		if r.Staff != "" || r.Scope != "" {
+			return []string{fmt.Sprintf("route %q: staff role or scope on a %s route", k, r.Auth)}
+		}
+		return nil
+	}
+	var errs []string
+	switch r.Staff {
+	case StaffOwner, StaffManager, StaffBoxOffice, StaffScanner:
+	default:
+		errs = append(errs, fmt.Sprintf("route %q: staff route without a known role (%q)", k, r.Staff))
+	}
+	switch r.Scope {
+	case ScopeOrg, ScopeBodyEvent:
+	case ScopeEvent:
+		if !strings.Contains(r.Path, "{eventId}") {
+			errs = append(errs, fmt.Sprintf("route %q: event scope without {eventId}", k))
+		}
+	case ScopeOrder:
+		if !strings.Contains(r.Path, "{orderId}") {
+			errs = append(errs, fmt.Sprintf("route %q: order scope without {orderId}", k))
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("route %q: staff route without a known scope (%q)", k, r.Scope))
+	}
+	return errs
 }
 
 // problems reports access declarations that name unknown tables, indexes,

@@ -38,6 +38,14 @@ func TestValidateRejectsBrokenDeclarations(t *testing.T) {
 		"UnknownSecret":               func(tp *Topology) { tp.Functions[0].Access.Secrets = []Secret{"root-password"} },
 		"LowerCaseEnv":                func(tp *Topology) { tp.Functions[0].Env = []string{"inlet_every"} },
 		"UnknownPaymentAccess":        func(tp *Topology) { tp.Functions[0].Access.Payments = "refund-everything" },
+		"StaffRouteWithoutRole":       func(tp *Topology) { tp.Routes[staffRoute(tp)].Staff = "" },
+		"StaffRouteUnknownRole":       func(tp *Topology) { tp.Routes[staffRoute(tp)].Staff = "janitor" },
+		"StaffRouteWithoutScope":      func(tp *Topology) { tp.Routes[staffRoute(tp)].Scope = "" },
+		"EventScopeWithoutEventId": func(tp *Topology) {
+			tp.Routes = append(tp.Routes, Route{Method: "GET", Path: "/admin/v1/x", Integration: IntegrationLambda, Function: "admin",
+				Auth: AuthOrganizer, Staff: StaffManager, Scope: ScopeEvent})
+		},
+		"RoleOnAFanRoute": func(tp *Topology) { tp.Routes[0].Staff = StaffOwner },
 	}
 	for name, breakIt := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -125,4 +133,13 @@ func TestThePurchasePathHasReservedConcurrency(t *testing.T) {
 	if f.ReservedConcurrency <= 0 {
 		t.Fatal("holds has no reserved concurrency")
 	}
+}
+
+func staffRoute(tp *Topology) int {
+	for i, r := range tp.Routes {
+		if r.Auth == AuthOrganizer {
+			return i
+		}
+	}
+	panic("no staff route")
 }

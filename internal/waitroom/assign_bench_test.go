@@ -61,7 +61,7 @@ func benchRoom(b *testing.B) (*waitroom.Service, catalog.Event, clock.Clock) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if ev, err = cat.Create(ctx, ev, "org"); err != nil {
+	if ev, err = cat.Create(ctx, ev, "org", "org"); err != nil {
 		b.Fatal(err)
 	}
 	clk.Advance(2 * time.Minute) // open, and past the draw's grace

@@ -68,7 +68,7 @@ func newRoom(t *testing.T, admitPerMinute int) *room {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ev, err = r.cat.Create(context.Background(), ev, "org"); err != nil {
+	if r.ev, err = r.cat.Create(context.Background(), ev, "org", "org"); err != nil {
 		t.Fatal(err)
 	}
 	r.left.Store(50)

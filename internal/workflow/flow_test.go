@@ -351,7 +351,7 @@ func (r *rig) raceEvent(t *testing.T, n int) catalog.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, err = r.Catalog.Create(context.Background(), ev, "org"); err != nil {
+	if ev, err = r.Catalog.Create(context.Background(), ev, "org", "org"); err != nil {
 		t.Fatal(err)
 	}
 	return ev

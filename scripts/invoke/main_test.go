@@ -83,7 +83,7 @@ var scheduled = map[string]func(t *testing.T, st *devstack.Stack, out []byte, be
 		if err := json.Unmarshal(out, &got); err != nil || got.Events < 2 {
 			t.Errorf("reconciler answered %s, want the sweep and the demo events", out)
 		}
-		org := devToken(t, st, "organizer-1", "organizer")
+		org := devToken(t, st, devstack.DemoOrg, "organizer")
 		var rep struct {
 			LastReconcile *struct{ StartedAt time.Time }
 		}

@@ -1,0 +1,209 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/tenancy"
+	"github.com/stararena/stararena/internal/tickets"
+)
+
+// Staff is what the organizer routes beyond events need: the
+// organization's roles and audit log, and orders and tickets for the box
+// office.
+type Staff struct {
+	Tenancy *tenancy.Service
+	Orders  OrderReader
+	Tickets *tickets.Service
+}
+
+// OrderReader reads any order (orders.Service).
+type OrderReader interface {
+	Get(ctx context.Context, id string) (orders.Order, error)
+}
+
+// audit records a staff action after it succeeded. A lost audit line fails
+// the request, so the caller retries (every audited action is idempotent
+// or refused the second time) rather than acting unrecorded.
+func audit(ctx context.Context, st Staff, r *httpapi.Request, e tenancy.Entry) error {
+	return st.Tenancy.Record(ctx, r.Access, e)
+}
+
+// StaffOrderView is an order as the box office sees it: the order, its
+// tickets' states and what happened to it.
+type StaffOrderView struct {
+	OrderView
+	Account string         `json:"account"`
+	History []HistoryEntry `json:"history"`
+}
+
+// HistoryEntry is one step of an order's life.
+type HistoryEntry struct {
+	At     time.Time `json:"at"`
+	What   string    `json:"what"`
+	Actor  string    `json:"actor,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+func orderHistory(o orders.Order, entries []tenancy.Entry) []HistoryEntry {
+	h := []HistoryEntry{{At: o.CreatedAt, What: "held", Actor: o.Account}}
+	if !o.PaidAt.IsZero() {
+		h = append(h, HistoryEntry{At: o.PaidAt, What: "paid", Detail: o.Provider})
+	}
+	if !o.IssuedAt.IsZero() {
+		h = append(h, HistoryEntry{At: o.IssuedAt, What: "tickets issued"})
+	}
+	if !o.RefundRequestedAt.IsZero() {
+		h = append(h, HistoryEntry{At: o.RefundRequestedAt, What: "refund requested", Actor: o.RefundRequestedBy, Detail: o.RefundReason})
+	}
+	for _, e := range entries {
+		if e.OrderID == o.ID && e.Action != tenancy.ActionRefund { // the order itself records its refund
+			h = append(h, HistoryEntry{At: e.At, What: string(e.Action), Actor: e.Actor, Detail: e.Detail})
+		}
+	}
+	h = append(h, HistoryEntry{At: o.UpdatedAt, What: "now " + string(o.Status)})
+	slices.SortStableFunc(h, func(a, b HistoryEntry) int { return a.At.Compare(b.At) })
+	return h
+}
+
+func staffOrder(ctx context.Context, st Staff, org string, o orders.Order) (StaffOrderView, error) {
+	v := StaffOrderView{OrderView: orderView(o), Account: o.Account}
+	ts, err := st.Tickets.ForOrder(ctx, o.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, t := range ticketViews(ts) {
+		t.QR = "" // the box office reads states and codes; images are the fan's
+		v.Tickets = append(v.Tickets, t)
+	}
+	entries, err := st.Tenancy.Audit(ctx, org)
+	if err != nil {
+		return v, err
+	}
+	v.History = orderHistory(o, entries)
+	return v, nil
+}
+
+// staffHandlers are the routes of the admin function that work on orders,
+// roles and the audit log.
+func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock) map[string]httpapi.Handler {
+	return map[string]httpapi.Handler{
+		"GET /admin/v1/events": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			evs, err := svc.ListOrg(ctx, r.Access.Org)
+			return listing(evs, err, c, view)
+		},
+		"GET /admin/v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			o, err := st.Orders.Get(ctx, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			v, err := staffOrder(ctx, st, r.Access.Org, o)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, v), nil
+		},
+		"POST /admin/v1/orders/{orderId}/reissue": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var body struct {
+				Reason string `json:"reason"`
+			}
+			if err := r.Decode(&body); err != nil {
+				return httpapi.Response{}, err
+			}
+			o, err := st.Orders.Get(ctx, r.Path("orderId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if _, err := st.Tickets.Reissue(ctx, o, body.Reason); err != nil {
+				return httpapi.Response{}, err
+			}
+			if err := audit(ctx, st, r, tenancy.Entry{Action: tenancy.ActionReissue, OrderID: o.ID, Detail: body.Reason}); err != nil {
+				return httpapi.Response{}, err
+			}
+			v, err := staffOrder(ctx, st, r.Access.Org, o)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, v), nil
+		},
+		"GET /admin/v1/events/{eventId}/orders": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			seat, account := r.Query("seat"), r.Query("account")
+			if len(seat) > limits.AccountIDBytes || len(account) > limits.AccountIDBytes {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "seat and account are at most %d characters", limits.AccountIDBytes)
+			}
+			os, err := rs.EventOrders(ctx, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			out := []StaffOrderView{}
+			for _, o := range os {
+				if (seat != "" && !slices.Contains(o.Seats, seat)) || (account != "" && o.Account != account) {
+					continue
+				}
+				out = append(out, StaffOrderView{OrderView: orderView(o), Account: o.Account, History: []HistoryEntry{}})
+			}
+			slices.SortFunc(out, func(a, b StaffOrderView) int { return b.CreatedAt.Compare(a.CreatedAt) })
+			if len(out) > limits.OrdersListed {
+				out = out[:limits.OrdersListed]
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"orders": out}), nil
+		},
+		"GET /admin/v1/staff": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			gs, err := st.Tenancy.Staff(ctx, r.Access.Org)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"org": r.Access.Org, "staff": gs}), nil
+		},
+		"POST /admin/v1/staff": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var req tenancy.GrantRequest
+			if err := r.Decode(&req); err != nil {
+				return httpapi.Response{}, err
+			}
+			g, err := st.Tenancy.Grant(ctx, r.Access, req)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, g), nil
+		},
+		"DELETE /admin/v1/staff/{subject}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			g, err := st.Tenancy.Revoke(ctx, r.Access, r.Path("subject"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, g), nil
+		},
+		"GET /admin/v1/audit": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			es, err := st.Tenancy.Audit(ctx, r.Access.Org)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if ev := r.Query("eventId"); ev != "" {
+				es = slices.DeleteFunc(es, func(e tenancy.Entry) bool { return e.EventID != ev })
+			}
+			return httpapi.JSON(http.StatusOK, map[string]any{"org": r.Access.Org, "entries": es}), nil
+		},
+	}
+}
+
+// saleDetail describes a sale change for the audit log.
+func saleDetail(req catalog.SaleRequest) string {
+	var parts []string
+	if req.Action != "" {
+		parts = append(parts, req.Action)
+	}
+	if req.AdmitPerMinute != nil {
+		parts = append(parts, fmt.Sprintf("admitPerMinute=%d", *req.AdmitPerMinute))
+	}
+	return strings.Join(parts, " ")
+}
