@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/stararena/stararena/internal/auth"
 )
 
 // Client sends organizer requests to one API.
@@ -32,7 +34,11 @@ type Client struct {
 	// is empty.
 	Credentials aws.CredentialsProvider
 	Region      string
-	HTTP        *http.Client
+	// Org, when set, names the organization a signed (machine) request
+	// acts for (auth.OrgHeader); its principal's grants there decide what
+	// it may do.
+	Org  string
+	HTTP *http.Client
 	// Now is the signing clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -63,6 +69,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte) (Resp
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Org != "" {
+		req.Header.Set(auth.OrgHeader, c.Org) // before signing: the signature covers it
 	}
 	if err := c.authorize(ctx, req, body); err != nil {
 		return Response{}, err

@@ -40,7 +40,7 @@ func TestSignsForExecuteAPIWithSigV4(t *testing.T) {
 	srv, got := recorder(t)
 	at := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
 	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "session-token")
-	c := &Client{Base: srv.URL + "/", Credentials: creds, Region: "eu-west-1", Now: func() time.Time { return at }}
+	c := &Client{Base: srv.URL + "/", Credentials: creds, Region: "eu-west-1", Org: "org-a", Now: func() time.Time { return at }}
 	body := []byte(`{"name":"Show"}`)
 	resp, err := c.Do(context.Background(), http.MethodPost, "/admin/v1/events", body)
 	if err != nil || resp.Status != 201 || !resp.OK() || string(resp.Body) != `{"eventId":"e1"}` {
@@ -52,6 +52,9 @@ func TestSignsForExecuteAPIWithSigV4(t *testing.T) {
 	auth := got.header.Get("Authorization")
 	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/eu-west-1/execute-api/aws4_request, SignedHeaders=") {
 		t.Fatalf("Authorization %q: want a SigV4 signature for execute-api in eu-west-1", auth)
+	}
+	if got.header.Get("X-Stararena-Org") != "org-a" || !strings.Contains(auth, "x-stararena-org") {
+		t.Fatalf("organization header %q in %q: want org-a, signed", got.header.Get("X-Stararena-Org"), auth)
 	}
 	if got.header.Get("X-Amz-Security-Token") != "session-token" || got.header.Get("X-Amz-Date") != "20261127T180000Z" {
 		t.Fatalf("session token %q, date %q", got.header.Get("X-Amz-Security-Token"), got.header.Get("X-Amz-Date"))

@@ -250,6 +250,19 @@ func TestSiteInBrowser(t *testing.T) {
 	org.shot("console-report")
 	org.narrow("console-report")
 
+	// --- The owner grants a scanner for the event; the audit log shows the
+	// event's creation, the sale's changes and the grant.
+	org.do(10*time.Second, "grant a scanner",
+		chromedp.SetValue(chromedp.ID("grant-sub"), "gate-1"),
+		chromedp.SetValue(chromedp.ID("grant-role"), "scanner"),
+		chromedp.Click(chromedp.CSS("#grant button[type=submit]")))
+	org.waitText("#team-result", "gate-1 is now scanner.", 10*time.Second)
+	org.waitText("#team", eventID, 10*time.Second)
+	org.waitText("#audit", "staff.grant: gate-1 is scanner", 10*time.Second)
+	org.waitText("#audit", "event.sale: open", 10*time.Second)
+	org.waitText("#audit", "event.create: "+name, 10*time.Second)
+	org.shot("console-team")
+
 	// --- The fan's orders and the list of events.
 	fan.do(10*time.Second, "open My tickets", chromedp.Click(chromedp.CSS(`a[href="/?mine"]`)))
 	fan.waitText("#main .cards", "Tickets ready", 10*time.Second)

@@ -4,12 +4,14 @@
 //	go run ./scripts/organizer POST /admin/v1/events event.json
 //	go run ./scripts/organizer POST /admin/v1/events/EVENT/sale '{"action":"open"}'
 //	go run ./scripts/organizer GET /admin/v1/events/EVENT/report
-//	go run ./scripts/organizer -api "$ApiUrl" GET /admin/v1/events/EVENT/report   # in AWS
+//	go run ./scripts/organizer -api "$MachineApiUrl" -org ORG GET /admin/v1/events/EVENT/report   # in AWS
 //
 // Against the local stack (a loopback -api) it signs in through the dev
-// issuer as an organizer. Against AWS it signs with Signature Version 4
+// issuer as an owner of -org. Against AWS it signs with Signature Version 4
 // using the environment's AWS credentials (profile, SSO, role…), which need
-// execute-api:Invoke on the API; -api is the stack's ApiUrl output.
+// execute-api:Invoke on the machine API, and names -org in X-Stararena-Org:
+// an owner of that organization must have granted the principal's ARN a
+// role (POST /admin/v1/staff).
 package main
 
 import (
@@ -47,6 +49,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	token := fs.String("token", os.Getenv("STARARENA_TOKEN"), "bearer token; empty: a dev organizer token from a local stack, else SigV4 ($STARARENA_TOKEN)")
 	region := fs.String("region", "", "signing region (default: the one in the execute-api host name, else the AWS configuration's)")
 	as := fs.String("as", "organizer-cli", "account name of the dev organizer token (local stack only)")
+	org := fs.String("org", os.Getenv("STARARENA_ORG"), "organization to act for: locally the dev organizer owns it (default: the one -as names); in AWS sent as X-Stararena-Org, and the signing principal must hold a role there ($STARARENA_ORG)")
 	timeout := fs.Duration("timeout", time.Minute, "time limit for the request")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./scripts/organizer [flags] METHOD PATH [BODY]")
@@ -76,7 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case c.Token != "":
 	case loopback(*api):
-		tok, err := devToken(ctx, *api, *as)
+		tok, err := devToken(ctx, *api, *as, *org)
 		if err != nil {
 			fmt.Fprintln(stderr, "organizer: sign in to the local stack:", err)
 			return 1
@@ -89,6 +92,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 1
 		}
 		c.Credentials, c.Region = cfg.Credentials, first(*region, adminclient.RegionOf(*api), cfg.Region)
+		c.Org = *org
 	}
 	resp, err := c.Do(ctx, method, path, body)
 	if err != nil {
@@ -131,9 +135,14 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// devToken signs in through the local stack's dev issuer.
-func devToken(ctx context.Context, api, sub string) (string, error) {
-	b, _ := json.Marshal(map[string]string{"sub": sub, "role": "organizer"})
+// devToken signs in through the local stack's dev issuer as an owner of
+// org (empty: the organization sub names).
+func devToken(ctx context.Context, api, sub, org string) (string, error) {
+	claims := map[string]string{"sub": sub, "role": "organizer"}
+	if org != "" {
+		claims["org"] = org
+	}
+	b, _ := json.Marshal(claims)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(api, "/")+"/dev/token", bytes.NewReader(b))
 	if err != nil {
 		return "", err

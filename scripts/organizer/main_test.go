@@ -46,6 +46,15 @@ func TestOrganizerRunsASaleOnTheLocalStack(t *testing.T) {
 		!strings.Contains(out, `"INVALID_REQUEST"`) || !strings.Contains(errOut, "answered 400") {
 		t.Fatalf("bad action: exit %d, %q, %s", code, out, errOut)
 	}
+	// -org acts for another organization, which does not see this one's
+	// event; its own events list is its own.
+	if code, out, errOut := cmd("", "-org", "org-b", "GET", "/admin/v1/events/"+ev.EventID+"/report"); code != 1 ||
+		!strings.Contains(out, `"NOT_FOUND"`) || !strings.Contains(errOut, "answered 404") {
+		t.Fatalf("another organization: exit %d, %q, %s", code, out, errOut)
+	}
+	if code, out, errOut := cmd("", "-org", "org-b", "GET", "/admin/v1/events"); code != 0 || strings.Contains(out, ev.EventID) {
+		t.Fatalf("another organization's list: exit %d, %q, %s", code, out, errOut)
+	}
 	// A fan's token is refused by the organizer routes.
 	fan, _, _ := st.Issuer.Issue("fan-1", "fan")
 	if code, _, errOut := cmd("", "-token", fan, "GET", "/admin/v1/events/"+ev.EventID+"/report"); code != 1 || !strings.Contains(errOut, "answered 403") {

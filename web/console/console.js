@@ -1,7 +1,8 @@
 // Organizer console: create an event from a venue map, open/pause/close the
-// sale, retune the admission rate, and watch a live report with a chart of
-// sales drawn from samples the page keeps. Locally a dev token with the
-// organizer role stands in for IAM-signed requests.
+// sale, retune the admission rate, watch a live report with a chart of
+// sales drawn from samples the page keeps, grant the team its roles and
+// read the audit log. Locally a dev token with the organizer role stands in
+// for the staff sign-in.
 import { h, api, enc, newScope, isStop, session, signOut, signInForm, money, minorDigits, num, when, clock,
   announce, explain } from '/lib.js';
 
@@ -20,7 +21,40 @@ function start() {
   $('signin').replaceChildren();
   $('app').hidden = false;
   loadEvents(new URLSearchParams(location.search).get('event'));
+  team();
 }
+
+// ------------------------------------------------------------ team and audit
+
+// team shows the organization's people and audit log: owners only; anyone
+// else is told so.
+async function team() {
+  const cell = v => h('td', {}, v || '');
+  try {
+    const [st, au] = await Promise.all([call('/admin/v1/staff'), call('/admin/v1/audit')]);
+    $('team').replaceChildren(...st.staff.map(g => h('tr', {}, cell(g.subject), cell(g.role), cell((g.events || []).join(', ')),
+      h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => change(`/admin/v1/staff/${enc(g.subject)}`, 'DELETE', undefined, `Revoked ${g.subject}.`) }, `Revoke ${g.subject}`)))));
+    if (!st.staff.length) $('team').append(h('tr', {}, h('td', { colspan: '4' }, 'Nobody else yet.')));
+    $('audit').replaceChildren(...au.entries.map(e => h('tr', {}, cell(when(e.at)), cell(`${e.actor} (${e.role})`),
+      cell([e.action, e.detail].filter(Boolean).join(': ')), cell(e.orderId || e.eventId))));
+  } catch (x) {
+    $('team-result').textContent = `Only owners see the team and the audit log (${explain(x)}).`;
+  }
+}
+
+async function change(path, method, body, done) {
+  try { await call(path, { method, body }); $('team-result').textContent = done; announce(done); } catch (x) {
+    $('team-result').textContent = explain(x);
+  }
+  team();
+}
+
+$('grant').addEventListener('submit', e => {
+  e.preventDefault();
+  const subject = $('grant-sub').value.trim(), role = $('grant-role').value;
+  const events = role === 'scanner' && $('event').value ? [$('event').value] : undefined;
+  change('/admin/v1/staff', 'POST', { subject, role, events }, `${subject} is now ${role}.`);
+});
 
 // ------------------------------------------------------------ venue map
 
@@ -170,6 +204,7 @@ function setupCreate() {
       out.replaceChildren(h('p', { class: 'ok' }, `Created “${ev.name}” (${ev.eventId}), ${num(ev.capacity)} places. `,
         h('a', { href: `/?event=${enc(ev.eventId)}`, target: '_blank', rel: 'noopener' }, 'Open the fan page')));
       await loadEvents(ev.eventId);
+      team();
       $('manage-h').scrollIntoView({ block: 'start' });
     } catch (x) {
       out.replaceChildren(h('p', { class: 'error' }, x.code === 'UNAUTHORIZED' ? explain(x) : `The event was not created: ${x.message}`));
@@ -190,7 +225,7 @@ async function loadEvents(selected) {
   const sel = $('event');
   const names = known();
   try {
-    for (const ev of (await api('/v1/events')).events) names[ev.eventId] ??= ev.name;
+    for (const ev of (await call('/admin/v1/events')).events) names[ev.eventId] ??= ev.name;
   } catch { /* the list is a convenience; created events are remembered */ }
   sel.replaceChildren(h('option', { value: '' }, 'Choose an event'),
     ...Object.entries(names).map(([id, name]) => h('option', { value: id }, `${name} (${id})`)));
@@ -244,6 +279,7 @@ async function manage(id) {
       showSale();
       saleMsg.textContent = `${done} at ${clock(Date.now())}.`;
       report();
+      team();
     } catch (x) { if (!isStop(x)) saleMsg.textContent = `Not changed: ${x.message}`; }
   }
   const rateValue = () => { const n = Number(rate.value); return Number.isInteger(n) && n >= 1 && n <= 18000 ? n : null; };
