@@ -133,14 +133,20 @@ export function signOut(role, { everywhere = false } = {}) {
 const pending = 'stararena.signin';
 const b64url = bytes => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const randomText = n => b64url(crypto.getRandomValues(new Uint8Array(n)));
-const redirectUri = () => `${location.origin}/`;
+// Fans come back to /; organizers and staff sign in through their own app
+// client (staffClientId) and come back to the page they left (/console/,
+// /gate/), with the ID token, which carries their groups and organization.
+const staff = role => role !== 'fan';
+const clientOf = (c, role) => staff(role) ? c.staffClientId : c.clientId;
+const redirectUri = role => staff(role) ? `${location.origin}${location.pathname}` : `${location.origin}/`;
 
 async function startHostedSignIn(c, role) {
   const verifier = randomText(32), state = randomText(16);
   const challenge = b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-  sessionStorage.setItem(pending, JSON.stringify({ verifier, state, role, back: location.pathname + location.search + location.hash }));
-  const q = new URLSearchParams({ response_type: 'code', client_id: c.clientId, redirect_uri: redirectUri(), state,
-    code_challenge: challenge, code_challenge_method: 'S256', scope: 'openid email' });
+  const redirect = redirectUri(role);
+  sessionStorage.setItem(pending, JSON.stringify({ verifier, state, role, redirect, back: location.pathname + location.search + location.hash }));
+  const q = new URLSearchParams({ response_type: 'code', client_id: clientOf(c, role), redirect_uri: redirect, state,
+    code_challenge: challenge, code_challenge_method: 'S256', scope: staff(role) ? 'openid email profile' : 'openid email' });
   location.assign(`${c.domain}/oauth2/authorize?${q}`);
 }
 
@@ -165,13 +171,13 @@ async function finishHostedSignIn(c) {
   try {
     const r = await fetch(`${c.domain}/oauth2/token`, {
       method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: c.clientId, code: q.get('code'),
-        redirect_uri: redirectUri(), code_verifier: p.verifier }),
+      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientOf(c, p.role), code: q.get('code'),
+        redirect_uri: p.redirect || redirectUri(p.role), code_verifier: p.verifier }),
     });
     if (!r.ok) throw new Error(`token endpoint answered ${r.status}`);
     const t = await r.json();
     const id = claimsOf(t.id_token || t.access_token);
-    keep(p.role, { sub: id.sub, name: id.email || id['cognito:username'] || id.sub, token: t.access_token,
+    keep(p.role, { sub: id.sub, name: id.email || id['cognito:username'] || id.sub, token: staff(p.role) ? t.id_token : t.access_token,
       expiresAt: new Date(Date.now() + t.expires_in * 1000).toISOString() });
   } catch {
     site = { ...site, signInProblem: 'Sign-in did not complete. Please try again.' };
@@ -181,12 +187,11 @@ async function finishHostedSignIn(c) {
 // signInForm asks for a sign-in and calls then(session). Locally it asks
 // for an account name (the stand-in for Cognito); a fan with hosted
 // sign-in gets a button that leaves for the sign-in page (the page then
-// reloads signed in, so then is not called). Organizers sign in with IAM
-// in AWS, which the console cannot do yet (ADR 11), so their form stays
-// the local one.
+// reloads signed in, so then is not called); so do organizers and staff
+// when the deployment names their app client (ADR 16).
 export function signInForm(role, lead, then) {
   const err = h('p', { class: 'error', role: 'alert' }, site.signInProblem || '');
-  if (site.signIn === 'cognito' && role === 'fan') {
+  if (site.signIn === 'cognito' && (role === 'fan' || site.cognito.staffClientId)) {
     const go = h('button', { type: 'button' }, 'Sign in or create an account');
     go.addEventListener('click', async () => {
       go.disabled = true;

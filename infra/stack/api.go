@@ -14,6 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -91,7 +92,7 @@ func ClassOf(topo topology.Topology, r topology.Route) RouteClass {
 // (secretless) app client for the browser. The Lite feature plan: fans only
 // sign up and sign in, and a million monthly active users on a higher plan
 // would cost several times as much.
-func newUserPool(scope constructs.Construct) (awscognito.UserPool, awscognito.UserPoolClient) {
+func newUserPool(scope constructs.Construct) (awscognito.UserPool, awscognito.UserPoolClient, awscognito.UserPoolClient) {
 	pool := awscognito.NewUserPool(scope, jsii.String("FanUserPool"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
@@ -106,24 +107,54 @@ func newUserPool(scope constructs.Construct) (awscognito.UserPool, awscognito.Us
 		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN, // fans' accounts outlive a stack
+		// The organization a member of the organizers or staff group acts
+		// for (ADR 16). Only an administrator sets it: no app client may
+		// write it (writableAttributes), so nobody signs up into one.
+		CustomAttributes: &map[string]awscognito.ICustomAttribute{
+			"org": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MinLen: jsii.Number(1), MaxLen: jsii.Number(128), Mutable: jsii.Bool(true)}),
+		},
 	})
+	for _, g := range []struct{ name, what string }{
+		{auth.OrganizerGroup, "Owners of the organization their org attribute names"},
+		{auth.StaffGroup, "People of the organization their org attribute names, with the roles its owners grant"},
+	} {
+		awscognito.NewCfnUserPoolGroup(scope, jsii.String(pascal(g.name)+"Group"), &awscognito.CfnUserPoolGroupProps{
+			UserPoolId: pool.UserPoolId(), GroupName: jsii.String(g.name), Description: jsii.String(g.what),
+		})
+	}
 	nag(pool, "AwsSolutions-COG2", "MFA is optional (TOTP) for fans: requiring it at sign-up would turn a ticket rush into an authenticator-app rush. Admission tokens, per-account limits and the waiting room protect the sale.")
 	nag(pool, "AwsSolutions-COG8", "Threat protection needs Cognito's Plus plan, billed per monthly active user: for a million fans it would cost more than the sale's whole infrastructure (README, Deploying). The WAF's rate rules and IP reputation list sit in front instead.")
 	// The site signs fans in with the authorization code flow and PKCE on
 	// the pool's hosted pages (no implicit flow: tokens never travel in a
 	// URL). The callback is the site itself, known only once the
 	// distribution exists: hostedSignIn sets it.
-	client := pool.AddClient(jsii.String("FanWebClient"), &awscognito.UserPoolClientOptions{
+	client := browserClient(pool, "FanWebClient", awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL())
+	// Organizers and staff sign in through their own client, on the same
+	// hosted pages; only its tokens reach the staff routes.
+	staff := browserClient(pool, "StaffWebClient", awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE())
+	return pool, client, staff
+}
+
+// browserClient is a public (secretless) app client for a page: the
+// authorization code flow with PKCE on the pool's hosted pages.
+func browserClient(pool awscognito.UserPool, id string, scopes ...awscognito.OAuthScope) awscognito.UserPoolClient {
+	return pool.AddClient(jsii.String(id), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false),
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 		PreventUserExistenceErrors: jsii.Bool(true),
 		OAuth: &awscognito.OAuthSettings{
 			Flows:  &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
-			Scopes: &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL()},
+			Scopes: &scopes,
 		},
 		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+		WriteAttributes:            writableAttributes(),
 	})
-	return pool, client
+}
+
+// writableAttributes are what a signed-in person may change about
+// themselves: never the organization.
+func writableAttributes() awscognito.ClientAttributes {
+	return awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)})
 }
 
 // signInDomain is the pool's hosted sign-in domain (a Cognito prefix
@@ -139,9 +170,10 @@ func signInDomain(pool awscognito.UserPool, s Settings) awscognito.UserPoolDomai
 }
 
 // hostedSignIn lets the hosted pages send fans back to the site (and to it
-// after signing out). Without a site URL (edge off, no domain name) the
-// client keeps no callback and the hosted sign-in cannot complete.
-func hostedSignIn(client awscognito.UserPoolClient, siteURL *string) {
+// after signing out), and staff to the console and the gate page. Without a
+// site URL (edge off, no domain name) the client keeps no callback and the
+// hosted sign-in cannot complete.
+func hostedSignIn(client awscognito.UserPoolClient, siteURL *string, paths ...string) {
 	cfn := client.Node().DefaultChild().(awscognito.CfnUserPoolClient)
 	if siteURL == nil {
 		cfn.SetAllowedOAuthFlowsUserPoolClient(jsii.Bool(false))
@@ -150,21 +182,76 @@ func hostedSignIn(client awscognito.UserPoolClient, siteURL *string) {
 		cfn.SetCallbackUrLs(nil)
 		return
 	}
-	cfn.SetCallbackUrLs(&[]*string{siteURL})
-	cfn.SetLogoutUrLs(&[]*string{siteURL})
+	urls := []*string{siteURL}
+	if len(paths) > 0 {
+		urls = nil
+		for _, p := range paths {
+			urls = append(urls, awscdk.Fn_Join(jsii.String(""), &[]*string{siteURL, jsii.String(p)}))
+		}
+	}
+	cfn.SetCallbackUrLs(&urls)
+	cfn.SetLogoutUrLs(&urls)
 }
 
 // newAuthorizers maps each route Auth to its HTTP API authorizer. `none` and
 // `signature` map to nil: signature routes (payment webhooks) are verified
-// by the handler against the provider's signature.
-func newAuthorizers(pool awscognito.UserPool, client awscognito.UserPoolClient) map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer {
+// by the handler against the provider's signature. Staff routes take the
+// staff client's tokens only; machines reach them on the machine API
+// (newMachineAPI).
+func newAuthorizers(pool awscognito.UserPool, client, staff awscognito.UserPoolClient) map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer {
 	return map[topology.Auth]awsapigatewayv2.IHttpRouteAuthorizer{
 		topology.AuthFan: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("FanAuthorizer"), pool,
 			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
 				UserPoolClients: &[]awscognito.IUserPoolClient{client},
 			}),
-		topology.AuthOrganizer: awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
+		topology.AuthOrganizer: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("StaffAuthorizer"), pool,
+			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+				UserPoolClients: &[]awscognito.IUserPoolClient{staff},
+			}),
 	}
+}
+
+// newMachineAPI deploys the staff routes a second time, IAM-authorized, for
+// automation (scripts/organizer): an HTTP API route has one authorizer, and
+// the main API's staff routes take staff JWTs. A machine is nothing by
+// itself: the application checks its principal's grants in the
+// organization it names (ADR 16).
+func newMachineAPI(scope constructs.Construct, topo topology.Topology, fns map[string]awslambda.Function, s Settings) awsapigatewayv2.HttpApi {
+	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("MachineApi"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("StarArena staff routes for IAM-signed automation"),
+	})
+	iam := awsapigatewayv2authorizers.NewHttpIamAuthorizer()
+	lambdas := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	for _, r := range topo.Routes {
+		if r.Auth != topology.AuthOrganizer || r.Integration != topology.IntegrationLambda {
+			continue
+		}
+		in := lambdas[r.Function]
+		if in == nil {
+			in = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Machine"+pascal(r.Function)+"Integration"), fns[r.Function], nil)
+			lambdas[r.Function] = in
+		}
+		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: in,
+			Authorizer:  iam,
+		})
+	}
+	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	t := ThrottleOf(ClassOrganizer, s)
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingRateLimit: jsii.Number(float64(t.Rate)), ThrottlingBurstLimit: jsii.Number(float64(t.Burst)),
+	})
+	logs := awslogs.NewLogGroup(scope, jsii.String("MachineApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: retention(s), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: logs.LogGroupArn(),
+		Format: jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","caller":"$context.identity.userArn",` +
+			`"time":"$context.requestTimeEpoch","routeKey":"$context.routeKey","status":"$context.status"}`),
+	})
+	return api
 }
 
 // newHTTPAPI declares the HTTP API and one route per deployed topology route.

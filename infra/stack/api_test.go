@@ -2,6 +2,7 @@ package stack
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -65,8 +66,14 @@ func TestJoinRouteSendsTheTemplatedMessageToSQSAndAnswers202(t *testing.T) {
 }
 
 func TestDefaultStageThrottlesEveryRouteByClass(t *testing.T) {
-	// GIVEN the default stage's route settings
+	// GIVEN the main API's default stage's route settings (the machine
+	// API's stage throttles as the organizer class as a whole)
 	stages := properties(deployed, "AWS::ApiGatewayV2::Stage")
+	for id, p := range stages {
+		if ref, _ := p["ApiId"].(map[string]any); strings.HasPrefix(str(ref["Ref"]), "MachineApi") {
+			delete(stages, id)
+		}
+	}
 	if len(stages) != 1 {
 		t.Fatalf("%d stages, want the default one", len(stages))
 	}
@@ -123,17 +130,21 @@ func TestDefaultStageThrottlesEveryRouteByClass(t *testing.T) {
 	}
 }
 
-func TestOrganizerRoutesAreIAMSignedAndWebhooksHaveNoAuthorizer(t *testing.T) {
-	got := RouteAuthorizationTypes(deployed)
+// TestStaffRoutesTakeStaffTokensAndMachinesSignWithIAM: GIVEN the
+// synthesized stack THEN on the main API staff routes take JWTs of the
+// staff app client only, fan routes the fan client's, webhooks and public
+// routes nothing; AND every staff route, and only those, is also on the
+// machine API with IAM authorization.
+func TestStaffRoutesTakeStaffTokensAndMachinesSignWithIAM(t *testing.T) {
+	got, machine := RouteAuthorizationTypes(deployed), MachineRouteAuthorizationTypes(deployed)
+	staff := 0
 	for _, r := range topology.Default().Routes {
 		var want string
 		switch r.Auth {
-		case topology.AuthOrganizer:
-			want = "AWS_IAM"
+		case topology.AuthOrganizer, topology.AuthFan:
+			want = "JWT"
 		case topology.AuthSignature, topology.AuthNone:
 			want = "NONE"
-		case topology.AuthFan:
-			want = "JWT"
 		}
 		if r.Integration == topology.IntegrationLocal {
 			if _, deployedToo := got[r.Key()]; deployedToo {
@@ -144,19 +155,53 @@ func TestOrganizerRoutesAreIAMSignedAndWebhooksHaveNoAuthorizer(t *testing.T) {
 		if got[r.Key()] != want {
 			t.Errorf("%s (%s): %s, want %s", r.Key(), r.Auth, got[r.Key()], want)
 		}
+		if r.Auth == topology.AuthOrganizer {
+			staff++
+			if machine[r.Key()] != "AWS_IAM" {
+				t.Errorf("%s: machine API %q, want AWS_IAM", r.Key(), machine[r.Key()])
+			}
+			expect(t, func() {
+				deployed.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{
+					"RouteKey":     r.Key(),
+					"AuthorizerId": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^HttpApiStaffAuthorizer"))},
+				})
+			})
+		}
 	}
-	// AND the one JWT authorizer trusts the fans' user pool client only
+	if len(machine) != staff {
+		t.Errorf("machine API has %d routes, want the %d staff routes: %v", len(machine), staff, machine)
+	}
+	// AND the two JWT authorizers trust one client each: fans', staff's
 	expect(t, func() {
-		deployed.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1))
-		deployed.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
-			"AuthorizerType": "JWT",
-			"IdentitySource": []any{"$request.header.Authorization"},
-			"JwtConfiguration": map[string]any{
-				"Audience": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^FanUserPoolFanWebClient"))}},
-				"Issuer":   assertions.Match_AnyValue(),
-			},
-		})
+		deployed.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(2))
+		for _, client := range []string{"^FanUserPoolFanWebClient", "^FanUserPoolStaffWebClient"} {
+			deployed.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+				"AuthorizerType": "JWT",
+				"IdentitySource": []any{"$request.header.Authorization"},
+				"JwtConfiguration": map[string]any{
+					"Audience": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String(client))}},
+					"Issuer":   assertions.Match_AnyValue(),
+				},
+			})
+		}
 	})
+	// AND the groups exist, and no app client may write the organization
+	expect(t, func() {
+		deployed.ResourceCountIs(jsii.String("AWS::Cognito::UserPoolGroup"), jsii.Number(2))
+		deployed.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolGroup"), map[string]any{"GroupName": "organizers"})
+		deployed.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolGroup"), map[string]any{"GroupName": "staff"})
+	})
+	for id, props := range properties(deployed, "AWS::Cognito::UserPoolClient") {
+		w, _ := props["WriteAttributes"].([]any)
+		if len(w) == 0 {
+			t.Errorf("%s: no WriteAttributes: every writable attribute, custom:org included", id)
+		}
+		for _, a := range w {
+			if a == "custom:org" {
+				t.Errorf("%s may write custom:org", id)
+			}
+		}
+	}
 	// AND the pool is on the Lite plan with a strong password policy and cannot be deleted by accident
 	expect(t, func() {
 		deployed.HasResource(jsii.String("AWS::Cognito::UserPool"), map[string]any{

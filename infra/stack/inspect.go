@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
@@ -18,19 +19,42 @@ import (
 // AWS::ApiGatewayV2::Route in the template.
 func RouteKeys(t assertions.Template) []string {
 	var keys []string
-	for _, props := range properties(t, "AWS::ApiGatewayV2::Route") {
+	for _, props := range apiRoutes(t, false) {
 		keys = append(keys, str(props["RouteKey"]))
 	}
 	sort.Strings(keys)
 	return keys
 }
 
-// RouteAuthorizationTypes maps each route key to its AuthorizationType
-// (NONE, JWT, AWS_IAM, CUSTOM).
+// RouteAuthorizationTypes maps each route key of the main HTTP API to its
+// AuthorizationType (NONE, JWT, AWS_IAM, CUSTOM).
 func RouteAuthorizationTypes(t assertions.Template) map[string]string {
+	return authorizationTypes(apiRoutes(t, false))
+}
+
+// MachineRouteAuthorizationTypes is RouteAuthorizationTypes for the
+// machine API (IAM-signed automation).
+func MachineRouteAuthorizationTypes(t assertions.Template) map[string]string {
+	return authorizationTypes(apiRoutes(t, true))
+}
+
+func authorizationTypes(routes map[string]map[string]any) map[string]string {
 	out := map[string]string{}
-	for _, props := range properties(t, "AWS::ApiGatewayV2::Route") {
+	for _, props := range routes {
 		out[str(props["RouteKey"])] = str(props["AuthorizationType"])
+	}
+	return out
+}
+
+// apiRoutes are the routes of the machine API (machine) or of every other
+// API.
+func apiRoutes(t assertions.Template, machine bool) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, props := range properties(t, "AWS::ApiGatewayV2::Route") {
+		ref, _ := props["ApiId"].(map[string]any)
+		if strings.HasPrefix(str(ref["Ref"]), "MachineApi") == machine {
+			out[id] = props
+		}
 	}
 	return out
 }

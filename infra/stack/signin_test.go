@@ -2,6 +2,7 @@ package stack
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -12,29 +13,37 @@ import (
 )
 
 func TestFansSignInWithTheCodeFlowBackToTheSite(t *testing.T) {
-	// GIVEN the deployed stack WHEN its user pool client is read
+	// GIVEN the deployed stack WHEN its user pool clients are read: the
+	// fans' and the staff's (ADR 16)
 	clients := properties(deployed, "AWS::Cognito::UserPoolClient")
-	if len(clients) != 1 {
-		t.Fatalf("%d user pool clients, want the site's one", len(clients))
+	if len(clients) != 2 {
+		t.Fatalf("%d user pool clients, want the fans' and the staff's", len(clients))
+	}
+	site := func(path string) any {
+		return map[string]any{"Fn::Join": []any{"", []any{"https://",
+			map[string]any{"Fn::GetAtt": []any{distributionID(t), "DomainName"}}, "/" + path}}}
 	}
 	for id, c := range clients {
+		scopes, back := []any{"openid", "email"}, []any{site("")}
+		if strings.HasPrefix(id, "FanUserPoolStaffWebClient") {
+			scopes, back = []any{"openid", "email", "profile"}, []any{site("console/"), site("gate/")}
+		}
 		// THEN the only flow is the authorization code (no implicit grant:
 		// tokens never travel in a URL), for the scopes the site asks for
 		if !equalJSON(c["AllowedOAuthFlows"], []any{"code"}) || c["AllowedOAuthFlowsUserPoolClient"] != true {
 			t.Errorf("%s: OAuth flows %v", id, c["AllowedOAuthFlows"])
 		}
-		if !equalJSON(c["AllowedOAuthScopes"], []any{"openid", "email"}) {
-			t.Errorf("%s: scopes %v, want openid and email", id, c["AllowedOAuthScopes"])
+		if !equalJSON(c["AllowedOAuthScopes"], scopes) {
+			t.Errorf("%s: scopes %v, want %v", id, c["AllowedOAuthScopes"], scopes)
 		}
 		if c["GenerateSecret"] != false || !equalJSON(c["SupportedIdentityProviders"], []any{"COGNITO"}) {
 			t.Errorf("%s: a browser client has no secret and signs in with the pool itself: %v, %v", id, c["GenerateSecret"], c["SupportedIdentityProviders"])
 		}
-		// AND fans come back to the site, and only there, after signing in or out
-		site := map[string]any{"Fn::Join": []any{"", []any{"https://",
-			map[string]any{"Fn::GetAtt": []any{distributionID(t), "DomainName"}}, "/"}}}
+		// AND fans come back to the site, staff to the console and the
+		// gate page, and only there, after signing in or out
 		for _, k := range []string{"CallbackURLs", "LogoutURLs"} {
-			if !equalJSON(c[k], []any{site}) {
-				t.Errorf("%s: %s = %v, want the site's URL only", id, k, c[k])
+			if !equalJSON(c[k], back) {
+				t.Errorf("%s: %s = %v, want %v", id, k, c[k], back)
 			}
 		}
 	}

@@ -145,20 +145,23 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 		sms[m.Name] = newStateMachine(stack, m, repo, fns, s)
 	}
 
-	users, client := newUserPool(stack)
+	users, client, staffClient := newUserPool(stack)
 	domain := signInDomain(users, s)
-	api := newHTTPAPI(stack, topo, fns, queues, newAuthorizers(users, client), s)
+	api := newHTTPAPI(stack, topo, fns, queues, newAuthorizers(users, client, staffClient), s)
+	machine := newMachineAPI(stack, topo, fns, s)
 
 	siteConfig := map[string]any{
 		"signIn": "cognito",
 		"cognito": map[string]any{
 			"region": stack.Region(), "userPoolId": users.UserPoolId(), "clientId": client.UserPoolClientId(),
-			"domain": domain.BaseUrl(nil),
+			"staffClientId": staffClient.UserPoolClientId(),
+			"domain":        domain.BaseUrl(nil),
 		},
 		"payment": sitePayment(s),
 	}
 	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, siteConfig)
 	hostedSignIn(client, siteURL(s, st))
+	hostedSignIn(staffClient, siteURL(s, st), "console/", "gate/")
 
 	newObservability(stack, observed{
 		topo: topo, settings: s, fns: fns, queues: queues, machines: sms, table: main, api: api,
@@ -166,6 +169,9 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	})
 
 	output(stack, "ApiUrl", api.Url())
+	// Automation signs its requests for this one (scripts/organizer).
+	output(stack, "MachineApiUrl", machine.Url())
+	output(stack, "StaffClientId", staffClient.UserPoolClientId())
 	output(stack, "TableName", main.TableName())
 	// The fan site needs these to sign fans in against the pool.
 	output(stack, "UserPoolId", users.UserPoolId())

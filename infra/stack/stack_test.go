@@ -265,7 +265,7 @@ func TestRouteAuthorizationFollowsTheDeclaredAuth(t *testing.T) {
 			// GIVEN each deployed route's declared auth
 			wantType := map[topology.Auth]string{
 				topology.AuthFan:       "JWT",
-				topology.AuthOrganizer: "AWS_IAM",
+				topology.AuthOrganizer: "JWT", // staff tokens; machines use the machine API
 				topology.AuthNone:      "NONE",
 				topology.AuthSignature: "NONE", // the handler verifies the provider's signature
 			}
@@ -273,7 +273,7 @@ func TestRouteAuthorizationFollowsTheDeclaredAuth(t *testing.T) {
 			// WHEN the route authorization types are read from the template
 			got := RouteAuthorizationTypes(c.tmpl)
 
-			// THEN fan routes use JWT, organizer routes IAM, none/signature routes nothing
+			// THEN fan and staff routes use JWT, none/signature routes nothing
 			for _, r := range c.topo.Routes {
 				if r.Integration == topology.IntegrationLocal {
 					continue
@@ -430,7 +430,8 @@ func fixtureTopology() topology.Topology {
 			{Method: "POST", Path: "/dev/token", Integration: topology.IntegrationLocal, Auth: topology.AuthNone},
 			{Method: "POST", Path: "/v1/events/{eventId}/queue", Integration: topology.IntegrationSQS, Queue: "joins", Auth: topology.AuthFan},
 			{Method: "POST", Path: "/v1/events/{eventId}/holds", Integration: topology.IntegrationLambda, Function: "catalog", Auth: topology.AuthFan},
-			{Method: "POST", Path: "/admin/v1/events", Integration: topology.IntegrationLambda, Function: "catalog", Auth: topology.AuthOrganizer},
+			{Method: "POST", Path: "/admin/v1/events", Integration: topology.IntegrationLambda, Function: "catalog", Auth: topology.AuthOrganizer,
+				Staff: topology.StaffManager, Scope: topology.ScopeOrg},
 			{Method: "POST", Path: "/v1/webhooks/{provider}", Integration: topology.IntegrationLambda, Function: "order-timer", Auth: topology.AuthSignature},
 		},
 		Queues: []topology.Queue{

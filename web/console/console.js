@@ -4,7 +4,7 @@
 // read the audit log. Locally a dev token with the organizer role stands in
 // for the staff sign-in.
 import { h, api, enc, newScope, isStop, session, signOut, signInForm, money, minorDigits, num, when, clock,
-  announce, explain } from '/lib.js';
+  announce, explain, loadConfig } from '/lib.js';
 
 const $ = id => document.getElementById(id);
 const org = () => session('organizer');
@@ -387,4 +387,7 @@ function chart(samples, width) {
 }
 
 setupCreate();
+// The deployment's config names the staff sign-in; it also finishes one
+// that comes back here with a code.
+await loadConfig();
 start();
