@@ -1,6 +1,7 @@
 package stack
 
 import (
+	_ "embed"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -356,6 +357,13 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 		}
 		behaviors = append(behaviors, behavior{b.Pattern, opts})
 	}
+	// An S3 origin has no directory indexes: a viewer-request function
+	// maps /console/ and /gate/ to their index.html (cffn/index.js).
+	indexes := awscloudfront.NewFunction(scope, jsii.String("DirectoryIndex"), &awscloudfront.FunctionProps{
+		Comment: jsii.String("Serve index.html for site folders"),
+		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(DirectoryIndexFunction)),
+		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
+	})
 	props := &awscloudfront.DistributionProps{
 		Comment:           jsii.String("StarArena: fan site and API"),
 		DefaultRootObject: jsii.String("index.html"),
@@ -365,6 +373,9 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
 			ResponseHeadersPolicy: awscloudfront.ResponseHeadersPolicy_SECURITY_HEADERS(),
 			Compress:              jsii.Bool(true),
+			FunctionAssociations: &[]*awscloudfront.FunctionAssociation{{
+				Function: indexes, EventType: awscloudfront.FunctionEventType_VIEWER_REQUEST,
+			}},
 		},
 		WebAclId:      webACLArn,
 		EnableLogging: jsii.Bool(true),
@@ -393,6 +404,11 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 	}
 	return dist
 }
+
+// DirectoryIndexFunction is the site's directory-index CloudFront Function.
+//
+//go:embed cffn/index.js
+var DirectoryIndexFunction string
 
 // webDir is the site folder: <repo>/web unless Props.WebDir says otherwise.
 func webDir(p *Props, repo string) string {

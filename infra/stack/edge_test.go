@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -288,5 +289,42 @@ func TestJoinPathRegexFollowsTheTopology(t *testing.T) {
 	want := `^(?:/v1/events/[^/]+/queue|/v2/lines/[^/]+/join\.now)$`
 	if got != want {
 		t.Fatalf("JoinPathRegex = %s, want %s", got, want)
+	}
+}
+
+// TestSiteFoldersServeTheirIndex: GIVEN the distribution THEN its default
+// (site) behavior runs the directory-index function on viewer requests,
+// AND that function, run in Node on CloudFront's event shape, serves
+// /console/ and /gate/ from their index.html, redirects /console to
+// /console/ keeping the query, and leaves files alone.
+func TestSiteFoldersServeTheirIndex(t *testing.T) {
+	def := distributionConfig(t)["DefaultCacheBehavior"].(map[string]any)
+	assocs := list(def["FunctionAssociations"])
+	if len(assocs) != 1 || assocs[0]["EventType"] != "viewer-request" {
+		t.Fatalf("default behavior's functions %v: want one viewer-request function", def["FunctionAssociations"])
+	}
+	expect(t, func() {
+		deployed.HasResourceProperties(jsii.String("AWS::CloudFront::Function"), map[string]any{
+			"FunctionCode":   DirectoryIndexFunction,
+			"FunctionConfig": assertions.Match_ObjectLike(&map[string]any{"Runtime": "cloudfront-js-2.0"}),
+			"AutoPublish":    true,
+		})
+	})
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed: the function's behavior is not run")
+	}
+	harness := DirectoryIndexFunction + `
+const cases = [['/console/', {}], ['/gate/', {}], ['/', {}], ['/console', {event: {value: 'demo'}}], ['/gate', {}], ['/app.js', {}], ['/console/console.js', {}]];
+console.log(JSON.stringify(cases.map(([uri, querystring]) => {
+  const r = handler({request: {uri, querystring}});
+  return r.statusCode ? r.statusCode + ' ' + r.headers.location.value : r.uri;
+})));`
+	out, err := exec.Command("node", "-e", harness).Output()
+	if err != nil {
+		t.Fatalf("run the function: %v", err)
+	}
+	want := `["/console/index.html","/gate/index.html","/index.html","301 /console/?event=demo","301 /gate/","/app.js","/console/console.js"]`
+	if strings.TrimSpace(string(out)) != want {
+		t.Errorf("function answered %s, want %s", out, want)
 	}
 }
