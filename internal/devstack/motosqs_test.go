@@ -188,7 +188,7 @@ func queueEvent(t *testing.T, cat *catalog.Service, now time.Time) catalog.Event
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, err = cat.Create(context.Background(), ev, "organizer-1"); err != nil {
+	if ev, err = cat.Create(context.Background(), ev, "organizer-1", "organizer-1"); err != nil {
 		t.Fatal(err)
 	}
 	return ev
