@@ -93,6 +93,7 @@ var stated = map[bound]int64{
 
 	// Identifiers and free text.
 	{"/components/schemas/DevTokenRequest/properties/sub", "maxLength"}:                limits.AccountIDBytes,
+	{"/components/schemas/DevTokenRequest/properties/org", "maxLength"}:                limits.AccountIDBytes,
 	{"/components/parameters/IdempotencyKey/schema", "maxLength"}:                      limits.IdempotencyKeyBytes,
 	{"/components/schemas/RefundRequest/properties/reason", "maxLength"}:               limits.RefundReasonChars,
 	{"/components/schemas/WebhookEvent/properties/id", "maxLength"}:                    limits.ProviderIDBytes,

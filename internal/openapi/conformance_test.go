@@ -65,6 +65,10 @@ func TestConformance(t *testing.T) {
 		{name: "dev token repeated key", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-1","sub":"organizer-1"}`), status: 400, code: "INVALID_JSON"},
 		{name: "dev token no sub", method: "POST", path: "/dev/token", body: []byte(`{}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "dev token bad role", method: "POST", path: "/dev/token", body: []byte(`{"sub":"x","role":"root"}`), status: 400, code: "INVALID_REQUEST"},
+		{name: "dev token staff of an organization", method: "POST", path: "/dev/token", body: []byte(`{"sub":"gate-1","role":"staff","org":"org-a"}`), status: 200, valid: true},
+		{name: "dev token owner of a named organization", method: "POST", path: "/dev/token", body: []byte(`{"sub":"alice","role":"organizer","org":"org-a"}`), status: 200, valid: true},
+		{name: "dev token staff without an organization", method: "POST", path: "/dev/token", body: []byte(`{"sub":"gate-1","role":"staff"}`), status: 400, code: "INVALID_REQUEST"},
+		{name: "dev token fan of an organization", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-1","org":"org-a"}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "dev token oversized", method: "POST", path: "/dev/token", body: oversizedToken, status: 413, code: "PAYLOAD_TOO_LARGE"},
 
 		// Fans.
