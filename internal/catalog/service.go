@@ -27,7 +27,7 @@ type Store interface {
 	// ListEvents returns events by start time.
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
 	// ListEventsFrom returns events starting at or after from, by start
-	// time.
+	// time: at most limit, or all of them when limit is 0.
 	ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]Event, error)
 	// ListOrgEvents returns an organization's events by start time.
 	ListOrgEvents(ctx context.Context, org string, limit int) ([]Event, error)
@@ -169,15 +169,12 @@ func (s *Service) ListOrg(ctx context.Context, org string) ([]Event, error) {
 	return s.store.ListOrgEvents(ctx, org, limits.EventsListed)
 }
 
-// MaxLiveEvents bounds how many events the schedules (the inlet, the
-// reconciler) walk per run.
-const MaxLiveEvents = 1000
-
-// Live returns the events that may still be on sale: those starting no
-// earlier than a day ago, oldest first. The schedules walk these rather
-// than the first page of all events, which past events would fill.
+// Live returns every event that may still be on sale: those starting no
+// earlier than a day ago, oldest first, however many (the store pages
+// through them). The schedules walk these rather than the first page of all
+// events, which past events would fill.
 func (s *Service) Live(ctx context.Context) ([]Event, error) {
-	return s.store.ListEventsFrom(ctx, s.clock.Now().Add(-24*time.Hour), MaxLiveEvents)
+	return s.store.ListEventsFrom(ctx, s.clock.Now().Add(-24*time.Hour), 0)
 }
 
 // Availability returns the event's availability read model. It reads the

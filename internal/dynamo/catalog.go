@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -152,7 +153,8 @@ func (st *CatalogStore) ListEvents(ctx context.Context, limit int) ([]catalog.Ev
 }
 
 // ListEventsFrom queries gsi1 from a start time on (the key is
-// <startsAt RFC 3339>#<id>, which sorts by time).
+// <startsAt RFC 3339>#<id>, which sorts by time), page by page: limit 0
+// reads every page.
 func (st *CatalogStore) ListEventsFrom(ctx context.Context, from time.Time, limit int) ([]catalog.Event, error) {
 	return st.listEvents(ctx, "gsi1pk = :p AND gsi1sk >= :from",
 		item{":p": s(eventsPK), ":from": s(eventsFrom(from))}, limit)
@@ -174,6 +176,9 @@ func (st *CatalogStore) listEventsOn(ctx context.Context, index, cond string, va
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeValues: values,
 	})
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
 	var evs []catalog.Event
 	for p.HasMorePages() && len(evs) < limit {
 		out, err := p.NextPage(ctx)
@@ -279,11 +284,15 @@ func (st *CatalogStore) SeatStates(ctx context.Context, eventID string, ids []st
 
 // GACounts sums a GA section's shards (eventually consistent).
 func (st *CatalogStore) GACounts(ctx context.Context, eventID, section string, shards int) (int, int, int, error) {
-	counts, err := st.readShards(ctx, eventID, section, shards, false)
+	return st.gaTotals(ctx, eventID, section, shards, false)
+}
+
+// gaTotals sums a GA section's shards: available, held, sold.
+func (st *base) gaTotals(ctx context.Context, eventID, section string, shards int, consistent bool) (a, h, so int, err error) {
+	counts, err := st.readShards(ctx, eventID, section, shards, consistent)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	var a, h, so int
 	for _, c := range counts {
 		a, h, so = a+c.available, h+c.held, so+c.sold
 	}

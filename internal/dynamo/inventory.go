@@ -28,7 +28,8 @@ type part struct {
 
 // CreateHold is one TransactWriteItems: seat conditional updates, GA shard
 // decrements (never below zero), the account limit, the consumed admission
-// token, the order and the optional idempotency record.
+// token, the order, the optional idempotency record and a held marker per
+// seat (the reconciler's list of held seats).
 func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) error {
 	o := p.Order
 	now := o.CreatedAt
@@ -95,6 +96,10 @@ func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
 		}})
 		parts = append(parts, part{kind: "shard", shard: t.Shard})
+	}
+	for _, seat := range p.Seats {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: heldMarker(&o, seat)}})
+		parts = append(parts, part{kind: "marker", seat: seat})
 	}
 	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
@@ -244,7 +249,7 @@ func (st *InventoryStore) GAShards(ctx context.Context, eventID, section string,
 
 // ReleaseHold returns an order's places in one transaction conditional on
 // the order still being PENDING_PAYMENT at its version and each seat still
-// held by it.
+// held by it; the seats' held markers go with them.
 func (st *InventoryStore) ReleaseHold(ctx context.Context, o orders.Order, to orders.Status, seats []string, now time.Time) error {
 	items := []types.TransactWriteItem{{Update: &types.Update{
 		TableName:                aws.String(st.table),
@@ -268,7 +273,7 @@ func (st *InventoryStore) ReleaseHold(ctx context.Context, o orders.Order, to or
 			ExpressionAttributeValues: item{
 				":held": s(catalog.SeatHeld), ":oid": s(o.ID), ":avail": s(catalog.SeatAvailable), ":one": n(1),
 			},
-		}})
+		}}, heldMarkerDelete(st.table, o.EventID, seat))
 	}
 	for _, t := range o.GATakes {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{

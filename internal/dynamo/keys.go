@@ -30,6 +30,10 @@ import (
 //	EVENT#<id>                    RECONCILE                 the last reconciliation report
 //	SEAT#<event>#<seat>           SEAT                      one reserved seat: state, orderId, version (own
 //	                                                        partition: holds on different seats never share one)
+//	HELDSEAT#<event>#<seat>       HELD                      marker of a HELD seat: seatId, orderId; written and
+//	                                                        deleted in the transactions that hold and release or
+//	                                                        sell the seat; gsi2 HELD#<event>#<shard> /
+//	                                                        <expiresAt>#<seat> (the reconciler's held seats)
 //	GA#<event>#<section>#<n>      GA                        one GA counter shard: capacity, available, held, sold
 //	ORDER#<id>                    ORDER                     an order; gsi1 ACCOUNT#<account> / ORDER#<createdAt>#<id>;
 //	                                                        gsi2 WORK#<event>#<shard> / <deadline>#<id> while open,
@@ -69,6 +73,7 @@ import (
 const (
 	PrefixEvent         = "EVENT#"
 	PrefixSeat          = "SEAT#"
+	PrefixHeldSeat      = "HELDSEAT#"
 	PrefixGAShard       = "GA#"
 	PrefixOrder         = "ORDER#"
 	PrefixLimit         = "LIMIT#"
@@ -90,6 +95,7 @@ const (
 	prefixAccountOrders = "ACCOUNT#"   // gsi1 only
 	prefixWork          = "WORK#"      // gsi2 only
 	prefixDone          = "DONE#"      // gsi2 only
+	prefixHeld          = "HELD#"      // gsi2 only
 	prefixLottery       = "QLOT#"      // gsi1 only
 	prefixLate          = "QLATE#"     // gsi1 only
 	prefixAdmitted      = "QADM#"      // gsi2 only
@@ -101,7 +107,7 @@ const (
 // only values a WritePrefixes declaration may name.
 func PartitionPrefixes() []string {
 	return []string{
-		PrefixEvent, PrefixSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
+		PrefixEvent, PrefixSeat, PrefixHeldSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
 		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg,
 	}
@@ -124,7 +130,6 @@ func SingleItemWrites() map[string][]string {
 		"(*OrderStore).SetTaskToken":            {PrefixOrder},
 		"(*OrderStore).PutPayment":              {PrefixPayment},
 		"(*OrderStore).MarkPaymentRefunded":     {PrefixPayment},
-		"(*ReconcileStore).ReleaseOrphanSeat":   {PrefixSeat},
 		"(*ReconcileStore).SaveReconcileReport": {PrefixEvent},
 		"(*ProviderEventStore).BeginEvent":      {PrefixWebhook},
 		"(*ProviderEventStore).FinishEvent":     {PrefixWebhook},
@@ -150,7 +155,7 @@ func SingleItemWrites() map[string][]string {
 // The table's global secondary indexes (topology.Default's main table).
 const (
 	gsi1 = "gsi1" // events by start; an account's orders; queue places waiting
-	gsi2 = "gsi2" // open orders by deadline (work index); admitted places by expiry
+	gsi2 = "gsi2" // open orders by deadline (work index); held seats by expiry; admitted places by expiry
 )
 
 // Shard counts of sharded partitions and index partitions.
@@ -168,6 +173,7 @@ const (
 	skReconcile  = "RECONCILE"
 	skAvail      = "AVAIL#"
 	skSeat       = "SEAT"
+	skHeld       = "HELD"
 	skGA         = "GA"
 	skOrder      = "ORDER"
 	skTickets    = "TICKETS"
@@ -252,6 +258,12 @@ func SeatKey(eventID, seat string) map[string]types.AttributeValue {
 	return key(seatPK(eventID, seat), skSeat)
 }
 
+// GAShardKey is the key of a GA counter shard (for tests that stage drift
+// in the counters).
+func GAShardKey(eventID, section string, n int) map[string]types.AttributeValue {
+	return gaShardKey(eventID, section, n)
+}
+
 // LimitKey is the key of an account's per-event limit item.
 func LimitKey(eventID, account string) map[string]types.AttributeValue {
 	return key(limitPK(eventID, account), skLimit)
@@ -331,6 +343,35 @@ func workSK(o orders.Order, status orders.Status, now time.Time) string {
 
 func workIndex(o orders.Order, status orders.Status, now time.Time) (string, string) {
 	return workPK(o, status), workSK(o, status, now)
+}
+
+// heldMarker is the marker item of a seat HELD by o: its own partition
+// (deleted by seat, without knowing the expiry), listed in gsi2 by expiry
+// and spread over workShards by seat id, so a rush's holds never
+// concentrate on one index partition. A marker item rather than index
+// attributes on the seat itself: a marker is only ever put and deleted,
+// which every DynamoDB emulator indexes correctly, where adding and
+// removing a seat's index attributes by UpdateItem is not (minidyn keeps
+// stale index entries).
+func heldMarker(o *orders.Order, seat string) item {
+	it := heldMarkerKey(o.EventID, seat)
+	it["seatId"], it["orderId"] = s(seat), s(o.ID)
+	it["gsi2pk"] = s(heldPK(o.EventID, workShard(seat)))
+	it["gsi2sk"] = s(o.ExpiresAt.UTC().Format(time.RFC3339Nano) + "#" + seat)
+	return it
+}
+
+func heldMarkerKey(eventID, seat string) item {
+	return key(PrefixHeldSeat+eventID+"#"+seat, skHeld)
+}
+
+// heldMarkerDelete removes a seat's held marker in a transaction.
+func heldMarkerDelete(table, eventID, seat string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &table, Key: heldMarkerKey(eventID, seat)}}
+}
+
+func heldPK(eventID string, shard int) string {
+	return fmt.Sprintf("%s%s#%d", prefixHeld, eventID, shard)
 }
 
 // workBefore is the gsi2 sort-key bound of work due before t.

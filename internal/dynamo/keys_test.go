@@ -156,7 +156,6 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return err
 		}},
 		{"(*OrderStore).MarkPaymentRefunded", func() error { return st.Orders.MarkPaymentRefunded(ctx, "sandbox", "p1", "r1") }},
-		{"(*ReconcileStore).ReleaseOrphanSeat", func() error { return st.Reconcile.ReleaseOrphanSeat(ctx, "e1", "A-1-1", "o1") }},
 		{"(*ReconcileStore).SaveReconcileReport", func() error { return st.Reconcile.SaveReconcileReport(ctx, "e1", []byte("{}")) }},
 		{"(*ProviderEventStore).BeginEvent", func() error { _, err := st.ProviderEvents.BeginEvent(ctx, "sandbox", "evt_1", now); return err }},
 		{"(*ProviderEventStore).FinishEvent", func() error { return st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_1", now) }},

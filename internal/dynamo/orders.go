@@ -109,8 +109,8 @@ func paymentPut(r orders.PaymentRecord) *types.Put {
 }
 
 // MarkPaid is one transaction: the order PENDING_PAYMENT@v → PAID, its
-// seats HELD (by it) → SOLD, its GA places held → sold, and the payment
-// record.
+// seats HELD (by it) → SOLD without their held markers, its GA places held
+// → sold, and the payment record.
 func (st *OrderStore) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.PendingPayment}, orders.Paid,
 		map[string]any{"paymentId": p.ID, "provider": p.Provider, "paidAt": now}, now)
@@ -137,6 +137,7 @@ func (st *OrderStore) MarkPaid(ctx context.Context, o orders.Order, p orders.Pay
 			ExpressionAttributeValues: item{":held": s(catalog.SeatHeld), ":sold": s(catalog.SeatSold),
 				":oid": s(o.ID), ":one": n(1)},
 		}})
+		items = append(items, heldMarkerDelete(st.table, o.EventID, seat))
 	}
 	for _, t := range o.GATakes {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
@@ -327,18 +328,25 @@ func (st *ReconcileStore) OrdersByID(ctx context.Context, ids []string) (map[str
 }
 
 // ReleaseOrphanSeat frees a seat still HELD for orderID when that order no
-// longer holds it (conditional on the seat being unchanged).
+// longer holds it (conditional on the seat being unchanged), with its
+// held-seat marker, in one transaction.
 func (st *ReconcileStore) ReleaseOrphanSeat(ctx context.Context, eventID, seat, orderID string) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(st.table),
-		Key:                      SeatKey(eventID, seat),
-		ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
-		UpdateExpression:         aws.String("SET #st = :avail, orderId = :none, version = version + :one"),
-		ExpressionAttributeNames: map[string]string{"#st": "state"},
-		ExpressionAttributeValues: item{":held": s(catalog.SeatHeld), ":avail": s(catalog.SeatAvailable),
-			":oid": s(orderID), ":none": s(""), ":one": n(1)},
-	})
-	return classify("release orphan seat "+seat, err) // ConditionFailed: the seat changed
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                aws.String(st.table),
+			Key:                      SeatKey(eventID, seat),
+			ConditionExpression:      aws.String("#st = :held AND orderId = :oid"),
+			UpdateExpression:         aws.String("SET #st = :avail, orderId = :none, version = version + :one"),
+			ExpressionAttributeNames: map[string]string{"#st": "state"},
+			ExpressionAttributeValues: item{":held": s(catalog.SeatHeld), ":avail": s(catalog.SeatAvailable),
+				":oid": s(orderID), ":none": s(""), ":one": n(1)},
+		}},
+		heldMarkerDelete(st.table, eventID, seat),
+	}})
+	if codes, ok := txReasons(err); ok {
+		return fault.E("release orphan seat "+seat, txKind(codes), err) // ConditionFailed: the seat changed
+	}
+	return classify("release orphan seat "+seat, err)
 }
 
 // SaveReconcileReport stores the last reconciliation report of an event.
@@ -353,7 +361,7 @@ func (st *ReconcileStore) SaveReconcileReport(ctx context.Context, eventID strin
 }
 
 // LastReconcileReport reads it back (nil when none).
-func (st *ReportStore) LastReconcileReport(ctx context.Context, eventID string) ([]byte, error) {
+func (st *base) LastReconcileReport(ctx context.Context, eventID string) ([]byte, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: reconcileReportKey(eventID)})
 	if err != nil {
 		return nil, classify("read reconcile report", err)
@@ -404,32 +412,47 @@ func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID
 }
 
 // EventOrders reads every order of an event through the work index (open
-// and done partitions): the organizer report's source. Eventually
-// consistent.
-func (st *ReportStore) EventOrders(ctx context.Context, eventID string) ([]orders.Order, error) {
+// and done partitions): the organizer report's and the full
+// reconciliation's source. Eventually consistent.
+func (st *base) EventOrders(ctx context.Context, eventID string) ([]orders.Order, error) {
 	var out []orders.Order
 	for _, partition := range []func(string, int) string{WorkPK, donePK} {
 		for shard := range workShards {
-			p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
-				TableName:                 aws.String(st.table),
-				IndexName:                 aws.String(gsi2),
-				KeyConditionExpression:    aws.String("gsi2pk = :p"),
-				ExpressionAttributeValues: item{":p": s(partition(eventID, shard))},
-			})
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					return nil, classify("event orders", err)
-				}
-				for _, it := range page.Items {
-					o, err := decodeOrder(it)
-					if err != nil {
-						return nil, err
-					}
-					out = append(out, o)
-				}
+			if err := st.queryOrders(ctx, "event orders", "gsi2pk = :p", item{":p": s(partition(eventID, shard))}, &out); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// queryOrders appends the orders a gsi2 query finds to out.
+func (st *base) queryOrders(ctx context.Context, what, cond string, values item, out *[]orders.Order) error {
+	return st.queryGSI2(ctx, what, cond, values, func(it item) error {
+		o, err := decodeOrder(it)
+		*out = append(*out, o)
+		return err
+	})
+}
+
+// queryGSI2 pages through a gsi2 query, calling fn for every item.
+func (st *base) queryGSI2(ctx context.Context, what, cond string, values item, fn func(item) error) error {
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(st.table),
+		IndexName:                 aws.String(gsi2),
+		KeyConditionExpression:    aws.String(cond),
+		ExpressionAttributeValues: values,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return classify(what, err)
+		}
+		for _, it := range page.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

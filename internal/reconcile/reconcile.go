@@ -2,6 +2,12 @@
 // and tickets. It runs on a schedule and on demand; every repair goes
 // through the same conditional transitions as the normal path, so running
 // it twice, or alongside the workflow, is safe.
+//
+// The schedule (RunAll) reads only what is open or changed since the
+// previous run: overdue orders, seats whose hold should have ended, orders
+// that finished since, recent refunds. An idle event costs a few empty
+// index queries whatever its size. The full sweep of one event (Run: every
+// seat, every order, every GA shard) is an organizer's explicit action.
 package reconcile
 
 import (
@@ -10,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
@@ -24,18 +32,26 @@ import (
 
 // Finding kinds.
 const (
-	StuckHold         = "STUCK_HOLD"          // PENDING_PAYMENT past expiry: released
-	LostPayment       = "LOST_PAYMENT"        // PENDING/EXPIRED but the provider captured: applied
-	TicketsMissing    = "TICKETS_MISSING"     // PAID past the issue deadline or ISSUE_FAILED: issued
-	RefundIncomplete  = "REFUND_INCOMPLETE"   // REFUND_PENDING: refund retried
-	OrphanHeldSeat    = "ORPHAN_HELD_SEAT"    // HELD by an order that no longer holds it: freed
-	SoldSeatUnpaid    = "SOLD_SEAT_UNPAID"    // SOLD for an order not PAID/ISSUED: for a human
-	RepairFailed      = "REPAIR_FAILED"       // a repair was attempted and failed: retried next run
-	UnknownOrderState = "UNKNOWN_ORDER_STATE" // for a human
-	UnaccountedPay    = "UNACCOUNTED_PAYMENT" // captured, no record: applied to its order
-	OrphanPayment     = "ORPHAN_PAYMENT"      // captured for an order that does not exist: refunded
-	RefundedTickets   = "REFUNDED_TICKETS"    // valid tickets of a refunded order: revoked
+	StuckHold         = "STUCK_HOLD"             // PENDING_PAYMENT past expiry: released
+	LostPayment       = "LOST_PAYMENT"           // PENDING/EXPIRED but the provider captured: applied
+	TicketsMissing    = "TICKETS_MISSING"        // PAID past the issue deadline or ISSUE_FAILED: issued
+	RefundIncomplete  = "REFUND_INCOMPLETE"      // REFUND_PENDING: refund retried
+	OrphanHeldSeat    = "ORPHAN_HELD_SEAT"       // HELD by an order that no longer holds it: freed
+	SoldSeatUnpaid    = "SOLD_SEAT_UNPAID"       // SOLD for an order not PAID/ISSUED: for a human
+	RepairFailed      = "REPAIR_FAILED"          // a repair was attempted and failed: retried next run
+	UnknownOrderState = "UNKNOWN_ORDER_STATE"    // for a human
+	UnaccountedPay    = "UNACCOUNTED_PAYMENT"    // captured, no record: applied to its order
+	OrphanPayment     = "ORPHAN_PAYMENT"         // captured for an order that does not exist: refunded
+	RefundedTickets   = "REFUNDED_TICKETS"       // valid tickets of a refunded order: revoked
+	GACountDrift      = "GA_COUNT_DRIFT"         // GA counters disagree with the orders: for a human
+	IssuedNoTickets   = "ISSUED_WITHOUT_TICKETS" // ISSUED but no tickets stored: issued
 )
+
+// needsHuman reports the kinds the reconciler does not repair: money or
+// inventory whose right state only a person can decide.
+func needsHuman(kind string) bool {
+	return kind == SoldSeatUnpaid || kind == UnknownOrderState || kind == GACountDrift
+}
 
 // Finding is one thing the reconciler noticed.
 type Finding struct {
@@ -87,12 +103,26 @@ type Store interface {
 	// RecentRefunds lists the ids of an event's organizer refunds
 	// requested at or after since.
 	RecentRefunds(ctx context.Context, eventID string, since time.Time) ([]string, error)
+	// HeldSeatsDue lists the seats HELD with a hold expiring before t.
+	HeldSeatsDue(ctx context.Context, eventID string, t time.Time) ([]string, error)
+	// FinishedOrders lists the orders that became terminal since.
+	FinishedOrders(ctx context.Context, eventID string, since time.Time) ([]orders.Order, error)
+	// EventOrders lists every order of the event.
+	EventOrders(ctx context.Context, eventID string) ([]orders.Order, error)
+	// TicketManifests reports which orders have their tickets stored.
+	TicketManifests(ctx context.Context, orderIDs []string) (map[string]bool, error)
+	// GACounts sums a GA section's counter shards.
+	GACounts(ctx context.Context, eventID, section string, shards int) (available, held, sold int, err error)
+	// LastReconcileReport is the event's last stored report (nil: none).
+	LastReconcileReport(ctx context.Context, eventID string) ([]byte, error)
 }
 
-// Tickets reads and revokes an order's tickets (tickets.Service).
+// Tickets reads, revokes and (re)issues an order's tickets
+// (tickets.Service).
 type Tickets interface {
 	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
 	Revoke(ctx context.Context, orderID, reason string) error
+	Issue(ctx context.Context, o orders.Order) ([]tickets.IssuedTicket, error)
 }
 
 // PaymentLookup asks the provider for an order's payments (the active
@@ -124,7 +154,8 @@ type Options struct {
 	// Providers to ask for a pending order's payments (default "sandbox").
 	Providers []string
 	// Tickets, when set, lets the reconciler make sure recently refunded
-	// orders keep no valid ticket (see RevokeWindow).
+	// orders keep no valid ticket (see RevokeWindow) and store the tickets
+	// of an ISSUED order that has none.
 	Tickets Tickets
 	// Metrics counts findings by kind and the orders alarms watch.
 	Metrics *metrics.Emitter
@@ -177,8 +208,27 @@ const SweepWindow = 48 * time.Hour
 // ProvidersScope is the EventID of the provider sweep's report.
 const ProvidersScope = "providers"
 
-// RunAll sweeps the providers' payments, then reconciles every event.
+// ChangeOverlap is how far before the previous run's start the next run
+// looks for finished orders: the index is eventually consistent, so an
+// order finished just before a run may only show up in the next.
+const ChangeOverlap = time.Minute
+
+// eventWorkers bounds how many events one scheduled run reconciles at once.
+const eventWorkers = 8
+
+// RunAll is the scheduled run: the providers' payments, then what is open
+// or changed in every upcoming event (never a sweep of their seats).
 func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
+	return s.runEvery(ctx, s.changes)
+}
+
+// SweepAll sweeps the providers' payments and fully sweeps every upcoming
+// event (Run): the final check after a sale, too costly for a schedule.
+func (s *Service) SweepAll(ctx context.Context) ([]Report, error) {
+	return s.runEvery(ctx, s.sweep)
+}
+
+func (s *Service) runEvery(ctx context.Context, check func(context.Context, *catalog.Event, *Report) error) ([]Report, error) {
 	ctx, _ = reqid.Ensure(ctx)
 	sweep, err := s.SweepPayments(ctx)
 	if err != nil {
@@ -188,32 +238,124 @@ func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []Report{sweep}
-	for _, ev := range evs {
-		r, err := s.Run(ctx, ev.ID)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, r)
+	reps := make([]Report, len(evs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(eventWorkers)
+	for i := range evs {
+		g.Go(func() (err error) {
+			reps[i], err = s.run(gctx, &evs[i], check)
+			return err
+		})
 	}
-	return out, nil
+	err = g.Wait()
+	return append([]Report{sweep}, reps...), err
 }
 
-// Run reconciles one event and stores the report.
+// Run fully sweeps one event — every seat, every order, every GA shard —
+// and stores the report: an organizer's explicit action
+// (POST /admin/v1/reconcile with an eventId).
 func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
 	ctx, _ = reqid.Ensure(ctx)
 	ev, err := s.events.Get(ctx, eventID)
 	if err != nil {
 		return Report{}, err
 	}
+	return s.run(ctx, &ev, s.sweep)
+}
+
+// sweep checks every seat, order and GA shard of the event.
+func (s *Service) sweep(ctx context.Context, ev *catalog.Event, r *Report) error {
+	if err := s.seats(ctx, ev, r); err != nil {
+		return err
+	}
+	all, err := s.store.EventOrders(ctx, ev.ID)
+	if err != nil {
+		return err
+	}
+	r.Checked.Orders += len(all)
+	if err := s.issuedTickets(ctx, all, r); err != nil {
+		return err
+	}
+	return s.gaCounts(ctx, ev, all, r)
+}
+
+// changes checks what changed since the previous run: seats whose hold
+// should have ended by now (a healthy event has none), and the seats and
+// tickets of orders that finished since.
+func (s *Service) changes(ctx context.Context, ev *catalog.Event, r *Report) error {
+	held, err := s.store.HeldSeatsDue(ctx, ev.ID, r.StartedAt.Add(-s.grace))
+	if err != nil {
+		return err
+	}
+	since, open, err := s.previousRun(ctx, ev.ID, r.StartedAt)
+	if err != nil {
+		return err
+	}
+	held = append(held, open...)
+	done, err := s.store.FinishedOrders(ctx, ev.ID, since.Add(-ChangeOverlap))
+	if err != nil {
+		return err
+	}
+	r.Checked.Orders += len(done)
+	for _, o := range done {
+		held = append(held, o.Seats...)
+	}
+	if err := s.crossCheck(ctx, ev, dedupe(held), r); err != nil {
+		return err
+	}
+	return s.issuedTickets(ctx, done, r)
+}
+
+// previousRun is when the event's last stored report started (a scheduled
+// run or a full sweep), or SweepWindow ago when there is none, and the
+// seats that report left for a human: they are checked again every run, so
+// a finding stays in the latest report until someone fixes it.
+func (s *Service) previousRun(ctx context.Context, eventID string, now time.Time) (time.Time, []string, error) {
+	since := now.Add(-SweepWindow)
+	b, err := s.store.LastReconcileReport(ctx, eventID)
+	if err != nil || b == nil {
+		return since, nil, err
+	}
+	var prev Report
+	if json.Unmarshal(b, &prev) != nil {
+		return since, nil, nil
+	}
+	if prev.StartedAt.After(since) {
+		since = prev.StartedAt
+	}
+	var open []string
+	for _, f := range prev.Findings {
+		if f.Seat != "" && !f.Repaired {
+			open = append(open, f.Seat)
+		}
+	}
+	return since, open, nil
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// run reconciles one event with check (sweep or changes), after the
+// overdue orders, before the recent refunds, and stores the report.
+func (s *Service) run(ctx context.Context, ev *catalog.Event, check func(context.Context, *catalog.Event, *Report) error) (Report, error) {
+	eventID := ev.ID
 	r := Report{EventID: eventID, StartedAt: s.clock.Now(), Findings: []Finding{}}
-	if err := s.overdue(ctx, &ev, &r); err != nil {
+	if err := s.overdue(ctx, ev, &r); err != nil {
 		return Report{}, err
 	}
-	if err := s.seats(ctx, &ev, &r); err != nil {
+	if err := check(ctx, ev, &r); err != nil {
 		return Report{}, err
 	}
-	if err := s.refundedTickets(ctx, &ev, &r); err != nil {
+	if err := s.refundedTickets(ctx, ev, &r); err != nil {
 		return Report{}, err
 	}
 	r.FinishedAt = s.clock.Now()
@@ -221,7 +363,7 @@ func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
 		r.Found++
 		if f.Repaired {
 			r.Repaired++
-		} else if f.Kind == SoldSeatUnpaid || f.Kind == UnknownOrderState {
+		} else if needsHuman(f.Kind) {
 			r.NeedsHuman++
 		}
 	}
@@ -392,6 +534,13 @@ func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error
 	for i := range ev.Sections {
 		ids = append(ids, ev.Sections[i].SeatIDs()...)
 	}
+	return s.crossCheck(ctx, ev, ids, r)
+}
+
+// crossCheck reads the seats ids (consistently) and their orders: a seat
+// HELD for an order that no longer holds it is freed, one SOLD to an order
+// that has not paid is for a human.
+func (s *Service) crossCheck(ctx context.Context, ev *catalog.Event, ids []string, r *Report) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -399,7 +548,7 @@ func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error
 	if err != nil {
 		return err
 	}
-	r.Checked.Seats = len(holders)
+	r.Checked.Seats += len(holders)
 	var orderIDs []string
 	seen := map[string]bool{}
 	for _, h := range holders {
@@ -433,6 +582,109 @@ func (s *Service) seats(ctx context.Context, ev *catalog.Event, r *Report) error
 			}
 			r.Findings = append(r.Findings, Finding{Kind: SoldSeatUnpaid, Seat: id, OrderID: h.OrderID, Detail: "order is " + string(o.Status)})
 		}
+	}
+	return nil
+}
+
+// issuedTickets stores the tickets of those of list that are ISSUED but
+// have none: the order says the fan has tickets, so they must exist.
+func (s *Service) issuedTickets(ctx context.Context, list []orders.Order, r *Report) error {
+	var ids []string
+	for _, o := range list {
+		if o.Status == orders.Issued {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	have, err := s.store.TicketManifests(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if have[id] {
+			continue
+		}
+		o, err := s.store.GetOrder(ctx, id) // the index may lag
+		if err != nil {
+			return err
+		}
+		if o.Status != orders.Issued {
+			continue
+		}
+		f := Finding{Kind: IssuedNoTickets, OrderID: id, Detail: "ISSUED with no tickets stored"}
+		switch {
+		case s.tickets == nil:
+			f.Detail += "; no ticket service to issue them"
+		default:
+			if _, err := s.tickets.Issue(ctx, o); err != nil {
+				s.failed(ctx, &f, IssuedNoTickets, err)
+			} else {
+				f.Repaired, f.Detail = true, "tickets issued"
+			}
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	return nil
+}
+
+// gaCounts compares each GA section's counters with the event's orders:
+// held must be the places of PENDING_PAYMENT orders, sold those of paid
+// ones, and the three must add up to the capacity. The counters are read
+// before and after the orders; a section whose counters moved meanwhile is
+// busy and left for the next sweep rather than reported on a torn read.
+func (s *Service) gaCounts(ctx context.Context, ev *catalog.Event, all []orders.Order, r *Report) error {
+	type counts struct{ available, held, sold int }
+	want := map[string]*counts{}
+	for _, o := range all {
+		if len(o.GATakes) == 0 {
+			continue
+		}
+		c := want[o.Section]
+		if c == nil {
+			c = &counts{}
+			want[o.Section] = c
+		}
+		for _, t := range o.GATakes {
+			switch o.Status {
+			case orders.PendingPayment:
+				c.held += t.Quantity
+			case orders.Paid, orders.Issued, orders.IssueFailed:
+				c.sold += t.Quantity
+			}
+		}
+	}
+	for i := range ev.Sections {
+		sec := &ev.Sections[i]
+		if sec.Kind != catalog.GA {
+			continue
+		}
+		shards := len(catalog.GAShardCapacities(sec.Capacity))
+		var got [2]counts
+		for j := range got {
+			a, h, so, err := s.store.GACounts(ctx, ev.ID, sec.ID, shards)
+			if err != nil {
+				return err
+			}
+			got[j] = counts{a, h, so}
+		}
+		// The orders were read before these two reads: equal reads mean no
+		// hold or payment landed while the counters were being read.
+		if got[0] != got[1] {
+			continue
+		}
+		w := counts{}
+		if c := want[sec.ID]; c != nil {
+			w = *c
+		}
+		g := got[1]
+		if g.held == w.held && g.sold == w.sold && g.available+g.held+g.sold == sec.Capacity {
+			continue
+		}
+		r.Findings = append(r.Findings, Finding{Kind: GACountDrift, Detail: fmt.Sprintf(
+			"section %s: counters available %d, held %d, sold %d; orders hold %d and bought %d of capacity %d",
+			sec.ID, g.available, g.held, g.sold, w.held, w.sold, sec.Capacity)})
 	}
 	return nil
 }

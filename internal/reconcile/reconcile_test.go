@@ -10,10 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
@@ -21,6 +26,7 @@ import (
 	"github.com/stararena/stararena/internal/reqid"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/testenv/fixture"
+	"github.com/stararena/stararena/internal/workflow"
 )
 
 // provider holds captured payments by order, as the provider's books would.
@@ -56,18 +62,19 @@ func (p *provider) Refund(_ context.Context, _, paymentID, _ string) (string, er
 	return "re_" + paymentID, nil
 }
 
-// issuer marks orders issued; down makes it fail like an unavailable
+// issuer issues tickets through the order workflow's own task, as the
+// application's reconciler does; down makes it fail like an unavailable
 // ticket service.
 type issuer struct {
-	om   *orders.Service
-	down bool
+	tasks *workflow.Tasks
+	down  bool
 }
 
 func (i *issuer) IssueTickets(ctx context.Context, orderID string) error {
 	if i.down {
 		return fault.E("issue tickets", fault.Unavailable, errors.New("ticket issuer unavailable"))
 	}
-	_, err := i.om.MarkIssued(ctx, orderID)
+	_, err := i.tasks.Issue(ctx, workflow.OrderInput{OrderID: orderID})
 	return err
 }
 
@@ -87,7 +94,7 @@ func newWorld(t *testing.T) *world {
 	a := fixture.NewApp(t, fixture.AppOptions{Clock: clk})
 	w := &world{App: a, clk: clk, prov: &provider{payments: map[string][]orders.Payment{}, refunded: map[string]bool{}}}
 	w.om = orders.NewService(a.Stores.Orders, w.prov, nil, orders.ServiceOptions{Clock: clk})
-	w.iss = &issuer{om: w.om}
+	w.iss = &issuer{tasks: a.Tasks}
 	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute})
 	w.ev = fixture.OpenEvent(t, a, fixture.Event{HoldSeconds: 60})
 	return w
@@ -259,4 +266,119 @@ func TestSweepAccountsForEveryCapturedPayment(t *testing.T) {
 	if r, _ = w.rec.SweepPayments(ctx); r.Found != 0 {
 		t.Fatalf("second sweep %v", r.Findings)
 	}
+}
+
+// TestScheduledRunFindsDriftFromWhatChanged: GIVEN a seat still HELD by an
+// order that expired (the release lost its seat half), a seat SOLD to an
+// order that was cancelled after paying, and an ISSUED order whose tickets
+// were never stored WHEN the scheduled run (RunAll) looks THEN it finds all
+// three while reading only the seats of what changed — not the event's
+// ten — frees the seat, issues the tickets, and keeps the unpaid sold seat
+// in its report for a human until someone fixes it.
+func TestScheduledRunFindsDriftFromWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	rec := reconcile.New(w.Stores.Reconcile, w.Catalog, w.Inventory, w.om, w.prov, w.iss,
+		reconcile.Options{Clock: w.clk, Grace: time.Minute, Tickets: w.Tickets})
+	now := w.clk.Now()
+
+	orphan := w.hold(t, "fan-1", "A-1-1")
+	if err := w.Stores.Orders.SetStatus(ctx, orphan, []orders.Status{orders.PendingPayment}, orders.Expired, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	unpaid := w.pay(t, w.hold(t, "fan-2", "A-1-2"))
+	paid, err := w.Stores.Orders.GetOrder(ctx, unpaid.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Stores.Orders.SetStatus(ctx, paid, []orders.Status{orders.Paid}, orders.Cancelled, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	issued := w.pay(t, w.hold(t, "fan-3", "A-1-3"))
+	if _, err := w.om.MarkIssued(ctx, issued.ID); err != nil { // no tickets stored
+		t.Fatal(err)
+	}
+
+	w.clk.Advance(60*time.Second + 2*time.Minute) // past the holds' expiry and the grace
+	r := eventReport(t, rec, w.ev.ID)
+	k := kinds(r)
+	if k[reconcile.OrphanHeldSeat] != 1 || k[reconcile.SoldSeatUnpaid] != 1 || k[reconcile.IssuedNoTickets] != 1 || r.Found != 3 {
+		t.Fatalf("findings %+v", r.Findings)
+	}
+	if r.Checked.Seats != 3 {
+		t.Fatalf("the scheduled run read %d seats, want the 3 of the orders that changed (the event has 10)", r.Checked.Seats)
+	}
+	if st := w.seat(t, "A-1-1"); st.State != catalog.SeatAvailable {
+		t.Fatalf("orphan seat not freed: %+v", st)
+	}
+	if ts, err := w.Tickets.ForOrder(ctx, issued.ID); err != nil || len(ts) != 1 {
+		t.Fatalf("tickets of the issued order: %v, %v", ts, err)
+	}
+
+	// Long after, the repaired drift is gone and the unpaid sold seat,
+	// which only a person can settle, is still reported.
+	w.clk.Advance(10 * time.Minute)
+	r = eventReport(t, rec, w.ev.ID)
+	if k := kinds(r); r.Found != 1 || k[reconcile.SoldSeatUnpaid] != 1 || r.NeedsHuman != 1 {
+		t.Fatalf("later run findings %+v", r.Findings)
+	}
+	if r.Checked.Seats != 1 {
+		t.Fatalf("later run read %d seats, want 1", r.Checked.Seats)
+	}
+}
+
+// TestFullSweepFindsGACountDrift: GIVEN a GA hold and a counter shard that
+// claims one more place held than the orders hold WHEN an organizer runs
+// the full sweep THEN it reports GA_COUNT_DRIFT for a human, and a clean
+// section reports nothing.
+func TestFullSweepFindsGACountDrift(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	fixture.Hold(t, w.App, "fan-1", w.ev.ID, inventory.HoldRequest{Section: "GA", Quantity: 2})
+	r, err := w.rec.Run(ctx, w.ev.ID)
+	if err != nil || r.Found != 0 {
+		t.Fatalf("clean GA section: %+v %v", r.Findings, err)
+	}
+	_, err = w.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(w.Config.TableName),
+		Key:                       dynamo.GAShardKey(w.ev.ID, "GA", 0),
+		UpdateExpression:          aws.String("SET available = available - :one, held = held + :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = w.rec.Run(ctx, w.ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds(r); k[reconcile.GACountDrift] != 1 || r.Found != 1 || r.NeedsHuman != 1 {
+		t.Fatalf("findings %+v", r.Findings)
+	}
+}
+
+func (w *world) pay(t *testing.T, o orders.Order) orders.Order {
+	t.Helper()
+	p := orders.Payment{Provider: "sandbox", ID: "pi_" + o.ID, OrderID: o.ID, Succeeded: true, AmountCents: o.AmountCents, Currency: o.Currency}
+	if _, err := w.om.PaymentCaptured(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// eventReport runs the schedule's reconciliation and returns the event's
+// report.
+func eventReport(t *testing.T, rec *reconcile.Service, eventID string) reconcile.Report {
+	t.Helper()
+	reps, err := rec.RunAll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		if r.EventID == eventID {
+			return r
+		}
+	}
+	t.Fatalf("no report for %s in %+v", eventID, reps)
+	return reconcile.Report{}
 }

@@ -46,7 +46,7 @@ func (s *sim) reconcileUntilQuiet(ctx context.Context) (rounds []ReconcileRound,
 		reconcile.Options{Clock: offsetClock{ahead}, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})
 	for range 10 {
 		start := time.Now()
-		reps, err := rec.RunAll(ctx)
+		reps, err := rec.SweepAll(ctx)
 		if err != nil {
 			return rounds, false, fmt.Errorf("reconcile: %w", err)
 		}
