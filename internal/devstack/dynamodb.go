@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ type OpCounter struct {
 	mu      sync.Mutex
 	ops     map[string]int64
 	watches map[watch]int64
+	items   int64 // items read
 }
 
 // watch counts the requests of one operation whose body mentions needle
@@ -51,21 +53,88 @@ func (c *OpCounter) Wrap(h http.Handler) http.Handler {
 		c.ops[op]++
 		watching := len(c.watches) > 0
 		c.mu.Unlock()
-		if watching {
-			body, err := io.ReadAll(r.Body)
-			if err == nil {
+		var body []byte
+		if watching || readsByRequest[op] {
+			var err error
+			if body, err = io.ReadAll(r.Body); err == nil {
 				r.Body = io.NopCloser(bytes.NewReader(body))
-				c.mu.Lock()
-				for k := range c.watches {
-					if k.op == op && bytes.Contains(body, []byte(k.needle)) {
-						c.watches[k]++
-					}
-				}
-				c.mu.Unlock()
 			}
+		}
+		if watching {
+			c.mu.Lock()
+			for k := range c.watches {
+				if k.op == op && bytes.Contains(body, []byte(k.needle)) {
+					c.watches[k]++
+				}
+			}
+			c.mu.Unlock()
+		}
+		switch {
+		case readsByRequest[op]:
+			c.addItems(requestedItems(op, body))
+		case op == "Query" || op == "Scan":
+			rec := &bodyTee{ResponseWriter: w}
+			h.ServeHTTP(rec, r)
+			// minidyn answers no ScannedCount; without a filter it is Count.
+			var out struct{ Count, ScannedCount int64 }
+			_ = json.Unmarshal(rec.body.Bytes(), &out)
+			c.addItems(max(out.Count, out.ScannedCount))
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// readsByRequest names the operations whose item reads the request
+// states: one per key asked for, found or not, as DynamoDB bills them. A
+// Query or Scan reads the items it scans (ScannedCount in the answer, or
+// Count).
+var readsByRequest = map[string]bool{"GetItem": true, "BatchGetItem": true, "TransactGetItems": true}
+
+func requestedItems(op string, body []byte) int64 {
+	switch op {
+	case "GetItem":
+		return 1
+	case "BatchGetItem":
+		var req struct {
+			RequestItems map[string]struct{ Keys []json.RawMessage }
+		}
+		_ = json.Unmarshal(body, &req)
+		var n int64
+		for _, t := range req.RequestItems {
+			n += int64(len(t.Keys))
+		}
+		return n
+	default: // TransactGetItems
+		var req struct{ TransactItems []json.RawMessage }
+		_ = json.Unmarshal(body, &req)
+		return int64(len(req.TransactItems))
+	}
+}
+
+func (c *OpCounter) addItems(n int64) {
+	c.mu.Lock()
+	c.items += n
+	c.mu.Unlock()
+}
+
+// ItemReads is the number of items read so far: keys asked for by GetItem,
+// BatchGetItem and TransactGetItems, items scanned by Query and Scan.
+func (c *OpCounter) ItemReads() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.items
+}
+
+// bodyTee keeps a copy of the answer it writes.
+type bodyTee struct {
+	http.ResponseWriter
+	body bytes.Buffer
+}
+
+func (t *bodyTee) Write(b []byte) (int, error) {
+	t.body.Write(b)
+	return t.ResponseWriter.Write(b)
 }
 
 // Snapshot returns the counts so far.

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestIdleEventCostDoesNotFollowSeats: GIVEN events that are not on sale
+// WHEN the schedules run for a minute THEN each event costs the same
+// DynamoDB item reads with 100 seats as with 1,000, and under 100.
+func TestIdleEventCostDoesNotFollowSeats(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the local stack twice (about 10 s)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	small, err := measure(ctx, 5, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := measure(ctx, 5, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("per idle event per minute: 100 seats %.1f item reads (%.1f requests), 1,000 seats %.1f (%.1f)",
+		small.ItemReads, small.Requests, big.ItemReads, big.Requests)
+	if big.ItemReads != small.ItemReads {
+		t.Errorf("item reads per idle event follow the seats: %.1f with 100, %.1f with 1,000", small.ItemReads, big.ItemReads)
+	}
+	if big.ItemReads >= 100 || big.ItemReads <= 0 {
+		t.Errorf("%.1f item reads per idle event per minute, want under 100 (and some: the schedules read the events)", big.ItemReads)
+	}
+}
