@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Tokens = tokens
 	a.buildWaitroom(tokens, o.FanReadCache)
-	a.Inventory = inventory.NewService(a.Stores.Inventory, a.Catalog, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
+	a.Inventory = inventory.NewService(a.Stores.Inventory, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
 		OnHold: a.afterHold})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err

@@ -24,6 +24,9 @@ type Config struct {
 	DynamoEndpoint string
 	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
 	Freshness      time.Duration // AVAILABILITY_FRESHNESS: max age of the availability projection
+	// EventCacheTTL is how long the purchase path keeps an event document
+	// per instance (EVENT_CACHE_TTL, default 2s; see catalog.CachedEvents).
+	EventCacheTTL time.Duration
 	// AdmissionKeys is the admission signing keyring document
 	// (ADMISSION_KEYS); AdmissionKeysSecret names a Secrets Manager secret
 	// holding it (ADMISSION_KEYS_SECRET_ARN). With neither, a key is
@@ -93,6 +96,10 @@ func FromEnv(getenv Getenv) (Config, error) {
 		c.AdmissionTTL = d
 	}
 	c.InletEvery, c.InletInventoryFactor = 2*time.Second, 1
+	c.EventCacheTTL = 2 * time.Second
+	if err := duration(getenv, "EVENT_CACHE_TTL", &c.EventCacheTTL, time.Millisecond, 30*time.Second); err != nil {
+		return Config{}, err
+	}
 	c.HealthHoldP99, c.HealthErrorRate, c.HealthThrottleRate = time.Second, 0.02, 0.01
 	if err := duration(getenv, "INLET_EVERY", &c.InletEvery, 500*time.Millisecond, time.Minute); err != nil {
 		return Config{}, err

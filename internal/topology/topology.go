@@ -318,6 +318,7 @@ func Default() Topology {
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
+				Env: []string{"EVENT_CACHE_TTL"},
 				Access: Access{Secrets: keyrings(), Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true}}},
 			// A fan's cancel releases seats in one transaction; nothing else writes.
