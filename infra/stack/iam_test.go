@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/topology"
@@ -154,13 +155,23 @@ func TestDynamoDBActionsAreExactlyTheDeclaredAccess(t *testing.T) {
 			if has("dynamodb:ConditionCheckItem", transactional) != a.Transact {
 				t.Errorf("ConditionCheckItem: want %v", a.Transact)
 			}
+			// AND a transaction may delete held-seat markers, nothing else
+			for _, st := range got["dynamodb:DeleteItem"] {
+				keys := fmt.Sprint(st.Condition)
+				if !transactional(st) || !strings.Contains(keys, "dynamodb:LeadingKeys:["+dynamo.PrefixHeldSeat+"*]") {
+					t.Errorf("DeleteItem with condition %v, want only %s* inside transactions", st.Condition, dynamo.PrefixHeldSeat)
+				}
+			}
+			if len(got["dynamodb:DeleteItem"]) > 0 != a.Transact {
+				t.Errorf("DeleteItem (held-seat markers in transactions): want %v", a.Transact)
+			}
 			if len(got["dynamodb:BatchWriteItem"]) > 0 != a.BatchWrite {
 				t.Errorf("BatchWriteItem: want %v", a.BatchWrite)
 			}
-			// AND no function may delete, scan or manage the table
+			// AND no function may scan or manage the table
 			for action := range got {
 				switch action {
-				case "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:PartiQLUpdate",
+				case "dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:PartiQLUpdate",
 					"dynamodb:PartiQLDelete", "dynamodb:PartiQLInsert", "dynamodb:TransactGetItems":
 					t.Errorf("unexpected %s", action)
 				}

@@ -51,6 +51,9 @@ type Settings struct {
 	// AdmissionTTL: how long an admission token may be used
 	// (context "admissionTtl", default 10m; ADMISSION_TTL).
 	AdmissionTTL time.Duration
+	// EventCacheTTL: how long a holds instance keeps an event document
+	// (context "eventCacheTtl", default 2s; EVENT_CACHE_TTL).
+	EventCacheTTL time.Duration
 	// The waiting room's inlet: "inletEvery" (default 2s, INLET_EVERY),
 	// "inletInventoryFactor" (default 1, INLET_INVENTORY_FACTOR).
 	InletEvery           time.Duration
@@ -117,6 +120,7 @@ func DefaultSettings() Settings {
 		Region:               "us-east-1",
 		Edge:                 true,
 		AdmissionTTL:         10 * time.Minute,
+		EventCacheTTL:        2 * time.Second,
 		InletEvery:           2 * time.Second,
 		InletInventoryFactor: 1,
 		HoldP99:              time.Second,
@@ -175,6 +179,7 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	set(integer(get("apiJoinRate"), "apiJoinRate", &s.APIJoinRate))
 	set(integer(get("apiJoinBurst"), "apiJoinBurst", &s.APIJoinBurst))
 	set(dur(get("admissionTtl"), "admissionTtl", &s.AdmissionTTL))
+	set(dur(get("eventCacheTtl"), "eventCacheTtl", &s.EventCacheTTL))
 	set(dur(get("inletEvery"), "inletEvery", &s.InletEvery))
 	set(dur(get("holdP99"), "holdP99", &s.HoldP99))
 	set(float(get("inletInventoryFactor"), "inletInventoryFactor", &s.InletInventoryFactor))
@@ -205,6 +210,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: warmWrites %d: 0 (default 4,000) or 4,000 to 1,000,000", s.WarmWrites)
 	case s.AdmissionTTL < 10*time.Second || s.AdmissionTTL > time.Hour:
 		return fmt.Errorf("settings: admissionTtl %s: between 10s and 1h", s.AdmissionTTL)
+	case s.EventCacheTTL < time.Millisecond || s.EventCacheTTL > 30*time.Second:
+		return fmt.Errorf("settings: eventCacheTtl %s: between 1ms and 30s", s.EventCacheTTL)
 	case s.InletEvery < 500*time.Millisecond || s.InletEvery > time.Minute:
 		return fmt.Errorf("settings: inletEvery %s: between 500ms and 1m", s.InletEvery)
 	case s.HoldP99 < 10*time.Millisecond || s.HoldP99 > time.Minute:
@@ -284,6 +291,8 @@ func (s Settings) envValue(name string) (string, bool) {
 	switch name {
 	case "ADMISSION_TTL":
 		return s.AdmissionTTL.String(), true
+	case "EVENT_CACHE_TTL":
+		return s.EventCacheTTL.String(), true
 	case "INLET_EVERY":
 		return s.InletEvery.String(), true
 	case "INLET_INVENTORY_FACTOR":

@@ -419,9 +419,13 @@ var (
 	writeActions      = []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}
 	batchWriteActions = []string{"dynamodb:BatchWriteItem"}
 	transactActions   = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
-	startActions      = []string{"states:StartExecution"}
-	callbackActions   = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
-	secretActions     = []string{"secretsmanager:GetSecretValue"}
+	// A transaction may delete only held-seat markers (dynamo.PrefixHeldSeat):
+	// the release or sale of a seat removes its marker with it. No function
+	// deletes anything else.
+	transactDeletePrefix = "HELDSEAT#"
+	startActions         = []string{"states:StartExecution"}
+	callbackActions      = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
+	secretActions        = []string{"secretsmanager:GetSecretValue"}
 )
 
 // grantAccess turns a function's declared access into IAM statements on
@@ -456,8 +460,11 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 			allow(batchWriteActions, []*string{arn}, leading)
 		}
 		if ta.Transact {
-			allow(transactActions, []*string{arn}, map[string]any{
-				"ForAnyValue:StringEquals": map[string]any{"dynamodb:EnclosingOperation": []string{"TransactWriteItems"}},
+			inTransaction := map[string]any{"dynamodb:EnclosingOperation": []string{"TransactWriteItems"}}
+			allow(transactActions, []*string{arn}, map[string]any{"ForAnyValue:StringEquals": inTransaction})
+			allow([]string{"dynamodb:DeleteItem"}, []*string{arn}, map[string]any{
+				"ForAnyValue:StringEquals": inTransaction,
+				"ForAllValues:StringLike":  map[string]any{"dynamodb:LeadingKeys": []string{transactDeletePrefix + "*"}},
 			})
 		}
 		if len(ta.Indexes) > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -381,4 +382,37 @@ func eventReport(t *testing.T, rec *reconcile.Service, eventID string) reconcile
 	}
 	t.Fatalf("no report for %s in %+v", eventID, reps)
 	return reconcile.Report{}
+}
+
+// TestHeldSeatMarkersFollowTheSeats: the index the scheduled run reads
+// lists a seat while a hold has it, and no longer once the hold is paid,
+// cancelled or released as an orphan.
+func TestHeldSeatMarkersFollowTheSeats(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	due := func() []string {
+		t.Helper()
+		ids, err := w.Stores.Reconcile.HeldSeatsDue(ctx, w.ev.ID, w.clk.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	paid := w.hold(t, "fan-1", "A-1-1", "A-1-2")
+	cancelled := w.hold(t, "fan-2", "A-1-3")
+	orphan := w.hold(t, "fan-3", "A-1-4")
+	if got := due(); !slices.Equal(got, []string{"A-1-1", "A-1-2", "A-1-3", "A-1-4"}) {
+		t.Fatalf("held seats listed %v", got)
+	}
+	w.pay(t, paid)
+	if _, err := w.Inventory.Cancel(ctx, "fan-2", cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Stores.Reconcile.ReleaseOrphanSeat(ctx, w.ev.ID, "A-1-4", orphan.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(); len(got) != 0 {
+		t.Fatalf("seats no longer held are still listed: %v", got)
+	}
 }
