@@ -137,7 +137,7 @@ func createIdle(ctx context.Context, st *devstack.Stack, i, seats int) error {
 	if err != nil {
 		return err
 	}
-	if _, err := st.App.Catalog.Create(ctx, ev, "organizer-1"); err != nil {
+	if _, err := st.App.Catalog.Create(ctx, ev, "idlecost", "organizer-1"); err != nil {
 		return fmt.Errorf("create event %d: %w", i, err)
 	}
 	return nil
