@@ -31,7 +31,10 @@ func RunTask(name string) {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
-	lambda.Start(func(ctx context.Context, in []byte) ([]byte, error) { return task(ctx, in) })
+	// json.RawMessage, not []byte: the runtime decodes the event into the
+	// handler's argument as JSON, and a []byte takes a base64 string, not the
+	// object Step Functions sends.
+	lambda.Start(task)
 }
 
 // RunAssigner is the whole main of the "assigner" function (SQS batches).
