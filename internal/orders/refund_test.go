@@ -99,7 +99,7 @@ func newRefundWorld(t *testing.T) *refundWorld {
 	w.svc = orders.NewService(a.Stores.Orders, providers, nil, orders.ServiceOptions{Clock: clk, Logger: quiet, Tickets: w.tk,
 		Crash: w.crashAt.at, MaxTickets: fixture.MaxTickets(a)})
 	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.svc, providers, issuer{w},
-		reconcile.Options{Clock: clk, Logger: quiet, Grace: time.Minute, Tickets: w.tk})
+		reconcile.Options{Clock: clk, Logger: quiet, Grace: time.Minute, Tickets: w.tk, Providers: providers.Names()})
 	w.ev = fixture.OpenEvent(t, a, fixture.Event{MaxTicketsPerAccount: 4})
 	return w
 }

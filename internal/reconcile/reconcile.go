@@ -151,7 +151,9 @@ type Options struct {
 	// Grace is how long past its deadline an order is left to the
 	// workflow before the reconciler acts (default 2 minutes).
 	Grace time.Duration
-	// Providers to ask for a pending order's payments (default "sandbox").
+	// Providers to sweep and to ask for a pending order's payments: the
+	// configured ones. None is a deployment without payments (Stripe is
+	// off by default), where there is nothing to sweep.
 	Providers []string
 	// Tickets, when set, lets the reconciler make sure recently refunded
 	// orders keep no valid ticket (see RevokeWindow) and store the tickets
@@ -194,9 +196,6 @@ func New(store Store, events Events, inv *inventory.Service, om *orders.Service,
 	}
 	if o.Grace <= 0 {
 		o.Grace = 2 * time.Minute
-	}
-	if len(o.Providers) == 0 {
-		o.Providers = []string{"sandbox"}
 	}
 	return &Service{store: store, events: events, inv: inv, orders: om, payments: payments, issuer: issuer, tickets: o.Tickets,
 		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers, metrics: o.Metrics}

@@ -96,7 +96,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{App: a, clk: clk, prov: &provider{payments: map[string][]orders.Payment{}, refunded: map[string]bool{}}}
 	w.om = orders.NewService(a.Stores.Orders, w.prov, nil, orders.ServiceOptions{Clock: clk})
 	w.iss = &issuer{tasks: a.Tasks}
-	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute})
+	w.rec = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: clk, Grace: time.Minute, Providers: []string{"sandbox"}})
 	w.ev = fixture.OpenEvent(t, a, fixture.Event{HoldSeconds: 60})
 	return w
 }
@@ -167,7 +167,7 @@ func TestReconcilerRepairsEveryStuckState(t *testing.T) {
 	// is only in the log, under that id.
 	w.clk.Advance(10 * time.Minute)
 	var logs bytes.Buffer
-	rec := reconcile.New(w.Stores.Reconcile, w.Catalog, w.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: w.clk, Grace: time.Minute,
+	rec := reconcile.New(w.Stores.Reconcile, w.Catalog, w.Inventory, w.om, w.prov, w.iss, reconcile.Options{Clock: w.clk, Grace: time.Minute, Providers: []string{"sandbox"},
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	r, _ = rec.Run(reqid.With(ctx, "req-7"), w.ev.ID)
 	if k := kinds(r); k[reconcile.RepairFailed] != 1 || w.status(t, lost.ID) != orders.Paid {
