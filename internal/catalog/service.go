@@ -259,7 +259,9 @@ func stale(ps []Projection, ev *Event, now time.Time, freshness time.Duration) b
 
 // Rebuild recomputes and stores every section projection of ev.
 func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) {
-	now := s.clock.Now()
+	// At the store's precision, so the reader that rebuilds answers the
+	// asOf that every other reader reads back.
+	now := s.clock.Now().Truncate(time.Millisecond)
 	ps := make([]Projection, 0, len(ev.Sections))
 	for i := range ev.Sections {
 		sec := &ev.Sections[i]
