@@ -5,29 +5,37 @@
 #
 #   scripts/build.sh            build all functions
 #   scripts/build.sh catalog    build only the named ones
+#
+# The tests that run the binaries under the Lambda runtime interface emulator
+# build them here too, so what they run is built as what ships: ARCH (default
+# arm64) picks the architecture, DIST (default dist) the output folder, SRC
+# (default functions) the folder of mains.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+arch="${ARCH:-arm64}"
+dist="${DIST:-dist}"
+src="${SRC:-functions}"
 
 if [ "$#" -gt 0 ]; then
   names=("$@")
 else
   names=()
-  for main in functions/*/main.go; do
+  for main in "$src"/*/main.go; do
     [ -e "$main" ] || continue
     names+=("$(basename "$(dirname "$main")")")
   done
 fi
 if [ "${#names[@]}" -eq 0 ]; then
-  echo "build.sh: no functions/*/main.go found" >&2
+  echo "build.sh: no $src/*/main.go found" >&2
   exit 1
 fi
 
 for name in "${names[@]}"; do
-  [ -f "functions/$name/main.go" ] || { echo "build.sh: functions/$name/main.go not found" >&2; exit 1; }
-  mkdir -p "dist/$name"
+  [ -f "$src/$name/main.go" ] || { echo "build.sh: $src/$name/main.go not found" >&2; exit 1; }
+  mkdir -p "$dist/$name"
   # lambda.norpc: provided.al2023 speaks the Runtime API, not the legacy RPC.
   # -trimpath -s -w: reproducible, smaller zip, faster cold start.
-  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' \
-    -o "dist/$name/bootstrap" "./functions/$name"
-  echo "dist/$name/bootstrap"
+  GOOS=linux GOARCH="$arch" CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+    -o "$dist/$name/bootstrap" "./$src/$name"
+  echo "$dist/$name/bootstrap"
 done

@@ -474,18 +474,25 @@ func testEnv(t *testing.T) config.Getenv {
 // can move forward.
 func testStack(t *testing.T) (*devstack.Stack, *clock.Offset) {
 	t.Helper()
-	cfg, err := config.FromEnv(testEnv(t))
+	clk := &clock.Offset{}
+	return demoStack(t, testEnv(t), clk), clk
+}
+
+// demoStack starts the local stack with the demo events on the
+// environment getenv and the clock clk.
+func demoStack(t *testing.T, getenv config.Getenv, clk *clock.Offset) *devstack.Stack {
+	t.Helper()
+	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	clk := &clock.Offset{}
 	st, err := devstack.Start(context.Background(), devstack.Options{Addr: "127.0.0.1:0", Config: cfg, Demo: true, Logger: log, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeStack(st) })
-	return st, clk
+	return st
 }
 
 // TestRunWithEndpoint points the command at an existing DynamoDB-compatible
