@@ -144,11 +144,17 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // InitDuration is what the emulator measured of the function's init: from
 // starting the process to its first request for an event, Lambda's "Init
-// Duration". It is known once the first Invoke returned.
+// Duration". The emulator logs it before the first invocation runs; its
+// logs come through a pipe, so this waits a little for the line.
 func (f *Function) InitDuration() (time.Duration, error) {
-	m := initReport.FindStringSubmatch(f.out.String())
-	if m == nil {
-		return 0, errors.New("the emulator reported no init duration (no invocation yet?)")
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if m = initReport.FindStringSubmatch(f.out.String()); m != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("the emulator reported no init duration (no invocation yet?)")
+		}
 	}
 	ms, err := strconv.ParseFloat(m[1], 64)
 	if err != nil {

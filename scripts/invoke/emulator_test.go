@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -236,41 +234,41 @@ func headers(o output, read bool) map[string]string {
 	return h
 }
 
-// probe invokes a function that has no sample with the smallest event of
-// its kind and compares the binary's answer with the in-process one.
+// probe invokes a function that has no sample with its probe event
+// (lambdarie.Probe) and compares the binary's answer with the in-process one.
 func probe(t *testing.T, st *devstack.Stack, tp topology.Topology, fn string, binary binaryInvoke) {
 	ctx := context.Background()
-	if routes := tp.RoutesOf(fn); len(routes) > 0 {
-		r := routes[0]
-		path := templateParam.ReplaceAllString(r.Path, "x")
-		req := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: r.Key(), RawPath: path, Headers: map[string]string{},
-			PathParameters: map[string]string{}}
-		for _, m := range templateParam.FindAllStringSubmatch(r.Path, -1) {
-			req.PathParameters[m[1]] = "x"
+	payload := lambdarie.Probe(tp, fn)
+	if len(tp.RoutesOf(fn)) > 0 {
+		var req events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			t.Fatal(err)
 		}
-		req.RequestContext.RouteKey, req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = r.Key(), r.Method, path
-		req.RequestContext.RequestID, req.RequestContext.Stage = "probe", "$default"
 		sameHTTPAnswer(t, st, fn, req, nil, binary)
 		return
 	}
 	if fn == "assigner" {
-		want, err := st.App.Assigner()(ctx, events.SQSEvent{Records: []events.SQSMessage{}})
+		var batch events.SQSEvent
+		if err := json.Unmarshal(payload, &batch); err != nil {
+			t.Fatal(err)
+		}
+		want, err := st.App.Assigner()(ctx, batch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameJSON(t, want, binary(t, fn, []byte(`{"Records":[]}`)))
+		sameJSON(t, want, binary(t, fn, payload))
 		return
 	}
 	task, err := st.App.Task(fn)
 	if err != nil {
 		t.Fatalf("%s is no HTTP, queue or task function: %v", fn, err)
 	}
-	_, werr := task(ctx, json.RawMessage(`{}`))
+	_, werr := task(ctx, payload)
 	if werr == nil {
-		t.Fatalf("the %s task accepted an empty input", fn)
+		t.Fatalf("the %s task accepted the probe %s", fn, payload)
 	}
 	var got struct{ ErrorMessage string }
-	if raw := binary(t, fn, []byte(`{}`)); json.Unmarshal(raw, &got) != nil || got.ErrorMessage != werr.Error() {
+	if raw := binary(t, fn, payload); json.Unmarshal(raw, &got) != nil || got.ErrorMessage != werr.Error() {
 		t.Fatalf("binary answered %s, in process the error %q", raw, werr)
 	}
 }
@@ -339,14 +337,14 @@ func shape(t *testing.T, v any) any {
 // each function must verify what another signed, so the binaries refuse to
 // generate their own.
 func withKeys(t *testing.T, getenv config.Getenv) config.Getenv {
-	ring := func(kid string) string {
-		seed := make([]byte, 32)
-		if _, err := rand.Read(seed); err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprintf(`{"current":%q,"keys":[{"kid":%q,"seed":%q}]}`, kid, kid, base64.StdEncoding.EncodeToString(seed))
+	adm, err := lambdarie.Keyring("adm1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	adm, tick := ring("adm1"), ring("t1")
+	tick, err := lambdarie.Keyring("t1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return func(k string) string {
 		switch k {
 		case "ADMISSION_KEYS":
@@ -358,17 +356,11 @@ func withKeys(t *testing.T, getenv config.Getenv) config.Getenv {
 	}
 }
 
-// functionEnv is function fn's whole environment in the emulator, as the
-// CDK app configures it (internal/config) but pointed at the stack: its
-// DynamoDB and table, its Step Functions sidecar, the shared keys, and
-// dummy credentials (local servers ignore signatures).
+// functionEnv is function fn's environment in the emulator, as the CDK app
+// configures it (internal/config) but pointed at the stack: its DynamoDB and
+// table, its Step Functions sidecar and the shared keys.
 func functionEnv(st *devstack.Stack, getenv config.Getenv, fn string) []string {
-	env := map[string]string{
-		"AWS_LAMBDA_FUNCTION_NAME":  fn,
-		"AWS_REGION":                "us-east-1",
-		"AWS_ACCESS_KEY_ID":         "local",
-		"AWS_SECRET_ACCESS_KEY":     "local",
-		"AWS_EC2_METADATA_DISABLED": "true",
+	return lambdarie.Env(fn, map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": st.DynamoEndpoint,
 		"AWS_ENDPOINT_URL_SFN":      st.Sidecar().Endpoint(),
 		"STATE_MACHINE_ARN":         st.Sidecar().StateMachineArn(workflow.Name),
@@ -376,11 +368,5 @@ func functionEnv(st *devstack.Stack, getenv config.Getenv, fn string) []string {
 		"ADMISSION_KEYS":            getenv("ADMISSION_KEYS"),
 		"TICKET_KEYS":               getenv("TICKET_KEYS"),
 		"LOG_LEVEL":                 "warn",
-	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
+	})
 }

@@ -1,0 +1,210 @@
+// Command lambdasize measures what each Lambda function costs to ship and
+// to start, beside a hello-world Go function (scripts/lambdasize/hello)
+// built and run the same way:
+//
+//	go run ./scripts/lambdasize            # a markdown table on stdout
+//	go run ./scripts/lambdasize -runs 9    # more cold starts per function
+//
+// For each function it builds the stripped bootstrap with scripts/build.sh
+// for linux/arm64 (as deployed) and for this machine's architecture, then
+// starts the host's binary -runs times under AWS's Lambda runtime interface
+// emulator, each a fresh process (a cold start), and invokes it once with
+// its probe event (internal/lambdarie.Probe). It reports the medians of the
+// init duration the emulator measures (process start to the runtime's first
+// request for an event: Lambda's "Init Duration") and of the first answer
+// (the first invocation's round trip: init plus handling the probe). The
+// functions get their Lambda configuration (table name, keyrings) pointed
+// at an embedded DynamoDB with the topology's tables. Linux only (the
+// emulator's platform); run it from the repository root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/lambdarie"
+	"github.com/stararena/stararena/internal/localdynamo"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// baseline is the hello-world function's name (scripts/lambdasize/hello).
+const baseline = "hello"
+
+func main() {
+	runs := flag.Int("runs", 5, "cold starts per function; the medians are reported")
+	flag.Parse()
+	if *runs < 1 || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(context.Background(), *runs, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "lambdasize:", err)
+		os.Exit(1)
+	}
+}
+
+// measure is one function's figures.
+type measure struct {
+	name              string
+	sizes             map[string]int64 // by GOARCH
+	init, firstAnswer time.Duration    // medians
+}
+
+func run(ctx context.Context, runs int, out, progress io.Writer) error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("the Lambda runtime interface emulator runs on Linux only")
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "scripts", "build.sh")); err != nil {
+		return fmt.Errorf("run from the repository root: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "lambdasize-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	tp := topology.Default()
+	var names []string
+	for _, f := range tp.Functions {
+		names = append(names, f.Name)
+	}
+	slices.Sort(names)
+	arches := []string{"arm64"}
+	if runtime.GOARCH != "arm64" {
+		arches = append(arches, runtime.GOARCH)
+	}
+	fmt.Fprintf(progress, "building %d functions and %s for %v\n", len(names), baseline, arches)
+	rie, err := lambdarie.BuildEmulator(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+	for _, arch := range arches {
+		if err := lambdarie.BuildBootstraps(ctx, root, filepath.Join(dir, arch), arch, "functions", names...); err != nil {
+			return err
+		}
+		if err := lambdarie.BuildBootstraps(ctx, root, filepath.Join(dir, arch), arch, "scripts/lambdasize", baseline); err != nil {
+			return err
+		}
+	}
+
+	endpoint, stop, err := embeddedDynamoDB(ctx, tp)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	vars := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "TABLE_NAME": "stararena", "LOG_LEVEL": "error"}
+	for _, k := range []struct{ env, kid string }{{"ADMISSION_KEYS", "adm1"}, {"TICKET_KEYS", "t1"}} {
+		if vars[k.env], err = lambdarie.Keyring(k.kid); err != nil {
+			return err
+		}
+	}
+
+	var ms []measure
+	for _, name := range append(names, baseline) {
+		m := measure{name: name, sizes: map[string]int64{}}
+		for _, arch := range arches {
+			fi, err := os.Stat(filepath.Join(dir, arch, name, "bootstrap"))
+			if err != nil {
+				return err
+			}
+			m.sizes[arch] = fi.Size()
+		}
+		payload := []byte(`{}`)
+		if name != baseline {
+			payload = lambdarie.Probe(tp, name)
+		}
+		var inits, firsts []time.Duration
+		for range runs {
+			init, first, err := coldStart(ctx, rie, filepath.Join(dir, runtime.GOARCH, name, "bootstrap"), lambdarie.Env(name, vars), payload)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			inits, firsts = append(inits, init), append(firsts, first)
+		}
+		m.init, m.firstAnswer = median(inits), median(firsts)
+		fmt.Fprintf(progress, "%s: init %s, first answer %s\n", name, m.init, m.firstAnswer)
+		ms = append(ms, m)
+	}
+	report(out, ms, arches, runs)
+	return nil
+}
+
+// coldStart starts bootstrap under a new emulator and invokes it once.
+func coldStart(ctx context.Context, rie, bootstrap string, env []string, payload []byte) (init, first time.Duration, err error) {
+	f, err := lambdarie.Start(ctx, rie, bootstrap, env)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	if _, err := f.Invoke(ctx, payload); err != nil {
+		return 0, 0, err
+	}
+	first = time.Since(start)
+	init, err = f.InitDuration()
+	return init, first, err
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func report(out io.Writer, ms []measure, arches []string, runs int) {
+	hello := ms[len(ms)-1]
+	fmt.Fprintf(out, "| function |")
+	for _, a := range arches {
+		fmt.Fprintf(out, " linux/%s |", a)
+	}
+	fmt.Fprintf(out, " init (median of %d) | − %s | first answer |\n|---|", runs, baseline)
+	for range arches {
+		fmt.Fprint(out, "---:|")
+	}
+	fmt.Fprintln(out, "---:|---:|---:|")
+	for _, m := range ms {
+		fmt.Fprintf(out, "| %s |", m.name)
+		for _, a := range arches {
+			fmt.Fprintf(out, " %.1f MiB |", float64(m.sizes[a])/(1<<20))
+		}
+		fmt.Fprintf(out, " %.1f ms | %+.1f ms | %.1f ms |\n", ms1(m.init), ms1(m.init-hello.init), ms1(m.firstAnswer))
+	}
+}
+
+func ms1(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// embeddedDynamoDB serves the embedded DynamoDB on a loopback port with the
+// topology's tables.
+func embeddedDynamoDB(ctx context.Context, tp topology.Topology) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: localdynamo.New(localdynamo.Options{}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() { _ = srv.Close() }
+	endpoint := "http://" + ln.Addr().String()
+	db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{Region: "us-east-1", Endpoint: endpoint, StaticCredentials: true})
+	if err == nil {
+		err = dynamo.CreateTables(ctx, db, tp.Tables, map[string]string{topology.MainTable: "stararena"})
+	}
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	return endpoint, stop, nil
+}
