@@ -34,8 +34,10 @@ for name in "${names[@]}"; do
   [ -f "$src/$name/main.go" ] || { echo "build.sh: $src/$name/main.go not found" >&2; exit 1; }
   mkdir -p "$dist/$name"
   # lambda.norpc: provided.al2023 speaks the Runtime API, not the legacy RPC.
+  # lambdabuild: the AWS SDK's configuration comes from Lambda's environment
+  # (internal/awsconf), without the SDK's config package.
   # -trimpath -s -w: reproducible, smaller zip, faster cold start.
-  GOOS=linux GOARCH="$arch" CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+  GOOS=linux GOARCH="$arch" CGO_ENABLED=0 go build -tags lambda.norpc,lambdabuild -trimpath -ldflags='-s -w' \
     -o "$dist/$name/bootstrap" "./$src/$name"
   echo "$dist/$name/bootstrap"
 done

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stararena/stararena/internal/admission"
+	"github.com/stararena/stararena/internal/awsconf"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
@@ -155,7 +155,7 @@ func loadKeyring(ctx context.Context, cfg config.Config) (admission.Keyring, err
 	case cfg.AdmissionKeys != "":
 		return admission.ParseKeyring([]byte(cfg.AdmissionKeys))
 	case cfg.AdmissionKeysSecret != "":
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SECRETS_MANAGER"})
 		if err != nil {
 			return admission.Keyring{}, fmt.Errorf("admission keys: %w", err)
 		}

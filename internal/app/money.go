@@ -6,10 +6,10 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/stararena/stararena/internal/awsconf"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/orders"
@@ -115,7 +115,7 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 	a.Reconciler = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, a.Orders, a.Providers, ticketIssuer{a},
 		reconcile.Options{Clock: a.Clock, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})
 	if cfg.StateMachineArn != "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SFN"})
 		if err != nil {
 			return fmt.Errorf("sfn client: %w", err)
 		}
@@ -129,7 +129,7 @@ func loadTicketKeyring(ctx context.Context, cfg config.Config) (tickets.Keyring,
 	case cfg.TicketKeys != "":
 		return tickets.ParseKeyring([]byte(cfg.TicketKeys))
 	case cfg.TicketKeysSecret != "":
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SECRETS_MANAGER"})
 		if err != nil {
 			return tickets.Keyring{}, fmt.Errorf("ticket keys: %w", err)
 		}

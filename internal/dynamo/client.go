@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/stararena/stararena/internal/awsconf"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -42,19 +42,15 @@ func NewClient(ctx context.Context, o ClientOptions) (*dynamodb.Client, error) {
 		t.MaxIdleConnsPerHost = o.MaxConns
 		t.IdleConnTimeout = 60 * time.Second
 	})
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	}
+	opts := awsconf.Options{Region: o.Region, Service: "DYNAMODB", HTTPClient: httpClient}
 	if o.StaticCredentials {
-		opts = append(opts, config.WithCredentialsProvider(aws.CredentialsProviderFunc(
-			func(context.Context) (aws.Credentials, error) {
-				return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "stararena-local"}, nil
-			})))
+		opts.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "stararena-local"}, nil
+		})
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconf.Load(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, err
 	}
 	return dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
 		if o.Endpoint != "" {
