@@ -162,6 +162,13 @@ func TestSamplesUnderLambdaEmulator(t *testing.T) {
 		t.Errorf("%d of %d functions ran under the emulator", len(inits), len(names))
 	}
 	t.Logf("init durations under the emulator: %s", strings.Join(inits, ", "))
+	// The functions log at warn (functionEnv): a warning would be a failure
+	// the answers hide, such as a hold whose workflow did not start.
+	for fn, f := range fns {
+		if out := f.Output(); strings.Contains(out, `"level":"ERROR"`) || strings.Contains(out, `"level":"WARN"`) {
+			t.Errorf("%s logged a warning or an error:\n%s", fn, out)
+		}
+	}
 }
 
 type binaryInvoke func(t *testing.T, fn string, payload []byte) []byte
