@@ -12,7 +12,7 @@ GO       ?= go
 FUZZTIME ?= 40000x
 PORT     ?= 8080
 
-.PHONY: help deps browser run rush test lint unit fuzz build synth localstack-synth localstack-deploy invoke bench clean
+.PHONY: help deps browser run rush test lint unit fuzz build synth localstack-synth localstack-deploy moto-deploy invoke bench clean
 
 help:
 	@echo "make run      start the local stack with a demo event (PORT=$(PORT))"
@@ -21,6 +21,7 @@ help:
 	@echo "make synth    synthesize the CDK app offline into cdk.out/"
 	@echo "make localstack-synth   cdklocal synth (offline) into .cache/cdklocal.out/"
 	@echo "make localstack-deploy  cdklocal bootstrap + deploy to a running LocalStack"
+	@echo "make moto-deploy        the same into a running moto_server (MOTO_ENDPOINT=http://localhost:5000)"
 	@echo "make invoke   FN=<function> EVENT=events/<file>.json: run one function on one event"
 	@echo "make bench    benchmarks"
 	@echo "make rush     sale-open simulation: 20,000 places, 100,000 fans, faults (RUSH_FLAGS=-h for options)"
@@ -79,6 +80,11 @@ localstack-synth: deps build
 
 localstack-deploy: deps build
 	scripts/localstack.sh deploy
+
+# The deploy rehearsal: the same cdklocal deploy into moto_server
+# (infra/rehearsal reads the stack back).
+moto-deploy: deps build
+	scripts/moto-deploy.sh
 
 # The sale-open simulation against the local stack (internal/rush); the
 # report is printed and written to .cache/rush.json. Exits non-zero when an

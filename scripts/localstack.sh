@@ -10,7 +10,8 @@
 # or WAFv2 cannot create it. The functions get AWS_ENDPOINT_URL (context
 # endpointUrl, default the same URL as seen from LocalStack's Lambda
 # containers: LAMBDA_ENDPOINT_URL) so their SDK clients talk to LocalStack.
-# Builds the function binaries first when any is missing.
+# Builds the function binaries first when any is missing. CDKLOCAL_OUT
+# moves the cloud assembly (default .cache/cdklocal.out/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_ENVAR_ALLOWLIST=${AWS_ENVAR_ALLOWLIST:-AWS_REGION,AWS_DEFAULT_REGION}
 export AWS_DEFAULT_REGION=$AWS_REGION
 account=${LOCALSTACK_ACCOUNT:-000000000000}
-out=.cache/cdklocal.out
+out=${CDKLOCAL_OUT:-.cache/cdklocal.out}
 context=(-c "region=$AWS_REGION" -c "account=$account" -c "edge=${EDGE:-off}"
   -c "endpointUrl=${LAMBDA_ENDPOINT_URL:-http://localhost.localstack.cloud:4566}")
 
