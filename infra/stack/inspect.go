@@ -259,3 +259,10 @@ func anyList(v any) []any {
 	}
 	return []any{v}
 }
+
+// ConstructID is the construct id this package gives a topology resource:
+// its name in PascalCase followed by the kind ("Function", "Queue",
+// "DeadLetterQueue", "StateMachine", "Table"; none for secrets), e.g.
+// "AwaitPaymentFunction". The stack's resources are found by it under
+// "StarArena/<id>/Resource" in a deployed template's aws:cdk:path.
+func ConstructID(name, kind string) string { return pascal(name) + kind }
