@@ -20,6 +20,7 @@ var NotCreatedByMoto = map[string]string{
 	"AWS::Cognito::UserPool":         "moto has no CloudFormation model for Cognito user pools",
 	"AWS::Cognito::UserPoolClient":   "moto has no CloudFormation model for Cognito user pools",
 	"AWS::Cognito::UserPoolDomain":   "moto has no CloudFormation model for Cognito user pools",
+	"AWS::Cognito::UserPoolGroup":    "moto has no CloudFormation model for Cognito user pools",
 	"AWS::SecretsManager::Secret":    "moto has no CloudFormation model for Secrets Manager secrets",
 	"AWS::S3::BucketPolicy":          "moto has no CloudFormation model for bucket policies",
 	"AWS::SNS::TopicPolicy":          "moto has no CloudFormation model for topic policies",
