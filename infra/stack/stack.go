@@ -48,11 +48,10 @@ const (
 	QueueTag    = "stararena:queue"
 )
 
-// TTLAttribute is the table's time-to-live attribute (epoch seconds).
-// Housekeeping items (rate-limit windows, health windows) may set it;
-// correctness never depends on it: DynamoDB deletes expired items "within
-// a few days", so hold expiry is the order workflow's timer (ADR 5).
-const TTLAttribute = "ttl"
+// TTLAttribute is the table's time-to-live attribute (epoch seconds),
+// declared in the topology because the stores write it. Correctness never
+// depends on it, so hold expiry is the order workflow's timer (ADR 5).
+const TTLAttribute = topology.TTLAttribute
 
 // Props configures NewStarArenaStack. The zero value deploys
 // topology.Default() with the binaries from `make build` and

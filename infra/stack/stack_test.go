@@ -153,7 +153,7 @@ func TestMainTableIsOnDemandRetainedAndKeyedAsDeclared(t *testing.T) {
 					"BillingMode":                      "PAY_PER_REQUEST",
 					"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 					"DeletionProtectionEnabled":        true,
-					"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
+					"TimeToLiveSpecification":          map[string]any{"AttributeName": topology.TTLAttribute, "Enabled": true},
 					"WarmThroughput":                   map[string]any{"ReadUnitsPerSecond": 40000, "WriteUnitsPerSecond": 20000},
 					"TableName":                        assertions.Match_Absent(),
 				},

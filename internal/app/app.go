@@ -28,6 +28,7 @@ import (
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Tokens = tokens
 	a.buildWaitroom(tokens, o.FanReadCache)
 	a.Inventory = inventory.NewService(a.Stores.Inventory, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
-		OnHold: a.afterHold})
+		OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true)})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err
 	}
@@ -191,7 +192,7 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 	case "holds":
 		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
 	case "orders":
-		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.Tickets, a.Log)
+		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets, a.Log)
 	case "queue":
 		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
 	case "checkin":

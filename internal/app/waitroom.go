@@ -18,11 +18,19 @@ import (
 
 // Per-account limits. Joins are limited in front of the application (the
 // WAF rule on the join route, keyed by the Authorization header; the local
-// stack applies the same numbers), admissions here.
+// stack applies the same numbers), admissions, holds and payments here,
+// all with ratelimit.Limiter.
 const (
 	AdmissionLimit       = limits.AdmissionsPerMinute
 	AdmissionLimitWindow = limits.RateWindow
 )
+
+// limiter is a per-account limiter counting in the table. Holds fail
+// closed (ratelimit.Limiter.FailClosed says why).
+func (a *App) limiter(name string, limit int, failClosed bool) *ratelimit.Limiter {
+	return &ratelimit.Limiter{Name: name, Limit: limit, Window: limits.RateWindow, Store: a.Stores.RateLimit, Clock: a.Clock,
+		FailClosed: failClosed, Log: a.Log, Metrics: a.Metrics}
+}
 
 // buildWaitroom wires the waiting room and the admission gate.
 func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration) {
@@ -42,10 +50,9 @@ func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration
 		},
 	})
 	a.Gate = admission.NewGate(a.Catalog, tokens, admission.GateOptions{
-		Clock: a.Clock,
-		Queue: a.Waitroom,
-		Limiter: &ratelimit.Limiter{Name: "admission", Limit: AdmissionLimit, Window: AdmissionLimitWindow,
-			Store: a.Stores.RateLimit, Clock: a.Clock},
+		Clock:   a.Clock,
+		Queue:   a.Waitroom,
+		Limiter: a.limiter("admission", AdmissionLimit, false),
 	})
 }
 

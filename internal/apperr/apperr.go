@@ -29,10 +29,11 @@ const (
 	UnknownField     Code = "UNKNOWN_FIELD"     // body names a field the contract does not know
 	TooLarge         Code = "PAYLOAD_TOO_LARGE" // body over the route's limit
 	UnsupportedMedia Code = "UNSUPPORTED_MEDIA_TYPE"
-	Unauthorized     Code = "UNAUTHORIZED" // no or invalid identity
-	Forbidden        Code = "FORBIDDEN"    // identity known, not allowed
-	NotFound         Code = "NOT_FOUND"    // unknown, or not the caller's
-	Conflict         Code = "CONFLICT"     // current state forbids the change
+	Unauthorized     Code = "UNAUTHORIZED"       // no or invalid identity
+	Forbidden        Code = "FORBIDDEN"          // identity known, not allowed
+	NotFound         Code = "NOT_FOUND"          // unknown, or not the caller's
+	MethodNotAllowed Code = "METHOD_NOT_ALLOWED" // a known path, another method (the Allow header lists them)
+	Conflict         Code = "CONFLICT"           // current state forbids the change
 	Unprocessable    Code = "UNPROCESSABLE"
 	RateLimited      Code = "RATE_LIMITED"
 	Unavailable      Code = "UNAVAILABLE" // dependency throttled or down; retry later
@@ -64,6 +65,7 @@ var statuses = map[Code]int{
 	Unauthorized:            http.StatusUnauthorized,
 	Forbidden:               http.StatusForbidden,
 	NotFound:                http.StatusNotFound,
+	MethodNotAllowed:        http.StatusMethodNotAllowed,
 	Conflict:                http.StatusConflict,
 	Unprocessable:           http.StatusUnprocessableEntity,
 	RateLimited:             http.StatusTooManyRequests,

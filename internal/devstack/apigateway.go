@@ -133,12 +133,6 @@ func (c clocks) invoke(ctx context.Context, fn V2Handler, ev events.APIGatewayV2
 // write its response.
 func lambdaRoute(route topology.Route, verify func(string) (map[string]string, error), fn V2Handler, lim clocks) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != route.Method {
-			// ServeMux lets HEAD reach GET patterns; an HTTP API route
-			// matches its method only.
-			httpapi.WriteError(w, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
-			return
-		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apiGatewayMaxBody))
 		if err != nil {
 			httpapi.WriteError(w, apperr.New(apperr.TooLarge, "request body over the 10 MB API limit"))
@@ -171,6 +165,31 @@ func lambdaRoute(route topology.Route, verify func(string) (map[string]string, e
 		}
 		writeResponse(w, resp)
 	})
+}
+
+// onlyMethod serves route's method with h and every other with unrouted:
+// ServeMux lets HEAD reach GET patterns, an HTTP API route matches its
+// method only.
+func onlyMethod(route topology.Route, h, unrouted http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != route.Method {
+			unrouted.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// unrouted answers a request no route takes: 405 with Allow when its path
+// is a route's with another method, else 404.
+func unrouted(routes []topology.Route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if allowed := topology.AllowedMethods(routes, r.URL.Path); len(allowed) > 0 {
+			httpapi.WriteMethodNotAllowed(w, r, allowed)
+			return
+		}
+		httpapi.WriteError(w, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+	}
 }
 
 // authorize runs the JWT authorizer on a request: the claims, or false

@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/localsqs"
+	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -64,12 +64,9 @@ func (st *Stack) Queue(name string) *localsqs.Queue { return st.queues[name] }
 // authorizer, render the message body mapping, send, and answer with SQS's
 // reply under the route's status.
 func (st *Stack) sqsRoute(route topology.Route, q *localsqs.Queue, verify func(string) (map[string]string, error)) http.Handler {
-	limit := &windowLimiter{limit: joinLimit, window: joinLimitWindow, hits: map[string]int{}}
+	// The WAF counts in its own memory; so does its stand-in.
+	limit := &ratelimit.Limiter{Name: "joins", Limit: joinLimit, Window: joinLimitWindow, Store: ratelimit.NewMemory()}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != route.Method {
-			httpapi.WriteError(w, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
-			return
-		}
 		if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, route.MaxBodyBytes)); err != nil {
 			httpapi.WriteError(w, apperr.New(apperr.TooLarge, "request body over %d bytes", route.MaxBodyBytes))
 			return
@@ -78,8 +75,9 @@ func (st *Stack) sqsRoute(route topology.Route, q *localsqs.Queue, verify func(s
 		if !ok {
 			return
 		}
-		if !limit.allow(claims["sub"], time.Now()) {
-			httpapi.WriteError(w, apperr.New(apperr.RateLimited, "too many joins: your place is kept, no need to join again"))
+		if err := limit.Allow(r.Context(), claims["sub"]); err != nil {
+			// The WAF's answer: no details, Retry-After: 60.
+			httpapi.WriteError(w, apperr.Wrap(err, apperr.RateLimited, "too many joins: your place is kept, no need to join again"))
 			return
 		}
 		vars := map[string]string{"context.authorizer.claims.sub": claims["sub"],
@@ -138,23 +136,4 @@ func RenderMapping(tmpl string, vars map[string]string) string {
 		b.WriteString(v)
 		tmpl = tmpl[i+j+1:]
 	}
-}
-
-// windowLimiter is a fixed-window counter per subject.
-type windowLimiter struct {
-	mu     sync.Mutex
-	limit  int
-	window time.Duration
-	start  time.Time
-	hits   map[string]int
-}
-
-func (l *windowLimiter) allow(subject string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.start) >= l.window {
-		l.start, l.hits = now.Truncate(l.window), map[string]int{}
-	}
-	l.hits[subject]++
-	return l.hits[subject] <= l.limit
 }

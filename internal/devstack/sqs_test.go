@@ -20,6 +20,7 @@ import (
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/draw"
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -142,7 +143,7 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 	// of 100 during a burst, as in AWS.
 	// The stack's clock moves the inlet's rate window and the fans' read
 	// cache forward on demand; the queues keep real time.
-	emf, clk := &lockedBuffer{}, &clock.Offset{}
+	emf, clk := &testenv.Buffer{}, &clock.Offset{}
 	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 1, Clock: clk,
 		ReconcileEvery: -1, InletEvery: -1, Logger: slog.New(slog.DiscardHandler), MetricsOut: emf})
 	if err != nil {
@@ -335,24 +336,6 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 	if placed != float64(len(all)) || servingSeen != float64(serving) || admissions != 1 {
 		t.Fatalf("metrics: %v places, serving %v, %v admissions; want %d, %d, 1", placed, servingSeen, admissions, len(all), serving)
 	}
-}
-
-// lockedBuffer collects metric lines written by concurrent functions.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func waitIdle(t *testing.T, st *devstack.Stack) {

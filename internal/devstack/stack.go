@@ -235,6 +235,8 @@ func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	fns := map[string]*httpapi.Function{}
+	notFound := unrouted(tp.Routes)
+	handle := func(r topology.Route, h http.Handler) { mux.Handle(muxPattern(r), onlyMethod(r, h, notFound)) }
 	for _, r := range tp.Routes {
 		switch r.Integration {
 		case topology.IntegrationLambda:
@@ -247,19 +249,19 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 				fns[r.Function] = fn
 			}
 			spec, _ := tp.Function(r.Function)
-			mux.Handle(muxPattern(r), lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
+			handle(r, lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
 		case topology.IntegrationSQS:
 			q := st.queues[r.Queue]
 			if q == nil {
 				return nil, fmt.Errorf("route %s: queue %s not started", r.Key(), r.Queue)
 			}
-			mux.Handle(muxPattern(r), st.sqsRoute(r, q, st.Issuer.Verify))
+			handle(r, st.sqsRoute(r, q, st.Issuer.Verify))
 		case topology.IntegrationLocal:
 			switch {
 			case r.Key() == "POST /dev/token":
-				mux.Handle(muxPattern(r), st.devToken(r))
+				handle(r, st.devToken(r))
 			case strings.HasPrefix(r.Path, "/sandbox/"):
-				mux.Handle(muxPattern(r), st.Sandbox.Handler())
+				handle(r, st.Sandbox.Handler())
 			default:
 				return nil, fmt.Errorf("local route %s has no local implementation", r.Key())
 			}
@@ -278,9 +280,6 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 	})
-	notFound := func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteError(w, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
-	}
 	for _, prefix := range []string{"/v1/", "/admin/", "/webhooks/", "/dev/", "/sandbox/"} {
 		mux.HandleFunc(prefix, notFound)
 	}

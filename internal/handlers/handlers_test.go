@@ -204,7 +204,7 @@ func TestBadInputGetsJSONErrors(t *testing.T) {
 		{"GetImpossibleEventID", "GET", "/v1/events/bad%20id!", "", nil, nil, 404, "NOT_FOUND"},
 		{"AvailabilityUnknownEvent", "GET", "/v1/events/nope/availability", "", nil, nil, 404, "NOT_FOUND"},
 		{"UnknownRoute", "GET", "/v1/nothing-here", "", nil, nil, 404, "NOT_FOUND"},
-		{"WrongMethod", "DELETE", "/v1/events", "", nil, nil, 404, "NOT_FOUND"},
+		{"WrongMethod", "DELETE", "/v1/events", "", nil, nil, 405, "METHOD_NOT_ALLOWED"},
 		{"DevTokenMalformed", "POST", "/dev/token", "", []byte(`{"sub":`), nil, 400, "INVALID_JSON"},
 		{"DevTokenUnknownField", "POST", "/dev/token", "", []byte(`{"sub":"a","admin":true}`), nil, 400, "UNKNOWN_FIELD"},
 		{"DevTokenNoSub", "POST", "/dev/token", "", []byte(`{"role":"fan"}`), nil, 400, "INVALID_REQUEST"},

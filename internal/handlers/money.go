@@ -25,8 +25,8 @@ import (
 )
 
 // Orders builds the "orders" function: a fan's own orders, payments and
-// tickets.
-func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, tk *tickets.Service, log *slog.Logger) (*httpapi.Function, error) {
+// tickets. payLimit bounds one account's payment requests.
+func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit inventory.Limiter, tk *tickets.Service, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("orders", tp, map[string]httpapi.Handler{
 		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
@@ -66,6 +66,9 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 				Provider string `json:"provider"`
 			}
 			if err := r.Decode(&body); err != nil {
+				return httpapi.Response{}, err
+			}
+			if err := payLimit.Allow(ctx, r.Identity.Subject); err != nil {
 				return httpapi.Response{}, err
 			}
 			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))

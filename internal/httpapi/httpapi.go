@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,9 +86,13 @@ type Guard interface {
 type Function struct {
 	name   string
 	routes map[string]topology.Route
-	h      map[string]Handler
-	log    *slog.Logger
-	guard  Guard
+	// all is every route of the topology: a request that reaches this
+	// function on another function's path with the wrong method still
+	// learns that path's methods.
+	all   []topology.Route
+	h     map[string]Handler
+	log   *slog.Logger
+	guard Guard
 }
 
 // Guarded sets the guard of f's staff routes. Without one a staff route
@@ -104,7 +109,7 @@ func NewFunction(name string, tp topology.Topology, handlers map[string]Handler,
 	if log == nil {
 		log = slog.Default()
 	}
-	f := &Function{name: name, routes: map[string]topology.Route{}, h: handlers, log: log.With("function", name)}
+	f := &Function{name: name, routes: map[string]topology.Route{}, all: tp.Routes, h: handlers, log: log.With("function", name)}
 	var missing []string
 	for _, r := range tp.RoutesOf(name) {
 		f.routes[r.Key()] = r
@@ -160,6 +165,9 @@ func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		log.Log(ctx, lvl, "request", "status", resp.StatusCode, "ms", time.Since(start).Milliseconds())
 	}()
 	if !ok {
+		if allowed := topology.AllowedMethods(f.all, ev.RequestContext.HTTP.Path); len(allowed) > 0 {
+			return MethodNotAllowed(ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path, allowed), nil
+		}
 		return errorResponse(apperr.New(apperr.NotFound, "no route %s", ev.RouteKey)), nil
 	}
 	req, err := newRequest(ev, route)
@@ -290,20 +298,71 @@ type ErrorDetail struct {
 	Details map[string]any `json:"details,omitempty"`
 }
 
+// Default Retry-After of the answers that must carry one and whose error
+// names no wait: a fixed rate-limit window, a busy dependency.
+const (
+	DefaultRateLimitedRetryAfter = int(limits.RateWindow / time.Second)
+	DefaultUnavailableRetryAfter = 1
+)
+
 func errorResponse(err error) events.APIGatewayV2HTTPResponse {
 	code, msg, details := apperr.Public(err)
 	b, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: msg, Details: details}})
-	return events.APIGatewayV2HTTPResponse{
+	resp := events.APIGatewayV2HTTPResponse{
 		StatusCode: apperr.Status(code),
 		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
 		Body:       string(b),
 	}
+	// Every 429 and 503 says when to come back, so clients and the CDN
+	// back off instead of retrying at once.
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		resp.Headers["Retry-After"] = strconv.Itoa(retryAfter(details, DefaultRateLimitedRetryAfter))
+	case http.StatusServiceUnavailable:
+		resp.Headers["Retry-After"] = strconv.Itoa(retryAfter(details, DefaultUnavailableRetryAfter))
+	}
+	return resp
+}
+
+// retryAfter is details.retryAfterSeconds when the error names one.
+func retryAfter(details map[string]any, def int) int {
+	switch v := details["retryAfterSeconds"].(type) {
+	case int:
+		if v > 0 {
+			return v
+		}
+	case int64:
+		if v > 0 {
+			return int(v)
+		}
+	case float64:
+		if v > 0 {
+			return int(v)
+		}
+	}
+	return def
+}
+
+// MethodNotAllowed is the answer to a known path asked with another
+// method: 405 with the Allow header listing the path's methods.
+func MethodNotAllowed(method, path string, allowed []string) events.APIGatewayV2HTTPResponse {
+	resp := errorResponse(apperr.New(apperr.MethodNotAllowed, "%s is not allowed on %s; use %s", method, path, strings.Join(allowed, ", ")))
+	resp.Headers["Allow"] = strings.Join(allowed, ", ")
+	return resp
 }
 
 // WriteError writes err as the contract's JSON error to a net/http response
 // (for the local stack's own endpoints and its authorizer).
-func WriteError(w http.ResponseWriter, err error) {
-	resp := errorResponse(err)
+func WriteError(w http.ResponseWriter, err error) { write(w, errorResponse(err)) }
+
+// WriteMethodNotAllowed writes MethodNotAllowed to a net/http response.
+func WriteMethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed []string) {
+	write(w, MethodNotAllowed(r.Method, r.URL.Path, allowed))
+}
+
+// write writes a Lambda proxy response's status, headers and body to a
+// net/http response.
+func write(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}

@@ -109,6 +109,14 @@ type Options struct {
 	// starts the order workflow. Its failure is logged, not returned — the
 	// hold stands and the reconciler releases it at expiry if unpaid.
 	OnHold func(ctx context.Context, o orders.Order) error
+	// Limiter (optional) bounds one account's hold requests per event
+	// (RATE_LIMITED); it fails closed, UNAVAILABLE when it cannot count.
+	Limiter Limiter
+}
+
+// Limiter bounds how often one subject may call (ratelimit.Limiter).
+type Limiter interface {
+	Allow(ctx context.Context, subject string) error
 }
 
 // Service holds and releases places.
@@ -122,6 +130,7 @@ type Service struct {
 	retry    retry.Policy
 	rngSeed  func() *rand.Rand
 	onHold   func(ctx context.Context, o orders.Order) error
+	limiter  Limiter
 	// taken remembers seats this instance saw taken that the availability
 	// projection may not show yet, so a warm instance does not aim at them
 	// again; it forgets them after the projection's freshness window.
@@ -145,7 +154,7 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 	if o.Retry.Base <= 0 {
 		o.Retry.Base, o.Retry.Cap = 5*time.Millisecond, 100*time.Millisecond
 	}
-	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold,
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold, limiter: o.Limiter,
 		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
@@ -158,8 +167,9 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 //
 // Errors: INVALID_REQUEST/UNPROCESSABLE (seats that do not exist),
 // ADMISSION_INVALID, SALE_NOT_OPEN, LIMIT_EXCEEDED, SEATS_UNAVAILABLE (with
-// details.seats), SOLD_OUT, IDEMPOTENCY_KEY_REUSED, UNAVAILABLE (DynamoDB
-// kept cancelling for contention).
+// details.seats), SOLD_OUT, IDEMPOTENCY_KEY_REUSED, RATE_LIMITED,
+// UNAVAILABLE (DynamoDB kept cancelling for contention, or the limiter's
+// counter could not be reached).
 func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (orders.Order, error) {
 	ev, err := s.events.Get(ctx, eventID)
 	if err != nil {
@@ -169,6 +179,13 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 	if idemKey != "" {
 		if o, done, err := s.replay(ctx, account, idemKey, fp); done || err != nil {
 			return o, err
+		}
+	}
+	if s.limiter != nil {
+		// After the replay: a fan retrying a hold that was made (its
+		// answer lost) gets the order, whatever the count says.
+		if err := s.limiter.Allow(ctx, eventID+"#"+account); err != nil {
+			return orders.Order{}, err
 		}
 	}
 	now := s.clock.Now()

@@ -52,7 +52,12 @@ const (
 	// (the WAF rule on the join route in AWS, the local stack's limiter).
 	JoinsPerMinute      = 30
 	AdmissionsPerMinute = 30
-	RateWindow          = time.Minute
+	// HoldsPerMinute (per account and event) and PaymentsPerMinute (per
+	// account) keep one caller's junk from spending the purchase path's
+	// shared throttles: a fan needs a handful of each to buy.
+	HoldsPerMinute    = 30
+	PaymentsPerMinute = 20
+	RateWindow        = time.Minute
 	// AdmissionTTL is how long a fan has to use an admission token, unless
 	// the deployment sets ADMISSION_TTL.
 	AdmissionTTL        = 10 * time.Minute

@@ -30,6 +30,8 @@ const (
 	ReconcileFindings   = "ReconcileFindings"   // Count, dimension Kind
 	OrdersIssueFailed   = "OrdersIssueFailed"   // Count of ISSUE_FAILED orders the reconciler saw (gauge per run)
 	OrdersRefundPending = "OrdersRefundPending" // Count of REFUND_PENDING orders past their deadline (gauge per run)
+
+	RateLimitStoreErrors = "RateLimitStoreErrors" // Count of limiter checks whose counter could not be reached, dimension Kind (the limiter's name)
 )
 
 // Dimension names.
@@ -48,5 +50,6 @@ func Names() []string {
 		QueueJoinsPlaced, QueueWaiting, QueueServing, QueueAdmitRate,
 		WebhookOutcomes, WorkflowOutcomes,
 		ReconcileFindings, OrdersIssueFailed, OrdersRefundPending,
+		RateLimitStoreErrors,
 	}
 }

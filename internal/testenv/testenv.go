@@ -37,7 +37,6 @@ func DynamoDB(tb testing.TB) (*dynamodb.Client, string) {
 // empty endpoint starts the embedded server.
 func DynamoDBAt(tb testing.TB, endpoint string) (*dynamodb.Client, string) {
 	tb.Helper()
-	ctx := context.Background()
 	if endpoint == "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -48,9 +47,19 @@ func DynamoDBAt(tb testing.TB, endpoint string) (*dynamodb.Client, string) {
 		tb.Cleanup(func() { _ = srv.Close() })
 		endpoint = "http://" + ln.Addr().String()
 	}
+	return clientAndTable(tb, endpoint)
+}
+
+// clientAndTable connects to endpoint and creates a fresh main table there.
+func clientAndTable(tb testing.TB, endpoint string, opts ...func(*dynamodb.Options)) (*dynamodb.Client, string) {
+	tb.Helper()
+	ctx := context.Background()
 	db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{Region: "us-east-1", Endpoint: endpoint, StaticCredentials: true})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if len(opts) > 0 {
+		db = dynamodb.New(db.Options(), opts...)
 	}
 	table := "test-" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
 	if err := dynamo.CreateTables(ctx, db, topology.Default().Tables, map[string]string{topology.MainTable: table}); err != nil {

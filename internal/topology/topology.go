@@ -106,6 +106,42 @@ type Route struct {
 // Key is the API Gateway route key, "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
+// MatchesPath reports whether a request path matches the route's path as
+// API Gateway matches it: {name} is one non-empty segment, a trailing
+// {name+} one or more.
+func (r Route) MatchesPath(path string) bool {
+	want := strings.Split(strings.Trim(r.Path, "/"), "/")
+	got := strings.Split(strings.Trim(path, "/"), "/")
+	for i, w := range want {
+		if i >= len(got) || got[i] == "" {
+			return false
+		}
+		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "+}") {
+			return true
+		}
+		if !(strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}")) && w != got[i] {
+			return false
+		}
+	}
+	return len(got) == len(want)
+}
+
+// AllowedMethods lists, sorted, the methods of the routes whose path
+// matches path: the Allow header of a 405 answer (none: the path is
+// unknown, 404).
+func AllowedMethods(routes []Route, path string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range routes {
+		if r.MatchesPath(path) && !seen[r.Method] {
+			seen[r.Method] = true
+			out = append(out, r.Method)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Function is one Lambda function; its code lives in functions/<Name>.
 type Function struct {
 	Name        string
@@ -250,6 +286,13 @@ type Index struct {
 	PartitionKey Key
 	SortKey      Key
 }
+
+// TTLAttribute is the time-to-live attribute of every table (epoch
+// seconds): the infrastructure names it in the table's TTL setting and the
+// stores write it on housekeeping items (rate-limit windows, health
+// windows, markers). Correctness never depends on it: DynamoDB deletes
+// expired items "within a few days".
+const TTLAttribute = "ttl"
 
 // Table is a DynamoDB table. LogicalName is the name code refers to; the
 // physical name comes from the environment (TABLE_NAME) in AWS.

@@ -1,0 +1,75 @@
+package devstack_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/testenv/fixture"
+)
+
+// The local API Gateway answers a known path asked with another method
+// 405 with Allow (Lambda, SQS, local and sandbox routes alike), an unknown
+// path 404, and its join limit (the WAF's stand-in) 429 with Retry-After.
+func TestUnroutedRequestsAndTheJoinLimit(t *testing.T) {
+	st := fixture.Stack(t, devstack.Options{WebDir: "../../web"})
+	send := func(method, path, token string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, st.URL()+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/v1/events/e-1", http.StatusMethodNotAllowed, "GET"},
+		{"HEAD", "/v1/events/e-1/holds", http.StatusMethodNotAllowed, "POST"},
+		{"PUT", "/v1/orders/o-1", http.StatusMethodNotAllowed, "DELETE, GET"},
+		{"GET", "/v1/events/e-1/queue", http.StatusMethodNotAllowed, "POST"},
+		{"GET", "/dev/token", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/sandbox/payments/p-1", http.StatusMethodNotAllowed, "GET"},
+		{"POST", "/healthz", http.StatusMethodNotAllowed, "GET"},
+		{"GET", "/v1/nothing", http.StatusNotFound, ""},
+		{"GET", "/v1/events/e-1/nothing", http.StatusNotFound, ""},
+	} {
+		resp := send(c.method, c.path, "")
+		if resp.StatusCode != c.status || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.status, c.allow)
+		}
+		if ct := resp.Header.Get("Content-Type"); c.method != "HEAD" && !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s %s: Content-Type %q, want the JSON error", c.method, c.path, ct)
+		}
+	}
+
+	tok, _, err := st.Issuer.Issue("joiner-1", auth.RoleFan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Twice the limit and one: whatever window boundary falls between
+	// them, one window sees more than the limit.
+	limited := 0
+	for range 2*limits.JoinsPerMinute + 1 {
+		resp := send("POST", "/v1/events/e-1/queue", tok)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+			if ra := resp.Header.Get("Retry-After"); ra != "60" {
+				t.Fatalf("429 with Retry-After %q, want 60 (the WAF's)", ra)
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatalf("none of %d joins limited", 2*limits.JoinsPerMinute+1)
+	}
+}

@@ -1,0 +1,99 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/testenv/fixture"
+)
+
+// call runs one request through function name of a as API Gateway would
+// hand it over, signed in as sub.
+func call(t *testing.T, a *app.App, name, routeKey, path, sub, body string, params map[string]string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	fn, err := a.HTTPFunction(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: routeKey, RawPath: path, Body: body, PathParameters: params,
+		Headers: map[string]string{"content-type": "application/json"}}
+	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = strings.Fields(routeKey)[0], path
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": sub}}}
+	resp, _ := fn.Handle(context.Background(), ev)
+	return resp
+}
+
+// One account's hold and payment requests are limited per minute (429
+// with Retry-After at the window's end); another account is not.
+func TestHoldAndPaymentRequestsAreLimitedPerAccount(t *testing.T) {
+	clk := clock.NewManual(time.Now().Truncate(time.Minute).Add(15 * time.Second))
+	a := fixture.NewApp(t, fixture.AppOptions{Clock: clk})
+	ev := fixture.OpenEvent(t, a, fixture.Event{})
+	holdPath := "/v1/events/" + ev.ID + "/holds"
+	hold := func(sub string) events.APIGatewayV2HTTPResponse {
+		return call(t, a, "holds", "POST /v1/events/{eventId}/holds", holdPath, sub,
+			`{"admissionToken":"junk","seats":["A-1-1"]}`, map[string]string{"eventId": ev.ID})
+	}
+	for i := range limits.HoldsPerMinute {
+		if r := hold("fan-1"); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("junk hold %d: %d %s, want 403 ADMISSION_INVALID", i+1, r.StatusCode, r.Body)
+		}
+	}
+	r := hold("fan-1")
+	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.Body, `"RATE_LIMITED"`) || r.Headers["Retry-After"] != "46" {
+		t.Fatalf("hold over the limit: %d Retry-After %q %s, want 429 RATE_LIMITED, Retry-After 46 (the window ends in 45 s)", r.StatusCode, r.Headers["Retry-After"], r.Body)
+	}
+	if r := hold("fan-2"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("another account's hold: %d %s", r.StatusCode, r.Body)
+	}
+
+	pay := func(sub string) events.APIGatewayV2HTTPResponse {
+		return call(t, a, "orders", "POST /v1/orders/{orderId}/payments", "/v1/orders/o-1/payments", sub,
+			`{"provider":"sandbox"}`, map[string]string{"orderId": "o-1"})
+	}
+	for i := range limits.PaymentsPerMinute {
+		if r := pay("fan-1"); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("payment %d for an unknown order: %d %s, want 404", i+1, r.StatusCode, r.Body)
+		}
+	}
+	if r := pay("fan-1"); r.StatusCode != http.StatusTooManyRequests || r.Headers["Retry-After"] != "46" {
+		t.Fatalf("payment over the limit: %d Retry-After %q %s", r.StatusCode, r.Headers["Retry-After"], r.Body)
+	}
+	clk.Advance(time.Minute)
+	if r := hold("fan-1"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("next window: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// With the hold limiter's counter throttled, holds fail closed: 503
+// UNAVAILABLE with Retry-After, logged and counted; the rest of the table
+// answers as usual.
+func TestHoldLimiterFailsClosed(t *testing.T) {
+	db, table := testenv.ThrottledDynamoDB(t, func(op string, body []byte) bool {
+		return op == "UpdateItem" && bytes.Contains(body, []byte(`"RATE#holds#`))
+	})
+	var logs testenv.Buffer
+	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	ev := fixture.OpenEvent(t, a, fixture.Event{})
+	adm := fixture.Admit(t, a, "fan-1", ev.ID)
+	r := call(t, a, "holds", "POST /v1/events/{eventId}/holds", "/v1/events/"+ev.ID+"/holds", "fan-1",
+		`{"admissionToken":"`+adm+`","seats":["A-1-1"]}`, map[string]string{"eventId": ev.ID})
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.Body, `"UNAVAILABLE"`) || r.Headers["Retry-After"] != "1" {
+		t.Fatalf("hold with the limiter throttled: %d Retry-After %q %s, want 503 UNAVAILABLE", r.StatusCode, r.Headers["Retry-After"], r.Body)
+	}
+	if !strings.Contains(logs.String(), `"msg":"rate limit counter unreachable: refusing the call","limiter":"holds"`) {
+		t.Fatalf("the refusal is not logged: %s", logs.String())
+	}
+}
