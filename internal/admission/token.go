@@ -114,6 +114,9 @@ func (t *Tokens) Issue(account, eventID string) (string, Claims, error) {
 // and expiry itself, so asking again for the same admission (a refresh)
 // yields a token for the same single use.
 func (t *Tokens) Sign(c Claims) (string, error) {
+	if c.ExpiresAt.IsZero() {
+		return "", errors.New("sign admission token: no expiry")
+	}
 	tok, err := jwt.NewBuilder().Issuer(Issuer).Subject(c.Account).JwtID(c.ID).
 		IssuedAt(t.clock.Now()).Expiration(c.ExpiresAt).Claim("evt", c.EventID).Build()
 	if err != nil {
@@ -155,6 +158,9 @@ func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 		jwt.WithValidate(true),
 		jwt.WithIssuer(Issuer),
 		jwt.WithClock(jwt.ClockFunc(t.clock.Now)),
+		// Without it a token signed without exp (a bug, or a stolen key
+		// used carelessly) would never expire.
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
 	)
 	if err != nil {
 		if errors.Is(err, jwt.TokenExpiredError()) {

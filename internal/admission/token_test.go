@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
 )
@@ -61,6 +64,38 @@ func TestVerifyRefusesEveryMisuse(t *testing.T) {
 		_, err := tk.Verify(tok, "fan-1", "ev-1")
 		assertRefused(t, err, ReasonExpired)
 	})
+}
+
+// A token signed with a current key but without exp is refused (it would
+// never expire), and the issuer refuses to sign one.
+func TestTokensWithoutExpiryAreRefused(t *testing.T) {
+	kr, err := GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := mustTokens(t, kr, nil)
+	if _, err := tk.Sign(Claims{ID: "a-1", Account: "fan-1", EventID: "ev-1"}); err == nil {
+		t.Fatal("signed claims without an expiry")
+	}
+	sign := func(b *jwt.Builder) string {
+		tok, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), tk.signer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	base := func() *jwt.Builder {
+		return jwt.NewBuilder().Issuer(Issuer).Subject("fan-1").JwtID("a-1").IssuedAt(time.Now()).Claim("evt", "ev-1")
+	}
+	_, err = tk.Verify(sign(base()), "fan-1", "ev-1")
+	assertRefused(t, err, ReasonInvalid)
+	if _, err := tk.Verify(sign(base().Expiration(time.Now().Add(time.Minute))), "fan-1", "ev-1"); err != nil {
+		t.Fatalf("the same token with exp: %v", err)
+	}
 }
 
 // assertRefused checks an ADMISSION_INVALID error and the reason a page

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -102,7 +103,11 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 	if err != nil {
 		return err
 	}
-	a.Tickets = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: a.Clock, Logger: a.Log})
+	a.Tickets = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: a.Clock, Logger: a.Log,
+		CodeExpiry: func(ctx context.Context, id string) (time.Time, error) {
+			ev, err := a.Catalog.Get(ctx, id)
+			return ev.StartsAt.Add(tickets.CodeValidAfterStart), err
+		}})
 	a.Orders = orders.NewService(a.Stores.Orders, a.Providers, flowRef{a}, orders.ServiceOptions{Clock: a.Clock, Logger: a.Log,
 		Tickets: a.Tickets,
 		MaxTickets: func(ctx context.Context, id string) (int, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/stararena/stararena/internal/clock"
 )
@@ -47,6 +48,30 @@ func devIssuerRoundTrip(t *testing.T, alg string) {
 		defer clk.Advance(-2 * time.Hour)
 		if _, err := iss.Verify(tok); err == nil {
 			t.Fatal("expired token accepted")
+		}
+	})
+	t.Run("NoExpiry", func(t *testing.T) {
+		// Signed by the issuer's own key, every claim right but exp.
+		sign := func(b *jwt.Builder) string {
+			tok, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := jwt.Sign(tok, jwt.WithKey(iss.alg, iss.private))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(out)
+		}
+		b := func() *jwt.Builder {
+			return jwt.NewBuilder().Issuer("http://local/dev").Audience([]string{"stararena-local"}).Subject("fan-1").
+				IssuedAt(clk.Now()).Claim("role", string(RoleOrganizer))
+		}
+		if _, err := iss.Verify(sign(b())); err == nil {
+			t.Fatal("a token without exp was accepted")
+		}
+		if _, err := iss.Verify(sign(b().Expiration(clk.Now().Add(time.Minute)))); err != nil {
+			t.Fatalf("the same token with exp: %v", err)
 		}
 	})
 	t.Run("Tampered", func(t *testing.T) {

@@ -126,6 +126,7 @@ func (d *DevIssuer) Verify(token string) (map[string]string, error) {
 		jwt.WithValidate(true),
 		jwt.WithIssuer(d.issuer),
 		jwt.WithAudience(d.audience),
+		jwt.WithRequiredClaim(jwt.ExpirationKey), // as Cognito's authorizer: no exp, no entry
 		jwt.WithClock(jwt.ClockFunc(d.clock.Now)),
 		jwt.WithAcceptableSkew(30*time.Second),
 	)

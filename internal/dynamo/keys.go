@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -62,6 +63,9 @@ import (
 //
 // The event item also carries gsi2 ORGEVENTS#<org> / <startsAt>#<id>: an
 // organization's events.
+//
+// Every id inside a key is escaped (esc): '#' becomes %23 and '%' %25, so
+// no id can reach into the next part of its key.
 //
 // Sharding: the work and refund partitions spread an event's orders over
 // workShards by order id, the place index partitions over placeShards by
@@ -195,41 +199,56 @@ func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 
 func key(pk, sk string) item { return item{"pk": s(pk), "sk": s(sk)} }
 
-func eventPK(id string) string           { return PrefixEvent + id }
-func seatPK(eventID, seat string) string { return PrefixSeat + eventID + "#" + seat }
+// esc makes an id safe inside a composite key: '#' separates a key's
+// parts, so without it the account "a#b" with the Idempotency-Key "c" and
+// the account "a" with the key "b#c" would share one item. '%' is escaped
+// first, so two different ids never escape to the same text. Ids without
+// either character (every UUID, every id the services generate) are
+// unchanged.
+func esc(id string) string { return keyEscaper.Replace(id) }
+
+var (
+	keyEscaper   = strings.NewReplacer("%", "%25", "#", "%23")
+	keyUnescaper = strings.NewReplacer("%25", "%", "%23", "#")
+)
+
+func eventPK(id string) string           { return PrefixEvent + esc(id) }
+func seatPK(eventID, seat string) string { return PrefixSeat + esc(eventID) + "#" + esc(seat) }
 func gaShardPK(eventID, sec string, n int) string {
-	return PrefixGAShard + eventID + "#" + sec + "#" + itoa(n)
+	return PrefixGAShard + esc(eventID) + "#" + esc(sec) + "#" + itoa(n)
 }
-func orderPK(id string) string               { return PrefixOrder + id }
-func limitPK(eventID, account string) string { return PrefixLimit + eventID + "#" + account }
-func admissionPK(jti string) string          { return PrefixAdmission + jti }
-func idemPK(account, key string) string      { return PrefixIdempotency + account + "#" + key }
+func orderPK(id string) string               { return PrefixOrder + esc(id) }
+func limitPK(eventID, account string) string { return PrefixLimit + esc(eventID) + "#" + esc(account) }
+func admissionPK(jti string) string          { return PrefixAdmission + esc(jti) }
+func idemPK(account, key string) string      { return PrefixIdempotency + esc(account) + "#" + esc(key) }
 func paymentRecordPK(provider, id string) string {
-	return PrefixPayment + provider + "#" + id
+	return PrefixPayment + esc(provider) + "#" + esc(id)
 }
-func webhookPK(provider, id string) string { return PrefixWebhook + provider + "#" + id }
+func webhookPK(provider, id string) string { return PrefixWebhook + esc(provider) + "#" + esc(id) }
 func refundPK(eventID string, shard int) string {
-	return fmt.Sprintf("%s%s#%d", PrefixRefund, eventID, shard)
+	return fmt.Sprintf("%s%s#%d", PrefixRefund, esc(eventID), shard)
 }
-func ticketPK(id string) string            { return PrefixTicket + id }
-func revokedPK(eventID string) string      { return PrefixRevoked + eventID }
-func revokedSK(ticketID string) string     { return PrefixTicket + ticketID }
-func scanPK(ticketID, nonce string) string { return PrefixScan + ticketID + "#" + nonce }
-func queueCounterPK(eventID string) string { return PrefixQueueCounter + eventID }
+func ticketPK(id string) string            { return PrefixTicket + esc(id) }
+func revokedPK(eventID string) string      { return PrefixRevoked + esc(eventID) }
+func revokedSK(ticketID string) string     { return PrefixTicket + esc(ticketID) }
+func scanPK(ticketID, nonce string) string { return PrefixScan + esc(ticketID) + "#" + esc(nonce) }
+func queueCounterPK(eventID string) string { return PrefixQueueCounter + esc(eventID) }
 func placePK(eventID, account string) string {
-	return PrefixPlace + eventID + "#" + account
+	return PrefixPlace + esc(eventID) + "#" + esc(account)
 }
-func statsPK(eventID string, n int) string { return PrefixQueueStats + eventID + "#" + strconv.Itoa(n) }
+func statsPK(eventID string, n int) string {
+	return PrefixQueueStats + esc(eventID) + "#" + strconv.Itoa(n)
+}
 func healthPK(eventID string, start int64) string {
-	return PrefixHealth + eventID + "#" + strconv.FormatInt(start, 10)
+	return PrefixHealth + esc(eventID) + "#" + strconv.FormatInt(start, 10)
 }
 func rateKey(name, subject string, window time.Time) item {
-	return key(PrefixRateLimit+name+"#"+subject+"#"+strconv.FormatInt(window.Unix(), 10), skRate)
+	return key(PrefixRateLimit+esc(name)+"#"+esc(subject)+"#"+strconv.FormatInt(window.Unix(), 10), skRate)
 }
 
 func eventKey(id string) item                    { return key(eventPK(id), skMeta) }
-func projectionKey(eventID, section string) item { return key(eventPK(eventID), skAvail+section) }
-func projectionSection(sk string) string         { return sk[len(skAvail):] }
+func projectionKey(eventID, section string) item { return key(eventPK(eventID), skAvail+esc(section)) }
+func projectionSection(sk string) string         { return keyUnescaper.Replace(sk[len(skAvail):]) }
 func leaseKey(eventID string) item               { return key(eventPK(eventID), skAvailLease) }
 func queueStateKey(eventID string) item          { return key(eventPK(eventID), skQueue) }
 func reconcileReportKey(eventID string) item     { return key(eventPK(eventID), skReconcile) }
@@ -249,7 +268,7 @@ func revocationKey(eventID, ticketID string) item {
 	return key(revokedPK(eventID), revokedSK(ticketID))
 }
 func refundMarkerKey(o orders.Order, at time.Time) item {
-	return key(refundPK(o.EventID, workShard(o.ID)), at.UTC().Format(time.RFC3339Nano)+"#"+o.ID)
+	return key(refundPK(o.EventID, workShard(o.ID)), at.UTC().Format(time.RFC3339Nano)+"#"+esc(o.ID))
 }
 
 // SeatKey is the key of a reserved seat's item. Tests that stage a
@@ -277,16 +296,16 @@ func TicketManifestKey(orderID string) map[string]types.AttributeValue {
 // eventsByStart is the event document's gsi1 key: every event under one
 // partition, sorted by start time.
 func eventsByStart(startsAt time.Time, id string) (string, string) {
-	return eventsPK, startsAt.Format(time.RFC3339) + "#" + id
+	return eventsPK, startsAt.Format(time.RFC3339) + "#" + esc(id)
 }
 
-func orgEventsPK(org string) string { return prefixOrgEvents + org }
+func orgEventsPK(org string) string { return prefixOrgEvents + esc(org) }
 
 func orgEventsByStart(org string, startsAt time.Time, id string) (string, string) {
-	return orgEventsPK(org), startsAt.Format(time.RFC3339) + "#" + id
+	return orgEventsPK(org), startsAt.Format(time.RFC3339) + "#" + esc(id)
 }
 
-func orgPK(org string) string { return PrefixOrg + org }
+func orgPK(org string) string { return PrefixOrg + esc(org) }
 
 const (
 	skStaff = "STAFF#"
@@ -296,9 +315,9 @@ const (
 // eventsFrom is the gsi1 sort-key bound for events starting at or after t.
 func eventsFrom(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func accountOrdersPK(account string) string { return prefixAccountOrders + account }
+func accountOrdersPK(account string) string { return prefixAccountOrders + esc(account) }
 func accountOrdersSK(o *orders.Order) string {
-	return PrefixOrder + o.CreatedAt.Format(time.RFC3339Nano) + "#" + o.ID
+	return PrefixOrder + o.CreatedAt.Format(time.RFC3339Nano) + "#" + esc(o.ID)
 }
 
 func workShard(orderID string) int {
@@ -314,12 +333,12 @@ func workShard(orderID string) int {
 
 // WorkPK is the gsi2 partition of an event's open orders in shard i.
 func WorkPK(eventID string, shard int) string {
-	return fmt.Sprintf("%s%s#%d", prefixWork, eventID, shard)
+	return fmt.Sprintf("%s%s#%d", prefixWork, esc(eventID), shard)
 }
 
 // donePK is the gsi2 partition of an event's finished orders in shard i.
 func donePK(eventID string, shard int) string {
-	return fmt.Sprintf("%s%s#%d", prefixDone, eventID, shard)
+	return fmt.Sprintf("%s%s#%d", prefixDone, esc(eventID), shard)
 }
 
 func workPK(o orders.Order, status orders.Status) string {
@@ -338,7 +357,7 @@ func workSK(o orders.Order, status orders.Status, now time.Time) string {
 	case orders.Paid:
 		deadline = now.Add(IssueDeadline)
 	}
-	return deadline.UTC().Format(time.RFC3339Nano) + "#" + o.ID
+	return deadline.UTC().Format(time.RFC3339Nano) + "#" + esc(o.ID)
 }
 
 func workIndex(o orders.Order, status orders.Status, now time.Time) (string, string) {
@@ -384,7 +403,7 @@ func placeShard(account string) int {
 }
 
 // Place index partitions; the shard number is appended.
-func lotteryShards(eventID string) string  { return prefixLottery + eventID + "#" }
-func lateShards(eventID string) string     { return prefixLate + eventID + "#" }
-func admittedShards(eventID string) string { return prefixAdmitted + eventID + "#" }
-func placesDonePK(eventID string) string   { return prefixPlaceDone + eventID }
+func lotteryShards(eventID string) string  { return prefixLottery + esc(eventID) + "#" }
+func lateShards(eventID string) string     { return prefixLate + esc(eventID) + "#" }
+func admittedShards(eventID string) string { return prefixAdmitted + esc(eventID) + "#" }
+func placesDonePK(eventID string) string   { return prefixPlaceDone + esc(eventID) }

@@ -24,10 +24,10 @@ func TestRateLimitItemExpiresByTheTablesTTL(t *testing.T) {
 	window := time.Date(2027, 3, 1, 19, 0, 0, 0, time.UTC)
 	expires := window.Add(2 * time.Minute)
 	st := dynamo.NewStores(db, table, nil).RateLimit
-	if ok, err := st.Hit(ctx, "holds", "ev-1#fan-1", window, expires, 3); err != nil || !ok {
+	if ok, err := st.Hit(ctx, "holds", "fan-1", window, expires, 3); err != nil || !ok {
 		t.Fatalf("hit: %v, %v", ok, err)
 	}
-	pk := dynamo.PrefixRateLimit + "holds#ev-1#fan-1#" + strconv.FormatInt(window.Unix(), 10)
+	pk := dynamo.PrefixRateLimit + "holds#fan-1#" + strconv.FormatInt(window.Unix(), 10)
 	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
 	if err != nil {
 		t.Fatal(err)

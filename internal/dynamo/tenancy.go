@@ -21,14 +21,14 @@ var _ tenancy.Store = (*TenancyStore)(nil)
 
 // PutGrant writes a grant over the person's earlier one.
 func (st *TenancyStore) PutGrant(ctx context.Context, g tenancy.Grant) error {
-	return st.putDoc(ctx, orgPK(g.Org), skStaff+g.Subject, g, "put grant")
+	return st.putDoc(ctx, orgPK(g.Org), skStaff+esc(g.Subject), g, "put grant")
 }
 
 // GetGrant reads one grant (strongly consistent: a revocation counts at
 // once).
 func (st *TenancyStore) GetGrant(ctx context.Context, org, subject string) (tenancy.Grant, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: key(orgPK(org), skStaff+subject), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: key(orgPK(org), skStaff+esc(subject)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return tenancy.Grant{}, false, classify("get grant", err)
@@ -57,7 +57,7 @@ func (st *TenancyStore) ListGrants(ctx context.Context, org string) ([]tenancy.G
 // AppendAudit writes one audit entry under its time, so the log reads back
 // in order.
 func (st *TenancyStore) AppendAudit(ctx context.Context, e tenancy.Entry) error {
-	return st.putDoc(ctx, orgPK(e.Org), skAudit+e.At.UTC().Format(time.RFC3339Nano)+"#"+e.ID, e, "append audit")
+	return st.putDoc(ctx, orgPK(e.Org), skAudit+e.At.UTC().Format(time.RFC3339Nano)+"#"+esc(e.ID), e, "append audit")
 }
 
 // ListAudit reads org's newest audit entries first.

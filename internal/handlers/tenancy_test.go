@@ -23,7 +23,7 @@ func staffBodies(event string) map[string]string {
 		"POST /admin/v1/orders/{orderId}/reissue": `{"reason":"lost phone"}`,
 		"POST /admin/v1/staff":                    `{"subject":"temp-1","role":"box-office"}`,
 		"POST /admin/v1/reconcile":                fmt.Sprintf(`{"eventId":%q}`, event),
-		"POST /v1/checkin":                        fmt.Sprintf(`{"eventId":%q,"code":"T1.k.AAAA.BBBB","nonce":"n-%%s","gate":"g"}`, event),
+		"POST /v1/checkin":                        fmt.Sprintf(`{"eventId":%q,"code":"T2.k.AAAA.BBBB","nonce":"n-%%s","gate":"g"}`, event),
 	}
 }
 

@@ -178,7 +178,7 @@ func (c *conformance) money(org string) {
 		{name: "check in", method: "POST", path: "/v1/checkin", token: org, body: scan(code, "scan-1"), status: 200, valid: true, check: result("ADMITTED")},
 		{name: "check in again", method: "POST", path: "/v1/checkin", token: org, body: scan(code, "scan-2"), status: 200, valid: true, check: result("ALREADY_USED")},
 		{name: "check in retried", method: "POST", path: "/v1/checkin", token: org, body: scan(code, "scan-1"), status: 200, valid: true, check: result("ADMITTED")},
-		{name: "check in a forged code", method: "POST", path: "/v1/checkin", token: org, body: scan("T1.k.AAAA.BBBB", "scan-3"), status: 200, valid: true, check: result("INVALID")},
+		{name: "check in a forged code", method: "POST", path: "/v1/checkin", token: org, body: scan("T2.k.AAAA.BBBB", "scan-3"), status: 200, valid: true, check: result("INVALID")},
 		{name: "check in as a fan", method: "POST", path: "/v1/checkin", token: fan, body: scan(code, "scan-4"), status: 403, code: "FORBIDDEN"},
 		{name: "check in without identity", method: "POST", path: "/v1/checkin", body: scan(code, "scan-4"), status: 401, code: "UNAUTHORIZED"},
 		{name: "check in without nonce", method: "POST", path: "/v1/checkin", token: org, body: []byte(`{"code":"x"}`), status: 400, code: "INVALID_REQUEST"},

@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	qrcode "github.com/yeqown/go-qrcode/v2"
@@ -18,20 +19,23 @@ import (
 	"github.com/stararena/stararena/internal/keyring"
 )
 
-// Ticket code format, version 1 (typically 140-165 characters):
+// Ticket code format, version 2 (typically 150-180 characters):
 //
-//	T1.<kid>.<payload>.<signature>
+//	T2.<kid>.<payload>.<signature>
 //
 //	kid        the signing key's id: 1-16 of [A-Za-z0-9_-]
 //	payload    base64url without padding of
 //	             field(eventId) field(orderId) field(seat) uvarint(version)
+//	             uvarint(exp: Unix seconds after which the code admits no one)
 //	           field: 0xFF and the 16 bytes of a UUID when the value is a
 //	           canonical lowercase UUID (order ids are), else one length byte
 //	           (1-64) and the value's ASCII bytes
 //	signature  base64url without padding of the 64-byte Ed25519 signature
-//	           of the ASCII text "T1.<kid>.<payload>"
+//	           of the ASCII text "T2.<kid>.<payload>"
 //
-// The ticket id is not carried: it is TicketID(orderId, seat), so the
+// Every code carries an expiry, and Decode refuses a code without one
+// (version 1 had none: a leaked code admitted forever). The ticket id is
+// not carried: it is TicketID(orderId, seat), so the
 // signature covers it too. The signed text includes the format tag and the
 // kid, so neither can be swapped. The encoding is canonical (one code per
 // ticket, version and key): Decode refuses every other spelling, and
@@ -39,14 +43,15 @@ import (
 // cannot be altered into another code that verifies.
 //
 // The signature (86 characters) is most of the code; the payload is about
-// 40 bytes with UUID ids. Base64url is not QR "alphanumeric", so the QR code
+// 45 bytes with UUID ids. Base64url is not QR "alphanumeric", so the QR code
 // uses byte mode: about version 8-9 (49-53 modules) at medium correction.
 const (
-	formatTag = "T1"
+	formatTag = "T2"
 	// MaxCodeLen bounds what Decode and QRDataURL look at.
 	MaxCodeLen = 512
 	uuidTag    = 0xFF
 	maxVersion = 1<<31 - 1
+	maxExpiry  = 1<<40 - 1 // far beyond any show; bounds the varint
 )
 
 // ErrInvalidCode is matched (errors.Is) by every Decode failure.
@@ -132,6 +137,9 @@ func (c *Codec) Encode(t Ticket) (string, error) {
 	if t.ID != TicketID(t.OrderID, t.Seat) {
 		return "", fmt.Errorf("encode ticket %s: id is not TicketID(%s, %s)", t.ID, t.OrderID, t.Seat)
 	}
+	if t.ExpiresAt.Unix() <= 0 {
+		return "", fmt.Errorf("encode ticket %s: a code must expire", t.ID)
+	}
 	signed := formatTag + "." + c.kid + "." + b64.EncodeToString(encodePayload(t))
 	sig := ed25519.Sign(c.signer, []byte(signed))
 	return signed + "." + b64.EncodeToString(sig), nil
@@ -190,7 +198,8 @@ func encodePayload(t Ticket) []byte {
 	p = appendField(p, t.EventID)
 	p = appendField(p, t.OrderID)
 	p = appendField(p, t.Seat)
-	return binary.AppendUvarint(p, uint64(t.Version))
+	p = binary.AppendUvarint(p, uint64(t.Version))
+	return binary.AppendUvarint(p, uint64(t.ExpiresAt.Unix()))
 }
 
 func appendField(p []byte, v string) []byte {
@@ -244,10 +253,15 @@ func parsePayload(p []byte) (Ticket, error) {
 		}
 	}
 	v, n := binary.Uvarint(p)
-	if n <= 0 || n != len(p) || v < 1 || v > maxVersion || len(binary.AppendUvarint(nil, v)) != n {
+	if n <= 0 || v < 1 || v > maxVersion || len(binary.AppendUvarint(nil, v)) != n {
 		return Ticket{}, invalid("payload version malformed")
 	}
-	t := Ticket{EventID: fields[0], OrderID: fields[1], Seat: fields[2], Version: int(v)}
+	p = p[n:]
+	exp, n := binary.Uvarint(p)
+	if n <= 0 || n != len(p) || exp < 1 || exp > maxExpiry || len(binary.AppendUvarint(nil, exp)) != n {
+		return Ticket{}, invalid("payload has no expiry or a malformed one")
+	}
+	t := Ticket{EventID: fields[0], OrderID: fields[1], Seat: fields[2], Version: int(v), ExpiresAt: time.Unix(int64(exp), 0).UTC()}
 	t.ID = TicketID(t.OrderID, t.Seat)
 	return t, nil
 }

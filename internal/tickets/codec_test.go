@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	goqr "github.com/piglig/go-qr"
@@ -46,8 +48,11 @@ func mustEncode(t testing.TB, c *Codec, tk Ticket) string {
 	return code
 }
 
+// codeExpiry is the test tickets' code expiry: a day after a show.
+var codeExpiry = time.Date(2030, 6, 2, 20, 0, 0, 0, time.UTC)
+
 func ticket(eventID, orderID, seat string, version int) Ticket {
-	return Ticket{ID: TicketID(orderID, seat), EventID: eventID, OrderID: orderID, Seat: seat, Version: version}
+	return Ticket{ID: TicketID(orderID, seat), EventID: eventID, OrderID: orderID, Seat: seat, Version: version, ExpiresAt: codeExpiry}
 }
 
 var (
@@ -88,7 +93,7 @@ func TestCodeRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 		code := mustEncode(t, mustCodec(t, kr), ticket(uuid.NewString(), uuid.NewString(), "A-12-107", 1))
-		if len(code) > 170 {
+		if len(code) > 180 {
 			t.Fatalf("typical code is %d characters: %s", len(code), code)
 		}
 		t.Logf("typical code (%d characters): %s", len(code), code)
@@ -106,6 +111,7 @@ func TestEncodeRefusesBadTickets(t *testing.T) {
 		"LongOrder":    func(t *Ticket) { t.OrderID = strings.Repeat("o", 65); t.ID = TicketID(t.OrderID, t.Seat) },
 		"HugeVersion":  func(t *Ticket) { t.Version = 1 << 31 },
 		"NegativeVers": func(t *Ticket) { t.Version = -1 },
+		"NoExpiry":     func(t *Ticket) { t.ExpiresAt = time.Time{} },
 	}
 	for name, mut := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -126,7 +132,7 @@ func TestDecodeRefusesEveryMisuse(t *testing.T) {
 	forged := mustEncode(t, other, ticket("e1", uuid.NewString(), "A-1-7", 1))
 	// A payload for another seat under the original signature.
 	p, _ := b64.DecodeString(parts[2])
-	p[len(p)-2] ^= 0x01 // last byte of the seat
+	p[len(p)-7] ^= 0x01 // last byte of the seat (before the version's and the expiry's varints)
 	tampered := parts[0] + "." + parts[1] + "." + b64.EncodeToString(p) + "." + parts[3]
 	flipped := []byte(parts[3])
 	flipped[10] = map[bool]byte{true: 'B', false: 'A'}[flipped[10] == 'A']
@@ -139,7 +145,7 @@ func TestDecodeRefusesEveryMisuse(t *testing.T) {
 		"TamperedSig":     parts[0] + "." + parts[1] + "." + parts[2] + "." + string(flipped),
 		"WrongKey":        forged,
 		"UnknownKID":      parts[0] + ".k9." + parts[2] + "." + parts[3],
-		"OtherFormat":     "T2." + strings.Join(parts[1:], "."),
+		"OtherFormat":     "T3." + strings.Join(parts[1:], "."),
 		"TruncatedSig":    code[:len(code)-1],
 		"TruncatedHalf":   code[:len(code)/2],
 		"NoSig":           strings.Join(parts[:3], "."),
@@ -162,6 +168,37 @@ func TestDecodeRefusesEveryMisuse(t *testing.T) {
 	}
 }
 
+// A code signed without an expiry is refused however good its signature:
+// the version 1 format, and a version 2 payload cut before its expiry.
+func TestDecodeRefusesCodesWithoutExpiry(t *testing.T) {
+	kr := mustKeyring(t, k1Doc)
+	c := mustCodec(t, kr)
+	tk := ticket("e1", uuid.NewString(), "A-1-7", 1)
+	full := encodePayload(tk)
+	withoutExp := binary.AppendUvarint(appendField(appendField(appendField(nil, tk.EventID), tk.OrderID), tk.Seat), uint64(tk.Version))
+	if !bytes.HasPrefix(full, withoutExp) || len(full) == len(withoutExp) {
+		t.Fatal("the payload no longer ends in its expiry")
+	}
+	sign := func(tag string, payload []byte) string {
+		signed := tag + ".k1." + b64.EncodeToString(payload)
+		return signed + "." + b64.EncodeToString(ed25519.Sign(kr.Keys[0].Private, []byte(signed)))
+	}
+	for name, code := range map[string]string{
+		"Version1":         sign("T1", withoutExp),
+		"Version2NoExpiry": sign("T2", withoutExp),
+		"ZeroExpiry":       sign("T2", append(append([]byte(nil), withoutExp...), 0)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got, err := c.Decode(code); !errors.Is(err, ErrInvalidCode) {
+				t.Fatalf("decoded %q to %+v, %v", code, got, err)
+			}
+		})
+	}
+	if got, err := c.Decode(sign("T2", full)); err != nil || !got.ExpiresAt.Equal(codeExpiry) {
+		t.Fatalf("the same payload with its expiry: %+v, %v", got, err)
+	}
+}
+
 func TestRotationKeepsOldCodesValid(t *testing.T) {
 	old := mustCodec(t, mustKeyring(t, k1Doc))
 	rotated := mustCodec(t, mustKeyring(t, k2Doc))
@@ -172,7 +209,7 @@ func TestRotationKeepsOldCodesValid(t *testing.T) {
 		t.Fatalf("old code after rotation: %+v, %v", got, err)
 	}
 	newCode := mustEncode(t, rotated, tk)
-	if !strings.HasPrefix(newCode, "T1.k2.") {
+	if !strings.HasPrefix(newCode, "T2.k2.") {
 		t.Fatalf("rotated codec signs with %q", newCode[:6])
 	}
 	if _, err := old.Decode(newCode); !errors.Is(err, ErrInvalidCode) {
@@ -332,8 +369,8 @@ func FuzzDecode(f *testing.F) {
 		p, _ := b64.DecodeString(strings.Split(code, ".")[2])
 		f.Add(string(p))
 	}
-	f.Add("T1.k1..")
-	f.Add("T1.k1.AA.AA")
+	f.Add("T2.k1..")
+	f.Add("T2.k1.AA.AA")
 	f.Add(string([]byte{0xFF, 1, 2}))
 	f.Fuzz(func(t *testing.T, in string) {
 		if tk, err := c.Decode(in); err == nil {

@@ -174,7 +174,19 @@ type Options struct {
 	// ScanRetention is how long a nonce's answer is kept (default 30 days):
 	// a retry of the same nonce within it gets the same answer.
 	ScanRetention time.Duration
+	// CodeExpiry says when an event's ticket codes stop admitting (the
+	// app: a day after the event starts). Without it codes expire
+	// DefaultCodeLifetime after they are shown.
+	CodeExpiry func(ctx context.Context, eventID string) (time.Time, error)
 }
+
+// CodeValidAfterStart is how long after its event starts a ticket code
+// still admits: doors stay open through the show, never into the next day.
+const CodeValidAfterStart = 24 * time.Hour
+
+// DefaultCodeLifetime is how long a code lives when Options.CodeExpiry is
+// not set (tools and tests).
+const DefaultCodeLifetime = 400 * 24 * time.Hour
 
 // Service issues, shows, revokes and checks in tickets.
 type Service struct {
@@ -184,6 +196,7 @@ type Service struct {
 	log       *slog.Logger
 	retry     retry.Policy
 	retention time.Duration
+	expiry    func(ctx context.Context, eventID string) (time.Time, error)
 }
 
 // NewService builds the tickets service.
@@ -206,7 +219,11 @@ func NewService(store Store, codec *Codec, o Options) *Service {
 	if o.Retry.Base <= 0 {
 		o.Retry.Base, o.Retry.Cap = 10*time.Millisecond, 320*time.Millisecond
 	}
-	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention}
+	if o.CodeExpiry == nil {
+		c := o.Clock
+		o.CodeExpiry = func(context.Context, string) (time.Time, error) { return c.Now().Add(DefaultCodeLifetime), nil }
+	}
+	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention, expiry: o.CodeExpiry}
 }
 
 // Codec returns the service's codec.
@@ -270,7 +287,7 @@ func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, w
 			log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(m.TicketIDs))
 		}
 		log.Debug("tickets already issued", "count", len(stored))
-		return s.issued(stored, false)
+		return s.issued(ctx, stored, false)
 	}
 	if err := s.store.CreateTickets(ctx, m, want); err != nil {
 		return nil, err
@@ -280,7 +297,7 @@ func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, w
 	for i, t := range want {
 		created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
 	}
-	return s.issued(created, false)
+	return s.issued(ctx, created, false)
 }
 
 // busy translates a retry that gave up into UNAVAILABLE; other errors
@@ -315,7 +332,7 @@ func (s *Service) ForOrder(ctx context.Context, orderID string) ([]IssuedTicket,
 	if !found {
 		return []IssuedTicket{}, nil
 	}
-	return s.issued(ts, true)
+	return s.issued(ctx, ts, true)
 }
 
 // ForAccount is ForOrder for a fan: NOT_FOUND when the tickets belong to
@@ -333,13 +350,22 @@ func (s *Service) ForAccount(ctx context.Context, account, orderID string) ([]Is
 	if m.Account != account {
 		return nil, apperr.New(apperr.NotFound, "no order %s", orderID)
 	}
-	return s.issued(ts, true)
+	return s.issued(ctx, ts, true)
 }
 
-func (s *Service) issued(ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
+func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
 	out := make([]IssuedTicket, len(ts))
+	var exp time.Time
+	if len(ts) > 0 {
+		var err error
+		// One order's tickets are all for one event.
+		if exp, err = s.expiry(ctx, ts[0].EventID); err != nil {
+			return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
+		}
+	}
 	for i := range ts {
 		t := &ts[i]
+		t.ExpiresAt = exp
 		it := IssuedTicket{Ticket: t.Ticket, Status: StatusValid}
 		switch {
 		case t.Revoked():
@@ -470,7 +496,7 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 		ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
 	}
 	log.Info("tickets re-issued", "count", len(ts), "reason", reason)
-	return s.issued(ts, false)
+	return s.issued(ctx, ts, false)
 }
 
 // Revocations returns an event's revocation list (for gate devices).
@@ -530,6 +556,10 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 		return Result{Result: WrongEvent, TicketID: t.ID, Seat: t.Seat, EventID: t.EventID}, nil
 	}
 	now := s.clock.Now()
+	if now.After(t.ExpiresAt) {
+		log.InfoContext(ctx, "check-in", "result", Invalid, "why", "code expired", "expiredAt", t.ExpiresAt)
+		return Result{Result: Invalid}, nil
+	}
 	out, err := s.store.Admit(ctx, t, Scan{Nonce: nonce, Gate: gate, At: now})
 	if err != nil {
 		return Result{}, fmt.Errorf("check in ticket %s: %w", t.ID, err)

@@ -436,7 +436,7 @@ func TestCheckInRefusals(t *testing.T) {
 		}
 	})
 	t.Run("SignedButNeverIssued", func(t *testing.T) {
-		ghost := tickets.Ticket{ID: tickets.TicketID("o-x", "A-1-1"), EventID: testEvent, OrderID: "o-x", Seat: "A-1-1", Version: 1}
+		ghost := tickets.Ticket{ID: tickets.TicketID("o-x", "A-1-1"), EventID: testEvent, OrderID: "o-x", Seat: "A-1-1", Version: 1, ExpiresAt: tk.ExpiresAt}
 		code, err := e.codec.Encode(ghost)
 		if err != nil {
 			t.Fatal(err)
@@ -481,5 +481,23 @@ func TestCheckInRefusesAnotherEventsTicket(t *testing.T) {
 	}
 	if r, err = e.svc.CheckIn(context.Background(), testEvent, ts[0].Code, "n-2", "north-1"); err != nil || r.Result != tickets.Admitted {
 		t.Fatalf("own gate after a wrong-event scan: %+v, %v", r, err)
+	}
+}
+
+// A ticket's code carries its expiry: the gate admits with it until then
+// and answers INVALID after, even for a ticket never scanned.
+func TestCheckInRefusesAnExpiredCode(t *testing.T) {
+	e := newEnv(t)
+	late := e.mustIssue(t, paidOrder("A-7-1"))[0]
+	onTime := e.mustIssue(t, paidOrder("A-7-2"))[0]
+	if want := e.clock.Now().Add(tickets.DefaultCodeLifetime); !late.ExpiresAt.Equal(want) {
+		t.Fatalf("code expires %v, want %v", late.ExpiresAt, want)
+	}
+	if r := e.mustCheckIn(t, onTime.Code, "n-on-time"); r.Result != tickets.Admitted {
+		t.Fatalf("before the expiry: %+v", r)
+	}
+	e.clock.Advance(tickets.DefaultCodeLifetime + time.Second)
+	if r := e.mustCheckIn(t, late.Code, "n-late"); r != (tickets.Result{Result: tickets.Invalid}) {
+		t.Fatalf("after the expiry: %+v, want INVALID", r)
 	}
 }

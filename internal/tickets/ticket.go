@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
@@ -34,6 +35,10 @@ type Ticket struct {
 	Seat    string `json:"seat"`
 	OrderID string `json:"orderId"`
 	Version int    `json:"version"`
+	// ExpiresAt is when the ticket's code stops admitting (the code's
+	// exp): after the show. It is not stored with the ticket; the code
+	// carries it, rendered from the event's start.
+	ExpiresAt time.Time `json:"-"`
 }
 
 // MaxTicketsPerOrder bounds one order's tickets so that issuing them is one
