@@ -12,6 +12,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/topology"
 )
 
 // Refund markers (keys.go): the reconciler lists an event's recent organizer refunds from these
@@ -41,26 +42,45 @@ func (st *OrderStore) SeatsSoldTo(ctx context.Context, eventID, orderID string, 
 	return out, nil
 }
 
-// BeginRefund is one TransactWriteItems, items in this order:
-//
-//  1. the order PAID, ISSUED or ISSUE_FAILED @version → REFUND_PENDING,
-//     with set (work index: due now, so an unfinished refund is the
-//     reconciler's after its grace);
-//  2. each of seats SOLD to the order → AVAILABLE, orderId and account
-//     emptied;
-//  3. each GA take: sold >= q → sold - q, available + q;
-//  4. the account's limit: count >= q → count - q;
-//  5. the REFUND# marker.
-//
-// A failed order condition or a seat or shard that changed is CONFLICT
-// (read again and retry); a limit below the order's places is drift that a
-// retry cannot fix, returned as an error.
-func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, seats []string, set map[string]any, now time.Time) error {
+// BeginRefund is one TransactWriteItems: the order PAID, ISSUED or
+// ISSUE_FAILED @version → REFUND_PENDING with set (work index: due now, so
+// an unfinished refund is the reconciler's after its grace), and the
+// REFUND# marker. The order's places stay sold: ReleaseRefundedPlaces puts
+// them back on sale once the tickets are revoked. A failed order condition
+// is CONFLICT (read again and retry).
+func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, set map[string]any, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.Paid, orders.Issued, orders.IssueFailed}, orders.RefundPending, set, now)
 	if err != nil {
 		return err
 	}
 	up.TableName = aws.String(st.table)
+	marker := refundMarkerKey(o, now)
+	marker["orderId"], marker[topology.TTLAttribute] = s(o.ID), n(now.Add(refundMarkerTTL).Unix())
+	items := []types.TransactWriteItem{{Update: up}, {Put: &types.Put{TableName: aws.String(st.table), Item: marker}}}
+	return st.refundTx(ctx, "begin refund of order "+o.ID, o, items, []string{"order", "marker"})
+}
+
+// ReleaseRefundedPlaces is one TransactWriteItems, items in this order:
+//
+//  1. the order REFUND_PENDING @version with refundHoldsPlaces → cleared;
+//  2. each of seats SOLD to the order → AVAILABLE, orderId and account
+//     emptied;
+//  3. each GA take: sold >= q → sold - q, available + q;
+//  4. the account's limit: count >= q → count - q.
+//
+// The order's flag makes the release happen once however many callers
+// complete the refund: the GA and limit counts have no other guard. A
+// failed order condition or a seat or shard that changed is CONFLICT (read
+// again); a limit below the order's places is drift that a retry cannot
+// fix, returned as an error.
+func (st *OrderStore) ReleaseRefundedPlaces(ctx context.Context, o orders.Order, seats []string, now time.Time) error {
+	up, err := orderUpdate(o, []orders.Status{orders.RefundPending}, orders.RefundPending, map[string]any{"refundHoldsPlaces": false}, now)
+	if err != nil {
+		return err
+	}
+	up.TableName = aws.String(st.table)
+	up.ConditionExpression = aws.String(*up.ConditionExpression + " AND refundHoldsPlaces = :holds")
+	up.ExpressionAttributeValues[":holds"] = &types.AttributeValueMemberBOOL{Value: true}
 	items := []types.TransactWriteItem{{Update: up}}
 	kinds := []string{"order"}
 	// One SET clause, no REMOVE: the embedded minidyn supports a single
@@ -90,22 +110,20 @@ func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, seats []s
 		}})
 		kinds = append(kinds, "shard")
 	}
-	q := int64(o.Places())
 	items = append(items, st.limitCredit(o))
 	kinds = append(kinds, "limit")
-	marker := refundMarkerKey(o, now)
-	marker["orderId"], marker["ttl"] = s(o.ID), n(now.Add(refundMarkerTTL).Unix())
-	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: marker}})
-	kinds = append(kinds, "marker")
+	return st.refundTx(ctx, "release the places of refunded order "+o.ID, o, items, kinds)
+}
 
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+// refundTx runs a refund transaction whose items are of kinds. The order
+// or one of its places changed since the caller read them: a lost race,
+// read again. A limit count below the order's places is drift no retry
+// repairs.
+func (st *OrderStore) refundTx(ctx context.Context, op string, o orders.Order, items []types.TransactWriteItem, kinds []string) error {
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
 		return nil
 	}
-	// The order or one of its places changed since the caller read them:
-	// a lost race, read again. A limit count below the order's places is
-	// drift no retry repairs.
-	op := "begin refund of order " + o.ID
 	codes, ok := txReasons(err)
 	if !ok {
 		return classify(op, err)
@@ -115,7 +133,7 @@ func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, seats []s
 			continue
 		}
 		if kinds[i] == "limit" {
-			return fmt.Errorf("%s: account %s's limit count is below the order's %d places", op, o.Account, q)
+			return fmt.Errorf("%s: account %s's limit count is below the order's %d places", op, o.Account, o.Places())
 		}
 		return fault.Errorf(op, fault.Contention, "a %s of the order changed: %w", kinds[i], err)
 	}

@@ -72,6 +72,10 @@ type Order struct {
 	RefundRequestedBy string    `dynamodbav:"refundRequestedBy,omitempty"`
 	RefundReason      string    `dynamodbav:"refundReason,omitempty"`
 	RefundRequestedAt time.Time `dynamodbav:"refundRequestedAt,omitempty"`
+	// RefundHoldsPlaces is true from the move to REFUND_PENDING until the
+	// order's places go back on sale, which happens only once its tickets
+	// are revoked: a place is never resold while a ticket for it admits.
+	RefundHoldsPlaces bool `dynamodbav:"refundHoldsPlaces,omitempty"`
 }
 
 // Places is the number of tickets the order is for.

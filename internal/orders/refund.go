@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,9 +22,12 @@ const MaxRefundReason = limits.RefundReasonChars
 
 // Crash points of a refund (ServiceOptions.Crash).
 const (
-	// CrashAfterRefundPending: the order is REFUND_PENDING and its places
-	// are back on sale; no ticket is revoked and no money has moved yet.
+	// CrashAfterRefundPending: the order is REFUND_PENDING; its places are
+	// still sold, no ticket is revoked and no money has moved yet.
 	CrashAfterRefundPending = "refund:after-refund-pending"
+	// CrashAfterRevoke: the tickets are revoked; the places are still sold
+	// and no money has moved yet.
+	CrashAfterRevoke = "refund:after-revoke"
 	// CrashAfterProviderRefund: the provider has refunded; StarArena has
 	// not recorded it and the order is still REFUND_PENDING.
 	CrashAfterProviderRefund = "refund:after-provider-refund"
@@ -60,18 +64,21 @@ func ValidRefundReason(reason string) error {
 // ISSUE_FAILED). In this order, so that a crash anywhere leaves a state the
 // reconciler finishes (CompleteRefund):
 //
-//  1. one conditional transaction: the order @version → REFUND_PENDING
-//     (reason, requestedBy, requestedAt), its seats SOLD to it →
-//     AVAILABLE, its GA places sold → available, the account's limit
-//     credited back — the places can be sold again at once;
+//  1. the order @version → REFUND_PENDING (reason, requestedBy,
+//     requestedAt, RefundHoldsPlaces); its places stay sold;
 //  2. every ticket of the order revoked (revocation list);
-//  3. the payment refunded at the provider (idempotency key RefundKey)
+//  3. one conditional transaction: the places back on sale (seats SOLD to
+//     the order → AVAILABLE, GA places sold → available), the account's
+//     limit credited back, RefundHoldsPlaces cleared;
+//  4. the payment refunded at the provider (idempotency key RefundKey)
 //     and recorded on its PaymentRecord;
-//  4. REFUND_PENDING → REFUNDED.
+//  5. REFUND_PENDING → REFUNDED.
 //
-// Tickets are revoked before the money moves: a refunded fan must never
-// keep a valid ticket, while a revoked ticket whose refund is still pending
-// is only a delay.
+// Tickets are revoked before the places go back on sale: while a
+// revocation is throttled or failing, a place must not be sold to a second
+// fan while the first fan's ticket for it still checks in as ADMITTED. And
+// before the money moves: a refunded fan must never keep a valid ticket,
+// while a revoked ticket whose refund is still pending is only a delay.
 //
 // A REFUNDED order is answered as it is (idempotent); a REFUND_PENDING one
 // is driven on from step 2. When a step after the first fails, the order is
@@ -117,27 +124,18 @@ func (s *Service) refundOnce(ctx context.Context, orderID, by, reason string) (O
 	if o.PaymentID == "" || o.Provider == "" {
 		return o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
 	}
-	seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
-	if err != nil {
-		return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
-	}
-	if len(seats) != len(o.Seats) {
-		// Drift the reconciler reports; the refund goes on with the
-		// seats that are the order's.
-		log.WarnContext(ctx, "refund: some seats are not sold to their order", "sold", seats, "seats", o.Seats)
-	}
 	now := s.clock.Now()
-	set := map[string]any{"refundRequestedBy": by, "refundRequestedAt": now}
+	set := map[string]any{"refundRequestedBy": by, "refundRequestedAt": now, "refundHoldsPlaces": true}
 	if reason != "" {
 		set["refundReason"] = reason
 	}
-	if err := s.store.BeginRefund(ctx, o, seats, set, now); err != nil {
+	if err := s.store.BeginRefund(ctx, o, set, now); err != nil {
 		return Order{}, fmt.Errorf("refund order %s: %w", o.ID, err) // contention: read again
 	}
 	from := o.Status
 	o.Status, o.Version, o.UpdatedAt = RefundPending, o.Version+1, now
-	o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt = by, reason, now
-	log.InfoContext(ctx, "organizer refund: order REFUND_PENDING, places back on sale", "from", from, "by", by, "places", o.Places())
+	o.RefundRequestedBy, o.RefundReason, o.RefundRequestedAt, o.RefundHoldsPlaces = by, reason, now, true
+	log.InfoContext(ctx, "organizer refund: order REFUND_PENDING", "from", from, "by", by, "places", o.Places())
 	if err := s.fault(CrashAfterRefundPending); err != nil {
 		return Order{}, err
 	}
@@ -178,8 +176,10 @@ func (s *Service) CompleteRefund(ctx context.Context, orderID string) (Order, er
 
 // completeRefund drives a REFUND_PENDING order to REFUNDED. Every step is
 // idempotent, so any number of callers may run it, concurrently or after a
-// crash: revoking revoked tickets changes nothing, the provider refunds a
-// key once, and only one REFUND_PENDING@version → REFUNDED wins.
+// crash: revoking revoked tickets changes nothing, the places go back on
+// sale once (the order's RefundHoldsPlaces guards the release), the
+// provider refunds a key once, and only one REFUND_PENDING@version →
+// REFUNDED wins.
 func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
 	if o.PaymentID == "" || o.Provider == "" {
@@ -187,8 +187,16 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	}
 	if s.tickets != nil {
 		if err := s.tickets.Revoke(ctx, o.ID, RevokeReason); err != nil {
+			// The places stay sold: the old tickets may still admit.
 			return o, fmt.Errorf("complete refund of order %s: revoke tickets: %w", o.ID, err)
 		}
+	}
+	if err := s.fault(CrashAfterRevoke); err != nil {
+		return o, err
+	}
+	o, err := s.releaseRefunded(ctx, log, o)
+	if err != nil {
+		return o, err
 	}
 	// The organizer refunds the payment that pays for the order (recorded
 	// as PAYS when it was applied); a late payment refunded on arrival has
@@ -230,6 +238,50 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	o.Status, o.Version, o.RefundID, o.UpdatedAt = Refunded, o.Version+1, refundID, now
 	log.InfoContext(ctx, "order refunded", "refundId", refundID)
 	return o, nil
+}
+
+// releaseRefunded puts a refunded order's places back on sale once its
+// tickets are revoked, and returns the order as it is now. An order that
+// holds no places (released already, or a late payment that never had
+// any) is returned as it is. Concurrent completions race on the release:
+// the loser reads the order again and finds it released.
+func (s *Service) releaseRefunded(ctx context.Context, log *slog.Logger, o Order) (Order, error) {
+	for b := s.retry.Start(); ; {
+		if o.Status != RefundPending || !o.RefundHoldsPlaces {
+			return o, nil
+		}
+		err := s.releaseOnce(ctx, log, o)
+		if err == nil {
+			o.RefundHoldsPlaces, o.Version, o.UpdatedAt = false, o.Version+1, s.clock.Now()
+			return o, nil
+		}
+		if again, err := b.Again(ctx, err); !again {
+			return o, fmt.Errorf("complete refund of order %s: release places: %w", o.ID, err)
+		}
+		cur, err := s.store.GetOrder(ctx, o.ID)
+		if err != nil {
+			return o, err
+		}
+		o = cur
+	}
+}
+
+// releaseOnce is one attempt of releaseRefunded.
+func (s *Service) releaseOnce(ctx context.Context, log *slog.Logger, o Order) error {
+	seats, err := s.store.SeatsSoldTo(ctx, o.EventID, o.ID, o.Seats)
+	if err != nil {
+		return err
+	}
+	if len(seats) != len(o.Seats) {
+		// Drift the reconciler reports; the release goes on with the
+		// seats that are the order's.
+		log.WarnContext(ctx, "refund: some seats are not sold to their order", "sold", seats, "seats", o.Seats)
+	}
+	if err := s.store.ReleaseRefundedPlaces(ctx, o, seats, s.clock.Now()); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "refund: tickets revoked, places back on sale", "places", o.Places())
+	return nil
 }
 
 // refundOutcome is completeRefund's result as a payment Outcome.

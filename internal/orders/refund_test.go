@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/testenv/fixture"
 	"github.com/stararena/stararena/internal/tickets"
 )
@@ -78,11 +80,19 @@ func (i issuer) IssueTickets(ctx context.Context, orderID string) error {
 	return err
 }
 
-func newRefundWorld(t *testing.T) *refundWorld {
+func newRefundWorld(t *testing.T) *refundWorld { return newRefundWorldOn(t, nil) }
+
+// newRefundWorldOn is newRefundWorld on a DynamoDB that throttles the
+// requests throttle picks (nil: none).
+func newRefundWorldOn(t *testing.T, throttle testenv.Throttle) *refundWorld {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	clk := clock.NewManual(time.Now())
-	a := fixture.NewApp(t, fixture.AppOptions{Clock: clk, Logger: quiet})
+	opts := fixture.AppOptions{Clock: clk, Logger: quiet}
+	if throttle != nil {
+		opts.DB, opts.Table = testenv.ThrottledDynamoDB(t, throttle)
+	}
+	a := fixture.NewApp(t, opts)
 	var err error
 	w := &refundWorld{App: a, clk: clk}
 	if w.box, err = sandbox.New(sandbox.Options{Secret: "whsec_test", Logger: quiet}); err != nil {
@@ -403,9 +413,11 @@ func TestRefundCrashIsCompletedByTheReconciler(t *testing.T) {
 		point       string
 		revoked     int // tickets revoked right after the crash
 		refundsThen int // provider refunds right after the crash
+		seatThen    string
 	}{
-		{orders.CrashAfterRefundPending, 0, 0},
-		{orders.CrashAfterProviderRefund, 1, 1},
+		{orders.CrashAfterRefundPending, 0, 0, catalog.SeatSold},
+		{orders.CrashAfterRevoke, 1, 0, catalog.SeatSold},
+		{orders.CrashAfterProviderRefund, 1, 1, catalog.SeatAvailable},
 	} {
 		t.Run(tc.point, func(t *testing.T) {
 			ctx := context.Background()
@@ -422,8 +434,9 @@ func TestRefundCrashIsCompletedByTheReconciler(t *testing.T) {
 			if got := w.order(t, o.ID); got.Status != orders.RefundPending {
 				t.Fatalf("after the crash: %s", got.Status)
 			}
-			if s := w.seat(t, "A-1-3"); s.State != catalog.SeatAvailable {
-				t.Fatalf("seat after the crash: %+v", s)
+			// The place goes back on sale only once the ticket is revoked.
+			if s := w.seat(t, "A-1-3"); s.State != tc.seatThen {
+				t.Fatalf("seat after the crash: %+v, want %s", s, tc.seatThen)
 			}
 			if st := w.ticketStatuses(t, o.ID); st[tickets.StatusRevoked] != tc.revoked {
 				t.Fatalf("tickets after the crash: %v", st)
@@ -563,5 +576,63 @@ func TestRefundRacingTicketIssue(t *testing.T) {
 				t.Fatalf("order %s", got.Status)
 			}
 		})
+	}
+}
+
+// TestRefundKeepsThePlaceUntilTheTicketIsRevoked: GIVEN an issued order
+// WHEN the organizer refunds it while every revocation is throttled THEN
+// the refund is accepted (REFUND_PENDING) but the seat is not back on
+// sale: another fan cannot hold it, the old ticket still checks in as
+// ADMITTED, and the reconciler leaves it; once the revocation goes
+// through, the reconciler revokes, releases and refunds, and the seat
+// sells again.
+func TestRefundKeepsThePlaceUntilTheTicketIsRevoked(t *testing.T) {
+	ctx := context.Background()
+	var throttled atomic.Bool
+	w := newRefundWorldOn(t, func(op string, body []byte) bool {
+		return throttled.Load() && op == "TransactWriteItems" && strings.Contains(string(body), `"`+dynamo.PrefixRevoked)
+	})
+	o := w.hold(t, "fan-1", inventory.HoldRequest{Seats: []string{"A-1-4"}})
+	p, ts := w.issue(t, o)
+	throttled.Store(true)
+
+	got, err := w.svc.RefundOrder(ctx, o.ID, "organizer-1", "throttled revocation")
+	if err != nil || got.Status != orders.RefundPending {
+		t.Fatalf("refund with the revocation throttled: %s, %v; want REFUND_PENDING, accepted", got.Status, err)
+	}
+	if s := w.seat(t, "A-1-4"); s.State != catalog.SeatSold || s.OrderID != o.ID {
+		t.Fatalf("seat while the ticket is not revoked: %+v, want SOLD to %s", s, o.ID)
+	}
+	if _, err := w.tryHold("fan-2", inventory.HoldRequest{Seats: []string{"A-1-4"}}); !apperr.Is(err, apperr.SeatsUnavailable) {
+		t.Fatalf("another fan's hold of the seat: %v, want SEATS_UNAVAILABLE", err)
+	}
+	w.clk.Advance(2 * time.Minute)
+	w.reconcile(t) // the revocation still fails: nothing may be released
+	if s := w.seat(t, "A-1-4"); s.State != catalog.SeatSold {
+		t.Fatalf("seat after a reconciler run with the revocation throttled: %+v", s)
+	}
+	if _, n := w.providerRefunds(t, p.ID); n != 0 {
+		t.Fatalf("%d provider refunds before the tickets were revoked", n)
+	}
+	if got := w.checkIn(t, ts[0].Code, "scan-1"); got != tickets.Admitted {
+		t.Fatalf("the unrevoked ticket checks in %s, want ADMITTED (and its seat unsold)", got)
+	}
+
+	throttled.Store(false)
+	w.clk.Advance(2 * time.Minute)
+	if r := w.reconcile(t); findings(r)[reconcile.RefundIncomplete] != 1 {
+		t.Fatalf("reconcile once the revocation goes through: %+v", r)
+	}
+	if got := w.order(t, o.ID); got.Status != orders.Refunded || got.RefundHoldsPlaces {
+		t.Fatalf("after reconcile: %s, holds places %v", got.Status, got.RefundHoldsPlaces)
+	}
+	if st := w.ticketStatuses(t, o.ID); st[tickets.StatusRevoked] != 1 {
+		t.Fatalf("tickets after reconcile: %v", st)
+	}
+	if cents, n := w.providerRefunds(t, p.ID); cents != p.AmountCents || n != 1 || w.limit(t, "fan-1") != 0 {
+		t.Fatalf("provider refunded %d in %d refunds; limit %d", cents, n, w.limit(t, "fan-1"))
+	}
+	if _, err := w.tryHold("fan-2", inventory.HoldRequest{Seats: []string{"A-1-4"}}); err != nil {
+		t.Fatalf("the seat after the refund completed: %v", err)
 	}
 }

@@ -80,12 +80,16 @@ type Store interface {
 	// (strongly consistent).
 	SeatsSoldTo(ctx context.Context, eventID, orderID string, seats []string) ([]string, error)
 	// BeginRefund is one transaction: PAID, ISSUED or ISSUE_FAILED@version
-	// → REFUND_PENDING (setting fields); each of seats SOLD to the order →
-	// AVAILABLE; the order's GA places sold → available; the account's
-	// limit credited back; and the refund listed for the reconciler
-	// (RecentRefunds). fault.Contention when the order or a seat changed
-	// meanwhile.
-	BeginRefund(ctx context.Context, o Order, seats []string, set map[string]any, now time.Time) error
+	// → REFUND_PENDING (setting fields, RefundHoldsPlaces among them) and
+	// the refund listed for the reconciler (RecentRefunds). The places stay
+	// sold. fault.Contention when the order changed meanwhile.
+	BeginRefund(ctx context.Context, o Order, set map[string]any, now time.Time) error
+	// ReleaseRefundedPlaces is one transaction: the REFUND_PENDING@version
+	// order whose RefundHoldsPlaces is set → cleared; each of seats SOLD to
+	// the order → AVAILABLE; the order's GA places sold → available; the
+	// account's limit credited back. fault.Contention when the order or a
+	// seat changed meanwhile (another caller released them first).
+	ReleaseRefundedPlaces(ctx context.Context, o Order, seats []string, now time.Time) error
 }
 
 // Refunder refunds a payment in full; the key makes retries safe.

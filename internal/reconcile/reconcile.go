@@ -579,6 +579,9 @@ func (s *Service) crossCheck(ctx context.Context, ev *catalog.Event, ids []strin
 			if known && (o.Status == orders.Paid || o.Status == orders.Issued || o.Status == orders.IssueFailed) {
 				continue
 			}
+			if known && o.Status == orders.RefundPending && o.RefundHoldsPlaces {
+				continue // a refund keeps its places until its tickets are revoked
+			}
 			r.Findings = append(r.Findings, Finding{Kind: SoldSeatUnpaid, Seat: id, OrderID: h.OrderID, Detail: "order is " + string(o.Status)})
 		}
 	}

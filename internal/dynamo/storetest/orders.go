@@ -136,7 +136,7 @@ func RunOrderStore(t *testing.T, newStores func(t *testing.T) Stores) {
 			t.Fatalf("the order moved: %s", got.Status)
 		}
 	})
-	t.Run("RefundReleasesSoldSeats", func(t *testing.T) {
+	t.Run("RefundKeepsSeatsSoldUntilReleased", func(t *testing.T) {
 		st := newStores(t)
 		mustEvent(t, st, "e1")
 		o := mustHold(t, st, seatOrder("o1", "e1", "fan-1", "A-1-1", "A-1-2"))
@@ -148,17 +148,31 @@ func RunOrderStore(t *testing.T, newStores func(t *testing.T) Stores) {
 			t.Fatalf("SeatsSoldTo = %v, %v", sold, err)
 		}
 		paid := mustOrder(t, st, "o1")
-		if err := st.Orders.BeginRefund(ctx, paid, sold, map[string]any{"refundRequestedBy": "org"}, Now); err != nil {
+		if err := st.Orders.BeginRefund(ctx, paid, map[string]any{"refundRequestedBy": "org", "refundHoldsPlaces": true}, Now); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustOrder(t, st, "o1"); got.Status != orders.RefundPending {
-			t.Fatalf("after BeginRefund: %s", got.Status)
+		pending := mustOrder(t, st, "o1")
+		if pending.Status != orders.RefundPending || !pending.RefundHoldsPlaces {
+			t.Fatalf("after BeginRefund: %s, holds places %v", pending.Status, pending.RefundHoldsPlaces)
+		}
+		if s := seatState(t, st, "e1", "A-1-1"); s.State != catalog.SeatSold {
+			t.Fatalf("seat after BeginRefund: %+v, want still SOLD", s)
+		}
+		if err := st.Orders.BeginRefund(ctx, paid, nil, Now); !isConflict(err) {
+			t.Fatalf("a second BeginRefund = %v, want a conflict", err)
+		}
+		if err := st.Orders.ReleaseRefundedPlaces(ctx, pending, sold, Now); err != nil {
+			t.Fatal(err)
 		}
 		if s := seatState(t, st, "e1", "A-1-1"); s.State != catalog.SeatAvailable {
-			t.Fatalf("seat after BeginRefund: %+v", s)
+			t.Fatalf("seat after ReleaseRefundedPlaces: %+v", s)
 		}
-		if err := st.Orders.BeginRefund(ctx, paid, sold, nil, Now); !isConflict(err) {
-			t.Fatalf("a second BeginRefund = %v, want a conflict", err)
+		released := mustOrder(t, st, "o1")
+		if released.Status != orders.RefundPending || released.RefundHoldsPlaces {
+			t.Fatalf("after the release: %s, holds places %v", released.Status, released.RefundHoldsPlaces)
+		}
+		if err := st.Orders.ReleaseRefundedPlaces(ctx, released, nil, Now); !isConflict(err) {
+			t.Fatalf("a second release = %v, want a conflict (the limit would be credited twice)", err)
 		}
 	})
 	t.Run("UnknownOrderNotFound", func(t *testing.T) {
