@@ -257,7 +257,7 @@ type site struct {
 }
 
 func newSite(scope constructs.Construct, topo topology.Topology, s Settings, webDir string, webACLArn *string,
-	api awsapigatewayv2.HttpApi, siteConfig map[string]any) site {
+	api awsapigatewayv2.HttpApi, siteConfig map[string]any, signInOrigin *string) site {
 	logs := awss3.NewBucket(scope, jsii.String("AccessLogBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -276,7 +276,7 @@ func newSite(scope constructs.Construct, topo topology.Topology, s Settings, web
 	})
 	out := site{Bucket: bucket, Logs: logs}
 	if s.Edge {
-		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api)
+		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api, siteHeadersPolicy(scope, signInOrigin))
 	}
 	sources := []awss3deployment.ISource{
 		awss3deployment.Source_Asset(jsii.String(webDir), &awss3assets.AssetOptions{
@@ -304,7 +304,7 @@ func newSite(scope constructs.Construct, topo topology.Topology, s Settings, web
 // and take no query string); every other route is not cached and forwards
 // everything the viewer sent but Host, including Authorization.
 func newDistribution(scope constructs.Construct, topo topology.Topology, s Settings, bucket, logs awss3.IBucket,
-	webACLArn *string, api awsapigatewayv2.HttpApi) awscloudfront.Distribution {
+	webACLArn *string, api awsapigatewayv2.HttpApi, siteHeaders awscloudfront.IResponseHeadersPolicy) awscloudfront.Distribution {
 	stack := awscdk.Stack_Of(scope)
 	apiDomain := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String("."), stack.UrlSuffix()})
 	apiOrigin := awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{
@@ -371,7 +371,7 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
-			ResponseHeadersPolicy: awscloudfront.ResponseHeadersPolicy_SECURITY_HEADERS(),
+			ResponseHeadersPolicy: siteHeaders,
 			Compress:              jsii.Bool(true),
 			FunctionAssociations: &[]*awscloudfront.FunctionAssociation{{
 				Function: indexes, EventType: awscloudfront.FunctionEventType_VIEWER_REQUEST,
@@ -409,6 +409,33 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 //
 //go:embed cffn/index.js
 var DirectoryIndexFunction string
+
+// siteHeadersPolicy is the site's security headers (topology.
+// SiteSecurityHeaders, which the local stack's file server sends too) as a
+// CloudFront response headers policy; the pages fetch from the Cognito
+// domain (signInOrigin) to exchange a sign-in code for tokens.
+func siteHeadersPolicy(scope constructs.Construct, signInOrigin *string) awscloudfront.IResponseHeadersPolicy {
+	h := topology.SiteSecurityHeaders(*signInOrigin)
+	return awscloudfront.NewResponseHeadersPolicy(scope, jsii.String("SiteHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
+		Comment: jsii.String("StarArena fan site and console: CSP without inline script, nosniff, no framing, referrer policy, HSTS"),
+		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
+			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{
+				ContentSecurityPolicy: jsii.String(h.ContentSecurityPolicy), Override: jsii.Bool(true)},
+			ContentTypeOptions: &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},
+			FrameOptions: &awscloudfront.ResponseHeadersFrameOptions{
+				FrameOption: awscloudfront.HeadersFrameOption(jsiiEnum(h.FrameOptions)), Override: jsii.Bool(true)},
+			ReferrerPolicy: &awscloudfront.ResponseHeadersReferrerPolicy{
+				ReferrerPolicy: awscloudfront.HeadersReferrerPolicy(jsiiEnum(h.ReferrerPolicy)), Override: jsii.Bool(true)},
+			StrictTransportSecurity: &awscloudfront.ResponseHeadersStrictTransportSecurity{
+				AccessControlMaxAge: awscdk.Duration_Seconds(jsii.Number(h.StrictTransportSecurity.Seconds())),
+				IncludeSubdomains:   jsii.Bool(true), Override: jsii.Bool(true)},
+		},
+	})
+}
+
+// jsiiEnum is the member name of a CDK enum whose CloudFormation value is
+// v ("strict-origin-when-cross-origin" → STRICT_ORIGIN_WHEN_CROSS_ORIGIN).
+func jsiiEnum(v string) string { return strings.ToUpper(strings.ReplaceAll(v, "-", "_")) }
 
 // webDir is the site folder: <repo>/web unless Props.WebDir says otherwise.
 func webDir(p *Props, repo string) string {

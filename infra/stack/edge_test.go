@@ -328,3 +328,64 @@ console.log(JSON.stringify(cases.map(([uri, querystring]) => {
 		t.Errorf("function answered %s, want %s", out, want)
 	}
 }
+
+// TestSiteSendsTheDeclaredSecurityHeaders: the site's behavior answers with
+// a response headers policy built from topology.SiteSecurityHeaders (the
+// local stack's file server sends the same), its CSP naming the Cognito
+// domain the sign-in exchanges codes at.
+func TestSiteSendsTheDeclaredSecurityHeaders(t *testing.T) {
+	def := distributionConfig(t)["DefaultCacheBehavior"].(map[string]any)
+	ref, ok := def["ResponseHeadersPolicyId"].(map[string]any)
+	if !ok {
+		t.Fatalf("the site's behavior has no response headers policy of its own: %v", def["ResponseHeadersPolicyId"])
+	}
+	policy := properties(deployed, "AWS::CloudFront::ResponseHeadersPolicy")[str(ref["Ref"])]
+	if policy == nil {
+		t.Fatalf("no response headers policy %v", ref)
+	}
+	sec := policy["ResponseHeadersPolicyConfig"].(map[string]any)["SecurityHeadersConfig"].(map[string]any)
+	csp := sec["ContentSecurityPolicy"].(map[string]any)
+	got := flattenJoin(csp["ContentSecurityPolicy"])
+	domain := regexp.MustCompile(`https://X\.auth\.[a-z0-9-]+\.amazoncognito\.com`).FindString(got)
+	if domain == "" {
+		t.Errorf("the CSP names no Cognito domain to connect to: %s", got)
+	}
+	want := topology.SiteSecurityHeaders(domain)
+	if got != want.ContentSecurityPolicy || csp["Override"] != true {
+		t.Errorf("CSP %q (override %v)\nwant %q", got, csp["Override"], want.ContentSecurityPolicy)
+	}
+	if strings.Contains(want.ContentSecurityPolicy, "unsafe-inline") || !strings.Contains(want.ContentSecurityPolicy, "frame-ancestors 'none'") {
+		t.Errorf("the declared CSP allows inline code or framing: %s", want.ContentSecurityPolicy)
+	}
+	checks := map[string]any{
+		"ContentTypeOptions":      map[string]any{"Override": true},
+		"FrameOptions":            map[string]any{"FrameOption": want.FrameOptions, "Override": true},
+		"ReferrerPolicy":          map[string]any{"ReferrerPolicy": want.ReferrerPolicy, "Override": true},
+		"StrictTransportSecurity": map[string]any{"AccessControlMaxAgeSec": want.StrictTransportSecurity.Seconds(), "IncludeSubdomains": true, "Override": true},
+	}
+	for k, v := range checks {
+		if !equalJSON(sec[k], v) {
+			t.Errorf("%s = %v, want %v", k, sec[k], v)
+		}
+	}
+}
+
+// flattenJoin renders a CloudFormation string: a literal, or an Fn::Join
+// with "" whose non-literal parts (references) become "X".
+func flattenJoin(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		j, ok := x["Fn::Join"].([]any)
+		if !ok || len(j) != 2 || j[0] != "" {
+			return "X"
+		}
+		var b strings.Builder
+		for _, p := range j[1].([]any) {
+			b.WriteString(flattenJoin(p))
+		}
+		return b.String()
+	}
+	return "X"
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/testenv/fixture"
+	"github.com/stararena/stararena/internal/topology"
 )
 
 // The local API Gateway answers a known path asked with another method
@@ -71,5 +72,29 @@ func TestUnroutedRequestsAndTheJoinLimit(t *testing.T) {
 	}
 	if limited == 0 {
 		t.Fatalf("none of %d joins limited", 2*limits.JoinsPerMinute+1)
+	}
+}
+// The local file server sends the site's security headers, the ones
+// CloudFront's response headers policy adds in AWS.
+func TestSiteSendsTheSecurityHeaders(t *testing.T) {
+	st := fixture.Stack(t, devstack.Options{WebDir: "../../web"})
+	want := topology.SiteSecurityHeaders().Header()
+	for _, path := range []string{"/", "/console/", "/app.js", "/style.css"} {
+		resp, err := http.Get(st.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		for k, v := range want {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, got, v)
+			}
+		}
+	}
+	if csp := want["Content-Security-Policy"]; !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("the CSP allows inline script: %s", csp)
 	}
 }

@@ -285,10 +285,16 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	}
 	if o.WebDir != "" {
 		files := http.FileServer(http.Dir(o.WebDir))
+		// What CloudFront's response headers policy adds in AWS. The
+		// sign-in is same-origin here: no other origin to connect to.
+		security := topology.SiteSecurityHeaders().Header()
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				notFound(w, r)
 				return
+			}
+			for k, v := range security {
+				w.Header().Set(k, v)
 			}
 			files.ServeHTTP(w, r)
 		})

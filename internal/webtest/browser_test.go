@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/stararena/stararena/internal/auth"
@@ -203,9 +204,19 @@ func (b *browser) tab(p *page, name string) (*page, context.CancelFunc) {
 	return b.attach(name, ctx), cancel
 }
 
+// cspListener turns every Content-Security-Policy violation of a page into
+// a console error, which the tab's problems collect: a blocked inline
+// script or style fails the test instead of silently breaking the page.
+const cspListener = `document.addEventListener('securitypolicyviolation', e =>
+  console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline code') +
+    ' (' + e.sourceFile + ':' + e.lineNumber + ')'), true);`
+
 func (b *browser) attach(name string, ctx context.Context) *page {
 	b.t.Helper()
-	if err := chromedp.Do(ctx); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
+		return err
+	})); err != nil {
 		b.t.Fatalf("open a tab for %s: %v", name, err)
 	}
 	messages := chromedp.Console(ctx)
