@@ -265,6 +265,12 @@ func newDashboard(scope constructs.Construct, o observed, holdP99, issueFailed, 
 			graph("Reconciler", 8, []awscloudwatch.IMetric{issueFailed, refundPending},
 				[]awscloudwatch.IMetric{search(metrics.ReconcileFindings, metrics.DimKind, "Sum", "")}),
 		},
+		{
+			// Holds refuse while their limiter's counter is unreachable;
+			// admission and payments let calls through unlimited.
+			graph("Rate-limit counters unreachable, by limiter", 8,
+				[]awscloudwatch.IMetric{search(metrics.RateLimitStoreErrors, metrics.DimKind, "Sum", "")}, nil),
+		},
 	}
 	var sfn []awscloudwatch.IMetric
 	for _, name := range sortedKeys(o.machines) {
