@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/payments"
 )
 
@@ -39,6 +41,16 @@ func (c *conformance) money(org string) {
 	if orderID == "" || spare == "" {
 		t.Fatal("no orders to pay")
 	}
+
+	// Holds and payment requests are limited per account: junk ones too.
+	t.Run("holds over the limit", func(t *testing.T) {
+		c.overLimit(t, call{method: "POST", path: holds, token: c.token("fan-hold-limited", "fan"), body: seatsBody("junk", "A-1-1")},
+			http.StatusForbidden, limits.HoldsPerMinute)
+	})
+	t.Run("payments over the limit", func(t *testing.T) {
+		c.overLimit(t, call{method: "POST", path: "/v1/orders/nope/payments", token: c.token("fan-pay-limited", "fan"),
+			body: []byte(`{"provider":"sandbox"}`)}, http.StatusNotFound, limits.PaymentsPerMinute)
+	})
 
 	pay := "/v1/orders/" + orderID + "/payments"
 	sandbox := []byte(`{"provider":"sandbox"}`)
@@ -301,6 +313,36 @@ func (c *conformance) money(org string) {
 }
 
 // step runs one call as a subtest.
+// overLimit sends cs until its per-account limit answers 429 (the window
+// may roll over once): every earlier answer is before, and the 429 says
+// when to come back in its body and in Retry-After.
+func (c *conformance) overLimit(t *testing.T, cs call, before, limit int) {
+	t.Helper()
+	for i := range 2*limit + 1 {
+		resp, b := c.send(t, cs)
+		switch resp.StatusCode {
+		case before:
+			continue
+		case http.StatusTooManyRequests:
+			var e struct {
+				Error struct {
+					Code    string
+					Details struct{ RetryAfterSeconds int }
+				}
+			}
+			mustJSON(t, b, &e)
+			secs := e.Error.Details.RetryAfterSeconds
+			if i == 0 || e.Error.Code != "RATE_LIMITED" || secs < 1 || secs > 60 || resp.Header.Get("Retry-After") != strconv.Itoa(secs) {
+				t.Fatalf("after %d requests: %s (Retry-After %q)", i, b, resp.Header.Get("Retry-After"))
+			}
+			return
+		default:
+			t.Fatalf("request %d: %d %s", i+1, resp.StatusCode, b)
+		}
+	}
+	t.Fatalf("%d requests in a row answered; want RATE_LIMITED after %d", 2*limit+1, limit)
+}
+
 func (c *conformance) step(name string, cs call) {
 	c.t.Run(name, func(t *testing.T) { c.do(t, cs) })
 }

@@ -243,29 +243,7 @@ func (c *conformance) waitroom(st *devstack.Stack, org string) {
 	// Admissions are limited per account and event (the window may roll
 	// over once); each refused one says when to come back.
 	t.Run("admissions over the limit", func(t *testing.T) {
-		eager, refused := c.token("fan-queue-eager", "fan"), 0
-		for range 2*admissionLimit + 1 {
-			code, b := c.attempt(t, call{method: "POST", path: admission, token: eager})
-			switch code {
-			case http.StatusConflict:
-				refused++
-				continue
-			case http.StatusTooManyRequests:
-				var e struct {
-					Error struct {
-						Code    string
-						Details struct{ RetryAfterSeconds int }
-					}
-				}
-				if mustJSON(t, b, &e); refused == 0 || e.Error.Code != "RATE_LIMITED" || e.Error.Details.RetryAfterSeconds < 1 || e.Error.Details.RetryAfterSeconds > 60 {
-					t.Fatalf("after %d admissions: %s", refused, b)
-				}
-				return
-			default:
-				t.Fatalf("admission %d: %d %s", refused+1, code, b)
-			}
-		}
-		t.Fatalf("%d admissions in a row answered; want RATE_LIMITED after %d", refused, admissionLimit)
+		c.overLimit(t, call{method: "POST", path: admission, token: c.token("fan-queue-eager", "fan")}, http.StatusConflict, admissionLimit)
 	})
 
 	// The organizer's report, then pausing and closing the sale.
