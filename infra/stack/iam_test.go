@@ -291,25 +291,31 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 				t.Errorf("%s: %s granted=%v %s set=%v, declared=%v", f.Name, k.secret, granted, k.variable, env[k.variable] != nil, declared)
 			}
 		}
-		// AND no payment provider's secret is read at run time:
-		// CloudFormation resolves it into the functions' variables
+		// AND a payment provider's secret is read at run time, by exactly
+		// the functions that use the provider, named by <NAME>_SECRET_ARN
 		for _, d := range providers.Deployable() {
-			if slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"`+pascal(d.Name)+`Keys`) }) {
-				t.Errorf("%s may read the %s secret at run time", f.Name, d.Title)
+			on := testSettings.Payments[d.Name].On
+			uses := on && f.Access.Payments != topology.PaymentsNone
+			reads := slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"`+pascal(d.Name)+`Keys`) })
+			if reads != uses || (env[d.SecretEnv()] != nil) != uses {
+				t.Errorf("%s: may read the %s secret %v, %s set %v; payment access %q", f.Name, d.Title, reads, d.SecretEnv(), env[d.SecretEnv()] != nil, f.Access.Payments)
 			}
 			for _, st := range d.Settings {
-				// THEN a function gets the variable of a provider that is on
-				// (Stripe in the test context) exactly when it uses the
-				// provider for the setting's use ...
-				want := testSettings.Payments[d.Name].On && st.Deployed() && (f.Access.Payments == topology.PaymentsWebhooks ||
+				// THEN no secret setting is a variable, and a non-secret
+				// one is set exactly where the provider is used for it
+				want := on && !st.Secret && st.Deployed() && (f.Access.Payments == topology.PaymentsWebhooks ||
 					f.Access.Payments == topology.PaymentsCall && st.Use == payments.UseCalls)
 				if got := env[st.Env] != nil; got != want {
 					t.Errorf("%s: %s set=%v, payment access %q", f.Name, st.Env, got, f.Access.Payments)
 				}
-				// ... and a secret one as a Secrets Manager dynamic reference
-				if val := env[st.Env]; val != nil && st.Secret && !strings.Contains(resourceString(val), "resolve:secretsmanager:") {
-					t.Errorf("%s: %s is not a Secrets Manager dynamic reference: %s", f.Name, st.Env, resourceString(val))
-				}
+			}
+		}
+	}
+	// AND no variable of any function is a Secrets Manager reference
+	for _, f := range topology.Default().Functions {
+		for k, v := range functionEnv(t, f.Name) {
+			if strings.Contains(resourceString(v), "resolve:secretsmanager") {
+				t.Errorf("%s: %s resolves a secret into the environment", f.Name, k)
 			}
 		}
 	}
@@ -319,18 +325,17 @@ func TestStripeVariablesKeepTheirDeployedShape(t *testing.T) {
 	// GIVEN Stripe on (the test context)
 	for _, f := range topology.Default().Functions {
 		env := functionEnv(t, f.Name)
-		// THEN the payment functions get the API key, the webhooks
-		// function also the webhook secret, and none the stripe-mock URL
+		// THEN the payment functions get the Stripe secret's ARN, none
+		// the API key, the webhook secret or the stripe-mock URL
 		calls := slices.Contains([]string{"admin", "orders", "webhooks", "reconciler", "confirm-payment"}, f.Name)
-		if (env["STRIPE_API_KEY"] != nil) != calls || (env["STRIPE_WEBHOOK_SECRET"] != nil) != (f.Name == "webhooks") || env["STRIPE_API_BASE"] != nil {
-			t.Errorf("%s: STRIPE_API_KEY %v, STRIPE_WEBHOOK_SECRET %v, STRIPE_API_BASE %v", f.Name,
-				env["STRIPE_API_KEY"] != nil, env["STRIPE_WEBHOOK_SECRET"] != nil, env["STRIPE_API_BASE"] != nil)
+		arn := env["STRIPE_SECRET_ARN"]
+		if (arn != nil) != calls || env["STRIPE_API_KEY"] != nil || env["STRIPE_WEBHOOK_SECRET"] != nil || env["STRIPE_API_BASE"] != nil {
+			t.Errorf("%s: STRIPE_SECRET_ARN %v, STRIPE_API_KEY %v, STRIPE_WEBHOOK_SECRET %v, STRIPE_API_BASE %v", f.Name,
+				arn != nil, env["STRIPE_API_KEY"] != nil, env["STRIPE_WEBHOOK_SECRET"] != nil, env["STRIPE_API_BASE"] != nil)
 		}
-		// AND each is the named field of the StripeKeys secret
-		for v, field := range map[string]string{"STRIPE_API_KEY": ":apiKey::", "STRIPE_WEBHOOK_SECRET": ":webhookSecret::"} {
-			if val := env[v]; val != nil && (!strings.Contains(resourceString(val), `"StripeKeys`) || !strings.Contains(resourceString(val), field)) {
-				t.Errorf("%s: %s = %s", f.Name, v, resourceString(val))
-			}
+		// AND it names the StripeKeys secret
+		if arn != nil && !strings.Contains(resourceString(arn), `"StripeKeys`) {
+			t.Errorf("%s: STRIPE_SECRET_ARN = %s", f.Name, resourceString(arn))
 		}
 	}
 }

@@ -68,11 +68,13 @@ type Settings struct {
 	// named after each provider in the registry (internal/payments/
 	// providers); for Stripe:
 	//   - "stripe": on|off (default off). The functions that take or
-	//     refund payments get STRIPE_API_KEY (and the webhooks function
-	//     STRIPE_WEBHOOK_SECRET), resolved from the Stripe secret at deploy
-	//     time. Put the real values into the secret before turning it on.
-	//   - "stripeSecretVersion" pins a secret version id, so a rotated key
-	//     reaches the functions on the next deploy.
+	//     refund payments get STRIPE_SECRET_ARN and read the Stripe secret
+	//     (apiKey, webhookSecret) at start-up. Put the real values into the
+	//     secret before turning it on.
+	//   - "stripeSecretVersion": any new value (the rotated version's id)
+	//     becomes STRIPE_SECRET_VERSION, which replaces every instance, so
+	//     a rotated key is in use on the next deploy instead of as
+	//     instances are recycled.
 	//   - "stripePublishableKey" goes to the site's config.json.
 	// In general "<name>SecretVersion", and "<name><Field>" for each
 	// non-secret deployed setting and each value the site needs.
@@ -106,8 +108,8 @@ type Settings struct {
 // ProviderSettings are one payment provider's deployment choices.
 type ProviderSettings struct {
 	On bool
-	// SecretVersion pins the version of the provider's secret (empty: the
-	// current one when deployed).
+	// SecretVersion, when set, is the functions' <NAME>_SECRET_VERSION: a
+	// new value makes every instance read the secret again.
 	SecretVersion string
 	// Values are the provider's non-secret deployed settings and site
 	// values, by Field (payments.Setting.Field, payments.Site.Public).

@@ -497,20 +497,23 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 			secretArns = append(secretArns, arn)
 		}
 	}
-	providerEnv(a.Payments, d, env)
+	secretArns = append(secretArns, providerEnv(a.Payments, d, env)...)
 	if len(secretArns) > 0 {
 		allow(secretActions, secretArns, nil)
 	}
 }
 
 // providerEnv sets the variables of every payment provider that is on for
-// a function with payment access: the settings of its use, secret ones
-// resolved by CloudFormation at deploy time from the provider's secret, so
-// they need no runtime permission.
-func providerEnv(use topology.PaymentAccess, d functionDeps, env map[string]*string) {
+// a function with payment access and returns the provider secrets it may
+// read. Secret settings are never variables (anyone allowed
+// lambda:GetFunctionConfiguration could read them): the function gets the
+// provider secret's ARN (<NAME>_SECRET_ARN) and reads the secret at
+// start-up (config.ResolvePaymentSecrets).
+func providerEnv(use topology.PaymentAccess, d functionDeps, env map[string]*string) []*string {
 	if use == topology.PaymentsNone {
-		return
+		return nil
 	}
+	var arns []*string
 	for _, p := range providers.Deployable() {
 		ps := d.settings.Payments[p.Name]
 		if !ps.On {
@@ -524,13 +527,16 @@ func providerEnv(use topology.PaymentAccess, d functionDeps, env map[string]*str
 				env[st.Env] = jsii.String(ps.Values[st.Field])
 				continue
 			}
-			opts := &awscdk.SecretsManagerSecretOptions{JsonField: jsii.String(st.Field)}
-			if ps.SecretVersion != "" {
-				opts.VersionId = jsii.String(ps.SecretVersion)
+			if sec, ok := d.secrets.providers[p.Name]; ok && env[p.SecretEnv()] == nil {
+				env[p.SecretEnv()] = sec.SecretArn()
+				arns = append(arns, sec.SecretArn())
+				if ps.SecretVersion != "" {
+					env[strings.ToUpper(p.Name)+"_SECRET_VERSION"] = jsii.String(ps.SecretVersion)
+				}
 			}
-			env[st.Env] = awscdk.SecretValue_SecretsManager(d.secrets.providers[p.Name].SecretArn(), opts).UnsafeUnwrap()
 		}
 	}
+	return arns
 }
 
 func strs(vs []string) *[]*string {

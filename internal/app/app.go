@@ -116,6 +116,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.DB = db
 	}
+	if len(cfg.PaymentSecrets) > 0 {
+		// Provider credentials are read at start-up, never from the
+		// environment (anyone who may read a function's configuration
+		// could read them there); an instance keeps them for its life.
+		if err := cfg.ResolvePaymentSecrets(ctx, func(ctx context.Context, arn string) (string, error) {
+			return secretString(ctx, cfg.Region, arn)
+		}); err != nil {
+			return nil, err
+		}
+		a.Config = cfg
+	}
 	out := o.MetricsOut
 	if out == nil {
 		out = io.Discard
@@ -156,15 +167,11 @@ func loadKeyring(ctx context.Context, cfg config.Config) (admission.Keyring, err
 	case cfg.AdmissionKeys != "":
 		return admission.ParseKeyring([]byte(cfg.AdmissionKeys))
 	case cfg.AdmissionKeysSecret != "":
-		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SECRETS_MANAGER"})
+		doc, err := secretString(ctx, cfg.Region, cfg.AdmissionKeysSecret)
 		if err != nil {
 			return admission.Keyring{}, fmt.Errorf("admission keys: %w", err)
 		}
-		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.AdmissionKeysSecret)})
-		if err != nil {
-			return admission.Keyring{}, fmt.Errorf("admission keys from %s: %w", cfg.AdmissionKeysSecret, err)
-		}
-		return admission.ParseKeyring([]byte(aws.ToString(out.SecretString)))
+		return admission.ParseKeyring([]byte(doc))
 	case cfg.InLambda:
 		// Each instance would sign with its own key and no other
 		// function could verify its tokens.
@@ -172,6 +179,19 @@ func loadKeyring(ctx context.Context, cfg config.Config) (admission.Keyring, err
 	default:
 		return admission.GenerateKeyring()
 	}
+}
+
+// secretString reads a Secrets Manager secret's current string value.
+func secretString(ctx context.Context, region, arn string) (string, error) {
+	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: region, Service: "SECRETS_MANAGER"})
+	if err != nil {
+		return "", err
+	}
+	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return "", fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	return aws.ToString(out.SecretString), nil
 }
 
 // NewLogger is the JSON logger every function uses.

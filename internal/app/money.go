@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/stararena/stararena/internal/awsconf"
@@ -134,15 +132,11 @@ func loadTicketKeyring(ctx context.Context, cfg config.Config) (tickets.Keyring,
 	case cfg.TicketKeys != "":
 		return tickets.ParseKeyring([]byte(cfg.TicketKeys))
 	case cfg.TicketKeysSecret != "":
-		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SECRETS_MANAGER"})
+		doc, err := secretString(ctx, cfg.Region, cfg.TicketKeysSecret)
 		if err != nil {
 			return tickets.Keyring{}, fmt.Errorf("ticket keys: %w", err)
 		}
-		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(cfg.TicketKeysSecret)})
-		if err != nil {
-			return tickets.Keyring{}, fmt.Errorf("ticket keys from %s: %w", cfg.TicketKeysSecret, err)
-		}
-		return tickets.ParseKeyring([]byte(aws.ToString(out.SecretString)))
+		return tickets.ParseKeyring([]byte(doc))
 	case cfg.InLambda:
 		return tickets.Keyring{}, fmt.Errorf("ticket keys: set TICKET_KEYS_SECRET_ARN in Lambda")
 	default:

@@ -3,8 +3,11 @@
 package config
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +47,13 @@ type Config struct {
 	// (internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
 	// A provider whose required variables are not set is absent.
 	Payments map[string]payments.Values
+	// PaymentSecrets names, by provider, the Secrets Manager secret that
+	// holds its secret settings (<NAME>_SECRET_ARN, set by the CDK app);
+	// ResolvePaymentSecrets reads them into Payments at start-up.
+	PaymentSecrets map[string]string
+	// paymentEnv holds the variables of the providers in PaymentSecrets
+	// until their secrets are read.
+	paymentEnv map[string]payments.Values
 	// StateMachineArn is the order workflow (STATE_MACHINE_ARN); in the
 	// local stack the sidecar provides it.
 	StateMachineArn string
@@ -79,7 +89,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	c.InLambda = getenv("AWS_LAMBDA_FUNCTION_NAME") != ""
 	c.TicketKeys, c.TicketKeysSecret = getenv("TICKET_KEYS"), getenv("TICKET_KEYS_SECRET_ARN")
-	pay, err := paymentSettings(getenv)
+	pay, err := c.paymentSettings(getenv)
 	if err != nil {
 		return Config{}, err
 	}
@@ -139,7 +149,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 
 // paymentSettings reads the variables of every registered provider and
 // keeps those of the configured ones.
-func paymentSettings(getenv Getenv) (map[string]payments.Values, error) {
+func (c *Config) paymentSettings(getenv Getenv) (map[string]payments.Values, error) {
 	out := map[string]payments.Values{}
 	for _, d := range providers.All() {
 		v := payments.Values{}
@@ -147,6 +157,13 @@ func paymentSettings(getenv Getenv) (map[string]payments.Values, error) {
 			if x := getenv(s.Env); x != "" {
 				v[s.Env] = x
 			}
+		}
+		if arn := getenv(d.SecretEnv()); arn != "" {
+			if c.PaymentSecrets == nil {
+				c.PaymentSecrets, c.paymentEnv = map[string]string{}, map[string]payments.Values{}
+			}
+			c.PaymentSecrets[d.Name], c.paymentEnv[d.Name] = arn, v
+			continue
 		}
 		on, err := d.Configured(v)
 		if err != nil {
@@ -193,4 +210,45 @@ func first(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// ResolvePaymentSecrets reads each provider's secret named in
+// PaymentSecrets (a JSON object, one field per secret setting) through get
+// and turns the provider on with those values and its variables. A secret
+// that does not turn its provider on is an error: a deployment that names
+// a secret means to take payments.
+func (c *Config) ResolvePaymentSecrets(ctx context.Context, get func(ctx context.Context, arn string) (string, error)) error {
+	for _, d := range providers.All() {
+		arn := c.PaymentSecrets[d.Name]
+		if arn == "" {
+			continue
+		}
+		doc, err := get(ctx, arn)
+		if err != nil {
+			return fmt.Errorf("payment provider %s: read secret %s: %w", d.Name, arn, err)
+		}
+		var fields map[string]string
+		if err := json.Unmarshal([]byte(doc), &fields); err != nil {
+			return fmt.Errorf("payment provider %s: secret %s is not a JSON object of strings: %w", d.Name, arn, err)
+		}
+		v := payments.Values{}
+		maps.Copy(v, c.paymentEnv[d.Name])
+		for _, s := range d.Settings {
+			if s.Secret && fields[s.Field] != "" {
+				v[s.Env] = fields[s.Field]
+			}
+		}
+		on, err := d.Configured(v)
+		if err != nil {
+			return fmt.Errorf("%w (secret %s)", err, arn)
+		}
+		if !on {
+			return fmt.Errorf("payment provider %s: secret %s holds none of its required settings", d.Name, arn)
+		}
+		if c.Payments == nil {
+			c.Payments = map[string]payments.Values{}
+		}
+		c.Payments[d.Name] = v
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,6 +65,48 @@ func TestFromEnvReadsPaymentProvidersFromTheRegistry(t *testing.T) {
 		got := c.Payments["stripe"]
 		if len(c.Payments) != 1 || len(got) != 2 || got["STRIPE_API_KEY"] != "sk_test_1" || got["STRIPE_API_BASE"] != "http://127.0.0.1:12111" {
 			t.Fatalf("Payments = %v; want stripe with its two variables only", c.Payments)
+		}
+	})
+}
+
+// With STRIPE_SECRET_ARN (how the CDK app deploys Stripe) the API key and
+// webhook secret come from the secret at start-up, not from variables.
+func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
+	ctx := context.Background()
+	const arn = "arn:aws:secretsmanager:eu-west-1:1:secret:StripeKeys-x"
+	c, err := FromEnv(env(map[string]string{"STRIPE_SECRET_ARN": arn}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Payments) != 0 || c.PaymentSecrets["stripe"] != arn {
+		t.Fatalf("before the secret is read: Payments %v, PaymentSecrets %v", c.Payments, c.PaymentSecrets)
+	}
+	secrets := map[string]string{arn: `{"apiKey":"sk_live_1","webhookSecret":"whsec_1"}`}
+	get := func(_ context.Context, id string) (string, error) {
+		if s, ok := secrets[id]; ok {
+			return s, nil
+		}
+		return "", errors.New("no such secret")
+	}
+	if err := c.ResolvePaymentSecrets(ctx, get); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Payments["stripe"]; got["STRIPE_API_KEY"] != "sk_live_1" || got["STRIPE_WEBHOOK_SECRET"] != "whsec_1" {
+		t.Fatalf("Payments = %v", c.Payments)
+	}
+	for name, doc := range map[string]string{"NotJSON": "sk_live_1", "NoAPIKey": `{"webhookSecret":"whsec_1"}`} {
+		t.Run(name, func(t *testing.T) {
+			c, _ := FromEnv(env(map[string]string{"STRIPE_SECRET_ARN": arn}))
+			secrets[arn] = doc
+			if err := c.ResolvePaymentSecrets(ctx, get); err == nil {
+				t.Fatalf("secret %q accepted: %v", doc, c.Payments)
+			}
+		})
+	}
+	t.Run("Unreadable", func(t *testing.T) {
+		c, _ := FromEnv(env(map[string]string{"STRIPE_SECRET_ARN": arn + "-gone"}))
+		if err := c.ResolvePaymentSecrets(ctx, get); err == nil || !strings.Contains(err.Error(), "-gone") {
+			t.Fatalf("err = %v, want one naming the secret", err)
 		}
 	})
 }

@@ -79,6 +79,11 @@ type Setting struct {
 	Example string
 }
 
+// SecretEnv is the variable naming the provider's Secrets Manager secret
+// (STRIPE_SECRET_ARN): deployed functions read their secret settings from
+// it at start-up, never from their environment.
+func (d Descriptor) SecretEnv() string { return strings.ToUpper(d.Name) + "_SECRET_ARN" }
+
 // Deployed reports whether the CDK app sets the variable in AWS.
 func (s Setting) Deployed() bool { return s.Use != UseLocal }
 
