@@ -32,6 +32,8 @@ func suppression(rule, reason string, appliesTo ...string) *cdknag.NagPackSuppre
 // addStackSuppressions covers resources CDK adds on its own, outside our
 // constructs: the singleton function behind BucketDeployment (the site
 // upload), matched by its construct id prefix so nothing else is excused.
+// Its function also loses the DependsOn on its role that cfn-lint reports
+// as redundant, as ours do (dropRoleDependsOn).
 // (The web ACL's cross-region reference needs no function: with the
 // recommended flag @aws-cdk/core:defaultCrossStackReferences=weak, CDK
 // renders it as CloudFormation's Fn::GetStackOutput.)
@@ -44,6 +46,7 @@ func addStackSuppressions(stack awscdk.Stack) {
 				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
 			nag(c, "AwsSolutions-IAM5", "CDK's BucketDeployment reads the site's asset from the CDK asset bucket (s3:GetObject*, GetBucket*, List* on that bucket), replaces the site bucket's objects (object actions on <SiteBucket>/*) and invalidates the distribution (CloudFront invalidations have no resource-level permission, so Resource *). It runs only during deployments.")
 			nag(c, "AwsSolutions-L1", "The runtime of CDK's BucketDeployment function is chosen by the CDK version, not by this app; it runs only during deployments.")
+			dropRoleDependsOn(c, c.Node().FindChild(jsii.String("ServiceRole")))
 		}
 	}
 }

@@ -407,6 +407,7 @@ func newFunction(scope constructs.Construct, f topology.Function, d functionDeps
 		props.ReservedConcurrentExecutions = jsii.Number(float64(f.ReservedConcurrency))
 	}
 	fn := awslambda.NewFunction(scope, jsii.String(base+"Function"), props)
+	dropRoleDependsOn(fn, role)
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
 	return fn
 }
@@ -681,6 +682,7 @@ func newStateMachine(scope constructs.Construct, m topology.StateMachine, repo s
 			IncludeExecutionData: jsii.Bool(false),
 		},
 	})
+	dropRoleDependsOn(sm, role)
 	nag(role, "AwsSolutions-IAM5", "Log delivery and X-Ray write actions do not support resource-level permissions; AWS documents Resource \"*\" for them.", "Resource::*")
 	return sm
 }

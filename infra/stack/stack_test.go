@@ -38,7 +38,12 @@ var (
 	nagMessages []synthMessage
 	// testSettings are the settings the deployed stacks were built with.
 	testSettings Settings
+	// synthesized lists every stack template the synth wrote (the cloud
+	// assembly lives until the tests end), for tools that read files.
+	synthesized []synthTemplate
 )
+
+type synthTemplate struct{ Stack, Path, Region string }
 
 type synthMessage struct{ Stack, Level, Path, Text string }
 
@@ -121,6 +126,9 @@ func synthAndRun(m *testing.M) int {
 	deployed = templateOf(assembly.GetStackArtifact(jsii.String(MainStackID)).Template())
 	edge = templateOf(assembly.GetStackArtifact(jsii.String(EdgeStackID)).Template())
 	fixture = templateOf(assembly.GetStackArtifact(jsii.String("Fixture")).Template())
+	for _, st := range *assembly.StacksRecursively() {
+		synthesized = append(synthesized, synthTemplate{Stack: *st.StackName(), Path: *st.TemplateFullPath(), Region: *st.Environment().Region})
+	}
 	for _, id := range []string{MainStackID, EdgeStackID, "NagCanary"} {
 		msgs, err := stackMessages(*assembly.Directory(), id)
 		if err != nil {
