@@ -62,9 +62,11 @@ func NewClient(ctx context.Context, o ClientOptions) (*dynamodb.Client, error) {
 }
 
 // CreateTables creates every table of the topology that does not exist yet,
-// named by names[LogicalName]. It is for local stacks and tests; in AWS the
-// CDK app owns the tables. It does not wait for ACTIVE: minidyn reports no
-// TableStatus, and local servers create tables synchronously.
+// named by names[LogicalName], and returns once each table and its indexes
+// are ACTIVE. It is for local stacks and tests; in AWS the CDK app owns the
+// tables. The wait matters beyond AWS: DynamoDB Local, dynalite and
+// LocalStack answer CreateTable with CREATING and refuse item requests
+// until the table is ACTIVE (the embedded server reports ACTIVE at once).
 func CreateTables(ctx context.Context, db *dynamodb.Client, tables []topology.Table, names map[string]string) error {
 	for _, t := range tables {
 		name := names[t.LogicalName]
@@ -72,25 +74,75 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, tables []topology.Ta
 			return fmt.Errorf("create tables: no physical name for %q", t.LogicalName)
 		}
 		_, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err == nil {
-			continue
-		}
 		var nf *types.ResourceNotFoundException
-		if !errors.As(err, &nf) {
+		switch {
+		case err == nil:
+		case !errors.As(err, &nf):
 			return classify(fmt.Sprintf("describe table %s", name), err)
-		}
-		if _, err := db.CreateTable(ctx, createTableInput(name, t)); err != nil {
+		default:
 			var inUse *types.ResourceInUseException
-			if errors.As(err, &inUse) {
-				continue
+			if _, err := db.CreateTable(ctx, CreateTableInput(name, t)); err != nil && !errors.As(err, &inUse) {
+				return classify(fmt.Sprintf("create table %s", name), err)
 			}
-			return classify(fmt.Sprintf("create table %s", name), err)
+		}
+		// A table found or made by someone else may still be CREATING too.
+		if err := WaitActive(ctx, db, name, TableActiveWithin); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func createTableInput(name string, t topology.Table) *dynamodb.CreateTableInput {
+// TableActiveWithin bounds WaitActive in CreateTables: AWS documents
+// minutes for a new table with indexes in the worst case.
+const TableActiveWithin = 5 * time.Minute
+
+// WaitActive polls DescribeTable until the table and every global secondary
+// index report ACTIVE, or within passes. A server that reports no status
+// at all is not ACTIVE: waiting would never end, so it fails at once
+// naming the table.
+func WaitActive(ctx context.Context, db *dynamodb.Client, name string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	delay := 20 * time.Millisecond
+	for {
+		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			return classify(fmt.Sprintf("wait for table %s", name), err)
+		}
+		status, pending := tableStatus(out.Table)
+		switch {
+		case status == "":
+			return fmt.Errorf("wait for table %s: the server reports no TableStatus", name)
+		case status == types.TableStatusActive && pending == "":
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for table %s: %s (index %q) after %s: %w", name, status, pending, within, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// tableStatus is the table's status and the name of an index that is not
+// ACTIVE yet ("" when all are).
+func tableStatus(d *types.TableDescription) (types.TableStatus, string) {
+	if d == nil {
+		return "", ""
+	}
+	for _, ix := range d.GlobalSecondaryIndexes {
+		if ix.IndexStatus != types.IndexStatusActive {
+			return d.TableStatus, aws.ToString(ix.IndexName)
+		}
+	}
+	return d.TableStatus, ""
+}
+
+// CreateTableInput is the CreateTable request for topology table t, named
+// name: on-demand, every index projecting all attributes.
+func CreateTableInput(name string, t topology.Table) *dynamodb.CreateTableInput {
 	defs := map[string]topology.KeyType{}
 	add := func(k topology.Key) {
 		if k.Name != "" {

@@ -61,6 +61,10 @@ const targetPrefix = "DynamoDB_20120810."
 // ServeHTTP dispatches on X-Amz-Target.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if describesTable(op) {
+		s.describe(w, r, op)
+		return
+	}
 	if !inspected[op] {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
@@ -105,6 +109,19 @@ func writeAnswer(w http.ResponseWriter, status int, out []byte) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
+}
+
+// describe answers CreateTable and DescribeTable with the table's status.
+func (s *Server) describe(w http.ResponseWriter, r *http.Request, op string) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeErr(w, "SerializationException", "cannot read request")
+		return
+	}
+	s.mu.RLock()
+	status, out := withTableStatus(s.call(op, body))
+	s.mu.RUnlock()
+	writeAnswer(w, status, out)
 }
 
 // call runs one request on minidyn.

@@ -334,8 +334,13 @@ func (d *Sharded) serve(op string, body []byte) (int, []byte) {
 				status, out = st, o
 			}
 		}
+		if op == "CreateTable" {
+			return withTableStatus(status, out)
+		}
 		return status, out
-	case "DescribeTable", "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups":
+	case "DescribeTable":
+		return withTableStatus(d.shared(0, op, body))
+	case "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups":
 		return d.shared(0, op, body)
 	}
 	return unsupported(op)

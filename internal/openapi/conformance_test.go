@@ -424,12 +424,18 @@ func createBody(edit func(map[string]any)) []byte {
 
 func startStack(t *testing.T) *devstack.Stack {
 	t.Helper()
+	o := stackOptions(t)
+	o.Demo = true
+	return fixture.Stack(t, o)
+}
+
+// stackOptions are the options of the stacks the contract runs on.
+func stackOptions(t *testing.T) devstack.Options {
 	// TimeScale: the order workflow's waits run 100 times faster (a
 	// 3600 s hold lasts 36 s); the reconciler runs only when asked.
-	return fixture.Stack(t, devstack.Options{Demo: true,
-		TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret, Logger: testenv.Logs(t, slog.LevelWarn),
+	return devstack.Options{TimeScale: 0.01, ReconcileEvery: -1, SandboxSecret: sandboxSecret, Logger: testenv.Logs(t, slog.LevelWarn),
 		// The journey reads its own writes (a pause, then the status).
-		FanReadCache: -1})
+		FanReadCache: -1}
 }
 
 func mustJSON(t *testing.T, b []byte, dst any) {
