@@ -227,7 +227,12 @@ func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 		return "", nil, fmt.Errorf("listen for minidyn: %w", err)
 	}
 	native := os.Getenv("LOCAL_DDB_TRANSACTIONS") == "native"
-	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native})), ReadHeaderTimeout: 10 * time.Second}
+	faults, err := localdynamo.ParseFaults(os.Getenv(localdynamo.FaultsEnv))
+	if err != nil {
+		ln.Close()
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native, Faults: faults})), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }

@@ -38,6 +38,9 @@ import (
 type Options struct {
 	// NativeTransactions passes TransactWriteItems to minidyn as is.
 	NativeTransactions bool
+	// Faults to inject (faults.go); the zero value injects none.
+	// TransactWriteItems' ClientRequestToken is honoured either way.
+	Faults Faults
 }
 
 // Server is an http.Handler speaking the DynamoDB JSON 1.0 protocol.
@@ -49,17 +52,24 @@ type Server struct {
 	mu     sync.RWMutex
 	keysMu sync.Mutex
 	keys   map[string][]string // table|index -> key attribute names
+	guard  *guard
 }
 
 // New returns a server with no tables.
 func New(o Options) *Server {
-	return &Server{mini: miniserver.NewServer(), native: o.NativeTransactions, keys: map[string][]string{}}
+	s := &Server{mini: miniserver.NewServer(), native: o.NativeTransactions, keys: map[string][]string{}}
+	s.guard = newGuard(http.HandlerFunc(s.serve), o.Faults)
+	return s
 }
 
 const targetPrefix = "DynamoDB_20120810."
 
-// ServeHTTP dispatches on X-Amz-Target.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves a request through the guard (client request tokens,
+// injected faults).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.guard.ServeHTTP(w, r) }
+
+// serve dispatches on X-Amz-Target.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	if describesTable(op) {
 		s.describe(w, r, op)

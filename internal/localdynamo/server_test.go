@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
 	"reflect"
 	"sort"
 	"strconv"
@@ -16,23 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/localdynamo"
-	"github.com/stararena/stararena/internal/topology"
 )
 
 func client(t testing.TB, native bool) *dynamodb.Client {
 	t.Helper()
-	srv := httptest.NewServer(localdynamo.New(localdynamo.Options{NativeTransactions: native}))
-	t.Cleanup(srv.Close)
-	db, err := dynamo.NewClient(context.Background(), dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamo.CreateTables(context.Background(), db, topology.Default().Tables, map[string]string{topology.MainTable: "t"}); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return clientOn(t, localdynamo.New(localdynamo.Options{NativeTransactions: native}))
 }
 
 func sv(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

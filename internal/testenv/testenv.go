@@ -42,7 +42,12 @@ func DynamoDBAt(tb testing.TB, endpoint string) (*dynamodb.Client, string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		srv := &http.Server{Handler: localdynamo.New(localdynamo.Options{NativeTransactions: NativeTransactions()}), ReadHeaderTimeout: 5 * time.Second}
+		// LOCAL_DDB_FAULTS runs any test under DynamoDB's failures.
+		faults, err := localdynamo.ParseFaults(os.Getenv(localdynamo.FaultsEnv))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		srv := &http.Server{Handler: localdynamo.New(localdynamo.Options{NativeTransactions: NativeTransactions(), Faults: faults}), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		tb.Cleanup(func() { _ = srv.Close() })
 		endpoint = "http://" + ln.Addr().String()
