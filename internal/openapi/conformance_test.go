@@ -188,7 +188,8 @@ func TestConformance(t *testing.T) {
 var unproducible = map[string][]string{
 	"*": {"500"}, // INTERNAL: a bug or a broken dependency
 	// UNAVAILABLE: DynamoDB kept cancelling the hold transaction for
-	// contention (or throttling) through every retry.
+	// contention (or throttling) through every retry; produced with
+	// injected faults by TestThrottledDynamoDBAnswersFans503.
 	"POST /v1/events/{eventId}/holds": {"503"},
 	// UNAVAILABLE: the order kept changing under the release's retries.
 	"DELETE /v1/orders/{orderId}": {"503"},
@@ -241,13 +242,22 @@ type conformance struct {
 
 func (c *conformance) newRequest(t *testing.T, cs call) *http.Request {
 	t.Helper()
+	req, err := buildRequest(c.base, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// buildRequest is cs's request to the stack at base.
+func buildRequest(base string, cs call) (*http.Request, error) {
 	var body io.Reader = http.NoBody
 	if cs.body != nil {
 		body = bytes.NewReader(cs.body)
 	}
-	req, err := http.NewRequest(cs.method, c.base+cs.path, body)
+	req, err := http.NewRequest(cs.method, base+cs.path, body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if cs.body != nil {
 		ct := cs.contentType
@@ -263,7 +273,7 @@ func (c *conformance) newRequest(t *testing.T, cs call) *http.Request {
 	for k, v := range cs.headers {
 		req.Header.Set(k, v)
 	}
-	return req
+	return req, nil
 }
 
 // do sends one call, checks the expected status and code and validates the
