@@ -102,6 +102,21 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			evs, err := svc.ListOrg(ctx, r.Access.Org)
 			return listing(evs, err, c, view)
 		},
+		"GET /admin/v1/checkin/events": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			if r.Access.Role != tenancy.Scanner {
+				evs, err := svc.ListOrg(ctx, r.Access.Org)
+				return listing(evs, err, c, view)
+			}
+			evs := make([]catalog.Event, 0, len(r.Access.Events))
+			for _, id := range r.Access.Events {
+				ev, err := svc.Get(ctx, id)
+				if err != nil {
+					return httpapi.Response{}, err
+				}
+				evs = append(evs, ev)
+			}
+			return listing(evs, nil, c, view)
+		},
 		"GET /admin/v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := st.Orders.Get(ctx, r.Path("orderId"))
 			if err != nil {

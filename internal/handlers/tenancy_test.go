@@ -70,6 +70,25 @@ func TestTenancyOnEveryStaffRoute(t *testing.T) {
 		{"fan", c.token("fan-9", "fan"), "", false},
 	}
 
+	// The gate page's choice: a scanner's own events, every event for owners.
+	for _, cl := range []struct {
+		who, token string
+		want       []string
+	}{{"scanner", callers[3].token, []string{event}}, {"scanner of another event", callers[4].token, []string{other}}, {"owner", owner, []string{event, other}}} {
+		r := c.do("GET", "/admin/v1/checkin/events", cl.token, nil, nil)
+		var got struct{ Events []struct{ EventID string } }
+		if err := json.Unmarshal(r.body, &got); r.status != 200 || err != nil {
+			t.Fatalf("%s's check-in events: %d %s", cl.who, r.status, r.body)
+		}
+		ids := []string{}
+		for _, e := range got.Events {
+			ids = append(ids, e.EventID)
+		}
+		if slices.Sort(ids); !slices.Equal(ids, slices.Sorted(slices.Values(cl.want))) {
+			t.Errorf("%s's check-in events: %v, want %v", cl.who, ids, cl.want)
+		}
+	}
+
 	// A ticket of event is WRONG_EVENT at other's gate, and stays valid.
 	scan := func(token, ev, nonce string) map[string]any {
 		t.Helper()
@@ -116,7 +135,9 @@ func TestTenancyOnEveryStaffRoute(t *testing.T) {
 				t.Errorf("org-b's owner on org-a's %s: %d %s, want 404 NOT_FOUND", path, r.status, r.body)
 			}
 			for _, cl := range callers {
-				allowed := cl.role != "" && tenancy.Allows(cl.role, route.Staff) && (cl.role != tenancy.Scanner || cl.assigned)
+				// A scanner's events matter where the route names one.
+				allowed := cl.role != "" && tenancy.Allows(cl.role, route.Staff) &&
+					(cl.role != tenancy.Scanner || cl.assigned || route.Scope == topology.ScopeOrg)
 				r := c.do(route.Method, path, cl.token, body(), nil)
 				refused := r.status == 403 && r.json(t)["error"].(map[string]any)["code"] == "FORBIDDEN"
 				switch {

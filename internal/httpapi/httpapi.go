@@ -196,6 +196,8 @@ func (f *Function) authorize(ctx context.Context, req *Request) error {
 	}
 	var t tenancy.Target
 	switch req.route.Scope {
+	case topology.ScopeOrg:
+		t.Org = true
 	case topology.ScopeEvent:
 		t.EventID = req.Path("eventId")
 	case topology.ScopeOrder:

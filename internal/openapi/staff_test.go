@@ -18,6 +18,14 @@ func (c *conformance) staff(org, fan, event, issued, pending string) {
 		{name: "org events without identity", method: "GET", path: "/admin/v1/events", status: 401, code: "UNAUTHORIZED"},
 		{name: "org events as a fan", method: "GET", path: "/admin/v1/events", token: fan, status: 403, code: "FORBIDDEN"},
 
+		{name: "check-in events", method: "GET", path: "/admin/v1/checkin/events", token: org, status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			if !strings.Contains(string(b), event) {
+				t.Errorf("the owner's check-in events lack %s: %s", event, truncate(b))
+			}
+		}},
+		{name: "check-in events without identity", method: "GET", path: "/admin/v1/checkin/events", status: 401, code: "UNAUTHORIZED"},
+		{name: "check-in events as a fan", method: "GET", path: "/admin/v1/checkin/events", token: fan, status: 403, code: "FORBIDDEN"},
+
 		{name: "order as staff", method: "GET", path: "/admin/v1/orders/" + issued, token: org, status: 200, valid: true},
 		{name: "order as staff without identity", method: "GET", path: "/admin/v1/orders/" + issued, status: 401, code: "UNAUTHORIZED"},
 		{name: "order as staff as a fan", method: "GET", path: "/admin/v1/orders/" + issued, token: fan, status: 403, code: "FORBIDDEN"},

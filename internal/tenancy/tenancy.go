@@ -112,6 +112,10 @@ func NewService(store Store, lookup Lookup, c clock.Clock) *Service {
 type Target struct {
 	EventID string
 	OrderID string
+	// Org: the route acts on the caller's organization as a whole. A
+	// scanner passes such a route without naming an event (its own
+	// assignments); on any other route it must name one of its events.
+	Org bool
 }
 
 // Access is what an authorized request may act on.
@@ -121,6 +125,9 @@ type Access struct {
 	Role    Role
 	// EventID is the event the request touches, when it names one.
 	EventID string
+	// Events are a scanner's assigned events (empty for the other roles,
+	// which cover every event of the organization).
+	Events []string
 }
 
 // Authorize decides whether id may call a route needing need on target.
@@ -171,11 +178,14 @@ func (s *Service) Authorize(ctx context.Context, id auth.Identity, need Role, t 
 			return Access{}, apperr.New(apperr.Forbidden, "no role in organization %s", acc.Org)
 		}
 		acc.Role, events = g.Role, g.Events
+		if g.Role == Scanner {
+			acc.Events = events
+		}
 	}
 	if !Allows(acc.Role, need) {
 		return Access{}, apperr.New(apperr.Forbidden, "a %s may not do this; it needs %s", acc.Role, need)
 	}
-	if acc.Role == Scanner && !slices.Contains(events, acc.EventID) {
+	if acc.Role == Scanner && !(t.Org && acc.EventID == "") && !slices.Contains(events, acc.EventID) {
 		return Access{}, apperr.New(apperr.Forbidden, "this scanner is not assigned to event %q", acc.EventID)
 	}
 	return acc, nil

@@ -77,6 +77,8 @@ func TestAuthorize(t *testing.T) {
 		{"scanner at its event", sam, tenancy.Scanner, tenancy.Target{EventID: "e1"}, ""},
 		{"scanner at its event's order", sam, tenancy.Scanner, tenancy.Target{OrderID: "o1"}, ""},
 		{"scanner at another event of its org", sam, tenancy.Scanner, tenancy.Target{EventID: "e2"}, apperr.Forbidden},
+		{"scanner on an org route (its own events)", sam, tenancy.Scanner, tenancy.Target{Org: true}, ""},
+		{"scanner naming no event on an event route", sam, tenancy.Scanner, tenancy.Target{}, apperr.Forbidden},
 		{"scanner refunding", sam, tenancy.BoxOffice, tenancy.Target{OrderID: "o1"}, apperr.Forbidden},
 		{"scanner pausing", sam, tenancy.Manager, tenancy.Target{EventID: "e1"}, apperr.Forbidden},
 		{"revoked manager", max, tenancy.Manager, tenancy.Target{EventID: "e1"}, apperr.NotFound},
@@ -92,6 +94,9 @@ func TestAuthorize(t *testing.T) {
 		if got := apperr.CodeOf(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
+	}
+	if a, err := svc.Authorize(ctx, sam, tenancy.Scanner, tenancy.Target{Org: true}); err != nil || len(a.Events) != 1 || a.Events[0] != "e1" {
+		t.Errorf("scanner's access on an org route: %+v, %v; want its event e1", a, err)
 	}
 	clk.Advance(time.Second)
 	if _, err := svc.Grant(ctx, acc, tenancy.GrantRequest{Subject: machine.Subject, Role: tenancy.Manager}); err != nil {

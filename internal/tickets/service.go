@@ -40,6 +40,10 @@ type Result struct {
 	Seat     string  `json:"seat,omitempty"`
 	// EventID is the ticket's event, for WRONG_EVENT.
 	EventID string `json:"eventId,omitempty"`
+	// FirstScanAt and FirstScanGate tell an ALREADY_USED gate when and
+	// where the ticket was admitted (someone may be holding a copy).
+	FirstScanAt   time.Time `json:"firstScanAt,omitzero"`
+	FirstScanGate string    `json:"firstScanGate,omitempty"`
 }
 
 // Ticket states as a fan sees them (IssuedTicket.Status).
@@ -579,6 +583,9 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 		log.Info("check-in repeated: answering as first time", "result", final.Result, "computed", res.Result)
 	} else {
 		log.Info("check-in", "result", final.Result)
+	}
+	if final.Result == AlreadyUsed && out.Current.ScanNonce != "" {
+		final.FirstScanAt, final.FirstScanGate = out.Current.ScannedAt, out.Current.Gate
 	}
 	return final, nil
 }

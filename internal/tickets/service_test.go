@@ -287,8 +287,14 @@ func TestSameNonceSameAnswer(t *testing.T) {
 		}
 	})
 	t.Run("EvenAfterTheTicketChanges", func(t *testing.T) {
-		if r := e.mustCheckIn(t, tk.Code, "second"); r.Result != tickets.AlreadyUsed {
+		e.clock.Advance(time.Minute)
+		r := e.mustCheckIn(t, tk.Code, "second")
+		if r.Result != tickets.AlreadyUsed {
 			t.Fatalf("second nonce: %+v", r)
+		}
+		// The gate is told when and where the ticket got in.
+		if want := e.clock.Now().Add(-time.Minute); !r.FirstScanAt.Equal(want) || r.FirstScanGate != "north-1" {
+			t.Fatalf("second nonce's first scan: %v at %q, want %v at north-1", r.FirstScanAt, r.FirstScanGate, want)
 		}
 		if err := e.svc.Revoke(context.Background(), tk.OrderID, "refund"); err != nil {
 			t.Fatal(err)

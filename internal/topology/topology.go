@@ -459,6 +459,10 @@ func Default() Topology {
 				Staff: StaffOwner, Scope: ScopeOrg},
 			{Method: "GET", Path: "/admin/v1/audit", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				Staff: StaffOwner, Scope: ScopeOrg},
+			// The gate page: the events the caller may check in at (a
+			// scanner's assignments; every event for managers and owners).
+			{Method: "GET", Path: "/admin/v1/checkin/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffScanner, Scope: ScopeOrg},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},
