@@ -111,8 +111,9 @@ function keep(role, s) {
   localStorage.setItem(skey(role), JSON.stringify(s));
   return s;
 }
-export async function signIn(role, sub) {
-  const t = await api('/dev/token', { method: 'POST', body: { sub, role } });
+// org names a staff member's organization (the dev token's org claim).
+export async function signIn(role, sub, org) {
+  const t = await api('/dev/token', { method: 'POST', body: { sub, role, org: org || undefined } });
   return keep(role, { sub, name: sub, token: t.token, expiresAt: t.expiresAt });
 }
 // signOut forgets the session. everywhere also ends the hosted sign-in's
@@ -203,15 +204,18 @@ export function signInForm(role, lead, then) {
   const id = `acct-${role}`;
   const input = h('input', { id, name: 'account', autocomplete: 'username', required: true, maxlength: '64',
     value: `${role}-${Math.random().toString(36).slice(2, 7)}`, 'aria-describedby': `${id}-hint` });
+  // Staff other than organizers belong to an organization their owner named.
+  const org = role === 'staff' && h('input', { id: `${id}-org`, name: 'org', required: true, maxlength: '64' });
   const form = h('form', { class: 'signin' },
     h('p', {}, lead),
     h('label', { for: id }, 'Account name'), input,
+    org && [h('label', { for: org.id }, 'Organization'), org],
     h('p', { class: 'hint', id: `${id}-hint` }, 'Local development sign-in: any name works and is your account.'),
     h('button', { type: 'submit' }, 'Sign in and continue'), err);
   form.addEventListener('submit', async e => {
     e.preventDefault();
     form.querySelector('button').disabled = true;
-    try { then(await signIn(role, input.value.trim())); } catch (x) { err.textContent = explain(x); form.querySelector('button').disabled = false; }
+    try { then(await signIn(role, input.value.trim(), org && org.value.trim())); } catch (x) { err.textContent = explain(x); form.querySelector('button').disabled = false; }
   });
   return form;
 }

@@ -90,6 +90,20 @@ func (c client) token(sub string, role auth.Role) string {
 
 func (c client) call(method, path, token string, body any) (int, map[string]any) {
 	c.t.Helper()
+	code, raw := c.send(method, path, token, body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return code, out
+}
+
+// raw is a GET's status and body, for answers that are not an object.
+func (c client) raw(method, path, token string) (int, []byte) {
+	c.t.Helper()
+	return c.send(method, path, token, nil)
+}
+
+func (c client) send(method, path, token string, body any) (int, []byte) {
+	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -113,9 +127,11 @@ func (c client) call(method, path, token string, body any) (int, map[string]any)
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return res.StatusCode, raw
 }
 
 // shots numbers and saves screenshots.

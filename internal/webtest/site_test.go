@@ -252,12 +252,7 @@ func TestSiteInBrowser(t *testing.T) {
 
 	// --- The owner grants a scanner for the event; the audit log shows the
 	// event's creation, the sale's changes and the grant.
-	org.do(10*time.Second, "grant a scanner",
-		chromedp.SetValue(chromedp.ID("grant-sub"), "gate-1"),
-		chromedp.SetValue(chromedp.ID("grant-role"), "scanner"),
-		chromedp.Click(chromedp.CSS("#grant button[type=submit]")))
-	org.waitText("#team-result", "gate-1 is now scanner.", 10*time.Second)
-	org.waitText("#team", eventID, 10*time.Second)
+	org.grantScanner("gate-1", eventID)
 	org.waitText("#audit", "staff.grant: gate-1 is scanner", 10*time.Second)
 	org.waitText("#audit", "event.sale: open", 10*time.Second)
 	org.waitText("#audit", "event.create: "+name, 10*time.Second)

@@ -69,6 +69,7 @@ StarArena local stack
   fan site           %[1]s/?event=%[2]s
   with waiting room  %[1]s/?event=%[5]s  (sale opens 2 minutes after start-up)
   organizer console  %[1]s/console/
+  gate page          %[1]s/gate/
   API                %[1]s/v1/events
   dev tokens         curl -X POST %[1]s/dev/token -d '{"sub":"fan-1","role":"fan"}'
   DynamoDB           %[3]s
