@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -117,6 +118,13 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			}
 			return listing(evs, nil, c, view)
 		},
+		"GET /admin/v1/events/{eventId}/gate-kit": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			rs, err := st.Tickets.Revocations(ctx, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, gateKit(r.Path("eventId"), st.Tickets.PublicKeys(), rs, c.Now())), nil
+		},
 		"GET /admin/v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := st.Orders.Get(ctx, r.Path("orderId"))
 			if err != nil {
@@ -209,6 +217,40 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			return httpapi.JSON(http.StatusOK, map[string]any{"org": r.Access.Org, "entries": es}), nil
 		},
 	}
+}
+
+// GateKit is what a gate device keeps to check an event's codes offline
+// (ADR 21): every key that may have signed them, and the tickets revoked.
+type GateKit struct {
+	EventID     string        `json:"eventId"`
+	Keys        []GateKey     `json:"keys"`
+	Revocations []GateRevoked `json:"revocations"`
+	At          time.Time     `json:"at"`
+}
+
+// GateKey is an Ed25519 public key: X is its 32 bytes, base64url.
+type GateKey struct {
+	KID string `json:"kid"`
+	Alg string `json:"alg"`
+	X   string `json:"x"`
+}
+
+// GateRevoked refuses the codes of one ticket up to a version.
+type GateRevoked struct {
+	OrderID     string `json:"orderId"`
+	Seat        string `json:"seat"`
+	UpToVersion int    `json:"upToVersion"`
+}
+
+func gateKit(event string, keys []tickets.PublicKey, rs []tickets.Revocation, at time.Time) GateKit {
+	k := GateKit{EventID: event, Keys: []GateKey{}, Revocations: []GateRevoked{}, At: at}
+	for _, pk := range keys {
+		k.Keys = append(k.Keys, GateKey{KID: pk.ID, Alg: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pk.Key)})
+	}
+	for _, r := range rs {
+		k.Revocations = append(k.Revocations, GateRevoked{OrderID: r.OrderID, Seat: r.Seat, UpToVersion: r.UpToVersion})
+	}
+	return k
 }
 
 // saleDetail describes a sale change for the audit log.

@@ -26,6 +26,11 @@ func (c *conformance) staff(org, fan, event, issued, pending string) {
 		{name: "check-in events without identity", method: "GET", path: "/admin/v1/checkin/events", status: 401, code: "UNAUTHORIZED"},
 		{name: "check-in events as a fan", method: "GET", path: "/admin/v1/checkin/events", token: fan, status: 403, code: "FORBIDDEN"},
 
+		{name: "gate kit", method: "GET", path: "/admin/v1/events/" + event + "/gate-kit", token: org, status: 200, valid: true},
+		{name: "gate kit without identity", method: "GET", path: "/admin/v1/events/" + event + "/gate-kit", status: 401, code: "UNAUTHORIZED"},
+		{name: "gate kit as a fan", method: "GET", path: "/admin/v1/events/" + event + "/gate-kit", token: fan, status: 403, code: "FORBIDDEN"},
+		{name: "gate kit of an unknown event", method: "GET", path: "/admin/v1/events/nope/gate-kit", token: org, status: 404, code: "NOT_FOUND", valid: true},
+
 		{name: "order as staff", method: "GET", path: "/admin/v1/orders/" + issued, token: org, status: 200, valid: true},
 		{name: "order as staff without identity", method: "GET", path: "/admin/v1/orders/" + issued, status: 401, code: "UNAUTHORIZED"},
 		{name: "order as staff as a fan", method: "GET", path: "/admin/v1/orders/" + issued, token: fan, status: 403, code: "FORBIDDEN"},

@@ -503,6 +503,10 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 	return s.issued(ctx, ts, false)
 }
 
+// PublicKeys lists the keys that verify ticket codes (for gate devices
+// that check codes while offline).
+func (s *Service) PublicKeys() []PublicKey { return s.codec.PublicKeys() }
+
 // Revocations returns an event's revocation list (for gate devices).
 func (s *Service) Revocations(ctx context.Context, eventID string) ([]Revocation, error) {
 	rs, err := s.store.Revocations(ctx, eventID)

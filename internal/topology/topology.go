@@ -463,6 +463,10 @@ func Default() Topology {
 			// scanner's assignments; every event for managers and owners).
 			{Method: "GET", Path: "/admin/v1/checkin/events", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				Staff: StaffScanner, Scope: ScopeOrg},
+			// What a gate needs to check the event's codes while offline:
+			// the public verification keys and the revocation list.
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/gate-kit", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffScanner, Scope: ScopeEvent},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},

@@ -27,8 +27,11 @@ func TestGateInBrowser(t *testing.T) {
 	event := openEvent(t, api, ownerToken, "Gate Night")
 	other := openEvent(t, api, ownerToken, "Other Night")
 	fanToken := api.token("fan-gate-1", auth.RoleFan)
-	order, code := issuedCode(t, api, event, fanToken)
-	_, otherCode := issuedCode(t, api, other, api.token("fan-gate-2", auth.RoleFan))
+	order, code := issuedCode(t, api, event, "A-1-1", fanToken)
+	_, otherCode := issuedCode(t, api, other, "A-1-1", api.token("fan-gate-2", auth.RoleFan))
+	fan3 := api.token("fan-gate-3", auth.RoleFan)
+	order3, code3 := issuedCode(t, api, event, "A-1-2", fan3)
+	_, code4 := issuedCode(t, api, event, "A-1-3", api.token("fan-gate-4", auth.RoleFan))
 
 	// --- The owner grants gate-1 the scanner role for the event.
 	owner := b.person("owner")
@@ -58,30 +61,26 @@ func TestGateInBrowser(t *testing.T) {
 	}
 	gate.do(10*time.Second, "name the gate", chromedp.SetValue(chromedp.ID("gate-name"), "north-3"))
 
-	scan := func(c string) {
+	// scan types code, checks it, and waits for word and a part of why.
+	scan := func(code, word, why string) {
 		t.Helper()
 		gate.do(10*time.Second, "type a code",
-			chromedp.SendKeys(chromedp.ID("code"), c), chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
+			chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
+		gate.waitText("#result .word", word, 10*time.Second)
+		gate.waitText("#result .why", why, 5*time.Second)
 	}
-	scan(code)
-	gate.waitText("#result .word", "Admitted", 10*time.Second)
-	gate.waitText("#result .why", "Seat A-1-1", 5*time.Second)
+	scan(code, "Admitted", "Seat A-1-1")
 	if r := eval[string](gate, "the result's colour key", `document.getElementById('result').dataset.result`); r != "ADMITTED" {
 		t.Errorf("the result box is marked %q, want ADMITTED", r)
 	}
 	gate.shot("gate-admitted")
 
-	scan(code)
-	gate.waitText("#result .word", "Already used", 10*time.Second)
-	gate.waitText("#result .why", "at gate north-3", 5*time.Second)
+	scan(code, "Already used", "at gate north-3")
 	gate.narrow("gate-already-used")
 
-	scan(otherCode)
-	gate.waitText("#result .word", "Wrong event", 10*time.Second)
-	gate.waitText("#result .why", "another event ("+other+")", 5*time.Second)
+	scan(otherCode, "Wrong event", "another event ("+other+")")
 
-	scan("not-a-ticket")
-	gate.waitText("#result .word", "Invalid", 10*time.Second)
+	scan("not-a-ticket", "Invalid", "Not a StarArena ticket")
 	gate.waitText("#recent", "Admitted", 5*time.Second)
 	// The camera is offered exactly when the browser can read QR codes.
 	if ok := eval[bool](gate, "the camera button", `('BarcodeDetector' in window && !!navigator.mediaDevices) ===
@@ -92,6 +91,39 @@ func TestGateInBrowser(t *testing.T) {
 	// The ticket is used on the server, not only on the page.
 	if ts := tickets(t, api, fanToken, order); ts[0].Status != "USED" {
 		t.Errorf("the admitted ticket is %s on the server, want USED", ts[0].Status)
+	}
+
+	// --- Offline: check-in requests fail. The page checks codes itself
+	// with the event's keys, admits A-1-2 and queues it; a second scan of
+	// it is ALREADY USED on the phone. A-1-3 got in at another gate
+	// meanwhile: the phone admits it too, and sync shows the conflict.
+	gate.waitText("#kit", "Offline checks ready", 10*time.Second)
+	if code, out := api.call("POST", "/v1/checkin", ownerToken, map[string]any{"eventId": event, "code": code4, "nonce": "south-1-a", "gate": "south-1"}); code != 200 || out["result"] != "ADMITTED" {
+		t.Fatalf("A-1-3 at gate south-1: %d %v", code, out)
+	}
+	blockURL(gate, "*://*:*/v1/checkin", true)
+	scan(code3, "Admitted offline", "checked on this phone")
+	gate.waitText("#sync", "1 offline scan waiting", 5*time.Second)
+	gate.shot("gate-admitted-offline")
+	scan(code3, "Already used", "checked offline")
+	scan(code4, "Admitted offline", "checked on this phone")
+	gate.waitText("#sync", "2 offline scans waiting", 5*time.Second)
+	scan(code[:len(code)-2]+"AA", "Invalid", "checked offline")
+	if ts := tickets(t, api, fan3, order3); ts[0].Status != "VALID" {
+		t.Fatalf("A-1-2 is %s on the server while the gate is offline, want VALID", ts[0].Status)
+	}
+
+	blockURL(gate, "*://*:*/v1/checkin", false)
+	gate.waitText("#sync", "All offline scans sent.", 15*time.Second)
+	gate.waitText("#conflicts", "StarArena answered ALREADY USED", 5*time.Second)
+	gate.waitText("#conflicts", "the first scan wins: it got in at", 5*time.Second)
+	gate.waitText("#conflicts", "at gate south-1", 5*time.Second)
+	gate.narrow("gate-synced")
+	if ts := tickets(t, api, fan3, order3); ts[0].Status != "USED" {
+		t.Errorf("A-1-2 is %s on the server after the sync, want USED", ts[0].Status)
+	}
+	if n := eval[int](gate, "the queue", `JSON.parse(localStorage.getItem('stararena.gate.queue') || '[]').length`); n != 0 {
+		t.Errorf("%d scans still queued after the sync", n)
 	}
 
 	if p := b.pageProblems(); len(p) > 0 {
@@ -128,16 +160,16 @@ func openEvent(t *testing.T, api client, owner, name string) string {
 	return ev["eventId"].(string)
 }
 
-// issuedCode buys seat A-1-1 of event with the fan's token tok through the
+// issuedCode buys seat of event with the fan's token tok through the
 // API (admission, hold, sandbox payment) and returns the order and its
 // ticket's code once issued.
-func issuedCode(t *testing.T, api client, event, tok string) (order, code string) {
+func issuedCode(t *testing.T, api client, event, seat, tok string) (order, code string) {
 	t.Helper()
 	status, adm := api.call("POST", "/v1/events/"+event+"/admission", tok, nil)
 	if status != 200 {
 		t.Fatalf("admission: %d %v", status, adm)
 	}
-	status, hold := api.call("POST", "/v1/events/"+event+"/holds", tok, map[string]any{"admissionToken": adm["admissionToken"], "seats": []string{"A-1-1"}})
+	status, hold := api.call("POST", "/v1/events/"+event+"/holds", tok, map[string]any{"admissionToken": adm["admissionToken"], "seats": []string{seat}})
 	if status != 201 {
 		t.Fatalf("hold: %d %v", status, hold)
 	}

@@ -339,13 +339,17 @@ func findTab(t *testing.T, p *page, part string) target.ID {
 
 // blockAvailability makes the page's availability requests fail (or lets
 // them through again).
-func blockAvailability(p *page, block bool) {
+func blockAvailability(p *page, block bool) { blockURL(p, "*://*:*/v1/events/*/availability", block) }
+
+// blockURL makes the page's requests matching pattern fail as on a dropped
+// network (or, with block false, lets every request through again).
+func blockURL(p *page, pattern string, block bool) {
 	p.t.Helper()
 	var patterns []*network.BlockPattern
 	if block {
-		patterns = []*network.BlockPattern{{URLPattern: "*://*:*/v1/events/*/availability", Block: true}}
+		patterns = []*network.BlockPattern{{URLPattern: pattern, Block: true}}
 	}
-	p.do(5*time.Second, "block availability requests", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	p.do(5*time.Second, "block "+pattern, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns})
 		return err
 	}))
