@@ -139,12 +139,12 @@ async function fetchKit() {
 const unb64 = t => Uint8Array.from(atob(t.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0));
 const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
 
-// parseCode reads a ticket code T1.<kid>.<payload>.<signature> without
+// parseCode reads a ticket code T2.<kid>.<payload>.<signature> without
 // checking its signature (internal/tickets/codec.go has the format): null
 // when it is not one.
 function parseCode(code) {
   const p = code.split('.');
-  if (p.length !== 4 || p[0] !== 'T1' || !/^[A-Za-z0-9_.-]+$/.test(code)) return null;
+  if (p.length !== 4 || p[0] !== 'T2' || !/^[A-Za-z0-9_.-]+$/.test(code)) return null;
   let b;
   try { b = unb64(p[2]); } catch { return null; }
   const f = [];
@@ -160,14 +160,19 @@ function parseCode(code) {
       i += tag;
     } else return null;
   }
-  let version = 0, shift = 0, done = false;
-  while (i < b.length && !done) {
-    version += (b[i] & 0x7f) * 2 ** shift;
-    done = !(b[i++] & 0x80);
-    shift += 7;
-  }
-  if (!done || i !== b.length || version < 1) return null;
-  return { kid: p[1], signed: p.slice(0, 3).join('.'), sig: p[3], eventId: f[0], orderId: f[1], seat: f[2], version };
+  const uvarint = () => {
+    let v = 0, shift = 0;
+    while (i < b.length) {
+      const c = b[i++];
+      v += (c & 0x7f) * 2 ** shift;
+      if (!(c & 0x80)) return v;
+      shift += 7;
+    }
+    return -1;
+  };
+  const version = uvarint(), exp = uvarint();
+  if (version < 1 || exp < 1 || i !== b.length) return null;
+  return { kid: p[1], signed: p.slice(0, 3).join('.'), sig: p[3], eventId: f[0], orderId: f[1], seat: f[2], version, exp };
 }
 
 const ticketKey = t => `${t.orderId}/${t.seat}`;
@@ -192,6 +197,8 @@ async function verifyOffline(code, eventId) {
     ok = await crypto.subtle.verify({ name: 'Ed25519' }, k, unb64(t.sig), new TextEncoder().encode(t.signed));
   } catch { return { result: 'UNCHECKED' }; } // no Ed25519 in this browser's WebCrypto
   if (!ok) return { result: 'INVALID' };
+  // As the API does: a code past its signed expiry admits no one.
+  if (Date.now() / 1000 > t.exp) return { result: 'INVALID' };
   if (t.eventId !== eventId) return { result: 'WRONG_EVENT', eventId: t.eventId, seat: t.seat };
   if (kit.revocations.some(r => r.orderId === t.orderId && r.seat === t.seat && t.version <= r.upToVersion)) return { result: 'REVOKED', seat: t.seat };
   const seen = (read(keys.seen(eventId)) || {})[ticketKey(t)];
