@@ -74,6 +74,7 @@ func TestUnroutedRequestsAndTheJoinLimit(t *testing.T) {
 		t.Fatalf("none of %d joins limited", 2*limits.JoinsPerMinute+1)
 	}
 }
+
 // The local file server sends the site's security headers, the ones
 // CloudFront's response headers policy adds in AWS.
 func TestSiteSendsTheSecurityHeaders(t *testing.T) {
