@@ -87,6 +87,9 @@ const (
 	ProviderIDBytes = 255
 	// SignatureHeaderBytes bounds a webhook's signature header.
 	SignatureHeaderBytes = 4096
+	// GateBytes bounds the gate a check-in names (printable ASCII), and so
+	// the gate an ALREADY_USED answer reports.
+	GateBytes = 64
 )
 
 // Lists.

@@ -101,6 +101,7 @@ var stated = map[bound]int64{
 	{"/paths/~1webhooks~1{provider}/post/parameters/0/schema", "maxLength"}:            limits.SignatureHeaderBytes,
 	{"/components/schemas/SandboxCompleteRequest/properties/delaySeconds", "maximum"}:  int64(limits.SandboxMaxDelay / time.Second),
 	{"/components/schemas/SandboxDuplicateRequest/properties/delaySeconds", "maximum"}: int64(limits.SandboxMaxDelay / time.Second),
+	{"/components/schemas/CheckInResult/properties/firstScanGate", "maxLength"}:        limits.GateBytes,
 }
 
 // notLimits are numeric keywords of the document that state no limit of

@@ -10,6 +10,7 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/retry"
 )
@@ -519,7 +520,7 @@ func (s *Service) Revocations(ctx context.Context, eventID string) ([]Revocation
 // Bounds of check-in inputs.
 const (
 	maxNonce = 128
-	maxGate  = 64
+	maxGate  = limits.GateBytes
 )
 
 // CheckIn verifies one scan of code.

@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/topology"
@@ -496,14 +496,15 @@ func demoStack(t *testing.T, getenv config.Getenv, clk *clock.Offset) *devstack.
 }
 
 // TestRunWithEndpoint points the command at an existing DynamoDB-compatible
-// server: the function's writes land there.
+// server (a separate embedded one, which reports its tables ACTIVE as the
+// table helper waits for): the function's writes land there.
 func TestRunWithEndpoint(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: localdynamo.New(localdynamo.Options{}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	endpoint := "http://" + ln.Addr().String()
