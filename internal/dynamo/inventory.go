@@ -2,8 +2,11 @@ package dynamo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,11 +104,29 @@ func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: heldMarker(&o, seat)}})
 		parts = append(parts, part{kind: "marker", seat: seat})
 	}
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(holdToken(p))})
 	if err == nil {
 		return nil
 	}
 	return holdConflict(err, parts)
+}
+
+// holdToken is the hold transaction's ClientRequestToken, derived from the
+// request (its order id, one per hold request), the plan and how many of
+// the request's transactions were cancelled. The SDK's own token lasts
+// only for its retries of one call; this one also makes the hold's retry
+// of the same plan after an unknown outcome (the SDK gave up on a lost
+// answer) return the first success instead of failing on its own writes
+// ("admission token already used"). Another plan gets another token: a
+// token with other writes is refused (IdempotentParameterMismatch).
+func holdToken(p inventory.HoldPlan) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "hold\x00%s\x00%d\x00%s\x00%s", p.Order.ID, p.Cancelled, p.AdmissionID, strings.Join(p.Seats, ","))
+	for _, t := range p.GA {
+		fmt.Fprintf(h, "\x00%d:%d", t.Shard, t.Quantity)
+	}
+	// DynamoDB takes at most 36 characters.
+	return hex.EncodeToString(h.Sum(nil))[:36]
 }
 
 // holdConflict classifies a failed hold transaction. Failed conditions

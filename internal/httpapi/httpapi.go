@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -25,6 +26,7 @@ import (
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/reqid"
+	"github.com/stararena/stararena/internal/retry"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -176,7 +178,7 @@ func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	}
 	if err == nil {
 		var out Response
-		if out, err = f.h[route.Key()](ctx, req); err == nil {
+		if out, err = f.serve(ctx, route, req); err == nil {
 			return encode(out, route, ev.RequestContext.HTTP.Method), nil
 		}
 	}
@@ -186,6 +188,21 @@ func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		log.InfoContext(ctx, "request refused", "code", apperr.CodeOf(err), "err", err)
 	}
 	return errorResponse(err), nil
+}
+
+// serve runs the route's handler within a retry budget: its calls and
+// every retry of them (the SDK's, the services') get retry.DeadlineShare of
+// the time the function has left, and the rest is left to answer. A
+// handler that ran out of that budget answers 503 UNAVAILABLE (come back
+// shortly), not the 500 a function's deadline produces.
+func (f *Function) serve(ctx context.Context, route topology.Route, req *Request) (Response, error) {
+	bctx, cancel := retry.Policy{}.Bound(ctx)
+	defer cancel()
+	out, err := f.h[route.Key()](bctx, req)
+	if err != nil && ctx.Err() == nil && errors.Is(bctx.Err(), context.DeadlineExceeded) && apperr.CodeOf(err) == apperr.Internal {
+		err = apperr.Wrap(err, apperr.Unavailable, "the service is busy; retry after a short pause")
+	}
+	return out, err
 }
 
 // authorize runs the guard on a staff route: the route's declared role, in

@@ -2,8 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -85,5 +88,29 @@ func TestRetryAfterOnEvery429And503(t *testing.T) {
 				t.Fatalf("%d: Retry-After %q, want %q", resp.StatusCode, got, c.want)
 			}
 		})
+	}
+}
+
+// A handler that is still waiting on its dependencies when its share of
+// the function's deadline runs out answers 503 UNAVAILABLE with
+// Retry-After, before the deadline (which would answer 500).
+func TestAHandlerOutOfBudgetAnswers503BeforeTheDeadline(t *testing.T) {
+	tp := topology.Topology{Functions: []topology.Function{{Name: "f"}},
+		Routes: []topology.Route{{Method: "GET", Path: "/x", Function: "f", Integration: topology.IntegrationLambda}}}
+	fn, err := httpapi.NewFunction("f", tp, map[string]httpapi.Handler{"GET /x": func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) {
+		<-ctx.Done() // a dependency that never answers
+		return httpapi.Response{}, fmt.Errorf("read: %w", ctx.Err())
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, _ := fn.Handle(ctx, request("GET", "/x", "GET /x"))
+	if ctx.Err() != nil {
+		t.Fatal("the handler was answered at the function's deadline, not within its budget")
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, `"UNAVAILABLE"`) {
+		t.Fatalf("%d Retry-After %q %s, want 503 UNAVAILABLE with Retry-After", resp.StatusCode, resp.Headers["Retry-After"], resp.Body)
 	}
 }

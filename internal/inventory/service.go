@@ -36,6 +36,13 @@ type HoldPlan struct {
 	AdmissionExpires time.Time
 	// Idempotency, when set, records the key so a retry finds this order.
 	Idempotency *IdempotencyRecord
+	// Cancelled counts this request's transactions DynamoDB answered by
+	// cancelling them. The store derives the transaction's request token
+	// from the order, the plan and it: a retry after an unknown outcome
+	// (an answer lost, a timeout) repeats the token, so DynamoDB answers
+	// with the first success if there was one; a retry after a
+	// cancellation is a new request.
+	Cancelled int
 }
 
 // IdempotencyRecord maps (account, key) to the first answer.
@@ -104,6 +111,8 @@ type Options struct {
 	// Retry paces retries after contention or throttling (default 5
 	// attempts, waits of up to 5 ms doubling to 100 ms). A hold may wait
 	// before each of its 2×Attempts plans whatever Retry.Attempts says.
+	// Retry.Bound limits the whole hold, the SDK's retries included, to
+	// Retry.Budget and to a share of the caller's deadline.
 	Retry retry.Policy
 	// OnHold runs after a hold commits (not on an idempotent replay): it
 	// starts the order workflow. Its failure is logged, not returned — the
@@ -168,9 +177,16 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 // Errors: INVALID_REQUEST/UNPROCESSABLE (seats that do not exist),
 // ADMISSION_INVALID, SALE_NOT_OPEN, LIMIT_EXCEEDED, SEATS_UNAVAILABLE (with
 // details.seats), SOLD_OUT, IDEMPOTENCY_KEY_REUSED, RATE_LIMITED,
-// UNAVAILABLE (DynamoDB kept cancelling for contention, or the limiter's
-// counter could not be reached).
+// UNAVAILABLE (DynamoDB kept cancelling for contention or throttling until
+// the retry budget ran out, or the limiter's counter could not be reached).
 func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (orders.Order, error) {
+	// Every call and retry of the hold, the SDK's included, shares one
+	// budget inside the function's deadline: a DynamoDB that keeps
+	// throttling makes the fan's answer 503 in time, not a timeout's 500.
+	// The workflow start after the commit runs on ctx itself.
+	parent := ctx
+	ctx, cancel := s.retry.Bound(ctx)
+	defer cancel()
 	ev, err := s.events.Get(ctx, eventID)
 	if err != nil {
 		return orders.Order{}, err
@@ -232,66 +248,97 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 	if err != nil {
 		return orders.Order{}, err
 	}
-	return s.run(ctx, planner, account, idemKey, fp)
+	o, made, err := s.run(ctx, planner, account, idemKey, fp)
+	if err != nil {
+		return orders.Order{}, busy(err, "the service is busy; try again")
+	}
+	if made {
+		s.committed(parent, o)
+	}
+	return o, nil
+}
+
+// committed runs after a hold commits (not on an idempotent replay).
+func (s *Service) committed(ctx context.Context, o orders.Order) {
+	if s.onHold == nil {
+		return
+	}
+	if err := s.onHold(ctx, o); err != nil {
+		s.log.ErrorContext(ctx, "order workflow not started; the reconciler will release the hold if unpaid",
+			"eventId", o.EventID, "orderId", o.ID, "err", err)
+	}
 }
 
 // run executes plans until one commits or the conflict cannot be routed
 // around. A conflict on named seats or shards is re-planned at once; a
 // transient failure (contention, throttling) waits first, within the
-// service's retry budget.
-func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (orders.Order, error) {
+// service's retry budget. The bool says whether this request made the
+// order (false: an idempotent replay of another request's).
+func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (orders.Order, bool, error) {
 	var last *Conflict
 	paced := s.retry
 	paced.Attempts = s.attempts * 2
 	wait := paced.Start()
+	cancelled := 0
 	for attempt := 0; attempt < s.attempts*2; attempt++ {
 		p, err := planner(attempt, last)
 		if err != nil {
-			return orders.Order{}, err
+			return orders.Order{}, false, err
 		}
+		p.Cancelled = cancelled
 		err = s.store.CreateHold(ctx, p)
 		if err == nil {
 			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
-			if s.onHold != nil {
-				if err := s.onHold(ctx, p.Order); err != nil {
-					s.log.ErrorContext(ctx, "order workflow not started; the reconciler will release the hold if unpaid",
-						"eventId", p.Order.EventID, "orderId", p.Order.ID, "err", err)
-				}
-			}
-			return p.Order, nil
+			return p.Order, true, nil
 		}
 		transient := fault.Retryable(err)
 		c := &Conflict{}
-		if !errors.As(err, &c) && !transient {
-			return orders.Order{}, fmt.Errorf("hold: %w", err)
+		if errors.As(err, &c) {
+			cancelled++
+		} else if !transient {
+			return orders.Order{}, false, fmt.Errorf("hold: %w", err)
 		}
 		switch {
 		case c.Idempotency:
 			o, done, err := s.replay(ctx, account, idemKey, fp)
 			if done || err != nil {
-				return o, err
+				// The order may be this request's own, its answer lost.
+				return o, err == nil && o.ID == p.Order.ID, err
 			}
 			// Recorded and gone again cannot happen; treat as contention.
 			transient = true
 		case c.Admission:
-			return orders.Order{}, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
+			// An earlier attempt of this very request may have committed
+			// with its answer lost, then been tried again with another
+			// plan (the store's request token replays only the same plan):
+			// its order is this request's.
+			if o, err := s.store.GetOrder(ctx, p.Order.ID); err == nil && o.Account == account {
+				s.log.InfoContext(ctx, "hold created; its answer was lost", "eventId", o.EventID, "orderId", o.ID, "attempt", attempt+1)
+				return o, true, nil
+			}
+			return orders.Order{}, false, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
 		case c.Limit:
-			return orders.Order{}, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
+			return orders.Order{}, false, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
 		}
 		if transient {
 			if werr := wait.Wait(ctx, err); werr != nil {
-				return orders.Order{}, busy(werr, "too much contention on these seats; try again")
+				return orders.Order{}, false, busy(werr, "too much contention on these seats; try again")
 			}
 		}
 		last = c
 	}
-	return orders.Order{}, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
+	return orders.Order{}, false, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
 }
 
-// busy translates a retry that gave up into UNAVAILABLE; a cancelled
-// context stays as it is.
+// busy translates a retry that gave up, or a budget that ran out while
+// the caller's own context goes on, into UNAVAILABLE; a cancelled
+// context stays as it is. An error that already has its code keeps it.
 func busy(err error, msg string) error {
-	if errors.Is(err, retry.ErrExhausted) {
+	var ae *apperr.Error
+	switch {
+	case errors.As(err, &ae):
+		return err
+	case errors.Is(err, retry.ErrExhausted), errors.Is(err, context.DeadlineExceeded):
 		return apperr.Wrap(err, apperr.Unavailable, "%s", msg)
 	}
 	return err

@@ -83,11 +83,39 @@ func (b *Backoff) Wait(ctx context.Context, last error) error {
 	if !b.deadline.IsZero() && b.p.Clock.Now().Add(d).After(b.deadline) {
 		return exhausted(b.attempt, last)
 	}
+	// A wait that would outlast the caller's deadline gives up now, so the
+	// caller still has time to answer "busy" rather than run out of time.
+	// Context deadlines are wall-clock time, whatever Clock says.
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(d).Before(dl) {
+		return exhausted(b.attempt, last)
+	}
 	if err := b.p.Sleep(ctx, d); err != nil {
 		return err
 	}
 	b.attempt++
 	return nil
+}
+
+// DeadlineShare is the part of the time a context has left that Bound
+// gives the calls and their retries: the rest is the caller's, to answer
+// (a function's deadline overrun is a 500 where a 503 was due).
+const DeadlineShare = 3 / 4.0
+
+// Bound returns ctx limited to the policy's time Budget and to
+// DeadlineShare of the time ctx has left, for the calls of one request and
+// every retry of them, the SDK's own included: a retry budget is per
+// request, not per call. The cancel func must be called.
+func (p Policy) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	limit := p.Budget
+	if dl, ok := ctx.Deadline(); ok {
+		share := time.Duration(float64(time.Until(dl)) * DeadlineShare)
+		if limit <= 0 || share < limit {
+			limit = max(share, 0)
+		}
+	} else if limit <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, limit)
 }
 
 // ceiling is min(Cap, Base·2^(attempt-1)).

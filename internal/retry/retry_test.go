@@ -190,3 +190,48 @@ func TestFullJitterStaysUnderTheCeiling(t *testing.T) {
 		t.Fatalf("%d distinct waits of %d: not jittered", len(distinct), len(waits))
 	}
 }
+
+func TestAWaitPastTheCallersDeadlineGivesUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	ft := newFakeTime()
+	calls := 0
+	err := do(ctx, ft.policy(retry.Policy{Attempts: 10, Base: 2 * time.Hour, Cap: 2 * time.Hour, Jitter: ceilingJitter}), func(int) error {
+		calls++
+		return fault.E("save", fault.Unavailable, nil)
+	})
+	if calls != 1 || len(ft.waits) != 0 || !errors.Is(err, retry.ErrExhausted) || !fault.Retryable(err) {
+		t.Fatalf("%d calls, waits %v, err %v; want 1 call, no wait, ErrExhausted keeping the fault kind", calls, ft.waits, err)
+	}
+}
+
+func TestBoundLeavesTheCallerTimeToAnswer(t *testing.T) {
+	t.Run("ShareOfTheDeadline", func(t *testing.T) {
+		parent, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		pdl, _ := parent.Deadline()
+		ctx, cancel2 := retry.Policy{}.Bound(parent)
+		defer cancel2()
+		dl, ok := ctx.Deadline()
+		left := time.Until(pdl)
+		if !ok || pdl.Sub(dl) < left/4-100*time.Millisecond || pdl.Sub(dl) > left/4+100*time.Millisecond {
+			t.Fatalf("bound ends %s before the caller's deadline, want about a quarter of %s", pdl.Sub(dl), left)
+		}
+	})
+	t.Run("BudgetWhenShorter", func(t *testing.T) {
+		parent, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		ctx, cancel2 := retry.Policy{Budget: time.Second}.Bound(parent)
+		defer cancel2()
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > time.Second {
+			t.Fatalf("bound %v (set %v), want within the 1 s budget", time.Until(dl), ok)
+		}
+	})
+	t.Run("NoDeadlineNoBudget", func(t *testing.T) {
+		ctx, cancel := retry.Policy{}.Bound(context.Background())
+		defer cancel()
+		if _, ok := ctx.Deadline(); ok {
+			t.Fatal("a bound without budget or deadline has a deadline")
+		}
+	})
+}

@@ -63,3 +63,26 @@ func ThrottledDynamoDB(tb testing.TB, throttle Throttle) (*dynamodb.Client, stri
 	tb.Cleanup(func() { _ = srv.Close() })
 	return clientAndTable(tb, "http://"+ln.Addr().String(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 }
+
+// FaultyDynamoDB is the embedded DynamoDB with a fresh main table, whose
+// faults the test turns on and off (Server.SetFaults) around the calls it
+// aims them at. The client does not retry, so the application's own
+// retries are the ones that meet the faults. It skips the test when
+// AWS_ENDPOINT_URL_DYNAMODB names another server: only the embedded one
+// injects faults.
+func FaultyDynamoDB(tb testing.TB) (*dynamodb.Client, string, *localdynamo.Server) {
+	tb.Helper()
+	if os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
+		tb.Skip("injects faults on the embedded DynamoDB")
+	}
+	db := localdynamo.New(localdynamo.Options{NativeTransactions: NativeTransactions()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &http.Server{Handler: db, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(func() { _ = srv.Close() })
+	client, table := clientAndTable(tb, "http://"+ln.Addr().String(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	return client, table, db
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/retry"
 )
 
 // TicketIssuerUnavailable is the error type the workflow retries with
@@ -200,7 +201,12 @@ func wrap[In any](f func(context.Context, In) (map[string]any, error)) JSONFunc 
 		if err := json.Unmarshal(payload, &in); err != nil {
 			return nil, fmt.Errorf("task input: %w", err)
 		}
-		out, err := f(ctx, in)
+		// The task's calls and every retry of them get a share of the
+		// function's deadline (retry.Bound): it fails in time for the
+		// workflow's own retry instead of being stopped by Lambda mid-way.
+		bctx, cancel := retry.Policy{}.Bound(ctx)
+		defer cancel()
+		out, err := f(bctx, in)
 		if err != nil {
 			return nil, err
 		}
