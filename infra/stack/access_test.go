@@ -42,9 +42,16 @@ var entryPoints = map[string][]string{
 	"inlet":             {"(*waitroom.Service).TickAll"},
 }
 
-// startup is what every function runs before serving (app.New): the
-// keyrings are read there.
+// startup is what every function runs before serving (app.New).
 const startup = "app.New"
+
+// keyringUses are the methods through which the code reads a signing
+// keyring (on first use, then after a TTL): a function whose code can
+// reach one needs that keyring's secret, and no other function may read it.
+var keyringUses = map[string]topology.Secret{
+	"(*admission.Tokens).current": topology.SecretAdmissionKeys,
+	"(*tickets.Codec).current":    topology.SecretTicketKeys,
+}
 
 // TestDeclaredAccessMatchesWhatTheCodeCalls checks the topology's access
 // declarations against the code: it builds a call graph of the module
@@ -60,7 +67,8 @@ const startup = "app.New"
 // methods whose single-item writes (dynamo.SingleItemWrites) stay within
 // them, and every store method that can write outside a transaction must
 // be listed there (keys_test.go in internal/dynamo holds the list to what
-// the methods send). Not checked: which secret a read names.
+// the methods send). The keyrings a function declares are those whose use
+// (keyringUses) its code can reach.
 func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("call-graph analysis skipped in -short mode")
@@ -160,10 +168,18 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 		}
 	}
 
-	// GIVEN the start-up path every function runs
-	boot := reach([]string{startup})
-	if !boot["secretsmanager:GetSecretValue"] {
-		t.Errorf("%s reads no secret: the keyring declarations may be stale", startup)
+	// GIVEN the start-up path every function runs, which reads no keyring:
+	// the keyrings are read where the code first signs or verifies
+	for use := range keyringUses {
+		if byName[use] == nil {
+			t.Fatalf("keyring use %s not found: keyringUses is stale", use)
+		}
+	}
+	_, boot := reachFuncs([]string{startup})
+	for fn := range boot {
+		if use := strings.ReplaceAll(fn.String(), mod, ""); keyringUses[use] != "" {
+			t.Errorf("%s reaches %s: start-up reads a keyring every function would need", startup, use)
+		}
 	}
 	for _, f := range topology.Default().Functions {
 		t.Run(f.Name, func(t *testing.T) {
@@ -214,10 +230,17 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 					}
 				}
 			}
-			// AND a function reading secrets at start-up declares the keyrings
-			if boot["secretsmanager:GetSecretValue"] && (!slices.Contains(f.Access.Secrets, topology.SecretAdmissionKeys) ||
-				!slices.Contains(f.Access.Secrets, topology.SecretTicketKeys)) {
-				t.Errorf("every function loads both keyrings at start-up; %s declares %v", f.Name, f.Access.Secrets)
+			// AND it declares exactly the keyrings its code can reach a use of
+			uses := map[topology.Secret]bool{}
+			for fn := range fns {
+				if sec, ok := keyringUses[strings.ReplaceAll(fn.String(), mod, "")]; ok {
+					uses[sec] = true
+				}
+			}
+			for _, sec := range topology.KnownSecrets() {
+				if declared := slices.Contains(f.Access.Secrets, sec); declared != uses[sec] {
+					t.Errorf("%s: its code reaches a use of %s: %v; declares it: %v", f.Name, sec, uses[sec], declared)
+				}
 			}
 		})
 	}

@@ -265,6 +265,14 @@ func TestOnlyTheWorkflowDriversCanStartOrResumeExecutions(t *testing.T) {
 	}
 }
 
+// keyringReaders are, per keyring, the functions whose role may read it:
+// those that sign or verify with it (the access test proves each declared
+// keyring is one the function's code can reach).
+var keyringReaders = map[topology.Secret][]string{
+	topology.SecretAdmissionKeys: {"admission", "holds"},
+	topology.SecretTicketKeys:    {"admin", "orders", "checkin", "reconciler", "issue-tickets"},
+}
+
 func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 	policies := FunctionStatements(deployed)
 	keyrings := []struct {
@@ -277,6 +285,12 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 	}
 	for _, f := range topology.Default().Functions {
 		env := functionEnv(t, f.Name)
+		for _, k := range keyrings {
+			// THEN exactly the functions that use a keyring declare it
+			if want := slices.Contains(keyringReaders[k.secret], f.Name); slices.Contains(f.Access.Secrets, k.secret) != want {
+				t.Errorf("%s: declares %s %v, want %v", f.Name, k.secret, !want, want)
+			}
+		}
 		var read []string
 		for _, st := range allowed(policies[f.Name])["secretsmanager:GetSecretValue"] {
 			for _, r := range st.Resources {

@@ -13,8 +13,7 @@ package admission
 import (
 	"errors"
 	"fmt"
-	"github.com/stararena/stararena/internal/keyring"
-	"github.com/stararena/stararena/internal/limits"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +24,8 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/keyring"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Issuer is the iss claim of every admission token.
@@ -52,32 +53,79 @@ func GenerateKeyring() (Keyring, error) { return keyring.Generate("adm-") }
 // ParseKeyring reads the secret document.
 func ParseKeyring(doc []byte) (Keyring, error) { return keyring.Parse(doc, "admission") }
 
-// Tokens issues and verifies admission tokens.
+// Tokens issues and verifies admission tokens. Its keys come from a
+// keyring.Source: read when a token is first signed or verified, and again
+// after the source's TTL, so a rotated keyring is used without a redeploy
+// and a function that never touches a token never reads the keys.
 type Tokens struct {
-	signer jwk.Key
-	verify jwk.Set
-	ttl    time.Duration
-	clock  clock.Clock
+	src   *keyring.Source
+	ttl   time.Duration
+	clock clock.Clock
+
+	mu   sync.Mutex
+	keys *tokenKeys
+}
+
+// tokenKeys are the signing key and verification set of one keyring version.
+type tokenKeys struct {
+	version uint64
+	signer  jwk.Key
+	verify  jwk.Set
 }
 
 // DefaultTTL is how long a fan has to use an admission token.
 const DefaultTTL = limits.AdmissionTTL
 
-// NewTokens builds an issuer/verifier from a keyring.
+// NewTokens builds an issuer/verifier from a keyring, checking it now.
 func NewTokens(kr Keyring, ttl time.Duration, c clock.Clock) (*Tokens, error) {
+	t := NewTokensFrom(keyring.Static(kr), ttl, c)
+	if _, err := t.current(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// NewTokensFrom builds an issuer/verifier whose keys src reads on first
+// use.
+func NewTokensFrom(src *keyring.Source, ttl time.Duration, c clock.Clock) *Tokens {
 	if c == nil {
 		c = clock.System{}
 	}
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	t := &Tokens{verify: jwk.NewSet(), ttl: ttl, clock: c}
-	for _, k := range kr.Keys {
-		priv, err := jwk.Import(k.Private)
+	return &Tokens{src: src, ttl: ttl, clock: c}
+}
+
+// current returns the keys of the source's current keyring, built again
+// only when its version changes.
+func (t *Tokens) current() (*tokenKeys, error) {
+	kr, version, err := t.src.Current()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.keys != nil && t.keys.version == version {
+		return t.keys, nil
+	}
+	k, err := buildKeys(kr)
+	if err != nil {
+		return nil, err
+	}
+	k.version = version
+	t.keys = k
+	return k, nil
+}
+
+func buildKeys(kr Keyring) (*tokenKeys, error) {
+	k := &tokenKeys{verify: jwk.NewSet()}
+	for _, key := range kr.Keys {
+		priv, err := jwk.Import(key.Private)
 		if err != nil {
-			return nil, fmt.Errorf("admission key %s: %w", k.ID, err)
+			return nil, fmt.Errorf("admission key %s: %w", key.ID, err)
 		}
-		if err := priv.Set(jwk.KeyIDKey, k.ID); err != nil {
+		if err := priv.Set(jwk.KeyIDKey, key.ID); err != nil {
 			return nil, err
 		}
 		if err := priv.Set(jwk.AlgorithmKey, jwa.EdDSAEd25519()); err != nil {
@@ -87,17 +135,17 @@ func NewTokens(kr Keyring, ttl time.Duration, c clock.Clock) (*Tokens, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := t.verify.AddKey(pub); err != nil {
+		if err := k.verify.AddKey(pub); err != nil {
 			return nil, err
 		}
-		if k.ID == kr.Current {
-			t.signer = priv
+		if key.ID == kr.Current {
+			k.signer = priv
 		}
 	}
-	if t.signer == nil {
+	if k.signer == nil {
 		return nil, errors.New("admission keys: no current key")
 	}
-	return t, nil
+	return k, nil
 }
 
 // Issue signs a token for account and event.
@@ -117,12 +165,16 @@ func (t *Tokens) Sign(c Claims) (string, error) {
 	if c.ExpiresAt.IsZero() {
 		return "", errors.New("sign admission token: no expiry")
 	}
+	keys, err := t.current()
+	if err != nil {
+		return "", fmt.Errorf("sign admission token: %w", err)
+	}
 	tok, err := jwt.NewBuilder().Issuer(Issuer).Subject(c.Account).JwtID(c.ID).
 		IssuedAt(t.clock.Now()).Expiration(c.ExpiresAt).Claim("evt", c.EventID).Build()
 	if err != nil {
 		return "", fmt.Errorf("build admission token: %w", err)
 	}
-	b, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), t.signer))
+	b, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), keys.signer))
 	if err != nil {
 		return "", fmt.Errorf("sign admission token: %w", err)
 	}
@@ -153,8 +205,12 @@ func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 	if token == "" || len(token) > MaxTokenBytes {
 		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is missing or malformed").With("reason", ReasonInvalid)
 	}
+	keys, err := t.current()
+	if err != nil {
+		return Claims{}, fmt.Errorf("verify admission token: %w", err)
+	}
 	tok, err := jwt.ParseString(token,
-		jwt.WithKeySet(t.verify, jws.WithRequireKid(true)),
+		jwt.WithKeySet(keys.verify, jws.WithRequireKid(true)),
 		jwt.WithValidate(true),
 		jwt.WithIssuer(Issuer),
 		jwt.WithClock(jwt.ClockFunc(t.clock.Now)),

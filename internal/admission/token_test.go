@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/keyring"
 )
 
 func mustTokens(t testing.TB, kr Keyring, clk clock.Clock) *Tokens {
@@ -77,12 +79,16 @@ func TestTokensWithoutExpiryAreRefused(t *testing.T) {
 	if _, err := tk.Sign(Claims{ID: "a-1", Account: "fan-1", EventID: "ev-1"}); err == nil {
 		t.Fatal("signed claims without an expiry")
 	}
+	keys, err := tk.current()
+	if err != nil {
+		t.Fatal(err)
+	}
 	sign := func(b *jwt.Builder) string {
 		tok, err := b.Build()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), tk.signer))
+		out, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), keys.signer))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,4 +149,40 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted a token it did not issue: %q -> %+v", s, c)
 		}
 	})
+}
+
+// TestTokensPickUpARotatedSecret: tokens read their keyring's secret on
+// first use, not when built, and after the source's TTL sign with the
+// rotated current key while still verifying tokens of the previous one.
+func TestTokensPickUpARotatedSecret(t *testing.T) {
+	seed := func(b byte) string {
+		return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune(b)), ed25519.SeedSize)))
+	}
+	clk := clock.NewManual(time.Now())
+	value, reads := `{"current":"k1","keys":[{"kid":"k1","seed":"`+seed('a')+`"}]}`, 0
+	src := keyring.NewSource("admission", func(context.Context) ([]byte, error) { reads++; return []byte(value), nil }, time.Minute, clk)
+	tk := NewTokensFrom(src, time.Hour, clk)
+	if reads != 0 {
+		t.Fatal("the keyring was read before a token needed it")
+	}
+	before, _, err := tk.Issue("fan-1", "ev-1")
+	if err != nil || reads != 1 {
+		t.Fatalf("issue: %v after %d reads", err, reads)
+	}
+	value = `{"current":"k2","keys":[{"kid":"k2","seed":"` + seed('b') + `"},{"kid":"k1","seed":"` + seed('a') + `"}]}`
+	clk.Advance(time.Minute)
+	after, _, err := tk.Issue("fan-1", "ev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := func(tok string) string {
+		h, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		return string(h)
+	}
+	if !strings.Contains(kid(before), `"k1"`) || !strings.Contains(kid(after), `"k2"`) {
+		t.Fatalf("headers %s then %s, want k1 then the rotated k2", kid(before), kid(after))
+	}
+	if _, err := tk.Verify(before, "fan-1", "ev-1"); err != nil {
+		t.Fatalf("a token of the previous key refused after the rotation: %v", err)
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/keyring"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
@@ -138,18 +139,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
 	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
 	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
-	kr := o.Keyring
-	if kr == nil {
-		k, err := loadKeyring(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		kr = &k
-	}
-	tokens, err := admission.NewTokens(*kr, cfg.AdmissionTTL, a.Clock)
+	src, err := keySource(cfg, a.Clock, keySpec{what: "admission", prefix: "adm-", override: o.Keyring,
+		inline: cfg.AdmissionKeys, secret: cfg.AdmissionKeysSecret, secretVar: "ADMISSION_KEYS_SECRET_ARN"})
 	if err != nil {
 		return nil, err
 	}
+	tokens := admission.NewTokensFrom(src, cfg.AdmissionTTL, a.Clock)
 	a.Tokens = tokens
 	a.buildWaitroom(tokens, o.FanReadCache)
 	a.Inventory = inventory.NewService(a.Stores.Inventory, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
@@ -160,24 +155,43 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
-// loadKeyring reads the admission keys: inline, from Secrets Manager, or
-// generated (local only).
-func loadKeyring(ctx context.Context, cfg config.Config) (admission.Keyring, error) {
+// keySpec says where one signing keyring comes from.
+type keySpec struct {
+	what, prefix string // names it in errors; its generated key ids' prefix
+	override     *keyring.Ring
+	inline       string // the keyring JSON itself (local)
+	secret       string // the ARN of the secret holding it
+	secretVar    string // the variable naming that ARN
+}
+
+// keySource is a signing keyring's source: the override, the inline keys,
+// the secret, or keys generated for this process (local only). The secret
+// is read when the keys are first used, not at start-up, and again after
+// keyring.DefaultTTL: a function that never signs nor verifies with a
+// keyring never reads it (its role may not), and a rotation reaches
+// running instances without a redeploy.
+func keySource(cfg config.Config, c clock.Clock, k keySpec) (*keyring.Source, error) {
 	switch {
-	case cfg.AdmissionKeys != "":
-		return admission.ParseKeyring([]byte(cfg.AdmissionKeys))
-	case cfg.AdmissionKeysSecret != "":
-		doc, err := secretString(ctx, cfg.Region, cfg.AdmissionKeysSecret)
-		if err != nil {
-			return admission.Keyring{}, fmt.Errorf("admission keys: %w", err)
-		}
-		return admission.ParseKeyring([]byte(doc))
+	case k.override != nil:
+		return keyring.Static(*k.override), nil
+	case k.inline != "":
+		kr, err := keyring.Parse([]byte(k.inline), k.what)
+		return keyring.Static(kr), err
+	case k.secret != "":
+		return keyring.NewSource(k.what, func(ctx context.Context) ([]byte, error) {
+			doc, err := secretString(ctx, cfg.Region, k.secret)
+			return []byte(doc), err
+		}, keyring.DefaultTTL, c), nil
 	case cfg.InLambda:
-		// Each instance would sign with its own key and no other
-		// function could verify its tokens.
-		return admission.Keyring{}, fmt.Errorf("admission keys: set ADMISSION_KEYS_SECRET_ARN in Lambda")
+		// Each instance would sign with its own key and no other function
+		// could verify what it signed. The error comes on first use: a
+		// function without the keyring must never need it.
+		return keyring.NewSource(k.what, func(context.Context) ([]byte, error) {
+			return nil, fmt.Errorf("set %s in Lambda", k.secretVar)
+		}, keyring.DefaultTTL, c), nil
 	default:
-		return admission.GenerateKeyring()
+		kr, err := keyring.Generate(k.prefix)
+		return keyring.Static(kr), err
 	}
 }
 

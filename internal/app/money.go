@@ -89,19 +89,12 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		}
 		a.Providers[d.Name] = p
 	}
-	kr := o.TicketKeyring
-	if kr == nil {
-		k, err := loadTicketKeyring(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		kr = &k
-	}
-	codec, err := tickets.NewCodec(*kr)
+	src, err := keySource(cfg, a.Clock, keySpec{what: "ticket", prefix: "t", override: o.TicketKeyring,
+		inline: cfg.TicketKeys, secret: cfg.TicketKeysSecret, secretVar: "TICKET_KEYS_SECRET_ARN"})
 	if err != nil {
 		return err
 	}
-	a.Tickets = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: a.Clock, Logger: a.Log,
+	a.Tickets = tickets.NewService(a.Stores.Tickets, tickets.NewCodecFrom(src), tickets.Options{Clock: a.Clock, Logger: a.Log,
 		CodeExpiry: func(ctx context.Context, id string) (time.Time, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.StartsAt.Add(tickets.CodeValidAfterStart), err
@@ -125,23 +118,6 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		a.Flow = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn)
 	}
 	return nil
-}
-
-func loadTicketKeyring(ctx context.Context, cfg config.Config) (tickets.Keyring, error) {
-	switch {
-	case cfg.TicketKeys != "":
-		return tickets.ParseKeyring([]byte(cfg.TicketKeys))
-	case cfg.TicketKeysSecret != "":
-		doc, err := secretString(ctx, cfg.Region, cfg.TicketKeysSecret)
-		if err != nil {
-			return tickets.Keyring{}, fmt.Errorf("ticket keys: %w", err)
-		}
-		return tickets.ParseKeyring([]byte(doc))
-	case cfg.InLambda:
-		return tickets.Keyring{}, fmt.Errorf("ticket keys: set TICKET_KEYS_SECRET_ARN in Lambda")
-	default:
-		return tickets.GenerateKeyring()
-	}
 }
 
 // Task returns the workflow task function name as a JSON function.

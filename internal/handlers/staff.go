@@ -123,7 +123,11 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			return httpapi.JSON(http.StatusOK, gateKit(r.Path("eventId"), st.Tickets.PublicKeys(), rs, c.Now())), nil
+			keys, err := st.Tickets.PublicKeys()
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, gateKit(r.Path("eventId"), keys, rs, c.Now())), nil
 		},
 		"GET /admin/v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := st.Orders.Get(ctx, r.Path("orderId"))

@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -96,33 +97,75 @@ type PublicKey struct {
 	Key ed25519.PublicKey
 }
 
-// Codec encodes and verifies ticket codes. It is safe for concurrent use.
+// Codec encodes and verifies ticket codes. Its keys come from a
+// keyring.Source: read when a code is first encoded or decoded, and again
+// after the source's TTL, so a rotated keyring is used without a redeploy
+// and a function that never touches a code never reads the keys. It is
+// safe for concurrent use.
 type Codec struct {
-	kid    string
-	signer ed25519.PrivateKey
-	verify map[string]ed25519.PublicKey
-	public []PublicKey
+	src *keyring.Source
+
+	mu   sync.Mutex
+	keys *codecKeys
 }
 
-// NewCodec builds a codec from a keyring.
+// codecKeys are the keys of one keyring version.
+type codecKeys struct {
+	version uint64
+	kid     string
+	signer  ed25519.PrivateKey
+	verify  map[string]ed25519.PublicKey
+	public  []PublicKey
+}
+
+// NewCodec builds a codec from a keyring, checking it now.
 func NewCodec(kr Keyring) (*Codec, error) {
-	if err := kr.Validate("ticket"); err != nil {
+	c := NewCodecFrom(keyring.Static(kr))
+	if _, err := c.current(); err != nil {
 		return nil, err
-	}
-	c := &Codec{kid: kr.Current, verify: make(map[string]ed25519.PublicKey, len(kr.Keys))}
-	for _, k := range kr.Keys {
-		pub := k.Private.Public().(ed25519.PublicKey)
-		c.verify[k.ID] = pub
-		c.public = append(c.public, PublicKey{ID: k.ID, Key: pub})
-		if k.ID == kr.Current {
-			c.signer = k.Private
-		}
 	}
 	return c, nil
 }
 
+// NewCodecFrom builds a codec whose keys src reads on first use.
+func NewCodecFrom(src *keyring.Source) *Codec { return &Codec{src: src} }
+
+// current returns the keys of the source's current keyring, built again
+// only when its version changes.
+func (c *Codec) current() (*codecKeys, error) {
+	kr, version, err := c.src.Current()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys != nil && c.keys.version == version {
+		return c.keys, nil
+	}
+	if err := kr.Validate("ticket"); err != nil {
+		return nil, err
+	}
+	k := &codecKeys{version: version, kid: kr.Current, verify: make(map[string]ed25519.PublicKey, len(kr.Keys))}
+	for _, key := range kr.Keys {
+		pub := key.Private.Public().(ed25519.PublicKey)
+		k.verify[key.ID] = pub
+		k.public = append(k.public, PublicKey{ID: key.ID, Key: pub})
+		if key.ID == kr.Current {
+			k.signer = key.Private
+		}
+	}
+	c.keys = k
+	return k, nil
+}
+
 // PublicKeys lists the verification keys (for offline gate devices).
-func (c *Codec) PublicKeys() []PublicKey { return append([]PublicKey(nil), c.public...) }
+func (c *Codec) PublicKeys() ([]PublicKey, error) {
+	k, err := c.current()
+	if err != nil {
+		return nil, err
+	}
+	return append([]PublicKey(nil), k.public...), nil
+}
 
 var b64 = base64.RawURLEncoding.Strict()
 
@@ -140,13 +183,18 @@ func (c *Codec) Encode(t Ticket) (string, error) {
 	if t.ExpiresAt.Unix() <= 0 {
 		return "", fmt.Errorf("encode ticket %s: a code must expire", t.ID)
 	}
-	signed := formatTag + "." + c.kid + "." + b64.EncodeToString(encodePayload(t))
-	sig := ed25519.Sign(c.signer, []byte(signed))
+	k, err := c.current()
+	if err != nil {
+		return "", fmt.Errorf("encode ticket %s: %w", t.ID, err)
+	}
+	signed := formatTag + "." + k.kid + "." + b64.EncodeToString(encodePayload(t))
+	sig := ed25519.Sign(k.signer, []byte(signed))
 	return signed + "." + b64.EncodeToString(sig), nil
 }
 
 // Decode verifies code's signature against the key its kid names and
-// returns the ticket. Every failure is an *InvalidCodeError. Decode does not
+// returns the ticket. Every failure is an *InvalidCodeError, except keys
+// that could not be read (a code is not invalid for that). Decode does not
 // know about revocation, re-issues or scans: CheckIn does.
 func (c *Codec) Decode(code string) (Ticket, error) {
 	switch {
@@ -169,7 +217,11 @@ func (c *Codec) Decode(code string) (Ticket, error) {
 	if parts[0] != formatTag {
 		return Ticket{}, invalid("unsupported format")
 	}
-	pub, ok := c.verify[parts[1]]
+	k, err := c.current()
+	if err != nil {
+		return Ticket{}, fmt.Errorf("decode ticket code: %w", err)
+	}
+	pub, ok := k.verify[parts[1]]
 	if !ok {
 		return Ticket{}, invalid("unknown key")
 	}

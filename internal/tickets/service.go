@@ -506,7 +506,7 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 
 // PublicKeys lists the keys that verify ticket codes (for gate devices
 // that check codes while offline).
-func (s *Service) PublicKeys() []PublicKey { return s.codec.PublicKeys() }
+func (s *Service) PublicKeys() ([]PublicKey, error) { return s.codec.PublicKeys() }
 
 // Revocations returns an event's revocation list (for gate devices).
 func (s *Service) Revocations(ctx context.Context, eventID string) ([]Revocation, error) {
@@ -555,6 +555,9 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 		return Result{}, apperr.New(apperr.Invalid, "gate must be at most %d printable ASCII characters", maxGate)
 	}
 	t, err := s.codec.Decode(code)
+	if err != nil && !errors.Is(err, ErrInvalidCode) {
+		return Result{}, fmt.Errorf("check-in: %w", err)
+	}
 	if err != nil {
 		s.log.InfoContext(ctx, "check-in", "result", Invalid, "gate", gate, "why", err.Error())
 		return Result{Result: Invalid}, nil

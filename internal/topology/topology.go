@@ -228,7 +228,8 @@ type WorkflowAccess struct {
 // Secret names one secret a function may read.
 type Secret string
 
-// Secrets: the keyrings, read through the SDK at start-up. Payment
+// Secrets: the signing keyrings, read through the SDK when a function
+// first signs or verifies with one (and again after a TTL). Payment
 // providers' secrets are not listed here: they follow Access.Payments.
 const (
 	SecretAdmissionKeys Secret = "admission-keys"
@@ -332,15 +333,13 @@ const MainTable = "main"
 // OrderWorkflow is the logical name of the order state machine.
 const OrderWorkflow = "order"
 
-// keyrings is what every function reads at start-up: internal/app builds
-// all services in every process and loads both signing keyrings before
-// serving (a Lambda without them refuses to start). Only admission, holds
-// and the waiting room use the admission keys, and only the ticket
-// functions the ticket keys; narrowing this needs lazy keyrings in
-// internal/app (ADR 10).
-func keyrings(more ...Secret) []Secret {
-	return append([]Secret{SecretAdmissionKeys, SecretTicketKeys}, more...)
-}
+// Who reads which keyring (infra/stack's access test checks it against
+// what each function's code can reach): the admission keys sign and
+// verify admission tokens, the ticket keys ticket codes.
+var (
+	admissionKeys = []Secret{SecretAdmissionKeys}
+	ticketKeys    = []Secret{SecretTicketKeys}
+)
 
 // Default is StarArena's topology.
 func Default() Topology {
@@ -349,66 +348,66 @@ func Default() Topology {
 			// The availability read rebuilds the cached projection (a lease
 			// and the projection items, all under EVENT#): the only writes.
 			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
 					Write: true, BatchWrite: true, WritePrefixes: []string{"EVENT#"}}}},
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
-				Access: Access{Secrets: keyrings(), Payments: PaymentsCall, Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi2"}}}},
 			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#"}}}},
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
 				Env: []string{"EVENT_CACHE_TTL"},
-				Access: Access{Secrets: keyrings(), Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true},
+				Access: Access{Secrets: admissionKeys, Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true}}},
 			// A fan's cancel releases seats in one transaction; the only
 			// single-item write is the payment rate limit's counter (IAM
 			// cannot scope it to RATE# next to Transact: write prefixes and
 			// transactions do not combine).
 			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Payments: PaymentsCall,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall,
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1"}}}},
 			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
-				Access: Access{Secrets: keyrings(), Payments: PaymentsWebhooks,
+				Access: Access{Payments: PaymentsWebhooks,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "checkin", Description: "Gate check-in of ticket codes", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: ticketKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"TICKET#", "SCAN#"}}}},
 			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute,
-				Access: Access{Secrets: keyrings(), Payments: PaymentsCall,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			// The order workflow's tasks (internal/workflow/order.asl.json).
 			{Name: "await-payment", Description: "Order workflow: store the payment wait's task token", MemoryMB: 256, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Callback: true},
+				Access: Access{Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Callback: true},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
 			{Name: "confirm-payment", Description: "Order workflow: ask the provider after the wait", MemoryMB: 256, Timeout: 20 * time.Second,
-				Access: Access{Secrets: keyrings(), Payments: PaymentsCall,
+				Access: Access{Payments: PaymentsCall,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Transact: true}}},
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Transact: true}}},
 			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
+				Access: Access{Secrets: ticketKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
 			// The waiting room. The queue reads create the event's queue
 			// state on first use (under EVENT#): the only write.
 			{Name: "queue", Description: "Waiting room reads: a fan's place, queue status, the published draw", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
 					Write: true, WritePrefixes: []string{"EVENT#"}}}},
 			{Name: "assigner", Description: "Gives queue joins their places: one counter write per SQS batch", MemoryMB: 512, Timeout: 30 * time.Second,
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#"}}}},
 			// EventBridge fires once a minute: one invocation ticks every
 			// few seconds for just under the minute.
 			{Name: "inlet", Description: "Advances the waiting room's serving position", MemoryMB: 512, Timeout: 70 * time.Second,
 				Env: []string{"ADMISSION_TTL", "INLET_EVERY", "INLET_INVENTORY_FACTOR", "HEALTH_HOLD_P99", "HEALTH_ERROR_RATE", "HEALTH_THROTTLE_RATE"},
-				Access: Access{Secrets: keyrings(), Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
 					Indexes: []string{"gsi1", "gsi2"}, WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#", "QSTATS#"}}}},
 		},
 		Routes: []Route{
