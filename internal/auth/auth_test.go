@@ -184,3 +184,45 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 }
+
+func TestTokensCarryTheAccountsEmail(t *testing.T) {
+	iss, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, nil, AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity := func(tok string) Identity {
+		t.Helper()
+		claims, err := iss.Verify(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, ok := FromRequest(events.APIGatewayV2HTTPRequestContext{Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}})
+		if !ok {
+			t.Fatal("no identity")
+		}
+		return id
+	}
+	named, _, err := iss.IssueWithEmail("fan-7", RoleFan, "", "ana@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := identity(named).Email; got != "ana@example.org" {
+		t.Fatalf("email = %q, want the token's", got)
+	}
+	plain, _, err := iss.Issue("fan-8", RoleFan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := identity(plain).Email; got != "fan-8@example.test" {
+		t.Fatalf("email = %q, want the default <sub>@example.test", got)
+	}
+	// A Cognito token's email claim arrives flattened the same way.
+	id, _ := FromRequest(events.APIGatewayV2HTTPRequestContext{Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "u-1", "email": "u@example.com"}},
+	}})
+	if id.Email != "u@example.com" {
+		t.Fatalf("cognito email = %q", id.Email)
+	}
+}

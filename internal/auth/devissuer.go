@@ -95,14 +95,29 @@ func (d *DevIssuer) Issue(sub string, role Role) (string, time.Time, error) {
 }
 
 // IssueFor signs a token for sub with role acting for organization org
-// (the claim Cognito carries as custom:org; empty: none).
+// (the claim Cognito carries as custom:org; empty: none), with the default
+// address DefaultEmail(sub).
 func (d *DevIssuer) IssueFor(sub string, role Role, org string) (string, time.Time, error) {
+	return d.IssueWithEmail(sub, role, org, "")
+}
+
+// DefaultEmail is the address of a dev account that names none: the
+// reserved .test domain, so no captured message can reach a real mailbox.
+func DefaultEmail(sub string) string { return sub + "@example.test" }
+
+// IssueWithEmail is IssueFor with the account's email claim (empty:
+// DefaultEmail(sub)), as a Cognito user pool puts the verified address in
+// its ID tokens.
+func (d *DevIssuer) IssueWithEmail(sub string, role Role, org, email string) (string, time.Time, error) {
+	if email == "" {
+		email = DefaultEmail(sub)
+	}
 	now := d.clock.Now()
 	exp := now.Add(d.ttl)
 	b := jwt.NewBuilder().
 		Issuer(d.issuer).Audience([]string{d.audience}).Subject(sub).
 		IssuedAt(now).NotBefore(now).Expiration(exp).JwtID(uuid.NewString()).
-		Claim("role", string(role)).Claim("token_use", "id")
+		Claim("role", string(role)).Claim("token_use", "id").Claim(EmailClaim, email)
 	if org != "" {
 		b = b.Claim(OrgClaim, org)
 	}

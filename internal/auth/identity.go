@@ -35,6 +35,10 @@ const (
 	CognitoOrgClaim = "custom:org"
 )
 
+// EmailClaim is the account's address in a token: Cognito's standard
+// attribute, and the dev issuer's.
+const EmailClaim = "email"
+
 // OrgHeader names the organization an IAM-signed (machine) request acts
 // for; its powers are the grants of its principal in that organization.
 const OrgHeader = "X-Stararena-Org"
@@ -49,6 +53,9 @@ type Identity struct {
 	// Machine: an IAM-signed request (automation), never an owner by
 	// itself.
 	Machine bool
+	// Email is the account's address (the token's email claim; empty when
+	// the token carries none): where the order confirmation goes.
+	Email string
 }
 
 // Staff reports whether the caller may reach staff routes at all: an
@@ -71,7 +78,7 @@ func FromRequest(rc events.APIGatewayV2HTTPRequestContext) (Identity, bool) {
 		if sub == "" {
 			return Identity{}, false
 		}
-		id := Identity{Subject: sub, Role: roleFromClaims(a.JWT.Claims)}
+		id := Identity{Subject: sub, Role: roleFromClaims(a.JWT.Claims), Email: a.JWT.Claims[EmailClaim]}
 		id.Org = a.JWT.Claims[OrgClaim]
 		if id.Org == "" {
 			id.Org = a.JWT.Claims[CognitoOrgClaim]

@@ -309,16 +309,18 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	return mux, nil
 }
 
-// devToken is POST /dev/token {"sub","role","org"}: the local stand-in for
-// a Cognito sign-in, with the same claims. An organizer owns the
-// organization org names, else the one its sub names; staff act for org
-// with the roles its owners granted them; fans have none.
+// devToken is POST /dev/token {"sub","role","org","email"}: the local
+// stand-in for a Cognito sign-in, with the same claims. An organizer owns
+// the organization org names, else the one its sub names; staff act for org
+// with the roles its owners granted them; fans have none. email defaults to
+// <sub>@example.test.
 func (st *Stack) devToken(route topology.Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Sub  string `json:"sub"`
-			Role string `json:"role"`
-			Org  string `json:"org"`
+			Sub   string `json:"sub"`
+			Role  string `json:"role"`
+			Org   string `json:"org"`
+			Email string `json:"email"`
 		}
 		body, err := readLimited(w, r, route.MaxBodyBytes)
 		// No Content-Type check: a developer's `curl -d` sends a form type.
@@ -346,12 +348,14 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 			err = apperr.New(apperr.Invalid, "staff tokens name their organization (org)")
 		case role == auth.RoleFan && req.Org != "":
 			err = apperr.New(apperr.Invalid, "fans belong to no organization")
+		case req.Email != "" && !validEmail(req.Email):
+			err = apperr.New(apperr.Invalid, "email must be an address such as fan@example.test (at most %d characters)", maxEmailBytes)
 		}
 		if err != nil {
 			httpapi.WriteError(w, err)
 			return
 		}
-		tok, exp, err := st.Issuer.IssueFor(req.Sub, role, req.Org)
+		tok, exp, err := st.Issuer.IssueWithEmail(req.Sub, role, req.Org, req.Email)
 		if err != nil {
 			httpapi.WriteError(w, apperr.Wrap(err, apperr.Internal, "issue token"))
 			return
@@ -360,6 +364,26 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "expiresAt": exp.UTC().Format(time.RFC3339)})
 	})
+}
+
+// maxEmailBytes is the longest address SMTP carries (RFC 5321's path limit).
+const maxEmailBytes = 254
+
+// validEmail accepts one local part, one @ and a dotted domain, without
+// spaces or control characters: enough to refuse what a mail header could
+// not carry, not a full RFC 5322 parser.
+func validEmail(v string) bool {
+	local, domain, ok := strings.Cut(v, "@")
+	if !ok || len(v) > maxEmailBytes || local == "" || strings.Contains(domain, "@") ||
+		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return false
+	}
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == ',' || r == ';' || r == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // hostedSiteConfig is the site's config.json for SignInHosted: the shape

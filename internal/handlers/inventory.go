@@ -105,6 +105,7 @@ func Holds(tp topology.Topology, inv *inventory.Service, rec *health.Recorder, m
 			if err != nil {
 				return httpapi.Response{}, err
 			}
+			req.Email = r.Identity.Email
 			start := time.Now()
 			o, err := inv.Hold(ctx, r.Identity.Subject, r.Path("eventId"), req, key)
 			if countsForHealth(err) {

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -55,6 +56,13 @@ func TestHoldJourneyOverHTTP(t *testing.T) {
 		t.Fatalf("hold answer %s", r.body)
 	}
 
+	t.Run("OrderRecordsTheBuyersEmail", func(t *testing.T) {
+		// The dev token's default address; the order confirmation goes there.
+		o, err := st.App.Stores.Orders.GetOrder(context.Background(), orderID)
+		if err != nil || o.Email != "fan-1@example.test" {
+			t.Fatalf("order email %q (%v), want the token's fan-1@example.test", o.Email, err)
+		}
+	})
 	t.Run("RetryWithSameKeyReturnsSameOrder", func(t *testing.T) {
 		again := hold(fan, `{"admissionToken":"`+adm+`","seats":["A-1-1","A-1-2"]}`, map[string]string{"Idempotency-Key": "k1"})
 		if again.status != 201 || again.json(t)["orderId"] != orderID {

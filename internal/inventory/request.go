@@ -25,6 +25,10 @@ type HoldRequest struct {
 	Seats          []string `json:"seats,omitempty"`
 	Section        string   `json:"section,omitempty"`
 	Quantity       int      `json:"quantity,omitempty"`
+	// Email is the buyer's address from the caller's token, never from
+	// the body; the order records it. Not part of the fingerprint: the
+	// same hold retried is the same hold.
+	Email string `json:"-"`
 }
 
 var seatPattern = regexp.MustCompile(`^([A-Za-z0-9]{1,16})-([A-Za-z0-9]{1,16})-([1-9][0-9]{0,3})$`)

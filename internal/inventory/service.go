@@ -223,7 +223,7 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 	base := orders.Order{
 		ID: uuid.NewString(), EventID: eventID, Account: account, Status: orders.PendingPayment,
 		Currency: ev.Currency, ExpiresAt: now.Add(time.Duration(ev.HoldSeconds) * time.Second),
-		CreatedAt: now, UpdatedAt: now, Version: 1, AdmissionID: claims.ID,
+		CreatedAt: now, UpdatedAt: now, Version: 1, AdmissionID: claims.ID, Email: req.Email,
 	}
 	plan := HoldPlan{LimitMax: ev.MaxTicketsPerAccount, AdmissionID: claims.ID, AdmissionExpires: claims.ExpiresAt}
 	if idemKey != "" {

@@ -70,6 +70,8 @@ func TestConformance(t *testing.T) {
 		{name: "dev token staff without an organization", method: "POST", path: "/dev/token", body: []byte(`{"sub":"gate-1","role":"staff"}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "dev token fan of an organization", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-1","org":"org-a"}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "dev token oversized", method: "POST", path: "/dev/token", body: oversizedToken, status: 413, code: "PAYLOAD_TOO_LARGE"},
+		{name: "dev token with an email", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-3","email":"fan.three@example.org"}`), status: 200, valid: true},
+		{name: "dev token with a bad email", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-3","email":"not an address"}`), status: 400, code: "INVALID_REQUEST"},
 
 		// Fans.
 		{name: "list events", method: "GET", path: "/v1/events", status: 200, valid: true, check: func(t *testing.T, b []byte) {

@@ -53,6 +53,10 @@ type Order struct {
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 	Version     int64     `dynamodbav:"version"`
 	AdmissionID string    `dynamodbav:"admissionId"`
+	// Email is the buyer's address when the hold was placed (the token's
+	// email claim): the confirmation goes there, and box office finds
+	// orders by it. Empty for an order placed without one.
+	Email string `dynamodbav:"email,omitempty"`
 
 	// Money path. PaymentID is the captured payment that pays for the
 	// order; TaskToken is the order workflow's payment wait.
