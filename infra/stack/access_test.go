@@ -40,6 +40,7 @@ var entryPoints = map[string][]string{
 	"mark-issue-failed": {"(*workflow.Tasks).IssueFailed"},
 	"assigner":          {"(*waitroom.Service).Assign"},
 	"inlet":             {"(*waitroom.Service).TickAll"},
+	"mailer":            {"(*mail.Mailer).HandleBatch"},
 }
 
 // startup is what every function runs before serving (app.New).
@@ -264,7 +265,7 @@ func sdkOperation(f *ssa.Function) string {
 		path = f.Object().Pkg().Path()
 	}
 	service, ok := strings.CutPrefix(path, "github.com/aws/aws-sdk-go-v2/service/")
-	if !ok || !slices.Contains([]string{"dynamodb", "sfn", "secretsmanager"}, service) {
+	if !ok || !slices.Contains([]string{"dynamodb", "sfn", "secretsmanager", "sqs", "sesv2"}, service) {
 		return ""
 	}
 	name := f.Name()
@@ -278,8 +279,11 @@ func sdkOperation(f *ssa.Function) string {
 	if name == "" || !isUpper(name[0]) || name == "Options" {
 		return ""
 	}
-	if service == "sfn" {
+	switch service {
+	case "sfn":
 		service = "states"
+	case "sesv2":
+		service = "ses" // IAM's prefix for both SES APIs
 	}
 	return service + ":" + name
 }
@@ -322,6 +326,12 @@ func declaredOps(f topology.Function) map[string]bool {
 	if f.Access.Workflow.Callback {
 		ops["states:SendTaskSuccess"] = true
 	}
+	if len(f.Access.SendTo) > 0 {
+		ops["sqs:SendMessage"] = true
+	}
+	if f.Access.Email {
+		ops["ses:SendEmail"] = true
+	}
 	return ops
 }
 
@@ -346,6 +356,10 @@ func capabilities(ops map[string]bool) (caps map[string]bool, unknown []string) 
 			caps["Start"] = true
 		case op == "states:SendTaskSuccess", op == "states:SendTaskFailure":
 			caps["Callback"] = true
+		case op == "sqs:SendMessage":
+			caps["SendTo"] = true
+		case op == "ses:SendEmail":
+			caps["Email"] = true
 		case strings.HasPrefix(op, "secretsmanager:"):
 			// Secrets are read at start-up; checked separately.
 		default:

@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,12 @@ type Settings struct {
 	// AlarmEmail subscribes an address to the alarm topic (context
 	// "alarmEmail").
 	AlarmEmail string
+	// MailDomain is the SES domain identity fans' email comes from
+	// (context "mailDomain"; default domainName, else stararena.example).
+	// SES sends only once the identity's DKIM records are published in
+	// the domain's DNS; until then causes wait in the mail queue and then
+	// its dead-letter queue, whose alarm says so.
+	MailDomain string
 	// EndpointURL is set as AWS_ENDPOINT_URL in every function (context
 	// "endpointUrl"): the LocalStack deployment points the functions'
 	// SDK clients at the emulator with it.
@@ -116,6 +123,14 @@ type ProviderSettings struct {
 	Values map[string]string
 }
 
+// mailDomainPattern is a lowercase DNS name of two labels or more, which
+// SES takes as a domain identity.
+var mailDomainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+
+// defaultMailDomain is a reserved name (RFC 2606): a deployment that sends
+// mail names its own.
+const defaultMailDomain = "stararena.example"
+
 // DefaultSettings are the settings with no context at all.
 func DefaultSettings() Settings {
 	return Settings{
@@ -134,6 +149,7 @@ func DefaultSettings() Settings {
 		APIJoinRate:          10000,
 		APIJoinBurst:         5000,
 		Nag:                  true,
+		MailDomain:           defaultMailDomain,
 	}
 }
 
@@ -152,6 +168,7 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	s.Region = first(get("region"), os.Getenv("CDK_DEFAULT_REGION"), s.Region)
 	s.Account = first(get("account"), os.Getenv("CDK_DEFAULT_ACCOUNT"))
 	s.DomainName, s.CertificateArn = get("domainName"), get("certificateArn")
+	s.MailDomain = first(get("mailDomain"), s.DomainName, defaultMailDomain)
 	s.AlarmEmail, s.EndpointURL = get("alarmEmail"), get("endpointUrl")
 	s.SignInDomainPrefix = get("signInDomainPrefix")
 	var err error
@@ -204,6 +221,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: domainName and certificateArn go together")
 	case s.CertificateArn != "" && !strings.Contains(s.CertificateArn, ":acm:"+EdgeRegion+":"):
 		return fmt.Errorf("settings: certificateArn %q: CloudFront needs an ACM certificate in %s", s.CertificateArn, EdgeRegion)
+	case !mailDomainPattern.MatchString(s.MailDomain) || len(s.MailDomain) > 253:
+		return fmt.Errorf("settings: mailDomain %q: a lowercase domain name such as example.com", s.MailDomain)
 	case s.SignInDomainPrefix != "" && !validDomainPrefix(s.SignInDomainPrefix):
 		return fmt.Errorf("settings: signInDomainPrefix %q: 1-63 lowercase letters, digits and inner hyphens, without \"aws\", \"amazon\" or \"cognito\"", s.SignInDomainPrefix)
 	case s.WarmReads != 0 && (s.WarmReads < 12000 || s.WarmReads > 1_000_000):

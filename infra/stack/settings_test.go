@@ -26,8 +26,18 @@ func TestSettingsComeFromContextWithSafeDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		if s.Region != "us-east-1" || !s.Edge || s.Payments["stripe"].On || !s.Nag || s.WarmWrites != 0 ||
-			s.AdmissionTTL != 10*time.Minute || s.WafJoinsPerMinute != 30 || s.APIJoinRate != 10000 {
+			s.AdmissionTTL != 10*time.Minute || s.WafJoinsPerMinute != 30 || s.APIJoinRate != 10000 || s.MailDomain != "stararena.example" {
 			t.Fatalf("defaults %+v", s)
+		}
+	})
+	t.Run("MailDomainFollowsTheSiteDomain", func(t *testing.T) {
+		s, err := settingsFrom(t, map[string]any{"domainName": "tickets.example.com",
+			"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x"})
+		if err != nil || s.MailDomain != "tickets.example.com" {
+			t.Fatalf("mailDomain %q (%v), want the site's domain", s.MailDomain, err)
+		}
+		if s, err = settingsFrom(t, map[string]any{"mailDomain": "mail.example.org"}); err != nil || s.MailDomain != "mail.example.org" {
+			t.Fatalf("mailDomain %q (%v), want the context's", s.MailDomain, err)
 		}
 	})
 	t.Run("Overrides", func(t *testing.T) {
@@ -58,6 +68,7 @@ func TestSettingsComeFromContextWithSafeDefaults(t *testing.T) {
 		"NotOnOff":             {map[string]any{"stripe": "maybe"}, "on or off"},
 		"WAFBelowFloor":        {map[string]any{"wafJoinsPerMinute": "5"}, "wafJoinsPerMinute"},
 		"OddRetention":         {map[string]any{"logRetentionDays": "31"}, "logRetentionDays"},
+		"MailDomainNotADomain": {map[string]any{"mailDomain": "Mail Server"}, "mailDomain"},
 		"SignInPrefixUpper":    {map[string]any{"signInDomainPrefix": "StarArena"}, "signInDomainPrefix"},
 		"SignInPrefixReserved": {map[string]any{"signInDomainPrefix": "tickets-cognito"}, "signInDomainPrefix"},
 		"SignInPrefixHyphen":   {map[string]any{"signInDomainPrefix": "-tickets"}, "signInDomainPrefix"},

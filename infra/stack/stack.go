@@ -159,6 +159,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 		"payment": sitePayment(s),
 	}
 	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, siteConfig, domain.BaseUrl(nil))
+	grantMail(topo, fns, queues, newMail(stack, s), siteURL(s, st))
 	hostedSignIn(client, siteURL(s, st))
 	hostedSignIn(staffClient, siteURL(s, st), "console/", "gate/")
 

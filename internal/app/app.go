@@ -30,6 +30,7 @@ import (
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/keyring"
 	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
@@ -59,6 +60,9 @@ type Options struct {
 	// FanReadCache is the waiting room's read cache TTL (0: default;
 	// negative: off).
 	FanReadCache time.Duration
+	// MailSender replaces the configuration's sender (the local stack's
+	// capture).
+	MailSender mail.Sender
 }
 
 // App holds the built services.
@@ -92,6 +96,11 @@ type App struct {
 	// Flow drives the order workflow; nil until configured (the local
 	// stack sets it once its Step Functions sidecar runs).
 	Flow *stepfunctions.Flow
+	// MailQueue takes mail causes; nil until configured (MAIL_QUEUE_URL,
+	// or the local stack once its queues run).
+	MailQueue mail.Queue
+	// Mailer sends the queued causes' messages (the mailer function).
+	Mailer *mail.Mailer
 }
 
 // New builds the application.
@@ -152,6 +161,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err
 	}
+	sender := o.MailSender
+	if sender == nil {
+		var err error
+		if sender, err = newSender(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.buildMail(ctx, cfg, sender); err != nil {
+		return nil, err
+	}
+	a.Tasks.Mail = mailQueueRef{a}
 	return a, nil
 }
 

@@ -72,3 +72,13 @@ func RunReconciler() {
 	}
 	lambda.Start(fn)
 }
+
+// RunMailer is the whole main of the "mailer" function (SQS batches).
+func RunMailer() {
+	a, err := FromEnv(context.Background(), "mailer")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mailer:", err)
+		os.Exit(1)
+	}
+	lambda.Start(a.MailerHandler())
+}

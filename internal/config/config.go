@@ -68,6 +68,15 @@ type Config struct {
 	HealthHoldP99      time.Duration
 	HealthErrorRate    float64
 	HealthThrottleRate float64
+	// Mail: MAIL_QUEUE_URL is the mail queue the order workflow puts
+	// causes on; MAIL_FROM the sender address and MAIL_CONFIGURATION_SET
+	// the SES configuration set the mailer sends with; SITE_URL the fan
+	// site a message links to. The CDK app sets them; locally the stack
+	// captures mail and needs none.
+	MailQueueURL         string
+	MailFrom             string
+	MailConfigurationSet string
+	SiteURL              string
 	// Function is the logical name of the function this process serves
 	// (set by its main; "local" in the local stack). Metrics carry it.
 	Function string
@@ -95,6 +104,8 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	c.Payments = pay
 	c.StateMachineArn = getenv("STATE_MACHINE_ARN")
+	c.MailQueueURL, c.MailFrom = getenv("MAIL_QUEUE_URL"), getenv("MAIL_FROM")
+	c.MailConfigurationSet, c.SiteURL = getenv("MAIL_CONFIGURATION_SET"), getenv("SITE_URL")
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
 	c.AdmissionTTL = limits.AdmissionTTL

@@ -37,6 +37,8 @@ func (st *Stack) startQueues(tp topology.Topology, o Options) error {
 		switch q.Consumer {
 		case "assigner":
 			h = st.calls.sqs(q.Consumer, st.App.Assigner())
+		case "mailer":
+			h = st.calls.sqs(q.Consumer, st.App.MailerHandler())
 		default:
 			return fmt.Errorf("queue %s: consumer %s is not emulated", q.Name, q.Consumer)
 		}
@@ -53,6 +55,9 @@ func (st *Stack) startQueues(tp topology.Topology, o Options) error {
 		lq := localsqs.New(opts, h)
 		lq.Start(context.Background())
 		st.queues[q.Name] = lq
+	}
+	if q := st.queues[topology.MailQueue]; q != nil {
+		st.App.MailQueue = localMailQueue{q}
 	}
 	return nil
 }

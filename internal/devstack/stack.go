@@ -35,6 +35,7 @@ import (
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/localsqs"
+	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/workflow"
@@ -111,7 +112,9 @@ type Stack struct {
 	url            string
 	routes         []string
 	// Sandbox is the local payment provider.
-	Sandbox       *sandbox.Sandbox
+	Sandbox *sandbox.Sandbox
+	// Mail holds the email the stack captured instead of sending.
+	Mail          *mail.Capture
 	srv           *http.Server
 	dynSrv        *http.Server
 	lambdaSrv     *http.Server
@@ -179,8 +182,18 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.startMoney(o, st.url); err != nil {
 		return failLn(err)
 	}
+	if cfg.SiteURL == "" {
+		cfg.SiteURL = st.url
+	}
+	st.Mail = mail.NewCapture(o.Clock, func(ctx context.Context, orderID string) string {
+		ord, err := st.App.Stores.Orders.GetOrder(ctx, orderID)
+		if err != nil {
+			return ""
+		}
+		return ord.Account
+	})
 	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
-		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}})
+		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail})
 	if err != nil {
 		return failLn(err)
 	}
@@ -265,6 +278,8 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 			switch {
 			case r.Key() == "POST /dev/token":
 				handle(r, st.devToken(r))
+			case r.Key() == "GET /dev/mail":
+				handle(r, http.HandlerFunc(st.capturedMail))
 			case strings.HasPrefix(r.Path, "/sandbox/"):
 				handle(r, st.Sandbox.Handler())
 			default:
@@ -285,6 +300,7 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 	})
+	mux.HandleFunc("GET /dev/mail/", st.mailPageHandler)
 	for _, prefix := range []string{"/v1/", "/admin/", "/webhooks/", "/dev/", "/sandbox/"} {
 		mux.HandleFunc(prefix, notFound)
 	}

@@ -60,6 +60,7 @@ import (
 //	RATE#<name>#<subject>#<unix>  RATE                      one fixed rate-limit window
 //	ORG#<org>                     STAFF#<subject>           one person's role in the organization (tenancy.Grant)
 //	ORG#<org>                     AUDIT#<at>#<id>           one staff action (tenancy.Entry)
+//	MAIL#<orderId>                <kind>                    one message cause: SENDING until leaseUntil, or SENT (mail.go)
 //
 // The event item also carries gsi2 ORGEVENTS#<org> / <startsAt>#<id>: an
 // organization's events.
@@ -95,6 +96,7 @@ const (
 	PrefixHealth        = "HEALTH#"
 	PrefixRateLimit     = "RATE#"
 	PrefixOrg           = "ORG#"
+	PrefixMail          = "MAIL#"
 	prefixOrgEvents     = "ORGEVENTS#" // gsi2 only
 	prefixAccountOrders = "ACCOUNT#"   // gsi1 only
 	prefixWork          = "WORK#"      // gsi2 only
@@ -113,7 +115,7 @@ func PartitionPrefixes() []string {
 	return []string{
 		PrefixEvent, PrefixSeat, PrefixHeldSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
-		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg,
+		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg, PrefixMail,
 	}
 }
 
@@ -153,6 +155,9 @@ func SingleItemWrites() map[string][]string {
 		"(*RateLimitStore).Hit":                 {PrefixRateLimit},
 		"(*TenancyStore).PutGrant":              {PrefixOrg},
 		"(*TenancyStore).AppendAudit":           {PrefixOrg},
+		"(*MailStore).ClaimMail":                {PrefixMail},
+		"(*MailStore).MailSent":                 {PrefixMail},
+		"(*MailStore).ReleaseMail":              {PrefixMail},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/health"
+	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/testenv"
@@ -189,6 +190,12 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			_, err := st.RateLimit.Hit(ctx, "admission", "fan-1", now, now.Add(time.Minute), 3)
 			return err
 		}},
+		{"(*MailStore).ClaimMail", func() error {
+			_, err := st.Mail.ClaimMail(ctx, "o1", mail.OrderConfirmation, now, now.Add(time.Minute))
+			return err
+		}},
+		{"(*MailStore).MailSent", func() error { return st.Mail.MailSent(ctx, "o1", mail.OrderConfirmation, now) }},
+		{"(*MailStore).ReleaseMail", func() error { return st.Mail.ReleaseMail(ctx, "o1", mail.OrderConfirmation) }},
 	}
 	declared := dynamo.SingleItemWrites()
 	for _, c := range calls {

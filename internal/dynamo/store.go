@@ -8,6 +8,7 @@ import (
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/reconcile"
@@ -50,6 +51,8 @@ type (
 	ReconcileStore struct{ base }
 	// TenancyStore holds organizations' grants and audit logs.
 	TenancyStore struct{ base }
+	// MailStore holds the markers that send each message once.
+	MailStore struct{ base }
 )
 
 var (
@@ -57,6 +60,7 @@ var (
 	_ reconcile.Store     = (*ReconcileStore)(nil)
 	_ ratelimit.Store     = (*RateLimitStore)(nil)
 	_ waitroom.Store      = (*WaitroomStore)(nil)
+	_ mail.MarkerStore    = (*MailStore)(nil)
 )
 
 // Reads that more than one port needs are written once, by the store that
@@ -96,6 +100,7 @@ type Stores struct {
 	ProviderEvents *ProviderEventStore
 	Reconcile      *ReconcileStore
 	Tenancy        *TenancyStore
+	Mail           *MailStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -116,5 +121,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		ProviderEvents: &ProviderEventStore{b},
 		Reconcile:      &ReconcileStore{b},
 		Tenancy:        &TenancyStore{b},
+		Mail:           &MailStore{b},
 	}
 }

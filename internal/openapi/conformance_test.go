@@ -72,6 +72,12 @@ func TestConformance(t *testing.T) {
 		{name: "dev token oversized", method: "POST", path: "/dev/token", body: oversizedToken, status: 413, code: "PAYLOAD_TOO_LARGE"},
 		{name: "dev token with an email", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-3","email":"fan.three@example.org"}`), status: 200, valid: true},
 		{name: "dev token with a bad email", method: "POST", path: "/dev/token", body: []byte(`{"sub":"fan-3","email":"not an address"}`), status: 400, code: "INVALID_REQUEST"},
+		{name: "captured mail of an account without any", method: "GET", path: "/dev/mail?to=nobody-yet", status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			if strings.TrimSpace(string(b)) != "[]" {
+				t.Errorf("captured mail = %s, want []", b)
+			}
+		}},
+		{name: "captured mail without to", method: "GET", path: "/dev/mail", status: 400, code: "INVALID_REQUEST"},
 
 		// Fans.
 		{name: "list events", method: "GET", path: "/v1/events", status: 200, valid: true, check: func(t *testing.T, b []byte) {

@@ -172,6 +172,12 @@ type Access struct {
 	// for that use (internal/payments/providers), so a new provider
 	// changes no function here.
 	Payments PaymentAccess
+	// SendTo names the queues the function sends messages to
+	// (sqs:SendMessage; infra/ also gives it the queue's URL).
+	SendTo []string
+	// Email: the function sends email through SES (ses:SendEmail on the
+	// mail domain identity and configuration set only).
+	Email bool
 }
 
 // PaymentAccess is how a function uses the payment providers.
@@ -327,6 +333,9 @@ const (
 // not embed safely; the account comes last and may be quoted.
 const JoinMessage = `join ${request.path.eventId} ${context.requestTimeEpoch} ${context.authorizer.claims.sub}`
 
+// MailQueue is the logical name of the queue of mail causes.
+const MailQueue = "mail"
+
 // MainTable is the logical name of the single table.
 const MainTable = "main"
 
@@ -377,8 +386,10 @@ func Default() Topology {
 			{Name: "checkin", Description: "Gate check-in of ticket codes", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Secrets: ticketKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"TICKET#", "SCAN#"}}}},
+			// It issues stuck orders with the workflow's own task, which
+			// queues their confirmations.
 			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute,
-				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, SendTo: []string{MailQueue},
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			// The order workflow's tasks (internal/workflow/order.asl.json).
@@ -391,8 +402,10 @@ func Default() Topology {
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Transact: true}}},
+			// Issuing queues the order confirmation (never waits for it).
 			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second,
-				Access: Access{Secrets: ticketKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
+				Access: Access{Secrets: ticketKeys, SendTo: []string{MailQueue},
+					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
 			// The waiting room. The queue reads create the event's queue
@@ -409,10 +422,17 @@ func Default() Topology {
 				Env: []string{"ADMISSION_TTL", "INLET_EVERY", "INLET_INVENTORY_FACTOR", "HEALTH_HOLD_P99", "HEALTH_ERROR_RATE", "HEALTH_THROTTLE_RATE"},
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
 					Indexes: []string{"gsi1", "gsi2"}, WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#", "QSTATS#"}}}},
+			// Sends each queued cause's message once: the MAIL# marker is
+			// its only write. It reads the ticket keys to render the codes.
+			{Name: "mailer", Description: "Sends queued email (order confirmations) once each through SES", MemoryMB: 256, Timeout: 30 * time.Second,
+				Access: Access{Secrets: ticketKeys, Email: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
+					WritePrefixes: []string{"MAIL#"}}}},
 		},
 		Routes: []Route{
 			{Method: "GET", Path: "/healthz", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone},
 			{Method: "POST", Path: "/dev/token", Integration: IntegrationLocal, Auth: AuthNone, MaxBodyBytes: smallBody},
+			// The mail the local stack captured instead of sending.
+			{Method: "GET", Path: "/dev/mail", Integration: IntegrationLocal, Auth: AuthNone},
 			{Method: "GET", Path: "/v1/events", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 5 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}/availability", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 2 * time.Second},
@@ -486,6 +506,13 @@ func Default() Topology {
 			// Large batches are what make one counter write per batch cheap;
 			// the window lets a batch fill during a join storm.
 			BatchSize: 100, MaxBatchingWindow: time.Second,
+			VisibilityTimeout: 60 * time.Second, MaxReceiveCount: 5,
+		}, {
+			// Small batches: one slow send delays few others. The
+			// visibility timeout outlasts the mailer's 30 s, so a claim's
+			// lease (as long) has expired only when its holder is gone.
+			Name: MailQueue, Consumer: "mailer",
+			BatchSize: 10, MaxBatchingWindow: time.Second,
 			VisibilityTimeout: 60 * time.Second, MaxReceiveCount: 5,
 		}},
 		Schedules: []Schedule{
@@ -632,6 +659,11 @@ func (t Topology) Validate() error {
 		machines[m.Name] = true
 	}
 	for _, f := range t.Functions {
+		for _, q := range f.Access.SendTo {
+			if !queues[q] {
+				errs = append(errs, fmt.Sprintf("function %q: sends to unknown queue %q", f.Name, q))
+			}
+		}
 		errs = append(errs, f.Access.problems(f.Name, tables, machines)...)
 		env := map[string]bool{}
 		for _, e := range f.Env {

@@ -9,10 +9,12 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
@@ -54,6 +56,26 @@ type Tasks struct {
 	Crash func(point string) error
 	// Metrics counts workflow outcomes (nil: none).
 	Metrics *metrics.Emitter
+	// Mail takes the order confirmation once the order is ISSUED (nil:
+	// no mail). The mailer sends it once however often it is enqueued.
+	Mail mail.Queue
+}
+
+// confirm puts the order confirmation on the mail queue. A failure is
+// logged, never returned: the fan has the tickets on the site, and the
+// purchase must not fail or wait for an email.
+func (t *Tasks) confirm(ctx context.Context, orderID string) {
+	if t.Mail == nil {
+		return
+	}
+	err := t.Mail.Enqueue(ctx, mail.Request{OrderID: orderID, Kind: mail.OrderConfirmation})
+	switch {
+	case errors.Is(err, mail.ErrNoQueue):
+		// A process without mail (a test's app): nothing to say per order.
+		t.Log.DebugContext(ctx, "no mail queue: order confirmation not queued", "orderId", orderID)
+	case err != nil:
+		t.Log.WarnContext(ctx, "order confirmation not queued", "orderId", orderID, "err", err)
+	}
 }
 
 // outcome counts one end of an order's workflow.
@@ -150,7 +172,12 @@ func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error
 	}
 	// Issued already, or refunded by the organizer while the workflow
 	// waited to retry: either way there is nothing left to issue, and
-	// retrying would end the execution as failed for no fault.
+	// retrying would end the execution as failed for no fault. An ISSUED
+	// order queues its confirmation again: the run that issued it may have
+	// stopped before queueing, and the mailer sends it once.
+	if o.Status == orders.Issued {
+		t.confirm(ctx, o.ID)
+	}
 	if o.Status == orders.Issued || o.Status == orders.RefundPending || o.Status == orders.Refunded {
 		return map[string]any{"status": o.Status}, nil
 	}
@@ -168,6 +195,7 @@ func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error
 		return nil, err
 	}
 	t.outcome(string(orders.Issued))
+	t.confirm(ctx, o.ID)
 	return map[string]any{"status": orders.Issued, "tickets": n}, nil
 }
 

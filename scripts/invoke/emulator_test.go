@@ -33,7 +33,7 @@ import (
 // error code; the whole body for reads, the body's shape for writes, whose
 // ids and tokens are new on each call). The functions without a sample get
 // a probe each (a request without credentials for the HTTP ones, an empty
-// batch for the assigner, an empty input for the workflow's tasks), so each
+// batch for the queue consumers, an empty input for the workflow's tasks), so each
 // binary starts and answers at least once.
 func TestSamplesUnderLambdaEmulator(t *testing.T) {
 	if testing.Short() {
@@ -254,12 +254,14 @@ func probe(t *testing.T, st *devstack.Stack, tp topology.Topology, fn string, bi
 		sameHTTPAnswer(t, st, fn, req, nil, binary)
 		return
 	}
-	if fn == "assigner" {
+	if consumer := map[string]func(context.Context, events.SQSEvent) (events.SQSEventResponse, error){
+		"assigner": st.App.Assigner(), "mailer": st.App.MailerHandler(),
+	}[fn]; consumer != nil {
 		var batch events.SQSEvent
 		if err := json.Unmarshal(payload, &batch); err != nil {
 			t.Fatal(err)
 		}
-		want, err := st.App.Assigner()(ctx, batch)
+		want, err := consumer(ctx, batch)
 		if err != nil {
 			t.Fatal(err)
 		}

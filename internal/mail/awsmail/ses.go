@@ -1,0 +1,45 @@
+// Package awsmail adapts the mail port to AWS: the SES sender (SESv2 API)
+// and the SQS mail queue.
+package awsmail
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/stararena/stararena/internal/mail"
+)
+
+// SES sends through Amazon SES (the SESv2 API) from From, an address of
+// the domain identity, with the configuration set that suppresses bounced
+// and complaining addresses.
+type SES struct {
+	Client           *sesv2.Client
+	From             string
+	ConfigurationSet string
+}
+
+// Send hands m to SES as a raw MIME message, so the QR images travel
+// inline.
+func (s SES) Send(ctx context.Context, m mail.Message) error {
+	raw, err := m.MIME(s.From)
+	if err != nil {
+		return err
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(s.From),
+		Destination:      &sestypes.Destination{ToAddresses: []string{m.To}},
+		Content:          &sestypes.EmailContent{Raw: &sestypes.RawMessage{Data: raw}},
+		EmailTags:        []sestypes.MessageTag{{Name: aws.String("kind"), Value: aws.String(string(m.Kind))}},
+	}
+	if s.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(s.ConfigurationSet)
+	}
+	if _, err := s.Client.SendEmail(ctx, in); err != nil {
+		return fmt.Errorf("ses send %s for order %s: %w", m.Kind, m.OrderID, err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+// Package mail sends StarArena's email: what a message says, once per
+// cause. A cause (an order and a kind of message) goes on the mail queue
+// from wherever it happens, never on the purchase path's clock; the mailer
+// function takes it off the queue, claims it with a conditional write of a
+// MAIL# marker, renders it and hands it to a Sender (Amazon SES in AWS, a
+// capture in the local stack). A message that keeps failing ends in the
+// queue's dead-letter queue.
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind is why a message is sent. One message per order and kind.
+type Kind string
+
+// Kinds of message.
+const (
+	// OrderConfirmation: the order is ISSUED; the message carries its
+	// tickets.
+	OrderConfirmation Kind = "order-confirmation"
+)
+
+// Known reports whether k is a kind the mailer renders.
+func (k Kind) Known() bool { return k == OrderConfirmation }
+
+// Request is one cause on the mail queue.
+type Request struct {
+	OrderID string `json:"orderId"`
+	Kind    Kind   `json:"kind"`
+}
+
+// ParseRequest decodes a queue message's body.
+func ParseRequest(body string) (Request, error) {
+	var r Request
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		return Request{}, fmt.Errorf("mail request: %w", err)
+	}
+	if r.OrderID == "" || len(r.OrderID) > 64 || !r.Kind.Known() {
+		return Request{}, fmt.Errorf("mail request: want an orderId and a known kind, got %q", body)
+	}
+	return r, nil
+}
+
+// Body is the queue message of r.
+func (r Request) Body() string {
+	b, _ := json.Marshal(r) // two strings: cannot fail
+	return string(b)
+}
+
+// Image is an inline image, referenced from the HTML part as cid:<CID>.
+type Image struct {
+	CID string
+	PNG []byte
+}
+
+// Message is one email to one address.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	Images  []Image
+	// Cause names what the message is for (order id and kind): the
+	// capture keeps it, SES gets it as message tags.
+	OrderID string
+	Kind    Kind
+}
+
+// Sender delivers a message. An error means it was not accepted and may be
+// retried.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Queue takes a cause for the mailer.
+type Queue interface {
+	Enqueue(ctx context.Context, r Request) error
+}
+
+// ErrNoQueue is returned by a Queue that is not configured.
+var ErrNoQueue = errors.New("mail queue not configured")
+
+// Marker states of one cause.
+const (
+	// StatusSending: a mailer claimed the cause until its lease ends.
+	StatusSending = "SENDING"
+	// StatusSent: the sender accepted the message; never sent again.
+	StatusSent = "SENT"
+)
+
+// Claim is the outcome of claiming a cause.
+type Claim int
+
+// Claims.
+const (
+	// Claimed: this mailer sends it.
+	Claimed Claim = iota
+	// AlreadySent: a mailer sent it before.
+	AlreadySent
+	// Busy: another mailer holds the lease; if it fails, its own delivery
+	// comes back after the lease.
+	Busy
+)
+
+// MarkerStore keeps the MAIL# markers.
+type MarkerStore interface {
+	// ClaimMail takes the cause unless it was sent or another mailer's
+	// lease runs past now.
+	ClaimMail(ctx context.Context, orderID string, kind Kind, now, leaseUntil time.Time) (Claim, error)
+	// MailSent records that the sender accepted the message.
+	MailSent(ctx context.Context, orderID string, kind Kind, now time.Time) error
+	// ReleaseMail ends this mailer's lease after a failed send, so the
+	// next delivery may claim it at once.
+	ReleaseMail(ctx context.Context, orderID string, kind Kind) error
+}

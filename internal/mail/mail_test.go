@@ -1,0 +1,175 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/tickets"
+)
+
+func confirmation(t *testing.T) Message {
+	t.Helper()
+	o := orders.Order{ID: "o-1", EventID: "e-1", Email: "ana@example.org", AmountCents: 9050, Currency: "eur", Status: orders.Issued}
+	ev := catalog.Event{ID: "e-1", Name: "Stars & <Stripes>", Venue: "Hall", StartsAt: time.Date(2027, 6, 1, 20, 0, 0, 0, time.UTC)}
+	ts := []tickets.IssuedTicket{
+		{Ticket: tickets.Ticket{ID: "t1", Seat: "A-1-1"}, Status: tickets.StatusValid, Code: "CODE-ONE"},
+		{Ticket: tickets.Ticket{ID: "t2", Seat: "A-1-2"}, Status: tickets.StatusRevoked},
+		{Ticket: tickets.Ticket{ID: "t3", Seat: "A-1-3"}, Status: tickets.StatusUsed, Code: "CODE-THREE"},
+	}
+	m, err := Confirmation(o, ev, ts, "https://tickets.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The confirmation carries one QR image per ticket that still admits, the
+// link to the order, the total, and escapes what the organizer typed.
+func TestConfirmationRendersTheTicketsAndTheLink(t *testing.T) {
+	m := confirmation(t)
+	if m.To != "ana@example.org" || m.Subject != "Your tickets for Stars & <Stripes>" || m.Kind != OrderConfirmation || m.OrderID != "o-1" {
+		t.Fatalf("message %+v", m)
+	}
+	if len(m.Images) != 2 {
+		t.Fatalf("%d images, want the 2 tickets that are not revoked", len(m.Images))
+	}
+	for _, img := range m.Images {
+		if !bytes.HasPrefix(img.PNG, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Errorf("image %s is not a PNG", img.CID)
+		}
+		if !strings.Contains(m.HTML, `src="cid:`+img.CID+`"`) {
+			t.Errorf("the HTML does not show image %s", img.CID)
+		}
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		for _, want := range []string{"https://tickets.example/?order=o-1", "90.50 EUR", "A-1-1", "A-1-3"} {
+			if !strings.Contains(part, want) {
+				t.Errorf("a part lacks %q", want)
+			}
+		}
+		if strings.Contains(part, "A-1-2") {
+			t.Error("the revoked ticket is in the message")
+		}
+	}
+	if strings.Contains(m.HTML, "<Stripes>") || !strings.Contains(m.HTML, "&lt;Stripes&gt;") {
+		t.Error("the event name is not escaped in the HTML")
+	}
+	if data := m.DataURLs(); strings.Contains(data, "cid:") || strings.Count(data, "data:image/png;base64,") != 2 {
+		t.Error("DataURLs left a cid: reference")
+	}
+}
+
+// The raw message SES sends parses back into its headers, the two
+// alternatives and the inline images under their Content-IDs.
+func TestMIMEIsMultipartRelatedWithInlineImages(t *testing.T) {
+	m := confirmation(t)
+	raw, err := m.MIME("tickets@stararena.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil || subject != m.Subject || msg.Header.Get("To") != m.To || msg.Header.Get("From") != "tickets@stararena.example" {
+		t.Fatalf("headers %v (subject %q, %v)", msg.Header, subject, err)
+	}
+	typ, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || typ != "multipart/related" {
+		t.Fatalf("content type %q, %v", typ, err)
+	}
+	parts := multipart.NewReader(msg.Body, params["boundary"])
+	alt, err := parts.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	atyp, aparams, _ := mime.ParseMediaType(alt.Header.Get("Content-Type"))
+	if atyp != "multipart/alternative" {
+		t.Fatalf("first part %q, want the alternatives", atyp)
+	}
+	inner := multipart.NewReader(alt, aparams["boundary"])
+	for _, want := range []string{"text/plain", "text/html"} {
+		p, err := inner.NextPart() // decodes quoted-printable
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p)
+		if !strings.HasPrefix(p.Header.Get("Content-Type"), want) || !strings.Contains(string(body), "?order=o-1") {
+			t.Errorf("part %q: %.80s", p.Header.Get("Content-Type"), body)
+		}
+	}
+	cids := map[string]bool{}
+	for {
+		p, err := parts.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Header.Get("Content-Type") != "image/png" {
+			t.Errorf("inline part of type %q", p.Header.Get("Content-Type"))
+		}
+		cids[strings.Trim(p.Header.Get("Content-ID"), "<>")] = true
+	}
+	for _, img := range m.Images {
+		if !cids[img.CID] {
+			t.Errorf("image %s is not in the message", img.CID)
+		}
+	}
+	if _, err := (Message{To: "a@b.c\r\nBcc: x@y.z"}).MIME("t@s.e"); err == nil {
+		t.Error("a header injection was rendered")
+	}
+}
+
+func TestParseRequest(t *testing.T) {
+	r := Request{OrderID: "o-1", Kind: OrderConfirmation}
+	got, err := ParseRequest(r.Body())
+	if err != nil || got != r {
+		t.Fatalf("round trip %+v, %v", got, err)
+	}
+	for _, bad := range []string{``, `{}`, `{"orderId":"o-1"}`, `{"orderId":"o-1","kind":"spam"}`, `not json`} {
+		if _, err := ParseRequest(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The capture answers by address (any case) or by the buyer's account, and
+// keeps only the last CaptureLimit messages.
+func TestCaptureFindsByAddressOrAccountAndKeepsTheLatest(t *testing.T) {
+	ctx := context.Background()
+	c := NewCapture(nil, func(_ context.Context, orderID string) string { return "acct-" + orderID })
+	if err := c.Send(ctx, Message{To: "Ana@Example.org", Subject: "s", OrderID: "o1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.For("ana@example.org")) != 1 || len(c.For("acct-o1")) != 1 || len(c.For("bob@example.org")) != 0 {
+		t.Fatalf("lookups wrong: %+v", c.All())
+	}
+	c.Fail(errors.New("down"))
+	if err := c.Send(ctx, Message{To: "x@example.org"}); err == nil || len(c.All()) != 1 {
+		t.Fatalf("a failing capture kept the message (%v)", err)
+	}
+	c.Fail(nil)
+	for i := range CaptureLimit + 5 {
+		if err := c.Send(ctx, Message{To: "bulk@example.org", Subject: strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := c.All()
+	if len(all) != CaptureLimit || all[len(all)-1].Subject != strconv.Itoa(CaptureLimit+4) {
+		t.Fatalf("%d kept, last %q", len(all), all[len(all)-1].Subject)
+	}
+}

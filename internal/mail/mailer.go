@@ -1,0 +1,149 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/tickets"
+)
+
+// OrderReader reads an order.
+type OrderReader interface {
+	GetOrder(ctx context.Context, id string) (orders.Order, error)
+}
+
+// EventReader reads an event.
+type EventReader interface {
+	Get(ctx context.Context, id string) (catalog.Event, error)
+}
+
+// TicketReader reads an order's tickets with their codes and QR images.
+type TicketReader interface {
+	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
+}
+
+// Mailer renders and sends the messages of the causes on the queue.
+type Mailer struct {
+	Markers MarkerStore
+	Orders  OrderReader
+	Events  EventReader
+	Tickets TicketReader
+	Sender  Sender
+	// SiteURL is the fan site's base URL; the message links to the order
+	// there.
+	SiteURL string
+	// Lease is how long a claim keeps other deliveries of the cause away:
+	// the queue's visibility timeout, which outlasts the function, so an
+	// expired lease means its holder is gone.
+	Lease time.Duration
+	Clock clock.Clock
+	Log   *slog.Logger
+}
+
+// Outcome is what Deliver did with a cause.
+type Outcome string
+
+// Outcomes.
+const (
+	Sent    Outcome = "sent"
+	Repeat  Outcome = "repeat"  // sent before: nothing to do
+	Held    Outcome = "busy"    // another delivery holds the claim
+	Skipped Outcome = "skipped" // nothing to send (no address, no tickets)
+)
+
+// Deliver sends the message of one cause at most once. An error leaves the
+// cause unsent and claimable: the queue delivers it again.
+func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
+	now := m.Clock.Now()
+	claim, err := m.Markers.ClaimMail(ctx, r.OrderID, r.Kind, now, now.Add(m.Lease))
+	if err != nil {
+		return "", err
+	}
+	switch claim {
+	case AlreadySent:
+		return Repeat, nil
+	case Busy:
+		return Held, nil
+	}
+	msg, ok, err := m.render(ctx, r)
+	if err == nil && ok {
+		err = m.Sender.Send(ctx, msg)
+	}
+	if err != nil {
+		if rerr := m.Markers.ReleaseMail(ctx, r.OrderID, r.Kind); rerr != nil {
+			m.Log.WarnContext(ctx, "mail claim not released: the next delivery waits for the lease", "orderId", r.OrderID, "kind", r.Kind, "err", rerr)
+		}
+		return "", err
+	}
+	// Marked sent even when there was nothing to send: the cause is done.
+	if err := m.Markers.MailSent(ctx, r.OrderID, r.Kind, m.Clock.Now()); err != nil {
+		// The message went; a redelivery after the lease would send it
+		// again. Say so rather than fail a batch that cannot be undone.
+		m.Log.ErrorContext(ctx, "mail sent but not marked", "orderId", r.OrderID, "kind", r.Kind, "err", err)
+	}
+	if !ok {
+		return Skipped, nil
+	}
+	return Sent, nil
+}
+
+func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
+	o, err := m.Orders.GetOrder(ctx, r.OrderID)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
+	}
+	if o.Email == "" {
+		m.Log.WarnContext(ctx, "order has no email address: nothing sent", "orderId", o.ID, "kind", r.Kind)
+		return Message{}, false, nil
+	}
+	ev, err := m.Events.Get(ctx, o.EventID)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("mail %s: event %s: %w", r.OrderID, o.EventID, err)
+	}
+	ts, err := m.Tickets.ForOrder(ctx, o.ID)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
+	}
+	msg, err := Confirmation(o, ev, ts, m.SiteURL)
+	if err != nil {
+		return Message{}, false, err
+	}
+	if len(msg.Images) == 0 {
+		// Refunded before the mailer ran: no ticket to send.
+		m.Log.InfoContext(ctx, "order has no valid ticket: no confirmation sent", "orderId", o.ID, "status", o.Status)
+		return Message{}, false, nil
+	}
+	return msg, true, nil
+}
+
+// HandleBatch is the mailer function: an SQS batch of causes in, the ids
+// of those to deliver again out (ReportBatchItemFailures). A body that is
+// not a cause fails every time and so ends in the dead-letter queue,
+// where someone can read it.
+func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var out events.SQSEventResponse
+	counts := map[Outcome]int{}
+	for _, rec := range ev.Records {
+		r, err := ParseRequest(rec.Body)
+		var o Outcome
+		if err == nil {
+			o, err = m.Deliver(ctx, r)
+		}
+		if err != nil {
+			m.Log.WarnContext(ctx, "mail not sent: delivered again later", "messageId", rec.MessageId, "err", err)
+			out.BatchItemFailures = append(out.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			continue
+		}
+		counts[o]++
+	}
+	m.Log.InfoContext(ctx, "mail batch", "messages", len(ev.Records), "sent", counts[Sent], "repeats", counts[Repeat],
+		"busy", counts[Held], "skipped", counts[Skipped], "failed", len(out.BatchItemFailures))
+	return out, nil
+}
