@@ -382,8 +382,8 @@ func (st *Stack) devToken(route topology.Route) http.Handler {
 	})
 }
 
-// maxEmailBytes is the longest address SMTP carries (RFC 5321's path limit).
-const maxEmailBytes = 254
+// maxEmailBytes is the longest address SMTP carries.
+const maxEmailBytes = limits.EmailBytes
 
 // validEmail accepts one local part, one @ and a dotted domain, without
 // spaces or control characters: enough to refuse what a mail header could

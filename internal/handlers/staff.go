@@ -44,7 +44,10 @@ func audit(ctx context.Context, st Staff, r *httpapi.Request, e tenancy.Entry) e
 // tickets' states and what happened to it.
 type StaffOrderView struct {
 	OrderView
-	Account string         `json:"account"`
+	Account string `json:"account"`
+	// Email is the buyer's address as the hold recorded it (empty for
+	// orders held before accounts carried one).
+	Email   string         `json:"email,omitempty"`
 	History []HistoryEntry `json:"history"`
 }
 
@@ -78,7 +81,7 @@ func orderHistory(o orders.Order, entries []tenancy.Entry) []HistoryEntry {
 }
 
 func staffOrder(ctx context.Context, st Staff, org string, o orders.Order) (StaffOrderView, error) {
-	v := StaffOrderView{OrderView: orderView(o), Account: o.Account}
+	v := StaffOrderView{OrderView: orderView(o), Account: o.Account, Email: o.Email}
 	ts, err := st.Tickets.ForOrder(ctx, o.ID)
 	if err != nil {
 		return v, err
@@ -164,9 +167,12 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			return httpapi.JSON(http.StatusOK, v), nil
 		},
 		"GET /admin/v1/events/{eventId}/orders": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			seat, account := r.Query("seat"), r.Query("account")
+			seat, account, email := r.Query("seat"), r.Query("account"), r.Query("email")
 			if len(seat) > limits.AccountIDBytes || len(account) > limits.AccountIDBytes {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "seat and account are at most %d characters", limits.AccountIDBytes)
+			}
+			if len(email) > limits.EmailBytes {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "email is at most %d characters", limits.EmailBytes)
 			}
 			os, err := rs.EventOrders(ctx, r.Path("eventId"))
 			if err != nil {
@@ -174,10 +180,13 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			}
 			out := []StaffOrderView{}
 			for _, o := range os {
-				if (seat != "" && !slices.Contains(o.Seats, seat)) || (account != "" && o.Account != account) {
+				// Addresses compare without case: a fan at the counter
+				// spells theirs as they remember it.
+				if (seat != "" && !slices.Contains(o.Seats, seat)) || (account != "" && o.Account != account) ||
+					(email != "" && !strings.EqualFold(o.Email, email)) {
 					continue
 				}
-				out = append(out, StaffOrderView{OrderView: orderView(o), Account: o.Account, History: []HistoryEntry{}})
+				out = append(out, StaffOrderView{OrderView: orderView(o), Account: o.Account, Email: o.Email, History: []HistoryEntry{}})
 			}
 			slices.SortFunc(out, func(a, b StaffOrderView) int { return b.CreatedAt.Compare(a.CreatedAt) })
 			if len(out) > limits.OrdersListed {

@@ -90,6 +90,8 @@ const (
 	// GateBytes bounds the gate a check-in names (printable ASCII), and so
 	// the gate an ALREADY_USED answer reports.
 	GateBytes = 64
+	// EmailBytes bounds an email address (RFC 5321's path limit).
+	EmailBytes = 254
 )
 
 // Lists.

@@ -92,16 +92,19 @@ var stated = map[bound]int64{
 	{"/components/schemas/AdmissionRequest/properties/proof", "maxLength"}:                           limits.ProofBytes,
 
 	// Identifiers and free text.
-	{"/components/schemas/DevTokenRequest/properties/sub", "maxLength"}:                limits.AccountIDBytes,
-	{"/components/schemas/DevTokenRequest/properties/org", "maxLength"}:                limits.AccountIDBytes,
-	{"/components/parameters/IdempotencyKey/schema", "maxLength"}:                      limits.IdempotencyKeyBytes,
-	{"/components/schemas/RefundRequest/properties/reason", "maxLength"}:               limits.RefundReasonChars,
-	{"/components/schemas/WebhookEvent/properties/id", "maxLength"}:                    limits.ProviderIDBytes,
-	{"/components/schemas/WebhookEvent/properties/type", "maxLength"}:                  limits.ProviderIDBytes,
-	{"/paths/~1webhooks~1{provider}/post/parameters/0/schema", "maxLength"}:            limits.SignatureHeaderBytes,
-	{"/components/schemas/SandboxCompleteRequest/properties/delaySeconds", "maximum"}:  int64(limits.SandboxMaxDelay / time.Second),
-	{"/components/schemas/SandboxDuplicateRequest/properties/delaySeconds", "maximum"}: int64(limits.SandboxMaxDelay / time.Second),
-	{"/components/schemas/CheckInResult/properties/firstScanGate", "maxLength"}:        limits.GateBytes,
+	{"/components/schemas/DevTokenRequest/properties/sub", "maxLength"}:                    limits.AccountIDBytes,
+	{"/components/schemas/DevTokenRequest/properties/org", "maxLength"}:                    limits.AccountIDBytes,
+	{"/components/parameters/IdempotencyKey/schema", "maxLength"}:                          limits.IdempotencyKeyBytes,
+	{"/components/schemas/RefundRequest/properties/reason", "maxLength"}:                   limits.RefundReasonChars,
+	{"/components/schemas/WebhookEvent/properties/id", "maxLength"}:                        limits.ProviderIDBytes,
+	{"/components/schemas/WebhookEvent/properties/type", "maxLength"}:                      limits.ProviderIDBytes,
+	{"/paths/~1webhooks~1{provider}/post/parameters/0/schema", "maxLength"}:                limits.SignatureHeaderBytes,
+	{"/components/schemas/SandboxCompleteRequest/properties/delaySeconds", "maximum"}:      int64(limits.SandboxMaxDelay / time.Second),
+	{"/components/schemas/SandboxDuplicateRequest/properties/delaySeconds", "maximum"}:     int64(limits.SandboxMaxDelay / time.Second),
+	{"/components/schemas/CheckInResult/properties/firstScanGate", "maxLength"}:            limits.GateBytes,
+	{"/components/schemas/DevTokenRequest/properties/email", "maxLength"}:                  limits.EmailBytes,
+	{"/paths/~1admin~1v1~1events~1{eventId}~1orders/get/parameters/2/schema", "maxLength"}: limits.EmailBytes,
+	{"/paths/~1dev~1mail/get/parameters/0/schema", "maxLength"}:                            limits.EmailBytes,
 }
 
 // notLimits are numeric keywords of the document that state no limit of

@@ -62,7 +62,7 @@ func (c *conformance) refund(st *devstack.Stack, org string) {
 	failing := hold("hold a seat to refund while the provider fails", fan, "A-1-2")
 	pay("second order", failing)
 	pending := hold("hold a seat and not pay", fan, "A-1-3")
-	c.staff(org, fan, event, failing, pending)
+	c.staff(org, fan, "fan-refund@example.test", event, failing, pending)
 
 	var code string
 	c.step("tickets before the refund", call{method: "GET", path: "/v1/orders/" + issued + "/tickets", token: fan, status: 200, valid: true,

@@ -6,8 +6,9 @@ import (
 )
 
 // staff is TestConformance's part for the box office, roles and the audit
-// log, on org's event with an issued and a pending order.
-func (c *conformance) staff(org, fan, event, issued, pending string) {
+// log, on org's event with an issued and a pending order of fan, whose
+// address is fanEmail.
+func (c *conformance) staff(org, fan, fanEmail, event, issued, pending string) {
 	t := c.t
 	oversized := []byte(`{"subject":"` + strings.Repeat("a", 16<<10) + `"}`)
 	reason := []byte(`{"reason":"lost phone"}`)
@@ -38,6 +39,17 @@ func (c *conformance) staff(org, fan, event, issued, pending string) {
 
 		{name: "find orders by seat", method: "GET", path: "/admin/v1/events/" + event + "/orders?seat=A-1-2", token: org, status: 200, valid: true},
 		{name: "find orders by a long seat", method: "GET", path: "/admin/v1/events/" + event + "/orders?seat=" + strings.Repeat("s", 200), token: org, status: 400, code: "INVALID_REQUEST"},
+		{name: "find orders by email", method: "GET", path: "/admin/v1/events/" + event + "/orders?email=" + strings.ToUpper(fanEmail), token: org, status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			if !strings.Contains(string(b), issued) || !strings.Contains(string(b), `"email":"`+fanEmail+`"`) {
+				t.Errorf("orders by %s lack %s: %s", fanEmail, issued, truncate(b))
+			}
+		}},
+		{name: "find orders by an email nobody used", method: "GET", path: "/admin/v1/events/" + event + "/orders?email=nobody@example.test", token: org, status: 200, valid: true, check: func(t *testing.T, b []byte) {
+			if strings.Contains(string(b), issued) {
+				t.Errorf("orders by an unused address list %s: %s", issued, truncate(b))
+			}
+		}},
+		{name: "find orders by a long email", method: "GET", path: "/admin/v1/events/" + event + "/orders?email=" + strings.Repeat("e", 300), token: org, status: 400, code: "INVALID_REQUEST"},
 		{name: "find orders without identity", method: "GET", path: "/admin/v1/events/" + event + "/orders", status: 401, code: "UNAUTHORIZED"},
 		{name: "find orders as a fan", method: "GET", path: "/admin/v1/events/" + event + "/orders", token: fan, status: 403, code: "FORBIDDEN"},
 		{name: "find orders of an unknown event", method: "GET", path: "/admin/v1/events/nope/orders", token: org, status: 404, code: "NOT_FOUND", valid: true},
