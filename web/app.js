@@ -49,14 +49,18 @@ function route() {
 }
 
 // saleState is the sale as a fan sees it now (the server's rule: a
-// scheduled sale is open from saleOpensAt), so a cached event stays right.
+// scheduled sale is in presale from presale.opensAt and open from
+// saleOpensAt), so a cached event stays right.
 function saleState(ev) {
   const s = ev.sale?.status;
   if (s === 'OPEN' || s === 'PAUSED' || s === 'CLOSED') return s;
-  if (s === 'SCHEDULED') return Date.now() < Date.parse(ev.saleOpensAt) ? 'SCHEDULED' : 'OPEN';
+  if (s === 'SCHEDULED') {
+    if (Date.now() >= Date.parse(ev.saleOpensAt)) return 'OPEN';
+    return ev.presale && Date.now() >= Date.parse(ev.presale.opensAt) ? 'PRESALE' : 'SCHEDULED';
+  }
   return ev.saleState;
 }
-const saleWords = { SCHEDULED: 'Sale not open yet', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed' };
+const saleWords = { SCHEDULED: 'Sale not open yet', PRESALE: 'Presale: with a code', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed' };
 
 const sectionName = (id, ev) => ev?.sections?.find(s => s.id === id)?.name || `Section ${id}`;
 function seatWords(seat, ev) {
@@ -126,9 +130,11 @@ function journey(ev, av, saleEl, panel) {
       saleEl.dataset.sale = st;
       saleEl.replaceChildren(...(st === 'SCHEDULED'
         ? ['Sale opens in ', timer, ' · ', timeTag(ev.saleOpensAt)]
-        : [saleWords[st], queued ? ' · with a queue' : ' · no queue']));
+        : st === 'PRESALE'
+          ? ['Presale for code holders · public sale opens in ', timer, ' · ', timeTag(ev.saleOpensAt)]
+          : [saleWords[st], queued ? ' · with a queue' : ' · no queue']));
     }
-    if (st === 'SCHEDULED') timer.textContent = countdown((Date.parse(ev.saleOpensAt) - Date.now()) / 1000);
+    if (st === 'SCHEDULED' || st === 'PRESALE') timer.textContent = countdown((Date.parse(ev.saleOpensAt) - Date.now()) / 1000);
   }
   tickSale();
   view.every(1000, tickSale);
@@ -171,6 +177,7 @@ function journey(ev, av, saleEl, panel) {
     const st = saleState(ev);
     let action;
     if (st === 'CLOSED') action = [h('p', {}, 'The sale has closed.')];
+    else if (st === 'PRESALE') action = [presaleForm()];
     else if (queued) {
       action = [h('p', {}, st === 'SCHEDULED'
         ? 'The waiting room is open. Everyone who joins before the sale opens gets a random place in the queue when it opens, so there is no need to rush.'
@@ -185,6 +192,9 @@ function journey(ev, av, saleEl, panel) {
     } else action = [h('p', {}, 'The sale is paused for a moment. You do not need to do anything: this page checks again by itself.')];
     const s = setStep('Tickets', problem, sectionsTable(), ...action);
     if (!queued && st === 'SCHEDULED') s.after(Date.parse(ev.saleOpensAt) - Date.now() + 500, () => run(intro));
+    // A presale window starts and ends on its own: show the code entry, then the public sale.
+    if (st === 'SCHEDULED' && ev.presale) s.after(Date.parse(ev.presale.opensAt) - Date.now() + 500, () => run(intro));
+    if (st === 'PRESALE') s.after(Date.parse(ev.saleOpensAt) - Date.now() + 500, () => run(intro));
     if (st === 'PAUSED') s.after(15000, () => run(async () => { Object.assign(ev, await api(base, { signal: step.signal })); await intro(); }));
     // Resume: a place, an admission or an order this account already has.
     if (!fan()) return;
@@ -199,7 +209,25 @@ function journey(ev, av, saleEl, panel) {
     }
     const adm = stored('adm');
     if (me && (me.state !== 'PENDING' || localStorage.getItem(key('joined')))) return waitingRoom(me);
-    if (!queued && st === 'OPEN' && adm && Date.parse(adm.expiresAt) > Date.now() + 5e3) return seats(adm);
+    if ((st === 'PRESALE' || (!queued && st === 'OPEN')) && adm && Date.parse(adm.expiresAt) > Date.now() + 5e3) return seats(adm);
+  }
+
+  // presaleForm takes a presale code: in the window it is the way in,
+  // queue or not (the codes' uses bound the presale's crowd).
+  function presaleForm() {
+    const input = h('input', { id: 'presale-code', name: 'presaleCode', required: true, maxlength: '64', autocomplete: 'off',
+      autocapitalize: 'characters', spellcheck: 'false', 'aria-describedby': 'presale-hint' });
+    const form = h('form', { class: 'presale' },
+      h('p', {}, 'This is the presale: until the public sale opens, tickets are for fans with a presale code.'),
+      h('label', { for: input.id }, 'Presale code'), input,
+      h('p', { class: 'hint', id: 'presale-hint' }, 'Sixteen letters and digits, as in 7K3M-Q9TX-2B4H-VR8N.'),
+      h('button', { type: 'submit', class: 'primary' }, 'Use code and choose seats'));
+    form.addEventListener('submit', e => {
+      e.preventDefault();
+      const code = input.value.trim();
+      needFan(() => run(admit, code));
+    });
+    return form;
   }
   const stored = k => { try { return JSON.parse(localStorage.getItem(key(k))); } catch { return null; } };
 
@@ -328,20 +356,25 @@ function journey(ev, av, saleEl, panel) {
   }
 
   // ---- admission, then seats.
-  async function admit() {
+  // usedCode is the presale code that admitted this fan: asking again with
+  // it takes no further use.
+  let usedCode = '';
+  async function admit(presaleCode) {
     setStep('Letting you in', h('p', {}, 'One moment…'));
     let adm;
     try {
-      adm = await authed(`${base}/admission`, { method: 'POST', body: {} });
+      adm = await authed(`${base}/admission`, { method: 'POST', body: presaleCode ? { presaleCode } : {} });
     } catch (e) {
       const st = e.details?.state;
+      if (e.code?.startsWith('PRESALE_CODE_')) return intro(notice(explain(e)));
       if (e.code === 'QUEUE_REQUIRED') return st === 'EXPIRED' ? expired() : st === 'ADMITTED' ? used() : st === 'NOT_IN_QUEUE' ? join() : waitingRoom();
       if (e.code === 'SOLD_OUT') return soldOut();
       if (e.code === 'SALE_NOT_OPEN') return queued ? waitingRoom() : intro(notice(explain(e)));
       throw e;
     }
     localStorage.setItem(key('adm'), JSON.stringify(adm));
-    syncSale('OPEN');
+    usedCode = presaleCode || '';
+    if (!presaleCode) syncSale('OPEN');
     document.title = `${ev.name} · StarArena`;
     return seats(adm);
   }
@@ -459,7 +492,7 @@ function journey(ev, av, saleEl, panel) {
         if (e.code === 'ADMISSION_INVALID') {
           if (!queued) {
             try {
-              adm = await authed(`${base}/admission`, { method: 'POST', body: {} });
+              adm = await authed(`${base}/admission`, { method: 'POST', body: usedCode ? { presaleCode: usedCode } : {} });
               localStorage.setItem(key('adm'), JSON.stringify(adm));
               return showMsg('Your admission had run out, so we got you a new one. Please try again.');
             } catch (x) { return showMsg(explain(x)); }

@@ -267,7 +267,12 @@ export function explain(e) {
     case 'SOLD_OUT': return 'Sold out: every place is sold or held. Seats held by others and not paid in time go back on sale, so it can be worth checking again later.';
     case 'LIMIT_EXCEEDED': return 'You have reached the ticket limit for this event on this account. Your existing orders are under My tickets.';
     case 'SEATS_UNAVAILABLE': return `Sorry, ${(d.seats || []).join(', ') || 'those seats'} ${(d.seats || []).length === 1 ? 'was' : 'were'} just taken by someone else. Choose other seats or use best available.`;
-    case 'SALE_NOT_OPEN': return `The sale is not open right now (${String(d.saleState || 'not open').toLowerCase()}). This page updates when it changes.`;
+    case 'SALE_NOT_OPEN': return d.presaleOpensAt
+      ? `The presale has not started yet: codes work from ${new Date(d.presaleOpensAt).toLocaleString()}. This page updates when it opens.`
+      : `The sale is not open right now (${String(d.saleState || 'not open').toLowerCase()}). This page updates when it changes.`;
+    case 'PRESALE_CODE_REQUIRED': return 'Until the public sale opens, only fans with a presale code can buy. Enter your code to continue.';
+    case 'PRESALE_CODE_UNKNOWN': return 'That presale code is not one of this event\'s. Check it and try again: letters and digits, dashes optional.';
+    case 'PRESALE_CODE_EXHAUSTED': return 'That presale code has been used as many times as it allows. You can still buy when the public sale opens.';
     case 'ADMISSION_INVALID': return 'Your admission is no longer valid: it expired or was already used for a hold.';
     case 'NOT_FOUND': return 'We could not find that. Check the link, or start from the list of events.';
     case 'UNAVAILABLE': case 'INTERNAL': return 'Something went wrong on our side. Nothing was charged; please try again in a moment.';

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
@@ -30,12 +31,27 @@ type Challenge interface {
 	Verify(ctx context.Context, account, eventID, proof string) error
 }
 
+// Presale redeems presale codes (internal/presale): an error for an
+// unknown or used-up code.
+type Presale interface {
+	Redeem(ctx context.Context, eventID, code, account string) error
+}
+
 // GateOptions are the gate's optional parts.
 type GateOptions struct {
 	Clock     clock.Clock
 	Queue     Queue
 	Limiter   Limiter
 	Challenge Challenge
+	// Presale admits code holders in an event's presale window; nil
+	// admits nobody then.
+	Presale Presale
+}
+
+// Request is what a fan may send with an admission request.
+type Request struct {
+	Proof       string // the bot check's answer
+	PresaleCode string // needed in the presale window, ignored after
 }
 
 // Gate decides who gets an admission token.
@@ -62,6 +78,14 @@ func (g *Gate) Admit(ctx context.Context, account, eventID string) (string, Clai
 // event needs no waiting room, else when the fan's queue position is
 // served. Before opening or when paused: SALE_NOT_OPEN (409).
 func (g *Gate) AdmitWithProof(ctx context.Context, account, eventID, proof string) (string, Claims, error) {
+	return g.AdmitRequest(ctx, account, eventID, Request{Proof: proof})
+}
+
+// AdmitRequest is AdmitWithProof that also reads a presale code. In the
+// presale window only a fan with a valid code is admitted, at once: the
+// codes' uses bound how many come, so the waiting room, which orders the
+// public sale's crowd, waits for saleOpensAt (ADR 23).
+func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Request) (string, Claims, error) {
 	if g.o.Limiter != nil {
 		if err := g.o.Limiter.Allow(ctx, eventID+"#"+account); err != nil {
 			return "", Claims{}, err
@@ -71,13 +95,24 @@ func (g *Gate) AdmitWithProof(ctx context.Context, account, eventID, proof strin
 	if err != nil {
 		return "", Claims{}, err
 	}
-	if st := ev.SaleState(g.o.Clock.Now()); st != catalog.SaleOpen {
-		return "", Claims{}, apperr.New(apperr.SaleNotOpen, "the sale is %s", st).With("saleState", st)
+	st := ev.SaleState(g.o.Clock.Now())
+	if st != catalog.SaleOpen && st != catalog.SalePresale {
+		return "", Claims{}, notOpen(&ev, st)
 	}
 	if g.o.Challenge != nil {
-		if err := g.o.Challenge.Verify(ctx, account, eventID, proof); err != nil {
+		if err := g.o.Challenge.Verify(ctx, account, eventID, req.Proof); err != nil {
 			return "", Claims{}, err
 		}
+	}
+	if st == catalog.SalePresale {
+		if req.PresaleCode == "" || g.o.Presale == nil {
+			return "", Claims{}, apperr.New(apperr.PresaleCodeRequired, "until %s only fans with a presale code are admitted",
+				ev.SaleOpensAt.Format(time.RFC3339)).With("saleOpensAt", ev.SaleOpensAt)
+		}
+		if err := g.o.Presale.Redeem(ctx, eventID, req.PresaleCode, account); err != nil {
+			return "", Claims{}, err
+		}
+		return g.tokens.Issue(account, eventID)
 	}
 	if ev.Queue.Mode == catalog.QueueOn {
 		if g.o.Queue == nil {
@@ -86,4 +121,14 @@ func (g *Gate) AdmitWithProof(ctx context.Context, account, eventID, proof strin
 		return g.o.Queue.Admit(ctx, account, eventID)
 	}
 	return g.tokens.Issue(account, eventID)
+}
+
+// notOpen is SALE_NOT_OPEN; before a presale it says when the presale
+// opens, so a code holder knows when to come back.
+func notOpen(ev *catalog.Event, st string) error {
+	if st == catalog.SaleScheduled && ev.Presale != nil {
+		return apperr.New(apperr.SaleNotOpen, "the presale opens at %s", ev.Presale.OpensAt.Format(time.RFC3339)).
+			With("saleState", st).With("presaleOpensAt", ev.Presale.OpensAt)
+	}
+	return apperr.New(apperr.SaleNotOpen, "the sale is %s", st).With("saleState", st)
 }

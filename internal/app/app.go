@@ -33,6 +33,7 @@ import (
 	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tenancy"
@@ -88,6 +89,8 @@ type App struct {
 	// and keeps its audit log.
 	Tenancy  *tenancy.Service
 	Waitroom *waitroom.Service
+	// Presale creates presale codes and redeems them at admission.
+	Presale *presale.Service
 	// HoldHealth records the purchase path's latency and errors; the
 	// inlet's health check reads what every instance recorded.
 	HoldHealth *health.Recorder
@@ -148,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
 	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
 	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
+	a.Presale = presale.NewService(a.Stores.Presale, a.Catalog, a.Clock, a.Log)
 	src, err := keySource(cfg, a.Clock, keySpec{what: "admission", prefix: "adm-", override: o.Keyring,
 		inline: cfg.AdmissionKeys, secret: cfg.AdmissionKeysSecret, secretVar: "ADMISSION_KEYS_SECRET_ARN"})
 	if err != nil {
@@ -240,7 +244,7 @@ func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
-			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets}, a.Clock, a.Log)
+			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
 	case "holds":

@@ -53,6 +53,7 @@ func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration
 		Clock:   a.Clock,
 		Queue:   a.Waitroom,
 		Limiter: a.limiter("admission", AdmissionLimit, false),
+		Presale: a.Presale,
 	})
 }
 

@@ -51,6 +51,11 @@ const (
 	QueueRequired      Code = "QUEUE_REQUIRED" // admission needs a served queue position
 	SaleNotOpen        Code = "SALE_NOT_OPEN"
 	InvalidStateChange Code = "INVALID_STATE"
+	// Presale codes (ADR 23): the presale window admits only fans with a
+	// code; unknown covers malformed too, so a guess learns nothing.
+	PresaleCodeRequired  Code = "PRESALE_CODE_REQUIRED"
+	PresaleCodeUnknown   Code = "PRESALE_CODE_UNKNOWN"
+	PresaleCodeExhausted Code = "PRESALE_CODE_EXHAUSTED"
 	// WebhookSignatureInvalid: a provider callback whose signature is bad,
 	// stale (> 300 s) or malformed.
 	WebhookSignatureInvalid Code = "WEBHOOK_SIGNATURE_INVALID"
@@ -80,6 +85,9 @@ var statuses = map[Code]int{
 	QueueRequired:           http.StatusConflict,
 	SaleNotOpen:             http.StatusConflict,
 	InvalidStateChange:      http.StatusConflict,
+	PresaleCodeRequired:     http.StatusForbidden,
+	PresaleCodeUnknown:      http.StatusForbidden,
+	PresaleCodeExhausted:    http.StatusConflict,
 	WebhookSignatureInvalid: http.StatusBadRequest,
 }
 

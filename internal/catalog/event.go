@@ -22,9 +22,12 @@ const (
 // Sale states as fans see them.
 const (
 	SaleScheduled = "SCHEDULED" // before saleOpensAt
-	SaleOpen      = "OPEN"
-	SalePaused    = "PAUSED"
-	SaleClosed    = "CLOSED"
+	// SalePresale: from the presale window's opening to saleOpensAt, only
+	// fans with a presale code are admitted (internal/presale).
+	SalePresale = "PRESALE"
+	SaleOpen    = "OPEN"
+	SalePaused  = "PAUSED"
+	SaleClosed  = "CLOSED"
 )
 
 // Row is one row of numbered seats; seat numbers run 1..Seats.
@@ -80,6 +83,14 @@ type Event struct {
 	// Org is the organization that owns the event: its staff, and only
 	// they, manage it (internal/tenancy).
 	Org string `json:"org,omitempty"`
+	// Presale, when set, opens the sale to presale-code holders before
+	// saleOpensAt.
+	Presale *Presale `json:"presale,omitempty"`
+}
+
+// Presale is an event's presale window: from OpensAt until saleOpensAt.
+type Presale struct {
+	OpensAt time.Time `json:"opensAt"`
 }
 
 // Owner is the organization owning e. Events stored before organizations
@@ -99,6 +110,9 @@ func (e *Event) SaleState(now time.Time) string {
 		return e.Sale.Status
 	}
 	if now.Before(e.SaleOpensAt) {
+		if e.Presale != nil && !now.Before(e.Presale.OpensAt) {
+			return SalePresale
+		}
 		return SaleScheduled
 	}
 	return SaleOpen

@@ -379,6 +379,36 @@ const (
 	ActionClose = "close"
 )
 
+// SetPresale opens a presale window at opensAt, until saleOpensAt, or moves
+// the one set before. Only a sale still waiting for saleOpensAt can get one:
+// once opened by hand, paused or closed, a presale would change what fans
+// were told.
+func (s *Service) SetPresale(ctx context.Context, id string, opensAt time.Time) (Event, error) {
+	if !ValidEventID(id) {
+		return Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+	}
+	now := s.clock.Now()
+	ev, err := s.store.UpdateEvent(ctx, id, func(ev *Event) error {
+		switch ev.Sale.Status {
+		case SaleOpen, SalePaused, SaleClosed:
+			return apperr.New(apperr.InvalidStateChange, "the sale is %s: a presale comes before it opens", ev.Sale.Status)
+		}
+		if !now.Before(ev.SaleOpensAt) {
+			return apperr.New(apperr.InvalidStateChange, "the sale opened at %s: a presale comes before it", ev.SaleOpensAt.Format(time.RFC3339))
+		}
+		if !opensAt.Before(ev.SaleOpensAt) {
+			return apperr.New(apperr.Invalid, "opensAt must be before saleOpensAt (%s)", ev.SaleOpensAt.Format(time.RFC3339))
+		}
+		ev.Presale = &Presale{OpensAt: opensAt.UTC().Truncate(time.Second)}
+		return nil
+	})
+	if err != nil {
+		return Event{}, eventErr(err, id)
+	}
+	s.log.InfoContext(ctx, "presale window set", "eventId", id, "opensAt", ev.Presale.OpensAt)
+	return ev, nil
+}
+
 // SaleRequest is POST /admin/v1/events/{id}/sale.
 type SaleRequest struct {
 	Action         string `json:"action"`

@@ -61,6 +61,10 @@ import (
 //	ORG#<org>                     STAFF#<subject>           one person's role in the organization (tenancy.Grant)
 //	ORG#<org>                     AUDIT#<at>#<id>           one staff action (tenancy.Entry)
 //	MAIL#<orderId>                <kind>                    one message cause: SENDING until leaseUntil, or SENT (mail.go)
+//	PRESALE#<event>#<hash>        CODE                      one presale code: uses, used, hint (own partition:
+//	                                                        fans redeeming different codes never share one);
+//	                                                        gsi1 PRESALES#<event> / <createdAt>#<hash>
+//	PRESALE#<event>#<hash>        USE#<account>             the account redeemed the code (asking again is free)
 //
 // The event item also carries gsi2 ORGEVENTS#<org> / <startsAt>#<id>: an
 // organization's events.
@@ -97,6 +101,8 @@ const (
 	PrefixRateLimit     = "RATE#"
 	PrefixOrg           = "ORG#"
 	PrefixMail          = "MAIL#"
+	PrefixPresale       = "PRESALE#"
+	prefixPresales      = "PRESALES#"  // gsi1 only
 	prefixOrgEvents     = "ORGEVENTS#" // gsi2 only
 	prefixAccountOrders = "ACCOUNT#"   // gsi1 only
 	prefixWork          = "WORK#"      // gsi2 only
@@ -115,7 +121,7 @@ func PartitionPrefixes() []string {
 	return []string{
 		PrefixEvent, PrefixSeat, PrefixHeldSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
-		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg, PrefixMail,
+		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg, PrefixMail, PrefixPresale,
 	}
 }
 
@@ -158,6 +164,8 @@ func SingleItemWrites() map[string][]string {
 		"(*MailStore).ClaimMail":                {PrefixMail},
 		"(*MailStore).MailSent":                 {PrefixMail},
 		"(*MailStore).ReleaseMail":              {PrefixMail},
+		"(*PresaleStore).PutCodes":              {PrefixPresale},
+		"(*PresaleStore).Redeem":                {PrefixPresale},
 	}
 }
 
@@ -198,6 +206,8 @@ const (
 	skStats      = "STATS"
 	skHealth     = "HEALTH"
 	skRate       = "RATE"
+	skCode       = "CODE"
+	skUse        = "USE#"
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -251,6 +261,14 @@ func rateKey(name, subject string, window time.Time) item {
 	return key(PrefixRateLimit+esc(name)+"#"+esc(subject)+"#"+strconv.FormatInt(window.Unix(), 10), skRate)
 }
 
+func presalePK(eventID, hash string) string { return PrefixPresale + esc(eventID) + "#" + esc(hash) }
+func presaleCodeKey(eventID, hash string) item {
+	return key(presalePK(eventID, hash), skCode)
+}
+func presaleUseKey(eventID, hash, account string) item {
+	return key(presalePK(eventID, hash), skUse+esc(account))
+}
+func presalesPK(eventID string) string           { return prefixPresales + esc(eventID) }
 func eventKey(id string) item                    { return key(eventPK(id), skMeta) }
 func projectionKey(eventID, section string) item { return key(eventPK(eventID), skAvail+esc(section)) }
 func projectionSection(sk string) string         { return keyUnescaper.Replace(sk[len(skAvail):]) }

@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/tickets"
@@ -196,6 +197,10 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		}},
 		{"(*MailStore).MailSent", func() error { return st.Mail.MailSent(ctx, "o1", mail.OrderConfirmation, now) }},
 		{"(*MailStore).ReleaseMail", func() error { return st.Mail.ReleaseMail(ctx, "o1", mail.OrderConfirmation) }},
+		{"(*PresaleStore).PutCodes", func() error {
+			return st.Presale.PutCodes(ctx, []presale.Code{{EventID: "e1", Hash: "h1", Hint: "ABCD", Uses: 1, CreatedAt: now}})
+		}},
+		{"(*PresaleStore).Redeem", func() error { _, err := st.Presale.Redeem(ctx, "e1", "h1", "fan-1", now); return err }},
 	}
 	declared := dynamo.SingleItemWrites()
 	for _, c := range calls {

@@ -53,6 +53,8 @@ type (
 	TenancyStore struct{ base }
 	// MailStore holds the markers that send each message once.
 	MailStore struct{ base }
+	// PresaleStore holds presale codes and who redeemed them.
+	PresaleStore struct{ base }
 )
 
 var (
@@ -101,6 +103,7 @@ type Stores struct {
 	Reconcile      *ReconcileStore
 	Tenancy        *TenancyStore
 	Mail           *MailStore
+	Presale        *PresaleStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -122,5 +125,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		Reconcile:      &ReconcileStore{b},
 		Tenancy:        &TenancyStore{b},
 		Mail:           &MailStore{b},
+		Presale:        &PresaleStore{b},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -70,7 +71,8 @@ func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, l
 			// proof is the answer to a bot check (CAPTCHA, proof of work)
 			// when one is configured; none is by default.
 			var body struct {
-				Proof string `json:"proof,omitempty"`
+				Proof       string `json:"proof,omitempty"`
+				PresaleCode string `json:"presaleCode,omitempty"`
 			}
 			if len(r.Body) > 0 {
 				if err := r.Decode(&body); err != nil {
@@ -80,7 +82,11 @@ func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, l
 			if len(body.Proof) > limits.ProofBytes {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "proof over %d characters", limits.ProofBytes)
 			}
-			tok, c, err := gate.AdmitWithProof(ctx, r.Identity.Subject, r.Path("eventId"), body.Proof)
+			if len(body.PresaleCode) > presale.MaxCodeChars {
+				return httpapi.Response{}, apperr.New(apperr.Invalid, "presaleCode over %d characters", presale.MaxCodeChars)
+			}
+			tok, c, err := gate.AdmitRequest(ctx, r.Identity.Subject, r.Path("eventId"),
+				admission.Request{Proof: body.Proof, PresaleCode: body.PresaleCode})
 			if err != nil {
 				m.Count(metrics.AdmissionsRefused, 1, nil)
 				return httpapi.Response{}, err

@@ -15,6 +15,7 @@ import (
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 )
@@ -26,6 +27,7 @@ type Staff struct {
 	Tenancy *tenancy.Service
 	Orders  OrderReader
 	Tickets *tickets.Service
+	Presale *presale.Service
 }
 
 // OrderReader reads any order (orders.Service).
@@ -102,6 +104,14 @@ func staffOrder(ctx context.Context, st Staff, org string, o orders.Order) (Staf
 // roles and the audit log.
 func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock) map[string]httpapi.Handler {
 	return map[string]httpapi.Handler{
+		"POST /admin/v1/events/{eventId}/presale-codes": createPresaleCodes(st),
+		"GET /admin/v1/events/{eventId}/presale-codes": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			sum, err := st.Presale.List(ctx, r.Path("eventId"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, sum), nil
+		},
 		"GET /admin/v1/events": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			evs, err := svc.ListOrg(ctx, r.Access.Org)
 			return listing(evs, err, c, view)

@@ -17,13 +17,14 @@ import (
 // staff route without one here fails TestTenancyOnEveryStaffRoute.
 func staffBodies(event string) map[string]string {
 	return map[string]string{
-		"POST /admin/v1/events":                   eventBody,
-		"POST /admin/v1/events/{eventId}/sale":    `{"action":"open"}`,
-		"POST /admin/v1/orders/{orderId}/refund":  `{"reason":"fan asked"}`,
-		"POST /admin/v1/orders/{orderId}/reissue": `{"reason":"lost phone"}`,
-		"POST /admin/v1/staff":                    `{"subject":"temp-1","role":"box-office"}`,
-		"POST /admin/v1/reconcile":                fmt.Sprintf(`{"eventId":%q}`, event),
-		"POST /v1/checkin":                        fmt.Sprintf(`{"eventId":%q,"code":"T2.k.AAAA.BBBB","nonce":"n-%%s","gate":"g"}`, event),
+		"POST /admin/v1/events":                         eventBody,
+		"POST /admin/v1/events/{eventId}/sale":          `{"action":"open"}`,
+		"POST /admin/v1/events/{eventId}/presale-codes": `{"count":1,"uses":1,"opensAt":"2027-01-01T00:00:00Z"}`,
+		"POST /admin/v1/orders/{orderId}/refund":        `{"reason":"fan asked"}`,
+		"POST /admin/v1/orders/{orderId}/reissue":       `{"reason":"lost phone"}`,
+		"POST /admin/v1/staff":                          `{"subject":"temp-1","role":"box-office"}`,
+		"POST /admin/v1/reconcile":                      fmt.Sprintf(`{"eventId":%q}`, event),
+		"POST /v1/checkin":                              fmt.Sprintf(`{"eventId":%q,"code":"T2.k.AAAA.BBBB","nonce":"n-%%s","gate":"g"}`, event),
 	}
 }
 

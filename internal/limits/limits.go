@@ -66,6 +66,13 @@ const (
 	ProofBytes = 4096
 )
 
+// Presale codes (internal/presale).
+const (
+	PresaleCodes     = 1000   // codes one request makes
+	PresaleUses      = 10_000 // uses of one code
+	PresaleCodeChars = 64     // what a fan may type as a code
+)
+
 // Request bodies, per route (API Gateway accepts 10 MB; no StarArena
 // request needs more than a venue map).
 const (

@@ -91,6 +91,12 @@ var stated = map[bound]int64{
 	{"/components/schemas/HoldRequest/properties/admissionToken", "maxLength"}:                       limits.AdmissionTokenBytes,
 	{"/components/schemas/AdmissionRequest/properties/proof", "maxLength"}:                           limits.ProofBytes,
 
+	// Presale codes.
+	{"/components/schemas/AdmissionRequest/properties/presaleCode", "maxLength"}: limits.PresaleCodeChars,
+	{"/components/schemas/PresaleCodesRequest/properties/count", "maximum"}:      limits.PresaleCodes,
+	{"/components/schemas/PresaleCodesRequest/properties/uses", "maximum"}:       limits.PresaleUses,
+	{"/components/schemas/PresaleCodesCreated/properties/codes", "maxItems"}:     limits.PresaleCodes,
+
 	// Identifiers and free text.
 	{"/components/schemas/DevTokenRequest/properties/sub", "maxLength"}:                    limits.AccountIDBytes,
 	{"/components/schemas/DevTokenRequest/properties/org", "maxLength"}:                    limits.AccountIDBytes,

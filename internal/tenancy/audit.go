@@ -17,6 +17,7 @@ type Action string
 const (
 	ActionCreateEvent Action = "event.create"
 	ActionSale        Action = "event.sale" // open, pause, close, rate change
+	ActionPresale     Action = "event.presale-codes"
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

@@ -361,11 +361,11 @@ func Default() Topology {
 					Write: true, BatchWrite: true, WritePrefixes: []string{"EVENT#"}}}},
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, Table: TableAccess{Table: MainTable, Read: true, Write: true,
-					BatchWrite: true, Transact: true, Indexes: []string{"gsi2"}}}},
+					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
 				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
-					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#"}}}},
+					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#", "PRESALE#"}}}},
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
@@ -486,6 +486,12 @@ func Default() Topology {
 			// the public verification keys and the revocation list.
 			{Method: "GET", Path: "/admin/v1/events/{eventId}/gate-kit", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				Staff: StaffScanner, Scope: ScopeEvent},
+			// Presale codes (ADR 23): the answer to the POST holds the codes in
+			// clear, the only time they are shown.
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/presale-codes", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/presale-codes", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeEvent},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},

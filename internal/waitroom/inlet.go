@@ -51,7 +51,7 @@ func (s *Service) TickAll(ctx context.Context) ([]TickResult, error) {
 	var errs []error
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Queue.Mode != catalog.QueueOn || ev.SaleState(now) == catalog.SaleScheduled || ev.SaleState(now) == catalog.SaleClosed {
+		if ev.Queue.Mode != catalog.QueueOn || beforeSale(ev.SaleState(now)) || ev.SaleState(now) == catalog.SaleClosed {
 			continue
 		}
 		r, err := s.Tick(ctx, ev.ID)
@@ -66,6 +66,12 @@ func (s *Service) TickAll(ctx context.Context) ([]TickResult, error) {
 		return out, errs[0]
 	}
 	return out, nil
+}
+
+// beforeSale: the public sale has not opened. A presale admits code
+// holders without the queue (ADR 23); the draw waits for the sale.
+func beforeSale(state string) bool {
+	return state == catalog.SaleScheduled || state == catalog.SalePresale
 }
 
 // Tick advances one event's waiting room: the draw at opening, positions
@@ -83,7 +89,7 @@ func (s *Service) Tick(ctx context.Context, eventID string) (TickResult, error) 
 	}
 	now := s.clock.Now()
 	sale := ev.SaleState(now)
-	if sale == catalog.SaleScheduled {
+	if beforeSale(sale) {
 		return res, nil
 	}
 	drewNow := false

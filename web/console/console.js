@@ -237,7 +237,7 @@ async function loadEvents(selected) {
 // ------------------------------------------------------------ one sale
 
 let scope = newScope();
-const saleWords = { SCHEDULED: 'Scheduled', OPEN: 'On sale', PAUSED: 'Paused', CLOSED: 'Closed' };
+const saleWords = { SCHEDULED: 'Scheduled', PRESALE: 'Presale (codes only)', OPEN: 'On sale', PAUSED: 'Paused', CLOSED: 'Closed' };
 
 async function manage(id) {
   scope.stop();
@@ -262,15 +262,17 @@ async function manage(id) {
     close: h('button', { type: 'button', class: 'danger' }, 'Close sale for good'),
   };
   const showSale = () => {
-    // A scheduled sale opens by itself at saleOpensAt.
-    const st = ev.saleState === 'SCHEDULED' && Date.now() >= Date.parse(ev.saleOpensAt) ? 'OPEN' : ev.saleState;
+    // A scheduled sale enters its presale and opens by itself.
+    const sched = ev.saleState === 'SCHEDULED' || ev.saleState === 'PRESALE';
+    const st = !sched ? ev.saleState : Date.now() >= Date.parse(ev.saleOpensAt) ? 'OPEN'
+      : ev.presale && Date.now() >= Date.parse(ev.presale.opensAt) ? 'PRESALE' : 'SCHEDULED';
     state.textContent = saleWords[st] || st;
     buttons.open.disabled = st === 'OPEN' || st === 'CLOSED';
     buttons.open.textContent = st === 'PAUSED' ? 'Resume sale' : 'Open sale now';
     buttons.pause.disabled = st === 'PAUSED' || st === 'CLOSED';
     buttons.close.disabled = st === 'CLOSED';
-    rateBtn.disabled = st === 'CLOSED' || st === 'SCHEDULED';
-    rateHint.textContent = st === 'SCHEDULED' ? 'The rate set here is applied when you open the sale (the API changes it together with open or pause).' : '';
+    rateBtn.disabled = st === 'CLOSED' || sched && st !== 'OPEN';
+    rateHint.textContent = sched && st !== 'OPEN' ? 'The rate set here is applied when you open the sale (the API changes it together with open or pause).' : '';
   };
   async function sale(body, done) {
     saleMsg.textContent = 'Sending…';
@@ -308,6 +310,7 @@ async function manage(id) {
     h('p', {}, `${ev.venue} · ${when(ev.startsAt)} · sale opens ${when(ev.saleOpensAt)} · queue ${ev.queue.mode} · `, fanLink),
     h('div', { class: 'controls', role: 'group', 'aria-label': 'Sale' }, h('p', {}, 'Sale: ', state), buttons.open, buttons.pause, buttons.close),
     ev.queue.mode === 'on' ? rateForm : null, saleMsg,
+    presalePanel(base, ev, s),
     h('h3', {}, 'Live report'), updated, tiles,
     h('figure', {}, chartBox, h('figcaption', {}, 'Tickets sold and held over time, sampled while this page is open.')),
     h('div', { class: 'cols' },
@@ -355,6 +358,54 @@ async function manage(id) {
   }
   await report();
   s.every(3000, () => { if (!document.hidden) report(); });
+}
+
+// presalePanel creates presale codes, shows the new ones this once (only
+// their hashes are kept) and lists every code's redemptions.
+function presalePanel(base, ev, s) {
+  const count = h('input', { id: 'presale-count', type: 'number', min: '1', max: '1000', value: '10', required: true });
+  const uses = h('input', { id: 'presale-uses', type: 'number', min: '1', max: '10000', value: '2', required: true });
+  const opens = h('input', { id: 'presale-opens', type: 'datetime-local', required: true });
+  const msg = h('p', { role: 'status', class: 'hint', id: 'presale-msg' });
+  const fresh = h('div', {});
+  const summary = h('p', { id: 'presale-summary' });
+  const rows = h('tbody', { id: 'presale-codes' });
+  async function list() {
+    let r;
+    try { r = await call(`${base}/presale-codes`, { signal: s.signal }); } catch (x) {
+      if (!isStop(x)) msg.textContent = `The codes did not load (${explain(x)}).`;
+      return;
+    }
+    summary.textContent = r.opensAt ? `Presale from ${when(r.opensAt)} until the sale opens ${when(r.saleOpensAt)}: ${num(r.used)} of ${num(r.uses)} uses taken.`
+      : 'No presale for this event yet.';
+    rows.replaceChildren(...r.codes.map(c => h('tr', {}, h('th', { scope: 'row' }, `${c.hint}-…`), h('td', {}, `${num(c.used)} of ${num(c.uses)}`), h('td', {}, when(c.createdAt)))));
+    if (!r.codes.length) rows.append(h('tr', {}, h('td', { colspan: '3' }, 'No codes yet.')));
+  }
+  const form = h('form', { class: 'row', id: 'presale-form' },
+    h('label', { for: count.id }, 'Codes '), count, ' ', h('label', { for: uses.id }, 'Uses per code '), uses, ' ',
+    h('label', { for: opens.id }, 'Presale opens '), opens, ' ', h('button', { type: 'submit' }, 'Create codes'));
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    const at = new Date(opens.value);
+    if (Number.isNaN(at.getTime())) { msg.textContent = 'Choose when the presale opens.'; return opens.focus(); }
+    msg.textContent = 'Creating…';
+    try {
+      const r = await call(`${base}/presale-codes`, { method: 'POST', signal: s.signal,
+        body: { count: Number(count.value), uses: Number(uses.value), opensAt: at.toISOString().replace(/\.\d+Z$/, 'Z') } });
+      msg.textContent = `${num(r.codes.length)} codes created. Copy them now: they are not shown again.`;
+      announce(msg.textContent);
+      fresh.replaceChildren(h('label', { for: 'presale-new' }, 'New codes'),
+        h('textarea', { id: 'presale-new', readonly: true, rows: String(Math.min(10, r.codes.length)) }, r.codes.join('\n')));
+      ev.presale = { opensAt: r.opensAt };
+      list();
+    } catch (x) { if (!isStop(x)) msg.textContent = `Not created: ${explain(x)}`; }
+  });
+  list();
+  s.every(5000, () => { if (!document.hidden) list(); });
+  return h('section', { 'aria-labelledby': 'presale-h' }, h('h3', { id: 'presale-h' }, 'Presale codes'),
+    h('p', { class: 'hint' }, 'Before the sale opens, a presale admits only fans with a code; each code admits as many accounts as its uses.'),
+    form, msg, fresh, summary,
+    h('table', {}, h('caption', {}, 'Codes and redemptions'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Code'), h('th', { scope: 'col' }, 'Used'), h('th', { scope: 'col' }, 'Created'))), rows));
 }
 
 // chart draws sold (solid) and held (dashed) over time as an inline SVG.

@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite of the store ports (the
 // Store interfaces of catalog, inventory, orders, tickets, waitroom,
 // health, ratelimit, reconcile, checkout's provider events and the
-// organizer report): one Run function per port, each given a factory of
+// organizer report, presale codes): one Run function per port, each given a factory of
 // fresh stores over one empty table. internal/dynamo runs every suite
 // against the embedded DynamoDB, or any endpoint AWS_ENDPOINT_URL_DYNAMODB
 // names.
@@ -26,6 +26,7 @@ import (
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/tickets"
@@ -46,6 +47,7 @@ type Stores struct {
 	Reports        handlers.ReportStore
 	ProviderEvents checkout.EventStore
 	Reconcile      reconcile.Store
+	Presale        presale.Store
 }
 
 // Now is the instant the suites' data is stamped with.
@@ -63,6 +65,7 @@ func RunAll(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("Reports", func(t *testing.T) { RunReportStore(t, newStores) })
 	t.Run("ProviderEvents", func(t *testing.T) { RunProviderEventStore(t, newStores) })
 	t.Run("Reconcile", func(t *testing.T) { RunReconcileStore(t, newStores) })
+	t.Run("Presale", func(t *testing.T) { RunPresaleStore(t, newStores) })
 }
 
 // The error kinds the ports report, in one place.
