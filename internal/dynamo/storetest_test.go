@@ -22,7 +22,13 @@ func TestStoresConform(t *testing.T) {
 // shares with the stores cannot pass both.
 func TestStoresConformOnMoto(t *testing.T) {
 	endpoint := testenv.Moto(t)
-	storetest.RunAll(t, func(t *testing.T) storetest.Stores { return storesOn(testenv.DynamoDBAt(t, endpoint)) })
+	storetest.RunAll(t, func(t *testing.T) storetest.Stores {
+		st := storesOn(testenv.DynamoDBAt(t, endpoint))
+		// Seen here: 11 of 200 concurrent redemptions of a 10-use code
+		// succeeded on moto 5.2, never on the embedded server.
+		st.NotIsolated = "moto_server checks and applies concurrent conditional updates of one item without isolation"
+		return st
+	})
 }
 
 func storesOn(db *dynamodb.Client, table string) storetest.Stores {

@@ -48,6 +48,10 @@ type Stores struct {
 	ProviderEvents checkout.EventStore
 	Reconcile      reconcile.Store
 	Presale        presale.Store
+	// NotIsolated, when set, says why the server under test does not apply
+	// concurrent conditional writes to one item one at a time, as DynamoDB
+	// does; the cases that race many writers on one item then skip.
+	NotIsolated string
 }
 
 // Now is the instant the suites' data is stamped with.
