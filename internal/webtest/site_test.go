@@ -241,7 +241,7 @@ func TestSiteInBrowser(t *testing.T) {
 	// --- The organizer's report moves: sold, orders, reconciliation, chart.
 	org.waitText(`[data-tile="Sold"] dd`, "2", 15*time.Second)
 	org.waitText(`[data-tile="Revenue"] dd`, "€90.00", 5*time.Second)
-	org.waitText("#manage tbody", "ISSUED", 10*time.Second)
+	org.waitText("#orders-by-state", "ISSUED", 10*time.Second)
 	org.do(10*time.Second, "reconcile now", chromedp.Click(chromedp.CSS("#manage .cols button")))
 	org.waitText("#manage .cols p", "checked", 10*time.Second)
 	if d := eval[string](org, "chart", `document.querySelector('.chart path.sold')?.getAttribute('d') || ''`); strings.Count(d, "L") < 1 {

@@ -300,7 +300,7 @@ async function manage(id) {
     sale({ action: ev.saleState === 'PAUSED' ? 'pause' : 'open', admitPerMinute: n }, `Admission rate set to ${num(n)} per minute`);
   };
   const tiles = h('dl', { class: 'tiles' });
-  const byStatus = h('tbody', {});
+  const byStatus = h('tbody', { id: 'orders-by-state' });
   const recon = h('p', {});
   const updated = h('p', { class: 'hint' }); // not live: it changes every 3 s
   const chartBox = h('div', { class: 'chart' });
