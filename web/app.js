@@ -2,7 +2,7 @@
 // page → waiting room → seats), /?order=ID (hold → payment → tickets),
 // /?mine (a fan's orders).
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
-  countdown, about, announce, explain, loadConfig } from './lib.js';
+  countdown, about, announce, explain, loadConfig, botToken } from './lib.js';
 import { sectionList, seatGrid } from './seatmap.js';
 
 const main = document.getElementById('main');
@@ -234,8 +234,17 @@ function journey(ev, av, saleEl, panel) {
   // ---- the waiting room.
   async function join() {
     setStep('Joining the queue', h('p', {}, 'One moment…'));
+    const send = () => authed(`${base}/queue`, { method: 'POST' });
     try {
-      await authed(`${base}/queue`, { method: 'POST' });
+      await botToken();
+      await send().catch(async e => {
+        if (e.code !== 'BOT_CHECK') throw e;
+        // A CAPTCHA (a raised level): the WAF puzzles the event page
+        // itself, so reload it; else the token expired: solve again, once.
+        if (e.details.action === 'captcha') return new Promise(() => location.reload());
+        await botToken();
+        return send();
+      });
     } catch (e) {
       if (e.code !== 'RATE_LIMITED') throw e; // too many joins: the place is kept
     }

@@ -72,6 +72,10 @@ export async function api(path, { method = 'GET', body, token, headers = {}, sig
     if (isStop(e)) throw e;
     throw new ApiError(0, 'NETWORK', 'The network request failed.');
   }
+  // AWS WAF's bot check (ADR 22) answers for the API: 202 with no body and
+  // x-amzn-waf-action naming the check. The request did not arrive.
+  const waf = res.headers.get('x-amzn-waf-action');
+  if (waf) throw new ApiError(res.status, 'BOT_CHECK', 'Please try again: the bot check did not pass.', { action: waf });
   let data = null;
   try { data = await res.json(); } catch { /* empty or not JSON */ }
   if (res.ok) return data;
@@ -94,6 +98,24 @@ export async function loadConfig() {
   } catch { /* defaults */ }
   if (site.signIn === 'cognito') await finishHostedSignIn(site.cognito);
   return site;
+}
+
+// Bot check (ADR 22): the WAF challenges every join. The page loads the web
+// ACL's challenge script (config.json "waf.script"; the local stack serves
+// a stand-in) and holds a token, a cookie its requests carry, before
+// joining. Without a configured script there is no check to pass.
+let wafScript = null;
+export async function botToken() {
+  if (!site.waf?.script) return;
+  wafScript ??= new Promise((ok, fail) => {
+    const s = document.createElement('script');
+    s.src = site.waf.script;
+    s.onload = ok;
+    s.onerror = () => { wafScript = null; fail(new ApiError(0, 'NETWORK', 'The bot check did not load.')); };
+    document.head.append(s);
+  });
+  await wafScript;
+  await window.AwsWafIntegration.getToken();
 }
 
 // Sessions: a token per role, kept in localStorage so a refresh or a

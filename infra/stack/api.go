@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -286,11 +287,14 @@ func newHTTPAPI(scope constructs.Construct, topo topology.Topology, fns map[stri
 			// fan cannot write their own join.
 			q := queues[r.Queue].Queue
 			integrationID = pascal(r.Queue) + "QueueIntegration" + pascal(r.Method+" "+r.Path)
+			mapping := awsapigatewayv2.NewParameterMapping().
+				Custom(jsii.String("QueueUrl"), q.QueueUrl()).
+				Custom(jsii.String("MessageBody"), jsii.String(r.MessageBody))
+			if len(r.MessageAttributes) > 0 {
+				mapping.Custom(jsii.String("MessageAttributes"), jsii.String(MessageAttributesMapping(r)))
+			}
 			in = awsapigatewayv2integrations.NewHttpSqsIntegration(jsii.String(integrationID),
-				&awsapigatewayv2integrations.HttpSqsIntegrationProps{Queue: q,
-					ParameterMapping: awsapigatewayv2.NewParameterMapping().
-						Custom(jsii.String("QueueUrl"), q.QueueUrl()).
-						Custom(jsii.String("MessageBody"), jsii.String(r.MessageBody))})
+				&awsapigatewayv2integrations.HttpSqsIntegrationProps{Queue: q, ParameterMapping: mapping})
 		}
 		// CacheTTL is the CDN's and MaxBodyBytes the handler's to enforce,
 		// not API Gateway's.
@@ -356,4 +360,19 @@ func overrideStatus(route awsapigatewayv2.HttpRoute, integrationID string, r top
 			map[string]any{"Destination": "overwrite:statuscode", "Source": strconv.Itoa(r.Status)},
 		}},
 	})
+}
+
+// MessageAttributesMapping is an SQS route's MessageAttributes parameter:
+// SendMessage's JSON shape, each a String attribute whose value is the
+// route's mapping.
+func MessageAttributesMapping(r topology.Route) string {
+	attrs := map[string]any{}
+	for name, tmpl := range r.MessageAttributes {
+		attrs[name] = map[string]string{"DataType": "String", "StringValue": tmpl}
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		panic(fmt.Sprintf("stack: route %s: message attributes: %v", r.Key(), err))
+	}
+	return string(b)
 }

@@ -41,6 +41,12 @@ func TestJoinRouteSendsTheTemplatedMessageToSQSAndAnswers202(t *testing.T) {
 		if params["MessageBody"] != r.MessageBody {
 			t.Errorf("MessageBody %v, want %q", params["MessageBody"], r.MessageBody)
 		}
+		// AND the origin proof it arrived with, which the assigner checks
+		// (ADR 22): the join runs no function of its own
+		if got := params["MessageAttributes"]; got != MessageAttributesMapping(r) ||
+			!strings.Contains(MessageAttributesMapping(r), `"StringValue":"${request.header.x-origin-proof}"`) {
+			t.Errorf("MessageAttributes %v, want the origin proof header as attribute %s", got, topology.JoinOriginAttribute)
+		}
 		if _, ok := params["QueueUrl"].(map[string]any)["Ref"]; !ok {
 			t.Errorf("QueueUrl %v, want a Ref to the queue", params["QueueUrl"])
 		}

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -42,9 +43,20 @@ type Edge struct {
 
 // Names of the web ACL's rules (CloudWatch metrics and WAF logs use them).
 const (
+	RuleJoinCheck       = "JoinBotCheck"
 	RuleJoinsPerAccount = "JoinsPerAccount"
+	RuleJoinsPerClient  = "JoinsPerClient"
 	RuleRequestsPerIP   = "RequestsPerIP"
+	RuleSiteCaptcha     = "SiteCaptcha"
 )
+
+// JoinsPerClientFactor: one client (address and TLS fingerprint) may join
+// this many times the per-account limit: a carrier NAT puts many fans on
+// one address, and the same browser build shares one fingerprint.
+const JoinsPerClientFactor = 100
+
+// ChallengeImmunity is how long a solved challenge or CAPTCHA is good for.
+const ChallengeImmunity = 5 * time.Minute
 
 // rateLimitedBody is the WAF's 429 body, in the API's error shape.
 const rateLimitedBody = `{"error":{"code":"RATE_LIMITED","message":"Too many requests: wait a minute and try again."}}`
@@ -53,14 +65,20 @@ const rateLimitedBody = `{"error":{"code":"RATE_LIMITED","message":"Too many req
 // the distribution (in the main stack) attaches it by ARN.
 //
 // Rules, in order:
-//  1. JoinsPerAccount: a rate-based rule on the join route (POST of every
-//     SQS-integrated route), keyed by the Authorization header: at most
-//     WafJoinsPerMinute per minute per token, then 429 (ADR 9). Joins never
-//     reach a function, so this is the only per-account join limit.
-//  2. RequestsPerIP: a high per-IP ceiling over five minutes for floods
+//  1. JoinBotCheck: AWS WAF's Challenge (or CAPTCHA, Settings.WafJoinCheck)
+//     on the join route (POST of every SQS-integrated route): a join
+//     without a solved, unexpired check never reaches the API (ADR 22).
+//  2. JoinsPerAccount: a rate-based rule on the join route keyed by the
+//     Authorization header: at most WafJoinsPerMinute per minute per
+//     token, then 429 (ADR 9). Joins never reach a function, so this is
+//     the only per-account join limit.
+//  3. JoinsPerClient: the join route keyed by client IP and JA4 TLS
+//     fingerprint, which a caller cannot vary freely, at
+//     JoinsPerClientFactor times the per-account limit (ADR 22).
+//  4. RequestsPerIP: a high per-IP ceiling over five minutes for floods
 //     from one address; high because a carrier NAT puts thousands of
 //     fans behind one address, and the application never limits per IP.
-//  3. AWS managed IP reputation and known-bad-inputs rule groups.
+//  5. AWS managed IP reputation and known-bad-inputs rule groups.
 func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 	topo := p.Topology
 	if isZero(topo) {
@@ -85,10 +103,41 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 			}},
 		},
 	}}
+	joins := &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{
+		Statements: &[]any{
+			&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+				FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{Method: map[string]any{}},
+				PositionalConstraint: jsii.String("EXACTLY"),
+				SearchString:         jsii.String("POST"),
+				TextTransformations:  none,
+			}},
+			&awswafv2.CfnWebACL_StatementProperty{RegexMatchStatement: &awswafv2.CfnWebACL_RegexMatchStatementProperty{
+				FieldToMatch:        &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
+				RegexString:         jsii.String(JoinPathRegex(topo)),
+				TextTransformations: none,
+			}},
+		},
+	}}
+	check := &awswafv2.CfnWebACL_RuleActionProperty{Challenge: &awswafv2.CfnWebACL_ChallengeActionProperty{}}
+	if s.WafJoinCheck == WafJoinCaptcha {
+		check = &awswafv2.CfnWebACL_RuleActionProperty{Captcha: &awswafv2.CfnWebACL_CaptchaActionProperty{}}
+	}
 	rules := []any{
+		// A join without a valid token is answered with the challenge (202,
+		// x-amzn-waf-action) and never reaches the API; the site solves it
+		// with the challenge script and joins again (ADR 22).
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:             jsii.String(RuleJoinCheck),
+			Priority:         jsii.Number(0),
+			Action:           check,
+			Statement:        joins,
+			VisibilityConfig: visibility(RuleJoinCheck),
+		},
+		// Per token: a token is one account's, and a fresh one costs a
+		// sign-in; a made-up one passes this rule but not the authorizer.
 		&awswafv2.CfnWebACL_RuleProperty{
 			Name:     jsii.String(RuleJoinsPerAccount),
-			Priority: jsii.Number(0),
+			Priority: jsii.Number(1),
 			Action:   block429,
 			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
 				Limit:               jsii.Number(float64(s.WafJoinsPerMinute)),
@@ -97,27 +146,33 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 				CustomKeys: &[]any{&awswafv2.CfnWebACL_RateBasedStatementCustomKeyProperty{
 					Header: &awswafv2.CfnWebACL_RateLimitHeaderProperty{Name: jsii.String("authorization"), TextTransformations: none},
 				}},
-				ScopeDownStatement: &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{
-					Statements: &[]any{
-						&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
-							FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{Method: map[string]any{}},
-							PositionalConstraint: jsii.String("EXACTLY"),
-							SearchString:         jsii.String("POST"),
-							TextTransformations:  none,
-						}},
-						&awswafv2.CfnWebACL_StatementProperty{RegexMatchStatement: &awswafv2.CfnWebACL_RegexMatchStatementProperty{
-							FieldToMatch:        &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
-							RegexString:         jsii.String(JoinPathRegex(topo)),
-							TextTransformations: none,
-						}},
-					},
-				}},
+				ScopeDownStatement: joins,
 			}},
 			VisibilityConfig: visibility(RuleJoinsPerAccount),
 		},
+		// Per client: what a caller cannot vary freely, its address and its
+		// TLS stack's JA4 fingerprint, however many tokens it holds.
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String(RuleJoinsPerClient),
+			Priority: jsii.Number(2),
+			Action:   block429,
+			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
+				Limit:               jsii.Number(float64(s.WafJoinsPerMinute * JoinsPerClientFactor)),
+				EvaluationWindowSec: jsii.Number(60),
+				AggregateKeyType:    jsii.String("CUSTOM_KEYS"),
+				CustomKeys: &[]any{
+					&awswafv2.CfnWebACL_RateBasedStatementCustomKeyProperty{Ip: map[string]any{}},
+					&awswafv2.CfnWebACL_RateBasedStatementCustomKeyProperty{
+						Ja4Fingerprint: &awswafv2.CfnWebACL_RateLimitJA4FingerprintProperty{FallbackBehavior: jsii.String("MATCH")},
+					},
+				},
+				ScopeDownStatement: joins,
+			}},
+			VisibilityConfig: visibility(RuleJoinsPerClient),
+		},
 		&awswafv2.CfnWebACL_RuleProperty{
 			Name:     jsii.String(RuleRequestsPerIP),
-			Priority: jsii.Number(1),
+			Priority: jsii.Number(3),
 			Action:   block429,
 			Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
 				Limit:               jsii.Number(float64(s.WafRequestsPerIP)),
@@ -127,10 +182,33 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 			VisibilityConfig: visibility(RuleRequestsPerIP),
 		},
 	}
+	if s.WafJoinCheck == WafJoinCaptcha {
+		// The site cannot show AWS's CAPTCHA in the page without its
+		// CAPTCHA API key: a join answered with a CAPTCHA reloads the
+		// event page, which this rule puzzles before serving it.
+		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String(RuleSiteCaptcha),
+			Priority: jsii.Number(6),
+			Action:   check,
+			Statement: &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{
+				Statements: &[]any{
+					&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+						FieldToMatch: &awswafv2.CfnWebACL_FieldToMatchProperty{Method: map[string]any{}}, PositionalConstraint: jsii.String("EXACTLY"),
+						SearchString: jsii.String("GET"), TextTransformations: none,
+					}},
+					&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+						FieldToMatch: &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}}, PositionalConstraint: jsii.String("EXACTLY"),
+						SearchString: jsii.String("/"), TextTransformations: none,
+					}},
+				},
+			}},
+			VisibilityConfig: visibility(RuleSiteCaptcha),
+		})
+	}
 	for i, group := range []string{"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"} {
 		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
 			Name:           jsii.String(group),
-			Priority:       jsii.Number(float64(2 + i)),
+			Priority:       jsii.Number(float64(4 + i)),
 			OverrideAction: &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
 			Statement: &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
 				VendorName: jsii.String("AWS"), Name: jsii.String(group),
@@ -141,8 +219,12 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 	acl := awswafv2.NewCfnWebACL(stack, jsii.String("WebAcl"), &awswafv2.CfnWebACLProps{
 		Scope:            jsii.String("CLOUDFRONT"),
 		DefaultAction:    &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
-		Description:      jsii.String("StarArena CloudFront: per-account join limit, per-IP ceiling, AWS managed rules"),
+		Description:      jsii.String("StarArena CloudFront: join bot check, per-account and per-client join limits, per-IP ceiling, AWS managed rules"),
 		VisibilityConfig: visibility("WebAcl"),
+		ChallengeConfig: &awswafv2.CfnWebACL_ChallengeConfigProperty{ImmunityTimeProperty: &awswafv2.CfnWebACL_ImmunityTimePropertyProperty{
+			ImmunityTime: jsii.Number(ChallengeImmunity.Seconds())}},
+		CaptchaConfig: &awswafv2.CfnWebACL_CaptchaConfigProperty{ImmunityTimeProperty: &awswafv2.CfnWebACL_ImmunityTimePropertyProperty{
+			ImmunityTime: jsii.Number(ChallengeImmunity.Seconds())}},
 		CustomResponseBodies: map[string]any{"rate-limited": &awswafv2.CfnWebACL_CustomResponseBodyProperty{
 			ContentType: jsii.String("APPLICATION_JSON"), Content: jsii.String(rateLimitedBody),
 		}},
@@ -257,7 +339,7 @@ type site struct {
 }
 
 func newSite(scope constructs.Construct, topo topology.Topology, s Settings, webDir string, webACLArn *string,
-	api awsapigatewayv2.HttpApi, siteConfig map[string]any, signInOrigin *string) site {
+	api awsapigatewayv2.HttpApi, originProof *string, siteConfig map[string]any, signInOrigin *string) site {
 	logs := awss3.NewBucket(scope, jsii.String("AccessLogBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -276,7 +358,7 @@ func newSite(scope constructs.Construct, topo topology.Topology, s Settings, web
 	})
 	out := site{Bucket: bucket, Logs: logs}
 	if s.Edge {
-		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api, siteHeadersPolicy(scope, signInOrigin))
+		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api, originProof, siteHeadersPolicy(scope, signInOrigin, wafOrigins(s)...))
 	}
 	sources := []awss3deployment.ISource{
 		awss3deployment.Source_Asset(jsii.String(webDir), &awss3assets.AssetOptions{
@@ -304,12 +386,15 @@ func newSite(scope constructs.Construct, topo topology.Topology, s Settings, web
 // and take no query string); every other route is not cached and forwards
 // everything the viewer sent but Host, including Authorization.
 func newDistribution(scope constructs.Construct, topo topology.Topology, s Settings, bucket, logs awss3.IBucket,
-	webACLArn *string, api awsapigatewayv2.HttpApi, siteHeaders awscloudfront.IResponseHeadersPolicy) awscloudfront.Distribution {
+	webACLArn *string, api awsapigatewayv2.HttpApi, originProof *string, siteHeaders awscloudfront.IResponseHeadersPolicy) awscloudfront.Distribution {
 	stack := awscdk.Stack_Of(scope)
 	apiDomain := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String("."), stack.UrlSuffix()})
 	apiOrigin := awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{
 		ProtocolPolicy:     awscloudfront.OriginProtocolPolicy_HTTPS_ONLY,
 		OriginSslProtocols: &[]awscloudfront.OriginSslPolicy{awscloudfront.OriginSslPolicy_TLS_V1_2},
+		// The API refuses CDN routes without it (ADR 22): nobody skips
+		// the WAF by calling the execute-api address.
+		CustomHeaders: &map[string]*string{topology.OriginHeader: originProof},
 	})
 	policies := map[time.Duration]awscloudfront.ICachePolicy{}
 	cachePolicy := func(ttl time.Duration) awscloudfront.ICachePolicy {
@@ -414,8 +499,8 @@ var DirectoryIndexFunction string
 // SiteSecurityHeaders, which the local stack's file server sends too) as a
 // CloudFront response headers policy; the pages fetch from the Cognito
 // domain (signInOrigin) to exchange a sign-in code for tokens.
-func siteHeadersPolicy(scope constructs.Construct, signInOrigin *string) awscloudfront.IResponseHeadersPolicy {
-	h := topology.SiteSecurityHeaders(*signInOrigin)
+func siteHeadersPolicy(scope constructs.Construct, signInOrigin *string, scripts ...string) awscloudfront.IResponseHeadersPolicy {
+	h := topology.SiteSecurityHeaders(*signInOrigin).WithScripts(scripts...)
 	return awscloudfront.NewResponseHeadersPolicy(scope, jsii.String("SiteHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
 		Comment: jsii.String("StarArena fan site and console: CSP without inline script, nosniff, no framing, referrer policy, HSTS"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
@@ -431,6 +516,24 @@ func siteHeadersPolicy(scope constructs.Construct, signInOrigin *string) awsclou
 				IncludeSubdomains:   jsii.Bool(true), Override: jsii.Bool(true)},
 		},
 	})
+}
+
+// wafOrigins is the origin of the web ACL's challenge script, when known.
+func wafOrigins(s Settings) []string {
+	u, err := url.Parse(s.WafIntegrationURL)
+	if s.WafIntegrationURL == "" || err != nil {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
+}
+
+// wafSiteConfig is the "waf" object of the site's config.json: where the
+// challenge script is (ADR 22); nil until the integration URL is known.
+func wafSiteConfig(s Settings) map[string]any {
+	if s.WafIntegrationURL == "" {
+		return nil
+	}
+	return map[string]any{"script": strings.TrimSuffix(s.WafIntegrationURL, "/") + "/challenge.js"}
 }
 
 // jsiiEnum is the member name of a CDK enum whose CloudFormation value is

@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"encoding/json"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -388,4 +390,124 @@ func flattenJoin(v any) string {
 		return b.String()
 	}
 	return "X"
+}
+
+// TestCloudFrontProvesItsOriginToTheAPI: GIVEN the distribution THEN its
+// API origin sends the origin proof header, resolved at deploy time from
+// the OriginProof secret's "current" (never a literal in the template),
+// AND that secret is generated with room for a previous value (ADR 22).
+func TestCloudFrontProvesItsOriginToTheAPI(t *testing.T) {
+	found := 0
+	for _, o := range list(distributionConfig(t)["Origins"]) {
+		if o["CustomOriginConfig"] == nil {
+			continue // the site bucket
+		}
+		found++
+		hs := list(o["OriginCustomHeaders"])
+		if len(hs) != 1 || hs[0]["HeaderName"] != topology.OriginHeader {
+			t.Errorf("API origin headers %v, want %s only", o["OriginCustomHeaders"], topology.OriginHeader)
+			continue
+		}
+		raw, _ := json.Marshal(hs[0]["HeaderValue"])
+		for _, want := range []string{"{{resolve:secretsmanager:", `"Ref":"OriginProof`, ":SecretString:current::}}"} {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("origin proof header %s, want it to contain %s", raw, want)
+			}
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d custom (API) origins, want 1", found)
+	}
+	generated := 0
+	for id, p := range properties(deployed, "AWS::SecretsManager::Secret") {
+		if !strings.HasPrefix(id, "OriginProof") {
+			continue
+		}
+		generated++
+		g, _ := p["GenerateSecretString"].(map[string]any)
+		if g["GenerateStringKey"] != "current" || !strings.Contains(str(g["SecretStringTemplate"]), `"previous"`) ||
+			g["ExcludePunctuation"] != true || g["PasswordLength"].(float64) < 32 {
+			t.Errorf("origin proof secret generation %v", g)
+		}
+	}
+	if generated != 1 {
+		t.Errorf("%d origin proof secrets, want 1", generated)
+	}
+}
+
+// webACLRules returns the rules of template tpl's one web ACL by name, and
+// the ACL's properties.
+func webACLRules(t *testing.T, tpl assertions.Template) (map[string]map[string]any, map[string]any) {
+	t.Helper()
+	acls := properties(tpl, "AWS::WAFv2::WebACL")
+	if len(acls) != 1 {
+		t.Fatalf("%d web ACLs, want 1", len(acls))
+	}
+	rules := map[string]map[string]any{}
+	for _, a := range acls {
+		for _, r := range list(a["Rules"]) {
+			rules[str(r["Name"])] = r
+		}
+		return rules, a
+	}
+	return nil, nil
+}
+
+// TestJoinsMeetABotCheckAndAPerClientLimit: GIVEN the edge stack's web ACL
+// THEN every join first meets AWS WAF's Challenge, good for five minutes,
+// AND joins are limited per client on keys a caller cannot vary freely
+// (address and JA4 fingerprint) besides per token, AND the CAPTCHA level
+// turns the check into a CAPTCHA (ADR 22).
+func TestJoinsMeetABotCheckAndAPerClientLimit(t *testing.T) {
+	rules, acl := webACLRules(t, edge)
+	check := rules[RuleJoinCheck]
+	perAccount := rules[RuleJoinsPerAccount]["Statement"].(map[string]any)["RateBasedStatement"].(map[string]any)
+	if check == nil || check["Priority"] != float64(0) || check["Action"].(map[string]any)["Challenge"] == nil {
+		t.Fatalf("join check %v, want the first rule, a Challenge", check)
+	}
+	if !equalJSON(check["Statement"], perAccount["ScopeDownStatement"]) {
+		t.Errorf("join check matches %v, want the join route as the join limit does (%v)", check["Statement"], perAccount["ScopeDownStatement"])
+	}
+	for _, cfg := range []string{"ChallengeConfig", "CaptchaConfig"} {
+		c, _ := acl[cfg].(map[string]any)
+		if c == nil || c["ImmunityTimeProperty"].(map[string]any)["ImmunityTime"] != ChallengeImmunity.Seconds() {
+			t.Errorf("%s %v, want an immunity of %s", cfg, acl[cfg], ChallengeImmunity)
+		}
+	}
+	client := rules[RuleJoinsPerClient]
+	rate := client["Statement"].(map[string]any)["RateBasedStatement"].(map[string]any)
+	keys := list(rate["CustomKeys"])
+	if len(keys) != 2 || keys[0]["IP"] == nil || keys[1]["JA4Fingerprint"] == nil {
+		t.Errorf("per-client keys %v, want IP and JA4 fingerprint", rate["CustomKeys"])
+	}
+	if rate["Limit"] != float64(testSettings.WafJoinsPerMinute*JoinsPerClientFactor) || rate["EvaluationWindowSec"] != float64(60) ||
+		!equalJSON(rate["ScopeDownStatement"], perAccount["ScopeDownStatement"]) {
+		t.Errorf("per-client rule %v", rate)
+	}
+	if client["Action"].(map[string]any)["Block"].(map[string]any)["CustomResponse"].(map[string]any)["ResponseCode"] != float64(429) {
+		t.Errorf("per-client rule answers %v, want 429", client["Action"])
+	}
+	// Rate rules count only what passed the check before them.
+	for _, name := range []string{RuleJoinsPerAccount, RuleJoinsPerClient, RuleRequestsPerIP} {
+		if rules[name]["Priority"].(float64) <= check["Priority"].(float64) {
+			t.Errorf("%s runs before the join check", name)
+		}
+	}
+
+	s := DefaultSettings()
+	s.WafJoinCheck = WafJoinCaptcha
+	app := awscdk.NewApp(nil)
+	captcha := NewEdgeStack(app, "CaptchaEdge", &EdgeProps{Settings: s, StackProps: awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(EdgeRegion)}}})
+	rules, _ = webACLRules(t, assertions.Template_FromStack(captcha.Stack, nil))
+	if a := rules[RuleJoinCheck]["Action"].(map[string]any); a["Captcha"] == nil || a["Challenge"] != nil {
+		t.Errorf("at the CAPTCHA level the join check is %v, want a CAPTCHA", a)
+	}
+	// AND the event page, which the site reloads on a CAPTCHA, is puzzled
+	// before it is served (only at that level)
+	if site := rules[RuleSiteCaptcha]; site == nil || site["Action"].(map[string]any)["Captcha"] == nil {
+		t.Errorf("at the CAPTCHA level the site rule is %v, want a CAPTCHA", site)
+	}
+	if normal, _ := webACLRules(t, edge); normal[RuleSiteCaptcha] != nil {
+		t.Error("the site is puzzled at the challenge level")
+	}
 }

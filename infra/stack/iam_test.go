@@ -305,6 +305,13 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 				t.Errorf("%s: %s granted=%v %s set=%v, declared=%v", f.Name, k.secret, granted, k.variable, env[k.variable] != nil, declared)
 			}
 		}
+		// AND the origin proof is read, and named, exactly by the functions
+		// behind CDN routes and the consumers of the queues they feed
+		checks := slices.Contains(topology.Default().OriginProofReaders(), f.Name)
+		reads := slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"OriginProof`) })
+		if reads != checks || (env["ORIGIN_PROOF_SECRET_ARN"] != nil) != checks {
+			t.Errorf("%s: may read the origin proof %v, ORIGIN_PROOF_SECRET_ARN set %v; checks it %v", f.Name, reads, env["ORIGIN_PROOF_SECRET_ARN"] != nil, checks)
+		}
 		// AND a payment provider's secret is read at run time, by exactly
 		// the functions that use the provider, named by <NAME>_SECRET_ARN
 		for _, d := range providers.Deployable() {
@@ -324,6 +331,17 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 				}
 			}
 		}
+	}
+	// AND the checkers include the webhook, the purchase path and the
+	// join queue's consumer, and no staff-only function
+	readers := topology.Default().OriginProofReaders()
+	for _, fn := range []string{"catalog", "holds", "webhooks", "assigner"} {
+		if !slices.Contains(readers, fn) {
+			t.Errorf("origin proof readers %v lack %s", readers, fn)
+		}
+	}
+	if slices.Contains(readers, "reconciler") {
+		t.Errorf("origin proof readers %v include the staff-only reconciler", readers)
 	}
 	// AND no variable of any function is a Secrets Manager reference
 	for _, f := range topology.Default().Functions {

@@ -102,6 +102,16 @@ type Settings struct {
 	// high, because a carrier NAT puts thousands of fans behind one
 	// address).
 	WafJoinsPerMinute, WafRequestsPerIP int
+	// WafJoinCheck is the bot check the WAF runs on every join (context
+	// "wafJoinCheck"): "challenge" (default: AWS WAF's silent browser
+	// challenge) or "captcha" (a puzzle, for a sale bots are winning;
+	// an edge-stack deploy raises it within minutes, ADR 22).
+	WafJoinCheck string
+	// WafIntegrationURL is the web ACL's application integration URL
+	// (context "wafIntegrationUrl", from `aws wafv2 get-web-acl` after the
+	// edge stack's first deploy): the site loads the challenge script from
+	// it and gets a token before joining.
+	WafIntegrationURL string
 	// APIJoinRate and APIJoinBurst throttle the join route on the API's
 	// stage (contexts "apiJoinRate", default 10000 requests/s, and
 	// "apiJoinBurst", default 5000): API Gateway's default account quota.
@@ -146,12 +156,19 @@ func DefaultSettings() Settings {
 		LogRetentionDays:     30,
 		WafJoinsPerMinute:    30,
 		WafRequestsPerIP:     20000,
+		WafJoinCheck:         WafJoinChallenge,
 		APIJoinRate:          10000,
 		APIJoinBurst:         5000,
 		Nag:                  true,
 		MailDomain:           defaultMailDomain,
 	}
 }
+
+// Bot checks of the join route (Settings.WafJoinCheck).
+const (
+	WafJoinChallenge = "challenge"
+	WafJoinCaptcha   = "captcha"
+)
 
 // SettingsFromContext reads the settings from the construct tree's context
 // (cdk.json and -c flags) and the CDK_DEFAULT_* environment the CLI sets.
@@ -195,6 +212,12 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	set(integer(get("logRetentionDays"), "logRetentionDays", &s.LogRetentionDays))
 	set(integer(get("wafJoinsPerMinute"), "wafJoinsPerMinute", &s.WafJoinsPerMinute))
 	set(integer(get("wafRequestsPerIp"), "wafRequestsPerIp", &s.WafRequestsPerIP))
+	if v := get("wafJoinCheck"); v != "" {
+		s.WafJoinCheck = v
+	}
+	if v := get("wafIntegrationUrl"); v != "" {
+		s.WafIntegrationURL = v
+	}
 	set(integer(get("apiJoinRate"), "apiJoinRate", &s.APIJoinRate))
 	set(integer(get("apiJoinBurst"), "apiJoinBurst", &s.APIJoinBurst))
 	set(dur(get("admissionTtl"), "admissionTtl", &s.AdmissionTTL))
@@ -247,6 +270,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: wafJoinsPerMinute %d: at least 10", s.WafJoinsPerMinute)
 	case s.WafRequestsPerIP < 10:
 		return fmt.Errorf("settings: wafRequestsPerIp %d: at least 10", s.WafRequestsPerIP)
+	case s.WafJoinCheck != WafJoinChallenge && s.WafJoinCheck != WafJoinCaptcha:
+		return fmt.Errorf("settings: wafJoinCheck %q: %q or %q", s.WafJoinCheck, WafJoinChallenge, WafJoinCaptcha)
+	case s.WafIntegrationURL != "" && !strings.HasPrefix(s.WafIntegrationURL, "https://"):
+		return fmt.Errorf("settings: wafIntegrationUrl %q: an https URL", s.WafIntegrationURL)
 	case s.APIJoinRate < 1 || s.APIJoinBurst < 1 || s.APIJoinBurst > 2*s.APIJoinRate+5000:
 		return fmt.Errorf("settings: apiJoinRate %d, apiJoinBurst %d: positive, burst not far above the rate", s.APIJoinRate, s.APIJoinBurst)
 	}

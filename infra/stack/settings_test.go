@@ -26,7 +26,7 @@ func TestSettingsComeFromContextWithSafeDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		if s.Region != "us-east-1" || !s.Edge || s.Payments["stripe"].On || !s.Nag || s.WarmWrites != 0 ||
-			s.AdmissionTTL != 10*time.Minute || s.WafJoinsPerMinute != 30 || s.APIJoinRate != 10000 || s.MailDomain != "stararena.example" {
+			s.AdmissionTTL != 10*time.Minute || s.WafJoinsPerMinute != 30 || s.APIJoinRate != 10000 || s.MailDomain != "stararena.example" || s.WafJoinCheck != WafJoinChallenge {
 			t.Fatalf("defaults %+v", s)
 		}
 	})
@@ -67,6 +67,8 @@ func TestSettingsComeFromContextWithSafeDefaults(t *testing.T) {
 		"NotADuration":         {map[string]any{"inletEvery": "often"}, "inletEvery"},
 		"NotOnOff":             {map[string]any{"stripe": "maybe"}, "on or off"},
 		"WAFBelowFloor":        {map[string]any{"wafJoinsPerMinute": "5"}, "wafJoinsPerMinute"},
+		"UnknownJoinCheck":     {map[string]any{"wafJoinCheck": "none"}, "wafJoinCheck"},
+		"PlainIntegrationURL":  {map[string]any{"wafIntegrationUrl": "http://x.sdk.awswaf.com/a/b/"}, "wafIntegrationUrl"},
 		"OddRetention":         {map[string]any{"logRetentionDays": "31"}, "logRetentionDays"},
 		"MailDomainNotADomain": {map[string]any{"mailDomain": "Mail Server"}, "mailDomain"},
 		"SignInPrefixUpper":    {map[string]any{"signInDomainPrefix": "StarArena"}, "signInDomainPrefix"},

@@ -121,10 +121,14 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 		machines[m.Name] = stateMachineArn(stack, m)
 	}
 
+	originReaders := map[string]bool{}
+	for _, name := range topo.OriginProofReaders() {
+		originReaders[name] = true
+	}
 	fns := map[string]awslambda.Function{}
 	for _, f := range topo.Functions {
 		fns[f.Name] = newFunction(stack, f, functionDeps{
-			assetDir: assets, settings: s, tables: tables, secrets: secrets, machines: machines,
+			assetDir: assets, settings: s, tables: tables, secrets: secrets, machines: machines, originReaders: originReaders,
 		})
 	}
 
@@ -158,7 +162,13 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 		},
 		"payment": sitePayment(s),
 	}
-	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, siteConfig, domain.BaseUrl(nil))
+	if waf := wafSiteConfig(s); waf != nil {
+		siteConfig["waf"] = waf
+	}
+	// A dynamic reference: CloudFormation resolves it when it deploys the
+	// distribution, so the value is in no template.
+	originProof := secrets.origin.SecretValueFromJson(jsii.String("current")).UnsafeUnwrap()
+	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, originProof, siteConfig, domain.BaseUrl(nil))
 	grantMail(topo, fns, queues, newMail(stack, s), siteURL(s, st))
 	hostedSignIn(client, siteURL(s, st))
 	hostedSignIn(staffClient, siteURL(s, st), "console/", "gate/")
@@ -260,6 +270,9 @@ type secretSet struct {
 	// providers holds each deployable payment provider's secret, by name
 	// (a provider without secret settings has none).
 	providers map[string]awssecretsmanager.Secret
+	// origin is the origin proof CloudFront adds to what it forwards to
+	// the API (ADR 22): {"current":…,"previous":…}.
+	origin awssecretsmanager.Secret
 }
 
 // newSecrets declares the signing keyrings and one secret per deployable
@@ -284,8 +297,17 @@ func newSecrets(scope constructs.Construct) secretSet {
 			topology.SecretTicketKeys:    ticket,
 		},
 		providers: map[string]awssecretsmanager.Secret{},
+		// Generated: nobody needs to know it. Header-safe characters only.
+		origin: awssecretsmanager.NewSecret(scope, jsii.String("OriginProof"), &awssecretsmanager.SecretProps{
+			Description: jsii.String(`StarArena origin proof: CloudFront sends "current" in ` + topology.OriginHeader + `; the API accepts "current" and "previous" (ADR 22)`),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				SecretStringTemplate: jsii.String(`{"previous":""}`), GenerateStringKey: jsii.String("current"),
+				PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true),
+			},
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
 	}
-	all := []awssecretsmanager.Secret{admission, ticket}
+	all := []awssecretsmanager.Secret{admission, ticket, set.origin}
 	var rotation []string
 	for _, d := range providers.Deployable() {
 		var fields []string
@@ -310,7 +332,7 @@ func newSecrets(scope constructs.Construct) secretSet {
 	if len(rotation) > 0 {
 		reason += "; " + strings.Join(rotation, "; ")
 	}
-	reason += ". Secrets Manager's single-value rotation fits neither."
+	reason += ". Secrets Manager's single-value rotation fits neither; the origin proof rotates by moving current to previous and redeploying (ADR 22)."
 	for _, sec := range all {
 		nag(sec, "AwsSolutions-SMG4", reason)
 	}
@@ -349,6 +371,8 @@ type functionDeps struct {
 	tables   map[string]awsdynamodb.Table
 	secrets  secretSet
 	machines map[string]*string
+	// originReaders are the functions that check the origin proof.
+	originReaders map[string]bool
 }
 
 // newFunction declares one Go Lambda from its prebuilt bootstrap binary
@@ -498,6 +522,11 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 			env["TICKET_KEYS_SECRET_ARN"] = arn
 			secretArns = append(secretArns, arn)
 		}
+	}
+	if d.originReaders[f.Name] {
+		arn := d.secrets.origin.SecretArn()
+		env["ORIGIN_PROOF_SECRET_ARN"] = arn
+		secretArns = append(secretArns, arn)
 	}
 	secretArns = append(secretArns, providerEnv(a.Payments, d, env)...)
 	if len(secretArns) > 0 {

@@ -6,6 +6,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -140,6 +141,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.Config = cfg
 	}
+	if cfg.OriginProofSecret != "" {
+		// Read once per instance: a rotation keeps the previous proof
+		// valid until every instance has been replaced (ADR 22).
+		doc, err := secretString(ctx, cfg.Region, cfg.OriginProofSecret)
+		if err != nil {
+			return nil, fmt.Errorf("origin proof: %w", err)
+		}
+		if a.Config.OriginProofs, err = ParseOriginProof(doc); err != nil {
+			return nil, fmt.Errorf("origin proof: secret %s: %w", cfg.OriginProofSecret, err)
+		}
+	}
 	out := o.MetricsOut
 	if out == nil {
 		out = io.Discard
@@ -237,8 +249,36 @@ func NewLogger(w *os.File, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// HTTPFunction returns the HTTP handler of function name.
+// OriginProofDoc is the origin proof secret: CloudFront sends current;
+// the API also accepts previous while a rotation is under way.
+type OriginProofDoc struct {
+	Current  string `json:"current"`
+	Previous string `json:"previous,omitempty"`
+}
+
+// ParseOriginProof reads the origin proof secret's accepted values.
+func ParseOriginProof(doc string) ([]string, error) {
+	var p OriginProofDoc
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return nil, fmt.Errorf(`want {"current":"…","previous":"…"}: %w`, err)
+	}
+	if len(p.Current) < 32 {
+		return nil, fmt.Errorf("the current proof is %d characters; want at least 32", len(p.Current))
+	}
+	return []string{p.Current, p.Previous}, nil
+}
+
+// HTTPFunction returns the HTTP handler of function name. With origin
+// proofs configured it refuses requests that skipped the CDN.
 func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
+	fn, err := a.httpFunction(name)
+	if err != nil {
+		return nil, err
+	}
+	return fn.RequireOrigin(a.Config.OriginProofs...), nil
+}
+
+func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 	switch name {
 	case "catalog":
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)

@@ -10,9 +10,11 @@ import (
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/health"
+	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ratelimit"
+	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -86,12 +88,21 @@ func (a *App) markAdmissionUsed(ctx context.Context, o orders.Order) error {
 // of the joins to deliver again out (ReportBatchItemFailures).
 func (a *App) Assigner() func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		recs := make([]waitroom.Record, len(ev.Records))
-		for i, r := range ev.Records {
-			recs[i] = waitroom.Record{ID: r.MessageId, Body: r.Body}
+		recs := make([]waitroom.Record, 0, len(ev.Records))
+		skipped := 0
+		for _, r := range ev.Records {
+			if !a.joinViaCDN(r) {
+				// Sent to the API's own address, around the WAF's join
+				// limit: never placed, never retried.
+				skipped++
+				a.Log.WarnContext(ctx, "join dropped: it skipped the CDN", "messageId", r.MessageId)
+				continue
+			}
+			recs = append(recs, waitroom.Record{ID: r.MessageId, Body: r.Body})
 		}
 		res := a.Waitroom.Assign(ctx, recs)
-		a.Log.InfoContext(ctx, "joins assigned", "messages", len(recs), "placed", res.Placed, "repeats", res.Repeats,
+		res.Dropped += skipped
+		a.Log.InfoContext(ctx, "joins assigned", "messages", len(ev.Records), "placed", res.Placed, "repeats", res.Repeats,
 			"dropped", res.Dropped, "failed", len(res.Failed), "holes", res.Holes, "counterWrites", res.Counters)
 		var out events.SQSEventResponse
 		for _, id := range res.Failed {
@@ -135,4 +146,15 @@ func (a *App) Inlet() func(ctx context.Context, raw json.RawMessage) (any, error
 			}
 		}
 	}
+}
+
+// joinViaCDN reports whether a join message carries the origin proof its
+// request arrived with (topology.JoinAttributes); always true without
+// configured proofs.
+func (a *App) joinViaCDN(r events.SQSMessage) bool {
+	if len(a.Config.OriginProofs) == 0 {
+		return true
+	}
+	attr := r.MessageAttributes[topology.JoinOriginAttribute]
+	return attr.StringValue != nil && httpapi.OriginProven(*attr.StringValue, a.Config.OriginProofs)
 }

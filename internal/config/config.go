@@ -42,6 +42,13 @@ type Config struct {
 	// generated locally when neither is set.
 	TicketKeys       string
 	TicketKeysSecret string
+	// OriginProofSecret names the Secrets Manager secret holding the
+	// origin proof CloudFront adds to what it forwards
+	// (ORIGIN_PROOF_SECRET_ARN; ADR 22); OriginProofs are the accepted
+	// values, read from it at start-up or set by the local stack. None: the
+	// API takes requests from anywhere.
+	OriginProofSecret string
+	OriginProofs      []string
 	// Payments holds the settings of every configured payment provider,
 	// by provider name: the variables its registry entry declares
 	// (internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
@@ -108,6 +115,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	c.MailConfigurationSet, c.SiteURL = getenv("MAIL_CONFIGURATION_SET"), getenv("SITE_URL")
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
+	c.OriginProofSecret = getenv("ORIGIN_PROOF_SECRET_ARN")
 	c.AdmissionTTL = limits.AdmissionTTL
 	if v := getenv("ADMISSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)

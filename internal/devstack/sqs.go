@@ -90,8 +90,18 @@ func (st *Stack) sqsRoute(route topology.Route, q *localsqs.Queue, verify func(s
 		for _, name := range pathParams(route.Path) {
 			vars["request.path."+name] = r.PathValue(name)
 		}
+		for name, vs := range r.Header {
+			vars["request.header."+strings.ToLower(name)] = strings.Join(vs, ",")
+		}
 		body := RenderMapping(route.MessageBody, vars)
-		id, err := q.Send(body, nil)
+		var attrs map[string]string
+		for name, tmpl := range route.MessageAttributes {
+			if attrs == nil {
+				attrs = map[string]string{}
+			}
+			attrs[name] = RenderMapping(tmpl, vars)
+		}
+		id, err := q.Send(body, attrs)
 		if errors.Is(err, localsqs.ErrInvalidMessage) {
 			// SQS answers 400 to a message it can never take (a path
 			// parameter with control characters): retrying cannot help.

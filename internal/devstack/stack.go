@@ -8,6 +8,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +100,11 @@ type Options struct {
 	// here against the stack's stand-in (the stack then serves the site a
 	// config.json that says so).
 	SignIn string
+	// BotCheck makes the CDN stand-in's WAF challenge every join without a
+	// solved bot check, as AWS WAF's Challenge does (ADR 22); the site
+	// solves it with the stand-in's challenge script, other clients with
+	// SolveBotCheck. Off by default, for clients that join without one.
+	BotCheck bool
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
 	// ticket issuer (the reconciler issues through the same tasks).
@@ -114,8 +121,12 @@ type Stack struct {
 	// Sandbox is the local payment provider.
 	Sandbox *sandbox.Sandbox
 	// Mail holds the email the stack captured instead of sending.
-	Mail          *mail.Capture
-	srv           *http.Server
+	Mail *mail.Capture
+	srv  *http.Server
+	// originSrv serves the API without the CDN stand-in, as the HTTP
+	// API's own execute-api address does in AWS.
+	originSrv     *http.Server
+	originURL     string
 	dynSrv        *http.Server
 	lambdaSrv     *http.Server
 	sidecar       *localsfn.Sidecar
@@ -146,6 +157,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if cfg.Freshness == 0 {
 		cfg.Freshness = 2 * time.Second
 	}
+	if len(cfg.OriginProofs) == 0 {
+		// What CloudFront adds to every request it forwards (ADR 22): the
+		// stack's CDN stand-in adds it, its origin address does not.
+		cfg.OriginProofs = []string{randomProof()}
+	}
+	proof := cfg.OriginProofs[0]
 	if cfg.DynamoEndpoint == "" {
 		st.dynamoOps = &OpCounter{}
 		url, srv, err := startMinidyn(st.dynamoOps)
@@ -212,6 +229,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return failLn(err)
 	}
 	newHostedSignIn(st.Issuer, o.Clock).register(mux)
+	bots := newBotCheck(tp, o.Clock)
+	bots.register(mux)
+	var waf *botCheck
+	if o.BotCheck {
+		waf = bots
+	}
 	switch o.SignIn {
 	case "", SignInDev:
 	case SignInHosted:
@@ -225,13 +248,43 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 	}
 	st.startSchedules(o)
-	st.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := st.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			st.log.Error("local stack server stopped", "err", err)
-		}
-	}()
+	originLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return failLn(fmt.Errorf("listen for the API origin: %w", err))
+	}
+	st.originURL = "http://" + originLn.Addr().String()
+	st.srv = &http.Server{Handler: cdn(mux, proof, waf), ReadHeaderTimeout: 10 * time.Second}
+	st.originSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	for srv, l := range map[*http.Server]net.Listener{st.srv: ln, st.originSrv: originLn} {
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				st.log.Error("local stack server stopped", "addr", l.Addr().String(), "err", err)
+			}
+		}()
+	}
 	return st, nil
+}
+
+// cdn is the stand-in for CloudFront and its WAF in front of the API: the
+// WAF's bot check on joins (when waf is set), and the origin proof on
+// every request it forwards, replacing any a client sent, as CloudFront's
+// origin custom header does.
+func cdn(next http.Handler, proof string, waf *botCheck) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if waf != nil && !waf.allows(r) {
+			wafChallenge(w)
+			return
+		}
+		r.Header.Set(topology.OriginHeader, proof)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// randomProof is a fresh origin proof: 32 random bytes, base64url.
+func randomProof() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
@@ -411,11 +464,22 @@ func (st *Stack) hostedSiteConfig(w http.ResponseWriter, _ *http.Request) {
 		"signIn":  "cognito",
 		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID},
 		"payment": sandbox.Descriptor().SiteConfig(nil),
+		"waf":     map[string]any{"script": ChallengeScript},
 	})
 }
 
-// URL is the stack's base URL, e.g. http://127.0.0.1:8080.
+// URL is the stack's base URL, e.g. http://127.0.0.1:8080: the CDN
+// stand-in, as fans reach the site and the API in AWS.
 func (st *Stack) URL() string { return st.url }
+
+// OriginProof is what the CDN stand-in adds to every request it forwards
+// (topology.OriginHeader).
+func (st *Stack) OriginProof() string { return st.App.Config.OriginProofs[0] }
+
+// OriginURL is the API's own address behind the CDN stand-in, as the HTTP
+// API's execute-api address in AWS: CDN routes refuse what arrives here
+// without the origin proof.
+func (st *Stack) OriginURL() string { return st.originURL }
 
 // RouteKeys lists every route key the stack serves, local-only included.
 func (st *Stack) RouteKeys() []string { return append([]string(nil), st.routes...) }
@@ -439,6 +503,9 @@ func (st *Stack) Close(ctx context.Context) error {
 	}
 	if st.srv != nil {
 		errs = append(errs, st.srv.Shutdown(ctx))
+	}
+	if st.originSrv != nil {
+		errs = append(errs, st.originSrv.Shutdown(ctx))
 	}
 	for _, q := range st.queues {
 		q.Close()

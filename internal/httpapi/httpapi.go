@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -95,6 +96,44 @@ type Function struct {
 	h     map[string]Handler
 	log   *slog.Logger
 	guard Guard
+	// origin holds the accepted origin proofs (current and previous);
+	// empty: no check (tests and tools that call handlers directly).
+	origin []string
+}
+
+// RequireOrigin makes f refuse a request to a CDN route
+// (topology.Route.ViaCDN) that does not carry one of proofs in
+// topology.OriginHeader: such a request skipped CloudFront and its WAF.
+// Two proofs let a rotation overlap. Empty proofs are ignored.
+func (f *Function) RequireOrigin(proofs ...string) *Function {
+	f.origin = nil
+	for _, p := range proofs {
+		if p != "" {
+			f.origin = append(f.origin, p)
+		}
+	}
+	return f
+}
+
+// OriginRefused is the error of a request that skipped the CDN.
+func OriginRefused() error {
+	return apperr.New(apperr.Forbidden, "this API is reached through the site's address only (its CDN); requests to the API's own address are refused")
+}
+
+// OriginProven reports whether got is one of proofs, in constant time.
+func OriginProven(got string, proofs []string) bool {
+	ok := 0
+	for _, p := range proofs {
+		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(p))
+	}
+	return ok == 1 && got != ""
+}
+
+func (f *Function) checkOrigin(route topology.Route, ev events.APIGatewayV2HTTPRequest) error {
+	if len(f.origin) == 0 || !route.ViaCDN() || OriginProven(ev.Headers[strings.ToLower(topology.OriginHeader)], f.origin) {
+		return nil
+	}
+	return OriginRefused()
 }
 
 // Guarded sets the guard of f's staff routes. Without one a staff route
@@ -172,7 +211,11 @@ func (f *Function) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		}
 		return errorResponse(apperr.New(apperr.NotFound, "no route %s", ev.RouteKey)), nil
 	}
-	req, err := newRequest(ev, route)
+	var req *Request
+	err := f.checkOrigin(route, ev)
+	if err == nil {
+		req, err = newRequest(ev, route)
+	}
 	if err == nil && route.Auth == topology.AuthOrganizer {
 		err = f.authorize(ctx, req)
 	}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -112,5 +113,61 @@ func TestAHandlerOutOfBudgetAnswers503BeforeTheDeadline(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, `"UNAVAILABLE"`) {
 		t.Fatalf("%d Retry-After %q %s, want 503 UNAVAILABLE with Retry-After", resp.StatusCode, resp.Headers["Retry-After"], resp.Body)
+	}
+}
+
+// A request to a CDN route without the origin proof skipped CloudFront and
+// its WAF: 403 with the contract's JSON error. The current and the previous
+// proof pass (a rotation overlaps); staff routes, whose callers use the
+// API's own address, need none.
+func TestOriginProofRequiredOnCDNRoutes(t *testing.T) {
+	tp := topology.Default()
+	ok := func(context.Context, *httpapi.Request) (httpapi.Response, error) {
+		return httpapi.JSON(200, map[string]any{}), nil
+	}
+	function := func(name string) *httpapi.Function {
+		handlers := map[string]httpapi.Handler{}
+		for _, r := range tp.RoutesOf(name) {
+			handlers[r.Key()] = ok
+		}
+		fn, err := httpapi.NewFunction(name, tp, handlers, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fn.RequireOrigin("proof-new", "proof-old", "")
+	}
+	catalog := function("catalog")
+	for _, c := range []struct {
+		name, proof string
+		status      int
+	}{
+		{"none", "", http.StatusForbidden},
+		{"prefix", "proof-ne", http.StatusForbidden},
+		{"current", "proof-new", http.StatusOK},
+		{"previous", "proof-old", http.StatusOK},
+	} {
+		ev := request("GET", "/v1/events", "GET /v1/events")
+		if c.proof != "" {
+			ev.Headers = map[string]string{strings.ToLower(topology.OriginHeader): c.proof}
+		}
+		resp, _ := catalog.Handle(context.Background(), ev)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d, want %d (%s)", c.name, resp.StatusCode, c.status, resp.Body)
+			continue
+		}
+		if c.status == http.StatusForbidden {
+			var body httpapi.ErrorBody
+			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || body.Error.Code != apperr.Forbidden ||
+				!strings.Contains(body.Error.Message, "site's address") {
+				t.Errorf("%s: body %s, want a FORBIDDEN error naming the site's address", c.name, resp.Body)
+			}
+		}
+	}
+	// No proof on a staff route: refused for the missing identity, not
+	// for the origin.
+	admin := function("admin")
+	resp, _ := admin.Handle(context.Background(), request("GET", "/admin/v1/events/e-1/report", "GET /admin/v1/events/{eventId}/report"))
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("staff route without proof: %d, want 401 (%s)", resp.StatusCode, resp.Body)
 	}
 }

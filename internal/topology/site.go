@@ -60,6 +60,22 @@ func SiteSecurityHeaders(connect ...string) SecurityHeaders {
 	}
 }
 
+// WithScripts lets the pages load scripts from origins and fetch from them
+// too: the WAF's challenge script, which calls its own endpoints (ADR 22).
+func (h SecurityHeaders) WithScripts(origins ...string) SecurityHeaders {
+	if len(origins) == 0 {
+		return h
+	}
+	parts := strings.Split(h.ContentSecurityPolicy, "; ")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "script-src ") || strings.HasPrefix(p, "connect-src ") {
+			parts[i] = p + " " + strings.Join(origins, " ")
+		}
+	}
+	h.ContentSecurityPolicy = strings.Join(parts, "; ")
+	return h
+}
+
 // Header is h as HTTP response headers.
 func (h SecurityHeaders) Header() map[string]string {
 	return map[string]string{

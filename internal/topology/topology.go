@@ -89,6 +89,9 @@ type Route struct {
 	// Gateway's parameter-mapping syntax (${request.path.x},
 	// ${context.authorizer.claims.sub}, ${context.requestTimeEpoch}).
 	MessageBody string
+	// MessageAttributes are the String message attributes an
+	// IntegrationSQS route sends, by name, each a mapping as MessageBody.
+	MessageAttributes map[string]string
 	// Status overrides the integration's status code (SQS answers 200; the
 	// join route promises 202).
 	Status int
@@ -438,7 +441,7 @@ func Default() Topology {
 			{Method: "GET", Path: "/v1/events/{eventId}/availability", Integration: IntegrationLambda, Function: "catalog", Auth: AuthNone, CacheTTL: 2 * time.Second},
 			// The join goes straight to SQS: no Lambda, no DynamoDB write.
 			{Method: "POST", Path: "/v1/events/{eventId}/queue", Integration: IntegrationSQS, Queue: "joins", Auth: AuthFan,
-				MessageBody: JoinMessage, Status: 202, MaxBodyBytes: smallBody},
+				MessageBody: JoinMessage, MessageAttributes: JoinAttributes(), Status: 202, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/v1/events/{eventId}/queue/me", Integration: IntegrationLambda, Function: "queue", Auth: AuthFan},
 			// Every waiting fan polls this: the CDN answers within its TTL.
 			{Method: "GET", Path: "/v1/events/{eventId}/queue-status", Integration: IntegrationLambda, Function: "queue", Auth: AuthNone, CacheTTL: 2 * time.Second},

@@ -143,3 +143,18 @@ func staffRoute(tp *Topology) int {
 	}
 	panic("no staff route")
 }
+
+// The WAF's challenge script may load and call home; nothing else widens.
+func TestSiteScriptsWiden(t *testing.T) {
+	base := SiteSecurityHeaders()
+	if got := base.WithScripts(); got != base {
+		t.Errorf("no origins changed the policy: %s", got.ContentSecurityPolicy)
+	}
+	csp := base.WithScripts("https://x.sdk.awswaf.com").ContentSecurityPolicy
+	for _, d := range strings.Split(csp, "; ") {
+		widened := strings.HasSuffix(d, " https://x.sdk.awswaf.com")
+		if want := strings.HasPrefix(d, "script-src ") || strings.HasPrefix(d, "connect-src "); widened != want {
+			t.Errorf("directive %q widened=%v, want %v", d, widened, want)
+		}
+	}
+}

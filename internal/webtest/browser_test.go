@@ -77,6 +77,7 @@ type client struct {
 	t    *testing.T
 	base string
 	st   *devstack.Stack
+	waf  string // a solved bot check's token (devstack.SolveBotCheck)
 }
 
 func (c client) token(sub string, role auth.Role) string {
@@ -121,6 +122,9 @@ func (c client) send(method, path, token string, body any) (int, []byte) {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if c.waf != "" {
+		req.AddCookie(&http.Cookie{Name: devstack.WafTokenCookie, Value: c.waf})
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

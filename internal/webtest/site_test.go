@@ -3,6 +3,7 @@ package webtest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/devstack"
 )
 
 const venueCSV = `section,name,price,currency,rows,seats
@@ -33,7 +35,8 @@ GA,Floor,30.00,EUR,,50
 func TestSiteInBrowser(t *testing.T) {
 	exe := chromium(t)
 	started := time.Now()
-	st := startStack(t)
+	// Joins meet the WAF's bot check, as in AWS (ADR 22).
+	st := startStack(t, func(o *devstack.Options) { o.BotCheck = true })
 	api := client{t: t, base: st.URL(), st: st}
 	sh := newShots(t)
 	b := newBrowser(t, exe, sh)
@@ -102,7 +105,21 @@ func TestSiteInBrowser(t *testing.T) {
 	}
 	fan.shot("event-page")
 
-	// Other fans join too, through the API.
+	// Other fans join too, through the API: the WAF challenges a join
+	// without a solved bot check, and lets one with a token through.
+	req, _ := http.NewRequest("POST", base+"/v1/events/"+eventID+"/queue", nil)
+	req.Header.Set("Authorization", "Bearer "+api.token("other-unchecked", auth.RoleFan))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusAccepted || res.Header.Get(devstack.WafActionHeader) != "challenge" {
+		t.Fatalf("join without a bot check: %d %s %q, want the WAF's challenge", res.StatusCode, devstack.WafActionHeader, res.Header.Get(devstack.WafActionHeader))
+	}
+	if api.waf, err = devstack.SolveBotCheck(context.Background(), http.DefaultClient, base); err != nil {
+		t.Fatal(err)
+	}
 	others := make([]string, 5)
 	for i := range others {
 		others[i] = api.token(fmt.Sprintf("other-%d", i), auth.RoleFan)

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"sort"
@@ -222,6 +223,13 @@ func invoke(ctx context.Context, st *devstack.Stack, fn string, ev any) (any, er
 		if err != nil {
 			return nil, err
 		}
+		// A sample is a request as CloudFront forwards it, with the origin
+		// proof, here the stack's own (ADR 22).
+		e.Headers = maps.Clone(e.Headers)
+		if e.Headers == nil {
+			e.Headers = map[string]string{}
+		}
+		e.Headers[strings.ToLower(topology.OriginHeader)] = st.OriginProof()
 		resp, err := f.Handle(ctx, e)
 		if err != nil {
 			return nil, fmt.Errorf("%s returned an error (API Gateway would answer 500): %w", fn, err)

@@ -55,7 +55,10 @@ func run() error {
 		SandboxSecret: os.Getenv("SANDBOX_WEBHOOK_SECRET"),
 		// SIGN_IN=hosted: the site signs in as it does against Cognito.
 		SignIn: os.Getenv("SIGN_IN"),
-		Logger: app.NewLogger(os.Stderr, cfg.LogLevel),
+		// Joins meet the WAF's bot check as in AWS; BOT_CHECK=off for
+		// scripts that join without solving it.
+		BotCheck: os.Getenv("BOT_CHECK") != "off",
+		Logger:   app.NewLogger(os.Stderr, cfg.LogLevel),
 	})
 	if err != nil {
 		return err
