@@ -30,7 +30,7 @@ var weighedPages = []struct {
 	{name: "fan site", html: "index.html", fetched: []string{"config.json"}, budgetRaw: 80_000, budgetGzip: 25_000},
 	{name: "console", html: "console/index.html", budgetRaw: 60_000, budgetGzip: 20_000},
 	// The gate runs on a staff phone at a door, often on a weak signal.
-	{name: "gate", html: "gate/index.html", fetched: []string{"config.json"}, budgetRaw: 45_000, budgetGzip: 16_000},
+	{name: "gate", html: "gate/index.html", fetched: []string{"config.json"}, budgetRaw: 48_000, budgetGzip: 18_000},
 }
 
 // TestPageWeight measures what a first load of each page fetches from the
