@@ -24,13 +24,6 @@ type Limiter interface {
 	Allow(ctx context.Context, subject string) error
 }
 
-// Challenge is the hook for a bot check before admission (a CAPTCHA or
-// proof-of-work answer the page sends). StarArena ships none: nil lets
-// every fan through.
-type Challenge interface {
-	Verify(ctx context.Context, account, eventID, proof string) error
-}
-
 // Presale redeems presale codes (internal/presale): an error for an
 // unknown or used-up code.
 type Presale interface {
@@ -39,10 +32,9 @@ type Presale interface {
 
 // GateOptions are the gate's optional parts.
 type GateOptions struct {
-	Clock     clock.Clock
-	Queue     Queue
-	Limiter   Limiter
-	Challenge Challenge
+	Clock   clock.Clock
+	Queue   Queue
+	Limiter Limiter
 	// Presale admits code holders in an event's presale window; nil
 	// admits nobody then.
 	Presale Presale
@@ -50,7 +42,6 @@ type GateOptions struct {
 
 // Request is what a fan may send with an admission request.
 type Request struct {
-	Proof       string // the bot check's answer
 	PresaleCode string // needed in the presale window, ignored after
 }
 
@@ -69,19 +60,14 @@ func NewGate(events EventReader, tokens *Tokens, o GateOptions) *Gate {
 	return &Gate{events: events, tokens: tokens, o: o}
 }
 
-// Admit is AdmitWithProof without a bot-check answer.
+// Admit issues a token when the sale is open: at once when the event
+// needs no waiting room, else when the fan's queue position is served.
+// Before opening or when paused: SALE_NOT_OPEN (409).
 func (g *Gate) Admit(ctx context.Context, account, eventID string) (string, Claims, error) {
-	return g.AdmitWithProof(ctx, account, eventID, "")
+	return g.AdmitRequest(ctx, account, eventID, Request{})
 }
 
-// AdmitWithProof issues a token when the sale is open: at once when the
-// event needs no waiting room, else when the fan's queue position is
-// served. Before opening or when paused: SALE_NOT_OPEN (409).
-func (g *Gate) AdmitWithProof(ctx context.Context, account, eventID, proof string) (string, Claims, error) {
-	return g.AdmitRequest(ctx, account, eventID, Request{Proof: proof})
-}
-
-// AdmitRequest is AdmitWithProof that also reads a presale code. In the
+// AdmitRequest is Admit that also reads a presale code. In the
 // presale window only a fan with a valid code is admitted, at once: the
 // codes' uses bound how many come, so the waiting room, which orders the
 // public sale's crowd, waits for saleOpensAt (ADR 23).
@@ -98,11 +84,6 @@ func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Re
 	st := ev.SaleState(g.o.Clock.Now())
 	if st != catalog.SaleOpen && st != catalog.SalePresale {
 		return "", Claims{}, notOpen(&ev, st)
-	}
-	if g.o.Challenge != nil {
-		if err := g.o.Challenge.Verify(ctx, account, eventID, req.Proof); err != nil {
-			return "", Claims{}, err
-		}
 	}
 	if st == catalog.SalePresale {
 		if req.PresaleCode == "" || g.o.Presale == nil {

@@ -68,10 +68,9 @@ func paymentView(o orders.Order) *PaymentView {
 func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("admission", tp, map[string]httpapi.Handler{
 		"POST /v1/events/{eventId}/admission": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			// proof is the answer to a bot check (CAPTCHA, proof of work)
-			// when one is configured; none is by default.
+			// The bot check happens before the request gets here: AWS
+			// WAF's Challenge on the join route (ADR 22).
 			var body struct {
-				Proof       string `json:"proof,omitempty"`
 				PresaleCode string `json:"presaleCode,omitempty"`
 			}
 			if len(r.Body) > 0 {
@@ -79,14 +78,11 @@ func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, l
 					return httpapi.Response{}, err
 				}
 			}
-			if len(body.Proof) > limits.ProofBytes {
-				return httpapi.Response{}, apperr.New(apperr.Invalid, "proof over %d characters", limits.ProofBytes)
-			}
 			if len(body.PresaleCode) > presale.MaxCodeChars {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "presaleCode over %d characters", presale.MaxCodeChars)
 			}
 			tok, c, err := gate.AdmitRequest(ctx, r.Identity.Subject, r.Path("eventId"),
-				admission.Request{Proof: body.Proof, PresaleCode: body.PresaleCode})
+				admission.Request{PresaleCode: body.PresaleCode})
 			if err != nil {
 				m.Count(metrics.AdmissionsRefused, 1, nil)
 				return httpapi.Response{}, err

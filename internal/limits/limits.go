@@ -62,8 +62,6 @@ const (
 	// the deployment sets ADMISSION_TTL.
 	AdmissionTTL        = 10 * time.Minute
 	AdmissionTokenBytes = 2048
-	// ProofBytes bounds the answer to a bot check.
-	ProofBytes = 4096
 )
 
 // Presale codes (internal/presale).

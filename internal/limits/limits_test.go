@@ -89,7 +89,6 @@ var stated = map[bound]int64{
 	{"/components/schemas/ErrorDetails/properties/retryAfterSeconds", "maximum"}:                     int64(limits.RateWindow / time.Second),
 	{"/components/schemas/Admission/properties/admissionToken", "maxLength"}:                         limits.AdmissionTokenBytes,
 	{"/components/schemas/HoldRequest/properties/admissionToken", "maxLength"}:                       limits.AdmissionTokenBytes,
-	{"/components/schemas/AdmissionRequest/properties/proof", "maxLength"}:                           limits.ProofBytes,
 
 	// Presale codes.
 	{"/components/schemas/AdmissionRequest/properties/presaleCode", "maxLength"}: limits.PresaleCodeChars,
