@@ -171,7 +171,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, originProof, siteConfig, domain.BaseUrl(nil))
 	grantMail(topo, fns, queues, newMail(stack, s), siteURL(s, st))
 	hostedSignIn(client, siteURL(s, st))
-	hostedSignIn(staffClient, siteURL(s, st), "console/", "gate/")
+	hostedSignIn(staffClient, siteURL(s, st), topology.StaffSignInPages...)
 
 	newObservability(stack, observed{
 		topo: topo, settings: s, fns: fns, queues: queues, machines: sms, table: main, api: api,

@@ -217,7 +217,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := st.startWorkflow(ctx, o); err != nil {
 		return failLn(err)
 	}
-	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
+	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
 		return failLn(err)
 	}
@@ -320,13 +320,13 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 				fns[r.Function] = fn
 			}
 			spec, _ := tp.Function(r.Function)
-			handle(r, lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
+			handle(r, lambdaRoute(r, st.authorizer(r.Auth), st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
 		case topology.IntegrationSQS:
 			q := st.queues[r.Queue]
 			if q == nil {
 				return nil, fmt.Errorf("route %s: queue %s not started", r.Key(), r.Queue)
 			}
-			handle(r, st.sqsRoute(r, q, st.Issuer.Verify))
+			handle(r, st.sqsRoute(r, q, st.authorizer(r.Auth)))
 		case topology.IntegrationLocal:
 			switch {
 			case r.Key() == "POST /dev/token":
@@ -378,8 +378,21 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	return mux, nil
 }
 
+// authorizer is the JWT authorizer of a route class, as the HTTP API's:
+// fan routes accept tokens of the fans' app client, staff routes those of
+// the staff client only, so a fan's token is refused there with 401 before
+// any function runs.
+func (st *Stack) authorizer(a topology.Auth) func(string) (map[string]string, error) {
+	aud := Clients.Fan
+	if a == topology.AuthOrganizer {
+		aud = Clients.Staff
+	}
+	return func(tok string) (map[string]string, error) { return st.Issuer.Verify(tok, aud) }
+}
+
 // devToken is POST /dev/token {"sub","role","org","email"}: the local
-// stand-in for a Cognito sign-in, with the same claims. An organizer owns
+// stand-in for a Cognito sign-in, with the same claims (an organizer's or
+// staff member's token is the staff client's ID token). An organizer owns
 // the organization org names, else the one its sub names; staff act for org
 // with the roles its owners granted them; fans have none. email defaults to
 // <sub>@example.test.
@@ -456,13 +469,14 @@ func validEmail(v string) bool {
 }
 
 // hostedSiteConfig is the site's config.json for SignInHosted: the shape
-// the CDK app writes for Cognito, pointing at the stand-in.
+// the CDK app writes for Cognito (both app clients), pointing at the
+// stand-in, so the console and the gate page sign staff in as in AWS.
 func (st *Stack) hostedSiteConfig(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"signIn":  "cognito",
-		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID},
+		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID, "staffClientId": StaffClientID},
 		"payment": sandbox.Descriptor().SiteConfig(nil),
 		"waf":     map[string]any{"script": ChallengeScript},
 	})

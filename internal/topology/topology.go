@@ -465,7 +465,7 @@ func Default() Topology {
 			{Method: "POST", Path: "/admin/v1/orders/{orderId}/refund", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
 				Staff: StaffBoxOffice, Scope: ScopeOrder},
 			// Box office: find an order (by id, or an event's orders by seat
-			// or account), see its history, re-send its tickets.
+			// or the buyer's email), see its history, re-send its tickets.
 			{Method: "GET", Path: "/admin/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				Staff: StaffBoxOffice, Scope: ScopeOrder},
 			{Method: "POST", Path: "/admin/v1/orders/{orderId}/reissue", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
