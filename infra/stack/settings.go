@@ -69,9 +69,10 @@ type Settings struct {
 	// named after each provider in the registry (internal/payments/
 	// providers); for Stripe:
 	//   - "stripe": on|off (default off). The functions that take or
-	//     refund payments get STRIPE_SECRET_ARN and read the Stripe secret
-	//     (apiKey, webhookSecret) at start-up. Put the real values into the
-	//     secret before turning it on.
+	//     refund payments get STRIPE_API_KEY_SECRET_ARN, the webhook
+	//     receiver also STRIPE_WEBHOOK_SECRET_SECRET_ARN, and read each
+	//     credential from its own secret (StripeApiKey, StripeWebhookSecret)
+	//     at start-up. Put the real values in before turning it on.
 	//   - "stripeSecretVersion": any new value (the rotated version's id)
 	//     becomes STRIPE_SECRET_VERSION, which replaces every instance, so
 	//     a rotated key is in use on the next deploy instead of as
