@@ -72,6 +72,10 @@ type Props struct {
 	// WebACLArn is the edge stack's CloudFront web ACL (required when
 	// Settings.Edge is on).
 	WebACLArn *string
+	// CaptchaEventsArn is the edge stack's pattern set of CAPTCHA events,
+	// which the functions with BotLevel access update (a cross-region
+	// reference, as WebACLArn is); nil without the edge.
+	CaptchaEventsArn *string
 }
 
 // NewStarArenaStack builds the main stack from the topology. It panics on
@@ -129,6 +133,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	for _, f := range topo.Functions {
 		fns[f.Name] = newFunction(stack, f, functionDeps{
 			assetDir: assets, settings: s, tables: tables, secrets: secrets, machines: machines, originReaders: originReaders,
+			captchaEvents: props.CaptchaEventsArn,
 		})
 	}
 
@@ -376,6 +381,9 @@ type functionDeps struct {
 	machines map[string]*string
 	// originReaders are the functions that check the origin proof.
 	originReaders map[string]bool
+	// captchaEvents is the edge's pattern set of CAPTCHA events; nil
+	// without the edge.
+	captchaEvents *string
 }
 
 // newFunction declares one Go Lambda from its prebuilt bootstrap binary
@@ -454,6 +462,7 @@ var (
 	startActions         = []string{"states:StartExecution"}
 	callbackActions      = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
 	secretActions        = []string{"secretsmanager:GetSecretValue"}
+	botLevelActions      = []string{"wafv2:GetRegexPatternSet", "wafv2:UpdateRegexPatternSet"}
 )
 
 // grantAccess turns a function's declared access into IAM statements on
@@ -532,6 +541,12 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 		secretArns = append(secretArns, arn)
 	}
 	secretArns = append(secretArns, providerEnv(a.Payments, d, env)...)
+	if a.BotLevel && d.captchaEvents != nil {
+		// The set is in us-east-1 with the web ACL; its ARN reaches this
+		// region through the edge stack's cross-region reference.
+		allow(botLevelActions, []*string{d.captchaEvents}, nil)
+		env["CAPTCHA_EVENTS_ARN"] = d.captchaEvents
+	}
 	if len(secretArns) > 0 {
 		allow(secretActions, secretArns, nil)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// API takes requests from anywhere.
 	OriginProofSecret string
 	OriginProofs      []string
+	// CaptchaEventsArn is the edge stack's regex pattern set of events
+	// whose joins meet a CAPTCHA (CAPTCHA_EVENTS_ARN, only in the admin
+	// function; ADR 22). None: no edge to raise the bot check at.
+	CaptchaEventsArn string
 	// Payments holds the settings of every configured payment provider,
 	// by provider name: the variables its registry entry declares
 	// (internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
@@ -117,6 +121,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
 	c.OriginProofSecret = getenv("ORIGIN_PROOF_SECRET_ARN")
+	c.CaptchaEventsArn = getenv("CAPTCHA_EVENTS_ARN")
 	c.AdmissionTTL = limits.AdmissionTTL
 	if v := getenv("ADMISSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
