@@ -104,6 +104,9 @@ type Options struct {
 	// solved bot check, as AWS WAF's Challenge does (ADR 22); the site
 	// solves it with the stand-in's challenge script, other clients with
 	// SolveBotCheck. Off by default, for clients that join without one.
+	// With it, an event an organizer raised to CAPTCHA needs a solved
+	// CAPTCHA (the stand-in's captcha.js); without it the level is kept
+	// but nothing at the edge asks for it.
 	BotCheck bool
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
@@ -209,8 +212,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		return ord.Account
 	})
+	// The CDN stand-in's bot check is where events' bot levels take effect.
+	bots := newBotCheck(tp, o.Clock)
 	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
-		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail})
+		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail, BotLevel: bots})
 	if err != nil {
 		return failLn(err)
 	}
@@ -229,7 +234,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return failLn(err)
 	}
 	newHostedSignIn(st.Issuer, o.Clock).register(mux)
-	bots := newBotCheck(tp, o.Clock)
 	bots.register(mux)
 	var waf *botCheck
 	if o.BotCheck {
@@ -271,9 +275,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 // origin custom header does.
 func cdn(next http.Handler, proof string, waf *botCheck) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if waf != nil && !waf.allows(r) {
-			wafChallenge(w)
-			return
+		if waf != nil {
+			if action := waf.check(r); action != "" {
+				wafChallenge(w, action)
+				return
+			}
 		}
 		r.Header.Set(topology.OriginHeader, proof)
 		next.ServeHTTP(w, r)
@@ -478,7 +484,7 @@ func (st *Stack) hostedSiteConfig(w http.ResponseWriter, _ *http.Request) {
 		"signIn":  "cognito",
 		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID, "staffClientId": StaffClientID},
 		"payment": sandbox.Descriptor().SiteConfig(nil),
-		"waf":     map[string]any{"script": ChallengeScript},
+		"waf":     map[string]any{"script": ChallengeScript, "captchaScript": CaptchaScript, "captchaApiKey": CaptchaAPIKey},
 	})
 }
 
