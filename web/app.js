@@ -4,6 +4,7 @@
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
   countdown, about, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha } from './lib.js';
 import { sectionList, seatGrid } from './seatmap.js';
+import { pricingNote, breakdown, refundDetails } from './price.js';
 
 const main = document.getElementById('main');
 const cfg = await loadConfig();
@@ -190,7 +191,7 @@ function journey(ev, av, saleEl, panel) {
       action = [h('p', {}, 'You can choose seats as soon as the sale opens. This page updates by itself.'),
         h('button', { type: 'button', class: 'primary', disabled: true }, 'Choose seats')];
     } else action = [h('p', {}, 'The sale is paused for a moment. You do not need to do anything: this page checks again by itself.')];
-    const s = setStep('Tickets', problem, sectionsTable(), ...action);
+    const s = setStep('Tickets', problem, sectionsTable(), pricingNote(ev), ...action);
     if (!queued && st === 'SCHEDULED') s.after(Date.parse(ev.saleOpensAt) - Date.now() + 500, () => run(intro));
     // A presale window starts and ends on its own: show the code entry, then the public sale.
     if (st === 'SCHEDULED' && ev.presale) s.after(Date.parse(ev.presale.opensAt) - Date.now() + 500, () => run(intro));
@@ -456,7 +457,7 @@ function journey(ev, av, saleEl, panel) {
         btn.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, btn));
         detailCounts = () => { fillQty(); label(); };
         label();
-        detail.replaceChildren(heading, h('p', {}, 'Standing: no seat numbers. '),
+        detail.replaceChildren(heading, pricingNote(ev), h('p', {}, 'Standing: no seat numbers. '),
           h('p', { class: 'row' }, h('label', { for: 'qty' }, 'How many places? '), qty, ' ', btn));
       } else {
         const best = h('button', { type: 'button' }, 'Hold the best available');
@@ -475,7 +476,7 @@ function journey(ev, av, saleEl, panel) {
         holdBtn.addEventListener('click', () => hold({ seats: picked }, holdBtn));
         detailCounts = () => { fillQty(); best.disabled = !max(); };
         detailCounts();
-        detail.replaceChildren(heading,
+        detail.replaceChildren(heading, pricingNote(ev),
           h('p', { class: 'row' }, h('label', { for: 'qty' }, 'Best available: how many seats? '), qty, ' ', best),
           h('p', {}, 'Or choose seats on the map (up to ', String(ev.maxTicketsPerAccount), '):'),
           h('ul', { class: 'legend', 'aria-label': 'Seat colours' },
@@ -564,12 +565,13 @@ async function orderPage(id) {
   const body = h('div', {});
   const timer = h('strong', { role: 'timer' });
   const held = h('p', { class: 'held', hidden: true }, 'Your seats are held for ', timer, '.');
+  const refund = h('div', {});
   show(h('h1', { tabindex: '-1' }, ev ? ev.name : 'Your order'),
     ev && h('p', { class: 'facts' }, ev.venue, ' · ', timeTag(ev.startsAt)),
     h('section', { class: 'panel', 'aria-labelledby': 'order-h' },
       h('h2', { id: 'order-h' }, 'Your order'),
       h('ul', { class: 'places' }, o.seats.length ? o.seats.map(x => h('li', {}, seatWords(x, ev))) : h('li', {}, `${o.quantity} × ${sectionName(o.section, ev)} (standing)`)),
-      h('p', {}, 'Total ', h('strong', {}, money(o.amountCents, o.currency))),
+      breakdown(o), refund,
       held, state, body));
 
   const payKey = `stararena.paying.${id}`;
@@ -658,6 +660,7 @@ async function orderPage(id) {
           body.replaceChildren(back());
           say(o.status === 'REFUNDED' ? 'This order was refunded.' : 'Your payment is being refunded.');
       }
+      refund.replaceChildren(refundDetails(o) || '');
       held.hidden = o.status !== 'PENDING_PAYMENT';
     }
     tick();

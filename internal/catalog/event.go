@@ -5,6 +5,8 @@ package catalog
 import (
 	"fmt"
 	"time"
+
+	"github.com/stararena/stararena/internal/pricing"
 )
 
 // Section kinds.
@@ -86,6 +88,10 @@ type Event struct {
 	// Presale, when set, opens the sale to presale-code holders before
 	// saleOpensAt.
 	Presale *Presale `json:"presale,omitempty"`
+	// Pricing is the service fee per ticket and the tax the event charges
+	// on top of, or within, its prices (ADR 26). Nil for events that charge
+	// the face value only.
+	Pricing *pricing.Pricing `json:"pricing,omitempty"`
 }
 
 // Presale is an event's presale window: from OpensAt until saleOpensAt.

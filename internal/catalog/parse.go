@@ -9,6 +9,7 @@ import (
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/pricing"
 )
 
 var (
@@ -26,6 +27,7 @@ type CreateEventRequest struct {
 	MaxTicketsPerAccount *int             `json:"maxTicketsPerAccount"`
 	Queue                *QueueRequest    `json:"queue"`
 	Sections             []SectionRequest `json:"sections"`
+	Pricing              *pricing.Pricing `json:"pricing"`
 }
 
 // QueueRequest is the optional waiting-room setting.
@@ -118,7 +120,28 @@ func (req *CreateEventRequest) Event() (Event, error) {
 	if ev.Capacity > limits.EventCapacity {
 		return Event{}, venue("the venue holds %d places; at most %d are supported", ev.Capacity, limits.EventCapacity)
 	}
+	if ev.Pricing, err = CheckPricing(req.Pricing); err != nil {
+		return Event{}, err
+	}
 	return ev, nil
+}
+
+// CheckPricing validates an organizer's fee and tax setting and returns it
+// as stored: nil when absent or when it charges nothing on top of the face
+// value and names no seller, so such an event behaves as events before fees.
+func CheckPricing(p *pricing.Pricing) (*pricing.Pricing, error) {
+	if p == nil {
+		return nil, nil
+	}
+	c := *p
+	c.Seller = strings.TrimSpace(c.Seller)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c == (pricing.Pricing{}) {
+		return nil, nil
+	}
+	return &c, nil
 }
 
 func buildSections(reqs []SectionRequest) ([]Section, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/pricing"
 )
 
 // Store persists events and the availability read model.
@@ -458,5 +459,35 @@ func (s *Service) ControlSale(ctx context.Context, id string, req SaleRequest, b
 	}
 	s.log.InfoContext(ctx, "sale changed", "eventId", id, "action", req.Action, "saleState", ev.SaleState(now),
 		"admitPerMinute", ev.Queue.AdmitPerMinute, "by", by)
+	return ev, nil
+}
+
+// SetPricing replaces an event's fee and tax setting (nil: face value
+// only). It applies to holds placed from now on: an order keeps the
+// breakdown it was held with, which is what its fan was shown and charged.
+func (s *Service) SetPricing(ctx context.Context, id string, p *pricing.Pricing, by string) (Event, error) {
+	p, err := CheckPricing(p)
+	if err != nil {
+		return Event{}, err
+	}
+	if !ValidEventID(id) {
+		return Event{}, apperr.New(apperr.NotFound, "no event %q", id)
+	}
+	ev, err := s.store.UpdateEvent(ctx, id, func(ev *Event) error {
+		if ev.Sale.Status == SaleClosed {
+			return apperr.New(apperr.InvalidStateChange, "the sale is closed: its prices no longer change")
+		}
+		ev.Pricing = p
+		return nil
+	})
+	if err != nil {
+		return Event{}, eventErr(err, id)
+	}
+	log := s.log.With("eventId", id, "by", by)
+	if p == nil {
+		log.InfoContext(ctx, "pricing cleared: face value only")
+	} else {
+		log.InfoContext(ctx, "pricing set", "feeCents", p.FeeCents, "taxBasisPoints", p.TaxBasisPoints, "taxMode", p.TaxMode)
+	}
 	return ev, nil
 }

@@ -4,12 +4,14 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/pricing"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -120,6 +122,20 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderR
 			}
 			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
 		},
+		"POST /admin/v1/events/{eventId}/pricing": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			var req pricing.Pricing
+			if err := r.Decode(&req); err != nil {
+				return httpapi.Response{}, err
+			}
+			ev, err := svc.SetPricing(ctx, r.Path("eventId"), &req, r.Identity.Subject)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if err := audit(ctx, st, r, tenancy.Entry{Action: tenancy.ActionPricing, Detail: pricingDetail(ev.Pricing)}); err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
+		},
 		"GET /admin/v1/events/{eventId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			ev, err := svc.Get(ctx, r.Path("eventId"))
 			if err != nil {
@@ -142,4 +158,16 @@ func guarded(f *httpapi.Function, err error) func(httpapi.Guard) (*httpapi.Funct
 		}
 		return f.Guarded(g), nil
 	}
+}
+
+// pricingDetail is the audit log's line for a pricing change.
+func pricingDetail(p *pricing.Pricing) string {
+	if p == nil {
+		return "face value only"
+	}
+	d := fmt.Sprintf("fee %d per ticket", p.FeeCents)
+	if p.TaxBasisPoints != 0 {
+		d += fmt.Sprintf(", tax %d bp %s", p.TaxBasisPoints, p.TaxMode)
+	}
+	return d
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/presale"
+	"github.com/stararena/stararena/internal/pricing"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -34,6 +35,56 @@ type OrderView struct {
 	UpdatedAt   time.Time    `json:"updatedAt"`
 	Payment     *PaymentView `json:"payment"`
 	Tickets     []TicketView `json:"tickets"`
+	// Breakdown is amountCents line by line (ADR 26).
+	Breakdown pricing.Breakdown `json:"breakdown"`
+	// Refund tells a refunded (or refunding) order's fan how much comes
+	// back, when and why; nil for every other order.
+	Refund *RefundView `json:"refund"`
+}
+
+// RefundView is an order's refund as its fan sees it.
+type RefundView struct {
+	// Status is PENDING until the provider has refunded, then REFUNDED.
+	Status      string    `json:"status"`
+	AmountCents int64     `json:"amountCents"`
+	Currency    string    `json:"currency"`
+	RequestedAt time.Time `json:"requestedAt"`
+	RefundedAt  time.Time `json:"refundedAt,omitzero"`
+	// Reason is the organizer's, or why StarArena refunded on its own.
+	Reason string `json:"reason"`
+}
+
+// LateRefundReason is why a payment that arrived after its hold had been
+// released, with its places sold meanwhile, was refunded.
+const LateRefundReason = "the payment arrived after the hold had ended and its places were sold"
+
+// OrganizerRefundReason stands for the reason of an organizer's refund
+// given without one.
+const OrganizerRefundReason = "refunded by the organizer"
+
+func refundView(o orders.Order) *RefundView {
+	if o.Status != orders.RefundPending && o.Status != orders.Refunded {
+		return nil
+	}
+	v := &RefundView{Status: "PENDING", AmountCents: o.AmountCents, Currency: o.Currency,
+		RequestedAt: o.RefundRequestedAt, Reason: o.RefundReason}
+	if v.RequestedAt.IsZero() { // a late payment refunded on arrival
+		v.RequestedAt = o.UpdatedAt
+	}
+	switch {
+	case v.Reason != "":
+	case o.RefundRequestedBy == "":
+		v.Reason = LateRefundReason
+	default:
+		v.Reason = OrganizerRefundReason
+	}
+	if o.Status == orders.Refunded {
+		v.Status, v.RefundedAt = "REFUNDED", o.RefundedAt
+		if v.RefundedAt.IsZero() { // refunded before the time was recorded: REFUNDED is its last change
+			v.RefundedAt = o.UpdatedAt
+		}
+	}
+	return v
 }
 
 // PaymentView is the payment that pays for an order.
@@ -53,7 +104,7 @@ func orderView(o orders.Order) OrderView {
 		OrderID: o.ID, EventID: o.EventID, Status: string(o.Status), Seats: seats, Section: o.Section,
 		Quantity: o.Places(), AmountCents: o.AmountCents, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Tickets: []TicketView{},
-		Payment: paymentView(o),
+		Payment: paymentView(o), Breakdown: o.Breakdown(), Refund: refundView(o),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
+	"github.com/stararena/stararena/internal/pricing"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
@@ -212,17 +213,36 @@ type ReportStore interface {
 
 // EventReport is GET /admin/v1/events/{eventId}/report.
 type EventReport struct {
-	EventID        string          `json:"eventId"`
-	Capacity       int             `json:"capacity"`
-	Available      int             `json:"available"`
-	Held           int             `json:"held"`
-	Sold           int             `json:"sold"`
-	OrdersByStatus map[string]int  `json:"ordersByStatus"`
-	RevenueCents   int64           `json:"revenueCents"`
-	RefundedCents  int64           `json:"refundedCents"`
-	Currency       string          `json:"currency"`
-	Queue          QueueReport     `json:"queue"`
-	LastReconcile  json.RawMessage `json:"lastReconcile"`
+	EventID        string         `json:"eventId"`
+	Capacity       int            `json:"capacity"`
+	Available      int            `json:"available"`
+	Held           int            `json:"held"`
+	Sold           int            `json:"sold"`
+	OrdersByStatus map[string]int `json:"ordersByStatus"`
+	RevenueCents   int64          `json:"revenueCents"`
+	RefundedCents  int64          `json:"refundedCents"`
+	// Revenue and Refunded split the two sums into face value, fees and
+	// tax (ADR 26): the organizer's, the service's and the tax office's.
+	Revenue       MoneySplit      `json:"revenue"`
+	Refunded      MoneySplit      `json:"refunded"`
+	Currency      string          `json:"currency"`
+	Queue         QueueReport     `json:"queue"`
+	LastReconcile json.RawMessage `json:"lastReconcile"`
+}
+
+// MoneySplit sums the breakdowns of a set of orders.
+type MoneySplit struct {
+	FaceCents  int64 `json:"faceValueCents"`
+	FeeCents   int64 `json:"feeCents"`
+	TaxCents   int64 `json:"taxCents"`
+	TotalCents int64 `json:"totalCents"`
+}
+
+func (m *MoneySplit) add(b pricing.Breakdown) {
+	m.FaceCents += b.FaceCents
+	m.FeeCents += b.FeeCents
+	m.TaxCents += b.TaxCents
+	m.TotalCents += b.TotalCents
 }
 
 // QueueReport is the waiting room's part of the report: how many joined,
@@ -263,8 +283,10 @@ func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, qr Q
 		switch o.Status {
 		case orders.Paid, orders.Issued, orders.IssueFailed:
 			rep.RevenueCents += o.AmountCents
+			rep.Revenue.add(o.Breakdown())
 		case orders.Refunded:
 			rep.RefundedCents += o.AmountCents
+			rep.Refunded.add(o.Breakdown())
 		}
 	}
 	rep.Queue.Mode, rep.Queue.AdmitPerMinute = ev.Queue.Mode, ev.Queue.AdmitPerMinute

@@ -378,7 +378,8 @@ func (s *Service) specificSeats(ctx context.Context, ev *catalog.Event, seats []
 		}
 		p := plan
 		p.Order = base
-		p.Order.Seats, p.Order.AmountCents = ids, amount
+		p.Order.Seats = ids
+		p.Order.SetPrice(ev.Pricing.Price(amount, len(ids)))
 		p.Seats = ids
 		return p, nil
 	}, nil
@@ -451,7 +452,8 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 		tried = seats
 		p := plan
 		p.Order = base
-		p.Order.Seats, p.Order.Section, p.Order.AmountCents = seats, sec.ID, int64(n)*sec.PriceCents
+		p.Order.Seats, p.Order.Section = seats, sec.ID
+		p.Order.SetPrice(ev.Pricing.Price(int64(n)*sec.PriceCents, n))
 		p.Seats = seats
 		return p, nil
 	}
@@ -532,7 +534,8 @@ func (s *Service) gaPlaces(ctx context.Context, ev *catalog.Event, sec *catalog.
 		}
 		p := plan
 		p.Order = base
-		p.Order.Section, p.Order.Quantity, p.Order.AmountCents = sec.ID, n, int64(n)*sec.PriceCents
+		p.Order.Section, p.Order.Quantity = sec.ID, n
+		p.Order.SetPrice(ev.Pricing.Price(int64(n)*sec.PriceCents, n))
 		p.Order.GATakes = takes
 		p.GA = takes
 		return p, nil

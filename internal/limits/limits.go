@@ -22,8 +22,17 @@ const (
 	GACapacity       = 200_000 // places of one general-admission section
 	EventCapacity    = 250_000 // places of all sections together
 	PriceCents       = 100_000_00
-	// OrderAmountCents is the most one order can cost.
-	OrderAmountCents = TicketsPerAccount * PriceCents
+	// OrderAmountCents is the most one order can cost: its places at the
+	// highest price and fee, with the highest exclusive tax on top.
+	OrderAmountCents = TicketsPerAccount * (PriceCents + FeeCents) * (10_000 + TaxBasisPoints) / 10_000
+)
+
+// Fees and taxes (internal/pricing, ADR 26).
+const (
+	FeeCents = 1_000_00 // an event's service fee per ticket
+	// TaxBasisPoints bounds an event's tax rate: 5000 is 50 %, above any
+	// sales tax or VAT rate in use.
+	TaxBasisPoints = 5000
 )
 
 // Holds: how long, and how many places an account may hold and buy.

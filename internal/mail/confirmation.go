@@ -6,11 +6,13 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/pricing"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -23,6 +25,22 @@ type confirmationView struct {
 	Link    string
 	Total   string
 	Tickets []ticketView
+	// The receipt: who sells, what, and the total line by line (ADR 26).
+	Seller  string
+	Items   []receiptLine
+	Face    string
+	Fees    string // empty when the event charges no fee
+	Tax     string // the tax line's label, empty when there is no tax
+	TaxAmt  string
+	Paid    string // when the payment was captured
+	Payment string // the provider's payment id
+}
+
+// receiptLine is one line of a receipt: a place, or a number of
+// general-admission places, and its face value.
+type receiptLine struct {
+	What   string
+	Amount string
 }
 
 type ticketView struct {
@@ -37,6 +55,14 @@ var confirmationText = texttemplate.Must(texttemplate.New("text").Parse(`Your ti
 {{.Venue}}, {{.Starts}}
 Order {{.OrderID}} · {{.Total}}
 
+Receipt
+Sold by {{.Seller}}
+{{range .Items}}  {{.What}}: {{.Amount}}
+{{end}}  Face value: {{.Face}}
+{{if .Fees}}  Service fees: {{.Fees}}
+{{end}}{{if .Tax}}  {{.Tax}}: {{.TaxAmt}}
+{{end}}  Total paid: {{.Total}}{{if .Paid}} on {{.Paid}}{{end}}{{if .Payment}} (payment {{.Payment}}){{end}}
+
 {{range .Tickets}}- {{.Place}}: show the QR code in this message or on the site at the door
 {{end}}
 Your order and tickets, always up to date: {{.Link}}
@@ -49,7 +75,16 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!docty
 <body style="font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem">
 <h1 style="font-size:1.4rem">Your tickets for {{.Event}}</h1>
 <p>{{.Venue}}, {{.Starts}}<br>Order {{.OrderID}} · {{.Total}}</p>
-{{range .Tickets}}<div style="border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0;text-align:center">
+<table style="width:100%;border-collapse:collapse;margin:1rem 0" aria-label="Receipt">
+<caption style="text-align:left;font-weight:bold">Receipt · sold by {{.Seller}}</caption>
+{{range .Items}}<tr><td>{{.What}}</td><td style="text-align:right">{{.Amount}}</td></tr>
+{{end}}<tr style="border-top:1px solid #ccc"><td>Face value</td><td style="text-align:right">{{.Face}}</td></tr>
+{{if .Fees}}<tr><td>Service fees</td><td style="text-align:right">{{.Fees}}</td></tr>
+{{end}}{{if .Tax}}<tr><td>{{.Tax}}</td><td style="text-align:right">{{.TaxAmt}}</td></tr>
+{{end}}<tr style="font-weight:bold"><td>Total paid{{if .Paid}} on {{.Paid}}{{end}}</td><td style="text-align:right">{{.Total}}</td></tr>
+</table>
+{{if .Payment}}<p style="color:#555;font-size:.9rem">Payment {{.Payment}}</p>
+{{end}}{{range .Tickets}}<div style="border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0;text-align:center">
 <p style="font-weight:bold;margin:0 0 .5rem">{{.Place}}</p>
 <img src="{{.Src}}" alt="Ticket code for {{.Place}}" width="240" height="240">
 </div>
@@ -58,12 +93,14 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!docty
 </body></html>
 `))
 
-// Confirmation renders the order confirmation of an ISSUED order: one QR
+// Confirmation renders the order confirmation of an ISSUED order: a
+// receipt (seller, places, face value, fees, tax, total, payment), one QR
 // image per valid ticket (revoked ones are left out) and a link to the
 // order on the fan site.
 func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, siteURL string) (Message, error) {
 	v := confirmationView{Event: ev.Name, Venue: ev.Venue, Starts: ev.StartsAt.UTC().Format("Mon 2 Jan 2006, 15:04 MST"),
 		OrderID: o.ID, Link: orderLink(siteURL, o.ID), Total: money(o.AmountCents, o.Currency)}
+	receipt(&v, o, ev)
 	msg := Message{To: o.Email, Subject: "Your tickets for " + ev.Name, OrderID: o.ID, Kind: OrderConfirmation}
 	for i, t := range ts {
 		if t.Status == tickets.StatusRevoked || t.Code == "" {
@@ -129,4 +166,54 @@ func (m Message) DataURLs() string {
 		html = strings.ReplaceAll(html, "cid:"+img.CID, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(img.PNG))
 	}
 	return html
+}
+
+// receipt fills v's receipt from the order's breakdown: the price it was
+// held with, whatever the event charges now.
+func receipt(v *confirmationView, o orders.Order, ev catalog.Event) {
+	b := o.Breakdown()
+	v.Seller = ev.Owner()
+	if ev.Pricing != nil && ev.Pricing.Seller != "" {
+		v.Seller = ev.Pricing.Seller
+	}
+	v.Face = money(b.FaceCents, o.Currency)
+	if b.FeeCents > 0 {
+		v.Fees = money(b.FeeCents, o.Currency)
+	}
+	if b.TaxBasisPoints > 0 {
+		v.Tax, v.TaxAmt = "Tax "+percent(b.TaxBasisPoints), money(b.TaxCents, o.Currency)
+		if b.TaxMode == pricing.Inclusive {
+			v.Tax += " included"
+		}
+	}
+	if !o.PaidAt.IsZero() {
+		v.Paid = o.PaidAt.UTC().Format("2 Jan 2006, 15:04 MST")
+	}
+	v.Payment = o.PaymentID
+	for _, seat := range o.Seats {
+		line := receiptLine{What: seat}
+		if sec, ok := ev.Section(strings.SplitN(seat, "-", 2)[0]); ok {
+			line.What = sec.Name + " " + seat
+			line.Amount = money(sec.PriceCents, o.Currency)
+		}
+		v.Items = append(v.Items, line)
+	}
+	if len(o.Seats) == 0 {
+		line := receiptLine{What: fmt.Sprintf("%d × %s", o.Quantity, o.Section)}
+		if sec, ok := ev.Section(o.Section); ok {
+			line.What = fmt.Sprintf("%d × %s", o.Quantity, sec.Name)
+		}
+		line.Amount = money(b.FaceCents, o.Currency)
+		v.Items = append(v.Items, line)
+	}
+}
+
+// percent writes a rate in basis points as a percentage: 2000 is "20 %",
+// 550 "5.5 %", 1925 "19.25 %".
+func percent(bp int64) string {
+	s := strconv.FormatInt(bp/100, 10)
+	if frac := bp % 100; frac != 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%02d", frac), "0")
+	}
+	return s + " %"
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/pricing"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -171,5 +172,62 @@ func TestCaptureFindsByAddressOrAccountAndKeepsTheLatest(t *testing.T) {
 	all := c.All()
 	if len(all) != CaptureLimit || all[len(all)-1].Subject != strconv.Itoa(CaptureLimit+4) {
 		t.Fatalf("%d kept, last %q", len(all), all[len(all)-1].Subject)
+	}
+}
+
+// The confirmation is a receipt: the seller, each place at its face value,
+// the fees, the tax with its rate and mode, and the total the payment
+// charged, from the breakdown the order was held with.
+func TestConfirmationIsAReceipt(t *testing.T) {
+	ev := catalog.Event{ID: "e-1", Name: "Stars", Venue: "Hall", Org: "org-a", StartsAt: time.Date(2027, 6, 1, 20, 0, 0, 0, time.UTC),
+		Sections: []catalog.Section{{ID: "A", Name: "Stalls", Kind: catalog.Reserved, PriceCents: 4500, Currency: "EUR"},
+			{ID: "F", Name: "Floor", Kind: catalog.GA, PriceCents: 3000, Currency: "EUR"}},
+		Pricing: &pricing.Pricing{FeeCents: 350, TaxBasisPoints: 550, TaxMode: pricing.Exclusive, Seller: "Star Promotions Ltd"}}
+	o := orders.Order{ID: "o-1", EventID: "e-1", Email: "ana@example.org", Currency: "EUR", Status: orders.Issued,
+		Seats: []string{"A-1-1", "A-1-2"}, PaymentID: "pi_123", PaidAt: time.Date(2027, 5, 1, 9, 30, 0, 0, time.UTC)}
+	// 2 × 45.00 + 2 × 3.50 = 97.00; 5.5 % of it is 5.335 → 5.34.
+	o.SetPrice(ev.Pricing.Price(9000, 2))
+	ts := []tickets.IssuedTicket{{Ticket: tickets.Ticket{ID: "t1", Seat: "A-1-1"}, Status: tickets.StatusValid, Code: "C1"},
+		{Ticket: tickets.Ticket{ID: "t2", Seat: "A-1-2"}, Status: tickets.StatusValid, Code: "C2"}}
+	m, err := Confirmation(o, ev, ts, "https://tickets.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Sold by Star Promotions Ltd", "Stalls A-1-1: 45.00 EUR", "Stalls A-1-2: 45.00 EUR",
+		"Face value: 90.00 EUR", "Service fees: 7.00 EUR", "Tax 5.5 %: 5.34 EUR", "Total paid: 102.34 EUR on 1 May 2027, 09:30 UTC",
+		"payment pi_123"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	for _, want := range []string{"sold by Star Promotions Ltd", "Service fees", "Tax 5.5 %", "102.34 EUR"} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("the HTML lacks %q", want)
+		}
+	}
+
+	// Inclusive tax, general admission, no seller named: the organization sells.
+	ev.Pricing = &pricing.Pricing{TaxBasisPoints: 2000, TaxMode: pricing.Inclusive}
+	ga := orders.Order{ID: "o-2", EventID: "e-1", Email: "ana@example.org", Currency: "EUR", Status: orders.Issued, Section: "F", Quantity: 3}
+	ga.SetPrice(ev.Pricing.Price(9000, 3)) // 90.00 of which 15.00 tax
+	m, err = Confirmation(ga, ev, nil, "https://tickets.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Sold by org-a", "3 × Floor: 90.00 EUR", "Tax 20 % included: 15.00 EUR", "Total paid: 90.00 EUR"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "Service fees") {
+		t.Error("a receipt without fees shows a fee line")
+	}
+}
+
+func TestPercent(t *testing.T) {
+	for bp, want := range map[int64]string{2000: "20 %", 550: "5.5 %", 1925: "19.25 %", 1: "0.01 %", 770: "7.7 %"} {
+		if got := percent(bp); got != want {
+			t.Errorf("percent(%d) = %q, want %q", bp, got, want)
+		}
 	}
 }

@@ -3,7 +3,11 @@
 // status and version (see DESIGN.md's order state machine).
 package orders
 
-import "time"
+import (
+	"time"
+
+	"github.com/stararena/stararena/internal/pricing"
+)
 
 // Status is an order's state.
 type Status string
@@ -38,14 +42,16 @@ type GATake struct {
 
 // Order is a hold that may become a purchase.
 type Order struct {
-	ID          string    `dynamodbav:"orderId"`
-	EventID     string    `dynamodbav:"eventId"`
-	Account     string    `dynamodbav:"account"`
-	Status      Status    `dynamodbav:"status"`
-	Seats       []string  `dynamodbav:"seats"`
-	Section     string    `dynamodbav:"section"`
-	Quantity    int       `dynamodbav:"quantity"`
-	GATakes     []GATake  `dynamodbav:"gaTakes"`
+	ID       string   `dynamodbav:"orderId"`
+	EventID  string   `dynamodbav:"eventId"`
+	Account  string   `dynamodbav:"account"`
+	Status   Status   `dynamodbav:"status"`
+	Seats    []string `dynamodbav:"seats"`
+	Section  string   `dynamodbav:"section"`
+	Quantity int      `dynamodbav:"quantity"`
+	GATakes  []GATake `dynamodbav:"gaTakes"`
+	// AmountCents is the order's total: what the payment charges (face
+	// value, fees and exclusive tax; Breakdown).
 	AmountCents int64     `dynamodbav:"amountCents"`
 	Currency    string    `dynamodbav:"currency"`
 	ExpiresAt   time.Time `dynamodbav:"expiresAt"`
@@ -80,6 +86,36 @@ type Order struct {
 	// order's places go back on sale, which happens only once its tickets
 	// are revoked: a place is never resold while a ticket for it admits.
 	RefundHoldsPlaces bool `dynamodbav:"refundHoldsPlaces,omitempty"`
+	// RefundedAt is when the refund completed (the move to REFUNDED).
+	RefundedAt time.Time `dynamodbav:"refundedAt,omitempty"`
+
+	// The price breakdown the hold was placed with (ADR 26): face value,
+	// fees and tax in minor units, and the tax rate and mode then in force.
+	// Zero on orders held before fees existed, whose total is their face
+	// value (Breakdown).
+	FaceCents      int64  `dynamodbav:"faceCents,omitempty"`
+	FeeCents       int64  `dynamodbav:"feeCents,omitempty"`
+	TaxCents       int64  `dynamodbav:"taxCents,omitempty"`
+	TaxBasisPoints int64  `dynamodbav:"taxBasisPoints,omitempty"`
+	TaxMode        string `dynamodbav:"taxMode,omitempty"`
+}
+
+// SetPrice records b as the order's price: its total becomes the amount
+// the payment charges.
+func (o *Order) SetPrice(b pricing.Breakdown) {
+	o.AmountCents, o.FaceCents, o.FeeCents, o.TaxCents = b.TotalCents, b.FaceCents, b.FeeCents, b.TaxCents
+	o.TaxBasisPoints, o.TaxMode = b.TaxBasisPoints, b.TaxMode
+}
+
+// Breakdown is the order's price line by line. An order held before fees
+// existed has no face value recorded (prices are at least 1): its amount
+// was its face value.
+func (o *Order) Breakdown() pricing.Breakdown {
+	if o.FaceCents == 0 {
+		return pricing.Breakdown{FaceCents: o.AmountCents, TotalCents: o.AmountCents}
+	}
+	return pricing.Breakdown{FaceCents: o.FaceCents, FeeCents: o.FeeCents, TaxCents: o.TaxCents, TotalCents: o.AmountCents,
+		TaxBasisPoints: o.TaxBasisPoints, TaxMode: o.TaxMode}
 }
 
 // Places is the number of tickets the order is for.

@@ -220,7 +220,7 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 		return o, fmt.Errorf("complete refund of order %s: %w", o.ID, err)
 	}
 	now := s.clock.Now()
-	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID}, now)
+	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID, "refundedAt": now}, now)
 	if fault.Is(err, fault.Contention) {
 		// Another caller finished it first; answer what is stored.
 		cur, gerr := s.store.GetOrder(ctx, o.ID)
@@ -235,7 +235,7 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	if err != nil {
 		return o, fmt.Errorf("complete refund of order %s: %w", o.ID, err)
 	}
-	o.Status, o.Version, o.RefundID, o.UpdatedAt = Refunded, o.Version+1, refundID, now
+	o.Status, o.Version, o.RefundID, o.UpdatedAt, o.RefundedAt = Refunded, o.Version+1, refundID, now, now
 	log.InfoContext(ctx, "order refunded", "refundId", refundID)
 	return o, nil
 }

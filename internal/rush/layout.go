@@ -3,6 +3,8 @@ package rush
 import (
 	"strconv"
 	"time"
+
+	"github.com/stararena/stararena/internal/pricing"
 )
 
 // layout is the simulated venue: four reserved sections of rows and a
@@ -80,7 +82,17 @@ func (l layout) request(cfg *Config, now time.Time) map[string]any {
 		"holdSeconds": cfg.HoldSeconds, "maxTicketsPerAccount": cfg.MaxPerAccount,
 		"queue":    map[string]any{"mode": "on", "admitPerMinute": cfg.AdmitPerMinute},
 		"sections": secs,
+		"pricing": map[string]any{"feeCents": rushPricing().FeeCents, "taxBasisPoints": rushPricing().TaxBasisPoints,
+			"taxMode": rushPricing().TaxMode},
 	}
+}
+
+// rushPricing is the rush event's fee and tax (ADR 26): every order's
+// total then differs from its face value, so the money invariant that a
+// capture charges exactly the order's total is tested with fees and a
+// rounded tax in it.
+func rushPricing() *pricing.Pricing {
+	return &pricing.Pricing{FeeCents: 275, TaxBasisPoints: 1900, TaxMode: pricing.Inclusive}
 }
 
 // seatIDs lists every reserved seat id.

@@ -486,6 +486,7 @@ func (r *Report) Text() string {
 	p("  oversold                          %d", i.Oversold)
 	p("  fans charged without a ticket     %d", i.ChargedWithoutTicket)
 	p("  double charges not refunded       %d", i.DoubleChargesNotRefunded)
+	p("  charges other than order total    %d", i.ChargedNotOrderTotal)
 	p("  tickets without a payment         %d", i.TicketsWithoutPayment)
 	p("  orders not terminal               %d", i.OrdersNotTerminal)
 	p("  accounts over the limit           %d", i.AccountsOverLimit)

@@ -45,6 +45,7 @@ func TestRushSmall(t *testing.T) {
 		"oversold places":                    inv.Oversold,
 		"fans charged without a ticket":      inv.ChargedWithoutTicket,
 		"double charges not refunded":        inv.DoubleChargesNotRefunded,
+		"charges other than the order total": inv.ChargedNotOrderTotal,
 		"tickets without a payment":          inv.TicketsWithoutPayment,
 		"orders not terminal":                inv.OrdersNotTerminal,
 		"accounts over the limit":            inv.AccountsOverLimit,

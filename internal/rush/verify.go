@@ -31,6 +31,10 @@ type Invariants struct {
 	DoubleChargesNotRefunded int `json:"doubleChargesNotRefunded"`
 	TicketsWithoutPayment    int `json:"ticketsWithoutPayment"`
 	TicketCountMismatch      int `json:"issuedOrdersWithWrongTicketCount"`
+	// ChargedNotOrderTotal counts captured payments whose amount is not
+	// their order's total, and orders whose breakdown is not the event's
+	// pricing of their face value (ADR 26).
+	ChargedNotOrderTotal int `json:"chargedNotOrderTotal"`
 	// I3 liveness.
 	OrdersNotTerminal int            `json:"ordersNotTerminal"`
 	NotTerminal       map[string]int `json:"notTerminalByStatus,omitempty"`
@@ -174,6 +178,12 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 		}
 		capturedFor[p.OrderID] = append(capturedFor[p.OrderID], p)
 	}
+	for _, p := range ps {
+		o, ok := v.orders[p.OrderID]
+		if p.Paid() && ok && (p.AmountCents != o.AmountCents || o.Breakdown() != rushPricing().Price(o.FaceCents, o.Places())) {
+			inv.ChargedNotOrderTotal++
+		}
+	}
 
 	// I2: every captured payment not refunded pays one ISSUED order that
 	// has its tickets; no order keeps two; tickets only for such orders.
@@ -207,6 +217,9 @@ func (s *sim) verify(ctx context.Context) (*verified, error) {
 	}
 	if inv.DoubleChargesNotRefunded > 0 {
 		fail("%d orders charged twice without a refund", inv.DoubleChargesNotRefunded)
+	}
+	if inv.ChargedNotOrderTotal > 0 {
+		fail("%d captured payments not charging their order's total, or orders priced otherwise than the event", inv.ChargedNotOrderTotal)
 	}
 	if inv.ChargedWithoutTicket > 0 {
 		fail("%d captured payments neither refunded nor paying an issued order with its tickets", inv.ChargedWithoutTicket)

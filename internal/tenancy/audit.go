@@ -19,6 +19,7 @@ const (
 	ActionSale        Action = "event.sale" // open, pause, close, rate change
 	ActionPresale     Action = "event.presale-codes"
 	ActionBotLevel    Action = "event.bot-level"
+	ActionPricing     Action = "event.pricing" // fee and tax setting
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

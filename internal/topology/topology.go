@@ -503,6 +503,10 @@ func Default() Topology {
 			// (ADR 22): the level lives at the edge.
 			{Method: "PUT", Path: "/admin/v1/events/{eventId}/bot-level", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// Fees and taxes (ADR 26): replaces the event's setting for holds
+			// placed from then on.
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/pricing", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},

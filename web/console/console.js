@@ -5,6 +5,11 @@
 // for the staff sign-in.
 import { h, api, enc, newScope, isStop, session, signOut, signInForm, money, minorDigits, num, when, clock,
   announce, explain, loadConfig } from '/lib.js';
+// Fees, tax, the revenue split and the order lookup load after the page
+// works: most visits run a sale and never touch them.
+const moneyUI = import('./money.js');
+let moneyMod = null;
+moneyUI.then(m => { moneyMod = m; });
 
 const $ = id => document.getElementById(id);
 const org = () => session('organizer');
@@ -148,6 +153,8 @@ const localInput = t => { const d = new Date(t); d.setMinutes(d.getMinutes() - d
 const utc = v => new Date(v).toISOString().replace(/\.\d+Z$/, 'Z');
 
 function setupCreate() {
+  let pricingBody = () => undefined;
+  moneyUI.then(m => { pricingBody = m.createPricing($('create-pricing')); });
   const day = new Date(Date.now() + 30 * 86400e3);
   day.setHours(20, 0, 0, 0);
   $('startsAt').value = localInput(day);
@@ -195,6 +202,7 @@ function setupCreate() {
       holdSeconds: Math.round(Number($('holdMinutes').value) * 60), maxTicketsPerAccount: Number($('maxTickets').value),
       queue: { mode: form.queue.value, admitPerMinute: Number($('admitPerMinute').value) },
       sections,
+      pricing: pricingBody(sections[0]?.currency || 'EUR'),
     };
     const btn = form.querySelector('button[type=submit]');
     btn.disabled = true;
@@ -300,6 +308,8 @@ async function manage(id) {
     sale({ action: ev.saleState === 'PAUSED' ? 'pause' : 'open', admitPerMinute: n }, `Admission rate set to ${num(n)} per minute`);
   };
   const tiles = h('dl', { class: 'tiles' });
+  const moneyBox = h('div', {});
+  moneyUI.then(m => { if (!s.signal.aborted) moneyBox.replaceChildren(m.pricingPanel(base, ev, s), m.orderLookup(s)); });
   const byStatus = h('tbody', { id: 'orders-by-state' });
   const recon = h('p', {});
   const updated = h('p', { class: 'hint' }); // not live: it changes every 3 s
@@ -311,6 +321,7 @@ async function manage(id) {
     h('div', { class: 'controls', role: 'group', 'aria-label': 'Sale' }, h('p', {}, 'Sale: ', state), buttons.open, buttons.pause, buttons.close),
     ev.queue.mode === 'on' ? rateForm : null, saleMsg,
     presalePanel(base, ev, s),
+    moneyBox,
     h('h3', {}, 'Live report'), updated, tiles,
     h('figure', {}, chartBox, h('figcaption', {}, 'Tickets sold and held over time, sampled while this page is open.')),
     h('div', { class: 'cols' },
@@ -338,7 +349,7 @@ async function manage(id) {
     const t = (label, value, note) => [h('div', { 'data-tile': label }, h('dt', {}, label), h('dd', {}, value, note ? h('span', { class: 'hint' }, ` ${note}`) : null))];
     tiles.replaceChildren(
       ...t('Sold', num(r.sold)), ...t('Held', num(r.held)), ...t('Available', num(r.available), `of ${num(r.capacity)}`),
-      ...t('Revenue', money(r.revenueCents, r.currency || ev.currency), r.refundedCents ? `${money(r.refundedCents, r.currency || ev.currency)} refunded` : null),
+      ...t('Revenue', money(r.revenueCents, r.currency || ev.currency), moneyMod?.revenueNote(r, r.currency || ev.currency)),
       ...(q.mode === 'on' ? [
         ...t('In queue', num(inQueue), `${num(q.joined || 0)} joined`),
         ...t('Serving position', num(q.servingPosition || 0)),

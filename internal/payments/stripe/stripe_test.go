@@ -21,8 +21,11 @@ import (
 	stripego "github.com/stripe/stripe-go/v84"
 	"github.com/stripe/stripe-go/v84/webhook"
 
+	"github.com/stararena/stararena/internal/checkout"
+	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/paymentstest"
+	"github.com/stararena/stararena/internal/pricing"
 )
 
 const (
@@ -208,6 +211,26 @@ func TestAgainstStripeMock(t *testing.T) {
 		// stripe-mock is stateless: it answers a repeated key with a new
 		// id. Only Stripe itself can show that the key deduplicates.
 		_ = again
+	})
+
+	// The payment of an order with fees and tax asks Stripe for the
+	// order's total, not its face value (ADR 26): 2 × 45.00 + 2 × 3.50
+	// fees, 20 % on top = 116.40.
+	t.Run("PricedOrderChargesItsTotal", func(t *testing.T) {
+		rc := newRecorder(t, mock)
+		o := orders.Order{ID: "order-fees", Status: orders.PendingPayment, Currency: "EUR", Seats: []string{"A-1-1", "A-1-2"}}
+		o.SetPrice((&pricing.Pricing{FeeCents: 350, TaxBasisPoints: 2000, TaxMode: pricing.Exclusive}).Price(9000, 2))
+		pay, err := checkout.Providers{"stripe": newProvider(t, rc.srv.URL, nil)}.StartPayment(ctx, o, "stripe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex := rc.take()
+		if len(ex) != 1 || ex[0].Form.Get("amount") != "11640" || ex[0].Form.Get("currency") != "eur" {
+			t.Fatalf("requests %+v, want one for amount 11640 eur", ex)
+		}
+		if pay.AmountCents != o.AmountCents || o.Breakdown().TotalCents != 11640 {
+			t.Fatalf("payment of %d for an order of %d", pay.AmountCents, o.AmountCents)
+		}
 	})
 
 	t.Run("GetPaymentRequestShapeAndMapping", func(t *testing.T) {
