@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/waitlist"
 )
 
 // Staff is what the organizer routes beyond events need: the
@@ -28,6 +29,8 @@ type Staff struct {
 	Orders  OrderReader
 	Tickets *tickets.Service
 	Presale *presale.Service
+	// Waitlist is the events' waiting lists after sell-out.
+	Waitlist *waitlist.Service
 }
 
 // OrderReader reads any order (orders.Service).
