@@ -174,6 +174,7 @@ func TestConformance(t *testing.T) {
 	c.refund(st, org)
 	c.waitroom(st, org)
 	c.presale(org, fan)
+	c.waitlist(st, org)
 
 	// Every operation answered, and every documented status but the few a
 	// healthy stack cannot be made to answer was seen.
