@@ -97,7 +97,8 @@ type View struct {
 	Quantity int       `json:"quantity"`
 	JoinedAt time.Time `json:"joinedAt"`
 	// Position is the fan's number in the order of joining; Ahead how
-	// many fans before it still wait (only while waiting).
+	// many fans before it still wait without an offer (only while
+	// waiting).
 	Position int64      `json:"position"`
 	Ahead    *int       `json:"ahead,omitempty"`
 	Offer    *OfferView `json:"offer,omitempty"`
@@ -185,7 +186,7 @@ func (s *Service) view(ctx context.Context, e Entry) (View, error) {
 		}
 		ahead := 0
 		for _, o := range all {
-			if o.Seq < e.Seq && Open(o.Status) {
+			if o.Seq < e.Seq && o.Status == Waiting {
 				ahead++
 			}
 		}
