@@ -225,6 +225,13 @@ var unproducible = map[string][]string{
 	// UNAVAILABLE: the event kept changing under the presale window's
 	// retries, or DynamoDB throttled the codes' writes.
 	"POST /admin/v1/events/{eventId}/presale-codes": {"503"},
+	// UNAVAILABLE: DynamoDB throttled or timed out the list's reads and
+	// writes (or the availability read a join makes).
+	"POST /v1/events/{eventId}/waitlist":       {"503"},
+	"GET /v1/events/{eventId}/waitlist":        {"503"},
+	"DELETE /v1/events/{eventId}/waitlist":     {"503"},
+	"GET /admin/v1/events/{eventId}/waitlist":  {"503"},
+	"POST /admin/v1/events/{eventId}/waitlist": {"503"},
 }
 
 // call is one request of the conformance test.

@@ -365,9 +365,11 @@ func Default() Topology {
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
-			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
+			// A waiting-list join reads the availability, which may rebuild
+			// its projection (batch puts under EVENT#).
+			{Name: "admission", Description: "Issues admission tokens to admitted fans; the waiting list after sell-out", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
-				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
 					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#", "PRESALE#", "WAITLIST#"}}}},
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.

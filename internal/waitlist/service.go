@@ -77,9 +77,9 @@ func NewService(st Store, events Events, tokens Signer, q mail.Queue, c clock.Cl
 
 // JoinRequest is the body of a join.
 type JoinRequest struct {
-	// Quantity is how many places the fan wants (default 1, at most the
-	// event's maxTicketsPerAccount).
-	Quantity int `json:"quantity,omitempty"`
+	// Quantity is how many places the fan wants (1 when absent, at most
+	// the event's maxTicketsPerAccount).
+	Quantity *int `json:"quantity,omitempty"`
 }
 
 // OfferView is a live offer as its fan sees it.
@@ -116,7 +116,10 @@ func (s *Service) Join(ctx context.Context, account, email, eventID string, req 
 	if err != nil {
 		return View{}, false, err
 	}
-	q := cmp.Or(req.Quantity, 1)
+	q := 1
+	if req.Quantity != nil {
+		q = *req.Quantity
+	}
 	if q < 1 || q > ev.MaxTicketsPerAccount {
 		return View{}, false, apperr.New(apperr.Invalid, "quantity must be 1 to %d", ev.MaxTicketsPerAccount)
 	}

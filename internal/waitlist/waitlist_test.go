@@ -129,7 +129,7 @@ func TestJoinOnlyWhenSoldOutAndOncePerAccount(t *testing.T) {
 	}
 	fixture.Hold(t, w.App, "late-buyer", w.ev.ID, inventory.HoldRequest{Seats: []string{"A-1-1"}})
 	w.settle()
-	if _, _, err := w.Waitlist.Join(ctx, "greedy", "", w.ev.ID, waitlist.JoinRequest{Quantity: w.ev.MaxTicketsPerAccount + 1}); !apperr.Is(err, apperr.Invalid) {
+	if _, _, err := w.Waitlist.Join(ctx, "greedy", "", w.ev.ID, waitlist.JoinRequest{Quantity: ptr(w.ev.MaxTicketsPerAccount + 1)}); !apperr.Is(err, apperr.Invalid) {
 		t.Fatalf("join for more than the account limit: %v, want INVALID_REQUEST", err)
 	}
 
@@ -140,7 +140,7 @@ func TestJoinOnlyWhenSoldOutAndOncePerAccount(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			views[i], created[i], errs[i] = w.Waitlist.Join(ctx, "fan-a", "a@example.test", w.ev.ID, waitlist.JoinRequest{Quantity: 2})
+			views[i], created[i], errs[i] = w.Waitlist.Join(ctx, "fan-a", "a@example.test", w.ev.ID, waitlist.JoinRequest{Quantity: ptr(2)})
 		})
 	}
 	wg.Wait()
@@ -322,3 +322,5 @@ func TestConcurrentSweepsNeverOfferMorePlacesThanCameBack(t *testing.T) {
 		t.Fatalf("offers went to fans %v; want the first three in line", got)
 	}
 }
+
+func ptr(n int) *int { return &n }
