@@ -98,7 +98,9 @@ func (c *conformance) waitlist(st *devstack.Stack, org string) {
 	// The buyer cancels: the place comes back and the schedule's sweep
 	// offers it to the first fan once the projection shows it.
 	c.do(t, call{name: "buyer cancels", method: "DELETE", path: "/v1/orders/" + order, token: buyer, status: 200, valid: true})
-	var offer struct{ Offer struct{ AdmissionToken string } }
+	var offer struct {
+		Offer struct{ AdmissionToken string }
+	}
 	t.Run("sweep offers the returned place", func(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
