@@ -117,7 +117,7 @@ func TestWaitlistInBrowser(t *testing.T) {
 	payPage.do(10*time.Second, "pay", chromedp.Click(chromedp.CSS("button.pay")))
 	payPage.waitText("[role=status]", "succeeded", 10*time.Second)
 	closePay()
-	fan.waitText(".state", "tickets are ready", 30*time.Second)
+	fan.waitText(".state", "Your ticket is ready", 30*time.Second)
 	fan.shot("waitlist-ticket")
 
 	// --- The console counts the list.
