@@ -184,6 +184,9 @@ function journey(ev, av, saleEl, panel) {
         ? 'The waiting room is open. Everyone who joins before the sale opens gets a random place in the queue when it opens, so there is no need to rush.'
         : 'Tickets are sold through a queue. From now on places are first come, first served.'),
       h('button', { type: 'button', class: 'primary', onclick: () => needFan(() => run(join)) }, 'Join the queue')];
+    } else if (st === 'OPEN' && soldOutNow()) {
+      action = [h('p', {}, 'Sold out. Join the waiting list: when places come back, they are offered to the fans on it, first come, first served.'),
+        h('button', { type: 'button', class: 'primary', onclick: () => needFan(() => run(waitlist, true)) }, 'Join the waiting list')];
     } else if (st === 'OPEN') {
       action = [h('p', {}, 'Tickets are on sale now, no queue needed.'),
         h('button', { type: 'button', class: 'primary', onclick: () => needFan(() => run(admit)) }, 'Choose seats')];
@@ -208,6 +211,8 @@ function journey(ev, av, saleEl, panel) {
       panel.querySelector('h2').after(h('p', { class: 'notice' }, `You have ${mine.length === 1 ? 'an order' : `${mine.length} orders`} for this event. `,
         h('a', { href: `/?order=${enc(mine[0].orderId)}`, 'data-nav': '' }, 'View your order')));
     }
+    const wl = st !== 'CLOSED' ? await authed(`${base}/waitlist`).catch(() => null) : null;
+    if (wl && ['WAITING', 'OFFERED'].includes(wl.status)) return waitlist(false, wl);
     const adm = stored('adm');
     if (me && (me.state !== 'PENDING' || localStorage.getItem(key('joined')))) return waitingRoom(me);
     if ((st === 'PRESALE' || (!queued && st === 'OPEN')) && adm && Date.parse(adm.expiresAt) > Date.now() + 5e3) return seats(adm);
@@ -380,6 +385,47 @@ function journey(ev, av, saleEl, panel) {
     focusStep();
   }
 
+  // ---- the waiting list after sell-out (ADR 25): join, wait, and buy with
+  // the offer when places come back. Offers come within a minute of a
+  // return, so the page reads the entry every 15 s.
+  const soldOutNow = () => !!av && av.sections.every(s => !s.available);
+  async function waitlist(joinIt, wl) {
+    if (joinIt) {
+      setStep('Joining the waiting list', h('p', {}, 'One moment…'));
+      try { wl = await authed(`${base}/waitlist`, { method: 'POST', body: {} }); } catch (e) {
+        if (e.code === 'NOT_SOLD_OUT') { av = await api(`${base}/availability`, { signal: step.signal }); return intro(notice(explain(e))); }
+        throw e;
+      }
+    }
+    wl ??= await authed(`${base}/waitlist`).catch(e => { if (e.code === 'NOT_FOUND') return null; throw e; });
+    if (!wl || !['WAITING', 'OFFERED'].includes(wl.status)) {
+      const said = { USED: 'Your waiting-list offer was used for a hold.', EXPIRED: 'Your waiting-list offer ran out and passed to the next fan. You can join the list again, at the back.' }[wl?.status];
+      setStep('Sold out', said && h('p', { class: 'notice' }, said), h('p', {}, explain({ code: 'WAITLIST_FIRST' })),
+        h('button', { type: 'button', class: 'primary', onclick: () => run(waitlist, true) }, 'Join the waiting list'));
+      return focusStep();
+    }
+    if (wl.status === 'OFFERED') {
+      const adm = { admissionToken: wl.offer.admissionToken, expiresAt: wl.offer.expiresAt };
+      setStep('Places came back for you', h('p', { class: 'offer' }, `You are next on the waiting list: ${wl.quantity} ${wl.quantity === 1 ? 'place is' : 'places are'} yours to buy until `, timeTag(wl.offer.expiresAt, clock(wl.offer.expiresAt)), '.'),
+        h('p', {}, 'If you do not hold them by then, they pass to the next fan in line. We sent you an email too.'),
+        h('button', { type: 'button', class: 'primary', onclick: () => run(async () => {
+          av = await api(`${base}/availability`, { signal: step.signal });
+          return seats(adm);
+        }) }, 'Choose seats'));
+      announce('Places came back for you. Choose seats to buy them.');
+      return panel.querySelector('button').focus();
+    }
+    const s = setStep('You are on the waiting list',
+      h('p', { class: 'waitlist-place', 'aria-live': 'polite' }, wl.ahead === 0 ? 'You are next in line.' : `${num(wl.ahead)} ${wl.ahead === 1 ? 'fan is' : 'fans are'} ahead of you.`),
+      h('p', {}, `First come, first served: when places come back, the fans on the list are offered them in the order they joined (you asked for ${wl.quantity}). We email you, and this page shows the offer. Keep it open or come back later.`),
+      h('button', { type: 'button', onclick: () => run(async () => {
+        await authed(`${base}/waitlist`, { method: 'DELETE' });
+        return intro(h('p', { class: 'notice' }, 'You left the waiting list.'));
+      }) }, 'Leave the waiting list'));
+    focusStep();
+    s.after(15000, () => run(waitlist, false));
+  }
+
   // ---- admission, then seats.
   // usedCode is the presale code that admitted this fan: asking again with
   // it takes no further use.
@@ -394,6 +440,7 @@ function journey(ev, av, saleEl, panel) {
       if (e.code?.startsWith('PRESALE_CODE_')) return intro(notice(explain(e)));
       if (e.code === 'QUEUE_REQUIRED') return st === 'EXPIRED' ? expired() : st === 'ADMITTED' ? used() : st === 'NOT_IN_QUEUE' ? join() : waitingRoom();
       if (e.code === 'SOLD_OUT') return soldOut();
+      if (e.code === 'WAITLIST_FIRST') return waitlist(false);
       if (e.code === 'SALE_NOT_OPEN') return queued ? waitingRoom() : intro(notice(explain(e)));
       throw e;
     }

@@ -314,6 +314,8 @@ export function explain(e) {
       : `The sale is not open right now (${String(d.saleState || 'not open').toLowerCase()}). This page updates when it changes.`;
     case 'PRESALE_CODE_REQUIRED': return 'Until the public sale opens, only fans with a presale code can buy. Enter your code to continue.';
     case 'PRESALE_CODE_UNKNOWN': return 'That presale code is not one of this event\'s. Check it and try again: letters and digits, dashes optional.';
+    case 'WAITLIST_FIRST': return 'Sold out, with a waiting list: places that come back go to the fans on the list first, in the order they joined. Join it to be offered one.';
+    case 'NOT_SOLD_OUT': return 'Places are still on sale, so there is no waiting list yet: choose seats instead.';
     case 'PRESALE_CODE_EXHAUSTED': return 'That presale code has been used as many times as it allows. You can still buy when the public sale opens.';
     case 'ADMISSION_INVALID': return 'Your admission is no longer valid: it expired or was already used for a hold.';
     case 'NOT_FOUND': return 'We could not find that. Check the link, or start from the list of events.';

@@ -30,6 +30,13 @@ type Presale interface {
 	Redeem(ctx context.Context, eventID, code, account string) error
 }
 
+// Waitlist is an event's waiting list after sell-out (internal/waitlist):
+// while it governs admission (handled), it answers a fan's live offer or
+// refuses everyone else, so places that come back reach the list first.
+type Waitlist interface {
+	Admit(ctx context.Context, account, eventID string) (token string, c Claims, handled bool, err error)
+}
+
 // GateOptions are the gate's optional parts.
 type GateOptions struct {
 	Clock   clock.Clock
@@ -38,6 +45,8 @@ type GateOptions struct {
 	// Presale admits code holders in an event's presale window; nil
 	// admits nobody then.
 	Presale Presale
+	// Waitlist, when set, is asked first once the sale is open.
+	Waitlist Waitlist
 }
 
 // Request is what a fan may send with an admission request.
@@ -94,6 +103,11 @@ func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Re
 			return "", Claims{}, err
 		}
 		return g.tokens.Issue(account, eventID)
+	}
+	if g.o.Waitlist != nil {
+		if tok, c, handled, err := g.o.Waitlist.Admit(ctx, account, eventID); handled || err != nil {
+			return tok, c, err
+		}
 	}
 	if ev.Queue.Mode == catalog.QueueOn {
 		if g.o.Queue == nil {

@@ -42,6 +42,7 @@ import (
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/waitlist"
 	"github.com/stararena/stararena/internal/waitroom"
 	"github.com/stararena/stararena/internal/workflow"
 )
@@ -99,6 +100,8 @@ type App struct {
 	Presale *presale.Service
 	// BotLevel raises and lowers events' bot check at the edge.
 	BotLevel *botlevel.Service
+	// Waitlist is the events' waiting lists after sell-out (ADR 25).
+	Waitlist *waitlist.Service
 	// HoldHealth records the purchase path's latency and errors; the
 	// inlet's health check reads what every instance recorded.
 	HoldHealth *health.Recorder
@@ -190,6 +193,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	tokens := admission.NewTokensFrom(src, cfg.AdmissionTTL, a.Clock)
 	a.Tokens = tokens
+	a.Waitlist = waitlist.NewService(a.Stores.Waitlist, a.Catalog, tokens, mailQueueRef{a}, a.Clock, a.Log)
 	a.buildWaitroom(tokens, o.FanReadCache)
 	a.Inventory = inventory.NewService(a.Stores.Inventory, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
 		OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true)})
@@ -303,9 +307,9 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
-			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel}, a.Clock, a.Log)
+			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel, Waitlist: a.Waitlist}, a.Clock, a.Log)
 	case "admission":
-		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
+		return handlers.Admission(a.Topology, a.Gate, a.Waitlist, a.Metrics, a.Log)
 	case "holds":
 		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
 	case "orders":

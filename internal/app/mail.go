@@ -44,7 +44,7 @@ func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Send
 			lease = q.VisibilityTimeout
 		}
 	}
-	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
+	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
 		Sender: sender, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
 	return nil
 }

@@ -3,9 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/waitlist"
 )
 
 // ScheduledFunction is the handler of a function that an EventBridge
@@ -41,7 +45,19 @@ func (a *App) ReconcilerFunction() (func(ctx context.Context, raw json.RawMessag
 			}
 			return fn.Handle(ctx, ev)
 		}
-		reports, err := a.Reconciler.RunAll(ctx)
-		return map[string]any{"events": len(reports)}, err
+		reports, offers, err := a.RunSchedule(ctx)
+		return map[string]any{"events": len(reports), "waitlistSweeps": len(offers)}, err
 	}, nil
+}
+
+// RunSchedule is one run of the reconciler's schedule: repairs first, so
+// places its releases free are on offer at once, then the waiting lists'
+// sweep (ADR 25). A failed repair run does not hold back the offers.
+func (a *App) RunSchedule(ctx context.Context) ([]reconcile.Report, []waitlist.SweepResult, error) {
+	reports, rerr := a.Reconciler.RunAll(ctx)
+	sweeps, werr := a.Waitlist.SweepAll(ctx)
+	if werr != nil {
+		a.Log.ErrorContext(ctx, "waiting list sweep failed", "err", werr)
+	}
+	return reports, sweeps, errors.Join(rerr, werr)
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/waitlist"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -52,10 +54,11 @@ func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration
 		},
 	})
 	a.Gate = admission.NewGate(a.Catalog, tokens, admission.GateOptions{
-		Clock:   a.Clock,
-		Queue:   a.Waitroom,
-		Limiter: a.limiter("admission", AdmissionLimit, false),
-		Presale: a.Presale,
+		Clock:    a.Clock,
+		Queue:    a.Waitroom,
+		Limiter:  a.limiter("admission", AdmissionLimit, false),
+		Presale:  a.Presale,
+		Waitlist: a.Waitlist,
 	})
 }
 
@@ -76,9 +79,16 @@ func remaining(cat *catalog.Service) waitroom.Remaining {
 	}
 }
 
-// markAdmissionUsed tells the waiting room a hold used its admission.
+// markAdmissionUsed tells the waiting room, or the waiting list when the
+// admission was an offer, that a hold used its admission.
 func (a *App) markAdmissionUsed(ctx context.Context, o orders.Order) error {
-	if a.Waitroom == nil || o.AdmissionID == "" {
+	if o.AdmissionID == "" {
+		return nil
+	}
+	if strings.HasPrefix(o.AdmissionID, waitlist.OfferIDPrefix) {
+		return a.Waitlist.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
+	}
+	if a.Waitroom == nil {
 		return nil
 	}
 	return a.Waitroom.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)

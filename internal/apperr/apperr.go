@@ -56,6 +56,11 @@ const (
 	PresaleCodeRequired  Code = "PRESALE_CODE_REQUIRED"
 	PresaleCodeUnknown   Code = "PRESALE_CODE_UNKNOWN"
 	PresaleCodeExhausted Code = "PRESALE_CODE_EXHAUSTED"
+	// The waiting list after sell-out (internal/waitlist): joining while
+	// places are still for sale, and admission while the list has the
+	// first claim on places that come back.
+	NotSoldOut    Code = "NOT_SOLD_OUT"
+	WaitlistFirst Code = "WAITLIST_FIRST"
 	// WebhookSignatureInvalid: a provider callback whose signature is bad,
 	// stale (> 300 s) or malformed.
 	WebhookSignatureInvalid Code = "WEBHOOK_SIGNATURE_INVALID"
@@ -89,6 +94,8 @@ var statuses = map[Code]int{
 	PresaleCodeUnknown:      http.StatusForbidden,
 	PresaleCodeExhausted:    http.StatusConflict,
 	WebhookSignatureInvalid: http.StatusBadRequest,
+	NotSoldOut:              http.StatusConflict,
+	WaitlistFirst:           http.StatusConflict,
 }
 
 // Status is the HTTP status for a code; unknown codes are 500.

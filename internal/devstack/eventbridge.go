@@ -67,7 +67,7 @@ func (st *Stack) ScheduledTick(function string) func(context.Context) error {
 	switch function {
 	case "reconciler":
 		return func(ctx context.Context) error {
-			_, err := st.App.Reconciler.RunAll(ctx)
+			_, _, err := st.App.RunSchedule(ctx)
 			return err
 		}
 	case "inlet":

@@ -65,6 +65,9 @@ import (
 //	                                                        fans redeeming different codes never share one);
 //	                                                        gsi1 PRESALES#<event> / <createdAt>#<hash>
 //	PRESALE#<event>#<hash>        USE#<account>             the account redeemed the code (asking again is free)
+//	WAITLIST#<event>              META                      the waiting list: join counter, sweep version, offer
+//	                                                        window, what the last sweep counted (waitlist.go)
+//	WAITLIST#<event>              FAN#<account>             one fan's entry: seq, quantity, status, offer
 //
 // The event item also carries gsi2 ORGEVENTS#<org> / <startsAt>#<id>: an
 // organization's events.
@@ -102,6 +105,7 @@ const (
 	PrefixOrg           = "ORG#"
 	PrefixMail          = "MAIL#"
 	PrefixPresale       = "PRESALE#"
+	PrefixWaitlist      = "WAITLIST#"
 	prefixPresales      = "PRESALES#"  // gsi1 only
 	prefixOrgEvents     = "ORGEVENTS#" // gsi2 only
 	prefixAccountOrders = "ACCOUNT#"   // gsi1 only
@@ -122,6 +126,7 @@ func PartitionPrefixes() []string {
 		PrefixEvent, PrefixSeat, PrefixHeldSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
 		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg, PrefixMail, PrefixPresale,
+		PrefixWaitlist,
 	}
 }
 
@@ -166,6 +171,13 @@ func SingleItemWrites() map[string][]string {
 		"(*MailStore).ReleaseMail":              {PrefixMail},
 		"(*PresaleStore).PutCodes":              {PrefixPresale},
 		"(*PresaleStore).Redeem":                {PrefixPresale},
+		"(*WaitlistStore).NextWaitlistSeq":      {PrefixWaitlist},
+		"(*WaitlistStore).PutWaitlistEntry":     {PrefixWaitlist},
+		"(*WaitlistStore).LeaveWaitlist":        {PrefixWaitlist},
+		"(*WaitlistStore).SetWaitlistWindow":    {PrefixWaitlist},
+		"(*WaitlistStore).ExpireWaitlistOffer":  {PrefixWaitlist},
+		"(*WaitlistStore).UseWaitlistOffer":     {PrefixWaitlist},
+		"(*WaitlistStore).SaveWaitlistCount":    {PrefixWaitlist},
 	}
 }
 
@@ -184,30 +196,31 @@ const (
 
 // Sort keys of single-kind partitions.
 const (
-	skMeta       = "META"
-	skAvailLease = "AVAIL_LEASE"
-	skQueue      = "QUEUE"
-	skReconcile  = "RECONCILE"
-	skAvail      = "AVAIL#"
-	skSeat       = "SEAT"
-	skHeld       = "HELD"
-	skGA         = "GA"
-	skOrder      = "ORDER"
-	skTickets    = "TICKETS"
-	skLimit      = "LIMIT"
-	skUsed       = "USED"
-	skIdem       = "IDEM"
-	skPayment    = "PAYMENT"
-	skWebhook    = "EVENT"
-	skTicket     = "TICKET"
-	skScan       = "SCAN"
-	skCount      = "COUNT"
-	skPlace      = "PLACE"
-	skStats      = "STATS"
-	skHealth     = "HEALTH"
-	skRate       = "RATE"
-	skCode       = "CODE"
-	skUse        = "USE#"
+	skMeta        = "META"
+	skWaitlistFan = "FAN#"
+	skAvailLease  = "AVAIL_LEASE"
+	skQueue       = "QUEUE"
+	skReconcile   = "RECONCILE"
+	skAvail       = "AVAIL#"
+	skSeat        = "SEAT"
+	skHeld        = "HELD"
+	skGA          = "GA"
+	skOrder       = "ORDER"
+	skTickets     = "TICKETS"
+	skLimit       = "LIMIT"
+	skUsed        = "USED"
+	skIdem        = "IDEM"
+	skPayment     = "PAYMENT"
+	skWebhook     = "EVENT"
+	skTicket      = "TICKET"
+	skScan        = "SCAN"
+	skCount       = "COUNT"
+	skPlace       = "PLACE"
+	skStats       = "STATS"
+	skHealth      = "HEALTH"
+	skRate        = "RATE"
+	skCode        = "CODE"
+	skUse         = "USE#"
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -267,6 +280,11 @@ func presaleCodeKey(eventID, hash string) item {
 }
 func presaleUseKey(eventID, hash, account string) item {
 	return key(presalePK(eventID, hash), skUse+esc(account))
+}
+func waitlistPK(eventID string) string    { return PrefixWaitlist + esc(eventID) }
+func waitlistMetaKey(eventID string) item { return key(waitlistPK(eventID), skMeta) }
+func waitlistFanKey(eventID, account string) item {
+	return key(waitlistPK(eventID), skWaitlistFan+esc(account))
 }
 func presalesPK(eventID string) string           { return prefixPresales + esc(eventID) }
 func eventKey(id string) item                    { return key(eventPK(id), skMeta) }

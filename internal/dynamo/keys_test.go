@@ -23,6 +23,7 @@ import (
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/waitlist"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -201,6 +202,16 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return st.Presale.PutCodes(ctx, []presale.Code{{EventID: "e1", Hash: "h1", Hint: "ABCD", Uses: 1, CreatedAt: now}})
 		}},
 		{"(*PresaleStore).Redeem", func() error { _, err := st.Presale.Redeem(ctx, "e1", "h1", "fan-1", now); return err }},
+		{"(*WaitlistStore).NextWaitlistSeq", func() error { _, err := st.Waitlist.NextWaitlistSeq(ctx, "e1"); return err }},
+		{"(*WaitlistStore).PutWaitlistEntry", func() error {
+			_, _, err := st.Waitlist.PutWaitlistEntry(ctx, waitlist.Entry{EventID: "e1", Account: "fan-1", Seq: 1, Quantity: 1, Status: waitlist.Waiting})
+			return err
+		}},
+		{"(*WaitlistStore).LeaveWaitlist", func() error { return st.Waitlist.LeaveWaitlist(ctx, "e1", "fan-1", now) }},
+		{"(*WaitlistStore).SetWaitlistWindow", func() error { return st.Waitlist.SetWaitlistWindow(ctx, "e1", 10) }},
+		{"(*WaitlistStore).ExpireWaitlistOffer", func() error { return st.Waitlist.ExpireWaitlistOffer(ctx, "e1", "fan-1", "wl-1", now) }},
+		{"(*WaitlistStore).UseWaitlistOffer", func() error { return st.Waitlist.UseWaitlistOffer(ctx, "e1", "fan-1", "wl-1", now) }},
+		{"(*WaitlistStore).SaveWaitlistCount", func() error { return st.Waitlist.SaveWaitlistCount(ctx, "e1", 1, 0, 1) }},
 	}
 	declared := dynamo.SingleItemWrites()
 	for _, c := range calls {

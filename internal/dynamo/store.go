@@ -55,6 +55,8 @@ type (
 	MailStore struct{ base }
 	// PresaleStore holds presale codes and who redeemed them.
 	PresaleStore struct{ base }
+	// WaitlistStore holds the waiting lists after sell-out.
+	WaitlistStore struct{ base }
 )
 
 var (
@@ -104,6 +106,7 @@ type Stores struct {
 	Tenancy        *TenancyStore
 	Mail           *MailStore
 	Presale        *PresaleStore
+	Waitlist       *WaitlistStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -126,5 +129,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		Tenancy:        &TenancyStore{b},
 		Mail:           &MailStore{b},
 		Presale:        &PresaleStore{b},
+		Waitlist:       &WaitlistStore{b},
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/pricing"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/waitlist"
 )
 
 // OrderView is an order as its owner sees it.
@@ -116,32 +117,37 @@ func paymentView(o orders.Order) *PaymentView {
 }
 
 // Admission builds the "admission" function.
-func Admission(tp topology.Topology, gate *admission.Gate, m *metrics.Emitter, log *slog.Logger) (*httpapi.Function, error) {
-	return httpapi.NewFunction("admission", tp, map[string]httpapi.Handler{
-		"POST /v1/events/{eventId}/admission": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-			// The bot check happens before the request gets here: AWS
-			// WAF's Challenge on the join route (ADR 22).
-			var body struct {
-				PresaleCode string `json:"presaleCode,omitempty"`
-			}
-			if len(r.Body) > 0 {
-				if err := r.Decode(&body); err != nil {
-					return httpapi.Response{}, err
-				}
-			}
-			if len(body.PresaleCode) > presale.MaxCodeChars {
-				return httpapi.Response{}, apperr.New(apperr.Invalid, "presaleCode over %d characters", presale.MaxCodeChars)
-			}
-			tok, c, err := gate.AdmitRequest(ctx, r.Identity.Subject, r.Path("eventId"),
-				admission.Request{PresaleCode: body.PresaleCode})
-			if err != nil {
-				m.Count(metrics.AdmissionsRefused, 1, nil)
+func Admission(tp topology.Topology, gate *admission.Gate, wl *waitlist.Service, m *metrics.Emitter, log *slog.Logger) (*httpapi.Function, error) {
+	hs := waitlistFanHandlers(wl)
+	hs["POST /v1/events/{eventId}/admission"] = admit(gate, m)
+	return httpapi.NewFunction("admission", tp, hs, log)
+}
+
+// admit answers an admission request.
+func admit(gate *admission.Gate, m *metrics.Emitter) httpapi.Handler {
+	return func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		// The bot check happens before the request gets here: AWS
+		// WAF's Challenge on the join route (ADR 22).
+		var body struct {
+			PresaleCode string `json:"presaleCode,omitempty"`
+		}
+		if len(r.Body) > 0 {
+			if err := r.Decode(&body); err != nil {
 				return httpapi.Response{}, err
 			}
-			m.Count(metrics.Admissions, 1, nil)
-			return httpapi.JSON(http.StatusOK, map[string]any{"admissionToken": tok, "expiresAt": c.ExpiresAt}), nil
-		},
-	}, log)
+		}
+		if len(body.PresaleCode) > presale.MaxCodeChars {
+			return httpapi.Response{}, apperr.New(apperr.Invalid, "presaleCode over %d characters", presale.MaxCodeChars)
+		}
+		tok, c, err := gate.AdmitRequest(ctx, r.Identity.Subject, r.Path("eventId"),
+			admission.Request{PresaleCode: body.PresaleCode})
+		if err != nil {
+			m.Count(metrics.AdmissionsRefused, 1, nil)
+			return httpapi.Response{}, err
+		}
+		m.Count(metrics.Admissions, 1, nil)
+		return httpapi.JSON(http.StatusOK, map[string]any{"admissionToken": tok, "expiresAt": c.ExpiresAt}), nil
+	}
 }
 
 // Holds builds the "holds" function: the purchase path's hot handler. rec

@@ -19,6 +19,7 @@ import (
 	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/waitlist"
 )
 
 // Staff is what the organizer routes beyond events need: the
@@ -31,6 +32,8 @@ type Staff struct {
 	Presale *presale.Service
 	// BotLevel raises an event's bot check at the edge.
 	BotLevel *botlevel.Service
+	// Waitlist is the events' waiting lists after sell-out.
+	Waitlist *waitlist.Service
 }
 
 // OrderReader reads any order (orders.Service).

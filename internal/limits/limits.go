@@ -80,6 +80,14 @@ const (
 	PresaleCodeChars = 64     // what a fan may type as a code
 )
 
+// The waiting list after sell-out (internal/waitlist): how long an offer
+// lasts, as the organizer sets it.
+const (
+	WaitlistMinOfferMinutes     = 1
+	WaitlistMaxOfferMinutes     = 1440
+	WaitlistDefaultOfferMinutes = 15
+)
+
 // Request bodies, per route (API Gateway accepts 10 MB; no StarArena
 // request needs more than a venue map).
 const (

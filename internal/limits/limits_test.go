@@ -99,6 +99,12 @@ var stated = map[bound]int64{
 	{"/components/schemas/PresaleCodesRequest/properties/uses", "maximum"}:       limits.PresaleUses,
 	{"/components/schemas/PresaleCodesCreated/properties/codes", "maxItems"}:     limits.PresaleCodes,
 
+	// The waiting list.
+	{"/components/schemas/WaitlistJoinRequest/properties/quantity", "maximum"}:         limits.TicketsPerAccount,
+	{"/components/schemas/WaitlistSettingsRequest/properties/offerMinutes", "maximum"}: limits.WaitlistMaxOfferMinutes,
+	{"/components/schemas/WaitlistSummary/properties/offerMinutes", "maximum"}:         limits.WaitlistMaxOfferMinutes,
+	{"/components/schemas/WaitlistSummary/properties/offerMinutes", "default"}:         limits.WaitlistDefaultOfferMinutes,
+
 	// Identifiers and free text.
 	{"/components/schemas/DevTokenRequest/properties/sub", "maxLength"}:                    limits.AccountIDBytes,
 	{"/components/schemas/DevTokenRequest/properties/org", "maxLength"}:                    limits.AccountIDBytes,

@@ -57,7 +57,8 @@ func (c *Capture) Send(ctx context.Context, m Message) error {
 		return fail
 	}
 	cp := Captured{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.DataURLs(), SentAt: c.clock.Now().UTC()}
-	if c.accounts != nil && m.OrderID != "" {
+	cp.Account = m.Account
+	if cp.Account == "" && c.accounts != nil && m.OrderID != "" {
 		cp.Account = c.accounts(ctx, m.OrderID)
 	}
 	c.mu.Lock()

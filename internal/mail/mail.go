@@ -23,15 +23,31 @@ const (
 	// OrderConfirmation: the order is ISSUED; the message carries its
 	// tickets.
 	OrderConfirmation Kind = "order-confirmation"
+	// WaitlistOffer: places came back and a fan on the waiting list is
+	// offered them (internal/waitlist); the cause is the offer.
+	WaitlistOffer Kind = "waitlist-offer"
 )
 
 // Known reports whether k is a kind the mailer renders.
-func (k Kind) Known() bool { return k == OrderConfirmation }
+func (k Kind) Known() bool { return k == OrderConfirmation || k == WaitlistOffer }
 
-// Request is one cause on the mail queue.
+// Request is one cause on the mail queue: an order and a kind, or for a
+// waiting-list offer the event, the account and the offer.
 type Request struct {
-	OrderID string `json:"orderId"`
+	OrderID string `json:"orderId,omitempty"`
 	Kind    Kind   `json:"kind"`
+	EventID string `json:"eventId,omitempty"`
+	Account string `json:"account,omitempty"`
+	OfferID string `json:"offerId,omitempty"`
+}
+
+// Cause is the id the cause's marker is kept under: the order, or the
+// offer (whose ids never look like an order's).
+func (r Request) Cause() string {
+	if r.Kind == WaitlistOffer {
+		return r.OfferID
+	}
+	return r.OrderID
 }
 
 // ParseRequest decodes a queue message's body.
@@ -40,15 +56,21 @@ func ParseRequest(body string) (Request, error) {
 	if err := json.Unmarshal([]byte(body), &r); err != nil {
 		return Request{}, fmt.Errorf("mail request: %w", err)
 	}
-	if r.OrderID == "" || len(r.OrderID) > 64 || !r.Kind.Known() {
-		return Request{}, fmt.Errorf("mail request: want an orderId and a known kind, got %q", body)
+	bad := func(s string) bool { return s == "" || len(s) > 256 }
+	switch {
+	case r.Kind == WaitlistOffer && (bad(r.EventID) || bad(r.Account) || bad(r.OfferID)):
+		return Request{}, fmt.Errorf("mail request: an offer needs eventId, account and offerId, got %q", body)
+	case r.Kind == OrderConfirmation && (r.OrderID == "" || len(r.OrderID) > 64):
+		return Request{}, fmt.Errorf("mail request: want an orderId, got %q", body)
+	case !r.Kind.Known():
+		return Request{}, fmt.Errorf("mail request: unknown kind in %q", body)
 	}
 	return r, nil
 }
 
 // Body is the queue message of r.
 func (r Request) Body() string {
-	b, _ := json.Marshal(r) // two strings: cannot fail
+	b, _ := json.Marshal(r) // strings only: cannot fail
 	return string(b)
 }
 
@@ -69,6 +91,9 @@ type Message struct {
 	// capture keeps it, SES gets it as message tags.
 	OrderID string
 	Kind    Kind
+	// Account is the recipient's account when the cause names it (an
+	// offer): the capture finds messages by it.
+	Account string
 }
 
 // Sender delivers a message. An error means it was not accepted and may be

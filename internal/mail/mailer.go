@@ -29,9 +29,17 @@ type TicketReader interface {
 	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
 }
 
+// OfferReader reads a waiting-list offer (internal/waitlist): ok is
+// false when it is no longer live, and nothing is sent.
+type OfferReader interface {
+	OfferNotice(ctx context.Context, eventID, account, offerID string) (OfferNotice, bool, error)
+}
+
 // Mailer renders and sends the messages of the causes on the queue.
 type Mailer struct {
 	Markers MarkerStore
+	// Offers reads waiting-list offers; nil skips their causes.
+	Offers  OfferReader
 	Orders  OrderReader
 	Events  EventReader
 	Tickets TicketReader
@@ -62,7 +70,8 @@ const (
 // cause unsent and claimable: the queue delivers it again.
 func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
 	now := m.Clock.Now()
-	claim, err := m.Markers.ClaimMail(ctx, r.OrderID, r.Kind, now, now.Add(m.Lease))
+	cause := r.Cause()
+	claim, err := m.Markers.ClaimMail(ctx, cause, r.Kind, now, now.Add(m.Lease))
 	if err != nil {
 		return "", err
 	}
@@ -77,16 +86,16 @@ func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
 		err = m.Sender.Send(ctx, msg)
 	}
 	if err != nil {
-		if rerr := m.Markers.ReleaseMail(ctx, r.OrderID, r.Kind); rerr != nil {
-			m.Log.WarnContext(ctx, "mail claim not released: the next delivery waits for the lease", "orderId", r.OrderID, "kind", r.Kind, "err", rerr)
+		if rerr := m.Markers.ReleaseMail(ctx, cause, r.Kind); rerr != nil {
+			m.Log.WarnContext(ctx, "mail claim not released: the next delivery waits for the lease", "cause", cause, "kind", r.Kind, "err", rerr)
 		}
 		return "", err
 	}
 	// Marked sent even when there was nothing to send: the cause is done.
-	if err := m.Markers.MailSent(ctx, r.OrderID, r.Kind, m.Clock.Now()); err != nil {
+	if err := m.Markers.MailSent(ctx, cause, r.Kind, m.Clock.Now()); err != nil {
 		// The message went; a redelivery after the lease would send it
 		// again. Say so rather than fail a batch that cannot be undone.
-		m.Log.ErrorContext(ctx, "mail sent but not marked", "orderId", r.OrderID, "kind", r.Kind, "err", err)
+		m.Log.ErrorContext(ctx, "mail sent but not marked", "cause", cause, "kind", r.Kind, "err", err)
 	}
 	if !ok {
 		return Skipped, nil
@@ -95,6 +104,9 @@ func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
 }
 
 func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
+	if r.Kind == WaitlistOffer {
+		return m.renderOffer(ctx, r)
+	}
 	o, err := m.Orders.GetOrder(ctx, r.OrderID)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
@@ -121,6 +133,23 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 		return Message{}, false, nil
 	}
 	return msg, true, nil
+}
+
+// renderOffer renders a waiting-list offer that is still live.
+func (m *Mailer) renderOffer(ctx context.Context, r Request) (Message, bool, error) {
+	if m.Offers == nil {
+		m.Log.WarnContext(ctx, "no waiting list configured: offer email skipped", "offerId", r.OfferID)
+		return Message{}, false, nil
+	}
+	n, ok, err := m.Offers.OfferNotice(ctx, r.EventID, r.Account, r.OfferID)
+	if err != nil || !ok {
+		if err == nil {
+			m.Log.InfoContext(ctx, "offer no longer live: no email sent", "offerId", r.OfferID, "eventId", r.EventID)
+		}
+		return Message{}, false, err
+	}
+	msg, err := OfferMessage(n, m.SiteURL)
+	return msg, err == nil, err
 }
 
 // HandleBatch is the mailer function: an SQS batch of causes in, the ids

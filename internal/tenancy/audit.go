@@ -20,6 +20,7 @@ const (
 	ActionPresale     Action = "event.presale-codes"
 	ActionBotLevel    Action = "event.bot-level"
 	ActionPricing     Action = "event.pricing" // fee and tax setting
+	ActionWaitlist    Action = "event.waitlist"
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

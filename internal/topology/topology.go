@@ -369,10 +369,12 @@ func Default() Topology {
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, BotLevel: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
-			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
+			// A waiting-list join reads the availability, which may rebuild
+			// its projection (batch puts under EVENT#).
+			{Name: "admission", Description: "Issues admission tokens to admitted fans; the waiting list after sell-out", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
-				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
-					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#", "PRESALE#"}}}},
+				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
+					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#", "PRESALE#", "WAITLIST#"}}}},
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
@@ -506,6 +508,16 @@ func Default() Topology {
 			// Fees and taxes (ADR 26): replaces the event's setting for holds
 			// placed from then on.
 			{Method: "POST", Path: "/admin/v1/events/{eventId}/pricing", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// The waiting list after sell-out (ADR 25): a fan joins, reads
+			// their place and offer, leaves; the organizer sees its size and
+			// sets how long an offer lasts.
+			{Method: "POST", Path: "/v1/events/{eventId}/waitlist", Integration: IntegrationLambda, Function: "admission", Auth: AuthFan, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/v1/events/{eventId}/waitlist", Integration: IntegrationLambda, Function: "admission", Auth: AuthFan},
+			{Method: "DELETE", Path: "/v1/events/{eventId}/waitlist", Integration: IntegrationLambda, Function: "admission", Auth: AuthFan},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/waitlist", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/waitlist", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.

@@ -322,6 +322,7 @@ async function manage(id) {
     ev.queue.mode === 'on' ? rateForm : null, saleMsg,
     presalePanel(base, ev, s),
     moneyBox,
+    waitlistPanel(base, s),
     h('h3', {}, 'Live report'), updated, tiles,
     h('figure', {}, chartBox, h('figcaption', {}, 'Tickets sold and held over time, sampled while this page is open.')),
     h('div', { class: 'cols' },
@@ -417,6 +418,40 @@ function presalePanel(base, ev, s) {
     h('p', { class: 'hint' }, 'Before the sale opens, a presale admits only fans with a code; each code admits as many accounts as its uses.'),
     form, msg, fresh, summary,
     h('table', {}, h('caption', {}, 'Codes and redemptions'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Code'), h('th', { scope: 'col' }, 'Used'), h('th', { scope: 'col' }, 'Created'))), rows));
+}
+
+// waitlistPanel shows the waiting list's size after sell-out and sets how
+// long an offer lasts (ADR 25).
+function waitlistPanel(base, s) {
+  const minutes = h('input', { id: 'waitlist-minutes', type: 'number', min: '1', max: '1440', required: true });
+  const msg = h('p', { role: 'status', class: 'hint', id: 'waitlist-msg' });
+  const summary = h('p', { id: 'waitlist-summary' });
+  async function load(first) {
+    let r;
+    try { r = await call(`${base}/waitlist`, { signal: s.signal }); } catch (x) {
+      if (!isStop(x)) msg.textContent = `The waiting list did not load (${explain(x)}).`;
+      return;
+    }
+    summary.textContent = `${num(r.waiting)} waiting for ${num(r.placesWanted)} places · ${num(r.offered)} holding an offer · ${num(r.used)} bought with one · ${num(r.expired)} let one lapse · ${num(r.left)} left.`;
+    if (first) minutes.value = String(r.offerMinutes);
+  }
+  const form = h('form', { class: 'row', id: 'waitlist-form' },
+    h('label', { for: minutes.id }, 'Offers last (minutes) '), minutes, ' ', h('button', { type: 'submit' }, 'Set offer window'));
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    msg.textContent = 'Saving…';
+    try {
+      await call(`${base}/waitlist`, { method: 'POST', signal: s.signal, body: { offerMinutes: Number(minutes.value) } });
+      msg.textContent = `Offers made from now on last ${num(Number(minutes.value))} minutes.`;
+      announce(msg.textContent);
+      load(false);
+    } catch (x) { if (!isStop(x)) msg.textContent = `Not saved: ${explain(x)}`; }
+  });
+  load(true);
+  s.every(5000, () => { if (!document.hidden) load(false); });
+  return h('section', { 'aria-labelledby': 'waitlist-h' }, h('h3', { id: 'waitlist-h' }, 'Waiting list'),
+    h('p', { class: 'hint' }, 'After a sell-out fans may join a waiting list. Places that come back are offered to them first come, first served, by email and on the fan page; an unused offer passes to the next fan.'),
+    summary, form, msg);
 }
 
 // chart draws sold (solid) and held (dashed) over time as an inline SVG.
