@@ -137,7 +137,7 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 	// itself changes.
 	captchaEvents := awswafv2.NewCfnRegexPatternSet(stack, jsii.String("CaptchaEvents"), &awswafv2.CfnRegexPatternSetProps{
 		Scope:                 jsii.String("CLOUDFRONT"),
-		Description:           jsii.String("StarArena: join paths of events whose joins meet a CAPTCHA, kept by the admin function (ADR 22)"),
+		Description:           jsii.String("StarArena: join paths of events whose joins meet a CAPTCHA, kept by the admin function, ADR 22"),
 		RegularExpressionList: jsii.Strings(botlevel.NoEvents),
 	})
 	check := &awswafv2.CfnWebACL_RuleActionProperty{Challenge: &awswafv2.CfnWebACL_ChallengeActionProperty{}}

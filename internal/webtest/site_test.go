@@ -143,7 +143,8 @@ func TestSiteInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("acct-fan"), "fan-e2e"),
 		chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
 	fan.waitText("#step", "One more check", 10*time.Second)
-	digits := fan.waitText(".waf-captcha-digits", "", 10*time.Second)
+	fan.waitText("#main", "Type these digits", 30*time.Second)
+	digits := eval[string](fan, "read the CAPTCHA's digits", `document.querySelector('.waf-captcha-digits').textContent`)
 	fan.shot("join-captcha")
 	fan.do(10*time.Second, "solve the CAPTCHA",
 		chromedp.SendKeys(chromedp.ID("waf-captcha-answer"), strings.ReplaceAll(digits, " ", "")),
