@@ -105,6 +105,13 @@ type Options struct {
 	// solves it with the stand-in's challenge script, other clients with
 	// SolveBotCheck. Off by default, for clients that join without one.
 	BotCheck bool
+	// Feed is the change feed of an embedded DynamoDB server the caller
+	// started (the rush simulation's); the stack's own embedded server
+	// always has one. With a feed, the projector keeps the availability
+	// projections as DynamoDB Streams feed it in AWS (ADR 18); without one
+	// (an external endpoint such as moto), readers rebuild them every
+	// freshness window, and Config.AvailabilityRepair is ignored.
+	Feed *localdynamo.Feed
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
 	// ticket issuer (the reconciler issues through the same tasks).
@@ -135,6 +142,9 @@ type Stack struct {
 	schedulesDone chan struct{}
 	dynamoOps     *OpCounter
 	calls         invocations
+	stream        *localStream
+	stopStream    context.CancelFunc
+	streamDone    chan struct{}
 	log           *slog.Logger
 }
 
@@ -163,15 +173,23 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		cfg.OriginProofs = []string{randomProof()}
 	}
 	proof := cfg.OriginProofs[0]
+	feed := o.Feed
 	if cfg.DynamoEndpoint == "" {
 		st.dynamoOps = &OpCounter{}
-		url, srv, err := startMinidyn(st.dynamoOps)
+		feed = NewFeed(topology.Default())
+		url, srv, err := startMinidyn(st.dynamoOps, feed)
 		if err != nil {
 			return nil, err
 		}
 		st.dynSrv, cfg.DynamoEndpoint = srv, url
 	}
 	st.DynamoEndpoint = cfg.DynamoEndpoint
+	switch {
+	case feed == nil:
+		cfg.AvailabilityRepair = 0
+	case cfg.AvailabilityRepair == 0:
+		cfg.AvailabilityRepair = topology.AvailabilityRepair
+	}
 	fail := func(err error) (*Stack, error) {
 		st.Close(context.Background())
 		return nil, err
@@ -216,6 +234,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if err := st.startWorkflow(ctx, o); err != nil {
 		return failLn(err)
+	}
+	if feed != nil {
+		st.startStream(tp, feed)
 	}
 	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
@@ -287,7 +308,7 @@ func randomProof() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
+func startMinidyn(counter *OpCounter, feed *localdynamo.Feed) (string, *http.Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen for minidyn: %w", err)
@@ -298,7 +319,7 @@ func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 		ln.Close()
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native, Faults: faults})), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native, Faults: faults, Feed: feed})), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }
@@ -500,6 +521,10 @@ func (st *Stack) Close(ctx context.Context) error {
 	if st.stopSchedules != nil {
 		st.stopSchedules()
 		<-st.schedulesDone
+	}
+	if st.stopStream != nil {
+		st.stopStream()
+		<-st.streamDone
 	}
 	if st.srv != nil {
 		errs = append(errs, st.srv.Shutdown(ctx))
