@@ -401,7 +401,7 @@ func Default() Topology {
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
 				Env: []string{"EVENT_CACHE_TTL"},
 				Access: Access{Secrets: admissionKeys, Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true},
-					Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true}}},
+					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			// A fan's cancel releases seats in one transaction; the only
 			// single-item write is the payment rate limit's counter (IAM
 			// cannot scope it to RATE# next to Transact: write prefixes and
