@@ -41,6 +41,7 @@ var entryPoints = map[string][]string{
 	"assigner":          {"(*waitroom.Service).Assign"},
 	"inlet":             {"(*waitroom.Service).TickAll"},
 	"mailer":            {"(*mail.Mailer).HandleBatch"},
+	"projector":         {"(*projector.Projector).HandleStream"},
 }
 
 // startup is what every function runs before serving (app.New).

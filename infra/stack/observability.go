@@ -52,6 +52,7 @@ type observed struct {
 	api          awsapigatewayv2.HttpApi
 	distribution awscloudfront.Distribution // nil without the edge
 	scheduleDLQ  awssqs.Queue               // nil without schedules
+	streamDLQs   map[string]awssqs.Queue    // by consumer: each stream's dead letters
 }
 
 // custom is a StarArena metric from its emitter.
@@ -123,6 +124,12 @@ func newObservability(scope constructs.Construct, o observed) {
 			q.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}), 1, 1)
 		alarm(pascal(name)+"BacklogAlarm", fmt.Sprintf("The oldest %s message is over a minute old: the consumer is falling behind.", name),
 			q.Queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}), 60, 3)
+	}
+	for _, sm := range o.topo.Streams {
+		alarm(pascal(sm.Consumer)+"StreamDeadLetterAlarm", fmt.Sprintf("%s gave up on stream records after %d retries: availability may have drifted until its repair rebuild. Inspect the records' positions, fix, rebuild.", sm.Consumer, sm.MaxRetries),
+			o.streamDLQs[sm.Consumer].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}), 1, 1)
+		alarm(pascal(sm.Consumer)+"IteratorAgeAlarm", fmt.Sprintf("%s is over a minute behind the table's changes: availability is staler than its freshness.", sm.Consumer),
+			o.fns[sm.Consumer].Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}), 60000, 3)
 	}
 	if o.scheduleDLQ != nil {
 		alarm("SchedulesDeadLetterAlarm", "EventBridge could not deliver a schedule tick (inlet or reconciler) after retries: that tick was lost. Check the functions' throttles and errors.",

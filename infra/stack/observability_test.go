@@ -213,7 +213,8 @@ func TestAlarmsCoverTheMoneyPathTheQueuesAndThrottling(t *testing.T) {
 			dlqs = append(dlqs, id)
 		}
 	}
-	if len(dlqs) != len(topology.Default().Queues)+1 { // + the schedules' targets'
+	// + the schedules' targets' + each stream's on-failure destination
+	if len(dlqs) != len(topology.Default().Queues)+1+len(topology.Default().Streams) {
 		t.Fatalf("dead-letter queues %v", dlqs)
 	}
 	for _, dlq := range dlqs {

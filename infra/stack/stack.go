@@ -111,9 +111,13 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
+	streamed := map[string]bool{}
+	for _, sm := range topo.Streams {
+		streamed[sm.Table] = true
+	}
 	tables := map[string]awsdynamodb.Table{}
 	for _, t := range topo.Tables {
-		tables[t.LogicalName] = newTable(stack, t, s)
+		tables[t.LogicalName] = newTable(stack, t, s, streamed[t.LogicalName])
 	}
 	main, ok := tables[topology.MainTable]
 	if !ok {
@@ -140,6 +144,10 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	queues := map[string]*queuePair{}
 	for _, q := range topo.Queues {
 		queues[q.Name] = newQueue(stack, q, fns[q.Consumer])
+	}
+	streamDLQs := map[string]awssqs.Queue{}
+	for _, sm := range topo.Streams {
+		streamDLQs[sm.Consumer] = newStream(stack, sm, tables[sm.Table], fns[sm.Consumer])
 	}
 	var scheduleDLQ awssqs.Queue
 	if len(topo.Schedules) > 0 {
@@ -180,7 +188,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 
 	newObservability(stack, observed{
 		topo: topo, settings: s, fns: fns, queues: queues, machines: sms, table: main, api: api,
-		distribution: st.Distribution, scheduleDLQ: scheduleDLQ,
+		distribution: st.Distribution, scheduleDLQ: scheduleDLQ, streamDLQs: streamDLQs,
 	})
 
 	output(stack, "ApiUrl", api.Url())
@@ -215,7 +223,9 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 
 // newTable declares one on-demand table. It holds orders, seats and money, so
 // it survives both a stack deletion and a mistaken `cdk destroy`.
-func newTable(scope constructs.Construct, t topology.Table, s Settings) awsdynamodb.Table {
+// A streamed table (one a topology stream reads) records each item's image
+// after every write (NEW_IMAGE): its consumer needs the new state only.
+func newTable(scope constructs.Construct, t topology.Table, s Settings, streamed bool) awsdynamodb.Table {
 	props := &awsdynamodb.TableProps{
 		PartitionKey: attribute(t.PartitionKey),
 		SortKey:      attribute(t.SortKey),
@@ -227,6 +237,9 @@ func newTable(scope constructs.Construct, t topology.Table, s Settings) awsdynam
 		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 		TimeToLiveAttribute: jsii.String(TTLAttribute),
 		WarmThroughput:      warm(s),
+	}
+	if streamed {
+		props.Stream = awsdynamodb.StreamViewType_NEW_IMAGE
 	}
 	table := awsdynamodb.NewTable(scope, jsii.String(pascal(t.LogicalName)+"Table"), props)
 	for _, ix := range t.Indexes {
@@ -463,6 +476,8 @@ var (
 	callbackActions      = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
 	secretActions        = []string{"secretsmanager:GetSecretValue"}
 	botLevelActions      = []string{"wafv2:GetRegexPatternSet", "wafv2:UpdateRegexPatternSet"}
+	// A stream consumer's poller reads the table's stream.
+	streamReadActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 )
 
 // grantAccess turns a function's declared access into IAM statements on
@@ -638,6 +653,56 @@ func newQueue(scope constructs.Construct, q topology.Queue, consumer awslambda.F
 	}
 	consumer.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, source))
 	return &queuePair{Queue: queue, DLQ: dlq}
+}
+
+// newStream declares the event source mapping that feeds a topology
+// stream's consumer the table's change records: only those of items whose
+// partition key starts with a declared prefix (a filter, evaluated before
+// the function is invoked and billed), from the latest position, in
+// batches; a failing batch is split in two and retried from the first
+// record the function reports failed, at most MaxRetries times, and what
+// still fails is sent, as the records' stream positions, to a dead-letter
+// queue of its own (the mapping grants the consumer's role SendMessage on
+// it).
+func newStream(scope constructs.Construct, sm topology.Stream, table awsdynamodb.Table, consumer awslambda.Function) awssqs.Queue {
+	base := pascal(sm.Consumer)
+	dlq := awssqs.NewQueue(scope, jsii.String(base+"StreamDeadLetterQueue"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		EnforceSSL:      jsii.Bool(true),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+	})
+	awscdk.Tags_Of(dlq).Add(jsii.String(QueueTag), jsii.String(sm.Consumer+"-stream-dlq"), nil)
+	nag(dlq, "AwsSolutions-SQS3", "This queue is itself a dead-letter queue: the stream's event source mapping sends the records it gave up on here (cdk-nag recognizes only queues named in another queue's redrive policy).")
+	var prefixes []any
+	for _, p := range sm.KeyPrefixes {
+		prefixes = append(prefixes, map[string]any{"prefix": p})
+	}
+	filter := awslambda.FilterCriteria_Filter(&map[string]any{
+		"dynamodb": map[string]any{"Keys": map[string]any{"pk": map[string]any{"S": prefixes}}},
+	})
+	props := &awslambda.EventSourceMappingProps{
+		Target:                  consumer,
+		EventSourceArn:          table.TableStreamArn(),
+		StartingPosition:        awslambda.StartingPosition_LATEST,
+		BatchSize:               jsii.Number(float64(sm.BatchSize)),
+		BisectBatchOnError:      jsii.Bool(true),
+		ReportBatchItemFailures: jsii.Bool(true),
+		RetryAttempts:           jsii.Number(float64(sm.MaxRetries)),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
+		Filters:                 &[]*map[string]any{filter},
+	}
+	if sm.MaxBatchingWindow > 0 {
+		props.MaxBatchingWindow = seconds(sm.MaxBatchingWindow)
+	}
+	awslambda.NewEventSourceMapping(scope, jsii.String(base+"StreamMapping"), props)
+	// What Lambda's poller needs, on this table's stream only. CDK's
+	// DynamoEventSource would also grant dynamodb:ListStreams on every
+	// resource; the mapping names its stream, so the poller never lists.
+	consumer.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   strs(streamReadActions),
+		Resources: &[]*string{table.TableStreamArn()},
+	}))
+	return dlq
 }
 
 // newSchedule declares an EventBridge rule invoking the function every

@@ -37,6 +37,7 @@ import (
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/presale"
+	"github.com/stararena/stararena/internal/projector"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tenancy"
@@ -115,6 +116,9 @@ type App struct {
 	MailQueue mail.Queue
 	// Mailer sends the queued causes' messages (the mailer function).
 	Mailer *mail.Mailer
+	// Projector applies seat and GA changes to the availability
+	// projections (the projector function).
+	Projector *projector.Projector
 }
 
 // New builds the application.
@@ -183,7 +187,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Metrics = metrics.NewEmitter(out, cmp.Or(cfg.Function, "local"), a.Clock)
 	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
-	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness})
+	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness,
+		Repair: cfg.AvailabilityRepair})
+	a.Projector = projector.New(a.Stores.Catalog, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), a.Clock, a.Log)
 	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
 	a.Presale = presale.NewService(a.Stores.Presale, a.Catalog, a.Clock, a.Log)
 	src, err := keySource(cfg, a.Clock, keySpec{what: "admission", prefix: "adm-", override: o.Keyring,

@@ -82,3 +82,14 @@ func RunMailer() {
 	}
 	lambda.Start(a.MailerHandler())
 }
+
+// RunProjector is the whole main of the "projector" function (DynamoDB
+// stream batches).
+func RunProjector() {
+	a, err := FromEnv(context.Background(), "projector")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "projector:", err)
+		os.Exit(1)
+	}
+	lambda.Start(a.Projector.HandleStream)
+}

@@ -46,14 +46,19 @@ type Store interface {
 	SeatStates(ctx context.Context, eventID string, ids []string) (map[string]string, error)
 	// GACounts sums a GA section's shard counters.
 	GACounts(ctx context.Context, eventID, section string, shards int) (available, held, sold int, err error)
+	// GAShards reads a GA section's counter shards, by shard number.
+	GAShards(ctx context.Context, eventID, section string, shards int) ([]ShardCount, error)
+	// PutProjection writes one section's projection if its stored version
+	// is still prev (0: no projection or one written before versions),
+	// storing p.Version; fault.Contention when another writer got there
+	// first.
+	PutProjection(ctx context.Context, eventID string, p Projection, prev int64) error
 	// UpdateEvent re-reads the event, applies change and writes it back
 	// conditional on the version it read, retrying on a lost race. An
 	// error from change is returned as it is; fault.NotFound for an
 	// unknown id; fault.Contention (wrapped with retry.ErrExhausted) when
 	// the races did not stop.
 	UpdateEvent(ctx context.Context, id string, change func(*Event) error) (Event, error)
-	// SaveProjections replaces the event's projections.
-	SaveProjections(ctx context.Context, eventID string, ps []Projection) error
 }
 
 // Projection is the compact availability of one section: one byte per seat
@@ -67,6 +72,28 @@ type Projection struct {
 	Held      int
 	Sold      int
 	AsOf      time.Time
+	// Shards are a GA section's counter shards as last seen (the counts
+	// are their sums), so a change record of one shard, which carries that
+	// shard's new counts, patches the projection without reading the
+	// others (ADR 18).
+	Shards []ShardCount
+	// Version counts the projection's writes: every writer writes on the
+	// condition that it is still the version it read (ADR 18).
+	Version int64
+	// RebuiltAt is when the projection was last recomputed from every
+	// seat; the projector's patches keep it.
+	RebuiltAt time.Time
+}
+
+// ShardCount is one GA counter shard's places.
+type ShardCount struct{ Available, Held, Sold int }
+
+// Sum recomputes a GA projection's counts from its shards.
+func (p *Projection) Sum() {
+	p.Available, p.Held, p.Sold = 0, 0, 0
+	for _, c := range p.Shards {
+		p.Available, p.Held, p.Sold = p.Available+c.Available, p.Held+c.Held, p.Sold+c.Sold
+	}
 }
 
 // Options configures a Service; zero values take defaults.
@@ -75,7 +102,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Freshness is how old the availability projection may get before a
 	// reader rebuilds it (default 2 s, the CDN TTL of /availability).
+	// Ignored when Repair is set.
 	Freshness time.Duration
+	// Repair, when set, says a projector keeps the projections up to date
+	// from the table's change records (ADR 18): readers then never rebuild
+	// for freshness, only a projection that is missing or was last
+	// rebuilt longer than Repair ago, which bounds how long a drift the
+	// projector missed can last. Zero: readers rebuild every Freshness.
+	Repair time.Duration
 	// NewID makes event ids (default: random UUID).
 	NewID func() string
 }
@@ -86,6 +120,7 @@ type Service struct {
 	clock     clock.Clock
 	log       *slog.Logger
 	freshness time.Duration
+	repair    time.Duration
 	newID     func() string
 }
 
@@ -103,7 +138,7 @@ func NewService(store Store, o Options) *Service {
 	if o.NewID == nil {
 		o.NewID = uuid.NewString
 	}
-	return &Service{store: store, clock: o.Clock, log: o.Logger, freshness: o.Freshness, newID: o.NewID}
+	return &Service{store: store, clock: o.Clock, log: o.Logger, freshness: o.Freshness, repair: o.Repair, newID: o.NewID}
 }
 
 var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -228,7 +263,7 @@ func (s *Service) current(ctx context.Context, ev *Event) ([]Projection, error) 
 		return nil, fmt.Errorf("availability %s: %w", ev.ID, err)
 	}
 	now := s.clock.Now()
-	if stale(ps, ev, now, s.freshness) {
+	if s.stale(ps, ev, now) {
 		ok, err := s.store.LeaseRefresh(ctx, ev.ID, now, now.Add(10*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("availability %s: lease: %w", ev.ID, err)
@@ -246,33 +281,58 @@ func (s *Service) current(ctx context.Context, ev *Event) ([]Projection, error) 
 	return ps, nil
 }
 
-func stale(ps []Projection, ev *Event, now time.Time, freshness time.Duration) bool {
+// stale: a section has no projection, or (maintained) one was last
+// rebuilt longer than the repair interval ago, or (not maintained) one is
+// older than the freshness window.
+func (s *Service) stale(ps []Projection, ev *Event, now time.Time) bool {
 	if len(ps) != len(ev.Sections) {
 		return true
 	}
 	for _, p := range ps {
-		if now.Sub(p.AsOf) > freshness {
+		if s.repair > 0 && now.Sub(p.RebuiltAt) > s.repair {
+			return true
+		}
+		if s.repair <= 0 && now.Sub(p.AsOf) > s.freshness {
 			return true
 		}
 	}
 	return false
 }
 
-// Rebuild recomputes and stores every section projection of ev.
+// Rebuild recomputes and stores every section projection of ev from the
+// seat items and GA shards. Each section is written on the condition that
+// its projection is still the version read before the seats were: when
+// the projector patched it meanwhile, the patch (newer than what this
+// rebuild read for that seat) stands, and the section's answer is re-read
+// rather than overwritten with an older state.
 func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) {
 	// At the store's precision, so the reader that rebuilds answers the
 	// asOf that every other reader reads back.
 	now := s.clock.Now().Truncate(time.Millisecond)
+	ids := make([]string, len(ev.Sections))
+	for i, sec := range ev.Sections {
+		ids[i] = sec.ID
+	}
+	before, err := s.store.Projections(ctx, ev.ID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild %s: %w", ev.ID, err)
+	}
+	prev := make(map[string]int64, len(before))
+	for _, p := range before {
+		prev[p.Section] = p.Version
+	}
 	ps := make([]Projection, 0, len(ev.Sections))
+	lost := false
 	for i := range ev.Sections {
 		sec := &ev.Sections[i]
-		p := Projection{Section: sec.ID, Capacity: sec.Capacity, AsOf: now}
+		p := Projection{Section: sec.ID, Capacity: sec.Capacity, AsOf: now, RebuiltAt: now, Version: prev[sec.ID] + 1}
 		if sec.Kind == GA {
-			a, h, so, err := s.store.GACounts(ctx, ev.ID, sec.ID, len(GAShardCapacities(sec.Capacity)))
+			shards, err := s.store.GAShards(ctx, ev.ID, sec.ID, len(GAShardCapacities(sec.Capacity)))
 			if err != nil {
 				return nil, fmt.Errorf("rebuild %s/%s: %w", ev.ID, sec.ID, err)
 			}
-			p.Available, p.Held, p.Sold = a, h, so
+			p.Shards = shards
+			p.Sum()
 		} else {
 			ids := sec.SeatIDs()
 			states, err := s.store.SeatStates(ctx, ev.ID, ids)
@@ -296,10 +356,32 @@ func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) 
 			}
 			p.States = b.String()
 		}
+		err := s.store.PutProjection(ctx, ev.ID, p, prev[sec.ID])
+		switch {
+		case fault.Is(err, fault.Contention):
+			lost = true
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("rebuild %s/%s: save: %w", ev.ID, sec.ID, err)
+		}
 		ps = append(ps, p)
 	}
-	if err := s.store.SaveProjections(ctx, ev.ID, ps); err != nil {
-		return nil, fmt.Errorf("rebuild %s: save: %w", ev.ID, err)
+	if lost {
+		// Some section moved under the rebuild: serve what is stored now
+		// for those (the projector's newer patch).
+		stored, err := s.store.Projections(ctx, ev.ID, ids)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild %s: %w", ev.ID, err)
+		}
+		done := map[string]bool{}
+		for _, p := range ps {
+			done[p.Section] = true
+		}
+		for _, p := range stored {
+			if !done[p.Section] {
+				ps = append(ps, p)
+			}
+		}
 	}
 	return ps, nil
 }
@@ -308,9 +390,14 @@ func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) 
 func InitialProjections(ev *Event, now time.Time) []Projection {
 	ps := make([]Projection, 0, len(ev.Sections))
 	for _, sec := range ev.Sections {
-		p := Projection{Section: sec.ID, Capacity: sec.Capacity, Available: sec.Capacity, AsOf: now}
-		if sec.Kind == Reserved {
+		p := Projection{Section: sec.ID, Capacity: sec.Capacity, Available: sec.Capacity, AsOf: now, RebuiltAt: now, Version: 1}
+		switch sec.Kind {
+		case Reserved:
 			p.States = strings.Repeat("A", sec.Capacity)
+		case GA:
+			for _, c := range GAShardCapacities(sec.Capacity) {
+				p.Shards = append(p.Shards, ShardCount{Available: c})
+			}
 		}
 		ps = append(ps, p)
 	}

@@ -26,6 +26,12 @@ type Config struct {
 	DynamoEndpoint string
 	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
 	Freshness      time.Duration // AVAILABILITY_FRESHNESS: max age of the availability projection
+	// AvailabilityRepair (AVAILABILITY_REPAIR, default 5m; 0 turns it off):
+	// a projector maintains the availability projections from the table's
+	// change records, and readers rebuild one only when it was last rebuilt
+	// this long ago (ADR 18). Off, readers rebuild every Freshness, for a
+	// table without a change feed.
+	AvailabilityRepair time.Duration
 	// EventCacheTTL is how long the purchase path keeps an event document
 	// per instance (EVENT_CACHE_TTL, default 2s; see catalog.CachedEvents).
 	EventCacheTTL time.Duration
@@ -161,6 +167,12 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(first(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return Config{}, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	c.AvailabilityRepair = 5 * time.Minute
+	if v := strings.TrimSpace(getenv("AVAILABILITY_REPAIR")); v == "0" {
+		c.AvailabilityRepair = 0
+	} else if err := duration(getenv, "AVAILABILITY_REPAIR", &c.AvailabilityRepair, time.Second, time.Hour); err != nil {
+		return Config{}, err
 	}
 	if v := getenv("AVAILABILITY_FRESHNESS"); v != "" {
 		d, err := time.ParseDuration(v)

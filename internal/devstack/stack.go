@@ -108,6 +108,13 @@ type Options struct {
 	// CAPTCHA (the stand-in's captcha.js); without it the level is kept
 	// but nothing at the edge asks for it.
 	BotCheck bool
+	// Feed is the change feed of an embedded DynamoDB server the caller
+	// started (the rush simulation's); the stack's own embedded server
+	// always has one. With a feed, the projector keeps the availability
+	// projections as DynamoDB Streams feed it in AWS (ADR 18); without one
+	// (an external endpoint such as moto), readers rebuild them every
+	// freshness window, and Config.AvailabilityRepair is ignored.
+	Feed *localdynamo.Feed
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
 	// ticket issuer (the reconciler issues through the same tasks).
@@ -138,6 +145,9 @@ type Stack struct {
 	schedulesDone chan struct{}
 	dynamoOps     *OpCounter
 	calls         invocations
+	stream        *localStream
+	stopStream    context.CancelFunc
+	streamDone    chan struct{}
 	log           *slog.Logger
 }
 
@@ -166,15 +176,23 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		cfg.OriginProofs = []string{randomProof()}
 	}
 	proof := cfg.OriginProofs[0]
+	feed := o.Feed
 	if cfg.DynamoEndpoint == "" {
 		st.dynamoOps = &OpCounter{}
-		url, srv, err := startMinidyn(st.dynamoOps)
+		feed = NewFeed(topology.Default())
+		url, srv, err := startMinidyn(st.dynamoOps, feed)
 		if err != nil {
 			return nil, err
 		}
 		st.dynSrv, cfg.DynamoEndpoint = srv, url
 	}
 	st.DynamoEndpoint = cfg.DynamoEndpoint
+	switch {
+	case feed == nil:
+		cfg.AvailabilityRepair = 0
+	case cfg.AvailabilityRepair == 0:
+		cfg.AvailabilityRepair = topology.AvailabilityRepair
+	}
 	fail := func(err error) (*Stack, error) {
 		st.Close(context.Background())
 		return nil, err
@@ -221,6 +239,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if err := st.startWorkflow(ctx, o); err != nil {
 		return failLn(err)
+	}
+	if feed != nil {
+		st.startStream(tp, feed)
 	}
 	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
@@ -293,7 +314,7 @@ func randomProof() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
+func startMinidyn(counter *OpCounter, feed *localdynamo.Feed) (string, *http.Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen for minidyn: %w", err)
@@ -304,7 +325,7 @@ func startMinidyn(counter *OpCounter) (string, *http.Server, error) {
 		ln.Close()
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native, Faults: faults})), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: counter.Wrap(localdynamo.New(localdynamo.Options{NativeTransactions: native, Faults: faults, Feed: feed})), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }
@@ -520,6 +541,10 @@ func (st *Stack) Close(ctx context.Context) error {
 	if st.stopSchedules != nil {
 		st.stopSchedules()
 		<-st.schedulesDone
+	}
+	if st.stopStream != nil {
+		st.stopStream()
+		<-st.streamDone
 	}
 	if st.srv != nil {
 		errs = append(errs, st.srv.Shutdown(ctx))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,8 +204,54 @@ func projectionItem(eventID string, p catalog.Projection) item {
 	it := projectionKey(eventID, p.Section)
 	it["states"] = s(p.States)
 	it["capacity"], it["available"], it["held"], it["sold"] = n(int64(p.Capacity)), n(int64(p.Available)), n(int64(p.Held)), n(int64(p.Sold))
-	it["asOf"] = n(p.AsOf.UnixMilli())
+	it["asOf"], it["rebuiltAt"], it["version"] = n(p.AsOf.UnixMilli()), n(p.RebuiltAt.UnixMilli()), n(p.Version)
+	if len(p.Shards) > 0 {
+		it["shards"] = s(encodeShards(p.Shards))
+	}
 	return it
+}
+
+// encodeShards writes GA shard counts as "available/held/sold" per shard,
+// space-separated: a few bytes per shard.
+func encodeShards(cs []catalog.ShardCount) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%d/%d/%d", c.Available, c.Held, c.Sold)
+	}
+	return b.String()
+}
+
+// decodeShards reads encodeShards' text; nil when it is not that.
+func decodeShards(v string) []catalog.ShardCount {
+	if v == "" {
+		return nil
+	}
+	fields := strings.Fields(v)
+	out := make([]catalog.ShardCount, len(fields))
+	for i, f := range fields {
+		if _, err := fmt.Sscanf(f, "%d/%d/%d", &out[i].Available, &out[i].Held, &out[i].Sold); err != nil {
+			return nil
+		}
+	}
+	return out
+}
+
+func decodeProjection(it item) catalog.Projection {
+	return catalog.Projection{
+		Section:   projectionSection(str(it, "sk")),
+		States:    str(it, "states"),
+		Capacity:  int(num(it, "capacity")),
+		Available: int(num(it, "available")),
+		Held:      int(num(it, "held")),
+		Sold:      int(num(it, "sold")),
+		AsOf:      time.UnixMilli(num(it, "asOf")).UTC(),
+		RebuiltAt: time.UnixMilli(num(it, "rebuiltAt")).UTC(),
+		Version:   num(it, "version"),
+		Shards:    decodeShards(str(it, "shards")),
+	}
 }
 
 // Projections batch-gets the sections' AVAIL# items (eventually
@@ -220,18 +267,49 @@ func (st *CatalogStore) Projections(ctx context.Context, eventID string, section
 	}
 	ps := make([]catalog.Projection, 0, len(items))
 	for _, it := range items {
-		p := catalog.Projection{
-			Section:   projectionSection(str(it, "sk")),
-			States:    str(it, "states"),
-			Capacity:  int(num(it, "capacity")),
-			Available: int(num(it, "available")),
-			Held:      int(num(it, "held")),
-			Sold:      int(num(it, "sold")),
-			AsOf:      time.UnixMilli(num(it, "asOf")).UTC(),
-		}
-		ps = append(ps, p)
+		ps = append(ps, decodeProjection(it))
 	}
 	return ps, nil
+}
+
+// Projection reads one section's projection, strongly consistent: the
+// projector patches what it read and writes it back on its version.
+func (st *CatalogStore) Projection(ctx context.Context, eventID, section string) (catalog.Projection, bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(st.table),
+		Key:            projectionKey(eventID, section),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return catalog.Projection{}, false, classify("read projection", err)
+	}
+	if len(out.Item) == 0 {
+		return catalog.Projection{}, false, nil
+	}
+	return decodeProjection(out.Item), true, nil
+}
+
+// PutProjection writes a section's projection on the condition that the
+// stored one is still version prev (0: none, or one without a version).
+func (st *CatalogStore) PutProjection(ctx context.Context, eventID string, p catalog.Projection, prev int64) error {
+	cond, values := "version = :prev", item{":prev": n(prev)}
+	if prev == 0 {
+		cond, values = "attribute_not_exists(version) OR version = :prev", item{":prev": n(0)}
+	}
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(st.table),
+		Item:                      projectionItem(eventID, p),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fault.E("projection "+eventID+"/"+p.Section, fault.Contention, err)
+	}
+	if err != nil {
+		return classify("write projection", err)
+	}
+	return nil
 }
 
 // LeaseRefresh is a conditional write on the lease item: it succeeds for one
@@ -285,6 +363,20 @@ func (st *CatalogStore) SeatStates(ctx context.Context, eventID string, ids []st
 // GACounts sums a GA section's shards (eventually consistent).
 func (st *CatalogStore) GACounts(ctx context.Context, eventID, section string, shards int) (int, int, int, error) {
 	return st.gaTotals(ctx, eventID, section, shards, false)
+}
+
+// GAShards reads a GA section's shards (eventually consistent: for the
+// availability read model).
+func (st *CatalogStore) GAShards(ctx context.Context, eventID, section string, shards int) ([]catalog.ShardCount, error) {
+	counts, err := st.readShards(ctx, eventID, section, shards, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]catalog.ShardCount, len(counts))
+	for i, c := range counts {
+		out[i] = catalog.ShardCount{Available: c.available, Held: c.held, Sold: c.sold}
+	}
+	return out, nil
 }
 
 // gaTotals sums a GA section's shards: available, held, sold.
@@ -343,15 +435,6 @@ func (st *base) readShards(ctx context.Context, eventID, section string, shards 
 		}
 	}
 	return out, nil
-}
-
-// SaveProjections overwrites the projection items.
-func (st *CatalogStore) SaveProjections(ctx context.Context, eventID string, ps []catalog.Projection) error {
-	items := make([]item, len(ps))
-	for i, p := range ps {
-		items[i] = projectionItem(eventID, p)
-	}
-	return st.putAll(ctx, items)
 }
 
 func str(it item, name string) string {

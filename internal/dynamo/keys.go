@@ -141,7 +141,7 @@ func SingleItemWrites() map[string][]string {
 		"(*CatalogStore).CreateEvent":           {PrefixSeat, PrefixGAShard, PrefixEvent},
 		"(*CatalogStore).LeaseRefresh":          {PrefixEvent},
 		"(*CatalogStore).EndRefresh":            {PrefixEvent},
-		"(*CatalogStore).SaveProjections":       {PrefixEvent},
+		"(*CatalogStore).PutProjection":         {PrefixEvent},
 		"(*CatalogStore).UpdateEvent":           {PrefixEvent},
 		"(*OrderStore).SetStatus":               {PrefixOrder},
 		"(*OrderStore).SetTaskToken":            {PrefixOrder},

@@ -143,8 +143,10 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*CatalogStore).CreateEvent", func() error { return st.Catalog.CreateEvent(ctx, ev) }},
 		{"(*CatalogStore).LeaseRefresh", func() error { _, err := st.Catalog.LeaseRefresh(ctx, "e1", now, now.Add(time.Second)); return err }},
 		{"(*CatalogStore).EndRefresh", func() error { return st.Catalog.EndRefresh(ctx, "e1") }},
-		{"(*CatalogStore).SaveProjections", func() error {
-			return st.Catalog.SaveProjections(ctx, "e1", catalog.InitialProjections(&ev, now))
+		{"(*CatalogStore).PutProjection", func() error {
+			p := catalog.InitialProjections(&ev, now)[0]
+			p.Version = 2
+			return st.Catalog.PutProjection(ctx, "e1", p, 1)
 		}},
 		{"(*CatalogStore).UpdateEvent", func() error {
 			_, err := st.Catalog.UpdateEvent(ctx, "e1", func(e *catalog.Event) error { e.Name = "Renamed"; return nil })

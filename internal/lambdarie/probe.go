@@ -13,7 +13,7 @@ var templateParam = regexp.MustCompile(`\{([^}/]+)\}`)
 
 // Probe is the smallest event function fn takes, needing no data: for an
 // HTTP function a request to its first route without credentials or body,
-// for a queue consumer an empty batch, for a scheduled function the
+// for a queue or stream consumer an empty batch, for a scheduled function the
 // schedule's event, for a workflow task an empty input. It makes a function
 // start and answer, to measure its cold start or to check a binary answers
 // as the same code does in process.
@@ -31,6 +31,11 @@ func Probe(tp topology.Topology, fn string) []byte {
 	}
 	for _, q := range tp.Queues {
 		if q.Consumer == fn {
+			return []byte(`{"Records":[]}`)
+		}
+	}
+	for _, s := range tp.Streams {
+		if s.Consumer == fn {
 			return []byte(`{"Records":[]}`)
 		}
 	}

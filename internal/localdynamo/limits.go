@@ -36,12 +36,7 @@ func checkLimits(op string, body []byte) *TxError {
 			return invalid(msgItemTooLarge)
 		}
 	case "BatchWriteItem":
-		var in struct {
-			RequestItems map[string][]struct {
-				PutRequest    *struct{ Item map[string]json.RawMessage }
-				DeleteRequest *struct{ Key map[string]json.RawMessage }
-			}
-		}
+		var in batchWriteBody
 		if json.Unmarshal(body, &in) != nil {
 			return nil
 		}

@@ -41,6 +41,9 @@ type Options struct {
 	// Faults to inject (faults.go); the zero value injects none.
 	// TransactWriteItems' ClientRequestToken is honoured either way.
 	Faults Faults
+	// Feed, when set, receives the committed writes of the items it
+	// filters for (feed.go).
+	Feed *Feed
 }
 
 // Server is an http.Handler speaking the DynamoDB JSON 1.0 protocol.
@@ -53,11 +56,12 @@ type Server struct {
 	keysMu sync.Mutex
 	keys   map[string][]string // table|index -> key attribute names
 	guard  *guard
+	feed   *Feed
 }
 
 // New returns a server with no tables.
 func New(o Options) *Server {
-	s := &Server{mini: miniserver.NewServer(), native: o.NativeTransactions, keys: map[string][]string{}}
+	s := &Server{mini: miniserver.NewServer(), native: o.NativeTransactions, keys: map[string][]string{}, feed: o.Feed}
 	s.guard = newGuard(http.HandlerFunc(s.serve), o.Faults)
 	return s
 }
@@ -75,7 +79,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.describe(w, r, op)
 		return
 	}
-	if !inspected[op] {
+	if !inspected[op] && (s.feed == nil || !isWrite(op)) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		s.mini.ServeHTTP(w, r)
@@ -101,14 +105,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		status, out := s.call(op, body)
+		if status == http.StatusOK && s.feed != nil && isWrite(op) {
+			s.feed.feedWrites(writtenItems(op, body, s.keyNames), s.keyNames, s.readBack)
+		}
 		writeAnswer(w, status, out)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	status, out := s.transact(body)
+	if status == http.StatusOK && s.feed != nil {
+		if items, err := ParseTransaction(body, s.keyNames); err == nil {
+			written := make([]writtenItem, len(items))
+			for i, it := range items {
+				written[i] = writtenItem{it.Table, it.Key}
+			}
+			s.feed.feedWrites(written, s.keyNames, s.readBack)
+		}
+	}
 	writeAnswer(w, status, out)
 }
+
+// readBack reads an item for the feed; the caller holds the lock.
+func (s *Server) readBack(_ writtenItem, body []byte) (int, []byte) { return s.call("GetItem", body) }
 
 // inspected are the operations the front reads before minidyn does: the
 // writes AWS limits in size, transactions, which it runs itself, and

@@ -54,6 +54,28 @@ type Sharded struct {
 	// never removed), so an index query asks those shards only.
 	routesMu sync.RWMutex
 	routes   map[string]map[string]uint64
+
+	// feed, when set, receives the committed writes it filters for.
+	feed *Feed
+}
+
+// SetFeed makes the server publish committed writes to f (before it
+// serves requests).
+func (d *Sharded) SetFeed(f *Feed) { d.feed = f }
+
+// keyNames names a table's key attributes, for the feed.
+func (d *Sharded) keyNames(table string) ([]string, error) {
+	s, err := d.schema(table)
+	if err != nil {
+		return nil, err
+	}
+	return []string{s.pk, s.sk}, nil
+}
+
+// readBackOn reads an item for the feed on its shard; the caller holds the
+// shard's lock.
+func (d *Sharded) readBackOn(shard int) func(writtenItem, []byte) (int, []byte) {
+	return func(_ writtenItem, b []byte) (int, []byte) { return d.call(shard, "GetItem", b) }
 }
 
 type tableSchema struct {
@@ -304,14 +326,17 @@ func (d *Sharded) serve(op string, body []byte) (int, []byte) {
 		if err != nil {
 			return ddbError("ValidationException", err.Error())
 		}
-		if op == "GetItem" || op == "DeleteItem" {
+		if op == "GetItem" {
 			return d.shared(shard, op, body)
 		}
 		sch, _ := d.schema(in.TableName)
 		d.locks[shard].RLock()
 		defer d.locks[shard].RUnlock()
 		status, out := d.call(shard, op, body)
-		if status == http.StatusOK {
+		if status == http.StatusOK && d.feed != nil {
+			d.feed.feedWrites(writtenItems(op, body, d.keyNames), d.keyNames, d.readBackOn(shard))
+		}
+		if status == http.StatusOK && op != "DeleteItem" {
 			if op == "PutItem" {
 				d.route(sch, shard, in.Item)
 			} else if mentionsIndexKey(sch, body) {
@@ -485,6 +510,9 @@ func (d *Sharded) batchWrite(body []byte) (int, []byte) {
 		b, _ := json.Marshal(map[string]any{"RequestItems": items})
 		d.locks[shard].RLock()
 		status, out := d.call(shard, "BatchWriteItem", b)
+		if status == http.StatusOK && d.feed != nil {
+			d.feed.feedWrites(writtenItems("BatchWriteItem", b, d.keyNames), d.keyNames, d.readBackOn(shard))
+		}
 		if status == http.StatusOK {
 			for table, its := range puts[shard] {
 				if sch, err := d.schema(table); err == nil {
@@ -762,6 +790,11 @@ func (d *Sharded) transact(body []byte) (int, []byte) {
 	status, out := ApplyTransaction(items, func(i int, op string, b []byte) (int, []byte) { return d.call(shards[i], op, b) })
 	if status != http.StatusOK {
 		return status, out
+	}
+	if d.feed != nil {
+		for i, it := range items {
+			d.feed.feedWrites([]writtenItem{{it.Table, it.Key}}, d.keyNames, d.readBackOn(shards[i]))
+		}
 	}
 	for i, it := range items {
 		sch, err := d.schema(it.Table)

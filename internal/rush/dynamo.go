@@ -14,6 +14,7 @@ import (
 
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/localdynamo"
+	"github.com/stararena/stararena/internal/topology"
 )
 
 // dynamoServer is the embedded DynamoDB the simulation's stack talks to:
@@ -24,6 +25,9 @@ type dynamoServer struct {
 	srv   *http.Server
 	ops   *devstack.OpCounter
 	units *unitMeter
+	// feed carries the seat and GA writes to the stack's projector, as
+	// DynamoDB Streams does in AWS (ADR 18).
+	feed *localdynamo.Feed
 }
 
 // startDynamo starts the server: internal/localdynamo, the local stack's
@@ -34,13 +38,16 @@ func startDynamo(shards int) (*dynamoServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &dynamoServer{url: "http://" + ln.Addr().String(), ops: &devstack.OpCounter{}, units: &unitMeter{}}
+	d := &dynamoServer{url: "http://" + ln.Addr().String(), ops: &devstack.OpCounter{}, units: &unitMeter{},
+		feed: devstack.NewFeed(topology.Default())}
 	var backend http.Handler
 	if shards > 1 {
-		backend = localdynamo.NewSharded(shards)
+		sh := localdynamo.NewSharded(shards)
+		sh.SetFeed(d.feed)
+		backend = sh
 	} else {
 		native := os.Getenv("LOCAL_DDB_TRANSACTIONS") == "native"
-		backend = localdynamo.New(localdynamo.Options{NativeTransactions: native})
+		backend = localdynamo.New(localdynamo.Options{NativeTransactions: native, Feed: d.feed})
 	}
 	h := d.ops.Wrap(d.units.wrap(backend))
 	d.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}

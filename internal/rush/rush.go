@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	appCfg.DynamoEndpoint, appCfg.LogLevel, appCfg.AdmissionTTL = ddb.url, slog.LevelInfo, cfg.AdmissionTTL
 	appCfg.HealthHoldP99 = cfg.HealthHoldP99
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg,
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg, Feed: ddb.feed,
 		TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery, DeadlineScale: rushDeadlineScale,
 		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: auth.AlgES256,
 		Tasks: func(ts *workflow.Tasks) {

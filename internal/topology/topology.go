@@ -271,6 +271,26 @@ type Queue struct {
 	MaxReceiveCount   int // deliveries before a message goes to the DLQ
 }
 
+// Stream feeds Consumer the change records of a table (DynamoDB Streams,
+// NEW_IMAGE, through an event source mapping; locally the embedded
+// server's feed, internal/localdynamo): only records of items whose
+// partition key starts with one of KeyPrefixes (the mapping's filter, so
+// the function is not invoked for every write), at most BatchSize per
+// invocation, after up to MaxBatchingWindow of gathering. A batch that
+// fails is split in two (bisect) and retried from the first record the
+// function reports failed (partial batch response), at most MaxRetries
+// times; what still fails goes to the stream's dead-letter queue (the
+// mapping's on-failure destination: the records' positions, not their
+// data).
+type Stream struct {
+	Table             string
+	Consumer          string
+	KeyPrefixes       []string
+	BatchSize         int
+	MaxBatchingWindow time.Duration
+	MaxRetries        int
+}
+
 // StateMachine is a Step Functions Standard state machine defined by an ASL
 // JSON file; Functions are the tasks it may invoke.
 type StateMachine struct {
@@ -325,7 +345,13 @@ type Topology struct {
 	Schedules     []Schedule
 	StateMachines []StateMachine
 	Tables        []Table
+	Streams       []Stream
 }
+
+// AvailabilityRepair is how long a projection maintained by the projector
+// serves before a reader rebuilds it from every seat, which bounds a drift
+// the projector missed (ADR 18).
+const AvailabilityRepair = 5 * time.Minute
 
 // Body limits (internal/limits declares them with the API).
 const (
@@ -361,11 +387,12 @@ var (
 func Default() Topology {
 	return Topology{
 		Functions: []Function{
-			// The availability read rebuilds the cached projection (a lease
-			// and the projection items, all under EVENT#): the only writes.
+			// The availability read rebuilds a missing or due projection (a
+			// lease and the projection items, all under EVENT#): the only
+			// writes.
 			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
-					Write: true, BatchWrite: true, WritePrefixes: []string{"EVENT#"}}}},
+					Write: true, WritePrefixes: []string{"EVENT#"}}}},
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, BotLevel: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
@@ -380,7 +407,7 @@ func Default() Topology {
 			{Name: "holds", Description: "Seat and GA holds (the purchase path)", MemoryMB: 1024, Timeout: 10 * time.Second, ReservedConcurrency: 200,
 				Env: []string{"EVENT_CACHE_TTL"},
 				Access: Access{Secrets: admissionKeys, Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true},
-					Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true}}},
+					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			// A fan's cancel releases seats in one transaction; the only
 			// single-item write is the payment rate limit's counter (IAM
 			// cannot scope it to RATE# next to Transact: write prefixes and
@@ -431,6 +458,10 @@ func Default() Topology {
 				Env: []string{"ADMISSION_TTL", "INLET_EVERY", "INLET_INVENTORY_FACTOR", "HEALTH_HOLD_P99", "HEALTH_ERROR_RATE", "HEALTH_THROTTLE_RATE"},
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
 					Indexes: []string{"gsi1", "gsi2"}, WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#", "QSTATS#"}}}},
+			// Keeps the availability projections (EVENT# AVAIL# items, its
+			// only writes) from the seat and GA shard change records (ADR 18).
+			{Name: "projector", Description: "Applies seat and GA changes to the availability projections", MemoryMB: 512, Timeout: 30 * time.Second,
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"EVENT#"}}}},
 			// Sends each queued cause's message once: the MAIL# marker is
 			// its only write. It reads the ticket keys to render the codes.
 			{Name: "mailer", Description: "Sends queued email (order confirmations) once each through SES", MemoryMB: 256, Timeout: 30 * time.Second,
@@ -552,6 +583,14 @@ func Default() Topology {
 			{Name: "reconcile", Function: "reconciler", Every: time.Minute},
 			{Name: "inlet", Function: "inlet", Every: 2 * time.Second},
 		},
+		// Seat and GA shard items only: the projector is invoked for what
+		// changes availability, not for every order, place or counter
+		// write. A one-second window gathers a rush's changes into few
+		// projection writes; freshness is the stream's lag plus the window.
+		Streams: []Stream{{
+			Table: MainTable, Consumer: "projector", KeyPrefixes: []string{"SEAT#", "GA#"},
+			BatchSize: 500, MaxBatchingWindow: time.Second, MaxRetries: 10,
+		}},
 		StateMachines: []StateMachine{{
 			Name:       OrderWorkflow,
 			Definition: "internal/workflow/order.asl.json",
@@ -632,6 +671,21 @@ func (t Topology) Validate() error {
 		}
 		if q.VisibilityTimeout <= 0 || q.MaxReceiveCount < 1 || q.BatchSize < 1 {
 			errs = append(errs, fmt.Sprintf("queue %q: visibility, receive count and batch size must be set", q.Name))
+		}
+	}
+	streamTables := map[string]bool{}
+	for _, tb := range t.Tables {
+		streamTables[tb.LogicalName] = true
+	}
+	for _, st := range t.Streams {
+		if !fns[st.Consumer] || !streamTables[st.Table] {
+			errs = append(errs, fmt.Sprintf("stream of %q: unknown table or consumer %q", st.Table, st.Consumer))
+		}
+		// A mapping takes 1-10,000 records a batch and a window of at most
+		// 300 s in whole seconds; a filter keeps it to what it needs.
+		if st.BatchSize < 1 || st.BatchSize > 10000 || st.MaxBatchingWindow > 300*time.Second ||
+			st.MaxBatchingWindow%time.Second != 0 || len(st.KeyPrefixes) == 0 || st.MaxRetries < 0 || st.MaxRetries > 10000 {
+			errs = append(errs, fmt.Sprintf("stream of %q to %q: batch, window, retries or filter out of range", st.Table, st.Consumer))
 		}
 	}
 	keys := map[string]bool{}

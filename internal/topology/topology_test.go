@@ -68,13 +68,16 @@ func TestEveryFunctionServesSomething(t *testing.T) {
 		for _, s := range tp.Schedules {
 			used = used || s.Function == f.Name
 		}
+		for _, s := range tp.Streams {
+			used = used || s.Consumer == f.Name
+		}
 		for _, m := range tp.StateMachines {
 			for _, n := range m.Functions {
 				used = used || n == f.Name
 			}
 		}
 		if !used {
-			t.Errorf("function %s has no route, queue, schedule or state machine", f.Name)
+			t.Errorf("function %s has no route, queue, schedule, stream or state machine", f.Name)
 		}
 	}
 }

@@ -268,9 +268,21 @@ func probe(t *testing.T, st *devstack.Stack, tp topology.Topology, fn string, bi
 		sameJSON(t, want, binary(t, fn, payload))
 		return
 	}
+	if fn == "projector" {
+		var batch events.DynamoDBEvent
+		if err := json.Unmarshal(payload, &batch); err != nil {
+			t.Fatal(err)
+		}
+		want, err := st.App.Projector.HandleStream(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, want, binary(t, fn, payload))
+		return
+	}
 	task, err := st.App.Task(fn)
 	if err != nil {
-		t.Fatalf("%s is no HTTP, queue or task function: %v", fn, err)
+		t.Fatalf("%s is no HTTP, queue, stream or task function: %v", fn, err)
 	}
 	_, werr := task(ctx, payload)
 	if werr == nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/fault"
 )
 
 // RunCatalogStore is the catalog.Store suite.
@@ -110,13 +111,18 @@ func RunCatalogStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		st := newStores(t)
 		ev := mustEvent(t, st, "e1")
 		ps := catalog.InitialProjections(&ev, Now)
-		ps[0].Held, ps[0].Available = 1, ps[0].Available-1
-		if err := st.Catalog.SaveProjections(ctx, "e1", ps); err != nil {
+		p := ps[0]
+		p.Held, p.Available, p.Version = 1, p.Available-1, 2
+		if err := st.Catalog.PutProjection(ctx, "e1", p, 1); err != nil {
 			t.Fatal(err)
 		}
-		got, err := st.Catalog.Projections(ctx, "e1", []string{ps[0].Section})
-		if err != nil || len(got) != 1 || got[0].Held != 1 || got[0].Available != ps[0].Available {
-			t.Fatalf("Projections = %+v, %v; want %+v", got, err, ps[0])
+		got, err := st.Catalog.Projections(ctx, "e1", []string{p.Section})
+		if err != nil || len(got) != 1 || got[0].Held != 1 || got[0].Available != p.Available || got[0].Version != 2 {
+			t.Fatalf("Projections = %+v, %v; want %+v", got, err, p)
+		}
+		// A writer that read version 1 lost to the write above.
+		if err := st.Catalog.PutProjection(ctx, "e1", ps[0], 1); !fault.Is(err, fault.Contention) {
+			t.Fatalf("PutProjection on a stale version = %v; want contention", err)
 		}
 	})
 }
