@@ -20,6 +20,7 @@ import (
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/awsconf"
 
+	"github.com/stararena/stararena/internal/cancellation"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
@@ -65,6 +66,8 @@ type Options struct {
 	// MailSender replaces the configuration's sender (the local stack's
 	// capture).
 	MailSender mail.Sender
+	// CancelBudget bounds one pass of a cancellation's saga (0: default).
+	CancelBudget time.Duration
 }
 
 // App holds the built services.
@@ -86,6 +89,9 @@ type App struct {
 	Webhooks   *checkout.Webhooks
 	Tasks      *workflow.Tasks
 	Reconciler *reconcile.Service
+	// Cancellation cancels events and drives their refunds (run by the
+	// reconciler function's schedule).
+	Cancellation *cancellation.Service
 	// Tenancy checks every staff route against the organization's roles
 	// and keeps its audit log.
 	Tenancy  *tenancy.Service
@@ -188,6 +194,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Tasks.Mail = mailQueueRef{a}
+	a.Cancellation = cancellation.New(a.Stores.Cancellation, a.Catalog, a.Orders, a.Inventory, mailQueueRef{a},
+		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget})
 	return a, nil
 }
 
@@ -284,13 +292,15 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
-			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale}, a.Clock, a.Log)
+			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale,
+				Cancellation: a.Cancellation}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
 	case "holds":
 		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
 	case "orders":
-		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets, a.Log)
+		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets,
+			&cancellation.OnRequest{Orders: a.Inventory, Events: a.Catalog, Refunds: a.Orders, Clock: a.Clock}, a.Log)
 	case "queue":
 		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
 	case "checkin":

@@ -3,9 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stararena/stararena/internal/reconcile"
 )
 
 // ScheduledFunction is the handler of a function that an EventBridge
@@ -41,7 +45,36 @@ func (a *App) ReconcilerFunction() (func(ctx context.Context, raw json.RawMessag
 			}
 			return fn.Handle(ctx, ev)
 		}
-		reports, err := a.Reconciler.RunAll(ctx)
-		return map[string]any{"events": len(reports)}, err
+		var g errgroup.Group
+		var reports []reconcile.Report
+		var passes int
+		g.Go(func() (err error) { reports, err = a.Reconciler.RunAll(ctx); return err })
+		g.Go(func() (err error) { passes, err = a.RunCancellations(ctx); return err })
+		err := g.Wait()
+		return map[string]any{"events": len(reports), "cancellations": passes}, err
 	}, nil
+}
+
+// RunCancellations gives every cancelled upcoming event one pass of its
+// cancellation saga (one at a time: each pass is paced to the provider's
+// refund rate, and passes of several events at once would add up). It
+// answers how many passes ran; the first error ends none of the others.
+func (a *App) RunCancellations(ctx context.Context) (int, error) {
+	evs, err := a.Catalog.Live(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("cancellations: %w", err)
+	}
+	var errs []error
+	n := 0
+	for i := range evs {
+		if evs[i].Cancelled == nil {
+			continue
+		}
+		n++
+		if _, err := a.Cancellation.Run(ctx, &evs[i]); err != nil {
+			a.Log.WarnContext(ctx, "cancellation pass failed; the next run resumes it", "eventId", evs[i].ID, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
 }

@@ -55,6 +55,9 @@ type (
 	MailStore struct{ base }
 	// PresaleStore holds presale codes and who redeemed them.
 	PresaleStore struct{ base }
+	// CancellationStore holds the cancellation saga's progress and reads
+	// the event's orders for it.
+	CancellationStore struct{ base }
 )
 
 var (
@@ -104,6 +107,7 @@ type Stores struct {
 	Tenancy        *TenancyStore
 	Mail           *MailStore
 	Presale        *PresaleStore
+	Cancellation   *CancellationStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -126,5 +130,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		Tenancy:        &TenancyStore{b},
 		Mail:           &MailStore{b},
 		Presale:        &PresaleStore{b},
+		Cancellation:   &CancellationStore{b},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/cancellation"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
@@ -28,6 +29,8 @@ type Staff struct {
 	Orders  OrderReader
 	Tickets *tickets.Service
 	Presale *presale.Service
+	// Cancellation cancels events and reports the refunds' progress.
+	Cancellation *cancellation.Service
 }
 
 // OrderReader reads any order (orders.Service).

@@ -23,10 +23,22 @@ const (
 	// OrderConfirmation: the order is ISSUED; the message carries its
 	// tickets.
 	OrderConfirmation Kind = "order-confirmation"
+	// EventCancelled: the event is cancelled and the order refunded
+	// (internal/cancellation).
+	EventCancelled Kind = "event-cancelled"
+	// EventPostponed: the event has a new date; the tickets stay valid
+	// and the buyer may ask for a refund until the organizer's deadline.
+	EventPostponed Kind = "event-postponed"
 )
 
 // Known reports whether k is a kind the mailer renders.
-func (k Kind) Known() bool { return k == OrderConfirmation }
+func (k Kind) Known() bool {
+	switch k {
+	case OrderConfirmation, EventCancelled, EventPostponed:
+		return true
+	}
+	return false
+}
 
 // Request is one cause on the mail queue.
 type Request struct {

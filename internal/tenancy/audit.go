@@ -18,6 +18,8 @@ const (
 	ActionCreateEvent Action = "event.create"
 	ActionSale        Action = "event.sale" // open, pause, close, rate change
 	ActionPresale     Action = "event.presale-codes"
+	ActionCancel      Action = "event.cancel"
+	ActionPostpone    Action = "event.postpone"
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"
