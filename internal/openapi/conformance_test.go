@@ -174,6 +174,7 @@ func TestConformance(t *testing.T) {
 	c.refund(st, org)
 	c.waitroom(st, org)
 	c.presale(org, fan)
+	c.cancellation(st, org)
 
 	// Every operation answered, and every documented status but the few a
 	// healthy stack cannot be made to answer was seen.
@@ -224,6 +225,13 @@ var unproducible = map[string][]string{
 	// UNAVAILABLE: the event kept changing under the presale window's
 	// retries, or DynamoDB throttled the codes' writes.
 	"POST /admin/v1/events/{eventId}/presale-codes": {"503"},
+	// UNAVAILABLE: the event kept changing under the cancel's or the
+	// postponement's retries; the store failed the progress's read; the
+	// order kept changing under the buyer's refund.
+	"POST /admin/v1/events/{eventId}/cancel":      {"503"},
+	"GET /admin/v1/events/{eventId}/cancellation": {"503"},
+	"POST /admin/v1/events/{eventId}/postpone":    {"503"},
+	"POST /v1/orders/{orderId}/refund":            {"503"},
 }
 
 // call is one request of the conformance test.
