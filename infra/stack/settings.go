@@ -65,6 +65,9 @@ type Settings struct {
 	// "healthThrottleRate" (0.01) are the inlet's other thresholds.
 	HoldP99                             time.Duration
 	HealthErrorRate, HealthThrottleRate float64
+	// CancelRefundsPerSecond paces an event cancellation's refunds
+	// (context cancelRefundsPerSecond; ADR 20).
+	CancelRefundsPerSecond float64
 	// Payments turns deployable payment providers on, with context keys
 	// named after each provider in the registry (internal/payments/
 	// providers); for Stripe:
@@ -153,23 +156,24 @@ const defaultMailDomain = "stararena.example"
 // DefaultSettings are the settings with no context at all.
 func DefaultSettings() Settings {
 	return Settings{
-		Region:               "us-east-1",
-		Edge:                 true,
-		AdmissionTTL:         10 * time.Minute,
-		EventCacheTTL:        2 * time.Second,
-		InletEvery:           2 * time.Second,
-		InletInventoryFactor: 1,
-		HoldP99:              time.Second,
-		HealthErrorRate:      0.02,
-		HealthThrottleRate:   0.01,
-		LogRetentionDays:     30,
-		WafJoinsPerMinute:    30,
-		WafRequestsPerIP:     20000,
-		WafJoinCheck:         WafJoinChallenge,
-		APIJoinRate:          10000,
-		APIJoinBurst:         5000,
-		Nag:                  true,
-		MailDomain:           defaultMailDomain,
+		Region:                 "us-east-1",
+		Edge:                   true,
+		AdmissionTTL:           10 * time.Minute,
+		EventCacheTTL:          2 * time.Second,
+		InletEvery:             2 * time.Second,
+		InletInventoryFactor:   1,
+		HoldP99:                time.Second,
+		HealthErrorRate:        0.02,
+		CancelRefundsPerSecond: 20,
+		HealthThrottleRate:     0.01,
+		LogRetentionDays:       30,
+		WafJoinsPerMinute:      30,
+		WafRequestsPerIP:       20000,
+		WafJoinCheck:           WafJoinChallenge,
+		APIJoinRate:            10000,
+		APIJoinBurst:           5000,
+		Nag:                    true,
+		MailDomain:             defaultMailDomain,
 	}
 }
 
@@ -236,6 +240,7 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	set(dur(get("holdP99"), "holdP99", &s.HoldP99))
 	set(float(get("inletInventoryFactor"), "inletInventoryFactor", &s.InletInventoryFactor))
 	set(float(get("healthErrorRate"), "healthErrorRate", &s.HealthErrorRate))
+	set(float(get("cancelRefundsPerSecond"), "cancelRefundsPerSecond", &s.CancelRefundsPerSecond))
 	set(float(get("healthThrottleRate"), "healthThrottleRate", &s.HealthThrottleRate))
 	if err != nil {
 		return Settings{}, err
@@ -270,6 +275,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: inletEvery %s: between 500ms and 1m", s.InletEvery)
 	case s.HoldP99 < 10*time.Millisecond || s.HoldP99 > time.Minute:
 		return fmt.Errorf("settings: holdP99 %s: between 10ms and 1m", s.HoldP99)
+	case s.CancelRefundsPerSecond < 0.1 || s.CancelRefundsPerSecond > 100:
+		return fmt.Errorf("settings: cancelRefundsPerSecond %g: between 0.1 and 100", s.CancelRefundsPerSecond)
 	case s.InletInventoryFactor < 0.1 || s.InletInventoryFactor > 10:
 		return fmt.Errorf("settings: inletInventoryFactor %g: between 0.1 and 10", s.InletInventoryFactor)
 	case s.HealthErrorRate < 0.0001 || s.HealthErrorRate > 1, s.HealthThrottleRate < 0.0001 || s.HealthThrottleRate > 1:
@@ -363,6 +370,8 @@ func (s Settings) envValue(name string) (string, bool) {
 		return strconv.FormatFloat(s.HealthErrorRate, 'g', -1, 64), true
 	case "HEALTH_THROTTLE_RATE":
 		return strconv.FormatFloat(s.HealthThrottleRate, 'g', -1, 64), true
+	case "CANCEL_REFUNDS_PER_SECOND":
+		return strconv.FormatFloat(s.CancelRefundsPerSecond, 'g', -1, 64), true
 	}
 	return "", false
 }

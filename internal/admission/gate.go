@@ -90,6 +90,9 @@ func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Re
 	if err != nil {
 		return "", Claims{}, err
 	}
+	if ev.Cancelled != nil {
+		return "", Claims{}, ev.ErrCancelled()
+	}
 	st := ev.SaleState(g.o.Clock.Now())
 	if st != catalog.SaleOpen && st != catalog.SalePresale {
 		return "", Claims{}, notOpen(&ev, st)

@@ -22,6 +22,7 @@ import (
 	"github.com/stararena/stararena/internal/awsconf"
 	"github.com/stararena/stararena/internal/botlevel"
 
+	"github.com/stararena/stararena/internal/cancellation"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
@@ -72,6 +73,8 @@ type Options struct {
 	// BotLevel is where events' bot levels take effect (the local stack's
 	// CDN stand-in); else the configuration's WAF pattern set, if any.
 	BotLevel botlevel.Edge
+	// CancelBudget bounds one pass of a cancellation's saga (0: default).
+	CancelBudget time.Duration
 }
 
 // App holds the built services.
@@ -93,6 +96,9 @@ type App struct {
 	Webhooks   *checkout.Webhooks
 	Tasks      *workflow.Tasks
 	Reconciler *reconcile.Service
+	// Cancellation cancels events and drives their refunds (run by the
+	// reconciler function's schedule).
+	Cancellation *cancellation.Service
 	// Tenancy checks every staff route against the organization's roles
 	// and keeps its audit log.
 	Tenancy  *tenancy.Service
@@ -217,6 +223,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Tasks.Mail = mailQueueRef{a}
+	a.Cancellation = cancellation.New(a.Stores.Cancellation, a.Catalog, a.Orders, a.Inventory, mailQueueRef{a},
+		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget})
 	return a, nil
 }
 
@@ -313,13 +321,15 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
-			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel, Waitlist: a.Waitlist}, a.Clock, a.Log)
+			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel, Waitlist: a.Waitlist,
+				Cancellation: a.Cancellation}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Waitlist, a.Metrics, a.Log)
 	case "holds":
 		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
 	case "orders":
-		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets, a.Log)
+		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets,
+			&cancellation.OnRequest{Orders: a.Inventory, Events: a.Catalog, Refunds: a.Orders, Clock: a.Clock}, a.Log)
 	case "queue":
 		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
 	case "checkin":

@@ -104,6 +104,10 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		MaxTickets: func(ctx context.Context, id string) (int, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.MaxTicketsPerAccount, err
+		},
+		EventCancelled: func(ctx context.Context, id string) (bool, error) {
+			ev, err := a.Catalog.Get(ctx, id)
+			return ev.Cancelled != nil, err
 		}})
 	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Stores.ProviderEvents, a.Orders, a.Clock, a.Log)
 	a.Tasks = &workflow.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: a.Providers,

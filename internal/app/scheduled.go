@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/waitlist"
@@ -45,9 +46,23 @@ func (a *App) ReconcilerFunction() (func(ctx context.Context, raw json.RawMessag
 			}
 			return fn.Handle(ctx, ev)
 		}
-		reports, offers, err := a.RunSchedule(ctx)
-		return map[string]any{"events": len(reports), "waitlistSweeps": len(offers)}, err
+		return a.RunScheduled(ctx)
 	}, nil
+}
+
+// RunScheduled is what the reconciler's schedule does each minute, in AWS
+// and in the local stack alike: the repairs and the waiting lists' offers,
+// and beside them the cancellation sagas' passes (paced to the provider's
+// refund rate, so they must not hold back the repairs).
+func (a *App) RunScheduled(ctx context.Context) (map[string]any, error) {
+	var g errgroup.Group
+	var reports []reconcile.Report
+	var offers []waitlist.SweepResult
+	var passes int
+	g.Go(func() (err error) { reports, offers, err = a.RunSchedule(ctx); return err })
+	g.Go(func() (err error) { passes, err = a.RunCancellations(ctx); return err })
+	err := g.Wait()
+	return map[string]any{"events": len(reports), "waitlistSweeps": len(offers), "cancellations": passes}, err
 }
 
 // RunSchedule is one run of the reconciler's schedule: repairs first, so
@@ -60,4 +75,28 @@ func (a *App) RunSchedule(ctx context.Context) ([]reconcile.Report, []waitlist.S
 		a.Log.ErrorContext(ctx, "waiting list sweep failed", "err", werr)
 	}
 	return reports, sweeps, errors.Join(rerr, werr)
+}
+
+// RunCancellations gives every cancelled upcoming event one pass of its
+// cancellation saga (one at a time: each pass is paced to the provider's
+// refund rate, and passes of several events at once would add up). It
+// answers how many passes ran; the first error ends none of the others.
+func (a *App) RunCancellations(ctx context.Context) (int, error) {
+	evs, err := a.Catalog.Live(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("cancellations: %w", err)
+	}
+	var errs []error
+	n := 0
+	for i := range evs {
+		if evs[i].Cancelled == nil {
+			continue
+		}
+		n++
+		if _, err := a.Cancellation.Run(ctx, &evs[i]); err != nil {
+			a.Log.WarnContext(ctx, "cancellation pass failed; the next run resumes it", "eventId", evs[i].ID, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
 }

@@ -51,6 +51,12 @@ const (
 	QueueRequired      Code = "QUEUE_REQUIRED" // admission needs a served queue position
 	SaleNotOpen        Code = "SALE_NOT_OPEN"
 	InvalidStateChange Code = "INVALID_STATE"
+	// EventCancelled: the organizer cancelled the event; nothing of it is
+	// sold any more (internal/cancellation).
+	EventCancelled Code = "EVENT_CANCELLED"
+	// RefundWindowClosed: a fan asked for a postponed event's refund after
+	// the window the organizer set.
+	RefundWindowClosed Code = "REFUND_WINDOW_CLOSED"
 	// Presale codes (ADR 23): the presale window admits only fans with a
 	// code; unknown covers malformed too, so a guess learns nothing.
 	PresaleCodeRequired  Code = "PRESALE_CODE_REQUIRED"
@@ -90,6 +96,8 @@ var statuses = map[Code]int{
 	QueueRequired:           http.StatusConflict,
 	SaleNotOpen:             http.StatusConflict,
 	InvalidStateChange:      http.StatusConflict,
+	EventCancelled:          http.StatusConflict,
+	RefundWindowClosed:      http.StatusConflict,
 	PresaleCodeRequired:     http.StatusForbidden,
 	PresaleCodeUnknown:      http.StatusForbidden,
 	PresaleCodeExhausted:    http.StatusConflict,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/pricing"
 )
 
@@ -30,6 +31,9 @@ const (
 	SaleOpen    = "OPEN"
 	SalePaused  = "PAUSED"
 	SaleClosed  = "CLOSED"
+	// SaleCancelled: the organizer cancelled the event (internal/
+	// cancellation); it overrides every other state and never ends.
+	SaleCancelled = "CANCELLED"
 )
 
 // Row is one row of numbered seats; seat numbers run 1..Seats.
@@ -92,6 +96,28 @@ type Event struct {
 	// on top of, or within, its prices (ADR 26). Nil for events that charge
 	// the face value only.
 	Pricing *pricing.Pricing `json:"pricing,omitempty"`
+	// Cancelled is set, once and for good, when the organizer cancels the
+	// event: the sale is over and every paid order is refunded.
+	Cancelled *Cancellation `json:"cancelled,omitempty"`
+	// Postponed is set when the organizer moves the event to a new date:
+	// tickets stay valid, and buyers may ask for a refund until
+	// RefundUntil.
+	Postponed *Postponement `json:"postponed,omitempty"`
+}
+
+// Cancellation is who cancelled an event, when and why (told to fans).
+type Cancellation struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+}
+
+// Postponement is the last move of an event's date.
+type Postponement struct {
+	At          time.Time `json:"at"`
+	By          string    `json:"by"`
+	From        time.Time `json:"from"`
+	RefundUntil time.Time `json:"refundUntil"`
 }
 
 // Presale is an event's presale window: from OpensAt until saleOpensAt.
@@ -111,6 +137,9 @@ func (e *Event) Owner() string {
 
 // SaleState is the state a fan sees at now.
 func (e *Event) SaleState(now time.Time) string {
+	if e.Cancelled != nil {
+		return SaleCancelled
+	}
 	switch e.Sale.Status {
 	case SaleOpen, SalePaused, SaleClosed:
 		return e.Sale.Status
@@ -178,4 +207,11 @@ type Availability struct {
 	AsOf     time.Time             `json:"asOf"`
 	Sections []SectionAvailability `json:"sections"`
 	Seats    map[string]string     `json:"seats"`
+}
+
+// ErrCancelled is EVENT_CANCELLED for e: what every sale path answers once
+// the event is cancelled.
+func (e *Event) ErrCancelled() error {
+	return apperr.New(apperr.EventCancelled, "%s was cancelled: %s", e.Name, e.Cancelled.Reason).
+		With("cancelledAt", e.Cancelled.At)
 }

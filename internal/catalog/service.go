@@ -477,6 +477,9 @@ func (s *Service) SetPresale(ctx context.Context, id string, opensAt time.Time) 
 	}
 	now := s.clock.Now()
 	ev, err := s.store.UpdateEvent(ctx, id, func(ev *Event) error {
+		if ev.Cancelled != nil {
+			return ev.ErrCancelled()
+		}
 		switch ev.Sale.Status {
 		case SaleOpen, SalePaused, SaleClosed:
 			return apperr.New(apperr.InvalidStateChange, "the sale is %s: a presale comes before it opens", ev.Sale.Status)
@@ -521,6 +524,9 @@ func (s *Service) ControlSale(ctx context.Context, id string, req SaleRequest, b
 	}
 	now := s.clock.Now()
 	ev, err := s.store.UpdateEvent(ctx, id, func(ev *Event) error {
+		if ev.Cancelled != nil {
+			return ev.ErrCancelled()
+		}
 		if ev.Sale.Status == SaleClosed && req.Action != ActionClose {
 			return apperr.New(apperr.InvalidStateChange, "the sale is closed for good")
 		}

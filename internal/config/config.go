@@ -35,6 +35,9 @@ type Config struct {
 	// EventCacheTTL is how long the purchase path keeps an event document
 	// per instance (EVENT_CACHE_TTL, default 2s; see catalog.CachedEvents).
 	EventCacheTTL time.Duration
+	// CancelRefundsPerSecond paces an event cancellation's refunds
+	// (CANCEL_REFUNDS_PER_SECOND, default 20; ADR 20).
+	CancelRefundsPerSecond float64
 	// AdmissionKeys is the admission signing keyring document
 	// (ADMISSION_KEYS); AdmissionKeysSecret names a Secrets Manager secret
 	// holding it (ADMISSION_KEYS_SECRET_ARN). With neither, a key is
@@ -136,7 +139,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		}
 		c.AdmissionTTL = d
 	}
-	c.InletEvery, c.InletInventoryFactor = 2*time.Second, 1
+	c.InletEvery, c.InletInventoryFactor, c.CancelRefundsPerSecond = 2*time.Second, 1, 20
 	c.EventCacheTTL = 2 * time.Second
 	if err := duration(getenv, "EVENT_CACHE_TTL", &c.EventCacheTTL, time.Millisecond, 30*time.Second); err != nil {
 		return Config{}, err
@@ -156,6 +159,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		{"INLET_INVENTORY_FACTOR", &c.InletInventoryFactor, 0.1, 10},
 		{"HEALTH_ERROR_RATE", &c.HealthErrorRate, 0.0001, 1},
 		{"HEALTH_THROTTLE_RATE", &c.HealthThrottleRate, 0.0001, 1},
+		{"CANCEL_REFUNDS_PER_SECOND", &c.CancelRefundsPerSecond, 0.1, 100},
 	} {
 		if v := strings.TrimSpace(getenv(f.name)); v != "" {
 			x, err := strconv.ParseFloat(v, 64)

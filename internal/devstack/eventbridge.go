@@ -67,7 +67,7 @@ func (st *Stack) ScheduledTick(function string) func(context.Context) error {
 	switch function {
 	case "reconciler":
 		return func(ctx context.Context) error {
-			_, _, err := st.App.RunSchedule(ctx)
+			_, err := st.App.RunScheduled(ctx)
 			return err
 		}
 	case "inlet":

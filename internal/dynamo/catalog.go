@@ -501,12 +501,23 @@ func (st *CatalogStore) updateEventOnce(ctx context.Context, id string, change f
 		return catalog.Event{}, fmt.Errorf("encode event: %w", err)
 	}
 	v := num(out.Item, "version")
+	update, values := "SET doc = :d, version = :next", item{":v": n(v), ":next": n(v + 1), ":d": s(string(doc))}
+	if _, gsk := eventsByStart(ev.StartsAt, ev.ID); gsk != str(out.Item, "gsi1sk") {
+		// A postponed event moves in the listings by start time.
+		update += ", gsi1sk = :g1"
+		values[":g1"] = s(gsk)
+		if ev.Org != "" {
+			_, osk := orgEventsByStart(ev.Org, ev.StartsAt, ev.ID)
+			update += ", gsi2sk = :g2"
+			values[":g2"] = s(osk)
+		}
+	}
 	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(st.table),
 		Key:                       eventKey(id),
 		ConditionExpression:       aws.String("version = :v"),
-		UpdateExpression:          aws.String("SET doc = :d, version = :next"),
-		ExpressionAttributeValues: item{":v": n(v), ":next": n(v + 1), ":d": s(string(doc))},
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeValues: values,
 	})
 	if kindOf(err) == fault.ConditionFailed {
 		return catalog.Event{}, fault.E(op, fault.Contention, err) // another organizer wrote first

@@ -29,6 +29,7 @@ import (
 //	EVENT#<id>                    AVAIL_LEASE               who may rebuild the projections, until when
 //	EVENT#<id>                    QUEUE                     the waiting room's queue state (inlet), version
 //	EVENT#<id>                    RECONCILE                 the last reconciliation report
+//	EVENT#<id>                    CANCELLATION              the cancellation saga's progress and its pass lease (cancel.go)
 //	SEAT#<event>#<seat>           SEAT                      one reserved seat: state, orderId, version (own
 //	                                                        partition: holds on different seats never share one)
 //	HELDSEAT#<event>#<seat>       HELD                      marker of a HELD seat: seatId, orderId; written and
@@ -201,6 +202,7 @@ const (
 	skAvailLease  = "AVAIL_LEASE"
 	skQueue       = "QUEUE"
 	skReconcile   = "RECONCILE"
+	skCancel      = "CANCELLATION"
 	skAvail       = "AVAIL#"
 	skSeat        = "SEAT"
 	skHeld        = "HELD"
@@ -293,6 +295,7 @@ func projectionSection(sk string) string         { return keyUnescaper.Replace(s
 func leaseKey(eventID string) item               { return key(eventPK(eventID), skAvailLease) }
 func queueStateKey(eventID string) item          { return key(eventPK(eventID), skQueue) }
 func reconcileReportKey(eventID string) item     { return key(eventPK(eventID), skReconcile) }
+func cancellationKey(eventID string) item        { return key(eventPK(eventID), skCancel) }
 func gaShardKey(eventID, sec string, n int) item { return key(gaShardPK(eventID, sec, n), skGA) }
 func orderKey(id string) item                    { return key(orderPK(id), skOrder) }
 func admissionKey(jti string) item               { return key(admissionPK(jti), skUsed) }

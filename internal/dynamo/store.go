@@ -57,6 +57,9 @@ type (
 	PresaleStore struct{ base }
 	// WaitlistStore holds the waiting lists after sell-out.
 	WaitlistStore struct{ base }
+	// CancellationStore holds the cancellation saga's progress and reads
+	// the event's orders for it.
+	CancellationStore struct{ base }
 )
 
 var (
@@ -107,6 +110,7 @@ type Stores struct {
 	Mail           *MailStore
 	Presale        *PresaleStore
 	Waitlist       *WaitlistStore
+	Cancellation   *CancellationStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -130,5 +134,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		Mail:           &MailStore{b},
 		Presale:        &PresaleStore{b},
 		Waitlist:       &WaitlistStore{b},
+		Cancellation:   &CancellationStore{b},
 	}
 }

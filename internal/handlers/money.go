@@ -27,8 +27,9 @@ import (
 
 // Orders builds the "orders" function: a fan's own orders, payments and
 // tickets. payLimit bounds one account's payment requests.
-func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit inventory.Limiter, tk *tickets.Service, log *slog.Logger) (*httpapi.Function, error) {
+func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit inventory.Limiter, tk *tickets.Service, br BuyerRefunder, log *slog.Logger) (*httpapi.Function, error) {
 	return httpapi.NewFunction("orders", tp, map[string]httpapi.Handler{
+		"POST /v1/orders/{orderId}/refund": buyerRefund(br),
 		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
 			if err != nil {

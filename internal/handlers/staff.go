@@ -11,6 +11,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/botlevel"
+	"github.com/stararena/stararena/internal/cancellation"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
@@ -34,6 +35,8 @@ type Staff struct {
 	BotLevel *botlevel.Service
 	// Waitlist is the events' waiting lists after sell-out.
 	Waitlist *waitlist.Service
+	// Cancellation cancels events and reports the refunds' progress.
+	Cancellation *cancellation.Service
 }
 
 // OrderReader reads any order (orders.Service).

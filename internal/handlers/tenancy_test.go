@@ -22,6 +22,8 @@ func staffBodies(event string) map[string]string {
 		"POST /admin/v1/events/{eventId}/presale-codes": `{"count":1,"uses":1,"opensAt":"2027-01-01T00:00:00Z"}`,
 		"POST /admin/v1/events/{eventId}/pricing":       `{"feeCents":100}`,
 		"POST /admin/v1/events/{eventId}/waitlist":      `{"offerMinutes":10}`,
+		"POST /admin/v1/events/{eventId}/cancel":        `{"reason":"The artist is ill."}`,
+		"POST /admin/v1/events/{eventId}/postpone":      `{"startsAt":"2030-01-01T00:00:00Z","refundUntil":"2029-01-01T00:00:00Z"}`,
 		"POST /admin/v1/orders/{orderId}/refund":        `{"reason":"fan asked"}`,
 		"POST /admin/v1/orders/{orderId}/reissue":       `{"reason":"lost phone"}`,
 		"POST /admin/v1/staff":                          `{"subject":"temp-1","role":"box-office"}`,

@@ -207,6 +207,9 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 	now := s.clock.Now()
 	// In a presale only code holders got admission tokens (ADR 23), so the
 	// token check below is the presale's check too.
+	if ev.Cancelled != nil {
+		return orders.Order{}, ev.ErrCancelled()
+	}
 	if st := ev.SaleState(now); st != catalog.SaleOpen && st != catalog.SalePresale {
 		return orders.Order{}, apperr.New(apperr.SaleNotOpen, "the sale is %s", st).With("saleState", st)
 	}

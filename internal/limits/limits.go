@@ -104,6 +104,9 @@ const (
 	AccountIDBytes      = 128 // the sub of a dev token, an account in the waiting room
 	IdempotencyKeyBytes = 128
 	RefundReasonChars   = 200
+	// CancelReasonChars bounds an event cancellation's reason, which
+	// becomes the refund reason of every order it refunds.
+	CancelReasonChars = RefundReasonChars
 	// ProviderIDBytes bounds a payment provider's event and payment ids
 	// and event types.
 	ProviderIDBytes = 255

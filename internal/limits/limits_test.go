@@ -110,6 +110,7 @@ var stated = map[bound]int64{
 	{"/components/schemas/DevTokenRequest/properties/org", "maxLength"}:                    limits.AccountIDBytes,
 	{"/components/parameters/IdempotencyKey/schema", "maxLength"}:                          limits.IdempotencyKeyBytes,
 	{"/components/schemas/RefundRequest/properties/reason", "maxLength"}:                   limits.RefundReasonChars,
+	{"/components/schemas/CancelRequest/properties/reason", "maxLength"}:                   limits.CancelReasonChars,
 	{"/components/schemas/WebhookEvent/properties/id", "maxLength"}:                        limits.ProviderIDBytes,
 	{"/components/schemas/WebhookEvent/properties/type", "maxLength"}:                      limits.ProviderIDBytes,
 	{"/paths/~1webhooks~1{provider}/post/parameters/0/schema", "maxLength"}:                limits.SignatureHeaderBytes,

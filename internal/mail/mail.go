@@ -26,10 +26,22 @@ const (
 	// WaitlistOffer: places came back and a fan on the waiting list is
 	// offered them (internal/waitlist); the cause is the offer.
 	WaitlistOffer Kind = "waitlist-offer"
+	// EventCancelled: the event is cancelled and the order refunded
+	// (internal/cancellation).
+	EventCancelled Kind = "event-cancelled"
+	// EventPostponed: the event has a new date; the tickets stay valid
+	// and the buyer may ask for a refund until the organizer's deadline.
+	EventPostponed Kind = "event-postponed"
 )
 
 // Known reports whether k is a kind the mailer renders.
-func (k Kind) Known() bool { return k == OrderConfirmation || k == WaitlistOffer }
+func (k Kind) Known() bool {
+	switch k {
+	case OrderConfirmation, WaitlistOffer, EventCancelled, EventPostponed:
+		return true
+	}
+	return false
+}
 
 // Request is one cause on the mail queue: an order and a kind, or for a
 // waiting-list offer the event, the account and the offer.

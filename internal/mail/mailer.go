@@ -119,6 +119,10 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: event %s: %w", r.OrderID, o.EventID, err)
 	}
+	if r.Kind != OrderConfirmation {
+		msg, err := Notice(r.Kind, o, ev, m.SiteURL)
+		return msg, err == nil, err
+	}
 	ts, err := m.Tickets.ForOrder(ctx, o.ID)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)

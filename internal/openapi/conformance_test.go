@@ -179,6 +179,7 @@ func TestConformance(t *testing.T) {
 	c.pricing(org)
 	c.waitlist(st, org)
 	c.botLevel(org, fan)
+	c.cancellation(st, org)
 
 	// Every operation answered, and every documented status but the few a
 	// healthy stack cannot be made to answer was seen.
@@ -242,6 +243,13 @@ var unproducible = map[string][]string{
 	// CONFLICT: a deployment without the edge stack; the local stack's CDN
 	// stand-in is always its edge.
 	"PUT /admin/v1/events/{eventId}/bot-level": {"409"},
+	// UNAVAILABLE: the event kept changing under the cancel's or the
+	// postponement's retries; the store failed the progress's read; the
+	// order kept changing under the buyer's refund.
+	"POST /admin/v1/events/{eventId}/cancel":      {"503"},
+	"GET /admin/v1/events/{eventId}/cancellation": {"503"},
+	"POST /admin/v1/events/{eventId}/postpone":    {"503"},
+	"POST /v1/orders/{orderId}/refund":            {"503"},
 }
 
 // call is one request of the conformance test.

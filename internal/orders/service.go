@@ -132,6 +132,7 @@ type Service struct {
 	resume  Resumer
 	tickets TicketRevoker
 	maxTix  func(ctx context.Context, eventID string) (int, error)
+	gone    func(ctx context.Context, eventID string) (bool, error)
 	clock   clock.Clock
 	log     *slog.Logger
 	retry   retry.Policy
@@ -144,6 +145,11 @@ type ServiceOptions struct {
 	Logger *slog.Logger
 	// MaxTickets returns an event's per-account limit (for re-holds).
 	MaxTickets func(ctx context.Context, eventID string) (int, error)
+	// EventCancelled reports whether the event was cancelled: a late
+	// payment for a released order of a cancelled event is refunded, never
+	// given its places again (the cancellation saga would have to find and
+	// refund it once more).
+	EventCancelled func(ctx context.Context, eventID string) (bool, error)
 	// Tickets revokes a refunded order's tickets. Without it a refund
 	// leaves tickets valid, so every deployment sets it; tests of the
 	// payment rules alone may leave it nil.
@@ -177,7 +183,7 @@ func NewService(store Store, refunds Refunder, resume Resumer, o ServiceOptions)
 	if o.Retry.Retryable == nil {
 		o.Retry.Retryable = func(err error) bool { return fault.Is(err, fault.Contention) }
 	}
-	return &Service{store: store, refunds: refunds, resume: resume, tickets: o.Tickets, maxTix: o.MaxTickets,
+	return &Service{store: store, refunds: refunds, resume: resume, tickets: o.Tickets, maxTix: o.MaxTickets, gone: o.EventCancelled,
 		clock: o.Clock, log: o.Logger, retry: o.Retry, crash: o.Crash}
 }
 
@@ -278,7 +284,7 @@ func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) 
 				return "", err
 			}
 		}
-		err := s.store.Rehold(ctx, o, p, max, now)
+		err := s.rehold(ctx, o, p, max, now)
 		if err == nil {
 			o.Status, o.PaymentID, o.Provider, o.Version, o.Late = Paid, p.ID, p.Provider, o.Version+1, true
 			log.InfoContext(ctx, "late payment: places held again")
@@ -303,6 +309,21 @@ func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) 
 		log.WarnContext(ctx, "duplicate capture", "orderPayment", o.PaymentID)
 		return s.refundExtra(ctx, o, p, RoleDuplicate)
 	}
+}
+
+// rehold takes a late payment's places again, unless its event was
+// cancelled: then fault.ConditionFailed, as if the places were gone.
+func (s *Service) rehold(ctx context.Context, o Order, p Payment, max int, now time.Time) error {
+	if s.gone != nil {
+		cancelled, err := s.gone(ctx, o.EventID)
+		if err != nil {
+			return err
+		}
+		if cancelled {
+			return fault.E("rehold "+o.ID, fault.ConditionFailed, errors.New("the event is cancelled"))
+		}
+	}
+	return s.store.Rehold(ctx, o, p, max, now)
 }
 
 // RefundOrphan refunds a captured payment whose order does not exist.

@@ -21,6 +21,8 @@ const (
 	ActionBotLevel    Action = "event.bot-level"
 	ActionPricing     Action = "event.pricing" // fee and tax setting
 	ActionWaitlist    Action = "event.waitlist"
+	ActionCancel      Action = "event.cancel"
+	ActionPostpone    Action = "event.postpone"
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

@@ -424,7 +424,10 @@ func Default() Topology {
 					WritePrefixes: []string{"TICKET#", "SCAN#"}}}},
 			// It issues stuck orders with the workflow's own task, which
 			// queues their confirmations.
+			// It also drives cancelled events' refunds (internal/cancellation,
+			// ADR 20), paced by CANCEL_REFUNDS_PER_SECOND.
 			{Name: "reconciler", Description: "Finds and repairs drift between orders, seats, payments and tickets", MemoryMB: 1024, Timeout: 5 * time.Minute,
+				Env: []string{"CANCEL_REFUNDS_PER_SECOND"},
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, SendTo: []string{MailQueue},
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
@@ -550,6 +553,17 @@ func Default() Topology {
 				Staff: StaffManager, Scope: ScopeEvent},
 			{Method: "POST", Path: "/admin/v1/events/{eventId}/waitlist", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// Cancelling and postponing an event (ADR 20): the cancel answers
+			// at once; its refunds run on in the reconciler, whose progress
+			// the console polls.
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/cancel", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/cancellation", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/postpone", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// A buyer's own refund within a postponed event's window.
+			{Method: "POST", Path: "/v1/orders/{orderId}/refund", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},

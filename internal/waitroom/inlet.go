@@ -51,7 +51,7 @@ func (s *Service) TickAll(ctx context.Context) ([]TickResult, error) {
 	var errs []error
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Queue.Mode != catalog.QueueOn || beforeSale(ev.SaleState(now)) || ev.SaleState(now) == catalog.SaleClosed {
+		if ev.Queue.Mode != catalog.QueueOn || beforeSale(ev.SaleState(now)) || ev.SaleState(now) == catalog.SaleClosed || ev.Cancelled != nil {
 			continue
 		}
 		r, err := s.Tick(ctx, ev.ID)
