@@ -26,6 +26,8 @@ var NotCreatedByMoto = map[string]string{
 	"AWS::SecretsManager::Secret":    "moto has no CloudFormation model for Secrets Manager secrets",
 	"AWS::S3::BucketPolicy":          "moto has no CloudFormation model for bucket policies",
 	"AWS::SNS::TopicPolicy":          "moto has no CloudFormation model for topic policies",
+	"AWS::SES::ConfigurationSet":     "moto has no CloudFormation model for SES configuration sets",
+	"AWS::SES::EmailIdentity":        "moto has no CloudFormation model for SES email identities",
 	"AWS::SQS::QueuePolicy":          "moto has no CloudFormation model for queue policies",
 	"AWS::CDK::Metadata":             "CDK's version report; moto skips it",
 }

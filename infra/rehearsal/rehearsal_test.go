@@ -60,13 +60,19 @@ func TestMainStackDeploysToMotoAsTheTopologyDeclares(t *testing.T) {
 	testenv.Tool(t, "node", "install Node.js 20 or later")
 	testenv.Tool(t, filepath.Join(root, "node_modules", ".bin", "cdklocal"), "the pinned cdklocal: run npm ci or make deps")
 	endpoint := testenv.Moto(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	// Synth, bootstrap and deploy take about two minutes on an idle
+	// machine and over eight on a shared one under load: the bound is there
+	// so that a hung deploy fails the test rather than stalling it.
+	ctx, cancel := context.WithTimeout(t.Context(), 16*time.Minute)
 	defer cancel()
 
 	out := t.TempDir()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "moto-deploy.sh"))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "MOTO_ENDPOINT="+endpoint, "CDKLOCAL_OUT="+out)
+	// The script execs into the CDK CLI, whose own children would keep the
+	// output open after a timeout kills it.
+	cmd.WaitDelay = 10 * time.Second
 	start := time.Now()
 	if log, err := cmd.CombinedOutput(); err != nil {
 		hint := ""
