@@ -3,7 +3,6 @@
 // /?mine (a fan's orders).
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
   countdown, about, announce, explain, loadConfig, botToken } from './lib.js';
-import { sectionList, seatChoice, seatGrid } from './seatmap.js';
 
 const main = document.getElementById('main');
 const cfg = await loadConfig();
@@ -401,9 +400,10 @@ function journey(ev, av, saleEl, panel) {
     const left = h('strong', { role: 'timer' });
     const detail = h('div', { class: 'pick' });
     const msg = h('div', { class: 'msg' });
+    // The seat picker and the venue map load with the seats, not with the
+    // event page.
+    const [{ sectionList, seatChoice, seatGrid }, { venueMap }] = await Promise.all([import('./seatmap.js'), import('./venuemap.js')]);
     const list = sectionList(ev, sec => choose(sec, true));
-    // The venue map loads with the seats, not with the event page.
-    const { venueMap } = await import('./venuemap.js');
     const map = venueMap(ev, sec => choose(sec, false));
     detail.append(map.el);
     // What this account may still buy: the limit less the places its

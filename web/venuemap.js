@@ -203,7 +203,7 @@ export function venueMap(ev, onSection) {
   svg.addEventListener('pointercancel', up);
 
   // Taps: a seat toggles, a section zooms in.
-  let choice = null, current = null;
+  let choice = null, current = null, lastZoom = { id: null, ch: null }; // the section zoomed into, for coming back after Whole venue
   const circles = new Map();
   svg.addEventListener('click', e => {
     if (dragged) return;
@@ -213,13 +213,17 @@ export function venueMap(ev, onSection) {
       return choice.toggle(c.dataset.seat);
     }
     const p = e.target.closest('.sec');
-    if (p && p.dataset.section !== current) onSection(shapes.get(p.dataset.section).sec);
+    if (!p || p.dataset.section === current) return;
+    const sec = shapes.get(p.dataset.section).sec;
+    if (p.dataset.section === lastZoom.id) api.zoom(sec, lastZoom.ch); // keep the seats chosen there
+    else onSection(sec);
   });
   // Keys: the seats are one tab stop, as in the list.
   function rove(c) {
     seatLayer.querySelector('.seat[tabindex="0"]')?.setAttribute('tabindex', '-1');
     c.setAttribute('tabindex', '0');
     c.setAttribute('aria-label', choice.words(c.seat));
+    c.setAttribute('aria-pressed', String(choice.picked.has(c.seat.id)));
     c.focus();
   }
   seatLayer.addEventListener('keydown', e => {
@@ -228,6 +232,7 @@ export function venueMap(ev, onSection) {
     if (e.key === ' ' || e.key === 'Enter') {
       e.preventDefault();
       choice.toggle(c.dataset.seat);
+      c.setAttribute('aria-pressed', String(choice.picked.has(c.seat.id)));
       return c.setAttribute('aria-label', choice.words(c.seat));
     }
     const to = choice.at(c.seat, e.key);
@@ -262,6 +267,7 @@ export function venueMap(ev, onSection) {
     zoom(sec, ch) {
       current = sec.id;
       choice = ch || null;
+      lastZoom = { id: sec.id, ch: choice };
       circles.clear();
       seatLayer.replaceChildren();
       for (const it of shapes.values()) it.p.classList.toggle('current', it.sec.id === sec.id);
@@ -278,7 +284,7 @@ export function venueMap(ev, onSection) {
           parts.push(`<text class="row-label" x="${f(first[0] + dx / d * r * 3)}" y="${f(first[1] + dy / d * r * 3)}" font-size="${f(r * 1.6)}" text-anchor="middle" dominant-baseline="middle">${sec.rows[i].id.replace(/[<&]/g, '')}</text>`);
           row.forEach((p, k) => {
             const seat = choice.rows[i][k];
-            parts.push(`<circle class="seat" cx="${f(p[0])}" cy="${f(p[1])}" r="${f(r)}" tabindex="-1" data-seat="${seat.id}" data-state="${state(seat)}"/>`);
+            parts.push(`<circle class="seat" role="button" cx="${f(p[0])}" cy="${f(p[1])}" r="${f(r)}" tabindex="-1" data-seat="${seat.id}" data-state="${state(seat)}"/>`);
           });
         });
         seatLayer.innerHTML = parts.join('');

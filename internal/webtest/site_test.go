@@ -312,7 +312,7 @@ func TestSiteInBrowser(t *testing.T) {
 	fan.waitText(".places", "1 × Standing", 10*time.Second)
 	fan.waitText("a.button.primary", "Pay €20.00", 10*time.Second)
 	fan.do(10*time.Second, "release it", chromedp.Click(chromedp.CSS("button.secondary")))
-	fan.waitText(".state", "You released these seats. Nothing was charged.", 10*time.Second)
+	fan.waitText(".state", "You released these places. Nothing was charged.", 10*time.Second)
 
 	if p := b.pageProblems(); len(p) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))

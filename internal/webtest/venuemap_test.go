@@ -36,7 +36,9 @@ func arenaSections() []map[string]any {
 // taps a section to zoom into it, picks a seat by tap, one by keyboard and
 // one in the list view of the same seats, is held to what the account has
 // left of its ticket limit, keeps the Hold button and the stage in sight on
-// a phone, holds, and reads the seats in words under My tickets. It logs
+// a phone, holds, and reads the seats in words under My tickets; a missing
+// event offers no "Try again"; the organizer's console shows no stray
+// "null" and asks before creating its untouched example. It logs
 // the map's render times and the bytes the seat step transferred (the
 // README quotes them); they are figures, not pass/fail conditions.
 func TestVenueMapInBrowser(t *testing.T) {
@@ -208,6 +210,28 @@ func TestVenueMapInBrowser(t *testing.T) {
 	fan.waitText("h1", "Not found", 10*time.Second)
 	if n := eval[int](fan, "buttons on the 404", `[...document.querySelectorAll('#main button')].filter(b => b.textContent === 'Try again').length`); n != 0 {
 		t.Error("the not-found page offers Try again")
+	}
+
+	// The organizer's console: an event without a queue shows no stray
+	// "null" under the sale buttons, and Create on the untouched example
+	// form asks first (declined here: nothing is created).
+	org := b.person("organizer")
+	org.do(20*time.Second, "open the console", chromedp.Navigate(base+"/console/?event="+event), chromedp.WaitVisible(chromedp.ID("acct-organizer")))
+	org.do(10*time.Second, "sign in as the organizer",
+		chromedp.SetValue(chromedp.ID("acct-organizer"), "org-map"),
+		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("create")))
+	org.waitText("#sale-state", "On sale", 30*time.Second)
+	if txt := eval[string](org, "the sale panel", `document.getElementById('manage').innerText`); strings.Contains(txt, "null") {
+		t.Errorf("the sale panel of an event without a queue shows %q", txt)
+	}
+	eval[bool](org, "answer no to a confirmation", `(window.confirm = m => (window.asked = m, false), true)`)
+	org.do(10*time.Second, "press Create on the untouched form", chromedp.Click(chromedp.CSS("#create button[type=submit]")))
+	if asked := eval[string](org, "the question", `window.asked || ''`); !strings.Contains(asked, "Create the example event") {
+		t.Errorf("Create on the untouched form asked %q, want a confirmation", asked)
+	}
+	if txt := eval[string](org, "the create result", `document.getElementById('create-result').textContent`); txt != "" {
+		t.Errorf("declining the confirmation still answered %q", txt)
 	}
 
 	if p := b.pageProblems(); len(p) > 0 {
