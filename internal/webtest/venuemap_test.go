@@ -215,12 +215,7 @@ func TestVenueMapInBrowser(t *testing.T) {
 	// The organizer's console: an event without a queue shows no stray
 	// "null" under the sale buttons, and Create on the untouched example
 	// form asks first (declined here: nothing is created).
-	org := b.person("organizer")
-	org.do(20*time.Second, "open the console", chromedp.Navigate(base+"/console/?event="+event), chromedp.WaitVisible(chromedp.ID("acct-organizer")))
-	org.do(10*time.Second, "sign in as the organizer",
-		chromedp.SetValue(chromedp.ID("acct-organizer"), "org-map"),
-		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("create")))
+	org := b.console(base+"/console/?event="+event, "org-map")
 	org.waitText("#sale-state", "On sale", 30*time.Second)
 	if txt := eval[string](org, "the sale panel", `document.getElementById('manage').innerText`); strings.Contains(txt, "null") {
 		t.Errorf("the sale panel of an event without a queue shows %q", txt)
@@ -237,4 +232,15 @@ func TestVenueMapInBrowser(t *testing.T) {
 	if p := b.pageProblems(); len(p) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// console opens the organizer console at url in a browser context of its
+// own and signs in there as the organizer account.
+func (b *browser) console(url, account string) *page {
+	b.t.Helper()
+	p := b.person(account)
+	p.do(20*time.Second, "open the console", chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("acct-organizer")))
+	p.do(10*time.Second, "sign in as "+account, chromedp.SetValue(chromedp.ID("acct-organizer"), account),
+		chromedp.Click(chromedp.CSS("#signin button[type=submit]")), chromedp.WaitVisible(chromedp.ID("create")))
+	return p
 }
