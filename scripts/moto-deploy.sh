@@ -8,6 +8,13 @@
 # The cloud assembly goes to CDKLOCAL_OUT (default .cache/moto.out/), apart
 # from LocalStack's: the account differs. infra/rehearsal's test runs this
 # against a moto_server of its own and reads the stack back.
+#
+# What is deployed is the synthesized assembly with one change: references
+# to resources moto's CloudFormation does not create (secrets) become
+# placeholder ARNs of the right shape (scripts/moto-template), since moto
+# resolves such a Ref to nothing and then refuses an IAM statement whose
+# only resource it is. The assembly is synthesized, changed, then deployed
+# as it is (cdk deploy --app <assembly>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +43,11 @@ export AWS_S3_FORCE_PATH_STYLE=1 EDGE_PORT=$port
 # the one the credentials belong to.
 export LOCALSTACK_ACCOUNT=${MOTO_ACCOUNT:-123456789012}
 export LAMBDA_ENDPOINT_URL=${LAMBDA_ENDPOINT_URL:-$endpoint}
-export CDKLOCAL_OUT=${CDKLOCAL_OUT:-.cache/moto.out}
+out=${CDKLOCAL_OUT:-.cache/moto.out}
 # The edge stack (CloudFront, WAFv2 in us-east-1) has no moto model.
 export EDGE=off
-exec scripts/localstack.sh deploy "$@"
+CDKLOCAL_OUT=$out scripts/localstack.sh synth "$@"
+go run ./scripts/moto-template -account "$LOCALSTACK_ACCOUNT" -region "${AWS_REGION:-us-east-1}" "$out"/*.template.json
+# Bootstrapping may synthesize the app again: into a directory of its own,
+# so the changed assembly stays as it is.
+CDKLOCAL_OUT=$out.bootstrap exec scripts/localstack.sh deploy --app "$out" "$@"

@@ -2,7 +2,7 @@
 // page → waiting room → seats), /?order=ID (hold → payment → tickets),
 // /?mine (a fan's orders).
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
-  countdown, about, announce, explain, loadConfig, botToken } from './lib.js';
+  countdown, about, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha } from './lib.js';
 
 const main = document.getElementById('main');
 const cfg = await loadConfig();
@@ -241,17 +241,32 @@ function journey(ev, av, saleEl, panel) {
   // ---- the waiting room.
   async function join() {
     setStep('Joining the queue', h('p', {}, 'One moment…'));
-    const send = () => authed(`${base}/queue`, { method: 'POST' });
+    // The WAF may ask for its challenge (the token expired: solve it again)
+    // or, when the organizer raised the event's bot level, a CAPTCHA the
+    // fan solves in the page; then the join is sent again.
+    const send = async (tries = 3) => {
+      try {
+        return await authed(`${base}/queue`, { method: 'POST' });
+      } catch (e) {
+        if (e.code !== 'BOT_CHECK' || tries <= 1) throw e;
+        if (e.details.action !== 'captcha') {
+          await botToken();
+        } else if (!canShowCaptcha()) {
+          // A deploy-time CAPTCHA without the CAPTCHA API: the WAF
+          // puzzles the event page itself, so reload it.
+          return new Promise(() => location.reload());
+        } else {
+          const box = h('div', { class: 'captcha' });
+          setStep('One more check', h('p', {}, 'Many bots are trying to join this sale, so we ask you to solve a puzzle to show you are a person.'), box);
+          await botCaptcha(box);
+          setStep('Joining the queue', h('p', {}, 'One moment…'));
+        }
+        return send(tries - 1);
+      }
+    };
     try {
       await botToken();
-      await send().catch(async e => {
-        if (e.code !== 'BOT_CHECK') throw e;
-        // A CAPTCHA (a raised level): the WAF puzzles the event page
-        // itself, so reload it; else the token expired: solve again, once.
-        if (e.details.action === 'captcha') return new Promise(() => location.reload());
-        await botToken();
-        return send();
-      });
+      await send();
     } catch (e) {
       if (e.code !== 'RATE_LIMITED') throw e; // too many joins: the place is kept
     }

@@ -104,18 +104,38 @@ export async function loadConfig() {
 // ACL's challenge script (config.json "waf.script"; the local stack serves
 // a stand-in) and holds a token, a cookie its requests carry, before
 // joining. Without a configured script there is no check to pass.
-let wafScript = null;
+const scripts = new Map();
+function loadScript(src) {
+  if (!scripts.has(src)) {
+    scripts.set(src, new Promise((ok, fail) => {
+      const s = document.createElement('script');
+      s.src = src;
+      s.onload = ok;
+      s.onerror = () => { scripts.delete(src); fail(new ApiError(0, 'NETWORK', 'The bot check did not load.')); };
+      document.head.append(s);
+    }));
+  }
+  return scripts.get(src);
+}
 export async function botToken() {
   if (!site.waf?.script) return;
-  wafScript ??= new Promise((ok, fail) => {
-    const s = document.createElement('script');
-    s.src = site.waf.script;
-    s.onload = ok;
-    s.onerror = () => { wafScript = null; fail(new ApiError(0, 'NETWORK', 'The bot check did not load.')); };
-    document.head.append(s);
-  });
-  await wafScript;
+  await loadScript(site.waf.script);
   await window.AwsWafIntegration.getToken();
+}
+
+// A CAPTCHA (an organizer raised the event's bot level, ADR 22): the page
+// shows AWS WAF's CAPTCHA in container with the CAPTCHA JavaScript API
+// (config.json "waf.captchaScript" and "waf.captchaApiKey"; the local stack
+// serves a stand-in) and resolves once the fan solved it, the token then
+// in the cookie the join carries. canShowCaptcha is false without one.
+export const canShowCaptcha = () => Boolean(site.waf?.captchaScript && site.waf?.captchaApiKey);
+export async function botCaptcha(container) {
+  await loadScript(site.waf.captchaScript);
+  return new Promise((ok, fail) => window.AwsWafCaptcha.renderCaptcha(container, {
+    apiKey: site.waf.captchaApiKey,
+    onSuccess: ok,
+    onError: () => fail(new ApiError(0, 'BOT_CHECK', 'The puzzle did not work: reload the page to try again.')),
+  }));
 }
 
 // Sessions: a token per role, kept in localStorage so a refresh or a

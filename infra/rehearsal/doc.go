@@ -2,13 +2,9 @@
 // stack through the pinned cdklocal into a moto_server of its own
 // (scripts/moto-deploy.sh, `make moto-deploy`) and reads what
 // CloudFormation created back through the AWS SDK, against the topology.
+// The template it deploys is the synthesized one with references to the
+// resources moto cannot create replaced by placeholders (WithPlaceholders).
 package rehearsal
-
-// MotoRefusesLoneUncreatedRef is moto's answer (5.2.1) to an IAM policy
-// statement whose only resource is the Ref of a resource moto does not
-// create: the Ref resolves to nothing. The rehearsal reports itself
-// blocked by it rather than failing, until moto creates secrets.
-const MotoRefusesLoneUncreatedRef = "MalformedPolicyDocument: Policy statement must contain resources"
 
 // NotCreatedByMoto lists the resource types of the main stack that moto
 // 5.2's CloudFormation does not create, with the reason. moto accepts the

@@ -56,6 +56,7 @@ func NewApp(app awscdk.App, s Settings, p *Props) Stacks {
 		})
 		out.Edge = edge.Stack
 		props.WebACLArn = edge.WebACLArn
+		props.CaptchaEventsArn = edge.CaptchaEventsArn
 	}
 	props.StackProps.Env = env(s.Region)
 	props.StackProps.CrossRegionReferences = jsii.Bool(s.Edge)

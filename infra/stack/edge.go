@@ -23,6 +23,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stararena/stararena/internal/botlevel"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -39,11 +40,16 @@ type EdgeProps struct {
 type Edge struct {
 	Stack     awscdk.Stack
 	WebACLArn *string
+	// CaptchaEventsArn is the regex pattern set of the join paths of
+	// events an organizer raised to CAPTCHA (ADR 22): the admin function
+	// updates it at run time.
+	CaptchaEventsArn *string
 }
 
 // Names of the web ACL's rules (CloudWatch metrics and WAF logs use them).
 const (
 	RuleJoinCheck       = "JoinBotCheck"
+	RuleJoinCaptcha     = "JoinCaptchaByEvent"
 	RuleJoinsPerAccount = "JoinsPerAccount"
 	RuleJoinsPerClient  = "JoinsPerClient"
 	RuleRequestsPerIP   = "RequestsPerIP"
@@ -94,6 +100,12 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 		}
 	}
 	none := &[]any{&awswafv2.CfnWebACL_TextTransformationProperty{Priority: jsii.Number(0), Type: jsii.String("NONE")}}
+	method := func(m string) *awswafv2.CfnWebACL_StatementProperty {
+		return &awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+			FieldToMatch: &awswafv2.CfnWebACL_FieldToMatchProperty{Method: map[string]any{}}, PositionalConstraint: jsii.String("EXACTLY"),
+			SearchString: jsii.String(m), TextTransformations: none,
+		}}
+	}
 	block429 := &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{
 		CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
 			ResponseCode:          jsii.Number(429),
@@ -118,6 +130,16 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 			}},
 		},
 	}}
+	// The join paths of events an organizer raised to CAPTCHA during a sale
+	// (PUT /admin/v1/events/{eventId}/bot-level). The set starts with a
+	// pattern that matches no path: it is never empty. CloudFormation
+	// leaves the admin function's changes alone until this declaration
+	// itself changes.
+	captchaEvents := awswafv2.NewCfnRegexPatternSet(stack, jsii.String("CaptchaEvents"), &awswafv2.CfnRegexPatternSetProps{
+		Scope:                 jsii.String("CLOUDFRONT"),
+		Description:           jsii.String("StarArena: join paths of events whose joins meet a CAPTCHA, kept by the admin function (ADR 22)"),
+		RegularExpressionList: jsii.Strings(botlevel.NoEvents),
+	})
 	check := &awswafv2.CfnWebACL_RuleActionProperty{Challenge: &awswafv2.CfnWebACL_ChallengeActionProperty{}}
 	if s.WafJoinCheck == WafJoinCaptcha {
 		check = &awswafv2.CfnWebACL_RuleActionProperty{Captcha: &awswafv2.CfnWebACL_CaptchaActionProperty{}}
@@ -132,6 +154,25 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 			Action:           check,
 			Statement:        joins,
 			VisibilityConfig: visibility(RuleJoinCheck),
+		},
+		// A join of an event at CAPTCHA without a solved CAPTCHA is
+		// answered 405 with x-amzn-waf-action: captcha; the site shows the
+		// CAPTCHA in the page (the CAPTCHA JavaScript API) and joins again.
+		&awswafv2.CfnWebACL_RuleProperty{
+			Name:     jsii.String(RuleJoinCaptcha),
+			Priority: jsii.Number(7),
+			Action:   &awswafv2.CfnWebACL_RuleActionProperty{Captcha: &awswafv2.CfnWebACL_CaptchaActionProperty{}},
+			Statement: &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{
+				Statements: &[]any{
+					method("POST"),
+					&awswafv2.CfnWebACL_StatementProperty{RegexPatternSetReferenceStatement: &awswafv2.CfnWebACL_RegexPatternSetReferenceStatementProperty{
+						Arn:                 captchaEvents.AttrArn(),
+						FieldToMatch:        &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
+						TextTransformations: none,
+					}},
+				},
+			}},
+			VisibilityConfig: visibility(RuleJoinCaptcha),
 		},
 		// Per token: a token is one account's, and a fresh one costs a
 		// sign-in; a made-up one passes this rule but not the authorizer.
@@ -192,10 +233,7 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 			Action:   check,
 			Statement: &awswafv2.CfnWebACL_StatementProperty{AndStatement: &awswafv2.CfnWebACL_AndStatementProperty{
 				Statements: &[]any{
-					&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
-						FieldToMatch: &awswafv2.CfnWebACL_FieldToMatchProperty{Method: map[string]any{}}, PositionalConstraint: jsii.String("EXACTLY"),
-						SearchString: jsii.String("GET"), TextTransformations: none,
-					}},
+					method("GET"),
 					&awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
 						FieldToMatch: &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}}, PositionalConstraint: jsii.String("EXACTLY"),
 						SearchString: jsii.String("/"), TextTransformations: none,
@@ -231,7 +269,8 @@ func NewEdgeStack(scope constructs.Construct, id string, p *EdgeProps) Edge {
 		Rules: &rules,
 	})
 	output(stack, "WebAclArn", acl.AttrArn())
-	return Edge{Stack: stack, WebACLArn: acl.AttrArn()}
+	output(stack, "CaptchaEventsArn", captchaEvents.AttrArn())
+	return Edge{Stack: stack, WebACLArn: acl.AttrArn(), CaptchaEventsArn: captchaEvents.AttrArn()}
 }
 
 // JoinPathRegex is the WAF regular expression matching the path of every
@@ -518,13 +557,17 @@ func siteHeadersPolicy(scope constructs.Construct, signInOrigin *string, scripts
 	})
 }
 
-// wafOrigins is the origin of the web ACL's challenge script, when known.
+// wafOrigins are the origins of the web ACL's challenge script and of the
+// CAPTCHA JavaScript API, when known: the pages load them and they call
+// their own endpoints.
 func wafOrigins(s Settings) []string {
-	u, err := url.Parse(s.WafIntegrationURL)
-	if s.WafIntegrationURL == "" || err != nil {
-		return nil
+	var out []string
+	for _, v := range []string{s.WafIntegrationURL, s.WafCaptchaScript} {
+		if u, err := url.Parse(v); v != "" && err == nil {
+			out = append(out, u.Scheme+"://"+u.Host)
+		}
 	}
-	return []string{u.Scheme + "://" + u.Host}
+	return out
 }
 
 // wafSiteConfig is the "waf" object of the site's config.json: where the
@@ -533,7 +576,11 @@ func wafSiteConfig(s Settings) map[string]any {
 	if s.WafIntegrationURL == "" {
 		return nil
 	}
-	return map[string]any{"script": strings.TrimSuffix(s.WafIntegrationURL, "/") + "/challenge.js"}
+	c := map[string]any{"script": strings.TrimSuffix(s.WafIntegrationURL, "/") + "/challenge.js"}
+	if s.WafCaptchaScript != "" {
+		c["captchaScript"], c["captchaApiKey"] = s.WafCaptchaScript, s.WafCaptchaAPIKey
+	}
+	return c
 }
 
 // jsiiEnum is the member name of a CDK enum whose CloudFormation value is

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stararena/stararena/internal/botlevel"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -509,5 +511,67 @@ func TestJoinsMeetABotCheckAndAPerClientLimit(t *testing.T) {
 	}
 	if normal, _ := webACLRules(t, edge); normal[RuleSiteCaptcha] != nil {
 		t.Error("the site is puzzled at the challenge level")
+	}
+}
+
+// TestAnOrganizerCanRaiseAnEventToCaptcha: GIVEN the edge stack THEN a
+// CloudFront-scoped pattern set starts with the pattern that matches no
+// path, AND a rule answers a join whose path is in it with a CAPTCHA, AND
+// the set's ARN is an output and reaches the main stack, where the admin
+// function alone may read and update that set and nothing else in WAF
+// (ADR 22).
+func TestAnOrganizerCanRaiseAnEventToCaptcha(t *testing.T) {
+	sets := edge.FindResources(jsii.String("AWS::WAFv2::RegexPatternSet"), nil)
+	var setID string
+	for id, r := range *sets {
+		props := (*r)["Properties"].(map[string]any)
+		if props["Scope"] != "CLOUDFRONT" || !equalJSON(props["RegularExpressionList"], []any{botlevel.NoEvents}) {
+			t.Errorf("pattern set %s: %v", id, props)
+		}
+		setID = id
+	}
+	if len(*sets) != 1 {
+		t.Fatalf("%d pattern sets, want 1", len(*sets))
+	}
+	rules, _ := webACLRules(t, edge)
+	rule := rules[RuleJoinCaptcha]
+	if rule == nil || rule["Action"].(map[string]any)["Captcha"] == nil {
+		t.Fatalf("rule %s: %v, want a CAPTCHA", RuleJoinCaptcha, rule)
+	}
+	stmt, _ := json.Marshal(rule["Statement"])
+	if !strings.Contains(string(stmt), `"RegexPatternSetReferenceStatement":{"Arn":{"Fn::GetAtt":["`+setID+`","Arn"]}`) ||
+		!strings.Contains(string(stmt), `"UriPath":{}`) || !strings.Contains(string(stmt), `"SearchString":"POST"`) {
+		t.Errorf("rule %s matches %s, want POSTs whose path is in %s", RuleJoinCaptcha, stmt, setID)
+	}
+	expect(t, func() {
+		edge.HasOutput(jsii.String("CaptchaEventsArn"), map[string]any{"Value": assertions.Match_AnyValue()})
+	})
+	policies := FunctionStatements(deployed)
+	for _, f := range topology.Default().Functions {
+		var actions []string
+		var resources []string
+		for _, st := range policies[f.Name] {
+			for _, a := range st.Actions {
+				if strings.HasPrefix(a, "wafv2:") {
+					actions = append(actions, a)
+					for _, r := range st.Resources {
+						resources = append(resources, resourceString(r))
+					}
+				}
+			}
+		}
+		env := functionEnv(t, f.Name)
+		if f.Name != "admin" {
+			if len(actions) > 0 || env["CAPTCHA_EVENTS_ARN"] != nil {
+				t.Errorf("%s: wafv2 %v, CAPTCHA_EVENTS_ARN %v", f.Name, actions, env["CAPTCHA_EVENTS_ARN"])
+			}
+			continue
+		}
+		slices.Sort(actions)
+		arn := resourceString(env["CAPTCHA_EVENTS_ARN"])
+		if !slices.Equal(actions, []string{"wafv2:GetRegexPatternSet", "wafv2:UpdateRegexPatternSet"}) || len(resources) != 2 ||
+			resources[0] != arn || resources[1] != arn || !strings.Contains(arn, "CaptchaEvents") {
+			t.Errorf("admin: %v on %v, CAPTCHA_EVENTS_ARN %s; want Get and UpdateRegexPatternSet on the edge's CaptchaEvents set only", actions, resources, arn)
+		}
 	}
 }

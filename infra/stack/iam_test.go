@@ -312,14 +312,22 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 		if reads != checks || (env["ORIGIN_PROOF_SECRET_ARN"] != nil) != checks {
 			t.Errorf("%s: may read the origin proof %v, ORIGIN_PROOF_SECRET_ARN set %v; checks it %v", f.Name, reads, env["ORIGIN_PROOF_SECRET_ARN"] != nil, checks)
 		}
-		// AND a payment provider's secret is read at run time, by exactly
-		// the functions that use the provider, named by <NAME>_SECRET_ARN
+		// AND each payment credential is a secret of its own, read at run
+		// time by exactly the functions whose payment access uses it (the
+		// webhook secret only where webhooks are verified), named by
+		// <VARIABLE>_SECRET_ARN
 		for _, d := range providers.Deployable() {
 			on := testSettings.Payments[d.Name].On
-			uses := on && f.Access.Payments != topology.PaymentsNone
-			reads := slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"`+pascal(d.Name)+`Keys`) })
-			if reads != uses || (env[d.SecretEnv()] != nil) != uses {
-				t.Errorf("%s: may read the %s secret %v, %s set %v; payment access %q", f.Name, d.Title, reads, d.SecretEnv(), env[d.SecretEnv()] != nil, f.Access.Payments)
+			for _, st := range d.Settings {
+				if !st.Secret || !st.Deployed() {
+					continue
+				}
+				uses := on && (f.Access.Payments == topology.PaymentsWebhooks ||
+					f.Access.Payments == topology.PaymentsCall && st.Use == payments.UseCalls)
+				reads := slices.ContainsFunc(read, func(r string) bool { return strings.Contains(r, `"`+providerSecretID(d, st)) })
+				if reads != uses || (env[st.SecretEnv()] != nil) != uses {
+					t.Errorf("%s: may read the %s secret %v, %s set %v; payment access %q", f.Name, st.Env, reads, st.SecretEnv(), env[st.SecretEnv()] != nil, f.Access.Payments)
+				}
 			}
 			for _, st := range d.Settings {
 				// THEN no secret setting is a variable, and a non-secret
@@ -355,19 +363,93 @@ func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
 
 func TestStripeVariablesKeepTheirDeployedShape(t *testing.T) {
 	// GIVEN Stripe on (the test context)
+	callers := []string{"admin", "orders", "webhooks", "reconciler", "confirm-payment"}
 	for _, f := range topology.Default().Functions {
 		env := functionEnv(t, f.Name)
-		// THEN the payment functions get the Stripe secret's ARN, none
-		// the API key, the webhook secret or the stripe-mock URL
-		calls := slices.Contains([]string{"admin", "orders", "webhooks", "reconciler", "confirm-payment"}, f.Name)
-		arn := env["STRIPE_SECRET_ARN"]
-		if (arn != nil) != calls || env["STRIPE_API_KEY"] != nil || env["STRIPE_WEBHOOK_SECRET"] != nil || env["STRIPE_API_BASE"] != nil {
-			t.Errorf("%s: STRIPE_SECRET_ARN %v, STRIPE_API_KEY %v, STRIPE_WEBHOOK_SECRET %v, STRIPE_API_BASE %v", f.Name,
-				arn != nil, env["STRIPE_API_KEY"] != nil, env["STRIPE_WEBHOOK_SECRET"] != nil, env["STRIPE_API_BASE"] != nil)
+		// THEN the functions that call Stripe get the API key's secret, the
+		// webhook receiver alone the webhook secret's, and none the API
+		// key, the webhook secret or the stripe-mock URL themselves
+		key, hook := env["STRIPE_API_KEY_SECRET_ARN"], env["STRIPE_WEBHOOK_SECRET_SECRET_ARN"]
+		if (key != nil) != slices.Contains(callers, f.Name) || (hook != nil) != (f.Name == "webhooks") {
+			t.Errorf("%s: STRIPE_API_KEY_SECRET_ARN %v, STRIPE_WEBHOOK_SECRET_SECRET_ARN %v", f.Name, key != nil, hook != nil)
 		}
-		// AND it names the StripeKeys secret
-		if arn != nil && !strings.Contains(resourceString(arn), `"StripeKeys`) {
-			t.Errorf("%s: STRIPE_SECRET_ARN = %s", f.Name, resourceString(arn))
+		if env["STRIPE_SECRET_ARN"] != nil || env["STRIPE_API_KEY"] != nil || env["STRIPE_WEBHOOK_SECRET"] != nil || env["STRIPE_API_BASE"] != nil {
+			t.Errorf("%s: STRIPE_SECRET_ARN %v, STRIPE_API_KEY %v, STRIPE_WEBHOOK_SECRET %v, STRIPE_API_BASE %v", f.Name,
+				env["STRIPE_SECRET_ARN"] != nil, env["STRIPE_API_KEY"] != nil, env["STRIPE_WEBHOOK_SECRET"] != nil, env["STRIPE_API_BASE"] != nil)
+		}
+		// AND each names its own secret
+		if key != nil && !strings.Contains(resourceString(key), `"StripeApiKey`) {
+			t.Errorf("%s: STRIPE_API_KEY_SECRET_ARN = %s", f.Name, resourceString(key))
+		}
+		if hook != nil && !strings.Contains(resourceString(hook), `"StripeWebhookSecret`) {
+			t.Errorf("%s: STRIPE_WEBHOOK_SECRET_SECRET_ARN = %s", f.Name, resourceString(hook))
+		}
+	}
+	// AND the two credentials are two secrets
+	if n := len(*deployed.FindResources(jsii.String("AWS::SecretsManager::Secret"), nil)); n < 2 {
+		t.Fatalf("%d secrets", n)
+	}
+	for _, id := range []string{"StripeApiKey", "StripeWebhookSecret"} {
+		if len(secretIDs(id)) != 1 {
+			t.Errorf("secrets named %s: %v", id, secretIDs(id))
+		}
+	}
+}
+
+// secretIDs are the logical ids of the deployed secrets starting with prefix.
+func secretIDs(prefix string) []string {
+	var out []string
+	for id := range *deployed.FindResources(jsii.String("AWS::SecretsManager::Secret"), nil) {
+		if strings.HasPrefix(id, prefix) {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEveryFunctionReadsOnlyItsOwnSecrets(t *testing.T) {
+	// GIVEN each function's secrets: its declared keyrings, the origin
+	// proof where it checks it, and the payment credentials its access uses
+	policies := FunctionStatements(deployed)
+	for _, f := range topology.Default().Functions {
+		want := map[string]bool{}
+		for _, k := range f.Access.Secrets {
+			want[map[topology.Secret]string{topology.SecretAdmissionKeys: "AdmissionKeys", topology.SecretTicketKeys: "TicketKeys"}[k]] = true
+		}
+		if slices.Contains(topology.Default().OriginProofReaders(), f.Name) {
+			want["OriginProof"] = true
+		}
+		if f.Access.Payments != topology.PaymentsNone {
+			want["StripeApiKey"] = true
+		}
+		if f.Access.Payments == topology.PaymentsWebhooks {
+			want["StripeWebhookSecret"] = true
+		}
+		// WHEN the resources its role may call GetSecretValue on are read
+		got := map[string]bool{}
+		for _, st := range allowed(policies[f.Name])["secretsmanager:GetSecretValue"] {
+			for _, r := range st.Resources {
+				ref, _ := r.(map[string]any)["Ref"].(string)
+				var secret string
+				for _, id := range []string{"AdmissionKeys", "TicketKeys", "OriginProof", "StripeApiKey", "StripeWebhookSecret"} {
+					if slices.Contains(secretIDs(id), ref) {
+						secret = id
+					}
+				}
+				// THEN each is one of its own secrets, by reference: no
+				// wildcard, no other secret
+				if secret == "" || !want[secret] {
+					t.Errorf("%s may read %s", f.Name, resourceString(r))
+				}
+				got[secret] = true
+			}
+		}
+		// AND it may read every one of them
+		for id := range want {
+			if !got[id] {
+				t.Errorf("%s may not read %s", f.Name, id)
+			}
 		}
 	}
 }

@@ -69,9 +69,10 @@ type Settings struct {
 	// named after each provider in the registry (internal/payments/
 	// providers); for Stripe:
 	//   - "stripe": on|off (default off). The functions that take or
-	//     refund payments get STRIPE_SECRET_ARN and read the Stripe secret
-	//     (apiKey, webhookSecret) at start-up. Put the real values into the
-	//     secret before turning it on.
+	//     refund payments get STRIPE_API_KEY_SECRET_ARN, the webhook
+	//     receiver also STRIPE_WEBHOOK_SECRET_SECRET_ARN, and read each
+	//     credential from its own secret (StripeApiKey, StripeWebhookSecret)
+	//     at start-up. Put the real values in before turning it on.
 	//   - "stripeSecretVersion": any new value (the rotated version's id)
 	//     becomes STRIPE_SECRET_VERSION, which replaces every instance, so
 	//     a rotated key is in use on the next deploy instead of as
@@ -112,6 +113,14 @@ type Settings struct {
 	// edge stack's first deploy): the site loads the challenge script from
 	// it and gets a token before joining.
 	WafIntegrationURL string
+	// WafCaptchaScript and WafCaptchaAPIKey are AWS WAF's CAPTCHA
+	// JavaScript API (contexts "wafCaptchaScript", the jsapi.js URL, and
+	// "wafCaptchaApiKey", from `aws wafv2 create-api-key --scope
+	// CLOUDFRONT --token-domains <site domain>`; a public value): with
+	// them the site shows the CAPTCHA of an event an organizer raised in
+	// the page (ADR 22). Without them a CAPTCHA reloads the event page.
+	WafCaptchaScript string
+	WafCaptchaAPIKey string
 	// APIJoinRate and APIJoinBurst throttle the join route on the API's
 	// stage (contexts "apiJoinRate", default 10000 requests/s, and
 	// "apiJoinBurst", default 5000): API Gateway's default account quota.
@@ -218,6 +227,7 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 	if v := get("wafIntegrationUrl"); v != "" {
 		s.WafIntegrationURL = v
 	}
+	s.WafCaptchaScript, s.WafCaptchaAPIKey = get("wafCaptchaScript"), get("wafCaptchaApiKey")
 	set(integer(get("apiJoinRate"), "apiJoinRate", &s.APIJoinRate))
 	set(integer(get("apiJoinBurst"), "apiJoinBurst", &s.APIJoinBurst))
 	set(dur(get("admissionTtl"), "admissionTtl", &s.AdmissionTTL))
@@ -274,6 +284,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: wafJoinCheck %q: %q or %q", s.WafJoinCheck, WafJoinChallenge, WafJoinCaptcha)
 	case s.WafIntegrationURL != "" && !strings.HasPrefix(s.WafIntegrationURL, "https://"):
 		return fmt.Errorf("settings: wafIntegrationUrl %q: an https URL", s.WafIntegrationURL)
+	case s.WafCaptchaScript != "" && !strings.HasPrefix(s.WafCaptchaScript, "https://") || (s.WafCaptchaScript == "") != (s.WafCaptchaAPIKey == ""):
+		return fmt.Errorf("settings: wafCaptchaScript %q with wafCaptchaApiKey: both or neither, the script an https URL", s.WafCaptchaScript)
 	case s.APIJoinRate < 1 || s.APIJoinBurst < 1 || s.APIJoinBurst > 2*s.APIJoinRate+5000:
 		return fmt.Errorf("settings: apiJoinRate %d, apiJoinBurst %d: positive, burst not far above the rate", s.APIJoinRate, s.APIJoinBurst)
 	}

@@ -72,6 +72,10 @@ type Props struct {
 	// WebACLArn is the edge stack's CloudFront web ACL (required when
 	// Settings.Edge is on).
 	WebACLArn *string
+	// CaptchaEventsArn is the edge stack's pattern set of CAPTCHA events,
+	// which the functions with BotLevel access update (a cross-region
+	// reference, as WebACLArn is); nil without the edge.
+	CaptchaEventsArn *string
 }
 
 // NewStarArenaStack builds the main stack from the topology. It panics on
@@ -129,6 +133,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	for _, f := range topo.Functions {
 		fns[f.Name] = newFunction(stack, f, functionDeps{
 			assetDir: assets, settings: s, tables: tables, secrets: secrets, machines: machines, originReaders: originReaders,
+			captchaEvents: props.CaptchaEventsArn,
 		})
 	}
 
@@ -171,7 +176,7 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	st := newSite(stack, topo, s, webDir(props, repo), props.WebACLArn, api, originProof, siteConfig, domain.BaseUrl(nil))
 	grantMail(topo, fns, queues, newMail(stack, s), siteURL(s, st))
 	hostedSignIn(client, siteURL(s, st))
-	hostedSignIn(staffClient, siteURL(s, st), "console/", "gate/")
+	hostedSignIn(staffClient, siteURL(s, st), topology.StaffSignInPages...)
 
 	newObservability(stack, observed{
 		topo: topo, settings: s, fns: fns, queues: queues, machines: sms, table: main, api: api,
@@ -198,8 +203,10 @@ func NewStarArenaStack(scope constructs.Construct, id string, props *Props) awsc
 	output(stack, "AdmissionKeysSecretArn", secrets.byName[topology.SecretAdmissionKeys].SecretArn())
 	output(stack, "TicketKeysSecretArn", secrets.byName[topology.SecretTicketKeys].SecretArn())
 	for _, d := range providers.Deployable() {
-		if sec, ok := secrets.providers[d.Name]; ok {
-			output(stack, pascal(d.Name)+"SecretArn", sec.SecretArn())
+		for _, st := range d.Settings {
+			if sec, ok := secrets.providers[d.Name][st.Env]; ok {
+				output(stack, providerSecretID(d, st)+"SecretArn", sec.SecretArn())
+			}
 		}
 	}
 	addStackSuppressions(stack)
@@ -267,17 +274,19 @@ func attribute(k topology.Key) *awsdynamodb.Attribute {
 // secretSet is the stack's Secrets Manager secrets.
 type secretSet struct {
 	byName map[topology.Secret]awssecretsmanager.Secret
-	// providers holds each deployable payment provider's secret, by name
-	// (a provider without secret settings has none).
-	providers map[string]awssecretsmanager.Secret
+	// providers holds the deployable payment providers' credentials, one
+	// secret per secret setting, by provider name and then variable
+	// (STRIPE_API_KEY): a function may read only the credentials its
+	// payment access uses.
+	providers map[string]map[string]awssecretsmanager.Secret
 	// origin is the origin proof CloudFront adds to what it forwards to
 	// the API (ADR 22): {"current":…,"previous":…}.
 	origin awssecretsmanager.Secret
 }
 
-// newSecrets declares the signing keyrings and one secret per deployable
-// payment provider with secret settings (a JSON object, one field per
-// setting). CloudFormation fills each with a random string; an operator
+// newSecrets declares the signing keyrings and one secret per secret
+// setting of each deployable payment provider (the credential as a plain
+// string: StripeApiKey, StripeWebhookSecret). CloudFormation fills each with a random string; an operator
 // puts the real value in before the first sale (`go run ./infra/keygen`
 // prints a keyring; README, "Deploying"). Until then the functions refuse
 // to start, naming the secret. The ticket keyring outlives the stack:
@@ -296,7 +305,7 @@ func newSecrets(scope constructs.Construct) secretSet {
 			topology.SecretAdmissionKeys: admission,
 			topology.SecretTicketKeys:    ticket,
 		},
-		providers: map[string]awssecretsmanager.Secret{},
+		providers: map[string]map[string]awssecretsmanager.Secret{},
 		// Generated: nobody needs to know it. Header-safe characters only.
 		origin: awssecretsmanager.NewSecret(scope, jsii.String("OriginProof"), &awssecretsmanager.SecretProps{
 			Description: jsii.String(`StarArena origin proof: CloudFront sends "current" in ` + topology.OriginHeader + `; the API accepts "current" and "previous" (ADR 22)`),
@@ -310,23 +319,22 @@ func newSecrets(scope constructs.Construct) secretSet {
 	all := []awssecretsmanager.Secret{admission, ticket, set.origin}
 	var rotation []string
 	for _, d := range providers.Deployable() {
-		var fields []string
 		for _, st := range d.Settings {
-			if st.Secret && st.Deployed() {
-				fields = append(fields, fmt.Sprintf("%q:%q", st.Field, cmp.Or(st.Example, "...")))
+			if !st.Secret || !st.Deployed() {
+				continue
 			}
+			sec := awssecretsmanager.NewSecret(scope, jsii.String(providerSecretID(d, st)), &awssecretsmanager.SecretProps{
+				Description: jsii.String(fmt.Sprintf("StarArena %s %s (%s): the value alone, e.g. %s; deploy with -c %s=on once set",
+					d.Title, st.Field, st.Env, cmp.Or(st.Example, "..."), d.Name)),
+				RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+			})
+			if set.providers[d.Name] == nil {
+				set.providers[d.Name] = map[string]awssecretsmanager.Secret{}
+				rotation = append(rotation, fmt.Sprintf("%s keys rotate in %s's dashboard", d.Title, d.Title))
+			}
+			set.providers[d.Name][st.Env] = sec
+			all = append(all, sec)
 		}
-		if len(fields) == 0 {
-			continue
-		}
-		sec := awssecretsmanager.NewSecret(scope, jsii.String(pascal(d.Name)+"Keys"), &awssecretsmanager.SecretProps{
-			Description: jsii.String(fmt.Sprintf("StarArena %s keys: {%s}; deploy with -c %s=on once set",
-				d.Title, strings.Join(fields, ","), d.Name)),
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		})
-		set.providers[d.Name] = sec
-		all = append(all, sec)
-		rotation = append(rotation, fmt.Sprintf("%s keys rotate in %s's dashboard", d.Title, d.Title))
 	}
 	reason := "Keyrings rotate by adding a key id and making it current while the old key still verifies (internal/keyring)"
 	if len(rotation) > 0 {
@@ -373,6 +381,9 @@ type functionDeps struct {
 	machines map[string]*string
 	// originReaders are the functions that check the origin proof.
 	originReaders map[string]bool
+	// captchaEvents is the edge's pattern set of CAPTCHA events; nil
+	// without the edge.
+	captchaEvents *string
 }
 
 // newFunction declares one Go Lambda from its prebuilt bootstrap binary
@@ -451,6 +462,7 @@ var (
 	startActions         = []string{"states:StartExecution"}
 	callbackActions      = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
 	secretActions        = []string{"secretsmanager:GetSecretValue"}
+	botLevelActions      = []string{"wafv2:GetRegexPatternSet", "wafv2:UpdateRegexPatternSet"}
 )
 
 // grantAccess turns a function's declared access into IAM statements on
@@ -529,6 +541,12 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 		secretArns = append(secretArns, arn)
 	}
 	secretArns = append(secretArns, providerEnv(a.Payments, d, env)...)
+	if a.BotLevel && d.captchaEvents != nil {
+		// The set is in us-east-1 with the web ACL; its ARN reaches this
+		// region through the edge stack's cross-region reference.
+		allow(botLevelActions, []*string{d.captchaEvents}, nil)
+		env["CAPTCHA_EVENTS_ARN"] = d.captchaEvents
+	}
 	if len(secretArns) > 0 {
 		allow(secretActions, secretArns, nil)
 	}
@@ -536,9 +554,10 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 
 // providerEnv sets the variables of every payment provider that is on for
 // a function with payment access and returns the provider secrets it may
-// read. Secret settings are never variables (anyone allowed
-// lambda:GetFunctionConfiguration could read them): the function gets the
-// provider secret's ARN (<NAME>_SECRET_ARN) and reads the secret at
+// read: those of the settings its access uses (the webhook secret only
+// where webhooks are verified). Secret settings are never variables
+// (anyone allowed lambda:GetFunctionConfiguration could read them): the
+// function gets each secret's ARN (<VARIABLE>_SECRET_ARN) and reads it at
 // start-up (config.ResolvePaymentSecrets).
 func providerEnv(use topology.PaymentAccess, d functionDeps, env map[string]*string) []*string {
 	if use == topology.PaymentsNone {
@@ -558,16 +577,21 @@ func providerEnv(use topology.PaymentAccess, d functionDeps, env map[string]*str
 				env[st.Env] = jsii.String(ps.Values[st.Field])
 				continue
 			}
-			if sec, ok := d.secrets.providers[p.Name]; ok && env[p.SecretEnv()] == nil {
-				env[p.SecretEnv()] = sec.SecretArn()
-				arns = append(arns, sec.SecretArn())
-				if ps.SecretVersion != "" {
-					env[strings.ToUpper(p.Name)+"_SECRET_VERSION"] = jsii.String(ps.SecretVersion)
-				}
+			sec := d.secrets.providers[p.Name][st.Env]
+			env[st.SecretEnv()] = sec.SecretArn()
+			arns = append(arns, sec.SecretArn())
+			if ps.SecretVersion != "" {
+				env[strings.ToUpper(p.Name)+"_SECRET_VERSION"] = jsii.String(ps.SecretVersion)
 			}
 		}
 	}
 	return arns
+}
+
+// providerSecretID is the logical id of a provider credential's secret:
+// the provider's and the setting's names (StripeApiKey).
+func providerSecretID(d payments.Descriptor, st payments.Setting) string {
+	return pascal(d.Name) + pascal(st.Field)
 }
 
 func strs(vs []string) *[]*string {

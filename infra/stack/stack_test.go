@@ -410,7 +410,7 @@ func TestStackOutputsWhatScriptsAndOperatorsNeed(t *testing.T) {
 	// GIVEN the deployed stack WHEN its outputs are read
 	// THEN the URLs, names and ARNs an operator needs after a deploy are there
 	for _, id := range []string{"ApiUrl", "SiteUrl", "TableName", "UserPoolId", "UserPoolClientId", "SiteBucketName",
-		"OrderStateMachineArn", "AdmissionKeysSecretArn", "TicketKeysSecretArn", "StripeSecretArn", "AlarmTopicArn", "DashboardName",
+		"OrderStateMachineArn", "AdmissionKeysSecretArn", "TicketKeysSecretArn", "StripeApiKeySecretArn", "StripeWebhookSecretSecretArn", "AlarmTopicArn", "DashboardName",
 		"MailDkim1Name", "MailDkim1Value", "MailDkim2Name", "MailDkim2Value", "MailDkim3Name", "MailDkim3Value"} {
 		expect(t, func() { deployed.HasOutput(jsii.String(id), map[string]any{"Value": assertions.Match_AnyValue()}) })
 	}

@@ -16,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/botlevel"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/checkout"
@@ -65,6 +67,9 @@ type Options struct {
 	// MailSender replaces the configuration's sender (the local stack's
 	// capture).
 	MailSender mail.Sender
+	// BotLevel is where events' bot levels take effect (the local stack's
+	// CDN stand-in); else the configuration's WAF pattern set, if any.
+	BotLevel botlevel.Edge
 }
 
 // App holds the built services.
@@ -92,6 +97,8 @@ type App struct {
 	Waitroom *waitroom.Service
 	// Presale creates presale codes and redeems them at admission.
 	Presale *presale.Service
+	// BotLevel raises and lowers events' bot check at the edge.
+	BotLevel *botlevel.Service
 	// HoldHealth records the purchase path's latency and errors; the
 	// inlet's health check reads what every instance recorded.
 	HoldHealth *health.Recorder
@@ -141,6 +148,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.Config = cfg
 	}
+	edge := o.BotLevel
+	if edge == nil && cfg.CaptchaEventsArn != "" {
+		// The set is CloudFront's, in us-east-1 whatever this region is.
+		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: botlevel.WAFRegion, Service: "WAFV2"})
+		if err != nil {
+			return nil, fmt.Errorf("waf client: %w", err)
+		}
+		if edge, err = botlevel.NewWAF(wafv2.NewFromConfig(awsCfg), cfg.CaptchaEventsArn, a.Topology); err != nil {
+			return nil, fmt.Errorf("CAPTCHA_EVENTS_ARN: %w", err)
+		}
+	}
+	a.BotLevel = botlevel.New(edge)
 	if cfg.OriginProofSecret != "" {
 		// Read once per instance: a rotation keeps the previous proof
 		// valid until every instance has been replaced (ADR 22).
@@ -284,7 +303,7 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
-			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale}, a.Clock, a.Log)
+			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Metrics, a.Log)
 	case "holds":

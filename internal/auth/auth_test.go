@@ -20,7 +20,7 @@ func TestDevIssuerRoundTrip(t *testing.T) {
 
 func devIssuerRoundTrip(t *testing.T, alg string) {
 	clk := clock.NewManual(time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC))
-	iss, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, clk, alg)
+	iss, err := NewDevIssuerAlg("http://local/dev", testAudiences, time.Hour, clk, alg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func devIssuerRoundTrip(t *testing.T, alg string) {
 	})
 	t.Run("OtherIssuer", func(t *testing.T) {
 		for _, otherAlg := range []string{AlgRS256, AlgES256} {
-			other, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, clk, otherAlg)
+			other, err := NewDevIssuerAlg("http://local/dev", testAudiences, time.Hour, clk, otherAlg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +96,7 @@ func devIssuerRoundTrip(t *testing.T, alg string) {
 }
 
 func TestDevIssuerUnknownAlgorithm(t *testing.T) {
-	if _, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, nil, "HS256"); err == nil {
+	if _, err := NewDevIssuerAlg("http://local/dev", testAudiences, time.Hour, nil, "HS256"); err == nil {
 		t.Fatal("HS256 accepted: a shared-secret token is not what the authorizer verifies")
 	}
 }
@@ -107,7 +107,7 @@ func TestDevIssuerUnknownAlgorithm(t *testing.T) {
 //	go test -run '^$' -bench DevIssuer ./internal/auth
 func BenchmarkDevIssuer(b *testing.B) {
 	for _, alg := range []string{AlgRS256, AlgES256} {
-		iss, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, nil, alg)
+		iss, err := NewDevIssuerAlg("http://local/dev", testAudiences, time.Hour, nil, alg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestTokensCarryTheAccountsEmail(t *testing.T) {
-	iss, err := NewDevIssuerAlg("http://local/dev", "stararena-local", time.Hour, nil, AlgES256)
+	iss, err := NewDevIssuerAlg("http://local/dev", testAudiences, time.Hour, nil, AlgES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,5 +224,76 @@ func TestTokensCarryTheAccountsEmail(t *testing.T) {
 	}})
 	if id.Email != "u@example.com" {
 		t.Fatalf("cognito email = %q", id.Email)
+	}
+}
+
+var testAudiences = Audiences{Fan: "stararena-local", Staff: "stararena-local-staff"}
+
+// TestStaffTokensAreTheStaffClientsIDTokens: an organizer's or staff
+// member's dev token is what Cognito issues to the staff app client (its
+// audience, cognito:groups, custom:org, email, no role claim); the staff
+// routes' authorizer (the staff audience) takes it and refuses a fan's,
+// the fan routes' authorizer the reverse; the identity read from it is the
+// group's role in the organization.
+func TestStaffTokensAreTheStaffClientsIDTokens(t *testing.T) {
+	iss, err := NewDevIssuerAlg("http://local/dev", testAudiences, time.Hour, nil, AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity := func(claims map[string]string) Identity {
+		t.Helper()
+		id, ok := FromRequest(events.APIGatewayV2HTTPRequestContext{Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}})
+		if !ok {
+			t.Fatal("no identity")
+		}
+		return id
+	}
+	for _, c := range []struct {
+		role       Role
+		org, group string
+		want       Identity
+	}{
+		{RoleOrganizer, "org-a", OrganizerGroup, Identity{Subject: "ann", Role: RoleOrganizer, Org: "org-a", Email: "ann@example.test"}},
+		{RoleOrganizer, "", OrganizerGroup, Identity{Subject: "ann", Role: RoleOrganizer, Org: "ann", Email: "ann@example.test"}},
+		{RoleStaff, "org-a", StaffGroup, Identity{Subject: "ann", Role: RoleStaff, Org: "org-a", Email: "ann@example.test"}},
+	} {
+		tok, _, err := iss.IssueFor("ann", c.role, c.org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := iss.Verify(tok, testAudiences.Fan); err == nil {
+			t.Errorf("%s: the fan routes' authorizer accepted a staff client's token", c.role)
+		}
+		claims, err := iss.Verify(tok, testAudiences.Staff)
+		if err != nil {
+			t.Fatalf("%s: the staff routes' authorizer refused it: %v", c.role, err)
+		}
+		if claims["aud"] != "["+testAudiences.Staff+"]" || claims[GroupsClaim] != "["+c.group+"]" || claims[CognitoOrgClaim] != c.org ||
+			claims[EmailClaim] != "ann@example.test" || claims["token_use"] != "id" || claims["role"] != "" {
+			t.Errorf("%s: claims %v, want the staff client's ID token for group %s, org %q", c.role, claims, c.group, c.org)
+		}
+		if got := identity(claims); got != c.want {
+			t.Errorf("%s: identity %+v, want %+v", c.role, got, c.want)
+		}
+	}
+	fan, _, err := iss.Issue("fan-1", RoleFan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Verify(fan, testAudiences.Staff); err == nil {
+		t.Error("the staff routes' authorizer accepted a fan's token")
+	}
+	if _, err := iss.Verify(fan, testAudiences.Fan); err != nil {
+		t.Errorf("the fan routes' authorizer refused a fan's token: %v", err)
+	}
+}
+
+func TestDevIssuerWantsTwoClients(t *testing.T) {
+	for _, aud := range []Audiences{{Fan: "a"}, {Staff: "b"}, {Fan: "a", Staff: "a"}} {
+		if _, err := NewDevIssuerAlg("http://local/dev", aud, time.Hour, nil, AlgES256); err == nil {
+			t.Errorf("audiences %+v accepted", aud)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +26,7 @@ import (
 // generated at start-up and never leaves the process.
 type DevIssuer struct {
 	issuer   string
-	audience string
+	audience Audiences
 	ttl      time.Duration
 	clock    clock.Clock
 	alg      jwa.SignatureAlgorithm
@@ -40,14 +42,25 @@ const (
 	AlgES256 = "ES256"
 )
 
-// NewDevIssuer generates an RS256 key pair for issuer/audience.
-func NewDevIssuer(issuer, audience string, ttl time.Duration, c clock.Clock) (*DevIssuer, error) {
-	return NewDevIssuerAlg(issuer, audience, ttl, c, AlgRS256)
+// Audiences are the app clients a dev issuer signs for. A Cognito ID token
+// names its app client in aud, and each HTTP API JWT authorizer accepts
+// the clients it lists: fan routes the fans' client, staff routes the
+// staff client only, so a fan's token never reaches a staff route.
+type Audiences struct {
+	Fan, Staff string
+}
+
+// NewDevIssuer generates an RS256 key pair for issuer and its clients.
+func NewDevIssuer(issuer string, aud Audiences, ttl time.Duration, c clock.Clock) (*DevIssuer, error) {
+	return NewDevIssuerAlg(issuer, aud, ttl, c, AlgRS256)
 }
 
 // NewDevIssuerAlg is NewDevIssuer with the signing algorithm: AlgRS256
 // (also for "") or AlgES256.
-func NewDevIssuerAlg(issuer, audience string, ttl time.Duration, c clock.Clock, alg string) (*DevIssuer, error) {
+func NewDevIssuerAlg(issuer string, aud Audiences, ttl time.Duration, c clock.Clock, alg string) (*DevIssuer, error) {
+	if aud.Fan == "" || aud.Staff == "" || aud.Fan == aud.Staff {
+		return nil, fmt.Errorf("dev issuer: audiences %+v: want two different clients", aud)
+	}
 	if c == nil {
 		c = clock.System{}
 	}
@@ -86,7 +99,7 @@ func NewDevIssuerAlg(issuer, audience string, ttl time.Duration, c clock.Clock, 
 	if err := set.AddKey(pub); err != nil {
 		return nil, err
 	}
-	return &DevIssuer{issuer: issuer, audience: audience, ttl: ttl, clock: c, alg: sigAlg, private: priv, public: set}, nil
+	return &DevIssuer{issuer: issuer, audience: aud, ttl: ttl, clock: c, alg: sigAlg, private: priv, public: set}, nil
 }
 
 // Issue signs a token for sub with role.
@@ -107,19 +120,52 @@ func DefaultEmail(sub string) string { return sub + "@example.test" }
 
 // IssueWithEmail is IssueFor with the account's email claim (empty:
 // DefaultEmail(sub)), as a Cognito user pool puts the verified address in
-// its ID tokens.
+// its ID tokens. A fan's token names the fans' client; an organizer's or
+// staff member's is what Cognito issues to the staff client (StaffClaims).
 func (d *DevIssuer) IssueWithEmail(sub string, role Role, org, email string) (string, time.Time, error) {
 	if email == "" {
 		email = DefaultEmail(sub)
 	}
+	if role == RoleOrganizer || role == RoleStaff {
+		return d.IssueClaims(sub, d.audience.Staff, StaffClaims(role, org, email))
+	}
+	claims := map[string]any{"role": string(role), EmailClaim: email}
+	if org != "" {
+		claims[OrgClaim] = org
+	}
+	return d.IssueClaims(sub, d.audience.Fan, claims)
+}
+
+// StaffClaims are the claims a Cognito ID token of the staff app client
+// carries for a member of the organizers group (role organizer) or the
+// staff group: the group, the custom org attribute (when set; an
+// organizer without one owns the organization its sub names) and the
+// email. It carries no role claim: the role comes from the group, as in
+// AWS.
+func StaffClaims(role Role, org, email string) map[string]any {
+	group := StaffGroup
+	if role == RoleOrganizer {
+		group = OrganizerGroup
+	}
+	c := map[string]any{GroupsClaim: []string{group}, EmailClaim: email}
+	if org != "" {
+		c[CognitoOrgClaim] = org
+	}
+	return c
+}
+
+// IssueClaims signs an ID token for sub and the app client audience with
+// claims beside the registered ones (iss, aud, sub, iat, nbf, exp, jti and
+// token_use "id").
+func (d *DevIssuer) IssueClaims(sub, audience string, claims map[string]any) (string, time.Time, error) {
 	now := d.clock.Now()
 	exp := now.Add(d.ttl)
 	b := jwt.NewBuilder().
-		Issuer(d.issuer).Audience([]string{d.audience}).Subject(sub).
+		Issuer(d.issuer).Audience([]string{audience}).Subject(sub).
 		IssuedAt(now).NotBefore(now).Expiration(exp).JwtID(uuid.NewString()).
-		Claim("role", string(role)).Claim("token_use", "id").Claim(EmailClaim, email)
-	if org != "" {
-		b = b.Claim(OrgClaim, org)
+		Claim("token_use", "id")
+	for k, v := range claims {
+		b = b.Claim(k, v)
 	}
 	tok, err := b.Build()
 	if err != nil {
@@ -132,15 +178,23 @@ func (d *DevIssuer) IssueWithEmail(sub string, role Role, org, email string) (st
 	return string(signed), exp, nil
 }
 
+// Audiences are the app clients the issuer signs for.
+func (d *DevIssuer) Audiences() Audiences { return d.audience }
+
 // Verify checks a bearer token like the JWT authorizer (signature from the
-// key set, issuer, audience, expiry, not-before) and returns its claims in
-// the flattened string form API Gateway puts in the request context.
-func (d *DevIssuer) Verify(token string) (map[string]string, error) {
+// key set, issuer, expiry, not-before, and an aud or client_id claim that
+// is one of audiences, as API Gateway's; none given: either of the
+// issuer's own clients) and returns its claims in the flattened string
+// form API Gateway puts in the request context.
+func (d *DevIssuer) Verify(token string, audiences ...string) (map[string]string, error) {
+	if len(audiences) == 0 {
+		audiences = []string{d.audience.Fan, d.audience.Staff}
+	}
 	tok, err := jwt.ParseString(token,
 		jwt.WithKeySet(d.public),
 		jwt.WithValidate(true),
 		jwt.WithIssuer(d.issuer),
-		jwt.WithAudience(d.audience),
+		jwt.WithValidator(audienceIn(audiences)),
 		jwt.WithRequiredClaim(jwt.ExpirationKey), // as Cognito's authorizer: no exp, no entry
 		jwt.WithClock(jwt.ClockFunc(d.clock.Now)),
 		jwt.WithAcceptableSkew(30*time.Second),
@@ -157,6 +211,27 @@ func (d *DevIssuer) Verify(token string) (map[string]string, error) {
 		claims[k] = flatten(v)
 	}
 	return claims, nil
+}
+
+// audienceIn accepts a token whose aud names one of audiences or, as an
+// access token does, whose client_id is one of them.
+func audienceIn(audiences []string) jwt.Validator {
+	return jwt.ValidatorFunc(func(_ context.Context, t jwt.Token) error {
+		var names []string
+		if aud, ok := t.Audience(); ok {
+			names = append(names, aud...)
+		}
+		var client string
+		if err := t.Get("client_id", &client); err == nil {
+			names = append(names, client)
+		}
+		for _, n := range names {
+			if slices.Contains(audiences, n) {
+				return nil
+			}
+		}
+		return fmt.Errorf("audience %v is none of %v", names, audiences)
+	})
 }
 
 // JWKS is the public key set, as a user pool publishes it.

@@ -35,6 +35,9 @@ const (
 	CognitoOrgClaim = "custom:org"
 )
 
+// GroupsClaim lists a Cognito user's groups in its tokens.
+const GroupsClaim = "cognito:groups"
+
 // EmailClaim is the account's address in a token: Cognito's standard
 // attribute, and the dev issuer's.
 const EmailClaim = "email"
@@ -115,7 +118,7 @@ func roleFromClaims(c map[string]string) Role {
 		return Role(c["role"])
 	}
 	role := RoleFan
-	groups := strings.Fields(strings.Trim(c["cognito:groups"], "[]"))
+	groups := strings.Fields(strings.Trim(c[GroupsClaim], "[]"))
 	for _, g := range groups {
 		switch strings.Trim(g, `",`) {
 		case OrganizerGroup:

@@ -4,7 +4,6 @@ package config
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -49,15 +48,21 @@ type Config struct {
 	// API takes requests from anywhere.
 	OriginProofSecret string
 	OriginProofs      []string
+	// CaptchaEventsArn is the edge stack's regex pattern set of events
+	// whose joins meet a CAPTCHA (CAPTCHA_EVENTS_ARN, only in the admin
+	// function; ADR 22). None: no edge to raise the bot check at.
+	CaptchaEventsArn string
 	// Payments holds the settings of every configured payment provider,
 	// by provider name: the variables its registry entry declares
 	// (internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
 	// A provider whose required variables are not set is absent.
 	Payments map[string]payments.Values
-	// PaymentSecrets names, by provider, the Secrets Manager secret that
-	// holds its secret settings (<NAME>_SECRET_ARN, set by the CDK app);
-	// ResolvePaymentSecrets reads them into Payments at start-up.
-	PaymentSecrets map[string]string
+	// PaymentSecrets names, by provider, the Secrets Manager secret of each
+	// secret setting the function uses (the setting's variable → the ARN in
+	// <VARIABLE>_SECRET_ARN, set by the CDK app: one secret per credential,
+	// so the functions that create payments cannot read the webhook
+	// secret); ResolvePaymentSecrets reads them into Payments at start-up.
+	PaymentSecrets map[string]payments.Values
 	// paymentEnv holds the variables of the providers in PaymentSecrets
 	// until their secrets are read.
 	paymentEnv map[string]payments.Values
@@ -116,6 +121,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	c.AdmissionKeys = getenv("ADMISSION_KEYS")
 	c.AdmissionKeysSecret = getenv("ADMISSION_KEYS_SECRET_ARN")
 	c.OriginProofSecret = getenv("ORIGIN_PROOF_SECRET_ARN")
+	c.CaptchaEventsArn = getenv("CAPTCHA_EVENTS_ARN")
 	c.AdmissionTTL = limits.AdmissionTTL
 	if v := getenv("ADMISSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -177,11 +183,20 @@ func (c *Config) paymentSettings(getenv Getenv) (map[string]payments.Values, err
 				v[s.Env] = x
 			}
 		}
-		if arn := getenv(d.SecretEnv()); arn != "" {
-			if c.PaymentSecrets == nil {
-				c.PaymentSecrets, c.paymentEnv = map[string]string{}, map[string]payments.Values{}
+		arns := payments.Values{}
+		for _, s := range d.Settings {
+			if arn := getenv(s.SecretEnv()); s.Secret && arn != "" {
+				if v[s.Env] != "" {
+					return nil, fmt.Errorf("payment provider %s: both %s and %s are set", d.Name, s.Env, s.SecretEnv())
+				}
+				arns[s.Env] = arn
 			}
-			c.PaymentSecrets[d.Name], c.paymentEnv[d.Name] = arn, v
+		}
+		if len(arns) > 0 {
+			if c.PaymentSecrets == nil {
+				c.PaymentSecrets, c.paymentEnv = map[string]payments.Values{}, map[string]payments.Values{}
+			}
+			c.PaymentSecrets[d.Name], c.paymentEnv[d.Name] = arns, v
 			continue
 		}
 		on, err := d.Configured(v)
@@ -231,38 +246,40 @@ func first(vs ...string) string {
 	return ""
 }
 
-// ResolvePaymentSecrets reads each provider's secret named in
-// PaymentSecrets (a JSON object, one field per secret setting) through get
-// and turns the provider on with those values and its variables. A secret
-// that does not turn its provider on is an error: a deployment that names
-// a secret means to take payments.
+// ResolvePaymentSecrets reads each secret named in PaymentSecrets (the
+// credential as a plain string) through get and turns the provider on with
+// those values and its variables. Secrets that do not turn their provider
+// on are an error: a deployment that names them means to take payments.
 func (c *Config) ResolvePaymentSecrets(ctx context.Context, get func(ctx context.Context, arn string) (string, error)) error {
 	for _, d := range providers.All() {
-		arn := c.PaymentSecrets[d.Name]
-		if arn == "" {
+		arns := c.PaymentSecrets[d.Name]
+		if len(arns) == 0 {
 			continue
-		}
-		doc, err := get(ctx, arn)
-		if err != nil {
-			return fmt.Errorf("payment provider %s: read secret %s: %w", d.Name, arn, err)
-		}
-		var fields map[string]string
-		if err := json.Unmarshal([]byte(doc), &fields); err != nil {
-			return fmt.Errorf("payment provider %s: secret %s is not a JSON object of strings: %w", d.Name, arn, err)
 		}
 		v := payments.Values{}
 		maps.Copy(v, c.paymentEnv[d.Name])
+		var names []string
 		for _, s := range d.Settings {
-			if s.Secret && fields[s.Field] != "" {
-				v[s.Env] = fields[s.Field]
+			arn := arns[s.Env]
+			if arn == "" {
+				continue
 			}
+			val, err := get(ctx, arn)
+			if err != nil {
+				return fmt.Errorf("payment provider %s: read secret %s: %w", d.Name, arn, err)
+			}
+			if v[s.Env] = strings.TrimSpace(val); v[s.Env] == "" {
+				return fmt.Errorf("payment provider %s: secret %s (%s) is empty", d.Name, arn, s.Env)
+			}
+			names = append(names, arn)
 		}
+		arn := strings.Join(names, ", ")
 		on, err := d.Configured(v)
 		if err != nil {
 			return fmt.Errorf("%w (secret %s)", err, arn)
 		}
 		if !on {
-			return fmt.Errorf("payment provider %s: secret %s holds none of its required settings", d.Name, arn)
+			return fmt.Errorf("payment provider %s: secrets %s hold none of its required settings", d.Name, arn)
 		}
 		if c.Payments == nil {
 			c.Payments = map[string]payments.Values{}

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,20 +70,27 @@ func TestFromEnvReadsPaymentProvidersFromTheRegistry(t *testing.T) {
 	})
 }
 
-// With STRIPE_SECRET_ARN (how the CDK app deploys Stripe) the API key and
-// webhook secret come from the secret at start-up, not from variables.
+// With STRIPE_API_KEY_SECRET_ARN and STRIPE_WEBHOOK_SECRET_SECRET_ARN (how
+// the CDK app deploys Stripe: one secret per credential) the API key and
+// the webhook secret come from their own secrets at start-up, not from
+// variables, and a function named only the API key's secret has no
+// webhook secret.
 func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 	ctx := context.Background()
-	const arn = "arn:aws:secretsmanager:eu-west-1:1:secret:StripeKeys-x"
-	c, err := FromEnv(env(map[string]string{"STRIPE_SECRET_ARN": arn}))
+	const keyArn = "arn:aws:secretsmanager:eu-west-1:1:secret:StripeApiKey-x"
+	const hookArn = "arn:aws:secretsmanager:eu-west-1:1:secret:StripeWebhookSecret-y"
+	both := map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn, "STRIPE_WEBHOOK_SECRET_SECRET_ARN": hookArn}
+	c, err := FromEnv(env(both))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Payments) != 0 || c.PaymentSecrets["stripe"] != arn {
-		t.Fatalf("before the secret is read: Payments %v, PaymentSecrets %v", c.Payments, c.PaymentSecrets)
+	if len(c.Payments) != 0 || c.PaymentSecrets["stripe"]["STRIPE_API_KEY"] != keyArn || c.PaymentSecrets["stripe"]["STRIPE_WEBHOOK_SECRET"] != hookArn {
+		t.Fatalf("before the secrets are read: Payments %v, PaymentSecrets %v", c.Payments, c.PaymentSecrets)
 	}
-	secrets := map[string]string{arn: `{"apiKey":"sk_live_1","webhookSecret":"whsec_1"}`}
+	secrets := map[string]string{keyArn: "sk_live_1", hookArn: "whsec_1\n"}
+	var read []string
 	get := func(_ context.Context, id string) (string, error) {
+		read = append(read, id)
 		if s, ok := secrets[id]; ok {
 			return s, nil
 		}
@@ -94,17 +102,37 @@ func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 	if got := c.Payments["stripe"]; got["STRIPE_API_KEY"] != "sk_live_1" || got["STRIPE_WEBHOOK_SECRET"] != "whsec_1" {
 		t.Fatalf("Payments = %v", c.Payments)
 	}
-	for name, doc := range map[string]string{"NotJSON": "sk_live_1", "NoAPIKey": `{"webhookSecret":"whsec_1"}`} {
-		t.Run(name, func(t *testing.T) {
-			c, _ := FromEnv(env(map[string]string{"STRIPE_SECRET_ARN": arn}))
-			secrets[arn] = doc
-			if err := c.ResolvePaymentSecrets(ctx, get); err == nil {
-				t.Fatalf("secret %q accepted: %v", doc, c.Payments)
-			}
-		})
-	}
+	t.Run("APIKeyOnly", func(t *testing.T) {
+		read = nil
+		c, _ := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn}))
+		if err := c.ResolvePaymentSecrets(ctx, get); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Payments["stripe"]; got["STRIPE_API_KEY"] != "sk_live_1" || got["STRIPE_WEBHOOK_SECRET"] != "" || !slices.Equal(read, []string{keyArn}) {
+			t.Fatalf("Payments = %v after reading %v; want the API key alone", c.Payments, read)
+		}
+	})
+	t.Run("WebhookSecretWithoutAPIKey", func(t *testing.T) {
+		c, _ := FromEnv(env(map[string]string{"STRIPE_WEBHOOK_SECRET_SECRET_ARN": hookArn}))
+		if err := c.ResolvePaymentSecrets(ctx, get); err == nil {
+			t.Fatalf("accepted: %v", c.Payments)
+		}
+	})
+	t.Run("Empty", func(t *testing.T) {
+		secrets[keyArn] = " "
+		defer func() { secrets[keyArn] = "sk_live_1" }()
+		c, _ := FromEnv(env(both))
+		if err := c.ResolvePaymentSecrets(ctx, get); err == nil {
+			t.Fatalf("an empty API key accepted: %v", c.Payments)
+		}
+	})
+	t.Run("VariableAndSecret", func(t *testing.T) {
+		if _, err := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn, "STRIPE_API_KEY": "sk_test_2"})); err == nil {
+			t.Fatal("both the key and its secret accepted")
+		}
+	})
 	t.Run("Unreadable", func(t *testing.T) {
-		c, _ := FromEnv(env(map[string]string{"STRIPE_SECRET_ARN": arn + "-gone"}))
+		c, _ := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn + "-gone"}))
 		if err := c.ResolvePaymentSecrets(ctx, get); err == nil || !strings.Contains(err.Error(), "-gone") {
 			t.Fatalf("err = %v, want one naming the secret", err)
 		}

@@ -141,8 +141,9 @@ func lambdaRoute(route topology.Route, verify func(string) (map[string]string, e
 		ev := toEvent(r, route, body)
 		switch route.Auth {
 		case topology.AuthFan, topology.AuthOrganizer:
-			// In AWS organizer routes are IAM-signed; locally both route
-			// classes take a dev-issuer JWT and the handler checks the role.
+			// verify is the route class's authorizer (Stack.authorizer): it
+			// proves who the caller is; what it may do, the handler checks.
+			// The machine API's IAM path is not emulated.
 			claims, ok := authorize(w, r, verify)
 			if !ok {
 				return

@@ -28,7 +28,7 @@ type hostedWorld struct {
 func newHostedWorld(t *testing.T) *hostedWorld {
 	t.Helper()
 	c := clock.NewManual(time.Now())
-	iss, err := auth.NewDevIssuerAlg("http://127.0.0.1/dev", "stararena-local", time.Hour, c, auth.AlgES256)
+	iss, err := auth.NewDevIssuerAlg("http://127.0.0.1/dev", Clients, time.Hour, c, auth.AlgES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,13 @@ func (w *hostedWorld) signIn(t *testing.T, form url.Values) string {
 
 func (w *hostedWorld) exchange(t *testing.T, code, verifier, redirect string) (int, map[string]any) {
 	t.Helper()
+	return w.exchangeAs(t, HostedClientID, code, verifier, redirect)
+}
+
+func (w *hostedWorld) exchangeAs(t *testing.T, client, code, verifier, redirect string) (int, map[string]any) {
+	t.Helper()
 	resp, err := w.client.PostForm(w.srv.URL+"/dev/oauth2/token", url.Values{"grant_type": {"authorization_code"},
-		"client_id": {HostedClientID}, "code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}})
+		"client_id": {client}, "code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +202,115 @@ func TestHostedSignInRefusesBadRequests(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://localhost:8080/" {
 			t.Fatalf("logout: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+}
+
+// staffForm is the staff client's authorization form for a person of
+// group in org.
+func staffForm(challenge, redirect, account, group, org string) url.Values {
+	f := authorizeForm(challenge, redirect, account)
+	f.Set("client_id", StaffClientID)
+	f.Set("scope", "openid email profile")
+	f.Set("group", group)
+	f.Set("org", org)
+	return f
+}
+
+// TestHostedSignInStaffClient: the staff app client signs people in on the
+// same pages, back to the console or the gate page only, and its ID token
+// is the one Cognito issues to that client: the staff audience (which the
+// fan routes' authorizer refuses), cognito:groups, custom:org, email.
+func TestHostedSignInStaffClient(t *testing.T) {
+	w := newHostedWorld(t)
+	verifier, challenge := pkce()
+	base := "http://127.0.0.1:8080/"
+
+	q := staffForm(challenge, base+"gate/", "", "", "")
+	for _, k := range []string{"account", "group", "org"} {
+		q.Del(k)
+	}
+	resp, err := w.client.Get(w.srv.URL + "/dev/oauth2/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `name="group"`) || !strings.Contains(string(page), `name="org"`) {
+		t.Fatalf("staff authorize page: %d %.400s", resp.StatusCode, page)
+	}
+
+	for _, c := range []struct {
+		page, account, group, org string
+		role                      auth.Role
+		wantOrg                   string
+	}{
+		{"gate/", "gate-1", auth.StaffGroup, "org-a", auth.RoleStaff, "org-a"},
+		{"console/", "ann", auth.OrganizerGroup, "org-a", auth.RoleOrganizer, "org-a"},
+		{"console/", "bob", auth.OrganizerGroup, "", auth.RoleOrganizer, ""},
+	} {
+		redirect := base + c.page
+		code := w.signIn(t, staffForm(challenge, redirect, c.account, c.group, c.org))
+		status, tok := w.exchangeAs(t, StaffClientID, code, verifier, redirect)
+		if status != 200 {
+			t.Fatalf("%s: token: %d %v", c.account, status, tok)
+		}
+		id := tok["id_token"].(string)
+		if _, err := w.issuer.Verify(id, Clients.Fan); err == nil {
+			t.Errorf("%s: the fan routes' authorizer accepts the staff client's token", c.account)
+		}
+		claims, err := w.issuer.Verify(id, Clients.Staff)
+		if err != nil {
+			t.Fatalf("%s: the staff routes' authorizer refuses it: %v", c.account, err)
+		}
+		if claims["sub"] != c.account || claims["aud"] != "["+StaffClientID+"]" || claims[auth.GroupsClaim] != "["+c.group+"]" ||
+			claims[auth.CognitoOrgClaim] != c.wantOrg || claims[auth.EmailClaim] != auth.DefaultEmail(c.account) || claims["role"] != "" {
+			t.Errorf("%s: ID token claims %v", c.account, claims)
+		}
+	}
+
+	t.Run("FanClientTokensNameTheFanClient", func(t *testing.T) {
+		code := w.signIn(t, authorizeForm(challenge, base, "fan-9"))
+		_, tok := w.exchange(t, code, verifier, base)
+		if _, err := w.issuer.Verify(tok["id_token"].(string), Clients.Staff); err == nil {
+			t.Error("the staff routes' authorizer accepts a fan's token")
+		}
+	})
+	t.Run("CodeIsTheClientsOwn", func(t *testing.T) {
+		code := w.signIn(t, staffForm(challenge, base+"gate/", "gate-2", auth.StaffGroup, "org-a"))
+		if status, body := w.exchange(t, code, verifier, base+"gate/"); status != 400 {
+			t.Fatalf("a staff code exchanged by the fans' client: %d %v", status, body)
+		}
+	})
+	for name, form := range map[string]url.Values{
+		"BackToTheSiteRoot":  staffForm(challenge, base, "gate-3", auth.StaffGroup, "org-a"),
+		"BackToAnotherPage":  staffForm(challenge, base+"console/x", "gate-3", auth.StaffGroup, "org-a"),
+		"StaffWithoutAnOrg":  staffForm(challenge, base+"gate/", "gate-3", auth.StaffGroup, ""),
+		"UnknownGroup":       staffForm(challenge, base+"gate/", "gate-3", "admins", "org-a"),
+		"OrgWithAHash":       staffForm(challenge, base+"gate/", "gate-3", auth.StaffGroup, "org#a"),
+		"ForeignConsoleHost": staffForm(challenge, "https://tickets.example.com/console/", "gate-3", auth.OrganizerGroup, ""),
+	} {
+		t.Run("Refuses"+name, func(t *testing.T) {
+			resp, err := w.client.PostForm(w.srv.URL+"/dev/oauth2/authorize", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+				t.Fatalf("%d, Location %q: want a 400 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
+	}
+	t.Run("LogoutOnlyToTheStaffPages", func(t *testing.T) {
+		for uri, want := range map[string]int{base: 400, base + "console/": http.StatusFound, base + "gate/": http.StatusFound} {
+			resp, err := w.client.Get(w.srv.URL + "/dev/logout?client_id=" + StaffClientID + "&logout_uri=" + url.QueryEscape(uri))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("staff logout to %s: %d, want %d", uri, resp.StatusCode, want)
+			}
 		}
 	})
 }

@@ -3,14 +3,12 @@ package devstack_test
 import (
 	"context"
 	"encoding/base64"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stararena/stararena/internal/auth"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/workflow"
 )
@@ -21,24 +19,9 @@ import (
 // the workflow's tasks to the Tasks hook before they serve, and exposes
 // the Step Functions sidecar's totals.
 func TestInvocationsAndRunHooks(t *testing.T) {
-	ctx := context.Background()
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.LogLevel = 12
 	var hooked *workflow.Tasks
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 0.01, QueueTimeScale: 1,
-		ReconcileEvery: -1, InletEvery: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+	st := startStack(t, devstack.Options{TimeScale: 0.01, QueueTimeScale: 1, ReconcileEvery: -1, InletEvery: 50 * time.Millisecond,
 		DevTokenAlgorithm: auth.AlgES256, Tasks: func(ts *workflow.Tasks) { hooked = ts }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
 	if hooked == nil || hooked != st.App.Tasks {
 		t.Fatal("the Tasks hook did not get the stack's workflow tasks")
 	}
@@ -78,7 +61,7 @@ func TestInvocationsAndRunHooks(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	stats, err := st.Sidecar().Stats(ctx)
+	stats, err := st.Sidecar().Stats(context.Background())
 	if err != nil || stats.ExecutionsStarted != 0 || stats.Running != 0 {
 		t.Fatalf("sidecar stats %+v, %v: no order, no execution", stats, err)
 	}

@@ -228,13 +228,14 @@ func waiting(ctx context.Context, t *testing.T, c *sqs.Client, url string) int {
 	return n
 }
 
-// mappingPoller is Lambda's event source mapping for a standard queue,
-// reduced to what the join path relies on: batches of up to batchSize
-// gathered from ReceiveMessage calls (10 messages at most each) within the
-// batching window, one invocation at a time, and ReportBatchItemFailures:
-// the records a response lists stay on the queue until their visibility
-// timeout ends, the others are deleted; a function error or a failure
-// naming no record of the batch keeps the whole batch.
+// mappingPoller is Lambda's event source mapping for a standard queue on
+// an SQS API: batches of up to batchSize gathered from ReceiveMessage
+// calls (10 messages at most each) within the batching window, one
+// invocation at a time, each settled by localsqs.Invoke (the records a
+// response lists stay on the queue until their visibility timeout ends,
+// the others are deleted; a function error or a failure naming no record
+// of the batch keeps the whole batch). Only the receiving and deleting
+// are its own: localsqs's queue has no SQS API to poll.
 type mappingPoller struct {
 	sqs       *sqs.Client
 	url, arn  string
@@ -308,33 +309,19 @@ func (p *mappingPoller) batch(ctx context.Context) []events.SQSMessage {
 	return recs
 }
 
+// invoke settles a batch with localsqs.Invoke, the rule the in-process
+// queue follows, and deletes through moto's API what that rule deletes.
 func (p *mappingPoller) invoke(ctx context.Context, recs []events.SQSMessage) {
-	resp, err := p.handler(ctx, events.SQSEvent{Records: recs})
+	res := localsqs.Invoke(ctx, p.handler, recs)
 	p.mu.Lock()
 	p.invocations++
-	p.mu.Unlock()
-	if err != nil {
-		return
-	}
-	failed := map[string]bool{}
-	inBatch := map[string]bool{}
-	for _, r := range recs {
-		inBatch[r.MessageId] = true
-	}
-	for _, f := range resp.BatchItemFailures {
-		if !inBatch[f.ItemIdentifier] {
-			return
-		}
-		failed[f.ItemIdentifier] = true
-	}
-	if len(failed) > 0 && len(failed) < len(recs) {
-		p.mu.Lock()
+	if res.Err == nil && len(res.Failed) > 0 && len(res.Failed) < len(recs) {
 		p.partialBatches++
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
 	var del []types.DeleteMessageBatchRequestEntry
 	for _, r := range recs {
-		if !failed[r.MessageId] {
+		if res.Delete(r.MessageId) {
 			del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(len(del))), ReceiptHandle: aws.String(r.ReceiptHandle)})
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/clock"
-	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/draw"
 	"github.com/stararena/stararena/internal/dynamo"
@@ -134,26 +132,12 @@ func TestWaitingRoomThroughTheLocalStack(t *testing.T) {
 		t.Skip("10,000 joins")
 	}
 	ctx := context.Background()
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.LogLevel = 12
 	// Real time: the join queue's 1 s batching window is what fills batches
 	// of 100 during a burst, as in AWS.
 	// The stack's clock moves the inlet's rate window and the fans' read
 	// cache forward on demand; the queues keep real time.
 	emf, clk := &testenv.Buffer{}, &clock.Offset{}
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg, TimeScale: 1, Clock: clk,
-		ReconcileEvery: -1, InletEvery: -1, Logger: slog.New(slog.DiscardHandler), MetricsOut: emf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = st.Close(ctx)
-	})
+	st := startStack(t, devstack.Options{TimeScale: 1, Clock: clk, ReconcileEvery: -1, InletEvery: -1, MetricsOut: emf})
 	st.DynamoOps().Watch("UpdateItem", dynamo.PrefixQueueCounter)
 	c := &stackClient{t: t, st: st, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	org, _, err := st.Issuer.Issue("organizer-1", auth.RoleOrganizer)

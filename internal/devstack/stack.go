@@ -104,6 +104,9 @@ type Options struct {
 	// solved bot check, as AWS WAF's Challenge does (ADR 22); the site
 	// solves it with the stand-in's challenge script, other clients with
 	// SolveBotCheck. Off by default, for clients that join without one.
+	// With it, an event an organizer raised to CAPTCHA needs a solved
+	// CAPTCHA (the stand-in's captcha.js); without it the level is kept
+	// but nothing at the edge asks for it.
 	BotCheck bool
 	// Tasks, when set, is called with the order workflow's tasks before
 	// they serve their first call: fault runs set crash points or wrap the
@@ -209,15 +212,17 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		return ord.Account
 	})
+	// The CDN stand-in's bot check is where events' bot levels take effect.
+	bots := newBotCheck(tp, o.Clock)
 	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
-		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail})
+		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail, BotLevel: bots})
 	if err != nil {
 		return failLn(err)
 	}
 	if err := st.startWorkflow(ctx, o); err != nil {
 		return failLn(err)
 	}
-	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", "stararena-local", 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
+	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
 		return failLn(err)
 	}
@@ -229,7 +234,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return failLn(err)
 	}
 	newHostedSignIn(st.Issuer, o.Clock).register(mux)
-	bots := newBotCheck(tp, o.Clock)
 	bots.register(mux)
 	var waf *botCheck
 	if o.BotCheck {
@@ -271,9 +275,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 // origin custom header does.
 func cdn(next http.Handler, proof string, waf *botCheck) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if waf != nil && !waf.allows(r) {
-			wafChallenge(w)
-			return
+		if waf != nil {
+			if action := waf.check(r); action != "" {
+				wafChallenge(w, action)
+				return
+			}
 		}
 		r.Header.Set(topology.OriginHeader, proof)
 		next.ServeHTTP(w, r)
@@ -320,13 +326,13 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 				fns[r.Function] = fn
 			}
 			spec, _ := tp.Function(r.Function)
-			handle(r, lambdaRoute(r, st.Issuer.Verify, st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
+			handle(r, lambdaRoute(r, st.authorizer(r.Auth), st.calls.http(r.Function, fn.Handle), routeClocks(spec, o)))
 		case topology.IntegrationSQS:
 			q := st.queues[r.Queue]
 			if q == nil {
 				return nil, fmt.Errorf("route %s: queue %s not started", r.Key(), r.Queue)
 			}
-			handle(r, st.sqsRoute(r, q, st.Issuer.Verify))
+			handle(r, st.sqsRoute(r, q, st.authorizer(r.Auth)))
 		case topology.IntegrationLocal:
 			switch {
 			case r.Key() == "POST /dev/token":
@@ -378,8 +384,21 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 	return mux, nil
 }
 
+// authorizer is the JWT authorizer of a route class, as the HTTP API's:
+// fan routes accept tokens of the fans' app client, staff routes those of
+// the staff client only, so a fan's token is refused there with 401 before
+// any function runs.
+func (st *Stack) authorizer(a topology.Auth) func(string) (map[string]string, error) {
+	aud := Clients.Fan
+	if a == topology.AuthOrganizer {
+		aud = Clients.Staff
+	}
+	return func(tok string) (map[string]string, error) { return st.Issuer.Verify(tok, aud) }
+}
+
 // devToken is POST /dev/token {"sub","role","org","email"}: the local
-// stand-in for a Cognito sign-in, with the same claims. An organizer owns
+// stand-in for a Cognito sign-in, with the same claims (an organizer's or
+// staff member's token is the staff client's ID token). An organizer owns
 // the organization org names, else the one its sub names; staff act for org
 // with the roles its owners granted them; fans have none. email defaults to
 // <sub>@example.test.
@@ -456,15 +475,16 @@ func validEmail(v string) bool {
 }
 
 // hostedSiteConfig is the site's config.json for SignInHosted: the shape
-// the CDK app writes for Cognito, pointing at the stand-in.
+// the CDK app writes for Cognito (both app clients), pointing at the
+// stand-in, so the console and the gate page sign staff in as in AWS.
 func (st *Stack) hostedSiteConfig(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"signIn":  "cognito",
-		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID},
+		"cognito": map[string]any{"domain": st.url + "/dev", "clientId": HostedClientID, "staffClientId": StaffClientID},
 		"payment": sandbox.Descriptor().SiteConfig(nil),
-		"waf":     map[string]any{"script": ChallengeScript},
+		"waf":     map[string]any{"script": ChallengeScript, "captchaScript": CaptchaScript, "captchaApiKey": CaptchaAPIKey},
 	})
 }
 

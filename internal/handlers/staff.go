@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/botlevel"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
@@ -28,6 +29,8 @@ type Staff struct {
 	Orders  OrderReader
 	Tickets *tickets.Service
 	Presale *presale.Service
+	// BotLevel raises an event's bot check at the edge.
+	BotLevel *botlevel.Service
 }
 
 // OrderReader reads any order (orders.Service).
@@ -105,6 +108,7 @@ func staffOrder(ctx context.Context, st Staff, org string, o orders.Order) (Staf
 func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock) map[string]httpapi.Handler {
 	return map[string]httpapi.Handler{
 		"POST /admin/v1/events/{eventId}/presale-codes": createPresaleCodes(st),
+		"PUT /admin/v1/events/{eventId}/bot-level":      setBotLevel(st),
 		"GET /admin/v1/events/{eventId}/presale-codes": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			sum, err := st.Presale.List(ctx, r.Path("eventId"))
 			if err != nil {

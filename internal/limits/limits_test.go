@@ -135,8 +135,7 @@ func TestSpecLimitsMatchTheDeclaration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := map[bound]string{}
-	collectBounds(spec.Root, "", found)
+	found := collectBounds(spec.Root)
 	if len(found) == 0 {
 		t.Fatal("no limits found in the document: the walk is broken")
 	}
@@ -223,8 +222,9 @@ func TestSpecFiguresMatchTheDeclaration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	index := nodes(spec.Root)
 	for _, f := range figures {
-		n := lookup(spec.Root, f.pointer)
+		n := index[f.pointer]
 		if n == nil || n.Kind != yaml.ScalarNode {
 			t.Errorf("%s: no description at %s", openapi.SpecFile, f.pointer)
 			continue
@@ -246,58 +246,52 @@ func TestSpecFiguresMatchTheDeclaration(t *testing.T) {
 // one only above 1 (0 and 1 say "not negative", "at least one").
 var limitKeywords = map[string]bool{"maximum": true, "maxItems": true, "maxLength": true, "minimum": true, "default": true}
 
-// collectBounds records every numeric limit keyword under n, by JSON
-// pointer. It reads the YAML as written, so a $ref is not followed and
-// every place a number is written is visited once.
-func collectBounds(n *yaml.Node, pointer string, out map[bound]string) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			collectBounds(c, pointer, out)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i].Value, n.Content[i+1]
-			if limitKeywords[k] && v.Kind == yaml.ScalarNode && isNumber(v.Value) {
-				if !(k == "minimum" && (v.Value == "0" || v.Value == "1")) {
-					out[bound{pointer, k}] = v.Value
-				}
+// nodes indexes every node of the document by its JSON pointer. It reads
+// the YAML as written, so a $ref is not followed and every place a number
+// is written is visited once.
+func nodes(root *yaml.Node) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	var walk func(n *yaml.Node, pointer string)
+	walk = func(n *yaml.Node, pointer string) {
+		if n.Kind == yaml.DocumentNode {
+			for _, c := range n.Content {
+				walk(c, pointer)
 			}
-			collectBounds(v, pointer+"/"+escape(k), out)
+			return
 		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			collectBounds(c, pointer+"/"+strconv.Itoa(i), out)
-		}
-	}
-}
-
-// lookup follows a JSON pointer through the YAML as written.
-func lookup(n *yaml.Node, pointer string) *yaml.Node {
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	for _, tok := range strings.Split(pointer, "/")[1:] {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		var next *yaml.Node
+		out[pointer] = n
 		switch n.Kind {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == tok {
-					next = n.Content[i+1]
-				}
+				walk(n.Content[i+1], pointer+"/"+escape(n.Content[i].Value))
 			}
 		case yaml.SequenceNode:
-			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(n.Content) {
-				next = n.Content[i]
+			for i, c := range n.Content {
+				walk(c, pointer+"/"+strconv.Itoa(i))
 			}
 		}
-		if next == nil {
-			return nil
-		}
-		n = next
 	}
-	return n
+	walk(root, "")
+	return out
+}
+
+// collectBounds records every numeric limit keyword of the document, by
+// the pointer of the schema that states it.
+func collectBounds(root *yaml.Node) map[bound]string {
+	out := map[bound]string{}
+	for pointer, n := range nodes(root) {
+		if n.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			if limitKeywords[k] && v.Kind == yaml.ScalarNode && isNumber(v.Value) &&
+				!(k == "minimum" && (v.Value == "0" || v.Value == "1")) {
+				out[bound{pointer, k}] = v.Value
+			}
+		}
+	}
+	return out
 }
 
 func escape(tok string) string {

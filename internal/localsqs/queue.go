@@ -534,60 +534,77 @@ func (q *Queue) invoke(ctx context.Context, recs []events.SQSMessage, keys []str
 	// The handler owns the records once called; keep what the deletes need.
 	type receipt struct{ key, id, handle string }
 	receipts := make([]receipt, len(recs))
-	inBatch := make(map[string]bool, len(recs))
 	for i, r := range recs {
 		receipts[i] = receipt{keys[i], r.MessageId, r.ReceiptHandle}
-		inBatch[r.MessageId] = true
 	}
 	q.mu.Lock()
 	q.stats.Invocations++
 	q.mu.Unlock()
 
-	resp, panicked, err := q.call(ctx, recs)
-	var failed map[string]bool
-	if err == nil {
-		failed, err = itemFailures(resp, inBatch)
-	}
+	res := Invoke(ctx, q.handler, recs)
 
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if err != nil {
+	if res.Err != nil {
 		// Nothing is deleted: every message of the batch comes back when its
 		// visibility timeout ends.
 		q.stats.BatchFailures++
-		if panicked {
+		if res.Panicked {
 			q.stats.Panics++
+			q.log.Error("sqs handler panicked", "err", res.Err.Error(), "stack", res.Stack)
 		}
 		q.log.Warn("sqs batch failed; messages return after the visibility timeout",
-			"records", len(recs), "err", err)
+			"records", len(recs), "err", res.Err)
 		return
 	}
-	q.stats.ItemFailures += len(failed)
-	if len(failed) > 0 {
-		q.log.Info("sqs batch item failures", "records", len(recs), "failed", len(failed))
+	q.stats.ItemFailures += len(res.Failed)
+	if len(res.Failed) > 0 {
+		q.log.Info("sqs batch item failures", "records", len(recs), "failed", len(res.Failed))
 	}
 	for _, r := range receipts {
-		if !failed[r.id] {
+		if !res.Failed[r.id] {
 			q.deleteLocked(r.key, r.handle)
 		}
 	}
 }
 
-// call invokes the handler, turning a panic into an error as the Lambda
-// runtime turns it into a function error.
-func (q *Queue) call(ctx context.Context, recs []events.SQSMessage) (resp events.SQSEventResponse, panicked bool, err error) {
+// Result is what the event source mapping makes of one invocation.
+type Result struct {
+	// Err: the batch failed as a whole (a function error, a panic, or a
+	// response Lambda treats as one); nothing is deleted.
+	Err error
+	// Panicked: Err is a recovered panic, whose stack is Stack.
+	Panicked bool
+	Stack    string
+	// Failed are the message ids the response reported (Err nil): they
+	// stay on the queue, every other record of the batch is deleted.
+	Failed map[string]bool
+}
+
+// Delete reports whether the mapping deletes the record with id.
+func (r Result) Delete(id string) bool { return r.Err == nil && !r.Failed[id] }
+
+// Invoke runs handler on one batch as Lambda's event source mapping does
+// with ReportBatchItemFailures: a panic is a function error, and the
+// response decides which records are deleted (Result). The in-process
+// Queue settles its batches with it, and so does a test that polls a
+// real SQS API, so both follow one rule.
+func Invoke(ctx context.Context, handler Handler, recs []events.SQSMessage) (res Result) {
+	inBatch := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		inBatch[r.MessageId] = true
+	}
 	defer func() {
 		if v := recover(); v != nil {
-			panicked = true
-			err = fmt.Errorf("handler panic: %v", v)
-			q.log.Error("sqs handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			res = Result{Err: fmt.Errorf("handler panic: %v", v), Panicked: true, Stack: string(debug.Stack())}
 		}
 	}()
-	resp, err = q.handler(ctx, events.SQSEvent{Records: recs})
+	resp, err := handler(ctx, events.SQSEvent{Records: recs})
 	if err != nil {
-		err = fmt.Errorf("handler: %w", err)
+		return Result{Err: fmt.Errorf("handler: %w", err)}
 	}
-	return resp, false, err
+	failed, err := itemFailures(resp, inBatch)
+	return Result{Err: err, Failed: failed}
 }
 
 // itemFailures returns the ids a response reports as failed, or an error when

@@ -121,7 +121,8 @@ func TestConformance(t *testing.T) {
 		}},
 		{name: "organizer gets unknown event", method: "GET", path: "/admin/v1/events/nope", token: org, status: 404, code: "NOT_FOUND", valid: true},
 		{name: "admin get without token", method: "GET", path: "/admin/v1/events/demo", status: 401, code: "UNAUTHORIZED"},
-		{name: "admin get with fan token", method: "GET", path: "/admin/v1/events/demo", token: fan, status: 403, code: "FORBIDDEN"},
+		{name: "admin get with fan token", method: "GET", path: "/admin/v1/events/demo", token: fan, status: 401, code: "UNAUTHORIZED"},
+		{name: "admin get as a scanner of another event", method: "GET", path: "/admin/v1/events/" + minimal, token: c.scannerElsewhere(), status: 403, code: "FORBIDDEN"},
 
 		{name: "create malformed JSON", method: "POST", path: "/admin/v1/events", token: org, body: []byte(`{"name":"x",`), status: 400, code: "INVALID_JSON"},
 		{name: "create empty body", method: "POST", path: "/admin/v1/events", token: org, body: []byte(``), status: 400, code: "INVALID_JSON"},
@@ -143,7 +144,8 @@ func TestConformance(t *testing.T) {
 		{name: "create bad time", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) { m["startsAt"] = "tomorrow" }), status: 400, code: "INVALID_REQUEST"},
 		{name: "create without token", method: "POST", path: "/admin/v1/events", body: createBody(nil), status: 401, code: "UNAUTHORIZED"},
 		{name: "create with invalid token", method: "POST", path: "/admin/v1/events", token: "not-a-jwt", body: createBody(nil), status: 401, code: "UNAUTHORIZED"},
-		{name: "create with fan token", method: "POST", path: "/admin/v1/events", token: fan, body: createBody(nil), status: 403, code: "FORBIDDEN"},
+		{name: "create with fan token", method: "POST", path: "/admin/v1/events", token: fan, body: createBody(nil), status: 401, code: "UNAUTHORIZED"},
+		{name: "create as staff without a grant", method: "POST", path: "/admin/v1/events", token: c.ungranted(), body: createBody(nil), status: 403, code: "FORBIDDEN"},
 		{name: "create oversized", method: "POST", path: "/admin/v1/events", token: org, body: oversizedEvent, status: 413, code: "PAYLOAD_TOO_LARGE"},
 		{name: "create as text", method: "POST", path: "/admin/v1/events", token: org, body: createBody(nil), contentType: "text/plain", status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
 		{name: "create duplicate sections", method: "POST", path: "/admin/v1/events", token: org, body: createBody(func(m map[string]any) {
@@ -250,6 +252,9 @@ type conformance struct {
 	spec *openapi.Spec
 	base string
 	seen map[string]map[int]bool // operation key -> statuses answered
+	// noGrant, scanner: the tokens of ungranted and scannerElsewhere,
+	// made on first use.
+	noGrant, scanner string
 }
 
 func (c *conformance) newRequest(t *testing.T, cs call) *http.Request {
@@ -385,9 +390,49 @@ func pathMatches(template, path string) bool {
 // token gets a dev token through POST /dev/token, validating the exchange.
 func (c *conformance) token(sub, role string) string {
 	c.t.Helper()
+	return c.tokenIn(sub, role, "")
+}
+
+// ungranted is a token of a person of organizer-1's organization whom no
+// owner granted a role: the staff routes' authorizer lets it through (it
+// is the staff client's) and the role check refuses it with 403.
+func (c *conformance) ungranted() string {
+	c.t.Helper()
+	if c.noGrant == "" {
+		c.noGrant = c.tokenIn("no-grant-1", "staff", "organizer-1")
+	}
+	return c.noGrant
+}
+
+// scannerElsewhere is a token of a scanner of organizer-1's organization
+// assigned to an event of its own: on routes that name another event or an
+// order of it, or need more than a scanner, the role check refuses it with
+// 403. (A person with no grant at all is no member of the organization:
+// there its events and orders answer 404, as another organization's do.)
+func (c *conformance) scannerElsewhere() string {
+	c.t.Helper()
+	if c.scanner == "" {
+		owner := c.token("organizer-1", "organizer")
+		event := c.createEvent("the scanner's own event", owner, createBody(nil))
+		c.t.Run("grant the scanner of another event", func(t *testing.T) {
+			c.exchange(t, call{method: "POST", path: "/admin/v1/staff", token: owner, status: 200, valid: true,
+				body: []byte(fmt.Sprintf(`{"subject":"scan-elsewhere","role":"scanner","events":[%q]}`, event))})
+		})
+		c.scanner = c.tokenIn("scan-elsewhere", "staff", "organizer-1")
+	}
+	return c.scanner
+}
+
+// tokenIn is token for a person acting for org (empty: none named).
+func (c *conformance) tokenIn(sub, role, org string) string {
+	c.t.Helper()
 	var out struct{ Token string }
+	body := fmt.Sprintf(`{"sub":%q,"role":%q}`, sub, role)
+	if org != "" {
+		body = fmt.Sprintf(`{"sub":%q,"role":%q,"org":%q}`, sub, role, org)
+	}
 	c.t.Run("dev token "+role, func(t *testing.T) {
-		_, b := c.exchange(t, call{method: "POST", path: "/dev/token", body: []byte(fmt.Sprintf(`{"sub":%q,"role":%q}`, sub, role)), status: 200, valid: true})
+		_, b := c.exchange(t, call{method: "POST", path: "/dev/token", body: []byte(body), status: 200, valid: true})
 		mustJSON(t, b, &out)
 	})
 	if out.Token == "" {

@@ -191,7 +191,8 @@ func (c *conformance) money(org string) {
 		{name: "check in again", method: "POST", path: "/v1/checkin", token: org, body: scan(code, "scan-2"), status: 200, valid: true, check: result("ALREADY_USED")},
 		{name: "check in retried", method: "POST", path: "/v1/checkin", token: org, body: scan(code, "scan-1"), status: 200, valid: true, check: result("ADMITTED")},
 		{name: "check in a forged code", method: "POST", path: "/v1/checkin", token: org, body: scan("T2.k.AAAA.BBBB", "scan-3"), status: 200, valid: true, check: result("INVALID")},
-		{name: "check in as a fan", method: "POST", path: "/v1/checkin", token: fan, body: scan(code, "scan-4"), status: 403, code: "FORBIDDEN"},
+		{name: "check in as a fan", method: "POST", path: "/v1/checkin", token: fan, body: scan(code, "scan-4"), status: 401, code: "UNAUTHORIZED"},
+		{name: "check in as a scanner of another event", method: "POST", path: "/v1/checkin", token: c.scannerElsewhere(), body: scan(code, "scan-4"), status: 403, code: "FORBIDDEN"},
 		{name: "check in without identity", method: "POST", path: "/v1/checkin", body: scan(code, "scan-4"), status: 401, code: "UNAUTHORIZED"},
 		{name: "check in without nonce", method: "POST", path: "/v1/checkin", token: org, body: []byte(`{"code":"x"}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "check in with a spaced nonce", method: "POST", path: "/v1/checkin", token: org, body: scan(code, "scan 4"), status: 400, code: "INVALID_REQUEST"},
@@ -278,7 +279,8 @@ func (c *conformance) money(org string) {
 	})
 	for _, cs := range []call{
 		{name: "report of an unknown event", method: "GET", path: "/admin/v1/events/nope/report", token: org, status: 404, code: "NOT_FOUND", valid: true},
-		{name: "report for a fan", method: "GET", path: report, token: fan, status: 403, code: "FORBIDDEN"},
+		{name: "report for a fan", method: "GET", path: report, token: fan, status: 401, code: "UNAUTHORIZED"},
+		{name: "report as a scanner of another event", method: "GET", path: report, token: c.scannerElsewhere(), status: 403, code: "FORBIDDEN"},
 		{name: "report without identity", method: "GET", path: report, status: 401, code: "UNAUTHORIZED"},
 		{name: "reconcile", method: "POST", path: "/admin/v1/reconcile", token: org, body: reconcileEvent, status: 200, valid: true,
 			check: func(t *testing.T, b []byte) {
@@ -303,7 +305,8 @@ func (c *conformance) money(org string) {
 		{name: "reconcile an unknown event", method: "POST", path: "/admin/v1/reconcile", token: org, body: []byte(`{"eventId":"nope"}`), status: 404, code: "NOT_FOUND", valid: true},
 		{name: "reconcile with an unknown field", method: "POST", path: "/admin/v1/reconcile", token: org, body: []byte(`{"event":"x"}`), status: 400, code: "UNKNOWN_FIELD"},
 		{name: "reconcile malformed", method: "POST", path: "/admin/v1/reconcile", token: org, body: []byte(`{"eventId"`), status: 400, code: "INVALID_JSON"},
-		{name: "reconcile as a fan", method: "POST", path: "/admin/v1/reconcile", token: fan, body: reconcileEvent, status: 403, code: "FORBIDDEN"},
+		{name: "reconcile as a fan", method: "POST", path: "/admin/v1/reconcile", token: fan, body: reconcileEvent, status: 401, code: "UNAUTHORIZED"},
+		{name: "reconcile as a scanner of another event", method: "POST", path: "/admin/v1/reconcile", token: c.scannerElsewhere(), body: reconcileEvent, status: 403, code: "FORBIDDEN"},
 		{name: "reconcile without identity", method: "POST", path: "/admin/v1/reconcile", body: reconcileEvent, status: 401, code: "UNAUTHORIZED"},
 		{name: "reconcile oversized", method: "POST", path: "/admin/v1/reconcile", token: org, body: oversized, status: 413, code: "PAYLOAD_TOO_LARGE"},
 		{name: "reconcile as text", method: "POST", path: "/admin/v1/reconcile", token: org, body: reconcileEvent, contentType: "text/plain", status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},

@@ -47,7 +47,8 @@ func (c *conformance) presale(org, fan string) {
 		{name: "presale codes opening after the sale", method: "POST", path: codes(inWindow), token: org, body: body(1, 1, stamp(2*time.Hour)), status: 400, code: "INVALID_REQUEST"},
 		{name: "presale codes unknown field", method: "POST", path: codes(inWindow), token: org, body: []byte(`{"count":1,"uses":1,"opensAt":"2027-01-01T00:00:00Z","vip":true}`), status: 400, code: "UNKNOWN_FIELD"},
 		{name: "presale codes without identity", method: "POST", path: codes(inWindow), body: good, status: 401, code: "UNAUTHORIZED"},
-		{name: "presale codes as a fan", method: "POST", path: codes(inWindow), token: fan, body: good, status: 403, code: "FORBIDDEN"},
+		{name: "presale codes as a fan", method: "POST", path: codes(inWindow), token: fan, body: good, status: 401, code: "UNAUTHORIZED"},
+		{name: "presale codes as a scanner of another event", method: "POST", path: codes(inWindow), token: c.scannerElsewhere(), body: good, status: 403, code: "FORBIDDEN"},
 		{name: "presale codes of an unknown event", method: "POST", path: codes("nope"), token: org, body: good, status: 404, code: "NOT_FOUND", valid: true},
 		{name: "presale codes after the sale opened", method: "POST", path: codes(open), token: org, body: good, status: 409, code: "INVALID_STATE", valid: true},
 		{name: "presale codes oversized", method: "POST", path: codes(inWindow), token: org, body: oversized, status: 413, code: "PAYLOAD_TOO_LARGE"},
@@ -93,7 +94,8 @@ func (c *conformance) presale(org, fan string) {
 		}},
 		{name: "presale codes list of an event without presale", method: "GET", path: codes(open), token: org, status: 200, valid: true},
 		{name: "presale codes list without identity", method: "GET", path: codes(inWindow), status: 401, code: "UNAUTHORIZED"},
-		{name: "presale codes list as a fan", method: "GET", path: codes(inWindow), token: fan, status: 403, code: "FORBIDDEN"},
+		{name: "presale codes list as a fan", method: "GET", path: codes(inWindow), token: fan, status: 401, code: "UNAUTHORIZED"},
+		{name: "presale codes list as a scanner of another event", method: "GET", path: codes(inWindow), token: c.scannerElsewhere(), status: 403, code: "FORBIDDEN"},
 		{name: "presale codes list of an unknown event", method: "GET", path: codes("nope"), token: org, status: 404, code: "NOT_FOUND", valid: true},
 	} {
 		c.step(cs.name, cs)

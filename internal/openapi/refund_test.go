@@ -93,7 +93,8 @@ func (c *conformance) refund(st *devstack.Stack, org string) {
 	}
 	for _, cs := range []call{
 		{name: "refund without identity", method: "POST", path: refund(issued), body: reason, status: 401, code: "UNAUTHORIZED"},
-		{name: "refund as a fan", method: "POST", path: refund(issued), token: fan, body: reason, status: 403, code: "FORBIDDEN"},
+		{name: "refund as a fan", method: "POST", path: refund(issued), token: fan, body: reason, status: 401, code: "UNAUTHORIZED"},
+		{name: "refund as a scanner of another event", method: "POST", path: refund(issued), token: c.scannerElsewhere(), body: reason, status: 403, code: "FORBIDDEN"},
 		{name: "refund malformed", method: "POST", path: refund(issued), token: org, body: []byte(`{"reason":`), status: 400, code: "INVALID_JSON"},
 		{name: "refund with an unknown field", method: "POST", path: refund(issued), token: org, body: []byte(`{"reason":"x","amountCents":100}`), status: 400, code: "UNKNOWN_FIELD"},
 		{name: "refund with a mistyped reason", method: "POST", path: refund(issued), token: org, body: []byte(`{"reason":7}`), status: 400, code: "INVALID_REQUEST"},

@@ -64,14 +64,15 @@ type Setting struct {
 	// are set, off when none is, and a configuration with only some of
 	// them is refused at start-up.
 	Required bool
-	// Secret marks a credential. A deployed secret setting comes from the
-	// provider's Secrets Manager secret (one per provider, a JSON object
-	// with one Field per secret setting), never from CDK context.
+	// Secret marks a credential. A deployed secret setting is a Secrets
+	// Manager secret of its own holding the value as a plain string, named
+	// to the functions that use it by SecretEnv, never CDK context or a
+	// variable: a function may read only the credentials its Use gives it.
 	Secret bool
 	// Use says which functions get the setting when deployed.
 	Use Use
-	// Field names the deployed value: the JSON field of the provider's
-	// secret when Secret, else the suffix of its CDK context key
+	// Field names the deployed value: the suffix of its secret's name
+	// (StripeApiKey) when Secret, else of its CDK context key
 	// ("<name><Field>" with Field's first letter upper-cased). Empty for
 	// UseLocal settings.
 	Field string
@@ -79,10 +80,11 @@ type Setting struct {
 	Example string
 }
 
-// SecretEnv is the variable naming the provider's Secrets Manager secret
-// (STRIPE_SECRET_ARN): deployed functions read their secret settings from
-// it at start-up, never from their environment.
-func (d Descriptor) SecretEnv() string { return strings.ToUpper(d.Name) + "_SECRET_ARN" }
+// SecretEnv is the variable naming a secret setting's Secrets Manager
+// secret (STRIPE_API_KEY_SECRET_ARN, as ADMISSION_KEYS_SECRET_ARN names
+// the admission keyring's): a deployed function reads the credential from
+// it at start-up, never from its environment.
+func (s Setting) SecretEnv() string { return s.Env + "_SECRET_ARN" }
 
 // Deployed reports whether the CDK app sets the variable in AWS.
 func (s Setting) Deployed() bool { return s.Use != UseLocal }
@@ -167,6 +169,9 @@ func (d Descriptor) Validate() error {
 			bad("setting %q: empty, duplicate, or not an upper-case variable starting with %s", s.Env, prefix)
 		}
 		envs[s.Env] = true
+		if s.Secret {
+			envs[s.SecretEnv()] = true
+		}
 		required = required || s.Required
 		switch s.Use {
 		case UseCalls, UseWebhooks:

@@ -18,6 +18,7 @@ const (
 	ActionCreateEvent Action = "event.create"
 	ActionSale        Action = "event.sale" // open, pause, close, rate change
 	ActionPresale     Action = "event.presale-codes"
+	ActionBotLevel    Action = "event.bot-level"
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

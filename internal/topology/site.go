@@ -86,3 +86,9 @@ func (h SecurityHeaders) Header() map[string]string {
 		"Strict-Transport-Security": "max-age=" + strconv.Itoa(int(h.StrictTransportSecurity.Seconds())) + "; includeSubDomains",
 	}
 }
+
+// StaffSignInPages are the site's pages, relative to its root, that staff
+// sign in from and come back to: the console and the gate page. The staff
+// app client's callback and sign-out URLs are these and nothing else, in
+// the CDK app's user pool and in the local hosted sign-in.
+var StaffSignInPages = []string{"console/", "gate/"}

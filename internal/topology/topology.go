@@ -181,6 +181,10 @@ type Access struct {
 	// Email: the function sends email through SES (ses:SendEmail on the
 	// mail domain identity and configuration set only).
 	Email bool
+	// BotLevel: the function raises and lowers events' bot check at the
+	// edge (wafv2 Get/UpdateRegexPatternSet on the edge stack's CAPTCHA
+	// events set only; infra/ gives it the set's ARN, ADR 22).
+	BotLevel bool
 }
 
 // PaymentAccess is how a function uses the payment providers.
@@ -363,7 +367,7 @@ func Default() Topology {
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
 					Write: true, BatchWrite: true, WritePrefixes: []string{"EVENT#"}}}},
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
-				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, BotLevel: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			{Name: "admission", Description: "Issues admission tokens to admitted fans", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
@@ -465,7 +469,7 @@ func Default() Topology {
 			{Method: "POST", Path: "/admin/v1/orders/{orderId}/refund", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
 				Staff: StaffBoxOffice, Scope: ScopeOrder},
 			// Box office: find an order (by id, or an event's orders by seat
-			// or account), see its history, re-send its tickets.
+			// or the buyer's email), see its history, re-send its tickets.
 			{Method: "GET", Path: "/admin/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				Staff: StaffBoxOffice, Scope: ScopeOrder},
 			{Method: "POST", Path: "/admin/v1/orders/{orderId}/reissue", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
@@ -495,6 +499,10 @@ func Default() Topology {
 				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
 			{Method: "GET", Path: "/admin/v1/events/{eventId}/presale-codes", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				Staff: StaffManager, Scope: ScopeEvent},
+			// The bot check an event's joins meet, raised during a sale
+			// (ADR 22): the level lives at the edge.
+			{Method: "PUT", Path: "/admin/v1/events/{eventId}/bot-level", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
 			// The sandbox payment provider emulates an external system: it
 			// exists only in the local stack.
 			{Method: "GET", Path: "/sandbox/checkout/{paymentId}", Integration: IntegrationLocal, Auth: AuthNone},

@@ -61,14 +61,7 @@ func TestGateInBrowser(t *testing.T) {
 	}
 	gate.do(10*time.Second, "name the gate", chromedp.SetValue(chromedp.ID("gate-name"), "north-3"))
 
-	// scan types code, checks it, and waits for word and a part of why.
-	scan := func(code, word, why string) {
-		t.Helper()
-		gate.do(10*time.Second, "type a code",
-			chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
-		gate.waitText("#result .word", word, 10*time.Second)
-		gate.waitText("#result .why", why, 5*time.Second)
-	}
+	scan := gate.scan
 	scan(code, "Admitted", "Seat A-1-1")
 	if r := eval[string](gate, "the result's colour key", `document.getElementById('result').dataset.result`); r != "ADMITTED" {
 		t.Errorf("the result box is marked %q, want ADMITTED", r)
@@ -129,6 +122,17 @@ func TestGateInBrowser(t *testing.T) {
 	if p := b.pageProblems(); len(p) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// scan types code on the gate page, checks it, and waits for word and a
+// part of why. A code is a few hundred characters typed key by key, which
+// a busy machine takes well over 10 s to deliver.
+func (p *page) scan(code, word, why string) {
+	p.t.Helper()
+	p.do(45*time.Second, "type a code",
+		chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
+	p.waitText("#result .word", word, 10*time.Second)
+	p.waitText("#result .why", why, 5*time.Second)
 }
 
 // grantScanner grants sub the scanner role for the console's chosen event

@@ -130,12 +130,26 @@ func TestSiteInBrowser(t *testing.T) {
 		}
 	}
 
-	// --- Join the queue: sign in first, then the waiting room.
+	// --- Bots are winning: the organizer raises the event's bot level to
+	// CAPTCHA during the sale (ADR 22), and the fan's join meets it.
+	if code, body := api.call("PUT", "/admin/v1/events/"+eventID+"/bot-level", api.token("org-e2e", auth.RoleOrganizer),
+		map[string]any{"level": "captcha"}); code != 200 || body["level"] != "captcha" {
+		t.Fatalf("raise the bot level: %d %v", code, body)
+	}
+
+	// --- Join the queue: sign in first, solve the CAPTCHA, then the
+	// waiting room.
 	fan.do(10*time.Second, "join the queue", chromedp.Click(chromedp.CSS("#main .panel button.primary")))
 	fan.waitText("#step", "Sign in", 5*time.Second)
 	fan.do(10*time.Second, "sign in as a fan",
 		chromedp.SetValue(chromedp.ID("acct-fan"), "fan-e2e"),
 		chromedp.Click(chromedp.CSS("form.signin button[type=submit]")))
+	fan.waitText("#step", "One more check", 10*time.Second)
+	digits := fan.waitText(".waf-captcha-digits", "", 10*time.Second)
+	fan.shot("join-captcha")
+	fan.do(10*time.Second, "solve the CAPTCHA",
+		chromedp.SendKeys(chromedp.ID("waf-captcha-answer"), strings.ReplaceAll(digits, " ", "")),
+		chromedp.Click(chromedp.CSS("form.waf-captcha button[type=submit]")))
 	fan.waitText("#step", "You are in the waiting room", 10*time.Second)
 	fan.waitText(".queue .place", "Your place is drawn when the sale opens", 5*time.Second)
 	fan.waitText("#who", "fan-e2e", 5*time.Second)

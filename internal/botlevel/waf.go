@@ -1,0 +1,127 @@
+package botlevel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2/types"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// WAF is the Edge in AWS: the edge stack's regex pattern set of CAPTCHA
+// events (CAPTCHA_EVENTS_ARN), which the web ACL's JoinCaptcha rule
+// matches against a join's path. The set is in us-east-1, as the
+// CloudFront web ACL is, whatever the function's region.
+type WAF struct {
+	client   *wafv2.Client
+	name, id string
+	topo     topology.Topology
+}
+
+// WAFRegion is where CloudFront's WAF resources live.
+const WAFRegion = "us-east-1"
+
+// lockRetries bounds the read-modify-write against another organizer's
+// change to the same set (WAFOptimisticLockException).
+const lockRetries = 5
+
+// NewWAF returns the Edge updating the regex pattern set arn through
+// client (which must be configured for WAFRegion).
+func NewWAF(client *wafv2.Client, arn string, topo topology.Topology) (*WAF, error) {
+	name, id, err := ParsePatternSetARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	return &WAF{client: client, name: name, id: id, topo: topo}, nil
+}
+
+// ParsePatternSetARN reads a CloudFront-scoped regex pattern set's name and
+// id from its ARN (arn:aws:wafv2:us-east-1:<account>:global/regexpatternset/<name>/<id>):
+// UpdateRegexPatternSet takes them, not the ARN.
+func ParsePatternSetARN(arn string) (name, id string, err error) {
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "wafv2" {
+		return "", "", fmt.Errorf("regex pattern set %q: not a WAF ARN", arn)
+	}
+	res := strings.Split(parts[5], "/")
+	// AWS names a CloudFront set's scope "global"; moto 5.2.1 "regional".
+	// The scope sent with each call is CLOUDFRONT either way.
+	if len(res) != 4 || (res[0] != "global" && res[0] != "regional") || res[1] != "regexpatternset" || res[2] == "" || res[3] == "" {
+		return "", "", fmt.Errorf("regex pattern set %q: want global/regexpatternset/<name>/<id>", arn)
+	}
+	return res[2], res[3], nil
+}
+
+// SetCaptcha adds or removes the event's join patterns with the set's lock
+// token, reading the set again when another change won the race.
+func (w *WAF) SetCaptcha(ctx context.Context, eventID string, on bool) error {
+	want := EventPatterns(w.topo, eventID)
+	for range lockRetries {
+		got, err := w.client.GetRegexPatternSet(ctx, &wafv2.GetRegexPatternSetInput{
+			Name: aws.String(w.name), Id: aws.String(w.id), Scope: types.ScopeCloudfront,
+		})
+		if err != nil {
+			return fmt.Errorf("read regex pattern set %s: %w", w.name, err)
+		}
+		var current []string
+		for _, r := range got.RegexPatternSet.RegularExpressionList {
+			current = append(current, aws.ToString(r.RegexString))
+		}
+		next := withPatterns(current, want, on)
+		if slices.Equal(next, current) {
+			return nil
+		}
+		list := make([]types.Regex, len(next))
+		for i, p := range next {
+			list[i] = types.Regex{RegexString: aws.String(p)}
+		}
+		_, err = w.client.UpdateRegexPatternSet(ctx, &wafv2.UpdateRegexPatternSetInput{
+			Name: aws.String(w.name), Id: aws.String(w.id), Scope: types.ScopeCloudfront,
+			LockToken: got.LockToken, RegularExpressionList: list,
+			Description: got.RegexPatternSet.Description,
+		})
+		var stale *types.WAFOptimisticLockException
+		if errors.As(err, &stale) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update regex pattern set %s: %w", w.name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("update regex pattern set %s: changed by others %d times in a row", w.name, lockRetries)
+}
+
+// withPatterns is current with want added (on) or removed, keeping
+// NoEvents so the set is never empty, in a stable order.
+func withPatterns(current, want []string, on bool) []string {
+	out := []string{NoEvents}
+	for _, p := range current {
+		if p != NoEvents && (on || !slices.Contains(want, p)) && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if on {
+		for _, p := range want {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	if len(current) > 0 && slices.Equal(sortedCopy(out), sortedCopy(current)) {
+		return current
+	}
+	return out
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}

@@ -1,0 +1,119 @@
+package botlevel_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2"
+	"github.com/aws/aws-sdk-go-v2/service/wafv2/types"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/botlevel"
+	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/topology"
+)
+
+func TestEventPatternsMatchOnlyTheEventsJoin(t *testing.T) {
+	got := botlevel.EventPatterns(topology.Default(), "demo.1")
+	if !slices.Equal(got, []string{`^/v1/events/demo\.1/queue$`}) {
+		t.Fatalf("patterns %q", got)
+	}
+}
+
+func TestSetRefusesAnUnknownLevelAndAMissingEdge(t *testing.T) {
+	ctx := context.Background()
+	if _, err := botlevel.New(nil).Set(ctx, "e1", botlevel.Request{Level: botlevel.Captcha}); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("no edge: %v, want CONFLICT", err)
+	}
+	for _, l := range []botlevel.Level{"", "off", "CAPTCHA"} {
+		if _, err := botlevel.New(nil).Set(ctx, "e1", botlevel.Request{Level: l}); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("level %q: %v, want INVALID_REQUEST", l, err)
+		}
+	}
+}
+
+// The AWS edge against moto's WAF (the SDK's real client): raising and
+// lowering an event changes the CloudFront-scoped set's patterns through
+// its lock token, keeps the never-matching one and other events'.
+func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
+	ctx := context.Background()
+	client := wafv2.New(wafv2.Options{
+		Region: botlevel.WAFRegion, BaseEndpoint: aws.String(testenv.Moto(t)),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	set, err := client.CreateRegexPatternSet(ctx, &wafv2.CreateRegexPatternSetInput{
+		Name: aws.String("CaptchaEvents"), Scope: types.ScopeCloudfront,
+		RegularExpressionList: []types.Regex{{RegexString: aws.String(botlevel.NoEvents)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := botlevel.NewWAF(client, aws.ToString(set.Summary.ARN), topology.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	patterns := func() []string {
+		out, err := client.GetRegexPatternSet(ctx, &wafv2.GetRegexPatternSetInput{Name: set.Summary.Name, Id: set.Summary.Id, Scope: types.ScopeCloudfront})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ps []string
+		for _, r := range out.RegexPatternSet.RegularExpressionList {
+			ps = append(ps, aws.ToString(r.RegexString))
+		}
+		slices.Sort(ps)
+		return ps
+	}
+	svc := botlevel.New(w)
+	for _, step := range []struct {
+		event string
+		level botlevel.Level
+		want  []string
+	}{
+		{"e1", botlevel.Captcha, []string{`^$`, `^/v1/events/e1/queue$`}},
+		{"e1", botlevel.Captcha, []string{`^$`, `^/v1/events/e1/queue$`}},
+		{"e2", botlevel.Captcha, []string{`^$`, `^/v1/events/e1/queue$`, `^/v1/events/e2/queue$`}},
+		{"e1", botlevel.Challenge, []string{`^$`, `^/v1/events/e2/queue$`}},
+		{"e3", botlevel.Challenge, []string{`^$`, `^/v1/events/e2/queue$`}},
+		{"e2", botlevel.Challenge, []string{`^$`}},
+	} {
+		st, err := svc.Set(ctx, step.event, botlevel.Request{Level: step.level})
+		if err != nil || st != (botlevel.State{EventID: step.event, Level: step.level}) {
+			t.Fatalf("%s to %s: %+v, %v", step.event, step.level, st, err)
+		}
+		if got := patterns(); !slices.Equal(got, step.want) {
+			t.Fatalf("after %s to %s: %q, want %q", step.event, step.level, got, step.want)
+		}
+	}
+	// AND an update with a stale lock token is refused (so SetCaptcha's
+	// read-modify-write cannot lose another organizer's change)
+	old, err := client.GetRegexPatternSet(ctx, &wafv2.GetRegexPatternSetInput{Name: set.Summary.Name, Id: set.Summary.Id, Scope: types.ScopeCloudfront})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetCaptcha(ctx, "e4", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.UpdateRegexPatternSet(ctx, &wafv2.UpdateRegexPatternSetInput{Name: set.Summary.Name, Id: set.Summary.Id, Scope: types.ScopeCloudfront,
+		LockToken: old.LockToken, RegularExpressionList: []types.Regex{{RegexString: aws.String(botlevel.NoEvents)}}})
+	var stale *types.WAFOptimisticLockException
+	if !errors.As(err, &stale) {
+		t.Fatalf("a stale lock token: %v", err)
+	}
+}
+
+func TestParsePatternSetARN(t *testing.T) {
+	name, id, err := botlevel.ParsePatternSetARN("arn:aws:wafv2:us-east-1:123456789012:global/regexpatternset/CaptchaEvents-x/a1b2")
+	if err != nil || name != "CaptchaEvents-x" || id != "a1b2" {
+		t.Fatalf("%q %q %v", name, id, err)
+	}
+	for _, bad := range []string{"", "arn:aws:wafv2:us-east-1:1:global/webacl/a/b", "arn:aws:s3:::b", "arn:aws:wafv2:us-east-1:1:global/regexpatternset//b"} {
+		if _, _, err := botlevel.ParsePatternSetARN(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
