@@ -3,7 +3,6 @@
 // /?mine (a fan's orders).
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
   countdown, about, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha } from './lib.js';
-import { sectionList, seatGrid } from './seatmap.js';
 import { pricingNote, breakdown, refundDetails } from './price.js';
 
 const main = document.getElementById('main');
@@ -44,8 +43,10 @@ function route() {
   page.catch(e => {
     if (isStop(e)) return;
     if (e.code === 'UNAUTHORIZED') { signOut('fan'); return route(); }
-    show(h('h1', { tabindex: '-1' }, 'Sorry'), h('div', { class: 'notice error', role: 'alert' }, h('p', {}, explain(e)),
-      h('p', {}, h('button', { type: 'button', onclick: route }, 'Try again'), ' ', h('a', { href: '/', 'data-nav': '' }, 'All events'))));
+    // Trying again finds nothing new when the thing is not there.
+    const again = e.code !== 'NOT_FOUND' && [h('button', { type: 'button', onclick: route }, 'Try again'), ' '];
+    show(h('h1', { tabindex: '-1' }, e.code === 'NOT_FOUND' ? 'Not found' : 'Sorry'), h('div', { class: 'notice error', role: 'alert' }, h('p', {}, explain(e)),
+      h('p', {}, again, h('a', { href: '/', 'data-nav': '' }, 'All events'))));
   });
 }
 
@@ -64,6 +65,12 @@ function saleState(ev) {
 const saleWords = { SCHEDULED: 'Sale not open yet', PRESALE: 'Presale: with a code', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed' };
 
 const sectionName = (id, ev) => ev?.sections?.find(s => s.id === id)?.name || `Section ${id}`;
+// standingWords names an order's standing places, saying "standing" once
+// even when the section's name says it already.
+function standingWords(o, ev) {
+  const name = sectionName(o.section, ev);
+  return `${o.quantity} × ${name}${/standing/i.test(name) ? '' : ' (standing)'}`;
+}
 function seatWords(seat, ev) {
   const [sec, a, b] = seat.split('-');
   return b ? `${sectionName(sec, ev)} · Row ${a} · Seat ${b}` : `${sectionName(sec, ev)} · Place ${a}`;
@@ -456,7 +463,26 @@ function journey(ev, av, saleEl, panel) {
     const left = h('strong', { role: 'timer' });
     const detail = h('div', { class: 'pick' });
     const msg = h('div', { class: 'msg' });
+    // The seat picker and the venue map load with the seats, not with the
+    // event page.
+    const [{ sectionList, seatChoice, seatGrid }, { venueMap }] = await Promise.all([import('./seatmap.js'), import('./venuemap.js')]);
     const list = sectionList(ev, sec => choose(sec, true));
+    const map = venueMap(ev, sec => choose(sec, false));
+    detail.append(map.el);
+    // What this account may still buy: the limit less the places its
+    // live orders for this event hold or bought.
+    let used = 0;
+    const mayBuy = () => Math.max(0, ev.maxTicketsPerAccount - used);
+    async function countUsed() {
+      const r = await authed('/v1/me/orders').catch(e => { if (isStop(e)) throw e; return null; });
+      if (!r) return;
+      used = r.orders.filter(o => o.eventId === ev.eventId && ['PENDING_PAYMENT', 'PAID', 'ISSUED', 'ISSUE_FAILED', 'REFUND_PENDING'].includes(o.status))
+        .reduce((n, o) => n + (o.seats.length || o.quantity || 0), 0);
+    }
+    await countUsed();
+    const allowance = () => used
+      ? `This account can buy ${mayBuy()} more ticket${mayBuy() === 1 ? '' : 's'} for this event (the limit is ${ev.maxTicketsPerAccount} per account; it holds or bought ${used}).`
+      : `Up to ${ev.maxTicketsPerAccount} ticket${ev.maxTicketsPerAccount === 1 ? '' : 's'} per account.`;
     panel.append(h('p', { class: 'admission' }, 'Your admission is valid for ', left, '. Hold seats before it runs out.'),
       h('h3', {}, 'Sections'), list.el, detail, msg);
     focusStep();
@@ -468,7 +494,7 @@ function journey(ev, av, saleEl, panel) {
     tick();
     s.every(1000, tick);
 
-    let grid = null, current = null, busy = false;
+    let picker = null, current = null, busy = false;
     const showMsg = (text, ...more) => msg.replaceChildren(notice(text, ...more));
     async function refresh() {
       if (busy) return;
@@ -476,18 +502,19 @@ function journey(ev, av, saleEl, panel) {
       try {
         av = await api(`${base}/availability`, { signal: s.signal });
         list.update(av);
-        grid?.update(av.seats, av.asOf);
+        map.update(av);
+        picker?.update(av.seats, av.asOf);
         if (current) detailCounts();
       } catch (e) { if (isStop(e)) return; } finally { busy = false; }
     }
     let detailCounts = () => {};
     function choose(sec, focus) {
       current = sec;
-      grid = null;
+      picker = null;
       list.select(sec.id);
       msg.replaceChildren();
       const a = () => av.sections.find(x => x.id === sec.id) || { available: 0 };
-      const max = () => Math.max(0, Math.min(ev.maxTicketsPerAccount, a().available));
+      const max = () => Math.max(0, Math.min(mayBuy(), a().available));
       const qty = h('select', { id: 'qty' });
       const fillQty = () => {
         const keep = qty.value;
@@ -497,39 +524,58 @@ function journey(ev, av, saleEl, panel) {
       fillQty();
       const price = money(sec.priceCents, sec.currency);
       const heading = h('h3', { tabindex: '-1' }, `${sec.name} · ${price} each`);
+      const limit = h('p', { class: 'hint allowance' }, allowance());
       if (sec.kind === 'ga') {
+        map.zoom(sec);
         const btn = h('button', { type: 'button', class: 'primary' }, 'Hold places');
         const label = () => { btn.textContent = `Hold ${qty.value || 0} place${qty.value === '1' ? '' : 's'}`; btn.disabled = !max(); };
         qty.addEventListener('change', label);
         btn.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, btn));
-        detailCounts = () => { fillQty(); label(); };
+        detailCounts = () => { fillQty(); label(); limit.textContent = allowance(); };
         label();
-        detail.replaceChildren(heading, pricingNote(ev), h('p', {}, 'Standing: no seat numbers. '),
-          h('p', { class: 'row' }, h('label', { for: 'qty' }, 'How many places? '), qty, ' ', btn));
+        detail.replaceChildren(heading, map.el, pricingNote(ev), h('p', {}, 'Standing: no seat numbers. '), limit,
+          h('p', { class: 'row hold-bar' }, h('label', { for: 'qty' }, 'How many places? '), qty, ' ', btn));
       } else {
         const best = h('button', { type: 'button' }, 'Hold the best available');
         best.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, best));
         const chosen = h('p', { class: 'chosen', 'aria-live': 'polite' });
         const holdBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Hold chosen seats');
         let picked = [];
-        grid = seatGrid(sec, ev.maxTicketsPerAccount, (ids, note) => {
+        const choice = seatChoice(sec, mayBuy(), (ids, note) => {
           picked = ids;
           chosen.textContent = note || (ids.length ? `Your choice: ${ids.join(', ')} · ${money(sec.priceCents * ids.length, sec.currency)}` : 'No seats chosen yet.');
           holdBtn.textContent = ids.length ? `Hold ${ids.length} seat${ids.length === 1 ? '' : 's'}` : 'Hold chosen seats';
           holdBtn.disabled = !ids.length;
         });
-        grid.update(av.seats, av.asOf);
+        picker = choice;
+        choice.update(av.seats, av.asOf);
+        map.zoom(sec, choice);
         chosen.textContent = 'No seats chosen yet.';
         holdBtn.addEventListener('click', () => hold({ seats: picked }, holdBtn));
-        detailCounts = () => { fillQty(); best.disabled = !max(); };
+        // The list of seats is the same choice as buttons in rows: built
+        // when asked for, since a large section makes thousands of them.
+        const listBox = h('div', { class: 'seat-list', hidden: true });
+        const asList = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false', 'aria-controls': 'seat-list' }, 'Show the seats as a list');
+        listBox.id = 'seat-list';
+        asList.addEventListener('click', () => {
+          const on = asList.getAttribute('aria-pressed') !== 'true';
+          if (on && !listBox.firstChild) listBox.append(seatGrid(choice).el);
+          asList.setAttribute('aria-pressed', String(on));
+          asList.textContent = on ? 'Show the seats on the map' : 'Show the seats as a list';
+          listBox.hidden = !on;
+          map.el.hidden = on;
+        });
+        detailCounts = () => { fillQty(); best.disabled = !max(); choice.max = mayBuy(); limit.textContent = allowance(); };
         detailCounts();
         detail.replaceChildren(heading, pricingNote(ev),
           h('p', { class: 'row' }, h('label', { for: 'qty' }, 'Best available: how many seats? '), qty, ' ', best),
-          h('p', {}, 'Or choose seats on the map (up to ', String(ev.maxTicketsPerAccount), '):'),
+          limit,
+          h('p', { class: 'row' }, 'Or choose seats on the map or in the list. ', asList),
           h('ul', { class: 'legend', 'aria-label': 'Seat colours' },
             h('li', { 'data-state': 'available' }, 'Available'), h('li', { 'data-state': 'held' }, 'Held'),
             h('li', { 'data-state': 'sold' }, 'Sold'), h('li', { 'data-state': 'picked' }, 'Your choice')),
-          grid.el, chosen, holdBtn);
+          map.el, listBox, h('div', { class: 'hold-bar' }, chosen, holdBtn));
+        map.el.hidden = false;
       }
       if (focus) heading.focus();
     }
@@ -557,7 +603,7 @@ function journey(ev, av, saleEl, panel) {
         btn.disabled = false;
         btn.removeAttribute('aria-busy');
         if (e.code === 'SEATS_UNAVAILABLE') {
-          grid?.taken(e.details.seats || []);
+          picker?.taken(e.details.seats || []);
           showMsg(explain(e));
           return refresh();
         }
@@ -578,7 +624,12 @@ function journey(ev, av, saleEl, panel) {
           s.after(1000 * (e.details.retryAfterSeconds || 30), () => { btn.disabled = false; });
         }
         if (e.code === 'UNAUTHORIZED') { signOut('fan'); renderWho(); }
-        showMsg(explain(e), e.code === 'LIMIT_EXCEEDED' ? h('p', {}, ordersLink()) : null);
+        if (e.code === 'LIMIT_EXCEEDED') {
+          await countUsed();
+          detailCounts();
+          return showMsg(mayBuy() ? `${allowance()} Choose fewer and try again.` : explain(e), h('p', {}, ordersLink()));
+        }
+        showMsg(explain(e));
       }
     }
 
@@ -592,6 +643,18 @@ function journey(ev, av, saleEl, panel) {
 }
 
 // ---------------------------------------------------------------- orders
+
+// calendarLink offers the event as an iCalendar file (RFC 5545). Events
+// state no end, so the entry lasts three hours.
+function calendarLink(ev) {
+  const t = d => new Date(d).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  const esc = v => String(v).replace(/[\\;,]/g, m => `\\${m}`).replace(/\n/g, '\\n');
+  const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//StarArena//Tickets//EN', 'BEGIN:VEVENT',
+    `UID:${ev.eventId}@stararena`, `DTSTAMP:${t(Date.now())}`, `DTSTART:${t(ev.startsAt)}`, `DTEND:${t(Date.parse(ev.startsAt) + 3 * 3600e3)}`,
+    `SUMMARY:${esc(ev.name)}`, `LOCATION:${esc(ev.venue)}`, `URL:${location.origin}/?event=${enc(ev.eventId)}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+  return h('p', {}, h('a', { class: 'button secondary', download: `${ev.name.replace(/[^\w -]+/g, '').trim() || 'event'}.ics`,
+    href: `data:text/calendar;charset=utf-8,${enc(ics)}` }, 'Add to calendar'));
+}
 
 const orderWords = {
   PENDING_PAYMENT: 'Held, waiting for payment', PAID: 'Paid, issuing tickets', ISSUED: 'Tickets ready',
@@ -611,13 +674,14 @@ async function orderPage(id) {
   const state = h('p', { class: 'state', role: 'status' });
   const body = h('div', {});
   const timer = h('strong', { role: 'timer' });
-  const held = h('p', { class: 'held', hidden: true }, 'Your seats are held for ', timer, '.');
+  const places = o.seats.length ? 'seats' : 'places';
+  const held = h('p', { class: 'held', hidden: true }, `Your ${places} are held for `, timer, '.');
   const refund = h('div', {});
   show(h('h1', { tabindex: '-1' }, ev ? ev.name : 'Your order'),
     ev && h('p', { class: 'facts' }, ev.venue, ' · ', timeTag(ev.startsAt)),
     h('section', { class: 'panel', 'aria-labelledby': 'order-h' },
       h('h2', { id: 'order-h' }, 'Your order'),
-      h('ul', { class: 'places' }, o.seats.length ? o.seats.map(x => h('li', {}, seatWords(x, ev))) : h('li', {}, `${o.quantity} × ${sectionName(o.section, ev)} (standing)`)),
+      h('ul', { class: 'places' }, o.seats.length ? o.seats.map(x => h('li', {}, seatWords(x, ev))) : h('li', {}, standingWords(o, ev))),
       breakdown(o), refund,
       held, state, body));
 
@@ -632,7 +696,7 @@ async function orderPage(id) {
   async function payment() {
     const pay = cfg.payment?.provider && cfg.payment.provider !== 'none' ? cfg.payment : { provider: 'sandbox' };
     const p = await api(`${path}/payments`, { method: 'POST', token: s.token, signal: view.signal, body: { provider: pay.provider } });
-    const release = h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Release these seats');
+    const release = h('button', { type: 'button', class: 'secondary', onclick: cancel }, `Release these ${places}`);
     const started = () => { paying = Date.now(); sessionStorage.setItem(payKey, String(paying)); tick(); };
     if (/^pay-[a-z0-9-]+\.js$/.test(pay.script || '')) {
       const { payForm } = await import(`./${pay.script}`);
@@ -691,17 +755,17 @@ async function orderPage(id) {
             t.qr ? h('img', { src: t.qr, alt: `QR code for ${seatWords(t.seat, ev)}`, width: '240', height: '240' }) : null,
             h('p', { class: 'ticket-seat' }, seatWords(t.seat, ev)),
             t.status && t.status !== 'VALID' ? h('p', { class: 'error' }, `This ticket is ${t.status.toLowerCase()}.`) : null,
-            h('p', { class: 'hint' }, `Ticket ${t.ticketId}`)))));
+            h('p', { class: 'hint' }, `Ticket ${t.ticketId}`)))), ...(ev ? [calendarLink(ev)] : []));
           break;
         }
         case 'EXPIRED':
           body.replaceChildren(back());
-          say(paying ? 'Your hold ended before the payment was confirmed, so the seats were released. If your payment goes through, we either hold the same seats for you again or refund you automatically.'
-            : 'Your hold ended before a payment arrived, so the seats were released. Nothing was charged.');
+          say(paying ? `Your hold ended before the payment was confirmed, so the ${places} were released. If your payment goes through, we either hold the same ${places} for you again or refund you automatically.`
+            : `Your hold ended before a payment arrived, so the ${places} were released. Nothing was charged.`);
           break;
         case 'CANCELLED':
           body.replaceChildren(back());
-          say('You released these seats. Nothing was charged.');
+          say(`You released these ${places}. Nothing was charged.`);
           break;
         default:
           body.replaceChildren(back());
@@ -730,12 +794,13 @@ async function minePage() {
   if (!s) return show(h('h1', { tabindex: '-1' }, 'My tickets'), signInForm('fan', 'Sign in to see your orders and tickets.', () => route()));
   const [{ orders }, list] = await Promise.all([api('/v1/me/orders', { token: s.token, signal: view.signal }),
     api('/v1/events', { signal: view.signal }).catch(e => { if (isStop(e)) throw e; return { events: [] }; })]);
-  const names = Object.fromEntries(list.events.map(e => [e.eventId, e.name]));
+  const events = Object.fromEntries(list.events.map(e => [e.eventId, e]));
   const ul = h('ul', { class: 'cards' });
   for (const o of orders.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))) {
     ul.append(h('li', { class: 'card' },
-      h('h2', {}, h('a', { href: `/?order=${enc(o.orderId)}`, 'data-nav': '' }, `${o.seats.length ? o.seats.join(', ') : `${o.quantity} × ${o.section}`}`)),
-      h('p', {}, `${names[o.eventId] || `Event ${o.eventId}`} · ${money(o.amountCents, o.currency)} · ordered ${when(o.createdAt)}`),
+      h('h2', {}, h('a', { href: `/?order=${enc(o.orderId)}`, 'data-nav': '' }, `${events[o.eventId]?.name || `Event ${o.eventId}`}`)),
+      o.seats.length ? h('ul', { class: 'places' }, o.seats.map(x => h('li', {}, seatWords(x, events[o.eventId])))) : h('p', {}, standingWords(o, events[o.eventId])),
+      h('p', {}, `${money(o.amountCents, o.currency)} · ordered ${when(o.createdAt)}`),
       h('p', { class: 'badge', 'data-order': o.status }, orderWords[o.status] || o.status)));
   }
   show(h('h1', { tabindex: '-1' }, 'My tickets'), orders.length ? ul : h('p', {}, 'No orders yet. ', h('a', { href: '/', 'data-nav': '' }, 'Find an event')));

@@ -271,7 +271,8 @@ export function minorDigits(currency) {
   return new Intl.NumberFormat(undefined, { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
 }
 export const num = n => new Intl.NumberFormat().format(n);
-export const when = t => new Date(t).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+// when names the time zone: a fan abroad, or a venue abroad, must not guess.
+export const when = t => new Date(t).toLocaleString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
 export const clock = t => new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 export const timeTag = (t, text) => h('time', { datetime: new Date(t).toISOString() }, text ?? when(t));
 
@@ -310,7 +311,7 @@ export function explain(e) {
     case 'LIMIT_EXCEEDED': return 'You have reached the ticket limit for this event on this account. Your existing orders are under My tickets.';
     case 'SEATS_UNAVAILABLE': return `Sorry, ${(d.seats || []).join(', ') || 'those seats'} ${(d.seats || []).length === 1 ? 'was' : 'were'} just taken by someone else. Choose other seats or use best available.`;
     case 'SALE_NOT_OPEN': return d.presaleOpensAt
-      ? `The presale has not started yet: codes work from ${new Date(d.presaleOpensAt).toLocaleString()}. This page updates when it opens.`
+      ? `The presale has not started yet: codes work from ${when(d.presaleOpensAt)}. This page updates when it opens.`
       : `The sale is not open right now (${String(d.saleState || 'not open').toLowerCase()}). This page updates when it changes.`;
     case 'PRESALE_CODE_REQUIRED': return 'Until the public sale opens, only fans with a presale code can buy. Enter your code to continue.';
     case 'PRESALE_CODE_UNKNOWN': return 'That presale code is not one of this event\'s. Check it and try again: letters and digits, dashes optional.';

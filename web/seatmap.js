@@ -1,6 +1,6 @@
-// The seat map: sections coloured by how much is left, and one reserved
-// section's seats as toggle buttons. The seats are one tab stop: arrow
-// keys move, Home/End jump within a row, Space or Enter picks.
+// The seat picker: the sections with what is left, a fan's choice of seats
+// in one reserved section, and that section's seats as a list of toggle
+// buttons. The venue map (venuemap.js) draws the same choice.
 import { h, money, num } from './lib.js';
 
 const stateWords = { AVAILABLE: 'available', HELD: 'held by another fan', SOLD: 'sold' };
@@ -36,102 +36,124 @@ export function sectionList(ev, onPick) {
   };
 }
 
-// seatGrid draws a reserved section. onChange(pickedIds, message) runs when
-// the choice changes; max caps how many seats one fan may pick.
-export function seatGrid(sec, max, onChange) {
+// seatChoice is a fan's choice of seats in one reserved section and what
+// the site knows of their states; the venue map and the list of seats are
+// two views of it. onChange(pickedIds, message) runs when the choice
+// changes; max caps how many seats one fan may pick.
+export function seatChoice(sec, max, onChange) {
   const picked = new Set();
   const refused = new Map(); // seat → when a hold was refused for it
-  const rows = [];
-  const byId = new Map();
-  const el = h('div', { class: 'seatmap', role: 'group', 'aria-label': `Seats in ${sec.name}. Arrow keys move between seats, Space chooses.` },
-    h('p', { class: 'stage', 'aria-hidden': 'true' }, 'Stage'));
-  sec.rows.forEach((row, r) => {
-    const line = h('div', { class: 'seat-row', role: 'group', 'aria-label': `Row ${row.id}` },
-      h('span', { class: 'row-id', 'aria-hidden': 'true' }, row.id));
-    const list = [];
-    for (let n = 1; n <= row.seats; n++) {
-      const id = `${sec.id}-${row.id}-${n}`;
-      const b = h('button', { type: 'button', class: 'seat', tabindex: '-1', 'aria-pressed': 'false', 'data-seat': id }, String(n));
-      b.dataset.r = r;
-      b.dataset.c = n - 1;
-      b.seat = { id, row: row.id, n, state: 'AVAILABLE' };
-      label(b);
-      list.push(b);
-      byId.set(id, b);
-      line.append(b);
-    }
-    rows.push(list);
-    el.append(line);
-  });
-  if (rows[0]?.[0]) rows[0][0].tabIndex = 0;
-
-  function label(b) {
-    const s = b.seat;
-    b.setAttribute('aria-label', `Row ${s.row}, seat ${s.n}, ${picked.has(s.id) ? 'chosen' : stateWords[s.state]}`);
-  }
-  function changed(msg) { onChange([...picked].sort(), msg); }
-  function toggle(b) {
-    const s = b.seat;
-    if (picked.has(s.id)) picked.delete(s.id);
-    else if (s.state !== 'AVAILABLE') return changed(`Row ${s.row}, seat ${s.n} is ${stateWords[s.state]}.`);
-    else if (picked.size >= max) return changed(`You can choose up to ${max} seats.`);
-    else picked.add(s.id);
-    b.setAttribute('aria-pressed', String(picked.has(s.id)));
-    label(b);
-    changed();
-  }
-  function move(from, r, c) {
-    const row = rows[Math.max(0, Math.min(rows.length - 1, r))];
-    const to = row[Math.max(0, Math.min(row.length - 1, c))];
-    from.tabIndex = -1;
-    to.tabIndex = 0;
-    to.focus();
-  }
-  el.addEventListener('click', e => {
-    const b = e.target.closest('.seat');
-    if (!b) return;
-    el.querySelector('.seat[tabindex="0"]').tabIndex = -1; // the clicked seat is the tab stop now
-    b.tabIndex = 0;
-    toggle(b);
-  });
-  el.addEventListener('keydown', e => {
-    const b = e.target.closest('.seat');
-    if (!b) return;
-    const r = +b.dataset.r, c = +b.dataset.c;
-    const go = { ArrowLeft: [r, c - 1], ArrowRight: [r, c + 1], ArrowUp: [r - 1, c], ArrowDown: [r + 1, c], Home: [r, 0], End: [r, Infinity] }[e.key];
-    if (!go) return;
-    e.preventDefault();
-    move(b, ...go);
-  });
-
+  const seats = new Map();
+  const rows = sec.rows.map((row, r) => Array.from({ length: row.seats }, (_, c) => {
+    const s = { id: `${sec.id}-${row.id}-${c + 1}`, row: row.id, n: c + 1, r, c, state: 'AVAILABLE' };
+    seats.set(s.id, s);
+    return s;
+  }));
+  const views = new Set();
+  const paint = ids => { for (const v of views) v.paint(ids); };
+  const changed = msg => onChange([...picked].sort(), msg);
   return {
-    el,
+    sec, rows, seats, picked,
+    get max() { return max; },
+    set max(n) { max = n; },
+    watch(v) { views.add(v); },
+    words: s => `Row ${s.row}, seat ${s.n}, ${picked.has(s.id) ? 'chosen' : stateWords[s.state]}`,
+    // at is the seat a key press moves to from s, or null for other keys.
+    at(s, key) {
+      const go = { ArrowLeft: [s.r, s.c - 1], ArrowRight: [s.r, s.c + 1], ArrowUp: [s.r - 1, s.c], ArrowDown: [s.r + 1, s.c], Home: [s.r, 0], End: [s.r, Infinity] }[key];
+      if (!go) return null;
+      const row = rows[Math.max(0, Math.min(rows.length - 1, go[0]))];
+      return row[Math.max(0, Math.min(row.length - 1, go[1]))];
+    },
+    toggle(id) {
+      const s = seats.get(id);
+      if (picked.has(id)) picked.delete(id);
+      else if (s.state !== 'AVAILABLE') return changed(`Row ${s.row}, seat ${s.n} is ${stateWords[s.state]}.`);
+      else if (picked.size >= max) return changed(max ? `You can choose up to ${max} seat${max === 1 ? '' : 's'}.` : 'This account has no tickets left to buy for this event.');
+      else picked.add(id);
+      paint([id]);
+      changed();
+    },
     // update applies availability (asOf: its time); chosen seats someone
     // else took are dropped. A seat a hold was just refused for stays taken
     // until availability newer than the refusal says otherwise.
     update(states, asOf) {
-      const lost = [];
-      for (const [id, b] of byId) {
+      const lost = [], touched = [];
+      for (const [id, s] of seats) {
         let st = states[id] || 'AVAILABLE';
         if (refused.has(id)) {
           if (asOf && Date.parse(asOf) > refused.get(id)) refused.delete(id);
           else if (st === 'AVAILABLE') st = 'HELD';
         }
-        if (st !== 'AVAILABLE' && picked.has(id)) { picked.delete(id); b.setAttribute('aria-pressed', 'false'); lost.push(id); }
-        if (b.seat.state === st) continue;
-        b.seat.state = st;
-        b.dataset.state = st.toLowerCase();
-        b.setAttribute('aria-disabled', String(st !== 'AVAILABLE'));
-        label(b);
+        if (st !== 'AVAILABLE' && picked.has(id)) { picked.delete(id); lost.push(id); touched.push(id); }
+        if (s.state === st) continue;
+        s.state = st;
+        touched.push(id);
       }
+      if (touched.length) paint(touched);
       if (lost.length) changed(`Seat${lost.length > 1 ? 's' : ''} ${lost.join(', ')} ${lost.length > 1 ? 'were' : 'was'} just taken and removed from your choice.`);
     },
     // taken marks seats a hold was refused for.
     taken(ids) {
       const states = {};
-      for (const [id, b] of byId) states[id] = b.seat.state;
-      for (const id of ids) if (byId.has(id)) refused.set(id, Date.now());
+      for (const [id, s] of seats) states[id] = s.state;
+      for (const id of ids) if (seats.has(id)) refused.set(id, Date.now());
       this.update(states);
     },
   };
+}
+
+// seatGrid lists a reserved section's seats as toggle buttons, row by row
+// (the list view: every seat a button a screen reader names). The seats
+// are one tab stop: arrow keys move, Home/End jump within a row, Space or
+// Enter picks. The stage and the row ids stay in sight while it scrolls.
+export function seatGrid(choice) {
+  const sec = choice.sec;
+  const byId = new Map();
+  const el = h('div', { class: 'seatmap', role: 'group', 'aria-label': `Seats in ${sec.name}. Arrow keys move between seats, Space chooses.` },
+    h('p', { class: 'stage', 'aria-hidden': 'true' }, 'Stage'));
+  choice.rows.forEach((row, r) => {
+    const line = h('div', { class: 'seat-row', role: 'group', 'aria-label': `Row ${sec.rows[r].id}` },
+      h('span', { class: 'row-id', 'aria-hidden': 'true' }, sec.rows[r].id));
+    for (const s of row) {
+      const b = h('button', { type: 'button', class: 'seat', tabindex: '-1', 'data-seat': s.id }, String(s.n));
+      b.seat = s;
+      byId.set(s.id, b);
+      line.append(b);
+    }
+    el.append(line);
+  });
+  const paint = ids => {
+    for (const id of ids) {
+      const b = byId.get(id);
+      const s = b.seat;
+      b.dataset.state = s.state.toLowerCase();
+      b.setAttribute('aria-pressed', String(choice.picked.has(id)));
+      b.setAttribute('aria-disabled', String(s.state !== 'AVAILABLE'));
+      b.setAttribute('aria-label', choice.words(s));
+    }
+  };
+  paint(byId.keys());
+  choice.watch({ paint });
+  const first = byId.values().next().value;
+  if (first) first.tabIndex = 0;
+
+  el.addEventListener('click', e => {
+    const b = e.target.closest('.seat');
+    if (!b) return;
+    el.querySelector('.seat[tabindex="0"]').tabIndex = -1; // the clicked seat is the tab stop now
+    b.tabIndex = 0;
+    choice.toggle(b.seat.id);
+  });
+  el.addEventListener('keydown', e => {
+    const b = e.target.closest('.seat');
+    const to = b && choice.at(b.seat, e.key);
+    if (!to) return;
+    e.preventDefault();
+    b.tabIndex = -1;
+    const t = byId.get(to.id);
+    t.tabIndex = 0;
+    t.focus();
+  });
+  return { el };
 }

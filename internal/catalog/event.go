@@ -51,6 +51,9 @@ type Section struct {
 	Currency   string `json:"currency"`
 	Capacity   int    `json:"capacity"`
 	Rows       []Row  `json:"rows,omitempty"`
+	// Shape places the section on the venue map (nil: the organizer gave
+	// none; WithLayout generates one when the event is shown).
+	Shape *Shape `json:"shape,omitempty"`
 }
 
 // QueueConfig is the waiting-room setting of an event.

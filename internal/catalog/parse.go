@@ -44,6 +44,7 @@ type SectionRequest struct {
 	Currency   string `json:"currency"`
 	Rows       []Row  `json:"rows"`
 	Capacity   *int   `json:"capacity"`
+	Shape      *Shape `json:"shape"`
 }
 
 // ParseCreateEvent decodes and validates a create-event body into an Event
@@ -198,6 +199,12 @@ func buildSections(reqs []SectionRequest) ([]Section, error) {
 			s.Rows, s.Capacity = rows, capacity
 		default:
 			return nil, venue("section %s: give rows (reserved) or capacity (general admission)", r.ID)
+		}
+		if r.Shape != nil {
+			if err := checkShape(r.ID, r.Shape); err != nil {
+				return nil, err
+			}
+			s.Shape = r.Shape
 		}
 		out = append(out, s)
 	}

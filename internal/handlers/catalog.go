@@ -16,14 +16,16 @@ import (
 	"github.com/stararena/stararena/internal/topology"
 )
 
-// EventView is an event as the API shows it: the stored event plus the sale
-// state a fan sees now.
+// EventView is an event as the API shows it: the stored event, each section
+// placed on the venue map (a generated shape where the organizer gave
+// none), plus the sale state a fan sees now.
 type EventView struct {
 	catalog.Event
 	SaleState string `json:"saleState"`
 }
 
 func view(ev catalog.Event, c clock.Clock) EventView {
+	ev.Sections = catalog.WithLayout(ev.Sections)
 	return EventView{Event: ev, SaleState: ev.SaleState(c.Now())}
 }
 
@@ -35,17 +37,19 @@ func publicView(ev catalog.Event, c clock.Clock) EventView {
 }
 
 // listing answers a list of events, each through show. A listing shows
-// sections and prices; the seat map is on the event itself.
+// sections and prices; the seat map and the venue map are on the event
+// itself.
 func listing(evs []catalog.Event, err error, c clock.Clock, show func(catalog.Event, clock.Clock) EventView) (httpapi.Response, error) {
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	out := make([]EventView, 0, len(evs))
 	for _, ev := range evs {
-		for i := range ev.Sections {
-			ev.Sections[i].Rows = nil
+		v := show(ev, c)
+		for i := range v.Sections {
+			v.Sections[i].Rows, v.Sections[i].Shape = nil, nil
 		}
-		out = append(out, show(ev, c))
+		out = append(out, v)
 	}
 	return httpapi.JSON(http.StatusOK, map[string]any{"events": out}), nil
 }

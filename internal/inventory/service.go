@@ -404,6 +404,9 @@ func (s *Service) seatsLost(ctx context.Context, eventID string, wanted, failed 
 		}
 	}
 	sort.Strings(lost)
+	if len(lost) == 1 {
+		return apperr.New(apperr.SeatsUnavailable, "seat %s was just taken", lost[0]).With("seats", lost)
+	}
 	return apperr.New(apperr.SeatsUnavailable, "%d of the seats you chose were just taken", len(lost)).With("seats", lost)
 }
 

@@ -22,6 +22,11 @@ const (
 	GACapacity       = 200_000 // places of one general-admission section
 	EventCapacity    = 250_000 // places of all sections together
 	PriceCents       = 100_000_00
+	// ShapePoints and VenueExtent bound a section's shape on the venue
+	// map (ADR 27): 100 sections of 32 points keep an event's document
+	// far below DynamoDB's 400 KB item (ADR 17 stores large ones apart).
+	ShapePoints = 32
+	VenueExtent = 10_000 // venue units (about a metre) from the stage
 	// OrderAmountCents is the most one order can cost: its places at the
 	// highest price and fee, with the highest exclusive tax on top.
 	OrderAmountCents = TicketsPerAccount * (PriceCents + FeeCents) * (10_000 + TaxBasisPoints) / 10_000

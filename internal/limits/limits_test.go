@@ -48,6 +48,9 @@ var stated = map[bound]int64{
 	{"/components/schemas/Event/properties/capacity", "maximum"}:                limits.EventCapacity,
 	{"/components/schemas/EventSummary/properties/capacity", "maximum"}:         limits.EventCapacity,
 	{"/components/schemas/PriceCents", "maximum"}:                               limits.PriceCents,
+	{"/components/schemas/VenueShape/oneOf/0/properties/polygon", "maxItems"}:   limits.ShapePoints,
+	{"/components/schemas/VenueCoordinate", "minimum"}:                          -limits.VenueExtent,
+	{"/components/schemas/VenueCoordinate", "maximum"}:                          limits.VenueExtent,
 	{"/components/schemas/Order/properties/amountCents", "maximum"}:             limits.OrderAmountCents,
 	{"/components/schemas/Pricing/properties/feeCents", "maximum"}:              limits.FeeCents,
 	{"/components/schemas/Pricing/properties/taxBasisPoints", "maximum"}:        limits.TaxBasisPoints,
@@ -125,9 +128,12 @@ var stated = map[bound]int64{
 // notLimits are numeric keywords of the document that state no limit of
 // the code, and why.
 var notLimits = map[bound]string{
-	{"/components/schemas/Order/if/properties/seats", "maxItems"}:            "0 is the condition of an if/then (no seats: a section is required)",
-	{"/components/schemas/QueueReport/properties/rateMultiplier", "maximum"}: "a ratio: the inlet never admits faster than the organizer's rate",
-	{"/components/parameters/PaymentId/schema", "maxLength"}:                 "a provider's payment id as the sandbox's routes accept it; the provider, not StarArena, sets its length",
+	{"/components/schemas/VenueShape/oneOf/0/properties/polygon/items", "maxItems"}: "a point is [x, y]: geometry, not a limit",
+	{"/components/schemas/VenueAngle", "minimum"}:                                   "a half turn to the left: geometry, not a limit",
+	{"/components/schemas/VenueAngle", "maximum"}:                                   "a half turn to the right: geometry, not a limit",
+	{"/components/schemas/Order/if/properties/seats", "maxItems"}:                   "0 is the condition of an if/then (no seats: a section is required)",
+	{"/components/schemas/QueueReport/properties/rateMultiplier", "maximum"}:        "a ratio: the inlet never admits faster than the organizer's rate",
+	{"/components/parameters/PaymentId/schema", "maxLength"}:                        "a provider's payment id as the sandbox's routes accept it; the provider, not StarArena, sets its length",
 }
 
 // TestSpecLimitsMatchTheDeclaration fails when a limit that

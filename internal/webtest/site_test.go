@@ -83,12 +83,14 @@ func TestSiteInBrowser(t *testing.T) {
 	// A whole event can be loaded from JSON too (not submitted here).
 	evJSON := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(evJSON, []byte(`{"name":"From JSON","venue":"Loft","queue":{"mode":"off"},
-		"sections":[{"id":"S","name":"Stalls","priceCents":2500,"currency":"EUR","rows":[{"id":"1","seats":8},{"id":"2","seats":8}]}]}`), 0o644); err != nil {
+		"sections":[{"id":"S","name":"Stalls","priceCents":2500,"currency":"EUR","rows":[{"id":"1","seats":8},{"id":"2","seats":8}],
+		"shape":{"arc":{"inner":10,"outer":12,"from":-30,"to":30}}}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	org.do(10*time.Second, "load an event from JSON", chromedp.SetUploadFiles(chromedp.CSS("#upload"), []string{evJSON}))
 	org.waitText("#venue-summary", "1 section · 16 places (16 seated, 0 standing)", 5*time.Second)
-	if v := eval[string](org, "read the form", `(id => [id('name').value, id('venueMap').value.split('\n')[1], id('queueOff').checked].join('|'))(x => document.getElementById(x))`); v != "From JSON|S,Stalls,25.00,EUR,1-2,8|true" {
+	// The section's shape on the venue map becomes the CSV's seventh column.
+	if v := eval[string](org, "read the form", `(id => [id('name').value, id('venueMap').value.split('\n')[1], id('queueOff').checked].join('|'))(x => document.getElementById(x))`); v != "From JSON|S,Stalls,25.00,EUR,1-2,8,arc 10 12 -30 30|true" {
 		t.Errorf("the JSON upload filled the form with %q", v)
 	}
 
@@ -269,6 +271,13 @@ func TestSiteInBrowser(t *testing.T) {
 		t.Errorf("tickets show %q", seats)
 	}
 	fan.shot("tickets")
+	// The event goes to the fan's calendar as an iCalendar file.
+	ics := eval[string](fan, "read the calendar file", `(h => decodeURIComponent(h.slice(h.indexOf(',') + 1)))(document.querySelector('a[download$=".ics"]').href)`)
+	for _, want := range []string{"BEGIN:VEVENT", "SUMMARY:" + name, "LOCATION:Test Hall", "DTSTART:", "UID:" + eventID + "@stararena"} {
+		if !strings.Contains(ics, want) {
+			t.Errorf("the calendar file lacks %q:\n%s", want, ics)
+		}
+	}
 
 	// --- The organizer's report moves: sold, orders, reconciliation, chart.
 	org.waitText(`[data-tile="Sold"] dd`, "2", 15*time.Second)
@@ -315,10 +324,10 @@ func TestSiteInBrowser(t *testing.T) {
 	fan.waitText(".pick button.primary", "Hold 1 place", 5*time.Second)
 	fan.shot("no-queue-seats")
 	fan.do(10*time.Second, "hold a standing place", chromedp.Click(chromedp.CSS(".pick button.primary")))
-	fan.waitText(".places", "1 × Standing (standing)", 10*time.Second)
+	fan.waitText(".places", "1 × Standing", 10*time.Second)
 	fan.waitText("a.button.primary", "Pay €20.00", 10*time.Second)
 	fan.do(10*time.Second, "release it", chromedp.Click(chromedp.CSS("button.secondary")))
-	fan.waitText(".state", "You released these seats. Nothing was charged.", 10*time.Second)
+	fan.waitText(".state", "You released these places. Nothing was charged.", 10*time.Second)
 
 	if p := b.pageProblems(); len(p) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))

@@ -28,7 +28,9 @@ var weighedPages = []struct {
 	budgetRaw, budgetGzip int
 }{
 	{name: "fan site", html: "index.html", fetched: []string{"config.json"}, budgetRaw: 80_000, budgetGzip: 25_000},
-	{name: "console", html: "console/index.html", budgetRaw: 60_000, budgetGzip: 20_000},
+	// Organizers work at a desk; the console grew by the venue map's
+	// shapes in its CSV import (ADR 27).
+	{name: "console", html: "console/index.html", budgetRaw: 64_000, budgetGzip: 22_000},
 	// The gate runs on a staff phone at a door, often on a weak signal.
 	{name: "gate", html: "gate/index.html", fetched: []string{"config.json"}, budgetRaw: 48_000, budgetGzip: 18_000},
 }

@@ -86,6 +86,18 @@ function expandRows(spec) {
   return spec.split(/\s+/);
 }
 
+// A section's place on the venue map (ADR 27), as one CSV cell:
+// "arc inner outer from to" or "polygon x1 y1 x2 y2 x3 y3 …".
+function parseShape(t) {
+  const [kind, ...v] = t.split(/\s+/);
+  const n = v.map(Number);
+  if (n.some(x => !Number.isFinite(x))) return null;
+  if (kind === 'arc' && n.length === 4) return { arc: { inner: n[0], outer: n[1], from: n[2], to: n[3] } };
+  if (kind === 'polygon' && n.length >= 6 && n.length % 2 === 0) return { polygon: n.filter((_, i) => i % 2 === 0).map((x, i) => [x, n[2 * i + 1]]) };
+  return null;
+}
+const shapeText = s => s.arc ? `arc ${s.arc.inner} ${s.arc.outer} ${s.arc.from} ${s.arc.to}` : `polygon ${s.polygon.flat().join(' ')}`;
+
 // parseVenue reads the CSV venue map into the API's sections.
 export function parseVenue(text) {
   const sections = [], byId = {}, errors = [];
@@ -95,8 +107,8 @@ export function parseVenue(text) {
     const c = csvCells(line);
     if (/^section$/i.test(c[0])) return; // the header
     const err = m => errors.push(`Line ${i + 1}: ${m}`);
-    if (c.length !== 6) return err('expected 6 values: section,name,price,currency,rows,seats');
-    const [id, name, price, currency, rows, seats] = c;
+    if (c.length !== 6 && c.length !== 7) return err('expected 6 or 7 values: section,name,price,currency,rows,seats[,shape]');
+    const [id, name, price, currency, rows, seats, shape] = c;
     if (!/^[A-Za-z0-9]{1,16}$/.test(id)) return err('the section id must be 1-16 letters or digits');
     let digits;
     try { digits = minorDigits(currency); } catch { return err(`"${currency}" is not a currency code`); }
@@ -106,6 +118,10 @@ export function parseVenue(text) {
     if (!Number.isInteger(n) || n < 1) return err('seats must be a whole number above 0');
     let s = byId[id];
     if (!s) sections.push(s = byId[id] = { id, name: name || id, priceCents: cents, currency });
+    if (shape) {
+      s.shape = parseShape(shape);
+      if (!s.shape) return err('the shape must be "arc inner outer from to" or "polygon x1 y1 x2 y2 x3 y3 …"');
+    }
     if (!rows) {
       if (s.rows) return err(`section ${id} has rows, so it cannot also be standing`);
       s.capacity = (s.capacity || 0) + n;
@@ -123,17 +139,19 @@ export function parseVenue(text) {
 // of the same size become one range).
 function toCSV(sections) {
   const q = v => /[",]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-  const lines = ['section,name,price,currency,rows,seats'];
+  const lines = [`section,name,price,currency,rows,seats${sections.some(s => s.shape) ? ',shape' : ''}`];
   for (const s of sections) {
     const price = (s.priceCents / 10 ** minorDigits(s.currency)).toFixed(minorDigits(s.currency));
     const head = [s.id, q(s.name || s.id), price, s.currency].join(',');
-    if (!s.rows) { lines.push(`${head},,${s.capacity}`); continue; }
-    for (let i = 0; i < s.rows.length;) {
+    const first = lines.length; // the section's first line carries its shape
+    if (!s.rows) lines.push(`${head},,${s.capacity}`);
+    for (let i = 0; i < (s.rows || []).length;) {
       let j = i;
       while (j + 1 < s.rows.length && s.rows[j + 1].seats === s.rows[i].seats && /^\d+$/.test(s.rows[j].id) && +s.rows[j + 1].id === +s.rows[j].id + 1) j++;
       lines.push(`${head},${j > i ? `${s.rows[i].id}-${s.rows[j].id}` : s.rows[i].id},${s.rows[i].seats}`);
       i = j + 1;
     }
+    if (s.shape) lines[first] += `,${shapeText(s.shape)}`;
   }
   return lines.join('\n');
 }
@@ -161,6 +179,10 @@ function setupCreate() {
   $('saleOpensAt').value = localInput(Math.ceil((Date.now() + 10 * 60e3) / 60e3) * 60e3);
   $('venueMap').addEventListener('input', summarizeVenue);
   summarizeVenue();
+  // The form starts filled in as an example: creating it untouched makes a
+  // real event with a sale, so that asks first.
+  const snapshot = () => [...$('create').elements].map(e => e.type === 'radio' ? e.checked : e.value).join('\n');
+  const example = snapshot();
   $('upload').addEventListener('change', async e => {
     const f = e.target.files[0];
     if (!f) return;
@@ -196,6 +218,7 @@ function setupCreate() {
       (bad || $('venueMap')).focus();
       return;
     }
+    if (snapshot() === example && !confirm(`Create the example event “${$('name').value}” as it is? Its sale opens at the time shown and fans can buy.`)) return;
     const body = {
       name: $('name').value.trim(), venue: $('venue').value.trim(),
       startsAt: utc($('startsAt').value), saleOpensAt: utc($('saleOpensAt').value),
@@ -315,7 +338,8 @@ async function manage(id) {
   const updated = h('p', { class: 'hint' }); // not live: it changes every 3 s
   const chartBox = h('div', { class: 'chart' });
   const fanLink = h('a', { href: `/?event=${enc(id)}`, target: '_blank', rel: 'noopener', id: 'fan-link' }, 'Open the fan page');
-  root.replaceChildren(
+  // replaceChildren writes a null as the text "null": leave absent parts out.
+  root.replaceChildren(...[
     h('h3', {}, ev.name),
     h('p', {}, `${ev.venue} · ${when(ev.startsAt)} · sale opens ${when(ev.saleOpensAt)} · queue ${ev.queue.mode} · `, fanLink),
     h('div', { class: 'controls', role: 'group', 'aria-label': 'Sale' }, h('p', {}, 'Sale: ', state), buttons.open, buttons.pause, buttons.close),
@@ -327,7 +351,7 @@ async function manage(id) {
     h('figure', {}, chartBox, h('figcaption', {}, 'Tickets sold and held over time, sampled while this page is open.')),
     h('div', { class: 'cols' },
       h('table', {}, h('caption', {}, 'Orders by state'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Orders'))), byStatus),
-      h('div', {}, h('h4', {}, 'Last reconciliation'), recon, h('button', { type: 'button', onclick: reconcile }, 'Reconcile now'))));
+      h('div', {}, h('h4', {}, 'Last reconciliation'), recon, h('button', { type: 'button', onclick: reconcile }, 'Reconcile now')))].filter(Boolean));
   showSale();
 
   const sampleKey = `stararena.samples.${id}`;
