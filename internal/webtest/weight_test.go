@@ -27,7 +27,9 @@ var weighedPages = []struct {
 	fetched               []string
 	budgetRaw, budgetGzip int
 }{
-	{name: "fan site", html: "index.html", fetched: []string{"config.json"}, budgetRaw: 80_000, budgetGzip: 25_000},
+	// The fan site grew by the price breakdown every hold and order shows
+	// (ADR 26); the seat picker and venue map load only at the seats.
+	{name: "fan site", html: "index.html", fetched: []string{"config.json"}, budgetRaw: 80_000, budgetGzip: 26_500},
 	// Organizers work at a desk; the console grew by the venue map's
 	// shapes in its CSV import (ADR 27).
 	{name: "console", html: "console/index.html", budgetRaw: 64_000, budgetGzip: 22_000},
