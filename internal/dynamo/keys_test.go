@@ -214,6 +214,12 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*WaitlistStore).ExpireWaitlistOffer", func() error { return st.Waitlist.ExpireWaitlistOffer(ctx, "e1", "fan-1", "wl-1", now) }},
 		{"(*WaitlistStore).UseWaitlistOffer", func() error { return st.Waitlist.UseWaitlistOffer(ctx, "e1", "fan-1", "wl-1", now) }},
 		{"(*WaitlistStore).SaveWaitlistCount", func() error { return st.Waitlist.SaveWaitlistCount(ctx, "e1", 1, 0, 1) }},
+		{"(*CancellationStore).StartCancellation", func() error { _, err := st.Cancellation.StartCancellation(ctx, "e1", []byte(`{}`)); return err }},
+		{"(*CancellationStore).LeaseCancellation", func() error {
+			_, err := st.Cancellation.LeaseCancellation(ctx, "e1", now, now.Add(time.Minute))
+			return err
+		}},
+		{"(*CancellationStore).SaveCancellation", func() error { return st.Cancellation.SaveCancellation(ctx, "e1", []byte(`{}`)) }},
 	}
 	declared := dynamo.SingleItemWrites()
 	for _, c := range calls {

@@ -397,10 +397,10 @@ func Default() Topology {
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, BotLevel: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			// A waiting-list join reads the availability, which may rebuild
-			// its projection (batch puts under EVENT#).
+			// its projection (a conditional put under EVENT#).
 			{Name: "admission", Description: "Issues admission tokens to admitted fans; the waiting list after sell-out", MemoryMB: 512, Timeout: 10 * time.Second,
 				Env: []string{"ADMISSION_TTL"},
-				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
+				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#", "PRESALE#", "WAITLIST#"}}}},
 			// The purchase path: reserved concurrency is the last safety net
 			// behind the waiting room's admission rate.

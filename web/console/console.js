@@ -181,8 +181,11 @@ function setupCreate() {
   summarizeVenue();
   // The form starts filled in as an example: creating it untouched makes a
   // real event with a sale, so that asks first.
-  const snapshot = () => [...$('create').elements].map(e => e.type === 'radio' ? e.checked : e.value).join('\n');
-  const example = snapshot();
+  // The example as the page drew it; the fee panel loads later (after the
+  // console works) and is untouched while it charges nothing.
+  const valueOf = e => e.type === 'radio' || e.type === 'checkbox' ? e.checked : e.value;
+  const example = new Map([...$('create').elements].map(e => [e, valueOf(e)]));
+  const untouched = () => [...example].every(([e, v]) => valueOf(e) === v) && pricingBody('EUR') === undefined;
   $('upload').addEventListener('change', async e => {
     const f = e.target.files[0];
     if (!f) return;
@@ -218,7 +221,7 @@ function setupCreate() {
       (bad || $('venueMap')).focus();
       return;
     }
-    if (snapshot() === example && !confirm(`Create the example event “${$('name').value}” as it is? Its sale opens at the time shown and fans can buy.`)) return;
+    if (untouched() && !confirm(`Create the example event “${$('name').value}” as it is? Its sale opens at the time shown and fans can buy.`)) return;
     const body = {
       name: $('name').value.trim(), venue: $('venue').value.trim(),
       startsAt: utc($('startsAt').value), saleOpensAt: utc($('saleOpensAt').value),
