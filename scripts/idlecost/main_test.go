@@ -25,7 +25,11 @@ func TestIdleEventCostDoesNotFollowSeats(t *testing.T) {
 	}
 	t.Logf("per idle event per minute: 100 seats %.1f item reads (%.1f requests), 1,000 seats %.1f (%.1f)",
 		small.ItemReads, small.Requests, big.ItemReads, big.Requests)
-	if big.ItemReads != small.ItemReads {
+	// Ten times the seats must not mean more reads. The projector and the
+	// schedules run beside each other, so a read may fall into one measured
+	// minute or the next: a cost that followed the seats would show as
+	// hundreds of reads per event, not one.
+	if big.ItemReads > small.ItemReads+1 {
 		t.Errorf("item reads per idle event follow the seats: %.1f with 100, %.1f with 1,000", small.ItemReads, big.ItemReads)
 	}
 	if big.ItemReads >= 100 || big.ItemReads <= 0 {
