@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +95,13 @@ func (p *Projection) Sum() {
 	for _, c := range p.Shards {
 		p.Available, p.Held, p.Sold = p.Available+c.Available, p.Held+c.Held, p.Sold+c.Sold
 	}
+}
+
+// Same reports whether q says what p says about the places (states,
+// counts and shards), whatever their versions and times.
+func (p *Projection) Same(q Projection) bool {
+	return p.States == q.States && p.Available == q.Available && p.Held == q.Held && p.Sold == q.Sold &&
+		slices.Equal(p.Shards, q.Shards)
 }
 
 // Options configures a Service; zero values take defaults.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/fault"
@@ -127,6 +128,14 @@ func (p *Projector) Apply(ctx context.Context, changes []Change) []string {
 
 func (p *Projector) applyGroup(ctx context.Context, g *group) error {
 	ev, err := p.events.Get(ctx, g.eventID)
+	if apperr.Is(err, apperr.NotFound) {
+		// An event's seats are written before its document (CreateEvent),
+		// so their creation records can arrive first. Nothing can be held
+		// or sold before the document exists, and the projections written
+		// with the seats already say "all available": nothing to patch.
+		p.log.DebugContext(ctx, "changes of an event not yet readable; nothing to project", "eventId", g.eventID, "section", g.section, "changes", len(g.changes))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("event %s: %w", g.eventID, err)
 	}
@@ -144,7 +153,9 @@ func (p *Projector) applyGroup(ctx context.Context, g *group) error {
 			return nil
 		}
 		next, ok := p.patch(cur, sec, g)
-		if !ok {
+		if !ok || next.Same(cur) {
+			// A write that changes no state would only move asOf and
+			// spend a write unit (a replayed batch, a seat's creation).
 			return nil
 		}
 		err = p.store.PutProjection(ctx, g.eventID, next, cur.Version)

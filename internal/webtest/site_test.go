@@ -57,7 +57,13 @@ func TestSiteInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The sale opens in 40 s: the fan joins the waiting room before it.
-	opens := time.Now().UTC().Add(40 * time.Second).Format("2006-01-02T15:04:05")
+	// A datetime-local input drops ":00" seconds from its value, which
+	// chromedp then reads as the value not taking: avoid a whole minute.
+	at := time.Now().UTC().Add(40 * time.Second)
+	if at.Second() == 0 {
+		at = at.Add(time.Second)
+	}
+	opens := at.Format("2006-01-02T15:04:05")
 	org.do(10*time.Second, "fill in the event",
 		chromedp.SetValue(chromedp.ID("name"), name),
 		chromedp.SetValue(chromedp.ID("venue"), "Test Hall"),
