@@ -186,9 +186,9 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 // the retry budget ran out, or the limiter's counter could not be reached).
 func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (o orders.Order, err error) {
 	if s.timings != nil {
-		t := &timing{t: Timing{Account: account, IdempotencyKey: idemKey}}
-		ctx = context.WithValue(ctx, timingKey{}, t)
 		start := time.Now()
+		t := &timing{t: Timing{Account: account, IdempotencyKey: idemKey}, start: start}
+		ctx = context.WithValue(ctx, timingKey{}, t)
 		defer func() {
 			t.mu.Lock()
 			t.t.Total, t.t.OrderID = time.Since(start), o.ID
@@ -320,7 +320,7 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 		p.Cancelled = cancelled
 		sent := time.Now()
 		err = s.store.CreateHold(ctx, p)
-		timingOf(ctx).addTransaction(time.Since(sent))
+		timingOf(ctx).addTransaction(sent, time.Since(sent))
 		if err == nil {
 			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
 			return p.Order, true, nil

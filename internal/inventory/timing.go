@@ -21,8 +21,11 @@ type Timing struct {
 	// Transaction is the time inside the store's hold transactions
 	// (TransactWriteItems, the SDK's own retries included), every attempt.
 	Transaction time.Duration
-	// Attempts is how many transactions were sent.
-	Attempts int
+	// Attempts is how many transactions were sent; BeforeTransaction is
+	// the time from the call to the first of them (the event, the
+	// idempotency record, the rate limiter, the admission token, planning).
+	Attempts          int
+	BeforeTransaction time.Duration
 	// AfterCommit is Options.OnHold; WorkflowStart is the part of it that
 	// started the order's workflow (RecordWorkflowStart).
 	AfterCommit   time.Duration
@@ -33,8 +36,9 @@ type timingKey struct{}
 
 // timing is the Timing of the Hold call running on a context.
 type timing struct {
-	mu sync.Mutex
-	t  Timing
+	mu    sync.Mutex
+	t     Timing
+	start time.Time
 }
 
 // RecordWorkflowStart adds d, the time an OnHold hook spent starting the
@@ -48,11 +52,14 @@ func RecordWorkflowStart(ctx context.Context, d time.Duration) {
 	}
 }
 
-func (t *timing) addTransaction(d time.Duration) {
+func (t *timing) addTransaction(sent time.Time, d time.Duration) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
+	if t.t.Attempts == 0 {
+		t.t.BeforeTransaction = sent.Sub(t.start)
+	}
 	t.t.Transaction += d
 	t.t.Attempts++
 	t.mu.Unlock()

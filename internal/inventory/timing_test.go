@@ -56,8 +56,8 @@ func TestHoldTimingsAreMeasuredPerHold(t *testing.T) {
 	if first.WorkflowStart < workflow || first.AfterCommit < first.WorkflowStart {
 		t.Errorf("workflow start %v, after commit %v: want at least %v, after commit ≥ workflow start", first.WorkflowStart, first.AfterCommit, workflow)
 	}
-	if first.Total < first.Transaction+first.AfterCommit {
-		t.Errorf("total %v < transaction %v + after commit %v", first.Total, first.Transaction, first.AfterCommit)
+	if first.BeforeTransaction <= 0 || first.Total < first.BeforeTransaction+first.Transaction+first.AfterCommit {
+		t.Errorf("total %v < before %v + transaction %v + after commit %v", first.Total, first.BeforeTransaction, first.Transaction, first.AfterCommit)
 	}
 	if replay.OrderID != o.ID || replay.Attempts != 0 || replay.Transaction != 0 || replay.WorkflowStart != 0 {
 		t.Errorf("replay: order %q, %d transactions (%v), workflow %v; want the same order and no writes", replay.OrderID, replay.Attempts, replay.Transaction, replay.WorkflowStart)
