@@ -106,7 +106,7 @@ rush-unsaturated: deps
 # (the provider's records), every ticket REVOKED at the gate, no place held.
 rush-cancel: deps
 	@mkdir -p .cache
-	$(GO) run ./scripts/rush -cancel -out .cache/rush-cancel.json $(RUSH_FLAGS)
+	$(GO) run ./scripts/rush -cancellation -out .cache/rush-cancel.json $(RUSH_FLAGS)
 
 invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || (echo "usage: make invoke FN=catalog EVENT=events/catalog-get-event.json"; exit 2)

@@ -5,7 +5,7 @@
 //
 //	go run ./scripts/rush -fans 10000 -seats 2000 -out rush.json
 //	go run ./scripts/rush -unsaturated   # hold latency by part, purchase path not saturated
-//	go run ./scripts/rush -cancel        # a sale, then the event cancelled and refunded
+//	go run ./scripts/rush -cancellation  # a sale, then the event cancelled and refunded
 package main
 
 import (
@@ -29,7 +29,7 @@ func main() {
 	out := fs.String("out", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (stack and fans) to this file")
 	fs.Bool("small", false, "start from the test's smaller sale (2,000 places, 10,000 fans) instead of the default")
-	fs.Bool("cancel", false, "the cancellation run: a sale of 5,000 fans and 1,000 places, then the organizer cancels the event and the saga refunds it")
+	fs.Bool("cancellation", false, "the cancellation run: a sale of 5,000 fans and 1,000 places, then the organizer cancels the event and the saga refunds it")
 	fs.Bool("unsaturated", false, "a sale admitted slowly enough that the purchase path is not saturated (20,000 fans, 2,000 places): hold latency by part")
 	// Peek at -small and -unsaturated first so that the other flags
 	// override their values.
@@ -39,7 +39,7 @@ func main() {
 			cfg = rush.Small()
 		case "unsaturated", "unsaturated=true":
 			cfg = rush.Unsaturated()
-		case "cancel", "cancel=true":
+		case "cancellation", "cancellation=true":
 			cfg = rush.Cancellation()
 		}
 	}
