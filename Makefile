@@ -96,7 +96,7 @@ rush: deps
 	$(GO) run ./scripts/rush -out .cache/rush.json $(RUSH_FLAGS)
 
 # The hold latency budget (p99 under 800 ms) on a purchase path this
-# machine does not saturate: 5,000 fans, 600 places, admitted at the
+# machine does not saturate: 5,000 fans, 300 places, admitted at the
 # measured rate (docs/performance.md), with the hold's time by part.
 rush-unsaturated: deps
 	@mkdir -p .cache

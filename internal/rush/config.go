@@ -158,14 +158,14 @@ func Cancellation() Config {
 // Unsaturated is a sale whose waiting room admits fans slowly enough
 // that this machine's purchase path is not saturated, to measure the hold
 // latency the design budgets (p99 under 800 ms) rather than the latency
-// of two cores running everything at once: 5,000 fans, 600 places, on
+// of two cores running everything at once: 5,000 fans, 300 places, on
 // Small's clocks, each fan joining once (refreshes and second tabs load
 // the waiting room, which this mode is not about). The admission rate was
 // found by measuring (docs/performance.md, "An unsaturated purchase
 // path").
 func Unsaturated() Config {
 	c := Small()
-	c.Fans, c.Seats = 5_000, 600
+	c.Fans, c.Seats = 5_000, 300
 	c.JoinRetries = 0
 	c.AdmitPerMinute = UnsaturatedAdmitPerMinute
 	// The rate is the experiment's variable: the inlet's backoff (which
@@ -178,7 +178,7 @@ func Unsaturated() Config {
 }
 
 // UnsaturatedAdmitPerMinute is Unsaturated's admission rate.
-const UnsaturatedAdmitPerMinute = 150
+const UnsaturatedAdmitPerMinute = 60
 
 // scaled is d on the money path's clock.
 func (c *Config) scaled(d time.Duration) time.Duration {

@@ -30,7 +30,7 @@ func main() {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (stack and fans) to this file")
 	fs.Bool("small", false, "start from the test's smaller sale (2,000 places, 10,000 fans) instead of the default")
 	fs.Bool("cancellation", false, "the cancellation run: a sale of 5,000 fans and 1,000 places, then the organizer cancels the event and the saga refunds it")
-	fs.Bool("unsaturated", false, "a sale admitted slowly enough that the purchase path is not saturated (5,000 fans, 600 places, 150 a minute): hold latency by part")
+	fs.Bool("unsaturated", false, "a sale admitted slowly enough that the purchase path is not saturated (5,000 fans, 300 places, 60 a minute): hold latency by part")
 	// Peek at -small and -unsaturated first so that the other flags
 	// override their values.
 	for _, a := range os.Args[1:] {
