@@ -83,8 +83,14 @@ func (s *sim) cancelRun(ctx context.Context, org string, prog *progress) (*Cance
 		map[string]any{"reason": "the show is cancelled (rush simulation)"}, http.StatusAccepted, &p); err != nil {
 		return nil, fmt.Errorf("cancel the event: %w", err)
 	}
+	// The progress bar reads the last progress from its own goroutine.
+	var mu sync.Mutex
+	shown := p
 	prog.setPhase("cancellation saga", func() (int64, int64, string) {
-		return int64(p.Refunded), int64(max(p.Orders, 1)), fmt.Sprintf("%s: refunded %d of %d, %d passes", p.State, p.Refunded, p.Orders, p.Passes)
+		mu.Lock()
+		defer mu.Unlock()
+		return int64(shown.Refunded), int64(max(shown.Orders, 1)),
+			fmt.Sprintf("%s: refunded %d of %d, %d passes", shown.State, shown.Refunded, shown.Orders, shown.Passes)
 	})
 	for p.State != cancellation.Done {
 		select {
@@ -97,6 +103,9 @@ func (s *sim) cancelRun(ctx context.Context, org string, prog *progress) (*Cance
 			return nil, err
 		}
 		p = cur
+		mu.Lock()
+		shown = p
+		mu.Unlock()
 	}
 	rep.SagaSeconds = round1(time.Since(asked).Seconds())
 	rep.Progress = p
