@@ -168,6 +168,10 @@ func TestCancelAndPostponeInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("cancel-confirm")))
 	org.waitText("#event-status", "Cancelled", 10*time.Second)
 	org.waitText("#cancel-refunded", "Refunds start with the next pass", 10*time.Second)
+	org.waitText("#sale-state", "Cancelled", 5*time.Second)
+	if n := eval[int](org, "the sale buttons", `[...document.querySelectorAll('[aria-label=Sale] button')].filter(b => !b.disabled).length`); n != 0 {
+		t.Errorf("%d sale buttons still work on the cancelled event", n)
+	}
 	// The progress is the event's, not the page's: a reload shows it again.
 	org.do(20*time.Second, "reload the console", chromedp.Reload())
 	org.waitText("#cancel-refunded", "Refunds start with the next pass", 15*time.Second)

@@ -338,7 +338,7 @@ async function manage(id) {
   const moneyBox = h('div', {});
   moneyUI.then(m => { if (!s.signal.aborted) moneyBox.replaceChildren(m.pricingPanel(base, ev, s), m.orderLookup(s)); });
   const lifeBox = h('div', {});
-  import('./lifecycle.js').then(m => { if (!s.signal.aborted) lifeBox.replaceChildren(m.lifecyclePanel(base, ev, s)); });
+  import('./lifecycle.js').then(m => { if (!s.signal.aborted) lifeBox.replaceChildren(m.lifecyclePanel(base, ev, s, next => { Object.assign(ev, next); showSale(); })); });
   const byStatus = h('tbody', { id: 'orders-by-state' });
   const recon = h('p', {});
   const updated = h('p', { class: 'hint' }); // not live: it changes every 3 s

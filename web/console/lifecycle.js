@@ -15,11 +15,13 @@ const PAID = ['PAID', 'ISSUED', 'ISSUE_FAILED', 'REFUND_PENDING'];
 const sagaWords = { REFUNDING: 'Refunding', NOTIFYING: 'Emailing buyers', DONE: 'Done' };
 
 // lifecyclePanel is the event's state (cancelled, postponed) and, for
-// managers, the cancel, postpone and bot-check controls.
-export function lifecyclePanel(base, ev, s) {
+// managers, the cancel, postpone and bot-check controls; changed gets the
+// event after either change.
+export function lifecyclePanel(base, ev, s, changed) {
   const box = h('section', { 'aria-labelledby': 'life-h', id: 'lifecycle' });
   const status = h('div', { id: 'event-status' });
-  const progress = h('div', { id: 'cancel-progress', 'aria-live': 'polite' });
+  // Redrawn every 3 s: not a live region; the end is announced.
+  const progress = h('div', { id: 'cancel-progress' });
   const controls = h('div', {});
   box.append(h('h3', { id: 'life-h' }, 'Cancel, postpone, bot check'), status, progress, controls);
 
@@ -41,7 +43,7 @@ export function lifecyclePanel(base, ev, s) {
       if (!isStop(x)) progress.replaceChildren(h('p', { class: 'hint' }, `The refunds' progress did not load (${explain(x)}) — retrying.`));
       return;
     }
-    const row = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
+    const row = (k, v) => [h('div', { 'data-tile': k }, h('dt', {}, k), h('dd', {}, v))];
     progress.replaceChildren(...[h('h4', {}, 'Refunds'),
       h('p', { id: 'cancel-refunded', 'data-state': p.state }, h('strong', {}, p.passes ? `Refunded ${num(p.refunded)} of ${num(p.orders)}` : 'Refunds start with the next pass'),
         ` · ${sagaWords[p.state] || p.state}`),
@@ -53,6 +55,7 @@ export function lifecyclePanel(base, ev, s) {
       h('p', { class: 'hint' }, p.state === 'DONE'
         ? `Finished ${when(p.finishedAt)}.`
         : `The refunds run in passes, one a minute${p.lastPassAt ? `; last pass ${when(p.lastPassAt)}` : ''}. This page updates by itself.`)].filter(Boolean));
+    if (p.state === 'DONE' && polling && !done) announce(`Every order of ${ev.name} is refunded and its buyer told.`);
     done = p.state === 'DONE';
     if (!done && !polling) {
       polling = true;
@@ -104,6 +107,7 @@ export function lifecyclePanel(base, ev, s) {
         try {
           await call(`${base}/cancel`, { method: 'POST', body: { reason: why }, signal: s.signal });
           ev = await call(base, { signal: s.signal });
+          changed?.(ev);
           announce(`${ev.name} is cancelled; the refunds have started.`);
           showStatus();
           controls.replaceChildren();
@@ -130,11 +134,12 @@ export function lifecyclePanel(base, ev, s) {
     starts.value = local(Date.parse(ev.startsAt) + 30 * 86400e3);
     until.value = local(Date.parse(ev.startsAt) + 15 * 86400e3);
     const msg = h('div', { role: 'status' });
-    const form = h('form', { id: 'postpone-form', class: 'cols', novalidate: true },
+    const form = h('form', { id: 'postpone-form', novalidate: true },
       h('h4', {}, 'Postpone the event'),
       h('p', { class: 'hint' }, 'Tickets stay valid for the new date. Until the refund deadline each buyer may ask for a refund on the site.'),
-      h('p', {}, h('label', { for: starts.id }, 'New date (your time)'), starts),
-      h('p', {}, h('label', { for: until.id }, 'Buyers may ask for a refund until (your time)'), until),
+      h('div', { class: 'cols' },
+        h('p', {}, h('label', { for: starts.id }, 'New date (your time)'), starts),
+        h('p', {}, h('label', { for: until.id }, 'Buyers may ask for a refund until (your time)'), until)),
       h('p', {}, h('button', { type: 'submit' }, 'Postpone…')), msg);
     form.addEventListener('submit', async e => {
       e.preventDefault();
@@ -148,6 +153,7 @@ export function lifecyclePanel(base, ev, s) {
         go.disabled = true;
         try {
           ev = await call(`${base}/postpone`, { method: 'POST', body: { startsAt: utc(at), refundUntil: utc(by) }, signal: s.signal });
+          changed?.(ev);
           msg.replaceChildren(h('p', {}, `Postponed to ${when(ev.startsAt)}.`));
           announce(`${ev.name} is postponed to ${when(ev.startsAt)}.`);
           showStatus();
