@@ -137,9 +137,8 @@ export function lifecyclePanel(base, ev, s, changed) {
     const form = h('form', { id: 'postpone-form', novalidate: true },
       h('h4', {}, 'Postpone the event'),
       h('p', { class: 'hint' }, 'Tickets stay valid for the new date. Until the refund deadline each buyer may ask for a refund on the site.'),
-      h('div', { class: 'cols' },
-        h('p', {}, h('label', { for: starts.id }, 'New date (your time)'), starts),
-        h('p', {}, h('label', { for: until.id }, 'Buyers may ask for a refund until (your time)'), until)),
+      h('p', {}, h('label', { for: starts.id }, 'New date (your time)'), starts),
+      h('p', {}, h('label', { for: until.id }, 'Buyers may ask for a refund until (your time)'), until),
       h('p', {}, h('button', { type: 'submit' }, 'Postpone…')), msg);
     form.addEventListener('submit', async e => {
       e.preventDefault();
