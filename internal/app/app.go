@@ -75,6 +75,9 @@ type Options struct {
 	BotLevel botlevel.Edge
 	// CancelBudget bounds one pass of a cancellation's saga (0: default).
 	CancelBudget time.Duration
+	// CancelSettle is how long after a cancellation its saga may end (0:
+	// default).
+	CancelSettle time.Duration
 	// HoldTimings receives each hold's timing by part (load runs).
 	HoldTimings func(inventory.Timing)
 }
@@ -226,7 +229,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Tasks.Mail = mailQueueRef{a}
 	a.Cancellation = cancellation.New(a.Stores.Cancellation, a.Catalog, a.Orders, a.Inventory, mailQueueRef{a},
-		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget})
+		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget, Settle: o.CancelSettle})
 	return a, nil
 }
 
