@@ -53,6 +53,13 @@ const (
 	OutcomeDeclined  = "declined"  // the card was declined: status failed, payment_intent.payment_failed
 )
 
+// A declined attempt is Stripe's generic decline: its test card
+// 4000 0000 0000 0002 answers card_declined with this decline code.
+const (
+	DeclineCode    = "generic_decline"
+	DeclineMessage = "Your card was declined."
+)
+
 // DefaultDelay is the delay of WebhookDelay when none is given.
 const DefaultDelay = 30 * time.Second
 
@@ -492,6 +499,10 @@ func (s *Sandbox) DuplicateCapture(orderID, webhook string, delay time.Duration)
 // settle moves p to status. Callers hold s.mu.
 func (s *Sandbox) settle(p *payment, status payments.Status) {
 	p.p.Status = status
+	p.p.DeclineCode, p.p.DeclineMessage = "", ""
+	if status == payments.StatusFailed {
+		p.p.DeclineCode, p.p.DeclineMessage = DeclineCode, DeclineMessage
+	}
 	if status == payments.StatusSucceeded && p.chargeID == "" {
 		p.chargeID = newID("ch_")
 	}
