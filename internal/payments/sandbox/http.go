@@ -319,8 +319,9 @@ button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 </div>
 </form>
 {{else}}
-<p>This payment is {{.Status}}; there is nothing to pay.</p>
+<p class="done">{{.Done}}</p>
 {{end}}
+{{if .OrderID}}<p><a href="/?order={{.OrderID}}">Back to your order</a></p>{{end}}
 </main>
 </body>
 </html>
@@ -339,6 +340,16 @@ var formErrors = map[apperr.Code]string{
 type checkoutData struct {
 	ID, OrderID, Amount, Status, Error string
 	Payable                            bool
+	// Done says, in words, why a payment that cannot be paid is over.
+	Done string
+}
+
+// doneWords are the pay page's sentences for a payment that takes no more
+// attempts, by status.
+var doneWords = map[payments.Status]string{
+	payments.StatusSucceeded:  "This payment has succeeded: there is nothing more to pay.",
+	payments.StatusProcessing: "This payment is being processed: there is nothing to pay now.",
+	payments.StatusCanceled:   "This payment was cancelled: it can no longer be paid.",
 }
 
 func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
@@ -352,6 +363,7 @@ func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
 		ID: v.ID, OrderID: v.OrderID, Amount: FormatAmount(v.AmountCents, v.Currency), Status: v.Status,
 		Error:   formErrors[apperr.Code(r.URL.Query().Get("error"))],
 		Payable: st == payments.StatusRequiresPayment || st == payments.StatusFailed,
+		Done:    doneWords[st],
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")

@@ -153,6 +153,8 @@ func TestCheckoutPage(t *testing.T) {
 		`<html lang="en">`, `action="../payments/` + p.ID + `/complete"`, `name="outcome" value="succeeded"`,
 		`name="outcome" value="declined"`, ">Decline</button>", "Pay 42.50 EUR", `<label for="webhook">`,
 		`order-&lt;b&gt;&amp;`, `role="status"`,
+		// The way back to the order, its id carried in the query.
+		`<a href="/?order=order-%3cb%3e%26">Back to your order</a>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
@@ -201,6 +203,10 @@ func TestCheckoutPage(t *testing.T) {
 	body = string(do(t, h, "GET", page, "", "").Body)
 	if !strings.Contains(body, ">succeeded<") || strings.Contains(body, "<form") {
 		t.Fatalf("a paid payment's page still offers the form:\n%s", body)
+	}
+	if !strings.Contains(body, "This payment has succeeded: there is nothing more to pay.") || strings.Contains(body, "is succeeded") ||
+		!strings.Contains(body, "Back to your order") {
+		t.Fatalf("a paid payment's page does not say so in words, or has no way back:\n%s", body)
 	}
 }
 
