@@ -50,7 +50,8 @@ func TestDeclinedCardInBrowser(t *testing.T) {
 	if back := eval[string](payPage, "the way back", `document.querySelector('main a')?.getAttribute('href') || ''`); back != "/?order="+orderID {
 		t.Errorf("the pay page leads back to %q, want /?order=%s", back, orderID)
 	}
-	payPage.do(10*time.Second, "decline", chromedp.Click(chromedp.CSS("button.decline")))
+	payPage.do(10*time.Second, "decline for insufficient funds",
+		chromedp.SetValue(chromedp.ID("declineCode"), "insufficient_funds"), chromedp.Click(chromedp.CSS("button.decline")))
 	payPage.waitText("[role=status]", "failed", 10*time.Second)
 	closePay()
 
@@ -61,12 +62,12 @@ func TestDeclinedCardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := expires.UTC().Format("03:04 PM") // the browser runs in UTC with en-US
-	fan.waitText(".state", "Your card was declined (your bank gave no reason). You can pay again until "+until+".", 20*time.Second)
+	fan.waitText(".state", "Your card was declined (insufficient funds). You can pay again until "+until+".", 20*time.Second)
 	fan.waitText("a.button.primary", "Pay again", 5*time.Second)
 	fan.shot("declined-card")
 	fan.narrow("declined-card")
 	_, o = api.call("GET", "/v1/orders/"+orderID, api.token("fan-decline", auth.RoleFan), nil)
-	if d, _ := o["lastDecline"].(map[string]any); o["status"] != "PENDING_PAYMENT" || d == nil || d["code"] != "generic_decline" || d["attempts"] != float64(1) {
+	if d, _ := o["lastDecline"].(map[string]any); o["status"] != "PENDING_PAYMENT" || d == nil || d["code"] != "insufficient_funds" || d["reason"] != "Your card has insufficient funds." || d["attempts"] != float64(1) {
 		t.Fatalf("the order after a decline: %v", o)
 	}
 

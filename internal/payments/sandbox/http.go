@@ -107,6 +107,7 @@ type completeRequest struct {
 	Outcome      string   `json:"outcome"`
 	Webhook      string   `json:"webhook"`
 	DelaySeconds *float64 `json:"delaySeconds"`
+	DeclineCode  string   `json:"declineCode"`
 }
 
 func (s *Sandbox) serveComplete(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +141,12 @@ func (c completeRequest) completion() (Completion, error) {
 	out := Completion{Outcome: c.Outcome, Webhook: c.Webhook}
 	if c.Outcome == "" {
 		return out, apperr.New(apperr.Invalid, `outcome is required: "succeeded" or "declined"`)
+	}
+	if c.DeclineCode != "" && c.Outcome == OutcomeDeclined {
+		if _, ok := DeclineMessages[c.DeclineCode]; !ok {
+			return out, apperr.New(apperr.Invalid, "declineCode %q is not one the sandbox knows", c.DeclineCode)
+		}
+		out.DeclineCode = c.DeclineCode
 	}
 	if c.DelaySeconds != nil {
 		d := *c.DelaySeconds
@@ -221,6 +228,8 @@ func decodeForm(body []byte, dst *completeRequest) error {
 			dst.Outcome = v[0]
 		case "webhook":
 			dst.Webhook = v[0]
+		case "declineCode":
+			dst.DeclineCode = v[0]
 		case "delaySeconds":
 			if strings.TrimSpace(v[0]) == "" {
 				continue
@@ -312,6 +321,13 @@ button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 </select>
 <label for="delaySeconds">Delay in seconds (delay only)</label>
 <input id="delaySeconds" name="delaySeconds" type="number" min="1" max="259200" step="1" inputmode="numeric" placeholder="30">
+<label for="declineCode">Decline reason (Decline only)</label>
+<select id="declineCode" name="declineCode">
+<option value="generic_decline" selected>generic decline</option>
+<option value="insufficient_funds">insufficient funds</option>
+<option value="expired_card">expired card</option>
+<option value="incorrect_cvc">incorrect security code</option>
+</select>
 </fieldset>
 <div class="buttons">
 <button class="pay" type="submit" name="outcome" value="succeeded">Pay {{.Amount}}</button>
