@@ -697,9 +697,10 @@ async function orderPage(id) {
   const payKey = `stararena.paying.${id}`;
   let paying = Number(sessionStorage.getItem(payKey)) || 0;
   // A decline the fan has not paid again after (lastDecline counts the
-  // refused attempts; seen is the count when they last pressed pay).
+  // refused attempts; seen is the count when they last pressed pay, in
+  // localStorage so the pay page's tab, back on the order, knows it).
   const seenKey = `stararena.declines.${id}`;
-  let seen = Number(sessionStorage.getItem(seenKey)) || 0;
+  let seen = Number(localStorage.getItem(seenKey)) || 0;
   const declined = () => (o.lastDecline?.attempts || 0) > seen;
   let payLink = null;
   let last = '';
@@ -716,7 +717,7 @@ async function orderPage(id) {
       paying = Date.now();
       seen = o.lastDecline?.attempts || 0;
       sessionStorage.setItem(payKey, String(paying));
-      sessionStorage.setItem(seenKey, String(seen));
+      localStorage.setItem(seenKey, String(seen));
       tick();
     };
     if (/^pay-[a-z0-9-]+\.js$/.test(pay.script || '')) {
@@ -774,7 +775,7 @@ async function orderPage(id) {
           break;
         case 'ISSUED': {
           sessionStorage.removeItem(payKey);
-          sessionStorage.removeItem(seenKey);
+          localStorage.removeItem(seenKey);
           const ts = o.tickets?.length ? o.tickets : await api(`${path}/tickets`, { token: s.token, signal: view.signal });
           say(`Your ticket${ts.length === 1 ? ' is' : 's are'} ready. Show the QR code at the door; a screenshot works too.`);
           body.replaceChildren(h('ul', { class: 'tickets' }, ts.map(t => h('li', { class: 'ticket' },
