@@ -46,6 +46,7 @@ function renderWho() {
 function route() {
   view.stop();
   view = newScope();
+  takeOffline(); // a copy the last page showed is not this page's
   renderWho();
   const q = new URLSearchParams(location.search);
   const page = q.get('order') ? orderPage(q.get('order')) : q.get('event') ? eventPage(q.get('event')) : q.has('mine') ? minePage() : listPage();
