@@ -406,6 +406,10 @@ func (st *Stack) mux(tp topology.Topology, o Options) (*http.ServeMux, error) {
 			for k, v := range security {
 				w.Header().Set(k, v)
 			}
+			if r.URL.Path == topology.ServiceWorkerPath {
+				w.Header().Set("Content-Type", topology.ServiceWorkerContentType)
+				w.Header().Set("Cache-Control", topology.ServiceWorkerCacheControl)
+			}
 			files.ServeHTTP(w, r)
 		})
 	} else {

@@ -147,6 +147,7 @@ func SingleItemWrites() map[string][]string {
 		"(*CatalogStore).UpdateEvent":            {PrefixEvent},
 		"(*OrderStore).SetStatus":                {PrefixOrder},
 		"(*OrderStore).SetTaskToken":             {PrefixOrder},
+		"(*OrderStore).RecordDecline":            {PrefixOrder},
 		"(*OrderStore).PutPayment":               {PrefixPayment},
 		"(*OrderStore).MarkPaymentRefunded":      {PrefixPayment},
 		"(*ReconcileStore).SaveReconcileReport":  {PrefixEvent},

@@ -156,6 +156,9 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return st.Orders.SetStatus(ctx, o, []orders.Status{orders.PendingPayment}, orders.Cancelled, nil, now)
 		}},
 		{"(*OrderStore).SetTaskToken", func() error { return st.Orders.SetTaskToken(ctx, "o1", "token") }},
+		{"(*OrderStore).RecordDecline", func() error {
+			return st.Orders.RecordDecline(ctx, "o1", orders.Decline{EventID: "evt_1", At: now, Code: "generic_decline", Reason: "Your card was declined."}, now)
+		}},
 		{"(*OrderStore).PutPayment", func() error {
 			_, err := st.Orders.PutPayment(ctx, orders.PaymentRecord{Provider: "sandbox", PaymentID: "p1", OrderID: "o1", Role: orders.RolePays, CapturedAt: now})
 			return err
