@@ -110,7 +110,8 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.Cancelled != nil, err
 		}})
-	a.Transfers = transfers.NewService(a.Stores.Transfers, a.Tickets, a.Inventory, eventLimits{a}, transfers.Options{Clock: a.Clock, Logger: a.Log})
+	a.Transfers = transfers.NewService(a.Stores.Transfers, a.Tickets, a.Inventory, eventLimits{a}, transfers.Options{Clock: a.Clock, Logger: a.Log,
+		Notifier: transferMail{a}})
 	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Stores.ProviderEvents, a.Orders, a.Clock, a.Log)
 	a.Tasks = &workflow.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: a.Providers,
 		Providers: a.Providers.Names(), Tickets: ticketIssuer{a}, Log: a.Log, Metrics: a.Metrics}

@@ -413,9 +413,10 @@ func Default() Topology {
 			// cannot scope it to RATE# next to Transact: write prefixes and
 			// transactions do not combine).
 			// Ticket transfers (ADR 29) list a recipient's offers on gsi1 and
-			// a sender's on gsi2; accepting is one transaction.
+			// a sender's on gsi2; accepting is one transaction. Their offer
+			// and acceptance go on the mail queue (ADR 24), never waited for.
 			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets, transfers", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, SendTo: []string{MailQueue},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
 				Access: Access{Payments: PaymentsWebhooks,
