@@ -15,8 +15,8 @@ import (
 // shows the pending transfer. B, in a browser context of its own, opens My
 // tickets, sees the offer and accepts; the ticket appears under "Tickets
 // you received" with its QR code. At the gate, A's old code answers
-// REVOKED with the reason "transferred" and B's new code ADMITTED; A's
-// order shows the ticket as transferred.
+// REVOKED with the reason "transferred" (the gate page says so) and B's
+// new code ADMITTED; A's order shows the ticket as transferred.
 func TestTransferInBrowser(t *testing.T) {
 	exe := chromium(t)
 	st := startStack(t)
@@ -89,6 +89,21 @@ func TestTransferInBrowser(t *testing.T) {
 		}
 		return out
 	}
+	// The gate page says why the old code is refused.
+	if code, out := api.call("POST", "/admin/v1/staff", owner, map[string]any{"subject": "gate-transfer", "role": "scanner", "events": []string{event}}); code != 200 {
+		t.Fatalf("grant a scanner: %d %v", code, out)
+	}
+	gate := b.person("scanner")
+	gate.do(20*time.Second, "open the gate page", chromedp.Navigate(base+"/gate/"), chromedp.WaitVisible(chromedp.ID("acct-staff")))
+	gate.do(10*time.Second, "sign in as the scanner",
+		chromedp.SetValue(chromedp.ID("acct-staff"), "gate-transfer"),
+		chromedp.SetValue(chromedp.ID("acct-staff-org"), "org-transfer"),
+		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("code")))
+	gate.waitText("#event", "Transfer Night", 10*time.Second)
+	gate.scan(oldCode, "Revoked", "transferred to another account")
+	gate.narrow("gate-transferred")
+
 	if out := checkIn(oldCode, "transfer-old"); out["result"] != "REVOKED" || out["reason"] != "transferred" {
 		t.Errorf("A's old code at the gate: %v, want REVOKED transferred", out)
 	}
