@@ -799,7 +799,10 @@ async function orderPage(id) {
             t.qr ? h('img', { src: t.qr, alt: `QR code for ${seatWords(t.seat, ev)}`, width: '240', height: '240' }) : null,
             h('p', { class: 'ticket-seat' }, seatWords(t.seat, ev)),
             t.status && t.status !== 'VALID' ? h('p', { class: 'error' }, `This ticket is ${t.status.toLowerCase()}.`) : null,
-            h('p', { class: 'hint' }, `Ticket ${t.ticketId}`)))), ...(ev ? [calendarLink(ev)] : []));
+            h('p', { class: 'hint' }, `Ticket ${t.ticketId}`),
+            t.status === 'VALID' ? h('div', { 'data-transfer': t.ticketId }) : null))), ...(ev ? [calendarLink(ev)] : []));
+          withTransfers(m => m.ticketActions(body, { token: s.token, signal: view.signal,
+            seatOf: id => seatWords(ts.find(t => t.ticketId === id).seat, ev) }));
           break;
         }
         case 'EXPIRED':
@@ -849,8 +852,15 @@ async function minePage() {
       h('p', {}, `${money(o.amountCents, o.currency)} · ordered ${when(o.createdAt)}`),
       h('p', { class: 'badge', 'data-order': o.status }, orderWords[o.status] || o.status)));
   }
-  show(h('h1', { tabindex: '-1' }, 'My tickets'), orders.length ? ul : h('p', {}, 'No orders yet. ', h('a', { href: '/', 'data-nav': '' }, 'Find an event')));
+  const received = h('section', { 'aria-label': 'Transfers' });
+  show(h('h1', { tabindex: '-1' }, 'My tickets'), orders.length ? ul : h('p', {}, 'No orders yet. ', h('a', { href: '/', 'data-nav': '' }, 'Find an event')), received);
   markOffline();
+  withTransfers(m => m.transfersPanel(received, { token: s.token, signal: view.signal, nameOf: id => events[id]?.name || `Event ${id}` }));
+}
+
+// Ticket transfers (transfer.js) load only on the pages that show tickets.
+function withTransfers(use) {
+  import('./transfer.js').then(use).catch(e => { if (!isStop(e)) console.error('transfers', e); });
 }
 
 route();

@@ -44,6 +44,7 @@ import (
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/transfers"
 	"github.com/stararena/stararena/internal/waitlist"
 	"github.com/stararena/stararena/internal/waitroom"
 	"github.com/stararena/stararena/internal/workflow"
@@ -95,9 +96,11 @@ type App struct {
 	Gate      *admission.Gate
 	Inventory *inventory.Service
 
-	Providers  checkout.Providers
-	Tickets    *tickets.Service
-	Orders     *orders.Service
+	Providers checkout.Providers
+	Tickets   *tickets.Service
+	Orders    *orders.Service
+	// Transfers gives issued tickets to other accounts (ADR 29).
+	Transfers  *transfers.Service
 	Webhooks   *checkout.Webhooks
 	Tasks      *workflow.Tasks
 	Reconciler *reconcile.Service
@@ -327,14 +330,14 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
 			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel, Waitlist: a.Waitlist,
-				Cancellation: a.Cancellation}, a.Clock, a.Log)
+				Cancellation: a.Cancellation, Transfers: a.Transfers}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Waitlist, a.Metrics, a.Log)
 	case "holds":
 		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
 	case "orders":
 		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets,
-			&cancellation.OnRequest{Orders: a.Inventory, Events: a.Catalog, Refunds: a.Orders, Clock: a.Clock}, a.Log)
+			&cancellation.OnRequest{Orders: a.Inventory, Events: a.Catalog, Refunds: a.Orders, Clock: a.Clock}, a.Transfers, a.Log)
 	case "queue":
 		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
 	case "checkin":

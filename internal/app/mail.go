@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/mail/awsmail"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/transfers"
 )
 
 // mailQueueRef resolves the mail queue at call time: the local stack
@@ -44,9 +46,45 @@ func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Send
 			lease = q.VisibilityTimeout
 		}
 	}
-	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
+	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
 		Sender: sender, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
 	return nil
+}
+
+// transferMail queues a transfer's messages (transfers.Notifier) and
+// reads what they say (mail.TransferReader).
+type transferMail struct{ a *App }
+
+func (m transferMail) Offered(ctx context.Context, t transfers.Transfer) error {
+	return mailQueueRef(m).Enqueue(ctx, mail.Request{Kind: mail.TransferOffer, TransferID: t.ID, EventID: t.EventID})
+}
+
+func (m transferMail) Accepted(ctx context.Context, t transfers.Transfer) error {
+	return mailQueueRef(m).Enqueue(ctx, mail.Request{Kind: mail.TransferAccepted, TransferID: t.ID, EventID: t.EventID})
+}
+
+// TransferNotice writes an offer to the address the sender named (an
+// offer to an account id has no address: the recipient finds it under My
+// tickets), and an acceptance to the sender's address.
+func (m transferMail) TransferNotice(ctx context.Context, kind mail.Kind, id string) (mail.TransferNotice, bool, error) {
+	t, found, err := m.a.Stores.Transfers.Transfer(ctx, id)
+	if err != nil || !found {
+		return mail.TransferNotice{}, false, err
+	}
+	n := mail.TransferNotice{TransferID: t.ID, Seat: t.Seat, From: cmp.Or(t.FromEmail, t.From), AcceptedBy: t.AcceptedBy}
+	switch {
+	case kind == mail.TransferOffer && t.ToEmail:
+		n.To = t.To
+	case kind == mail.TransferAccepted && t.Status == transfers.Accepted:
+		n.To, n.Account = t.FromEmail, t.From
+	}
+	if n.To == "" {
+		return mail.TransferNotice{}, false, nil
+	}
+	if n.Event, err = m.a.Catalog.Get(ctx, t.EventID); err != nil {
+		return mail.TransferNotice{}, false, fmt.Errorf("event %s of transfer %s: %w", t.EventID, id, err)
+	}
+	return n, true, nil
 }
 
 // errNoSender answers every send of a mailer without a sender, so the

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/transfers"
 	"github.com/stararena/stararena/internal/workflow"
 )
 
@@ -109,6 +110,8 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.Cancelled != nil, err
 		}})
+	a.Transfers = transfers.NewService(a.Stores.Transfers, a.Tickets, a.Inventory, eventLimits{a}, transfers.Options{Clock: a.Clock, Logger: a.Log,
+		Notifier: transferMail{a}})
 	a.Webhooks = checkout.NewWebhooks(a.Providers, a.Stores.ProviderEvents, a.Orders, a.Clock, a.Log)
 	a.Tasks = &workflow.Tasks{Orders: a.Orders, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: a.Providers,
 		Providers: a.Providers.Names(), Tickets: ticketIssuer{a}, Log: a.Log, Metrics: a.Metrics}
@@ -122,6 +125,14 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		a.Flow = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn)
 	}
 	return nil
+}
+
+// eventLimits reads an event's tickets-per-account limit for transfers.
+type eventLimits struct{ a *App }
+
+func (e eventLimits) MaxTicketsPerAccount(ctx context.Context, id string) (int, error) {
+	ev, err := e.a.Catalog.Get(ctx, id)
+	return ev.MaxTicketsPerAccount, err
 }
 
 // Task returns the workflow task function name as a JSON function.

@@ -70,6 +70,9 @@ import (
 //	WAITLIST#<event>              META                      the waiting list: join counter, sweep version, offer
 //	                                                        window, what the last sweep counted (waitlist.go)
 //	WAITLIST#<event>              FAN#<account>             one fan's entry: seq, quantity, status, offer
+//	TRANSFER#<id>                 TRANSFER                  one ticket transfer (transfers.go); gsi1
+//	                                                        TRANSFERSTO#<recipient key> / <createdAt>#<id>;
+//	                                                        gsi2 TRANSFERSFROM#<sender> / <createdAt>#<id>
 //
 // The event item also carries gsi2 ORGEVENTS#<org> / <startsAt>#<id>: an
 // organization's events.
@@ -108,17 +111,20 @@ const (
 	PrefixMail          = "MAIL#"
 	PrefixPresale       = "PRESALE#"
 	PrefixWaitlist      = "WAITLIST#"
-	prefixPresales      = "PRESALES#"  // gsi1 only
-	prefixOrgEvents     = "ORGEVENTS#" // gsi2 only
-	prefixAccountOrders = "ACCOUNT#"   // gsi1 only
-	prefixWork          = "WORK#"      // gsi2 only
-	prefixDone          = "DONE#"      // gsi2 only
-	prefixHeld          = "HELD#"      // gsi2 only
-	prefixLottery       = "QLOT#"      // gsi1 only
-	prefixLate          = "QLATE#"     // gsi1 only
-	prefixAdmitted      = "QADM#"      // gsi2 only
-	prefixPlaceDone     = "QDONE#"     // gsi2 only
-	eventsPK            = "EVENTS"     // gsi1 only: every event
+	PrefixTransfer      = "TRANSFER#"
+	prefixTransfersTo   = "TRANSFERSTO#"   // gsi1 only
+	prefixTransfersFrom = "TRANSFERSFROM#" // gsi2 only
+	prefixPresales      = "PRESALES#"      // gsi1 only
+	prefixOrgEvents     = "ORGEVENTS#"     // gsi2 only
+	prefixAccountOrders = "ACCOUNT#"       // gsi1 only
+	prefixWork          = "WORK#"          // gsi2 only
+	prefixDone          = "DONE#"          // gsi2 only
+	prefixHeld          = "HELD#"          // gsi2 only
+	prefixLottery       = "QLOT#"          // gsi1 only
+	prefixLate          = "QLATE#"         // gsi1 only
+	prefixAdmitted      = "QADM#"          // gsi2 only
+	prefixPlaceDone     = "QDONE#"         // gsi2 only
+	eventsPK            = "EVENTS"         // gsi1 only: every event
 )
 
 // PartitionPrefixes lists the prefix of every table partition key, the
@@ -128,7 +134,7 @@ func PartitionPrefixes() []string {
 		PrefixEvent, PrefixSeat, PrefixHeldSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
 		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg, PrefixMail, PrefixPresale,
-		PrefixWaitlist,
+		PrefixWaitlist, PrefixTransfer,
 	}
 }
 
@@ -231,6 +237,7 @@ const (
 	skRate        = "RATE"
 	skCode        = "CODE"
 	skUse         = "USE#"
+	skTransfer    = "TRANSFER"
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -296,6 +303,11 @@ func waitlistMetaKey(eventID string) item { return key(waitlistPK(eventID), skMe
 func waitlistFanKey(eventID, account string) item {
 	return key(waitlistPK(eventID), skWaitlistFan+esc(account))
 }
+func transferKey(id string) item { return key(PrefixTransfer+esc(id), skTransfer) }
+func transfersToPK(recipient string) string {
+	return prefixTransfersTo + esc(recipient)
+}
+func transfersFromPK(account string) string      { return prefixTransfersFrom + esc(account) }
 func presalesPK(eventID string) string           { return prefixPresales + esc(eventID) }
 func eventKey(id string) item                    { return key(eventPK(id), skMeta) }
 func projectionKey(eventID, section string) item { return key(eventPK(eventID), skAvail+esc(section)) }

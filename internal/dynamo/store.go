@@ -111,6 +111,7 @@ type Stores struct {
 	Presale        *PresaleStore
 	Waitlist       *WaitlistStore
 	Cancellation   *CancellationStore
+	Transfers      *TransferStore
 }
 
 // NewStores returns the stores on table; a nil clock is the system clock.
@@ -135,5 +136,6 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 		Presale:        &PresaleStore{b},
 		Waitlist:       &WaitlistStore{b},
 		Cancellation:   &CancellationStore{b},
+		Transfers:      &TransferStore{b},
 	}
 }

@@ -36,6 +36,6 @@ func storesOn(db *dynamodb.Client, table string) storetest.Stores {
 	return storetest.Stores{
 		Catalog: st.Catalog, Inventory: st.Inventory, Orders: st.Orders, Tickets: st.Tickets,
 		Waitroom: st.Waitroom, Health: st.Health, RateLimit: st.RateLimit, Reports: st.Reports,
-		ProviderEvents: st.ProviderEvents, Reconcile: st.Reconcile, Presale: st.Presale,
+		ProviderEvents: st.ProviderEvents, Reconcile: st.Reconcile, Presale: st.Presale, Transfers: st.Transfers,
 	}
 }

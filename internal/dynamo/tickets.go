@@ -60,6 +60,7 @@ func decodeTicket(it item) tickets.StoredTicket {
 		IssuedAt:  ticketTime(it, "issuedAt"),
 		RevokedAt: ticketTime(it, "revokedAt"), RevokeReason: str(it, "revokeReason"),
 		ScanNonce: str(it, "scanNonce"), ScannedAt: ticketTime(it, "scannedAt"), Gate: str(it, "gate"),
+		TransferredTo: str(it, "transferredTo"),
 	}
 	if _, ok := it["revokedVersion"]; !ok || num(it, "revokedVersion") != num(it, "version") {
 		t.RevokedAt, t.RevokeReason = time.Time{}, "" // revoked at an earlier version, restored since
@@ -302,6 +303,9 @@ func (st *TicketStore) RecordScan(ctx context.Context, r tickets.ScanRecord) (ti
 	if r.Gate != "" {
 		it["gate"] = s(r.Gate)
 	}
+	if r.Reason != "" {
+		it["reason"] = s(r.Reason)
+	}
 	if !r.Expires.IsZero() {
 		it["ttl"] = n(r.Expires.Unix())
 	}
@@ -332,9 +336,21 @@ func (st *TicketStore) RecordScan(ctx context.Context, r tickets.ScanRecord) (ti
 	}
 	return tickets.ScanRecord{
 		TicketID: str(prev, "ticketId"), Nonce: str(prev, "nonce"), Result: tickets.Outcome(str(prev, "result")),
-		Seat: str(prev, "seat"), Gate: str(prev, "gate"), At: ticketTime(prev, "scannedAt"),
+		Seat: str(prev, "seat"), Gate: str(prev, "gate"), Reason: str(prev, "reason"), At: ticketTime(prev, "scannedAt"),
 		Expires: time.Unix(num(prev, "ttl"), 0).UTC(),
 	}, nil
+}
+
+// Ticket is one consistent GetItem.
+func (st *TicketStore) Ticket(ctx context.Context, id string) (tickets.StoredTicket, bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), Key: ticketKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return tickets.StoredTicket{}, false, classify("get ticket", err)
+	}
+	if out.Item == nil {
+		return tickets.StoredTicket{}, false, nil
+	}
+	return decodeTicket(out.Item), true, nil
 }
 
 // Revocations queries the event's revocation list partition.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"time"
 
@@ -22,13 +23,15 @@ import (
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
+	"github.com/stararena/stararena/internal/transfers"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
 // Orders builds the "orders" function: a fan's own orders, payments and
-// tickets. payLimit bounds one account's payment requests.
-func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit inventory.Limiter, tk *tickets.Service, br BuyerRefunder, log *slog.Logger) (*httpapi.Function, error) {
-	return httpapi.NewFunction("orders", tp, map[string]httpapi.Handler{
+// tickets, and their tickets' transfers. payLimit bounds one account's
+// payment requests.
+func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit inventory.Limiter, tk *tickets.Service, br BuyerRefunder, tr *transfers.Service, log *slog.Logger) (*httpapi.Function, error) {
+	hs := map[string]httpapi.Handler{
 		"POST /v1/orders/{orderId}/refund": buyerRefund(br),
 		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
@@ -95,7 +98,9 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			}
 			return httpapi.JSON(http.StatusOK, ticketViews(ts)), nil
 		},
-	}, log)
+	}
+	maps.Copy(hs, transferHandlers(tr))
+	return httpapi.NewFunction("orders", tp, hs, log)
 }
 
 func ticketViews(ts []tickets.IssuedTicket) []TicketView {

@@ -20,6 +20,7 @@ import (
 	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/transfers"
 	"github.com/stararena/stararena/internal/waitlist"
 )
 
@@ -37,6 +38,8 @@ type Staff struct {
 	Waitlist *waitlist.Service
 	// Cancellation cancels events and reports the refunds' progress.
 	Cancellation *cancellation.Service
+	// Transfers shows an order's ticket transfers in its history.
+	Transfers *transfers.Service
 }
 
 // OrderReader reads any order (orders.Service).
@@ -106,7 +109,37 @@ func staffOrder(ctx context.Context, st Staff, org string, o orders.Order) (Staf
 		return v, err
 	}
 	v.History = orderHistory(o, entries)
+	if st.Transfers != nil {
+		trs, err := st.Transfers.ForOrder(ctx, o.Account, o.ID)
+		if err != nil {
+			return v, err
+		}
+		v.History = append(v.History, transferHistory(trs)...)
+		slices.SortStableFunc(v.History, func(a, b HistoryEntry) int { return a.At.Compare(b.At) })
+	}
 	return v, nil
+}
+
+// transferHistory tells an order's ticket transfers: who offered which
+// seat to whom, and who accepted or cancelled.
+func transferHistory(trs []transfers.Transfer) []HistoryEntry {
+	var h []HistoryEntry
+	for _, t := range trs {
+		to := t.To
+		if !t.ToEmail {
+			to = "account " + t.To
+		}
+		h = append(h, HistoryEntry{At: t.CreatedAt, What: "transfer offered", Actor: t.From,
+			Detail: fmt.Sprintf("seat %s (ticket %s) to %s; transfer %s", t.Seat, t.TicketID, to, t.ID)})
+		switch t.Status {
+		case transfers.Accepted:
+			h = append(h, HistoryEntry{At: t.DecidedAt, What: "transfer accepted", Actor: t.AcceptedBy,
+				Detail: fmt.Sprintf("seat %s: ticket %s revoked (transferred), ticket %s issued to %s", t.Seat, t.TicketID, t.NewTicketID, t.AcceptedBy)})
+		case transfers.Cancelled:
+			h = append(h, HistoryEntry{At: t.DecidedAt, What: "transfer cancelled", Actor: t.From, Detail: "seat " + t.Seat})
+		}
+	}
+	return h
 }
 
 // staffHandlers are the routes of the admin function that work on orders,
@@ -273,6 +306,8 @@ type GateRevoked struct {
 	OrderID     string `json:"orderId"`
 	Seat        string `json:"seat"`
 	UpToVersion int    `json:"upToVersion"`
+	// Reason is why (ReasonTransferred: the gate says so, as online).
+	Reason string `json:"reason,omitempty"`
 }
 
 func gateKit(event string, keys []tickets.PublicKey, rs []tickets.Revocation, at time.Time) GateKit {
@@ -281,7 +316,7 @@ func gateKit(event string, keys []tickets.PublicKey, rs []tickets.Revocation, at
 		k.Keys = append(k.Keys, GateKey{KID: pk.ID, Alg: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pk.Key)})
 	}
 	for _, r := range rs {
-		k.Revocations = append(k.Revocations, GateRevoked{OrderID: r.OrderID, Seat: r.Seat, UpToVersion: r.UpToVersion})
+		k.Revocations = append(k.Revocations, GateRevoked{OrderID: r.OrderID, Seat: r.Seat, UpToVersion: r.UpToVersion, Reason: r.Reason})
 	}
 	return k
 }

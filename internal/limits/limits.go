@@ -129,6 +129,8 @@ const (
 	EventsListed = 100 // GET /v1/events
 	OrdersListed = 100 // GET /v1/me/orders, newest first
 	AuditListed  = 200 // GET /admin/v1/audit, newest first
+	// TransfersListed bounds each of GET /v1/me/transfers' lists.
+	TransfersListed = 100
 	// ScannerEvents bounds the events one scanner is assigned to.
 	ScannerEvents = 50
 )

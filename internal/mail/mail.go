@@ -32,12 +32,19 @@ const (
 	// EventPostponed: the event has a new date; the tickets stay valid
 	// and the buyer may ask for a refund until the organizer's deadline.
 	EventPostponed Kind = "event-postponed"
+	// TransferOffer: a fan offers a ticket to another (internal/
+	// transfers); the cause is the transfer, the message goes to the
+	// recipient's address.
+	TransferOffer Kind = "transfer-offer"
+	// TransferAccepted: the recipient accepted; the message confirms it
+	// to the sender.
+	TransferAccepted Kind = "transfer-accepted"
 )
 
 // Known reports whether k is a kind the mailer renders.
 func (k Kind) Known() bool {
 	switch k {
-	case OrderConfirmation, WaitlistOffer, EventCancelled, EventPostponed:
+	case OrderConfirmation, WaitlistOffer, EventCancelled, EventPostponed, TransferOffer, TransferAccepted:
 		return true
 	}
 	return false
@@ -54,14 +61,22 @@ type Request struct {
 	// Postponed names the postponement an event-postponed notice is for
 	// (its time, RFC 3339): a later postponement is a new cause.
 	Postponed string `json:"postponedAt,omitempty"`
+	// TransferID names a ticket transfer (TransferOffer, TransferAccepted).
+	TransferID string `json:"transferId,omitempty"`
 }
 
+// transferKind: the cause is a ticket transfer.
+func (k Kind) transferKind() bool { return k == TransferOffer || k == TransferAccepted }
+
 // Cause is the id the cause's marker is kept under: the order, the order
-// and the postponement, or the offer (whose ids never look like an
-// order's).
+// and the postponement, the offer or the transfer (whose ids never look
+// like an order's).
 func (r Request) Cause() string {
-	if r.Kind == WaitlistOffer {
+	switch {
+	case r.Kind == WaitlistOffer:
 		return r.OfferID
+	case r.Kind.transferKind():
+		return r.TransferID
 	}
 	if r.Kind == EventPostponed && r.Postponed != "" {
 		return r.OrderID + "@" + r.Postponed
@@ -79,6 +94,8 @@ func ParseRequest(body string) (Request, error) {
 	switch {
 	case r.Kind == WaitlistOffer && (bad(r.EventID) || bad(r.Account) || bad(r.OfferID)):
 		return Request{}, fmt.Errorf("mail request: an offer needs eventId, account and offerId, got %q", body)
+	case r.Kind.transferKind() && bad(r.TransferID):
+		return Request{}, fmt.Errorf("mail request: a transfer message needs a transferId, got %q", body)
 	case r.Kind == OrderConfirmation && (r.OrderID == "" || len(r.OrderID) > 64):
 		return Request{}, fmt.Errorf("mail request: want an orderId, got %q", body)
 	case !r.Kind.Known():

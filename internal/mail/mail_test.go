@@ -141,7 +141,12 @@ func TestParseRequest(t *testing.T) {
 	if err != nil || got != r {
 		t.Fatalf("round trip %+v, %v", got, err)
 	}
-	for _, bad := range []string{``, `{}`, `{"orderId":"o-1"}`, `{"orderId":"o-1","kind":"spam"}`, `not json`} {
+	tr := Request{Kind: TransferOffer, TransferID: "t-1", EventID: "e-1"}
+	if got, err := ParseRequest(tr.Body()); err != nil || got != tr || got.Cause() != "t-1" {
+		t.Fatalf("transfer round trip %+v, %v", got, err)
+	}
+	for _, bad := range []string{``, `{}`, `{"orderId":"o-1"}`, `{"orderId":"o-1","kind":"spam"}`, `not json`,
+		`{"kind":"transfer-offer","orderId":"o-1"}`, `{"kind":"transfer-accepted"}`} {
 		if _, err := ParseRequest(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

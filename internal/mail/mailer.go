@@ -35,15 +35,23 @@ type OfferReader interface {
 	OfferNotice(ctx context.Context, eventID, account, offerID string) (OfferNotice, bool, error)
 }
 
+// TransferReader reads a ticket transfer's message (internal/transfers):
+// ok is false when there is nothing to send (no address to write to).
+type TransferReader interface {
+	TransferNotice(ctx context.Context, kind Kind, transferID string) (TransferNotice, bool, error)
+}
+
 // Mailer renders and sends the messages of the causes on the queue.
 type Mailer struct {
 	Markers MarkerStore
 	// Offers reads waiting-list offers; nil skips their causes.
-	Offers  OfferReader
-	Orders  OrderReader
-	Events  EventReader
-	Tickets TicketReader
-	Sender  Sender
+	Offers OfferReader
+	// Transfers reads ticket transfers; nil skips their causes.
+	Transfers TransferReader
+	Orders    OrderReader
+	Events    EventReader
+	Tickets   TicketReader
+	Sender    Sender
 	// SiteURL is the fan site's base URL; the message links to the order
 	// there.
 	SiteURL string
@@ -107,6 +115,9 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 	if r.Kind == WaitlistOffer {
 		return m.renderOffer(ctx, r)
 	}
+	if r.Kind.transferKind() {
+		return m.renderTransfer(ctx, r)
+	}
 	o, err := m.Orders.GetOrder(ctx, r.OrderID)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
@@ -157,6 +168,23 @@ func (m *Mailer) renderOffer(ctx context.Context, r Request) (Message, bool, err
 		return Message{}, false, err
 	}
 	msg, err := OfferMessage(n, m.SiteURL)
+	return msg, err == nil, err
+}
+
+// renderTransfer renders a transfer's offer or acceptance.
+func (m *Mailer) renderTransfer(ctx context.Context, r Request) (Message, bool, error) {
+	if m.Transfers == nil {
+		m.Log.WarnContext(ctx, "no transfers configured: transfer email skipped", "transferId", r.TransferID)
+		return Message{}, false, nil
+	}
+	n, ok, err := m.Transfers.TransferNotice(ctx, r.Kind, r.TransferID)
+	if err != nil || !ok {
+		if err == nil {
+			m.Log.InfoContext(ctx, "transfer has no address to write to: no email sent", "transferId", r.TransferID, "kind", r.Kind)
+		}
+		return Message{}, false, err
+	}
+	msg, err := TransferMessage(r.Kind, n, m.SiteURL)
 	return msg, err == nil, err
 }
 

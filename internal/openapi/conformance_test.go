@@ -180,6 +180,7 @@ func TestConformance(t *testing.T) {
 	c.waitlist(st, org)
 	c.botLevel(org, fan)
 	c.cancellation(st, org)
+	c.transfers(org)
 
 	// Every operation answered, and every documented status but the few a
 	// healthy stack cannot be made to answer was seen.
@@ -250,6 +251,11 @@ var unproducible = map[string][]string{
 	"GET /admin/v1/events/{eventId}/cancellation": {"503"},
 	"POST /admin/v1/events/{eventId}/postpone":    {"503"},
 	"POST /v1/orders/{orderId}/refund":            {"503"},
+	// UNAVAILABLE: the ticket or the transfer kept changing under the
+	// offer's, accept's or cancel's retries, or DynamoDB throttled them.
+	"POST /v1/tickets/{ticketId}/transfers":  {"503"},
+	"POST /v1/transfers/{transferId}/accept": {"503"},
+	"POST /v1/transfers/{transferId}/cancel": {"503"},
 }
 
 // call is one request of the conformance test.

@@ -27,7 +27,8 @@ const (
 	// Invalid: not a code this platform signed with a listed key, or a
 	// code made before the ticket's last re-issue.
 	Invalid Outcome = "INVALID"
-	// Revoked: the ticket was revoked (refund).
+	// Revoked: the ticket was revoked (refund, or transferred to another
+	// account: Result.Reason says which).
 	Revoked Outcome = "REVOKED"
 	// WrongEvent: a valid code for another event than the gate's; the
 	// ticket is not marked used.
@@ -41,6 +42,9 @@ type Result struct {
 	Seat     string  `json:"seat,omitempty"`
 	// EventID is the ticket's event, for WRONG_EVENT.
 	EventID string `json:"eventId,omitempty"`
+	// Reason is why a REVOKED ticket was revoked (ReasonTransferred when
+	// its holder gave it to another account and a new code replaced it).
+	Reason string `json:"reason,omitempty"`
 	// FirstScanAt and FirstScanGate tell an ALREADY_USED gate when and
 	// where the ticket was admitted (someone may be holding a copy).
 	FirstScanAt   time.Time `json:"firstScanAt,omitzero"`
@@ -52,7 +56,14 @@ const (
 	StatusValid   = "VALID"
 	StatusUsed    = "USED"
 	StatusRevoked = "REVOKED"
+	// StatusTransferred: the ticket was given to another account, whose
+	// new code replaced this one (internal/transfers).
+	StatusTransferred = "TRANSFERRED"
 )
+
+// ReasonTransferred is the revocation reason of a ticket whose transfer
+// was accepted: the gate shows it with REVOKED.
+const ReasonTransferred = "transferred"
 
 // IssuedTicket is a ticket with what its holder shows at the door.
 type IssuedTicket struct {
@@ -87,6 +98,9 @@ type StoredTicket struct {
 	ScanNonce string
 	ScannedAt time.Time
 	Gate      string
+	// TransferredTo is the ticket that replaced this one when its transfer
+	// was accepted (the ticket is then revoked with ReasonTransferred).
+	TransferredTo string
 }
 
 // Revoked reports whether the ticket is revoked.
@@ -115,7 +129,9 @@ type ScanRecord struct {
 	Result   Outcome
 	Seat     string
 	Gate     string
-	At       time.Time
+	// Reason is the revocation reason of a REVOKED answer.
+	Reason string
+	At     time.Time
 	// Expires is when the record may be garbage-collected (DynamoDB TTL).
 	Expires time.Time
 }
@@ -164,6 +180,8 @@ type Store interface {
 	RecordScan(ctx context.Context, r ScanRecord) (ScanRecord, error)
 	// Revocations lists an event's revocation list.
 	Revocations(ctx context.Context, eventID string) ([]Revocation, error)
+	// Ticket reads one ticket; found is false when it does not exist.
+	Ticket(ctx context.Context, id string) (t StoredTicket, found bool, err error)
 }
 
 // Options configures the service.
@@ -375,6 +393,9 @@ func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([
 		switch {
 		case t.Revoked():
 			it.Status = StatusRevoked
+			if t.TransferredTo != "" {
+				it.Status = StatusTransferred
+			}
 			out[i] = it
 			continue
 		case t.ScanNonce != "":
@@ -441,6 +462,20 @@ func (s *Service) revokeOnce(ctx context.Context, log *slog.Logger, orderID, rea
 	for _, t := range ts {
 		if !t.Revoked() {
 			todo = append(todo, t)
+			continue
+		}
+		if t.TransferredTo == "" {
+			continue
+		}
+		// The order's money goes back, so the ticket it paid for goes too,
+		// in whichever account holds it now (received tickets are never
+		// transferred again: one hop).
+		r, found, err := s.store.Ticket(ctx, t.TransferredTo)
+		if err != nil {
+			return err
+		}
+		if found && !r.Revoked() {
+			todo = append(todo, r)
 		}
 	}
 	if len(todo) == 0 {
@@ -493,6 +528,19 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 	if !found {
 		return nil, apperr.New(apperr.NotFound, "order %s has no tickets", orderID)
 	}
+	// A transferred ticket stays revoked: raising its version would lift
+	// the revocation and make the old holder's code valid beside the new
+	// holder's. The new holder's ticket is not the order's to re-issue.
+	kept := ts[:0:0]
+	for _, t := range ts {
+		if t.TransferredTo == "" {
+			kept = append(kept, t)
+		}
+	}
+	ts = kept
+	if len(ts) == 0 {
+		return []IssuedTicket{}, nil
+	}
 	if err := s.store.ReissueTickets(ctx, ts, reason, s.clock.Now()); err != nil {
 		return nil, err
 	}
@@ -502,6 +550,25 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 	}
 	log.Info("tickets re-issued", "count", len(ts), "reason", reason)
 	return s.issued(ctx, ts, false)
+}
+
+// Render gives stored tickets their codes (and QR images when withQR), as
+// ForOrder does: for tickets that belong to no order's manifest (a
+// transfer's).
+func (s *Service) Render(ctx context.Context, ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
+	return s.issued(ctx, ts, withQR)
+}
+
+// Ticket reads one stored ticket (NOT_FOUND when it does not exist).
+func (s *Service) Ticket(ctx context.Context, id string) (StoredTicket, error) {
+	t, found, err := s.store.Ticket(ctx, id)
+	if err != nil {
+		return StoredTicket{}, fmt.Errorf("ticket %s: %w", id, err)
+	}
+	if !found {
+		return StoredTicket{}, apperr.New(apperr.NotFound, "no ticket %s", id)
+	}
+	return t, nil
 }
 
 // PublicKeys lists the keys that verify ticket codes (for gate devices
@@ -578,12 +645,12 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 	}
 	res := classify(t, nonce, out)
 	rec, err := s.store.RecordScan(ctx, ScanRecord{
-		TicketID: t.ID, Nonce: nonce, Result: res.Result, Seat: res.Seat, Gate: gate, At: now, Expires: now.Add(s.retention),
+		TicketID: t.ID, Nonce: nonce, Result: res.Result, Seat: res.Seat, Gate: gate, Reason: res.Reason, At: now, Expires: now.Add(s.retention),
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("record scan of ticket %s: %w", t.ID, err)
 	}
-	final := Result{Result: rec.Result, TicketID: rec.TicketID, Seat: rec.Seat}
+	final := Result{Result: rec.Result, TicketID: rec.TicketID, Seat: rec.Seat, Reason: rec.Reason}
 	if final.Result == Invalid {
 		final.TicketID, final.Seat = "", ""
 	}
@@ -610,7 +677,7 @@ func classify(t Ticket, nonce string, out AdmitOutcome) Result {
 		// version) cannot pass: superseded by a re-issue, or worse.
 		return Result{Result: Invalid}
 	case cur.Revoked():
-		ok.Result = Revoked
+		ok.Result, ok.Reason = Revoked, cur.RevokeReason
 	case cur.ScanNonce == nonce:
 		ok.Result = Admitted // this nonce won earlier; its retry
 	default:

@@ -412,9 +412,12 @@ func Default() Topology {
 			// single-item write is the payment rate limit's counter (IAM
 			// cannot scope it to RATE# next to Transact: write prefixes and
 			// transactions do not combine).
-			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets", MemoryMB: 512, Timeout: 10 * time.Second,
-				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall,
-					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1"}}}},
+			// Ticket transfers (ADR 29) list a recipient's offers on gsi1 and
+			// a sender's on gsi2; accepting is one transaction. Their offer
+			// and acceptance go on the mail queue (ADR 24), never waited for.
+			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets, transfers", MemoryMB: 512, Timeout: 10 * time.Second,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, SendTo: []string{MailQueue},
+					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
 				Access: Access{Payments: PaymentsWebhooks,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
@@ -493,6 +496,12 @@ func Default() Topology {
 			{Method: "GET", Path: "/v1/me/orders", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
 			{Method: "POST", Path: "/v1/orders/{orderId}/payments", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/v1/orders/{orderId}/tickets", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
+			// Ticket transfers (ADR 29): the sender offers and cancels, the
+			// recipient (named by email or account) lists and accepts.
+			{Method: "POST", Path: "/v1/tickets/{ticketId}/transfers", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
+			{Method: "GET", Path: "/v1/me/transfers", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},
+			{Method: "POST", Path: "/v1/transfers/{transferId}/accept", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
+			{Method: "POST", Path: "/v1/transfers/{transferId}/cancel", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "POST", Path: "/v1/checkin", Integration: IntegrationLambda, Function: "checkin", Auth: AuthOrganizer, MaxBodyBytes: smallBody,
 				Staff: StaffScanner, Scope: ScopeBodyEvent},
 			// Providers add fields to their events: a generous limit, no

@@ -24,7 +24,9 @@ const verdicts = {
   ADMITTED: ['Admitted', r => `${seat(r)}. Let them in.`],
   ALREADY_USED: ['Already used', r => `${seat(r)} was admitted${r.firstScanAt ? ` at ${clock(r.firstScanAt)}` : ' earlier'}` +
     `${r.firstScanGate ? ` at gate ${r.firstScanGate}` : ''}. Do not admit: send them to the box office.`],
-  REVOKED: ['Revoked', r => `${seat(r)}: this ticket was refunded. Do not admit.`],
+  REVOKED: ['Revoked', r => r.reason === 'transferred'
+    ? `${seat(r)}: this ticket was transferred to another account, whose new code replaces it. Do not admit this code.`
+    : `${seat(r)}: this ticket was refunded. Do not admit.`],
   WRONG_EVENT: ['Wrong event', r => `This ticket is for another event (${names[r.eventId] || r.eventId}). Do not admit here.`],
   INVALID: ['Invalid', () => 'Not a StarArena ticket, or a code replaced by a newer one. Do not admit.'],
   ADMITTED_OFFLINE: ['Admitted offline', r => `${seat(r)}. Let them in: checked on this phone, sent to StarArena when the connection is back.`],
@@ -132,7 +134,7 @@ async function fetchKit() {
     write(keys.kit(ev), await call(`/admin/v1/events/${encodeURIComponent(ev)}/gate-kit`));
   } catch { /* keep the last one */ }
   const kit = read(keys.kit(ev));
-  $('kit').textContent = kit ? `Offline checks ready: keys and ${kit.revocations.length} refunded ticket(s) as of ${clock(kit.at)}.`
+  $('kit').textContent = kit ? `Offline checks ready: keys and ${kit.revocations.length} revoked ticket(s) as of ${clock(kit.at)}.`
     : 'Offline checks are not ready: this phone has not reached StarArena for this event yet.';
 }
 
@@ -200,7 +202,8 @@ async function verifyOffline(code, eventId) {
   // As the API does: a code past its signed expiry admits no one.
   if (Date.now() / 1000 > t.exp) return { result: 'INVALID' };
   if (t.eventId !== eventId) return { result: 'WRONG_EVENT', eventId: t.eventId, seat: t.seat };
-  if (kit.revocations.some(r => r.orderId === t.orderId && r.seat === t.seat && t.version <= r.upToVersion)) return { result: 'REVOKED', seat: t.seat };
+  const rev = kit.revocations.find(r => r.orderId === t.orderId && r.seat === t.seat && t.version <= r.upToVersion);
+  if (rev) return { result: 'REVOKED', seat: t.seat, reason: rev.reason };
   const seen = (read(keys.seen(eventId)) || {})[ticketKey(t)];
   if (seen) return { result: 'ALREADY_USED', seat: t.seat, firstScanAt: seen.at, firstScanGate: seen.gate };
   return { result: 'ADMITTED_OFFLINE', seat: t.seat, ticket: t };

@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite of the store ports (the
 // Store interfaces of catalog, inventory, orders, tickets, waitroom,
 // health, ratelimit, reconcile, checkout's provider events and the
-// organizer report, presale codes): one Run function per port, each given a factory of
+// organizer report, presale codes, ticket transfers): one Run function per port, each given a factory of
 // fresh stores over one empty table. internal/dynamo runs every suite
 // against the embedded DynamoDB, or any endpoint AWS_ENDPOINT_URL_DYNAMODB
 // names.
@@ -30,6 +30,7 @@ import (
 	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/tickets"
+	"github.com/stararena/stararena/internal/transfers"
 	"github.com/stararena/stararena/internal/waitroom"
 )
 
@@ -48,6 +49,7 @@ type Stores struct {
 	ProviderEvents checkout.EventStore
 	Reconcile      reconcile.Store
 	Presale        presale.Store
+	Transfers      transfers.Store
 	// NotIsolated, when set, says why the server under test does not apply
 	// concurrent conditional writes to one item one at a time, as DynamoDB
 	// does; the cases that race many writers on one item then skip.
@@ -70,6 +72,7 @@ func RunAll(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("ProviderEvents", func(t *testing.T) { RunProviderEventStore(t, newStores) })
 	t.Run("Reconcile", func(t *testing.T) { RunReconcileStore(t, newStores) })
 	t.Run("Presale", func(t *testing.T) { RunPresaleStore(t, newStores) })
+	t.Run("Transfers", func(t *testing.T) { RunTransferStore(t, newStores) })
 }
 
 // The error kinds the ports report, in one place.
