@@ -145,6 +145,7 @@ func SingleItemWrites() map[string][]string {
 		"(*CatalogStore).PutProjection":          {PrefixEvent},
 		"(*CatalogStore).UpdateEvent":            {PrefixEvent},
 		"(*OrderStore).SetStatus":                {PrefixOrder},
+		"(*InventoryStore).SetSeatState":         {PrefixSeat},
 		"(*OrderStore).SetTaskToken":             {PrefixOrder},
 		"(*OrderStore).PutPayment":               {PrefixPayment},
 		"(*OrderStore).MarkPaymentRefunded":      {PrefixPayment},

@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/presale"
+	"github.com/stararena/stararena/internal/seatmgmt"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/waitlist"
@@ -37,6 +38,8 @@ type Staff struct {
 	Waitlist *waitlist.Service
 	// Cancellation cancels events and reports the refunds' progress.
 	Cancellation *cancellation.Service
+	// Seats kills, holds back and releases seats and marks accessible ones.
+	Seats *seatmgmt.Service
 }
 
 // OrderReader reads any order (orders.Service).
