@@ -465,7 +465,7 @@ function journey(ev, av, saleEl, panel) {
     const msg = h('div', { class: 'msg' });
     // The seat picker and the venue map load with the seats, not with the
     // event page.
-    const [{ sectionList, seatChoice, seatGrid }, { venueMap }] = await Promise.all([import('./seatmap.js'), import('./venuemap.js')]);
+    const [{ sectionList, seatChoice, seatGrid, accessibleFilter }, { venueMap }] = await Promise.all([import('./seatmap.js'), import('./venuemap.js')]);
     const list = sectionList(ev, sec => choose(sec, true));
     const map = venueMap(ev, sec => choose(sec, false));
     detail.append(map.el);
@@ -571,9 +571,11 @@ function journey(ev, av, saleEl, panel) {
           h('p', { class: 'row' }, h('label', { for: 'qty' }, 'Best available: how many seats? '), qty, ' ', best),
           limit,
           h('p', { class: 'row' }, 'Or choose seats on the map or in the list. ', asList),
+          choice.marked ? accessibleFilter(choice, [map.el, listBox]) : '',
           h('ul', { class: 'legend', 'aria-label': 'Seat colours' },
             h('li', { 'data-state': 'available' }, 'Available'), h('li', { 'data-state': 'held' }, 'Held'),
-            h('li', { 'data-state': 'sold' }, 'Sold'), h('li', { 'data-state': 'picked' }, 'Your choice')),
+            h('li', { 'data-state': 'sold' }, 'Sold'), h('li', { 'data-state': 'unavailable' }, 'Not on sale'),
+            h('li', { 'data-state': 'picked' }, 'Your choice'), choice.marked && h('li', { 'data-mark': 'wheelchair' }, 'Wheelchair space')),
           map.el, listBox, h('div', { class: 'hold-bar' }, chosen, holdBtn));
         map.el.hidden = false;
       }
