@@ -107,8 +107,8 @@ export function parseVenue(text) {
     const c = csvCells(line);
     if (/^section$/i.test(c[0])) return; // the header
     const err = m => errors.push(`Line ${i + 1}: ${m}`);
-    const m = ['wheelchair', 'companion'].includes(c[0]) && c[0], s = byId[c[1]];
-    if (m) return c.length === 3 && s?.rows ? (s[m] ??= []).push(...c[2].match(/\S+/g) || []) : err(`expected ${m},section,seat ids`);
+    const m = ['wheelchair', 'companion'].includes(c[0]) && c[0], s2 = byId[c[1]];
+    if (m) return c.length === 3 && s2?.rows ? (s2[m] ??= []).push(...c[2].split(' ')) : err(`expected ${m},section,seat ids`);
     if (c.length !== 6 && c.length !== 7) return err('expected 6 or 7 values: section,name,price,currency,rows,seats[,shape]');
     const [id, name, price, currency, rows, seats, shape] = c;
     if (!/^[A-Za-z0-9]{1,16}$/.test(id)) return err('the section id must be 1-16 letters or digits');
