@@ -533,7 +533,7 @@ function journey(ev, av, saleEl, panel) {
         btn.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, btn));
         detailCounts = () => { fillQty(); label(); limit.textContent = allowance(); };
         label();
-        detail.replaceChildren(heading, map.el, pricingNote(ev), h('p', {}, 'Standing: no seat numbers. '), limit,
+        detail.replaceChildren(heading, map.el, pricingNote(ev) || '', h('p', {}, 'Standing: no seat numbers. '), limit,
           h('p', { class: 'row hold-bar' }, h('label', { for: 'qty' }, 'How many places? '), qty, ' ', btn));
       } else {
         const best = h('button', { type: 'button' }, 'Hold the best available');
@@ -567,7 +567,7 @@ function journey(ev, av, saleEl, panel) {
         });
         detailCounts = () => { fillQty(); best.disabled = !max(); choice.max = mayBuy(); limit.textContent = allowance(); };
         detailCounts();
-        detail.replaceChildren(heading, pricingNote(ev),
+        detail.replaceChildren(heading, pricingNote(ev) || '',
           h('p', { class: 'row' }, h('label', { for: 'qty' }, 'Best available: how many seats? '), qty, ' ', best),
           limit,
           h('p', { class: 'row' }, 'Or choose seats on the map or in the list. ', asList),

@@ -90,6 +90,10 @@ func TestSeatManagementInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.venue .seat[data-seat="A-1-1"][data-state="unavailable"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.venue .seat[data-seat="A-1-2"][data-state="unavailable"]`)))
 	fan.do(15*time.Second, "the comp's seat shows as sold", chromedp.WaitVisible(chromedp.CSS(`.venue .seat[data-seat="A-1-3"][data-state="sold"]`)))
+	// An event without fees has no pricing note: nothing stands in its place.
+	if text := eval[string](fan, "the page's text", `document.getElementById('main').innerText`); strings.Contains(text, "\nnull\n") {
+		t.Errorf("the seat view shows the word null:\n%s", text)
+	}
 	fan.do(10*time.Second, "turn on the wheelchair filter", chromedp.Click(chromedp.ID("accessible-only")))
 	visible := `[...document.querySelectorAll(%q)].filter(e => e.getClientRects().length > 0).map(e => e.dataset.seat).sort().join(' ')`
 	if got := eval[string](fan, "seats drawn on the map", strings.Replace(visible, "%q", `'.venue .seat'`, 1)); got != "A-2-1 A-2-2" {
