@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Accessibility marks of a reserved seat (ADR 30).
@@ -15,9 +16,8 @@ const (
 	MarkNone       = "none"       // neither: clears a mark
 )
 
-// MaxMarkedSeats bounds the wheelchair and companion seats of one section:
-// the marks live in the event document, which fans read whole.
-const MaxMarkedSeats = 500
+// MaxMarkedSeats bounds the wheelchair and companion seats of one section.
+const MaxMarkedSeats = limits.MarkedSeats
 
 // checkMarks validates a section's accessibility marks: seats of the
 // section, none twice, none both wheelchair and companion.

@@ -123,6 +123,17 @@ var stated = map[bound]int64{
 	{"/components/schemas/DevTokenRequest/properties/email", "maxLength"}:                  limits.EmailBytes,
 	{"/paths/~1admin~1v1~1events~1{eventId}~1orders/get/parameters/2/schema", "maxLength"}: limits.EmailBytes,
 	{"/paths/~1dev~1mail/get/parameters/0/schema", "maxLength"}:                            limits.EmailBytes,
+
+	// Seat management and comps (ADR 30).
+	{"/components/schemas/Section/properties/wheelchair", "maxItems"}:                limits.MarkedSeats,
+	{"/components/schemas/Section/properties/companion", "maxItems"}:                 limits.MarkedSeats,
+	{"/components/schemas/ReservedSectionRequest/properties/wheelchair", "maxItems"}: limits.MarkedSeats,
+	{"/components/schemas/ReservedSectionRequest/properties/companion", "maxItems"}:  limits.MarkedSeats,
+	{"/components/schemas/SeatSelection/properties/seats", "maxItems"}:               limits.SeatsPerAction,
+	{"/components/schemas/SeatMarkRequest/properties/seats", "maxItems"}:             limits.SeatsPerAction,
+	{"/components/schemas/CompRequest/properties/seats", "maxItems"}:                 limits.CompSeats,
+	{"/components/schemas/CompRequest/properties/quantity", "maximum"}:               limits.CompSeats,
+	{"/components/schemas/CompRequest/properties/to", "maxLength"}:                   limits.EmailBytes,
 }
 
 // notLimits are numeric keywords of the document that state no limit of

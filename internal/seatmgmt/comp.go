@@ -16,9 +16,8 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 )
 
-// MaxComps bounds the seats of one comp: one transaction takes them all
-// with the order (DynamoDB's 100 items per transaction).
-const MaxComps = 50
+// MaxComps bounds the seats of one comp (limits.CompSeats).
+const MaxComps = limits.CompSeats
 
 // CompRequest is the body of POST /admin/v1/events/{id}/comps: seats by
 // id, or Quantity seats of Section (held-back seats first, then seats on

@@ -19,6 +19,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/inventory"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // Action is what the organizer does to seats.
@@ -44,9 +45,8 @@ func (a Action) move() (from []string, to string, ok bool) {
 	return nil, "", false
 }
 
-// MaxSeats bounds the seats of one request: each is one write, and 500
-// seat ids fit the route's 16 KiB body.
-const MaxSeats = 500
+// MaxSeats bounds the seats of one request (limits.SeatsPerAction).
+const MaxSeats = limits.SeatsPerAction
 
 // writers is how many seat writes one request runs at once.
 const writers = 8
