@@ -483,7 +483,7 @@ function journey(ev, av, saleEl, panel) {
     const msg = h('div', { class: 'msg' });
     // The seat picker and the venue map load with the seats, not with the
     // event page.
-    const [{ sectionList, seatChoice, seatGrid }, { venueMap }] = await Promise.all([import('./seatmap.js'), import('./venuemap.js')]);
+    const [{ sectionList, seatChoice, seatGrid, accessibleFilter }, { venueMap }] = await Promise.all([import('./seatmap.js'), import('./venuemap.js')]);
     const list = sectionList(ev, sec => choose(sec, true));
     const map = venueMap(ev, sec => choose(sec, false));
     detail.append(map.el);
@@ -551,7 +551,7 @@ function journey(ev, av, saleEl, panel) {
         btn.addEventListener('click', () => hold({ section: sec.id, quantity: +qty.value }, btn));
         detailCounts = () => { fillQty(); label(); limit.textContent = allowance(); };
         label();
-        detail.replaceChildren(heading, map.el, pricingNote(ev), h('p', {}, 'Standing: no seat numbers. '), limit,
+        detail.replaceChildren(heading, map.el, pricingNote(ev) || '', h('p', {}, 'Standing: no seat numbers. '), limit,
           h('p', { class: 'row hold-bar' }, h('label', { for: 'qty' }, 'How many places? '), qty, ' ', btn));
       } else {
         const best = h('button', { type: 'button' }, 'Hold the best available');
@@ -585,13 +585,15 @@ function journey(ev, av, saleEl, panel) {
         });
         detailCounts = () => { fillQty(); best.disabled = !max(); choice.max = mayBuy(); limit.textContent = allowance(); };
         detailCounts();
-        detail.replaceChildren(heading, pricingNote(ev),
+        detail.replaceChildren(heading, pricingNote(ev) || '',
           h('p', { class: 'row' }, h('label', { for: 'qty' }, 'Best available: how many seats? '), qty, ' ', best),
           limit,
           h('p', { class: 'row' }, 'Or choose seats on the map or in the list. ', asList),
+          choice.marked ? accessibleFilter(choice, [map.el, listBox]) : '',
           h('ul', { class: 'legend', 'aria-label': 'Seat colours' },
             h('li', { 'data-state': 'available' }, 'Available'), h('li', { 'data-state': 'held' }, 'Held'),
-            h('li', { 'data-state': 'sold' }, 'Sold'), h('li', { 'data-state': 'picked' }, 'Your choice')),
+            h('li', { 'data-state': 'sold' }, 'Sold'), h('li', { 'data-state': 'unavailable' }, 'Not on sale'),
+            h('li', { 'data-state': 'picked' }, 'Your choice'), choice.marked && h('li', { 'data-mark': 'wheelchair' }, 'Wheelchair space')),
           map.el, listBox, h('div', { class: 'hold-bar' }, chosen, holdBtn));
         map.el.hidden = false;
       }

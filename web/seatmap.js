@@ -3,7 +3,8 @@
 // buttons. The venue map (venuemap.js) draws the same choice.
 import { h, money, num } from './lib.js';
 
-const stateWords = { AVAILABLE: 'available', HELD: 'held by another fan', SOLD: 'sold' };
+const stateWords = { AVAILABLE: 'available', HELD: 'held by another fan', SOLD: 'sold', UNAVAILABLE: 'not on sale' };
+const markWords = { wheelchair: 'wheelchair space', companion: 'companion seat' };
 
 // sectionList shows every section with its price and what is left.
 export function sectionList(ev, onPick) {
@@ -44,8 +45,11 @@ export function seatChoice(sec, max, onChange) {
   const picked = new Set();
   const refused = new Map(); // seat → when a hold was refused for it
   const seats = new Map();
+  // The organizer's accessibility marks (ADR 30).
+  const marks = new Map([...(sec.wheelchair || []).map(id => [id, 'wheelchair']), ...(sec.companion || []).map(id => [id, 'companion'])]);
   const rows = sec.rows.map((row, r) => Array.from({ length: row.seats }, (_, c) => {
-    const s = { id: `${sec.id}-${row.id}-${c + 1}`, row: row.id, n: c + 1, r, c, state: 'AVAILABLE' };
+    const id = `${sec.id}-${row.id}-${c + 1}`;
+    const s = { id, row: row.id, n: c + 1, r, c, state: 'AVAILABLE', mark: marks.get(id) || '' };
     seats.set(s.id, s);
     return s;
   }));
@@ -57,7 +61,8 @@ export function seatChoice(sec, max, onChange) {
     get max() { return max; },
     set max(n) { max = n; },
     watch(v) { views.add(v); },
-    words: s => `Row ${s.row}, seat ${s.n}, ${picked.has(s.id) ? 'chosen' : stateWords[s.state]}`,
+    marked: marks.size > 0,
+    words: s => `Row ${s.row}, seat ${s.n}${s.mark ? `, ${markWords[s.mark]}` : ''}, ${picked.has(s.id) ? 'chosen' : stateWords[s.state] || 'not on sale'}`,
     // at is the seat a key press moves to from s, or null for other keys.
     at(s, key) {
       const go = { ArrowLeft: [s.r, s.c - 1], ArrowRight: [s.r, s.c + 1], ArrowUp: [s.r - 1, s.c], ArrowDown: [s.r + 1, s.c], Home: [s.r, 0], End: [s.r, Infinity] }[key];
@@ -116,7 +121,8 @@ export function seatGrid(choice) {
     const line = h('div', { class: 'seat-row', role: 'group', 'aria-label': `Row ${sec.rows[r].id}` },
       h('span', { class: 'row-id', 'aria-hidden': 'true' }, sec.rows[r].id));
     for (const s of row) {
-      const b = h('button', { type: 'button', class: 'seat', tabindex: '-1', 'data-seat': s.id }, String(s.n));
+      const b = h('button', { type: 'button', class: 'seat', tabindex: '-1', 'data-seat': s.id }, s.mark === 'wheelchair' ? '♿' : String(s.n));
+      if (s.mark) b.dataset.mark = s.mark;
       b.seat = s;
       byId.set(s.id, b);
       line.append(b);
@@ -156,4 +162,13 @@ export function seatGrid(choice) {
     t.focus();
   });
   return { el };
+}
+
+// accessibleFilter is the "wheelchair accessible" switch: when on, the
+// views in els show only wheelchair spaces and companion seats (CSS hides
+// the rest through data-accessible on each view).
+export function accessibleFilter(choice, els) {
+  const box = h('input', { type: 'checkbox', id: 'accessible-only' });
+  box.addEventListener('change', () => { for (const el of els) el.toggleAttribute('data-accessible', box.checked); });
+  return h('p', { class: 'row accessible-filter' }, box, ' ', h('label', { for: 'accessible-only' }, '♿ Wheelchair accessible: show only wheelchair spaces and companion seats'));
 }

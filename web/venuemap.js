@@ -284,7 +284,7 @@ export function venueMap(ev, onSection) {
           parts.push(`<text class="row-label" x="${f(first[0] + dx / d * r * 3)}" y="${f(first[1] + dy / d * r * 3)}" font-size="${f(r * 1.6)}" text-anchor="middle" dominant-baseline="middle">${sec.rows[i].id.replace(/[<&]/g, '')}</text>`);
           row.forEach((p, k) => {
             const seat = choice.rows[i][k];
-            parts.push(`<circle class="seat" role="button" cx="${f(p[0])}" cy="${f(p[1])}" r="${f(r)}" tabindex="-1" data-seat="${seat.id}" data-state="${state(seat)}"/>`);
+            parts.push(`<circle class="seat" role="button" cx="${f(p[0])}" cy="${f(p[1])}" r="${f(r)}" tabindex="-1" data-seat="${seat.id}" data-state="${state(seat)}"${seat.mark ? ` data-mark="${seat.mark}"` : ''}/>`);
           });
         });
         seatLayer.innerHTML = parts.join('');

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/wafv2"
+	"github.com/google/uuid"
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/awsconf"
@@ -40,6 +41,7 @@ import (
 	"github.com/stararena/stararena/internal/presale"
 	"github.com/stararena/stararena/internal/projector"
 	"github.com/stararena/stararena/internal/reconcile"
+	"github.com/stararena/stararena/internal/seatmgmt"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
@@ -115,6 +117,8 @@ type App struct {
 	Presale *presale.Service
 	// BotLevel raises and lowers events' bot check at the edge.
 	BotLevel *botlevel.Service
+	// Seats kills, holds back and releases seats and marks accessible ones.
+	Seats *seatmgmt.Service
 	// Waitlist is the events' waiting lists after sell-out (ADR 25).
 	Waitlist *waitlist.Service
 	// HoldHealth records the purchase path's latency and errors; the
@@ -206,6 +210,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Projector = projector.New(a.Stores.Catalog, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), a.Clock, a.Log)
 	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
 	a.Presale = presale.NewService(a.Stores.Presale, a.Catalog, a.Clock, a.Log)
+	a.Seats = seatmgmt.NewService(a.Stores.Inventory, a.Catalog, a.Log)
 	src, err := keySource(cfg, a.Clock, keySpec{what: "admission", prefix: "adm-", override: o.Keyring,
 		inline: cfg.AdmissionKeys, secret: cfg.AdmissionKeysSecret, secretVar: "ADMISSION_KEYS_SECRET_ARN"})
 	if err != nil {
@@ -220,6 +225,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err
 	}
+	a.Seats.WithComps(seatmgmt.CompOptions{Store: a.Stores.Inventory, Tickets: ticketIssuer{a}, Clock: a.Clock,
+		NewID: uuid.NewString, Reports: a.Stores.Reports})
 	sender := o.MailSender
 	if sender == nil {
 		var err error
@@ -330,7 +337,7 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 	case "admin":
 		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
 			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel, Waitlist: a.Waitlist,
-				Cancellation: a.Cancellation, Transfers: a.Transfers}, a.Clock, a.Log)
+				Cancellation: a.Cancellation, Transfers: a.Transfers, Seats: a.Seats}, a.Clock, a.Log)
 	case "admission":
 		return handlers.Admission(a.Topology, a.Gate, a.Waitlist, a.Metrics, a.Log)
 	case "holds":

@@ -54,6 +54,11 @@ type Section struct {
 	// Shape places the section on the venue map (nil: the organizer gave
 	// none; WithLayout generates one when the event is shown).
 	Shape *Shape `json:"shape,omitempty"`
+	// Wheelchair and Companion list the section's wheelchair spaces and
+	// the companion seats beside them (accessibility marks of the venue
+	// map, ADR 30).
+	Wheelchair []string `json:"wheelchair,omitempty"`
+	Companion  []string `json:"companion,omitempty"`
 }
 
 // QueueConfig is the waiting-room setting of an event.
@@ -191,6 +196,15 @@ const (
 	SeatAvailable = "AVAILABLE"
 	SeatHeld      = "HELD"
 	SeatSold      = "SOLD"
+	// SeatKilled: blocked for production (a camera, the mixing desk),
+	// never on sale. SeatHeldBack: kept off sale by the organizer until
+	// released (internal/seatmgmt, ADR 30). A hold needs AVAILABLE, so
+	// neither can be held or sold.
+	SeatKilled   = "KILLED"
+	SeatHeldBack = "HELD_BACK"
+	// SeatUnavailable is how availability shows fans a killed or held-back
+	// seat: why a seat is off sale is the organizer's business.
+	SeatUnavailable = "UNAVAILABLE"
 )
 
 // SectionAvailability counts a section's places by state.
@@ -201,6 +215,8 @@ type SectionAvailability struct {
 	Available int    `json:"available"`
 	Held      int    `json:"held"`
 	Sold      int    `json:"sold"`
+	// Unavailable counts the seats the organizer killed or held back.
+	Unavailable int `json:"unavailable,omitempty"`
 }
 
 // Availability is the read model fans poll; it may be up to the projection's

@@ -45,6 +45,9 @@ type SectionRequest struct {
 	Rows       []Row  `json:"rows"`
 	Capacity   *int   `json:"capacity"`
 	Shape      *Shape `json:"shape"`
+	// Wheelchair and Companion mark seats of a reserved section (ADR 30).
+	Wheelchair []string `json:"wheelchair"`
+	Companion  []string `json:"companion"`
 }
 
 // ParseCreateEvent decodes and validates a create-event body into an Event
@@ -205,6 +208,10 @@ func buildSections(reqs []SectionRequest) ([]Section, error) {
 				return nil, err
 			}
 			s.Shape = r.Shape
+		}
+		s.Wheelchair, s.Companion = r.Wheelchair, r.Companion
+		if err := checkMarks(&s); err != nil {
+			return nil, err
 		}
 		out = append(out, s)
 	}

@@ -63,8 +63,9 @@ type Store interface {
 }
 
 // Projection is the compact availability of one section: one byte per seat
-// in venue order ('A' available, 'H' held, 'S' sold; empty for GA) and the
-// section's counts, as of AsOf.
+// in venue order ('A' available, 'H' held, 'S' sold, 'K' killed, 'B' held
+// back; empty for GA) and the section's counts, as of AsOf. Killed and
+// held-back seats count in none of Available, Held and Sold.
 type Projection struct {
 	Section   string
 	States    string
@@ -347,22 +348,12 @@ func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) 
 			if err != nil {
 				return nil, fmt.Errorf("rebuild %s/%s: %w", ev.ID, sec.ID, err)
 			}
-			var b strings.Builder
-			b.Grow(len(ids))
-			for _, id := range ids {
-				switch states[id] {
-				case SeatHeld:
-					b.WriteByte('H')
-					p.Held++
-				case SeatSold:
-					b.WriteByte('S')
-					p.Sold++
-				default:
-					b.WriteByte('A')
-					p.Available++
-				}
+			b := make([]byte, len(ids))
+			for i, id := range ids {
+				b[i] = StateByte(states[id])
 			}
-			p.States = b.String()
+			p.States = string(b)
+			p.Available, p.Held, p.Sold = CountStates(p.States)
 		}
 		err := s.store.PutProjection(ctx, ev.ID, p, prev[sec.ID])
 		switch {
@@ -392,6 +383,37 @@ func (s *Service) Rebuild(ctx context.Context, ev *Event) ([]Projection, error) 
 		}
 	}
 	return ps, nil
+}
+
+// StateByte is a seat state's byte in a projection.
+func StateByte(state string) byte {
+	switch state {
+	case SeatHeld:
+		return 'H'
+	case SeatSold:
+		return 'S'
+	case SeatKilled:
+		return 'K'
+	case SeatHeldBack:
+		return 'B'
+	}
+	return 'A'
+}
+
+// CountStates counts a projection's available, held and sold seats;
+// killed and held-back seats are in none of them.
+func CountStates(states string) (available, held, sold int) {
+	for i := 0; i < len(states); i++ {
+		switch states[i] {
+		case 'A':
+			available++
+		case 'H':
+			held++
+		case 'S':
+			sold++
+		}
+	}
+	return available, held, sold
 }
 
 // InitialProjections are the projections of a fresh event: all available.
@@ -430,6 +452,7 @@ func render(ev *Event, ps []Projection) Availability {
 		}
 		out.Sections = append(out.Sections, SectionAvailability{
 			ID: sec.ID, Kind: sec.Kind, Capacity: sec.Capacity, Available: p.Available, Held: p.Held, Sold: p.Sold,
+			Unavailable: max(0, sec.Capacity-p.Available-p.Held-p.Sold),
 		})
 		if sec.Kind != Reserved {
 			continue
@@ -442,6 +465,8 @@ func render(ev *Event, ps []Projection) Availability {
 					st = SeatHeld
 				case 'S':
 					st = SeatSold
+				case 'K', 'B':
+					st = SeatUnavailable
 				}
 			}
 			out.Seats[id] = st

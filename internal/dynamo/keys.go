@@ -152,6 +152,7 @@ func SingleItemWrites() map[string][]string {
 		"(*CatalogStore).PutProjection":          {PrefixEvent},
 		"(*CatalogStore).UpdateEvent":            {PrefixEvent},
 		"(*OrderStore).SetStatus":                {PrefixOrder},
+		"(*InventoryStore).SetSeatState":         {PrefixSeat},
 		"(*OrderStore).SetTaskToken":             {PrefixOrder},
 		"(*OrderStore).RecordDecline":            {PrefixOrder},
 		"(*OrderStore).PutPayment":               {PrefixPayment},

@@ -155,6 +155,9 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*OrderStore).SetStatus", func() error {
 			return st.Orders.SetStatus(ctx, o, []orders.Status{orders.PendingPayment}, orders.Cancelled, nil, now)
 		}},
+		{"(*InventoryStore).SetSeatState", func() error {
+			return st.Inventory.SetSeatState(ctx, "e1", "A-1-2", []string{catalog.SeatAvailable}, catalog.SeatHeldBack)
+		}},
 		{"(*OrderStore).SetTaskToken", func() error { return st.Orders.SetTaskToken(ctx, "o1", "token") }},
 		{"(*OrderStore).RecordDecline", func() error {
 			return st.Orders.RecordDecline(ctx, "o1", orders.Decline{EventID: "evt_1", At: now, Code: "generic_decline", Reason: "Your card was declined."}, now)

@@ -157,6 +157,9 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderR
 	for k, h := range cancellationHandlers(svc, st, c) {
 		hs[k] = h
 	}
+	for k, h := range seatHandlers(st) {
+		hs[k] = h
+	}
 	return guarded(httpapi.NewFunction("admin", tp, hs, log))(st.Tenancy)
 }
 

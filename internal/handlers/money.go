@@ -234,6 +234,16 @@ type EventReport struct {
 	Currency      string          `json:"currency"`
 	Queue         QueueReport     `json:"queue"`
 	LastReconcile json.RawMessage `json:"lastReconcile"`
+
+	// Comps are the complimentary orders and their tickets (ADR 30):
+	// counted apart, never in revenue.
+	Comps CompCount `json:"comps"`
+}
+
+// CompCount counts an event's live complimentary orders and tickets.
+type CompCount struct {
+	Orders  int `json:"orders"`
+	Tickets int `json:"tickets"`
 }
 
 // MoneySplit sums the breakdowns of a set of orders.
@@ -286,6 +296,13 @@ func eventReport(ctx context.Context, svc *catalog.Service, rs ReportStore, qr Q
 	}
 	for _, o := range os {
 		rep.OrdersByStatus[string(o.Status)]++
+		if o.Comp {
+			if o.Status == orders.Paid || o.Status == orders.Issued || o.Status == orders.IssueFailed {
+				rep.Comps.Orders++
+				rep.Comps.Tickets += o.Places()
+			}
+			continue
+		}
 		switch o.Status {
 		case orders.Paid, orders.Issued, orders.IssueFailed:
 			rep.RevenueCents += o.AmountCents

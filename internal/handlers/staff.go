@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/presale"
+	"github.com/stararena/stararena/internal/seatmgmt"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/transfers"
@@ -40,6 +41,8 @@ type Staff struct {
 	Cancellation *cancellation.Service
 	// Transfers shows an order's ticket transfers in its history.
 	Transfers *transfers.Service
+	// Seats kills, holds back and releases seats and marks accessible ones.
+	Seats *seatmgmt.Service
 }
 
 // OrderReader reads any order (orders.Service).

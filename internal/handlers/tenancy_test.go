@@ -16,7 +16,7 @@ import (
 // staffBodies is a valid body for every staff route that takes one; a new
 // staff route without one here fails TestTenancyOnEveryStaffRoute.
 func staffBodies(event string) map[string]string {
-	return map[string]string{
+	bodies := map[string]string{
 		"POST /admin/v1/events":                         eventBody,
 		"POST /admin/v1/events/{eventId}/sale":          `{"action":"open"}`,
 		"POST /admin/v1/events/{eventId}/presale-codes": `{"count":1,"uses":1,"opensAt":"2027-01-01T00:00:00Z"}`,
@@ -30,6 +30,18 @@ func staffBodies(event string) map[string]string {
 		"POST /admin/v1/reconcile":                      fmt.Sprintf(`{"eventId":%q}`, event),
 		"POST /v1/checkin":                              fmt.Sprintf(`{"eventId":%q,"code":"T2.k.AAAA.BBBB","nonce":"n-%%s","gate":"g"}`, event),
 	}
+	// Seat management and comps (ADR 30); a comp by quantity takes a new
+	// seat for every caller let through.
+	for route, body := range map[string]string{
+		"POST /admin/v1/events/{eventId}/seats/kill":          `{"seats":["A-2-15"]}`,
+		"POST /admin/v1/events/{eventId}/seats/hold-back":     `{"seats":["A-2-14"]}`,
+		"POST /admin/v1/events/{eventId}/seats/release":       `{"seats":["A-2-14"]}`,
+		"POST /admin/v1/events/{eventId}/seats/accessibility": `{"seats":["A-2-13"],"mark":"wheelchair"}`,
+		"POST /admin/v1/events/{eventId}/comps":               `{"section":"A","quantity":1,"to":"guest-%s@example.com"}`,
+	} {
+		bodies[route] = body
+	}
+	return bodies
 }
 
 // TestTenancyOnEveryStaffRoute walks every staff route of the topology.

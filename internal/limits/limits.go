@@ -124,6 +124,19 @@ const (
 	EmailBytes = 254
 )
 
+// Seat management (ADR 30).
+const (
+	// MarkedSeats bounds a section's wheelchair and companion seats
+	// together: the marks live in the event document, which fans read.
+	MarkedSeats = 500
+	// SeatsPerAction bounds the seats of one kill, hold back, release or
+	// mark: each is one write, and 500 seat ids fit a 16 KiB body.
+	SeatsPerAction = 500
+	// CompSeats bounds one comp: its seats and its order are one
+	// transaction (at most 100 items).
+	CompSeats = 50
+)
+
 // Lists.
 const (
 	EventsListed = 100 // GET /v1/events

@@ -126,6 +126,17 @@ var stated = map[bound]int64{
 	{"/paths/~1admin~1v1~1events~1{eventId}~1orders/get/parameters/2/schema", "maxLength"}:                                       limits.EmailBytes,
 	{"/paths/~1dev~1mail/get/parameters/0/schema", "maxLength"}:                                                                  limits.EmailBytes,
 	{"/paths/~1v1~1tickets~1{ticketId}~1transfers/post/requestBody/content/application~1json/schema/properties/to", "maxLength"}: limits.EmailBytes,
+
+	// Seat management and comps (ADR 30).
+	{"/components/schemas/Section/properties/wheelchair", "maxItems"}:                limits.MarkedSeats,
+	{"/components/schemas/Section/properties/companion", "maxItems"}:                 limits.MarkedSeats,
+	{"/components/schemas/ReservedSectionRequest/properties/wheelchair", "maxItems"}: limits.MarkedSeats,
+	{"/components/schemas/ReservedSectionRequest/properties/companion", "maxItems"}:  limits.MarkedSeats,
+	{"/components/schemas/SeatSelection/properties/seats", "maxItems"}:               limits.SeatsPerAction,
+	{"/components/schemas/SeatMarkRequest/properties/seats", "maxItems"}:             limits.SeatsPerAction,
+	{"/components/schemas/CompRequest/properties/seats", "maxItems"}:                 limits.CompSeats,
+	{"/components/schemas/CompRequest/properties/quantity", "maximum"}:               limits.CompSeats,
+	{"/components/schemas/CompRequest/properties/to", "maxLength"}:                   limits.EmailBytes,
 }
 
 // notLimits are numeric keywords of the document that state no limit of

@@ -109,6 +109,12 @@ type Order struct {
 	TaxCents       int64  `dynamodbav:"taxCents,omitempty"`
 	TaxBasisPoints int64  `dynamodbav:"taxBasisPoints,omitempty"`
 	TaxMode        string `dynamodbav:"taxMode,omitempty"`
+
+	// Comp marks a complimentary order (ADR 30): the organizer issued its
+	// tickets without payment, CompBy says who. It is created PAID with
+	// no amount and no payment, and counts apart in the report.
+	Comp   bool   `dynamodbav:"comp,omitempty"`
+	CompBy string `dynamodbav:"compBy,omitempty"`
 }
 
 // SetPrice records b as the order's price: its total becomes the amount

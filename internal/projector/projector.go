@@ -187,17 +187,7 @@ func (p *Projector) patch(cur catalog.Projection, sec *catalog.Section, g *group
 			b[i] = stateByte(c.State)
 		}
 		next.States = string(b)
-		next.Available, next.Held, next.Sold = 0, 0, 0
-		for _, x := range b {
-			switch x {
-			case 'H':
-				next.Held++
-			case 'S':
-				next.Sold++
-			default:
-				next.Available++
-			}
-		}
+		next.Available, next.Held, next.Sold = catalog.CountStates(next.States)
 	case catalog.GA:
 		if len(cur.Shards) != len(catalog.GAShardCapacities(sec.Capacity)) {
 			return cur, false
@@ -213,15 +203,7 @@ func (p *Projector) patch(cur catalog.Projection, sec *catalog.Section, g *group
 	return next, true
 }
 
-func stateByte(state string) byte {
-	switch state {
-	case catalog.SeatHeld:
-		return 'H'
-	case catalog.SeatSold:
-		return 'S'
-	}
-	return 'A'
-}
+func stateByte(state string) byte { return catalog.StateByte(state) }
 
 // seatPositions maps a reserved section's seats to their venue positions,
 // computed once per instance: sections do not change once seats exist.

@@ -23,6 +23,9 @@ const (
 	ActionWaitlist    Action = "event.waitlist"
 	ActionCancel      Action = "event.cancel"
 	ActionPostpone    Action = "event.postpone"
+	ActionSeats       Action = "event.seats"         // kill, hold back, release
+	ActionMarkSeats   Action = "event.accessibility" // wheelchair and companion marks
+	ActionComp        Action = "event.comps"         // complimentary tickets issued
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

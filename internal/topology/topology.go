@@ -393,8 +393,10 @@ func Default() Topology {
 			{Name: "catalog", Description: "Public event catalog and availability reads", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
 					Write: true, WritePrefixes: []string{"EVENT#"}}}},
+			// A comp issues its tickets with the workflow's own task, which
+			// queues the recipient's confirmation (ADR 30).
 			{Name: "admin", Description: "Organizer API: events and venue maps", MemoryMB: 1024, Timeout: 29 * time.Second,
-				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, BotLevel: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, BotLevel: true, SendTo: []string{MailQueue}, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					BatchWrite: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
 			// A waiting-list join reads the availability, which may rebuild
 			// its projection (a conditional put under EVENT#).
@@ -547,6 +549,23 @@ func Default() Topology {
 			// The bot check an event's joins meet, raised during a sale
 			// (ADR 22): the level lives at the edge.
 			{Method: "PUT", Path: "/admin/v1/events/{eventId}/bot-level", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// Seat management (ADR 30): kill, hold back and release seats,
+			// each a conditional write that never touches a held or sold
+			// seat; wheelchair and companion marks in the venue map.
+			{Method: "GET", Path: "/admin/v1/events/{eventId}/seats", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/seats/kill", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/seats/hold-back", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/seats/release", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/seats/accessibility", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// Complimentary tickets: seats sold at price zero to a named
+			// recipient in one transaction, then issued.
+			{Method: "POST", Path: "/admin/v1/events/{eventId}/comps", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
 			// Fees and taxes (ADR 26): replaces the event's setting for holds
 			// placed from then on.

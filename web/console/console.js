@@ -107,6 +107,8 @@ export function parseVenue(text) {
     const c = csvCells(line);
     if (/^section$/i.test(c[0])) return; // the header
     const err = m => errors.push(`Line ${i + 1}: ${m}`);
+    const m = ['wheelchair', 'companion'].includes(c[0]) && c[0], s2 = byId[c[1]];
+    if (m) return c.length === 3 && s2?.rows ? (s2[m] ??= []).push(...c[2].split(' ')) : err(`expected ${m},section,seat ids`);
     if (c.length !== 6 && c.length !== 7) return err('expected 6 or 7 values: section,name,price,currency,rows,seats[,shape]');
     const [id, name, price, currency, rows, seats, shape] = c;
     if (!/^[A-Za-z0-9]{1,16}$/.test(id)) return err('the section id must be 1-16 letters or digits');
@@ -153,6 +155,7 @@ function toCSV(sections) {
     }
     if (s.shape) lines[first] += `,${shapeText(s.shape)}`;
   }
+  for (const s of sections) for (const m of ['wheelchair', 'companion']) if (s[m]?.length) lines.push(`${m},${s.id},${s[m].join(' ')}`);
   return lines.join('\n');
 }
 
@@ -343,6 +346,8 @@ async function manage(id) {
   const recon = h('p', {});
   const updated = h('p', { class: 'hint' }); // not live: it changes every 3 s
   const chartBox = h('div', { class: 'chart' });
+  const seatBox = h('div');
+  import('./seats.js').then(m => s.live && seatBox.append(m.seatPanel(base, ev, s, call)));
   const fanLink = h('a', { href: `/?event=${enc(id)}`, target: '_blank', rel: 'noopener', id: 'fan-link' }, 'Open the fan page');
   // replaceChildren writes a null as the text "null": leave absent parts out.
   root.replaceChildren(...[
@@ -352,6 +357,7 @@ async function manage(id) {
     ev.queue.mode === 'on' ? rateForm : null, saleMsg,
     lifeBox,
     presalePanel(base, ev, s),
+    seatBox,
     moneyBox,
     waitlistPanel(base, s),
     h('h3', {}, 'Live report'), updated, tiles,
@@ -382,6 +388,7 @@ async function manage(id) {
     tiles.replaceChildren(
       ...t('Sold', num(r.sold)), ...t('Held', num(r.held)), ...t('Available', num(r.available), `of ${num(r.capacity)}`),
       ...t('Revenue', money(r.revenueCents, r.currency || ev.currency), moneyMod?.revenueNote(r, r.currency || ev.currency)),
+      ...t('Comps', num(r.comps?.tickets || 0), 'free'),
       ...(q.mode === 'on' ? [
         ...t('In queue', num(inQueue), `${num(q.joined || 0)} joined`),
         ...t('Serving position', num(q.servingPosition || 0)),
