@@ -27,6 +27,7 @@ import (
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/auth/devissuer"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
@@ -74,8 +75,8 @@ type Options struct {
 	MetricsOut io.Writer
 	Clock      clock.Clock
 	Logger     *slog.Logger
-	// DevTokenAlgorithm signs the dev issuer's tokens: auth.AlgRS256 (the
-	// default, as a Cognito user pool) or auth.AlgES256, much faster to
+	// DevTokenAlgorithm signs the dev issuer's tokens: devissuer.AlgRS256 (the
+	// default, as a Cognito user pool) or devissuer.AlgES256, much faster to
 	// sign, for load runs that sign in many fans.
 	DevTokenAlgorithm string
 	// QueueTimeScale scales the queues' batching window and visibility
@@ -124,7 +125,7 @@ type Options struct {
 // Stack is a running local stack.
 type Stack struct {
 	App            *app.App
-	Issuer         *auth.DevIssuer
+	Issuer         *devissuer.Issuer
 	DynamoEndpoint string
 	url            string
 	routes         []string
@@ -243,7 +244,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if feed != nil {
 		st.startStream(tp, feed)
 	}
-	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
+	st.Issuer, err = devissuer.NewAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
 		return failLn(err)
 	}
