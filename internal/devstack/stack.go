@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/app/allconnect"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/auth/devissuer"
@@ -233,7 +234,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	})
 	// The CDN stand-in's bot check is where events' bot levels take effect.
 	bots := newBotCheck(tp, o.Clock)
-	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
+	st.App, err = app.New(ctx, cfg, app.Options{Connect: allconnect.Connectors(), Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
 		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail, BotLevel: bots})
 	if err != nil {
 		return failLn(err)
