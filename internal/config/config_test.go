@@ -140,3 +140,15 @@ func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 		}
 	})
 }
+
+// A main without payment access passes no registry: no provider's
+// variables are read, so none is turned on (and none is linked).
+func TestFromEnvWithoutARegistryTurnsOnNoProvider(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET_SECRET_ARN": "arn:secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Payments) != 0 || len(c.PaymentSecrets) != 0 {
+		t.Fatalf("payments %v, secrets %v without a registry", c.Payments, c.PaymentSecrets)
+	}
+}
