@@ -2,11 +2,13 @@
 // page → waiting room → seats), /?order=ID (hold → payment → tickets),
 // /?mine (a fan's orders).
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
-  countdown, about, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha } from './lib.js';
-import { pricingNote, breakdown, refundDetails } from './price.js';
+  countdown, about, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha, takeOffline } from './lib.js';
+import { pricingNote, breakdown, refundDetails, declineWords } from './price.js';
 
 const main = document.getElementById('main');
 const cfg = await loadConfig();
+// Offline copies (sw.js): loaded after the page, not in its weight.
+import('./offline.js').then(m => m.registerOffline()).catch(() => {});
 let view = newScope();
 
 function go(url, replace) {
@@ -20,6 +22,13 @@ document.addEventListener('click', e => {
   go(a.getAttribute('href'));
 });
 addEventListener('popstate', route);
+
+// markOffline says under the heading when the page shows offline copies.
+async function markOffline() {
+  main.querySelector('.notice.offline')?.remove();
+  const since = takeOffline();
+  if (since) main.querySelector('h1')?.after((await import('./offline.js')).offlineNote(since));
+}
 
 function show(...kids) {
   main.replaceChildren(...kids);
@@ -37,6 +46,7 @@ function renderWho() {
 function route() {
   view.stop();
   view = newScope();
+  takeOffline(); // a copy the last page showed is not this page's
   renderWho();
   const q = new URLSearchParams(location.search);
   const page = q.get('order') ? orderPage(q.get('order')) : q.get('event') ? eventPage(q.get('event')) : q.has('mine') ? minePage() : listPage();
@@ -54,6 +64,7 @@ function route() {
 // scheduled sale is in presale from presale.opensAt and open from
 // saleOpensAt), so a cached event stays right.
 function saleState(ev) {
+  if (ev.cancelled) return 'CANCELLED';
   const s = ev.sale?.status;
   if (s === 'OPEN' || s === 'PAUSED' || s === 'CLOSED') return s;
   if (s === 'SCHEDULED') {
@@ -62,7 +73,7 @@ function saleState(ev) {
   }
   return ev.saleState;
 }
-const saleWords = { SCHEDULED: 'Sale not open yet', PRESALE: 'Presale: with a code', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed' };
+const saleWords = { SCHEDULED: 'Sale not open yet', PRESALE: 'Presale: with a code', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed', CANCELLED: 'Cancelled' };
 
 const sectionName = (id, ev) => ev?.sections?.find(s => s.id === id)?.name || `Section ${id}`;
 // standingWords names an order's standing places, saying "standing" once
@@ -102,6 +113,13 @@ async function eventPage(id) {
   const panel = h('section', { class: 'panel', 'aria-labelledby': 'step' });
   show(h('h1', { tabindex: '-1' }, ev.name),
     h('p', { class: 'facts' }, h('span', {}, ev.venue), ' · ', timeTag(ev.startsAt)), sale, panel);
+  // A cancelled event shows why and the fan's refunds instead of the
+  // seats; a postponed one its new date above the sale (notice.js).
+  if (ev.cancelled || ev.postponed) {
+    const m = await import('./notice.js');
+    if (ev.cancelled) return m.cancelledEvent(ev, panel, view);
+    sale.before(m.postponedNote(ev));
+  }
   journey(ev, av, sale, panel);
 }
 
@@ -677,16 +695,31 @@ async function orderPage(id) {
   const places = o.seats.length ? 'seats' : 'places';
   const held = h('p', { class: 'held', hidden: true }, `Your ${places} are held for `, timer, '.');
   const refund = h('div', {});
+  const life = h('div', {}); // a cancelled or postponed event's notice
+  let lifeNote = null;
+  if (ev?.cancelled || ev?.postponed) {
+    import('./notice.js').then(m => {
+      lifeNote = () => life.replaceChildren(m.orderNotice(ev, o, () => route(), view));
+      if (view.live) lifeNote();
+    });
+  }
   show(h('h1', { tabindex: '-1' }, ev ? ev.name : 'Your order'),
     ev && h('p', { class: 'facts' }, ev.venue, ' · ', timeTag(ev.startsAt)),
     h('section', { class: 'panel', 'aria-labelledby': 'order-h' },
       h('h2', { id: 'order-h' }, 'Your order'),
       h('ul', { class: 'places' }, o.seats.length ? o.seats.map(x => h('li', {}, seatWords(x, ev))) : h('li', {}, standingWords(o, ev))),
-      breakdown(o), refund,
+      breakdown(o), refund, life,
       held, state, body));
 
   const payKey = `stararena.paying.${id}`;
   let paying = Number(sessionStorage.getItem(payKey)) || 0;
+  // A decline the fan has not paid again after (lastDecline counts the
+  // refused attempts; seen is the count when they last pressed pay, in
+  // localStorage so the pay page's tab, back on the order, knows it).
+  const seenKey = `stararena.declines.${id}`;
+  let seen = Number(localStorage.getItem(seenKey)) || 0;
+  const declined = () => (o.lastDecline?.attempts || 0) > seen;
+  let payLink = null;
   let last = '';
   const say = text => { if (state.textContent !== text) state.textContent = text; };
   const back = () => h('p', {}, h('a', { href: `/?event=${enc(o.eventId)}`, 'data-nav': '' }, 'Back to the event'));
@@ -697,15 +730,22 @@ async function orderPage(id) {
     const pay = cfg.payment?.provider && cfg.payment.provider !== 'none' ? cfg.payment : { provider: 'sandbox' };
     const p = await api(`${path}/payments`, { method: 'POST', token: s.token, signal: view.signal, body: { provider: pay.provider } });
     const release = h('button', { type: 'button', class: 'secondary', onclick: cancel }, `Release these ${places}`);
-    const started = () => { paying = Date.now(); sessionStorage.setItem(payKey, String(paying)); tick(); };
+    const started = () => {
+      paying = Date.now();
+      seen = o.lastDecline?.attempts || 0;
+      sessionStorage.setItem(payKey, String(paying));
+      localStorage.setItem(seenKey, String(seen));
+      tick();
+    };
     if (/^pay-[a-z0-9-]+\.js$/.test(pay.script || '')) {
       const { payForm } = await import(`./${pay.script}`);
       body.replaceChildren(await payForm({ config: pay, payment: p,
         label: `Pay ${money(o.amountCents, o.currency)}`, returnUrl: location.href, onPaid: started }), release);
       return;
     }
+    payLink = h('a', { class: 'button primary', href: p.checkoutUrl, target: '_blank', rel: 'noopener', onclick: started }, `Pay ${money(o.amountCents, o.currency)}`);
     body.replaceChildren(
-      h('p', {}, h('a', { class: 'button primary', href: p.checkoutUrl, target: '_blank', rel: 'noopener', onclick: started }, `Pay ${money(o.amountCents, o.currency)}`)),
+      h('p', {}, payLink),
       h('p', { class: 'hint' }, 'Opens the payment page in a new tab. Come back to this tab afterwards: it updates by itself.'),
       release);
   }
@@ -722,7 +762,10 @@ async function orderPage(id) {
     if (o.status !== 'PENDING_PAYMENT') return;
     const t = (Date.parse(o.expiresAt) - Date.now()) / 1000;
     timer.textContent = countdown(t);
+    if (payLink) payLink.textContent = declined() ? 'Pay again' : `Pay ${money(o.amountCents, o.currency)}`;
+    state.dataset.declined = t > 0 && declined() ? 'true' : 'false';
     if (t <= 0) say('Your hold time is over. Checking whether a payment arrived in time…');
+    else if (declined()) say(declineWords(o.lastDecline, o.expiresAt));
     else if (!paying) say('');
     else if (Date.now() - paying < 60e3) say('Waiting for the payment provider to confirm your payment. This usually takes a few seconds after you pay.');
     else say('Still waiting for the payment provider. If you paid, you will get your tickets or an automatic refund; you are never charged twice for one order.');
@@ -749,6 +792,7 @@ async function orderPage(id) {
           break;
         case 'ISSUED': {
           sessionStorage.removeItem(payKey);
+          localStorage.removeItem(seenKey);
           const ts = o.tickets?.length ? o.tickets : await api(`${path}/tickets`, { token: s.token, signal: view.signal });
           say(`Your ticket${ts.length === 1 ? ' is' : 's are'} ready. Show the QR code at the door; a screenshot works too.`);
           body.replaceChildren(h('ul', { class: 'tickets' }, ts.map(t => h('li', { class: 'ticket' },
@@ -772,8 +816,10 @@ async function orderPage(id) {
           say(o.status === 'REFUNDED' ? 'This order was refunded.' : 'Your payment is being refunded.');
       }
       refund.replaceChildren(refundDetails(o) || '');
+      lifeNote?.();
       held.hidden = o.status !== 'PENDING_PAYMENT';
     }
+    markOffline();
     tick();
   }
   view.every(1000, tick);
@@ -804,6 +850,7 @@ async function minePage() {
       h('p', { class: 'badge', 'data-order': o.status }, orderWords[o.status] || o.status)));
   }
   show(h('h1', { tabindex: '-1' }, 'My tickets'), orders.length ? ul : h('p', {}, 'No orders yet. ', h('a', { href: '/', 'data-nav': '' }, 'Find an event')));
+  markOffline();
 }
 
 route();

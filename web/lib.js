@@ -58,6 +58,10 @@ export class ApiError extends Error {
   }
 }
 
+// When the copy the service worker (sw.js) answered offline was taken.
+let offlineSince = null;
+export function takeOffline() { const t = offlineSince; offlineSince = null; return t; }
+
 // api calls the JSON API. Errors become ApiError with the contract's code;
 // a 401 is UNAUTHORIZED whatever its body (in AWS the authorizer answers
 // {"message":"Unauthorized"} before any function runs).
@@ -72,6 +76,7 @@ export async function api(path, { method = 'GET', body, token, headers = {}, sig
     if (isStop(e)) throw e;
     throw new ApiError(0, 'NETWORK', 'The network request failed.');
   }
+  offlineSince = res.headers.get('X-Offline-Copy') || offlineSince;
   // AWS WAF's bot check (ADR 22) answers for the API: 202 with no body and
   // x-amzn-waf-action naming the check. The request did not arrive.
   const waf = res.headers.get('x-amzn-waf-action');
@@ -163,6 +168,8 @@ export async function signIn(role, sub, org) {
 // the page; an expired token only needs the first part.
 export function signOut(role, { everywhere = false } = {}) {
   localStorage.removeItem(skey(role));
+  // sw.js's copies of the fan's orders go too, unseen by the next account.
+  if (role === 'fan') globalThis.caches?.delete('stararena-data-v1').catch(() => {});
   if (everywhere && site.signIn === 'cognito') {
     const q = new URLSearchParams({ client_id: site.cognito.clientId, logout_uri: `${location.origin}/` });
     location.assign(`${site.cognito.domain}/logout?${q}`);

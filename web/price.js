@@ -1,5 +1,6 @@
-// Fees, taxes and refunds as fans and organizers read them (ADR 26). Every
-// amount arrives in minor units; this module only formats them.
+// Fees, taxes, refunds and declined payments as fans and organizers read
+// them (ADR 26). Every amount arrives in minor units; this module only
+// formats them.
 import { h, money, timeTag } from './lib.js';
 
 // percent writes a rate in basis points: 2000 is "20 %", 550 "5.5 %".
@@ -42,4 +43,20 @@ export function refundDetails(o) {
     h('p', {}, r.status === 'REFUNDED' ? 'Refunded ' : 'Being refunded: ', h('strong', {}, money(r.amountCents, r.currency)),
       r.status === 'REFUNDED' && r.refundedAt ? [' on ', timeTag(r.refundedAt)] : [' (asked ', timeTag(r.requestedAt), ')'], '.'),
     h('p', {}, 'Reason: ', r.reason));
+}
+
+// Reasons of the commonest decline codes, in a fan's words; any other code
+// falls back to the provider's own sentence.
+const declined = {
+  generic_decline: 'your bank gave no reason', card_declined: 'your bank gave no reason', do_not_honor: 'your bank gave no reason',
+  insufficient_funds: 'insufficient funds', expired_card: 'the card has expired', incorrect_cvc: 'the security code was wrong',
+  lost_card: 'the card is reported lost', stolen_card: 'the card is reported stolen', card_velocity_exceeded: 'the card\'s limit was reached',
+};
+
+// declineWords tells a fan that the last attempt was refused, why, and
+// until when the hold lets them pay again.
+export function declineWords(d, until) {
+  const why = declined[d.code] || d.reason?.replace(/\.$/, '') || 'no reason given';
+  const hhmm = new Date(until).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return `Your card was declined (${why}). You can pay again until ${hhmm}.`;
 }

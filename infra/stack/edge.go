@@ -397,7 +397,9 @@ func newSite(scope constructs.Construct, topo topology.Topology, s Settings, web
 	})
 	out := site{Bucket: bucket, Logs: logs}
 	if s.Edge {
-		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api, originProof, siteHeadersPolicy(scope, signInOrigin, wafOrigins(s)...))
+		out.Distribution = newDistribution(scope, topo, s, bucket, logs, webACLArn, api, originProof,
+			siteHeadersPolicy(scope, "SiteHeaders", nil, signInOrigin, wafOrigins(s)...),
+			siteHeadersPolicy(scope, "ServiceWorkerHeaders", map[string]string{"Cache-Control": topology.ServiceWorkerCacheControl}, signInOrigin, wafOrigins(s)...))
 	}
 	sources := []awss3deployment.ISource{
 		awss3deployment.Source_Asset(jsii.String(webDir), &awss3assets.AssetOptions{
@@ -425,7 +427,7 @@ func newSite(scope constructs.Construct, topo topology.Topology, s Settings, web
 // and take no query string); every other route is not cached and forwards
 // everything the viewer sent but Host, including Authorization.
 func newDistribution(scope constructs.Construct, topo topology.Topology, s Settings, bucket, logs awss3.IBucket,
-	webACLArn *string, api awsapigatewayv2.HttpApi, originProof *string, siteHeaders awscloudfront.IResponseHeadersPolicy) awscloudfront.Distribution {
+	webACLArn *string, api awsapigatewayv2.HttpApi, originProof *string, siteHeaders, workerHeaders awscloudfront.IResponseHeadersPolicy) awscloudfront.Distribution {
 	stack := awscdk.Stack_Of(scope)
 	apiDomain := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String("."), stack.UrlSuffix()})
 	apiOrigin := awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{
@@ -488,11 +490,12 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(DirectoryIndexFunction)),
 		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
 	})
+	siteOrigin := awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil)
 	props := &awscloudfront.DistributionProps{
 		Comment:           jsii.String("StarArena: fan site and API"),
 		DefaultRootObject: jsii.String("index.html"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
-			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
+			Origin:                siteOrigin,
 			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 			CachePolicy:           awscloudfront.CachePolicy_CACHING_OPTIMIZED(),
 			ResponseHeadersPolicy: siteHeaders,
@@ -514,6 +517,15 @@ func newDistribution(scope constructs.Construct, topo topology.Topology, s Setti
 		props.MinimumProtocolVersion = awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021
 	}
 	dist := awscloudfront.NewDistribution(scope, jsii.String("Distribution"), props)
+	// The service worker is never cached, at the edge or in the browser
+	// (topology.ServiceWorker): a cached one would keep an old app shell
+	// on fans' phones after a deploy. S3 serves it as JavaScript (the
+	// deployment sets each object's type from its extension).
+	dist.AddBehavior(jsii.String(topology.ServiceWorkerPath), siteOrigin, &awscloudfront.AddBehaviorOptions{
+		ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS, Compress: jsii.Bool(true),
+		CachePolicy: awscloudfront.CachePolicy_CACHING_DISABLED(), ResponseHeadersPolicy: workerHeaders,
+		AllowedMethods: awscloudfront.AllowedMethods_ALLOW_GET_HEAD(),
+	})
 	// One by one, in order: CloudFront takes the first matching pattern,
 	// and a map of behaviors would reach the template sorted by pattern.
 	for _, b := range behaviors {
@@ -538,10 +550,28 @@ var DirectoryIndexFunction string
 // SiteSecurityHeaders, which the local stack's file server sends too) as a
 // CloudFront response headers policy; the pages fetch from the Cognito
 // domain (signInOrigin) to exchange a sign-in code for tokens.
-func siteHeadersPolicy(scope constructs.Construct, signInOrigin *string, scripts ...string) awscloudfront.IResponseHeadersPolicy {
+// extra are headers the policy adds besides the security headers (the
+// service worker's Cache-Control).
+func siteHeadersPolicy(scope constructs.Construct, id string, extra map[string]string, signInOrigin *string, scripts ...string) awscloudfront.IResponseHeadersPolicy {
 	h := topology.SiteSecurityHeaders(*signInOrigin).WithScripts(scripts...)
-	return awscloudfront.NewResponseHeadersPolicy(scope, jsii.String("SiteHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
-		Comment: jsii.String("StarArena fan site and console: CSP without inline script, nosniff, no framing, referrer policy, HSTS"),
+	comment := "StarArena fan site and console: CSP without inline script, nosniff, no framing, referrer policy, HSTS"
+	var custom *awscloudfront.ResponseCustomHeadersBehavior
+	if len(extra) > 0 {
+		comment = "StarArena service worker: the site's security headers, never cached"
+		names := make([]string, 0, len(extra))
+		for k := range extra {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		list := make([]*awscloudfront.ResponseCustomHeader, 0, len(names))
+		for _, k := range names {
+			list = append(list, &awscloudfront.ResponseCustomHeader{Header: jsii.String(k), Value: jsii.String(extra[k]), Override: jsii.Bool(true)})
+		}
+		custom = &awscloudfront.ResponseCustomHeadersBehavior{CustomHeaders: &list}
+	}
+	return awscloudfront.NewResponseHeadersPolicy(scope, jsii.String(id), &awscloudfront.ResponseHeadersPolicyProps{
+		Comment:               jsii.String(comment),
+		CustomHeadersBehavior: custom,
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
 			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{
 				ContentSecurityPolicy: jsii.String(h.ContentSecurityPolicy), Override: jsii.Bool(true)},

@@ -575,3 +575,40 @@ func TestAnOrganizerCanRaiseAnEventToCaptcha(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceWorkerIsNeverCached: the fan site's service worker has a
+// behavior of its own on the site's bucket that caches nothing and answers
+// with the site's security headers plus Cache-Control: no-cache, so a
+// deploy reaches fans' phones on their next visit (topology.ServiceWorker).
+func TestServiceWorkerIsNeverCached(t *testing.T) {
+	cfg := distributionConfig(t)
+	def := cfg["DefaultCacheBehavior"].(map[string]any)
+	var sw map[string]any
+	for _, b := range list(cfg["CacheBehaviors"]) {
+		if str(b["PathPattern"]) == topology.ServiceWorkerPath {
+			sw = b
+		}
+	}
+	if sw == nil {
+		t.Fatalf("no behavior for %s", topology.ServiceWorkerPath)
+	}
+	if _, _, cached := behaviorTTL(t, sw); cached || sw["CachePolicyId"] != cachingDisabled {
+		t.Errorf("%s is cached: %v", topology.ServiceWorkerPath, sw["CachePolicyId"])
+	}
+	if !equalJSON(sw["TargetOriginId"], def["TargetOriginId"]) {
+		t.Errorf("%s comes from origin %v, not the site's %v", topology.ServiceWorkerPath, sw["TargetOriginId"], def["TargetOriginId"])
+	}
+	ref, ok := sw["ResponseHeadersPolicyId"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s has no response headers policy: %v", topology.ServiceWorkerPath, sw["ResponseHeadersPolicyId"])
+	}
+	policy := properties(deployed, "AWS::CloudFront::ResponseHeadersPolicy")[str(ref["Ref"])]["ResponseHeadersPolicyConfig"].(map[string]any)
+	custom := list(policy["CustomHeadersConfig"].(map[string]any)["Items"])
+	if len(custom) != 1 || custom[0]["Header"] != "Cache-Control" || custom[0]["Value"] != topology.ServiceWorkerCacheControl || custom[0]["Override"] != true {
+		t.Errorf("custom headers %v, want Cache-Control: %s", custom, topology.ServiceWorkerCacheControl)
+	}
+	site := properties(deployed, "AWS::CloudFront::ResponseHeadersPolicy")[str(def["ResponseHeadersPolicyId"].(map[string]any)["Ref"])]["ResponseHeadersPolicyConfig"].(map[string]any)
+	if !equalJSON(policy["SecurityHeadersConfig"], site["SecurityHeadersConfig"]) {
+		t.Errorf("the worker's security headers differ from the site's:\n%v\n%v", policy["SecurityHeadersConfig"], site["SecurityHeadersConfig"])
+	}
+}

@@ -108,7 +108,8 @@ func (ps Providers) PaymentsSince(ctx context.Context, provider string, since ti
 
 func toOrderPayment(provider string, p payments.Payment) orders.Payment {
 	return orders.Payment{Provider: provider, ID: p.ID, OrderID: p.OrderID, Succeeded: p.Paid(),
-		AmountCents: p.AmountCents, Currency: p.Currency, Refunded: p.AmountRefundedCents >= p.AmountCents && p.AmountCents > 0}
+		AmountCents: p.AmountCents, Currency: p.Currency, Refunded: p.AmountRefundedCents >= p.AmountCents && p.AmountCents > 0,
+		Declined: p.Status == payments.StatusFailed, DeclineCode: p.DeclineCode, DeclineReason: p.DeclineMessage}
 }
 
 // EventStore records provider events so each is applied once.
@@ -186,6 +187,19 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 			out, err := w.orders.PaymentCaptured(ctx, toOrderPayment(provider, pay))
 			if err != nil {
 				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not apply the payment; deliver again")
+			}
+			res.Outcome = out
+		}
+		if pay.Status == payments.StatusFailed && pay.OrderID != "" {
+			// The provider says the last attempt was refused (whatever the
+			// event's type): note it on the held order, once per event.
+			at := ev.Created
+			if at.Unix() <= 0 { // an event without its time
+				at = now
+			}
+			out, err := w.orders.PaymentDeclined(ctx, toOrderPayment(provider, pay), orders.Decline{EventID: ev.ID, At: at})
+			if err != nil {
+				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not note the declined attempt; deliver again")
 			}
 			res.Outcome = out
 		}

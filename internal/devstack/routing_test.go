@@ -99,3 +99,35 @@ func TestSiteSendsTheSecurityHeaders(t *testing.T) {
 		t.Errorf("the CSP allows inline script: %s", csp)
 	}
 }
+
+// TestServiceWorkerIsServedAsScriptAndNeverCached: the browser refuses a
+// worker that is not JavaScript, and an HTTP-cached one would keep an old
+// app shell after a deploy; the other files keep their defaults.
+func TestServiceWorkerIsServedAsScriptAndNeverCached(t *testing.T) {
+	st := fixture.Stack(t, devstack.Options{WebDir: "../../web"})
+	get := func(path string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(st.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return resp
+	}
+	sw := get(topology.ServiceWorkerPath)
+	if ct := sw.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+		t.Errorf("sw.js Content-Type %q", ct)
+	}
+	if cc := sw.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("sw.js Cache-Control %q, want no-cache", cc)
+	}
+	if csp := sw.Header.Get("Content-Security-Policy"); csp != topology.SiteSecurityHeaders().ContentSecurityPolicy {
+		t.Errorf("sw.js CSP %q", csp)
+	}
+	if cc := get("/app.js").Header.Get("Cache-Control"); cc != "" {
+		t.Errorf("app.js Cache-Control %q: only the worker is special", cc)
+	}
+}

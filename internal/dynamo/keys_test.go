@@ -156,6 +156,9 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return st.Orders.SetStatus(ctx, o, []orders.Status{orders.PendingPayment}, orders.Cancelled, nil, now)
 		}},
 		{"(*OrderStore).SetTaskToken", func() error { return st.Orders.SetTaskToken(ctx, "o1", "token") }},
+		{"(*OrderStore).RecordDecline", func() error {
+			return st.Orders.RecordDecline(ctx, "o1", orders.Decline{EventID: "evt_1", At: now, Code: "generic_decline", Reason: "Your card was declined."}, now)
+		}},
 		{"(*OrderStore).PutPayment", func() error {
 			_, err := st.Orders.PutPayment(ctx, orders.PaymentRecord{Provider: "sandbox", PaymentID: "p1", OrderID: "o1", Role: orders.RolePays, CapturedAt: now})
 			return err
@@ -220,6 +223,11 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return err
 		}},
 		{"(*CancellationStore).SaveCancellation", func() error { return st.Cancellation.SaveCancellation(ctx, "e1", []byte(`{}`)) }},
+		{"(*CancellationStore).LeasePostponement", func() error {
+			_, err := st.Cancellation.LeasePostponement(ctx, "e1", now, now.Add(time.Minute))
+			return err
+		}},
+		{"(*CancellationStore).SavePostponement", func() error { return st.Cancellation.SavePostponement(ctx, "e1", []byte(`{}`)) }},
 	}
 	declared := dynamo.SingleItemWrites()
 	for _, c := range calls {

@@ -226,6 +226,22 @@ func (st *OrderStore) SetTaskToken(ctx context.Context, orderID, token string) e
 	return classify("set task token of order "+orderID, err) // ConditionFailed: not pending
 }
 
+// RecordDecline notes a refused payment attempt on a pending order; the
+// condition on the event id makes a redelivered event count once.
+func (st *OrderStore) RecordDecline(ctx context.Context, orderID string, d orders.Decline, now time.Time) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(st.table),
+		Key:                 orderKey(orderID),
+		ConditionExpression: aws.String("#st = :p AND (attribute_not_exists(declineEventId) OR declineEventId <> :ev)"),
+		UpdateExpression: aws.String("SET declinedAt = :at, declineCode = :code, declineReason = :why, declineEventId = :ev, " +
+			"declines = if_not_exists(declines, :zero) + :one, updatedAt = :now"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: item{":p": s(string(orders.PendingPayment)), ":ev": s(d.EventID), ":at": rfc(d.At),
+			":code": s(d.Code), ":why": s(d.Reason), ":zero": n(0), ":one": n(1), ":now": rfc(now)},
+	})
+	return classify("record decline on order "+orderID, err) // ConditionFailed: not pending, or noted already
+}
+
 // PutPayment records a payment once.
 func (st *OrderStore) PutPayment(ctx context.Context, r orders.PaymentRecord) (bool, error) {
 	p := paymentPut(r)

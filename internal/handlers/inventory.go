@@ -41,6 +41,27 @@ type OrderView struct {
 	// Refund tells a refunded (or refunding) order's fan how much comes
 	// back, when and why; nil for every other order.
 	Refund *RefundView `json:"refund"`
+	// LastDecline is the last payment attempt the provider refused while
+	// the order was held; nil when none was.
+	LastDecline *DeclineView `json:"lastDecline"`
+}
+
+// DeclineView is a refused payment attempt as its fan sees it.
+type DeclineView struct {
+	At time.Time `json:"at"`
+	// Code is the provider's decline code ("insufficient_funds"), Reason
+	// its words for the fan ("Your card has insufficient funds.").
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+	// Attempts is how many attempts were refused.
+	Attempts int `json:"attempts"`
+}
+
+func declineView(o orders.Order) *DeclineView {
+	if o.Declines == 0 {
+		return nil
+	}
+	return &DeclineView{At: o.DeclinedAt, Code: o.DeclineCode, Reason: o.DeclineReason, Attempts: o.Declines}
 }
 
 // RefundView is an order's refund as its fan sees it.
@@ -105,7 +126,7 @@ func orderView(o orders.Order) OrderView {
 		OrderID: o.ID, EventID: o.EventID, Status: string(o.Status), Seats: seats, Section: o.Section,
 		Quantity: o.Places(), AmountCents: o.AmountCents, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Tickets: []TicketView{},
-		Payment: paymentView(o), Breakdown: o.Breakdown(), Refund: refundView(o),
+		Payment: paymentView(o), Breakdown: o.Breakdown(), Refund: refundView(o), LastDecline: declineView(o),
 	}
 }
 

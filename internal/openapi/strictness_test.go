@@ -36,7 +36,7 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 	const order = `{"orderId":"0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c","eventId":"demo","status":"PENDING_PAYMENT","seats":["A-1-1"],` +
 		`"quantity":1,"amountCents":14900,"currency":"EUR","expiresAt":"2027-01-01T00:15:00Z","createdAt":"2027-01-01T00:00:00Z",` +
 		`"updatedAt":"2027-01-01T00:00:00Z","payment":null,"tickets":[],` +
-		`"breakdown":{"faceValueCents":14900,"feeCents":0,"taxCents":0,"totalCents":14900,"taxBasisPoints":0},"refund":null}`
+		`"breakdown":{"faceValueCents":14900,"feeCents":0,"taxCents":0,"totalCents":14900,"taxBasisPoints":0},"refund":null,"lastDecline":null}`
 	created := with(noStore, "Location", "/v1/orders/0b7e6c5e-8f0a-4a57-9a55-8d1e2f3a4b5c")
 	const admission = "POST /v1/events/demo/admission"
 	const joined = `{"MD5OfMessageBody":"0f2e5c8e4b7f3a7d9c1b2a3e4f5d6c7b","MessageId":"5fe7a3c2-8d1b-4e6f-9a0c-1b2d3e4f5a6b"}`
@@ -79,6 +79,10 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 			`"refund":{"status":"REFUNDED","amountCents":14900,"currency":"EUR","requestedAt":"2027-01-01T00:01:00Z","refundedAt":"2027-01-01T00:01:02Z","reason":"the show moved"}`, 1), true},
 		{"refund without a reason", "/v1/orders/x", 200, noStore, strings.Replace(order, `"refund":null`,
 			`"refund":{"status":"REFUNDED","amountCents":14900,"currency":"EUR","requestedAt":"2027-01-01T00:01:00Z"}`, 1), false},
+		{"declined attempt", "/v1/orders/x", 200, noStore, strings.Replace(order, `"lastDecline":null`,
+			`"lastDecline":{"at":"2027-01-01T00:02:00Z","code":"insufficient_funds","reason":"Your card has insufficient funds.","attempts":1}`, 1), true},
+		{"decline without its count", "/v1/orders/x", 200, noStore, strings.Replace(order, `"lastDecline":null`,
+			`"lastDecline":{"at":"2027-01-01T00:02:00Z","code":"generic_decline","reason":"Your card was declined."}`, 1), false},
 		{"orders as a bare array", "/v1/me/orders", 200, noStore, `[` + order + `]`, false},
 		{"undocumented status", "/healthz", 418, noStore, health, false},
 		{"undocumented 404 on healthz", "/healthz", 404, noStore, notFound, false},

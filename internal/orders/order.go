@@ -76,6 +76,17 @@ type Order struct {
 	// and the same places were held again for it.
 	Late bool `dynamodbav:"late,omitempty"`
 
+	// The last declined payment attempt while the order was held: when the
+	// provider refused it and why, in the provider's words. Declines counts
+	// the attempts refused; DeclineEventID is the provider event that
+	// recorded the last one, so the same event never counts twice. A
+	// decline changes nothing else: the fan may pay again until ExpiresAt.
+	DeclinedAt     time.Time `dynamodbav:"declinedAt,omitempty"`
+	DeclineCode    string    `dynamodbav:"declineCode,omitempty"`
+	DeclineReason  string    `dynamodbav:"declineReason,omitempty"`
+	Declines       int       `dynamodbav:"declines,omitempty"`
+	DeclineEventID string    `dynamodbav:"declineEventId,omitempty"`
+
 	// Organizer refund (RefundOrder): who asked, why and when. Set with the
 	// move to REFUND_PENDING; RefundRequestedBy also tells the organizer's
 	// refund of a paying payment from a late payment refunded on arrival.

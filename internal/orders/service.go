@@ -24,6 +24,20 @@ type Payment struct {
 	Currency    string
 	// Refunded: the provider has refunded it in full already.
 	Refunded bool
+	// Declined: the provider refused the last attempt (not final: the fan
+	// may try again), for DeclineCode, in the words of DeclineReason.
+	Declined      bool
+	DeclineCode   string
+	DeclineReason string
+}
+
+// Decline is one refused payment attempt, as the provider event that
+// announced it says.
+type Decline struct {
+	EventID string // the provider's event id: the same event records once
+	At      time.Time
+	Code    string
+	Reason  string
 }
 
 // PaymentRole says why a captured payment exists in StarArena's books.
@@ -69,6 +83,12 @@ type Store interface {
 	Rehold(ctx context.Context, o Order, p Payment, maxTickets int, now time.Time) error
 	// SetStatus moves from one of from@version to to, setting fields.
 	SetStatus(ctx context.Context, o Order, from []Status, to Status, set map[string]any, now time.Time) error
+	// RecordDecline notes a refused payment attempt on a PENDING_PAYMENT
+	// order (DeclinedAt, DeclineCode, DeclineReason, DeclineEventID and one
+	// more Declines) without touching its status or version: a decline
+	// moves nothing. fault.ConditionFailed when the order is not pending
+	// or d.EventID is already its last decline.
+	RecordDecline(ctx context.Context, orderID string, d Decline, now time.Time) error
 	// SetTaskToken stores the workflow's payment wait on a PENDING_PAYMENT
 	// order; fault.ConditionFailed when it is not pending.
 	SetTaskToken(ctx context.Context, orderID, token string) error
@@ -124,6 +144,8 @@ const (
 	OutcomeRefunded      Outcome = "REFUNDED"       // refunded: late with places gone, duplicate, or mismatch
 	OutcomeNotSucceeded  Outcome = "NOT_SUCCEEDED"  // the provider does not say succeeded
 	OutcomeRefundPending Outcome = "REFUND_PENDING" // refund asked for, not confirmed yet
+	OutcomeDeclined      Outcome = "DECLINED"       // a refused attempt noted on the held order
+	OutcomeNotHeld       Outcome = "NOT_HELD"       // a refused attempt for an order no longer held: nothing noted
 )
 
 // TicketRevoker revokes every ticket of an order. It must be idempotent:
@@ -214,6 +236,49 @@ func (s *Service) PaymentCaptured(ctx context.Context, p Payment) (Outcome, erro
 			return out, changing(err, p.OrderID)
 		}
 	}
+}
+
+// PaymentDeclined notes a refused attempt on its held order, so the fan
+// sees why and may pay again while the hold lasts. It is idempotent by the
+// provider's event id (a duplicated webhook notes it once) and changes
+// nothing on an order that is no longer held: a later success, or the
+// hold's end, already decided it.
+func (s *Service) PaymentDeclined(ctx context.Context, p Payment, d Decline) (Outcome, error) {
+	if !p.Declined || d.EventID == "" {
+		return OutcomeNotSucceeded, nil
+	}
+	if d.Code == "" {
+		d.Code, d.Reason = p.DeclineCode, p.DeclineReason
+	}
+	if d.At.IsZero() {
+		d.At = s.clock.Now()
+	}
+	o, err := s.getOrder(ctx, p.OrderID)
+	if err != nil {
+		return "", err
+	}
+	if o.Status != PendingPayment {
+		return OutcomeNotHeld, nil
+	}
+	if o.DeclineEventID == d.EventID {
+		return OutcomeDeclined, nil
+	}
+	err = s.store.RecordDecline(ctx, o.ID, d, s.clock.Now())
+	if fault.Is(err, fault.ConditionFailed) {
+		// Paid, released or noted meanwhile: read which.
+		if o, err = s.getOrder(ctx, p.OrderID); err != nil {
+			return "", err
+		}
+		if o.Status != PendingPayment {
+			return OutcomeNotHeld, nil
+		}
+		return OutcomeDeclined, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "payment attempt declined", "orderId", o.ID, "eventId", o.EventID, "paymentId", p.ID, "declineCode", d.Code)
+	return OutcomeDeclined, nil
 }
 
 // changing translates lost races on an order that outlasted the retries

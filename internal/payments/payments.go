@@ -114,6 +114,11 @@ type Payment struct {
 	CheckoutURL  string
 	ClientSecret string
 	Created      time.Time
+	// DeclineCode and DeclineMessage say why the last attempt was refused
+	// while Status is StatusFailed (Stripe's last_payment_error: its
+	// decline_code, else its code, and its message); empty otherwise.
+	DeclineCode    string
+	DeclineMessage string
 }
 
 // Paid reports whether the money is captured.

@@ -87,6 +87,20 @@ func (h SecurityHeaders) Header() map[string]string {
 	}
 }
 
+// ServiceWorker is the fan site's service worker (web/sw.js), which keeps
+// a fan's tickets on screen offline. A browser checks it for updates on
+// every visit and refuses one not served as JavaScript; a copy kept by the
+// CDN or the browser's HTTP cache would keep an old worker, and with it
+// an old app shell, after a deploy. So it is served with
+// ServiceWorkerCacheControl: the CDK app gives its path a CloudFront
+// behavior that caches nothing and sends this header, and the local
+// stack's file server sends it too.
+const (
+	ServiceWorkerPath         = "/sw.js"
+	ServiceWorkerCacheControl = "no-cache"
+	ServiceWorkerContentType  = "text/javascript; charset=utf-8"
+)
+
 // StaffSignInPages are the site's pages, relative to its root, that staff
 // sign in from and come back to: the console and the gate page. The staff
 // app client's callback and sign-out URLs are these and nothing else, in

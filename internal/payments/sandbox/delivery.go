@@ -90,7 +90,7 @@ func (s *Sandbox) intentObject(p *payment, status payments.Status) intentObject 
 		ch := p.chargeID
 		o.LatestCharge = &ch
 	case payments.StatusFailed:
-		o.LastPaymentError = &paymentError{Type: "card_error", Code: "card_declined", DeclineCode: "generic_decline", Message: "Your card was declined."}
+		o.LastPaymentError = &paymentError{Type: "card_error", Code: "card_declined", DeclineCode: p.p.DeclineCode, Message: p.p.DeclineMessage}
 	}
 	return o
 }

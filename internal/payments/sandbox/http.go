@@ -107,6 +107,7 @@ type completeRequest struct {
 	Outcome      string   `json:"outcome"`
 	Webhook      string   `json:"webhook"`
 	DelaySeconds *float64 `json:"delaySeconds"`
+	DeclineCode  string   `json:"declineCode"`
 }
 
 func (s *Sandbox) serveComplete(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +141,12 @@ func (c completeRequest) completion() (Completion, error) {
 	out := Completion{Outcome: c.Outcome, Webhook: c.Webhook}
 	if c.Outcome == "" {
 		return out, apperr.New(apperr.Invalid, `outcome is required: "succeeded" or "declined"`)
+	}
+	if c.DeclineCode != "" && c.Outcome == OutcomeDeclined {
+		if _, ok := DeclineMessages[c.DeclineCode]; !ok {
+			return out, apperr.New(apperr.Invalid, "declineCode %q is not one the sandbox knows", c.DeclineCode)
+		}
+		out.DeclineCode = c.DeclineCode
 	}
 	if c.DelaySeconds != nil {
 		d := *c.DelaySeconds
@@ -221,6 +228,8 @@ func decodeForm(body []byte, dst *completeRequest) error {
 			dst.Outcome = v[0]
 		case "webhook":
 			dst.Webhook = v[0]
+		case "declineCode":
+			dst.DeclineCode = v[0]
 		case "delaySeconds":
 			if strings.TrimSpace(v[0]) == "" {
 				continue
@@ -312,6 +321,13 @@ button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 </select>
 <label for="delaySeconds">Delay in seconds (delay only)</label>
 <input id="delaySeconds" name="delaySeconds" type="number" min="1" max="259200" step="1" inputmode="numeric" placeholder="30">
+<label for="declineCode">Decline reason (Decline only)</label>
+<select id="declineCode" name="declineCode">
+<option value="generic_decline" selected>generic decline</option>
+<option value="insufficient_funds">insufficient funds</option>
+<option value="expired_card">expired card</option>
+<option value="incorrect_cvc">incorrect security code</option>
+</select>
 </fieldset>
 <div class="buttons">
 <button class="pay" type="submit" name="outcome" value="succeeded">Pay {{.Amount}}</button>
@@ -319,8 +335,9 @@ button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 </div>
 </form>
 {{else}}
-<p>This payment is {{.Status}}; there is nothing to pay.</p>
+<p class="done">{{.Done}}</p>
 {{end}}
+{{if .OrderID}}<p><a href="/?order={{.OrderID}}">Back to your order</a></p>{{end}}
 </main>
 </body>
 </html>
@@ -339,6 +356,16 @@ var formErrors = map[apperr.Code]string{
 type checkoutData struct {
 	ID, OrderID, Amount, Status, Error string
 	Payable                            bool
+	// Done says, in words, why a payment that cannot be paid is over.
+	Done string
+}
+
+// doneWords are the pay page's sentences for a payment that takes no more
+// attempts, by status.
+var doneWords = map[payments.Status]string{
+	payments.StatusSucceeded:  "This payment has succeeded: there is nothing more to pay.",
+	payments.StatusProcessing: "This payment is being processed: there is nothing to pay now.",
+	payments.StatusCanceled:   "This payment was cancelled: it can no longer be paid.",
 }
 
 func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
@@ -352,6 +379,7 @@ func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
 		ID: v.ID, OrderID: v.OrderID, Amount: FormatAmount(v.AmountCents, v.Currency), Status: v.Status,
 		Error:   formErrors[apperr.Code(r.URL.Query().Get("error"))],
 		Payable: st == payments.StatusRequiresPayment || st == payments.StatusFailed,
+		Done:    doneWords[st],
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")

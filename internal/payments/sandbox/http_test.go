@@ -153,6 +153,8 @@ func TestCheckoutPage(t *testing.T) {
 		`<html lang="en">`, `action="../payments/` + p.ID + `/complete"`, `name="outcome" value="succeeded"`,
 		`name="outcome" value="declined"`, ">Decline</button>", "Pay 42.50 EUR", `<label for="webhook">`,
 		`order-&lt;b&gt;&amp;`, `role="status"`,
+		// The way back to the order, its id carried in the query.
+		`<a href="/?order=order-%3cb%3e%26">Back to your order</a>`, `<select id="declineCode" name="declineCode">`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
@@ -168,13 +170,20 @@ func TestCheckoutPage(t *testing.T) {
 	}
 
 	// The form posts form-encoded and comes back to the page.
-	form := url.Values{"outcome": {"declined"}, "webhook": {"deliver"}, "delaySeconds": {""}}.Encode()
+	form := url.Values{"outcome": {"declined"}, "webhook": {"deliver"}, "delaySeconds": {""}, "declineCode": {"insufficient_funds"}}.Encode()
 	r = do(t, h, "POST", "/sandbox/payments/"+p.ID+"/complete", "application/x-www-form-urlencoded", form)
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != page {
 		t.Fatalf("form post: %d Location %q", r.Status, r.Header.Get("Location"))
 	}
 	if d := rc.next(t); d.Event.Type != payments.EventPaymentFailed {
 		t.Fatalf("webhook %s", d.Event.Type)
+	}
+	if got, _ := sb.GetPayment(ctx, p.ID); got.DeclineCode != "insufficient_funds" || got.DeclineMessage != "Your card has insufficient funds." {
+		t.Fatalf("the decline the form chose: %+v", got)
+	}
+	badCode := url.Values{"outcome": {"declined"}, "declineCode": {"stolen_card"}}.Encode()
+	if r = do(t, h, "POST", "/sandbox/payments/"+p.ID+"/complete", "application/x-www-form-urlencoded", badCode); r.Header.Get("Location") != page+"?error=INVALID_REQUEST" {
+		t.Fatalf("unknown decline code: Location %q", r.Header.Get("Location"))
 	}
 	if body := string(do(t, h, "GET", page, "", "").Body); !strings.Contains(body, ">failed<") || !strings.Contains(body, "<form") {
 		t.Fatalf("after a decline the page should offer to pay again:\n%s", body)
@@ -201,6 +210,10 @@ func TestCheckoutPage(t *testing.T) {
 	body = string(do(t, h, "GET", page, "", "").Body)
 	if !strings.Contains(body, ">succeeded<") || strings.Contains(body, "<form") {
 		t.Fatalf("a paid payment's page still offers the form:\n%s", body)
+	}
+	if !strings.Contains(body, "This payment has succeeded: there is nothing more to pay.") || strings.Contains(body, "is succeeded") ||
+		!strings.Contains(body, "Back to your order") {
+		t.Fatalf("a paid payment's page does not say so in words, or has no way back:\n%s", body)
 	}
 }
 

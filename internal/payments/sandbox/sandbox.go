@@ -53,6 +53,23 @@ const (
 	OutcomeDeclined  = "declined"  // the card was declined: status failed, payment_intent.payment_failed
 )
 
+// A declined attempt is Stripe's generic decline unless the completion
+// names another: its test card 4000 0000 0000 0002 answers card_declined
+// with this decline code.
+const (
+	DeclineCode    = "generic_decline"
+	DeclineMessage = "Your card was declined."
+)
+
+// DeclineMessages are the decline codes a completion may name, with the
+// message Stripe gives each (its test cards for them).
+var DeclineMessages = map[string]string{
+	DeclineCode:          DeclineMessage,
+	"insufficient_funds": "Your card has insufficient funds.",
+	"expired_card":       "Your card has expired.",
+	"incorrect_cvc":      "Your card's security code is incorrect.",
+}
+
 // DefaultDelay is the delay of WebhookDelay when none is given.
 const DefaultDelay = 30 * time.Second
 
@@ -121,6 +138,9 @@ type Completion struct {
 	Outcome string        // OutcomeSucceeded or OutcomeDeclined
 	Webhook string        // a Webhook* behaviour; empty means WebhookDeliver
 	Delay   time.Duration // WebhookDelay only; 0 means DefaultDelay
+	// DeclineCode is why OutcomeDeclined was declined, one of
+	// DeclineMessages; empty means DeclineCode.
+	DeclineCode string
 }
 
 // Sandbox is the in-memory provider. Create it with New; it is safe for
@@ -156,6 +176,35 @@ type payment struct {
 type refund struct {
 	r   payments.Refund
 	key string
+	at  time.Time
+	seq int64
+}
+
+// RefundRecord is one refund the sandbox made: an idempotent replay of a
+// refund is not a new one.
+type RefundRecord struct {
+	ID             string
+	PaymentID      string
+	IdempotencyKey string
+	AmountCents    int64
+	At             time.Time
+}
+
+// Refunds lists every refund made, in the order they were made: the
+// provider's own record, for checks that must not trust the orders.
+func (s *Sandbox) Refunds() []RefundRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*refund
+	for _, p := range s.payments {
+		all = append(all, p.refunds...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	out := make([]RefundRecord, len(all))
+	for i, r := range all {
+		out[i] = RefundRecord{ID: r.r.ID, PaymentID: r.r.PaymentID, IdempotencyKey: r.key, AmountCents: r.r.AmountCents, At: r.at}
+	}
+	return out
 }
 
 // event is one webhook event and the state of its deliveries.
@@ -400,7 +449,8 @@ func (s *Sandbox) Refund(ctx context.Context, paymentID, idempotencyKey string) 
 	case p.p.AmountRefundedCents >= p.p.AmountCents:
 		return payments.Refund{}, fmt.Errorf("%w: payment %s is already refunded", payments.ErrConflict, paymentID)
 	}
-	r := &refund{key: idempotencyKey, r: payments.Refund{
+	s.seq++
+	r := &refund{key: idempotencyKey, at: s.opts.Clock.Now(), seq: s.seq, r: payments.Refund{
 		ID: newID("re_"), PaymentID: paymentID, AmountCents: p.p.AmountCents - p.p.AmountRefundedCents, Status: "succeeded",
 	}}
 	p.p.AmountRefundedCents = p.p.AmountCents
@@ -445,6 +495,12 @@ func (s *Sandbox) Complete(paymentID string, c Completion) (payments.Payment, er
 		status, typ = payments.StatusSucceeded, payments.EventPaymentSucceeded
 	case OutcomeDeclined:
 		status, typ = payments.StatusFailed, payments.EventPaymentFailed
+		if c.DeclineCode == "" {
+			c.DeclineCode = DeclineCode
+		}
+		if _, ok := DeclineMessages[c.DeclineCode]; !ok {
+			return payments.Payment{}, fmt.Errorf("%w: unknown decline code %q", payments.ErrInvalid, c.DeclineCode)
+		}
 	default:
 		return payments.Payment{}, fmt.Errorf("%w: outcome must be %q or %q", payments.ErrInvalid, OutcomeSucceeded, OutcomeDeclined)
 	}
@@ -458,6 +514,9 @@ func (s *Sandbox) Complete(paymentID string, c Completion) (payments.Payment, er
 		return payments.Payment{}, fmt.Errorf("%w: payment %s is already %s", payments.ErrConflict, paymentID, p.p.Status)
 	}
 	s.settle(p, status)
+	if status == payments.StatusFailed {
+		p.p.DeclineCode, p.p.DeclineMessage = c.DeclineCode, DeclineMessages[c.DeclineCode]
+	}
 	s.emitOutcome(p, typ, c)
 	return p.p, nil
 }
@@ -492,6 +551,10 @@ func (s *Sandbox) DuplicateCapture(orderID, webhook string, delay time.Duration)
 // settle moves p to status. Callers hold s.mu.
 func (s *Sandbox) settle(p *payment, status payments.Status) {
 	p.p.Status = status
+	p.p.DeclineCode, p.p.DeclineMessage = "", ""
+	if status == payments.StatusFailed {
+		p.p.DeclineCode, p.p.DeclineMessage = DeclineCode, DeclineMessage
+	}
 	if status == payments.StatusSucceeded && p.chargeID == "" {
 		p.chargeID = newID("ch_")
 	}

@@ -366,6 +366,12 @@ func fromIntent(pi *stripego.PaymentIntent) payments.Payment {
 	if pi.LatestCharge != nil {
 		pay.AmountRefundedCents = pi.LatestCharge.AmountRefunded
 	}
+	if e := pi.LastPaymentError; e != nil && pay.Status == payments.StatusFailed {
+		pay.DeclineCode, pay.DeclineMessage = string(e.DeclineCode), e.Msg
+		if pay.DeclineCode == "" {
+			pay.DeclineCode = string(e.Code)
+		}
+	}
 	return pay
 }
 
