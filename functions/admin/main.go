@@ -1,6 +1,12 @@
 // Command admin is the "admin" Lambda function (see internal/topology).
 package main
 
-import "github.com/stararena/stararena/internal/app"
+import (
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/botlevel/wafedge"
+	"github.com/stararena/stararena/internal/payments/providers"
+)
 
-func main() { app.RunHTTP("admin") }
+func main() {
+	app.RunHTTP("admin", app.Connectors{Payments: providers.All(), BotLevel: wafedge.Connect})
+}

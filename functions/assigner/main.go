@@ -5,4 +5,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunAssigner() }
+func main() { app.RunAssigner(app.Connectors{}) }

@@ -2,6 +2,9 @@
 // internal/workflow/order.asl.json); Step Functions invokes it.
 package main
 
-import "github.com/stararena/stararena/internal/app"
+import (
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/stepfunctions"
+)
 
-func main() { app.RunTask("await-payment") }
+func main() { app.RunTask("await-payment", app.Connectors{Flow: stepfunctions.Connect}) }

@@ -2,6 +2,12 @@
 // internal/workflow/order.asl.json); Step Functions invokes it.
 package main
 
-import "github.com/stararena/stararena/internal/app"
+import (
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/payments/providers"
+	"github.com/stararena/stararena/internal/stepfunctions"
+)
 
-func main() { app.RunTask("confirm-payment") }
+func main() {
+	app.RunTask("confirm-payment", app.Connectors{Payments: providers.All(), Flow: stepfunctions.Connect})
+}

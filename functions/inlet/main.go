@@ -4,4 +4,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunInlet() }
+func main() { app.RunInlet(app.Connectors{}) }

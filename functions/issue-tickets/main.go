@@ -2,6 +2,9 @@
 // internal/workflow/order.asl.json); Step Functions invokes it.
 package main
 
-import "github.com/stararena/stararena/internal/app"
+import (
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/mail/sqsmail"
+)
 
-func main() { app.RunTask("issue-tickets") }
+func main() { app.RunTask("issue-tickets", app.Connectors{MailQueue: sqsmail.Connect}) }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunTask("mark-issue-failed") }
+func main() { app.RunTask("mark-issue-failed", app.Connectors{}) }

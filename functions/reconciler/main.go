@@ -3,6 +3,13 @@
 // demand.
 package main
 
-import "github.com/stararena/stararena/internal/app"
+import (
+	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/mail/sqsmail"
+	"github.com/stararena/stararena/internal/payments/providers"
+	"github.com/stararena/stararena/internal/stepfunctions"
+)
 
-func main() { app.RunReconciler() }
+func main() {
+	app.RunReconciler(app.Connectors{Payments: providers.All(), Flow: stepfunctions.Connect, MailQueue: sqsmail.Connect})
+}

@@ -4,4 +4,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunTask("release-hold") }
+func main() { app.RunTask("release-hold", app.Connectors{}) }

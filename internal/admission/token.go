@@ -11,16 +11,17 @@
 package admission
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
@@ -66,11 +67,13 @@ type Tokens struct {
 	keys *tokenKeys
 }
 
-// tokenKeys are the signing key and verification set of one keyring version.
+// tokenKeys are the signing key and verification keys of one keyring
+// version.
 type tokenKeys struct {
 	version uint64
-	signer  jwk.Key
-	verify  jwk.Set
+	kid     string
+	signer  ed25519.PrivateKey
+	verify  map[string]ed25519.PublicKey // by kid
 }
 
 // DefaultTTL is how long a fan has to use an admission token.
@@ -119,27 +122,14 @@ func (t *Tokens) current() (*tokenKeys, error) {
 }
 
 func buildKeys(kr Keyring) (*tokenKeys, error) {
-	k := &tokenKeys{verify: jwk.NewSet()}
+	k := &tokenKeys{verify: map[string]ed25519.PublicKey{}}
 	for _, key := range kr.Keys {
-		priv, err := jwk.Import(key.Private)
-		if err != nil {
-			return nil, fmt.Errorf("admission key %s: %w", key.ID, err)
+		if len(key.Private) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("admission key %s: not an Ed25519 private key", key.ID)
 		}
-		if err := priv.Set(jwk.KeyIDKey, key.ID); err != nil {
-			return nil, err
-		}
-		if err := priv.Set(jwk.AlgorithmKey, jwa.EdDSAEd25519()); err != nil {
-			return nil, err
-		}
-		pub, err := jwk.PublicKeyOf(priv)
-		if err != nil {
-			return nil, err
-		}
-		if err := k.verify.AddKey(pub); err != nil {
-			return nil, err
-		}
+		k.verify[key.ID] = key.Private.Public().(ed25519.PublicKey)
 		if key.ID == kr.Current {
-			k.signer = priv
+			k.kid, k.signer = key.ID, key.Private
 		}
 	}
 	if k.signer == nil {
@@ -147,6 +137,33 @@ func buildKeys(kr Keyring) (*tokenKeys, error) {
 	}
 	return k, nil
 }
+
+// The token's JOSE header and claims. The JWS is built here with the
+// standard library's Ed25519 rather than a JWT library: the format is
+// fixed (one algorithm, one key type, these claims), and a general JWT
+// library was the largest part of every function's binary after the AWS
+// SDK. token_test.go checks both ways against such a library.
+type header struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Typ  string          `json:"typ,omitempty"`
+	Crit json.RawMessage `json:"crit,omitempty"`
+}
+
+type claims struct {
+	Event     string   `json:"evt"`
+	ExpiresAt *float64 `json:"exp,omitempty"`
+	IssuedAt  *float64 `json:"iat,omitempty"`
+	NotBefore *float64 `json:"nbf,omitempty"`
+	Issuer    string   `json:"iss"`
+	ID        string   `json:"jti"`
+	Subject   string   `json:"sub"`
+}
+
+// alg is the fully-specified Ed25519 algorithm (RFC 9864).
+const alg = "Ed25519"
+
+var b64 = base64.RawURLEncoding
 
 // Issue signs a token for account and event.
 func (t *Tokens) Issue(account, eventID string) (string, Claims, error) {
@@ -169,16 +186,17 @@ func (t *Tokens) Sign(c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sign admission token: %w", err)
 	}
-	tok, err := jwt.NewBuilder().Issuer(Issuer).Subject(c.Account).JwtID(c.ID).
-		IssuedAt(t.clock.Now()).Expiration(c.ExpiresAt).Claim("evt", c.EventID).Build()
-	if err != nil {
-		return "", fmt.Errorf("build admission token: %w", err)
-	}
-	b, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), keys.signer))
+	exp, iat := float64(c.ExpiresAt.Unix()), float64(t.clock.Now().Unix())
+	h, err := json.Marshal(header{Alg: alg, Kid: keys.kid, Typ: "JWT"})
 	if err != nil {
 		return "", fmt.Errorf("sign admission token: %w", err)
 	}
-	return string(b), nil
+	p, err := json.Marshal(claims{Event: c.EventID, ExpiresAt: &exp, IssuedAt: &iat, Issuer: Issuer, ID: c.ID, Subject: c.Account})
+	if err != nil {
+		return "", fmt.Errorf("sign admission token: %w", err)
+	}
+	input := b64.EncodeToString(h) + "." + b64.EncodeToString(p)
+	return input + "." + b64.EncodeToString(ed25519.Sign(keys.signer, []byte(input))), nil
 }
 
 // TTL is how long a new token lives.
@@ -209,31 +227,24 @@ func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 	if err != nil {
 		return Claims{}, fmt.Errorf("verify admission token: %w", err)
 	}
-	tok, err := jwt.ParseString(token,
-		jwt.WithKeySet(keys.verify, jws.WithRequireKid(true)),
-		jwt.WithValidate(true),
-		jwt.WithIssuer(Issuer),
-		jwt.WithClock(jwt.ClockFunc(t.clock.Now)),
-		// Without it a token signed without exp (a bug, or a stolen key
-		// used carelessly) would never expire.
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
-	)
+	cl, err := keys.parse(token)
 	if err != nil {
-		if errors.Is(err, jwt.TokenExpiredError()) {
-			return Claims{}, apperr.Wrap(err, apperr.AdmissionInvalid, "admission token has expired; ask for a new one").With("reason", ReasonExpired)
-		}
 		return Claims{}, apperr.Wrap(err, apperr.AdmissionInvalid, "admission token is not valid").With("reason", ReasonInvalid)
 	}
-	c := Claims{}
-	c.ID, _ = tok.JwtID()
-	c.Account, _ = tok.Subject()
-	exp, _ := tok.Expiration()
-	c.ExpiresAt = exp
-	var evt string
-	if err := tok.Get("evt", &evt); err != nil || c.ID == "" {
+	now := t.clock.Now()
+	switch {
+	case cl.ExpiresAt == nil:
+		// Without it a token signed without exp (a bug, or a stolen key
+		// used carelessly) would never expire.
+		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is not valid").With("reason", ReasonInvalid)
+	case !now.Before(unix(*cl.ExpiresAt)):
+		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token has expired; ask for a new one").With("reason", ReasonExpired)
+	case cl.NotBefore != nil && now.Before(unix(*cl.NotBefore)),
+		cl.IssuedAt != nil && now.Before(unix(*cl.IssuedAt)),
+		cl.Issuer != Issuer, cl.ID == "", cl.Event == "":
 		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token is not valid").With("reason", ReasonInvalid)
 	}
-	c.EventID = evt
+	c := Claims{ID: cl.ID, Account: cl.Subject, EventID: cl.Event, ExpiresAt: unix(*cl.ExpiresAt)}
 	if c.Account != account {
 		return Claims{}, apperr.New(apperr.AdmissionInvalid, "admission token belongs to another account").With("reason", ReasonOtherAccount)
 	}
@@ -242,3 +253,56 @@ func (t *Tokens) Verify(token, account, eventID string) (Claims, error) {
 	}
 	return c, nil
 }
+
+// parse checks a compact JWS's header and Ed25519 signature with the key
+// its kid names and returns its claims (not yet validated).
+func (k *tokenKeys) parse(token string) (claims, error) {
+	h64, rest, ok := strings.Cut(token, ".")
+	p64, s64, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || strings.Contains(s64, ".") {
+		return claims{}, errors.New("not a compact JWS")
+	}
+	hb, err := b64.DecodeString(h64)
+	if err != nil {
+		return claims{}, fmt.Errorf("header: %w", err)
+	}
+	var h header
+	if err := strictJSON(hb, &h); err != nil {
+		return claims{}, fmt.Errorf("header: %w", err)
+	}
+	if h.Alg != alg || h.Crit != nil {
+		return claims{}, fmt.Errorf("header: algorithm %q or critical extensions refused", h.Alg)
+	}
+	pub, ok := k.verify[h.Kid]
+	if h.Kid == "" || !ok {
+		return claims{}, errors.New("header: unknown key")
+	}
+	sig, err := b64.DecodeString(s64)
+	if err != nil || !ed25519.Verify(pub, []byte(h64+"."+p64), sig) {
+		return claims{}, errors.New("bad signature")
+	}
+	pb, err := b64.DecodeString(p64)
+	if err != nil {
+		return claims{}, fmt.Errorf("claims: %w", err)
+	}
+	var c claims
+	if err := strictJSON(pb, &c); err != nil {
+		return claims{}, fmt.Errorf("claims: %w", err)
+	}
+	return c, nil
+}
+
+// strictJSON decodes one JSON object into v with nothing after it.
+func strictJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// unix is a NumericDate as a time, to the second as Sign writes it.
+func unix(sec float64) time.Time { return time.Unix(int64(sec), 0) }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/stararena/stararena/internal/apperr"
@@ -83,12 +85,14 @@ func TestTokensWithoutExpiryAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Signed by an independent JWT library with the current key and its kid.
+	key := libraryKey(t, keys.kid, keys.signer)
 	sign := func(b *jwt.Builder) string {
 		tok, err := b.Build()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), keys.signer))
+		out, err := jwt.Sign(tok, jwt.WithKey(jwa.EdDSAEd25519(), key))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,6 +106,97 @@ func TestTokensWithoutExpiryAreRefused(t *testing.T) {
 	if _, err := tk.Verify(sign(base().Expiration(time.Now().Add(time.Minute))), "fan-1", "ev-1"); err != nil {
 		t.Fatalf("the same token with exp: %v", err)
 	}
+}
+
+// libraryKey is an Ed25519 key as lestrrat-go/jwx holds it, named kid.
+func libraryKey(t *testing.T, kid string, priv ed25519.PrivateKey) jwk.Key {
+	t.Helper()
+	key, err := jwk.Import(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Set(jwk.AlgorithmKey, jwa.EdDSAEd25519()); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// TestTokensAreStandardJWTs: the tokens are built with the standard
+// library alone; an independent JWT library verifies what Sign signed with
+// the same checks the gate relies on (the key by kid, the issuer, the
+// expiry), and what it signed with a header this code did not write
+// (another kid, a crit header, another algorithm) is refused here.
+func TestTokensAreStandardJWTs(t *testing.T) {
+	kr, err := GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := mustTokens(t, kr, nil)
+	tok, issued, err := tk.Issue("fan-1", "ev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := tk.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := jwk.PublicKeyOf(libraryKey(t, keys.kid, keys.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := jwk.NewSet()
+	if err := set.AddKey(pub); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := jwt.ParseString(tok, jwt.WithKeySet(set, jws.WithRequireKid(true)), jwt.WithValidate(true),
+		jwt.WithIssuer(Issuer), jwt.WithRequiredClaim(jwt.ExpirationKey))
+	if err != nil {
+		t.Fatalf("the library refuses a token Sign made: %v", err)
+	}
+	var evt string
+	exp, _ := parsed.Expiration()
+	jti, _ := parsed.JwtID()
+	sub, _ := parsed.Subject()
+	if err := parsed.Get("evt", &evt); err != nil || evt != "ev-1" || jti != issued.ID || sub != "fan-1" || !exp.Equal(issued.ExpiresAt) {
+		t.Fatalf("library read evt %q jti %q sub %q exp %v; issued %+v", evt, jti, sub, exp, issued)
+	}
+
+	libSigned := func(kid string, hdr map[string]any) string {
+		t.Helper()
+		b, err := jwt.NewBuilder().Issuer(Issuer).Subject("fan-1").JwtID("a-1").IssuedAt(time.Now()).
+			Expiration(time.Now().Add(time.Minute)).Claim("evt", "ev-1").Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := jws.NewHeaders()
+		for k, v := range hdr {
+			if err := h.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := jwt.Sign(b, jwt.WithKey(jwa.EdDSAEd25519(), libraryKey(t, kid, keys.signer), jws.WithProtectedHeaders(h)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	if _, err := tk.Verify(libSigned(keys.kid, nil), "fan-1", "ev-1"); err != nil {
+		t.Fatalf("a token the library signed with the current key: %v", err)
+	}
+	_, err = tk.Verify(libSigned("other", nil), "fan-1", "ev-1")
+	assertRefused(t, err, ReasonInvalid)
+	_, err = tk.Verify(libSigned(keys.kid, map[string]any{"crit": []string{"exp"}}), "fan-1", "ev-1")
+	assertRefused(t, err, ReasonInvalid)
+	// The same signature under a header naming another algorithm.
+	parts := strings.Split(tok, ".")
+	noneHdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","kid":"` + keys.kid + `"}`))
+	_, err = tk.Verify(noneHdr+"."+parts[1]+"."+parts[2], "fan-1", "ev-1")
+	assertRefused(t, err, ReasonInvalid)
+	_, err = tk.Verify(noneHdr+"."+parts[1]+".", "fan-1", "ev-1")
+	assertRefused(t, err, ReasonInvalid)
 }
 
 // assertRefused checks an ADMISSION_INVALID error and the reason a page

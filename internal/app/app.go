@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 	"github.com/google/uuid"
 
 	"github.com/stararena/stararena/internal/admission"
@@ -42,7 +41,6 @@ import (
 	"github.com/stararena/stararena/internal/projector"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/seatmgmt"
-	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tenancy"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/topology"
@@ -78,6 +76,9 @@ type Options struct {
 	BotLevel botlevel.Edge
 	// CancelBudget bounds one pass of a cancellation's saga (0: default).
 	CancelBudget time.Duration
+	// Connect brings the parts with clients of their own; a Lambda main
+	// passes only those its function uses.
+	Connect Connectors
 	// CancelSettle is how long after a cancellation its saga may end (0:
 	// default).
 	CancelSettle time.Duration
@@ -128,7 +129,7 @@ type App struct {
 	Metrics *metrics.Emitter
 	// Flow drives the order workflow; nil until configured (the local
 	// stack sets it once its Step Functions sidecar runs).
-	Flow *stepfunctions.Flow
+	Flow orders.Workflow
 	// MailQueue takes mail causes; nil until configured (MAIL_QUEUE_URL,
 	// or the local stack once its queues run).
 	MailQueue mail.Queue
@@ -175,13 +176,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	edge := o.BotLevel
 	if edge == nil && cfg.CaptchaEventsArn != "" {
-		// The set is CloudFront's, in us-east-1 whatever this region is.
-		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: botlevel.WAFRegion, Service: "WAFV2"})
-		if err != nil {
-			return nil, fmt.Errorf("waf client: %w", err)
+		if o.Connect.BotLevel == nil {
+			return nil, errNotLinked("CAPTCHA_EVENTS_ARN", "the WAF edge")
 		}
-		if edge, err = botlevel.NewWAF(wafv2.NewFromConfig(awsCfg), cfg.CaptchaEventsArn, a.Topology); err != nil {
-			return nil, fmt.Errorf("CAPTCHA_EVENTS_ARN: %w", err)
+		var err error
+		if edge, err = o.Connect.BotLevel(ctx, cfg, a.Topology); err != nil {
+			return nil, err
 		}
 	}
 	a.BotLevel = botlevel.New(edge)
@@ -230,11 +230,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	sender := o.MailSender
 	if sender == nil {
 		var err error
-		if sender, err = newSender(ctx, cfg); err != nil {
+		if sender, err = newSender(ctx, cfg, o.Connect); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.buildMail(ctx, cfg, sender); err != nil {
+	if err := a.buildMail(ctx, cfg, sender, o.Connect); err != nil {
 		return nil, err
 	}
 	a.Tasks.Mail = mailQueueRef{a}
@@ -358,13 +358,8 @@ func (a *App) httpFunction(name string) (*httpapi.Function, error) {
 }
 
 // HTTPFunctionFromEnv is the whole wiring of an HTTP Lambda main.
-func HTTPFunctionFromEnv(ctx context.Context, name string) (*httpapi.Function, error) {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Function = name
-	a, err := New(ctx, cfg, Options{})
+func HTTPFunctionFromEnv(ctx context.Context, name string, c Connectors) (*httpapi.Function, error) {
+	a, err := FromEnv(ctx, name, c)
 	if err != nil {
 		return nil, err
 	}
@@ -372,14 +367,14 @@ func HTTPFunctionFromEnv(ctx context.Context, name string) (*httpapi.Function, e
 }
 
 // FromEnv builds the application from the environment for the function
-// name (a Lambda main's wiring).
-func FromEnv(ctx context.Context, name string) (*App, error) {
-	cfg, err := config.FromEnv(os.Getenv)
+// name (a Lambda main's wiring) with the connectors its access declares.
+func FromEnv(ctx context.Context, name string, c Connectors) (*App, error) {
+	cfg, err := config.FromEnv(os.Getenv, c.Payments...)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Function = name
-	return New(ctx, cfg, Options{})
+	return New(ctx, cfg, Options{Connect: c})
 }
 
 // afterHold runs once a hold commits: the order workflow starts, and the

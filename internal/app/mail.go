@@ -8,13 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/stararena/stararena/internal/awsconf"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/mail"
-	"github.com/stararena/stararena/internal/mail/awsmail"
 	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/transfers"
 )
@@ -30,15 +25,18 @@ func (m mailQueueRef) Enqueue(ctx context.Context, r mail.Request) error {
 	return m.a.MailQueue.Enqueue(ctx, r)
 }
 
-// buildMail wires the mail queue (SQS when MAIL_QUEUE_URL is set) and the
-// mailer with sender (nil: the configuration's, SES when MAIL_FROM is set).
-func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Sender) error {
+// buildMail wires the mail queue (c.MailQueue when MAIL_QUEUE_URL is set)
+// and the mailer with sender.
+func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Sender, c Connectors) error {
 	if cfg.MailQueueURL != "" {
-		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SQS"})
-		if err != nil {
-			return fmt.Errorf("sqs client: %w", err)
+		if c.MailQueue == nil {
+			return errNotLinked("MAIL_QUEUE_URL", "the mail queue")
 		}
-		a.MailQueue = awsmail.SQSQueue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.MailQueueURL}
+		q, err := c.MailQueue(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		a.MailQueue = q
 	}
 	lease := time.Minute
 	for _, q := range a.Topology.Queues {
@@ -47,7 +45,7 @@ func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Send
 		}
 	}
 	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
-		Sender: sender, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
+		Sender: sender, QR: c.QR, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
 	return nil
 }
 
@@ -102,14 +100,14 @@ func (a *App) MailerHandler() func(ctx context.Context, ev events.SQSEvent) (eve
 	return a.Mailer.HandleBatch
 }
 
-// newSender is the configuration's sender: SES from MAIL_FROM, or none.
-func newSender(ctx context.Context, cfg config.Config) (mail.Sender, error) {
+// newSender is the configuration's sender: c.MailSender's from MAIL_FROM,
+// or none.
+func newSender(ctx context.Context, cfg config.Config, c Connectors) (mail.Sender, error) {
 	if cfg.MailFrom == "" {
 		return noSender{}, nil
 	}
-	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SESV2"})
-	if err != nil {
-		return nil, fmt.Errorf("ses client: %w", err)
+	if c.MailSender == nil {
+		return nil, errNotLinked("MAIL_FROM", "the mail sender")
 	}
-	return awsmail.SES{Client: sesv2.NewFromConfig(awsCfg), From: cfg.MailFrom, ConfigurationSet: cfg.MailConfigurationSet}, nil
+	return c.MailSender(ctx, cfg)
 }

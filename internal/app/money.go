@@ -6,15 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-
-	"github.com/stararena/stararena/internal/awsconf"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/orders"
-	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/reconcile"
-	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/transfers"
 	"github.com/stararena/stararena/internal/workflow"
@@ -25,7 +20,7 @@ import (
 // the tasks, the tasks use the services).
 type flowRef struct{ a *App }
 
-func (f flowRef) flow() (*stepfunctions.Flow, error) {
+func (f flowRef) flow() (orders.Workflow, error) {
 	if f.a.Flow == nil {
 		return nil, fmt.Errorf("order workflow not configured")
 	}
@@ -78,8 +73,9 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		a.Providers[name] = p
 	}
 	// Every provider the configuration turns on (internal/config reads
-	// their variables from the registry); a local provider comes from o.
-	for _, d := range providers.All() {
+	// their variables from the registry the main passed); a local provider
+	// comes from o.
+	for _, d := range o.Connect.Payments {
 		v, ok := cfg.Payments[d.Name]
 		if !ok || d.New == nil {
 			continue
@@ -95,7 +91,7 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 	if err != nil {
 		return err
 	}
-	a.Tickets = tickets.NewService(a.Stores.Tickets, tickets.NewCodecFrom(src), tickets.Options{Clock: a.Clock, Logger: a.Log,
+	a.Tickets = tickets.NewService(a.Stores.Tickets, tickets.NewCodecFrom(src), tickets.Options{Clock: a.Clock, Logger: a.Log, QR: o.Connect.QR,
 		CodeExpiry: func(ctx context.Context, id string) (time.Time, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.StartsAt.Add(tickets.CodeValidAfterStart), err
@@ -118,11 +114,12 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 	a.Reconciler = reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, a.Orders, a.Providers, ticketIssuer{a},
 		reconcile.Options{Clock: a.Clock, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})
 	if cfg.StateMachineArn != "" {
-		awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SFN"})
-		if err != nil {
-			return fmt.Errorf("sfn client: %w", err)
+		if o.Connect.Flow == nil {
+			return errNotLinked("STATE_MACHINE_ARN", "the order workflow")
 		}
-		a.Flow = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn)
+		if a.Flow, err = o.Connect.Flow(ctx, cfg); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -9,9 +9,11 @@ import (
 )
 
 // RunHTTP is the whole main of an HTTP Lambda function: wire from the
-// environment, fail fast on bad configuration, serve.
-func RunHTTP(name string) {
-	fn, err := HTTPFunctionFromEnv(context.Background(), name)
+// environment with the connectors c its access declares, fail fast on bad
+// configuration, serve. The other Run functions are the same for the
+// other kinds of function.
+func RunHTTP(name string, c Connectors) {
+	fn, err := HTTPFunctionFromEnv(context.Background(), name, c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
@@ -20,8 +22,8 @@ func RunHTTP(name string) {
 }
 
 // RunTask is the whole main of an order-workflow task function.
-func RunTask(name string) {
-	a, err := FromEnv(context.Background(), name)
+func RunTask(name string, c Connectors) {
+	a, err := FromEnv(context.Background(), name, c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
@@ -38,8 +40,8 @@ func RunTask(name string) {
 }
 
 // RunAssigner is the whole main of the "assigner" function (SQS batches).
-func RunAssigner() {
-	a, err := FromEnv(context.Background(), "assigner")
+func RunAssigner(c Connectors) {
+	a, err := FromEnv(context.Background(), "assigner", c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "assigner:", err)
 		os.Exit(1)
@@ -48,8 +50,8 @@ func RunAssigner() {
 }
 
 // RunInlet is the whole main of the "inlet" function (EventBridge).
-func RunInlet() {
-	a, err := FromEnv(context.Background(), "inlet")
+func RunInlet(c Connectors) {
+	a, err := FromEnv(context.Background(), "inlet", c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "inlet:", err)
 		os.Exit(1)
@@ -59,8 +61,8 @@ func RunInlet() {
 
 // RunReconciler is the whole main of the "reconciler" function (the
 // schedule and POST /admin/v1/reconcile).
-func RunReconciler() {
-	a, err := FromEnv(context.Background(), "reconciler")
+func RunReconciler(c Connectors) {
+	a, err := FromEnv(context.Background(), "reconciler", c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reconciler:", err)
 		os.Exit(1)
@@ -74,8 +76,8 @@ func RunReconciler() {
 }
 
 // RunMailer is the whole main of the "mailer" function (SQS batches).
-func RunMailer() {
-	a, err := FromEnv(context.Background(), "mailer")
+func RunMailer(c Connectors) {
+	a, err := FromEnv(context.Background(), "mailer", c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mailer:", err)
 		os.Exit(1)
@@ -85,8 +87,8 @@ func RunMailer() {
 
 // RunProjector is the whole main of the "projector" function (DynamoDB
 // stream batches).
-func RunProjector() {
-	a, err := FromEnv(context.Background(), "projector")
+func RunProjector(c Connectors) {
+	a, err := FromEnv(context.Background(), "projector", c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "projector:", err)
 		os.Exit(1)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/botlevel"
+	"github.com/stararena/stararena/internal/botlevel/wafedge"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -42,7 +43,7 @@ func TestSetRefusesAnUnknownLevelAndAMissingEdge(t *testing.T) {
 func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
 	ctx := context.Background()
 	client := wafv2.New(wafv2.Options{
-		Region: botlevel.WAFRegion, BaseEndpoint: aws.String(testenv.Moto(t)),
+		Region: wafedge.WAFRegion, BaseEndpoint: aws.String(testenv.Moto(t)),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
 	set, err := client.CreateRegexPatternSet(ctx, &wafv2.CreateRegexPatternSetInput{
@@ -52,7 +53,7 @@ func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := botlevel.NewWAF(client, aws.ToString(set.Summary.ARN), topology.Default())
+	w, err := wafedge.NewWAF(client, aws.ToString(set.Summary.ARN), topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +108,12 @@ func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
 }
 
 func TestParsePatternSetARN(t *testing.T) {
-	name, id, err := botlevel.ParsePatternSetARN("arn:aws:wafv2:us-east-1:123456789012:global/regexpatternset/CaptchaEvents-x/a1b2")
+	name, id, err := wafedge.ParsePatternSetARN("arn:aws:wafv2:us-east-1:123456789012:global/regexpatternset/CaptchaEvents-x/a1b2")
 	if err != nil || name != "CaptchaEvents-x" || id != "a1b2" {
 		t.Fatalf("%q %q %v", name, id, err)
 	}
 	for _, bad := range []string{"", "arn:aws:wafv2:us-east-1:1:global/webacl/a/b", "arn:aws:s3:::b", "arn:aws:wafv2:us-east-1:1:global/regexpatternset//b"} {
-		if _, _, err := botlevel.ParsePatternSetARN(bad); err == nil {
+		if _, _, err := wafedge.ParsePatternSetARN(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/payments"
-	"github.com/stararena/stararena/internal/payments/providers"
 )
 
 // Config is the runtime configuration of a function or the local stack.
@@ -63,7 +62,7 @@ type Config struct {
 	CaptchaEventsArn string
 	// Payments holds the settings of every configured payment provider,
 	// by provider name: the variables its registry entry declares
-	// (internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
+	// (the registry FromEnv was given, internal/payments/providers; e.g. STRIPE_API_KEY turns Stripe on).
 	// A provider whose required variables are not set is absent.
 	Payments map[string]payments.Values
 	// PaymentSecrets names, by provider, the Secrets Manager secret of each
@@ -75,6 +74,8 @@ type Config struct {
 	// paymentEnv holds the variables of the providers in PaymentSecrets
 	// until their secrets are read.
 	paymentEnv map[string]payments.Values
+	// registry is the providers FromEnv was given.
+	registry []payments.Descriptor
 	// StateMachineArn is the order workflow (STATE_MACHINE_ARN); in the
 	// local stack the sidecar provides it.
 	StateMachineArn string
@@ -109,8 +110,11 @@ type Config struct {
 // Getenv is os.Getenv's shape, so tests can pass a map.
 type Getenv func(string) string
 
-// FromEnv reads the configuration.
-func FromEnv(getenv Getenv) (Config, error) {
+// FromEnv reads the configuration, with the settings of the payment
+// providers in registry (internal/payments/providers' All; none: no
+// provider). The registry is a parameter, not an import, so a function that
+// never pays does not link the providers' clients.
+func FromEnv(getenv Getenv, registry ...payments.Descriptor) (Config, error) {
 	c := Config{
 		Region:         first(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
 		TableName:      first(getenv("TABLE_NAME"), "stararena"),
@@ -119,6 +123,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	c.InLambda = getenv("AWS_LAMBDA_FUNCTION_NAME") != ""
 	c.TicketKeys, c.TicketKeysSecret = getenv("TICKET_KEYS"), getenv("TICKET_KEYS_SECRET_ARN")
+	c.registry = registry
 	pay, err := c.paymentSettings(getenv)
 	if err != nil {
 		return Config{}, err
@@ -188,11 +193,11 @@ func FromEnv(getenv Getenv) (Config, error) {
 	return c, nil
 }
 
-// paymentSettings reads the variables of every registered provider and
+// paymentSettings reads the variables of every provider in the registry and
 // keeps those of the configured ones.
 func (c *Config) paymentSettings(getenv Getenv) (map[string]payments.Values, error) {
 	out := map[string]payments.Values{}
-	for _, d := range providers.All() {
+	for _, d := range c.registry {
 		v := payments.Values{}
 		for _, s := range d.Settings {
 			if x := getenv(s.Env); x != "" {
@@ -267,7 +272,7 @@ func first(vs ...string) string {
 // those values and its variables. Secrets that do not turn their provider
 // on are an error: a deployment that names them means to take payments.
 func (c *Config) ResolvePaymentSecrets(ctx context.Context, get func(ctx context.Context, arn string) (string, error)) error {
-	for _, d := range providers.All() {
+	for _, d := range c.registry {
 		arns := c.PaymentSecrets[d.Name]
 		if len(arns) == 0 {
 			continue

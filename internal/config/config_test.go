@@ -7,12 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stararena/stararena/internal/payments/providers"
 )
 
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
 
 func TestFromEnvDefaults(t *testing.T) {
-	c, err := FromEnv(env(nil))
+	c, err := FromEnv(env(nil), providers.All()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +24,7 @@ func TestFromEnvDefaults(t *testing.T) {
 }
 
 func TestFromEnvEndpointPrecedence(t *testing.T) {
-	c, err := FromEnv(env(map[string]string{"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_DYNAMODB": "http://d"}))
+	c, err := FromEnv(env(map[string]string{"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_DYNAMODB": "http://d"}), providers.All()...)
 	if err != nil || c.DynamoEndpoint != "http://d" {
 		t.Fatalf("endpoint = %q, %v", c.DynamoEndpoint, err)
 	}
@@ -35,7 +37,7 @@ func TestFromEnvRejectsNonsense(t *testing.T) {
 		"Negative":  {"AVAILABILITY_FRESHNESS": "-1s"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := FromEnv(env(m)); err == nil {
+			if _, err := FromEnv(env(m), providers.All()...); err == nil {
 				t.Fatal("accepted")
 			}
 		})
@@ -53,13 +55,13 @@ func TestInt(t *testing.T) {
 
 func TestFromEnvReadsPaymentProvidersFromTheRegistry(t *testing.T) {
 	t.Run("NoneConfigured", func(t *testing.T) {
-		c, err := FromEnv(env(map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_1"}))
+		c, err := FromEnv(env(map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_1"}), providers.All()...)
 		if err != nil || len(c.Payments) != 0 {
 			t.Fatalf("Payments = %v, %v; want none without an API key", c.Payments, err)
 		}
 	})
 	t.Run("StripeWithItsVariables", func(t *testing.T) {
-		c, err := FromEnv(env(map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_API_BASE": "http://127.0.0.1:12111", "TABLE_NAME": "t"}))
+		c, err := FromEnv(env(map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_API_BASE": "http://127.0.0.1:12111", "TABLE_NAME": "t"}), providers.All()...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +82,7 @@ func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 	const keyArn = "arn:aws:secretsmanager:eu-west-1:1:secret:StripeApiKey-x"
 	const hookArn = "arn:aws:secretsmanager:eu-west-1:1:secret:StripeWebhookSecret-y"
 	both := map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn, "STRIPE_WEBHOOK_SECRET_SECRET_ARN": hookArn}
-	c, err := FromEnv(env(both))
+	c, err := FromEnv(env(both), providers.All()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 	}
 	t.Run("APIKeyOnly", func(t *testing.T) {
 		read = nil
-		c, _ := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn}))
+		c, _ := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn}), providers.All()...)
 		if err := c.ResolvePaymentSecrets(ctx, get); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +115,7 @@ func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 		}
 	})
 	t.Run("WebhookSecretWithoutAPIKey", func(t *testing.T) {
-		c, _ := FromEnv(env(map[string]string{"STRIPE_WEBHOOK_SECRET_SECRET_ARN": hookArn}))
+		c, _ := FromEnv(env(map[string]string{"STRIPE_WEBHOOK_SECRET_SECRET_ARN": hookArn}), providers.All()...)
 		if err := c.ResolvePaymentSecrets(ctx, get); err == nil {
 			t.Fatalf("accepted: %v", c.Payments)
 		}
@@ -121,20 +123,32 @@ func TestPaymentSecretsAreReadFromTheirSecret(t *testing.T) {
 	t.Run("Empty", func(t *testing.T) {
 		secrets[keyArn] = " "
 		defer func() { secrets[keyArn] = "sk_live_1" }()
-		c, _ := FromEnv(env(both))
+		c, _ := FromEnv(env(both), providers.All()...)
 		if err := c.ResolvePaymentSecrets(ctx, get); err == nil {
 			t.Fatalf("an empty API key accepted: %v", c.Payments)
 		}
 	})
 	t.Run("VariableAndSecret", func(t *testing.T) {
-		if _, err := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn, "STRIPE_API_KEY": "sk_test_2"})); err == nil {
+		if _, err := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn, "STRIPE_API_KEY": "sk_test_2"}), providers.All()...); err == nil {
 			t.Fatal("both the key and its secret accepted")
 		}
 	})
 	t.Run("Unreadable", func(t *testing.T) {
-		c, _ := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn + "-gone"}))
+		c, _ := FromEnv(env(map[string]string{"STRIPE_API_KEY_SECRET_ARN": keyArn + "-gone"}), providers.All()...)
 		if err := c.ResolvePaymentSecrets(ctx, get); err == nil || !strings.Contains(err.Error(), "-gone") {
 			t.Fatalf("err = %v, want one naming the secret", err)
 		}
 	})
+}
+
+// A main without payment access passes no registry: no provider's
+// variables are read, so none is turned on (and none is linked).
+func TestFromEnvWithoutARegistryTurnsOnNoProvider(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET_SECRET_ARN": "arn:secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Payments) != 0 || len(c.PaymentSecrets) != 0 {
+		t.Fatalf("payments %v, secrets %v without a registry", c.Payments, c.PaymentSecrets)
+	}
 }

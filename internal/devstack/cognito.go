@@ -16,6 +16,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/auth/devissuer"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/topology"
@@ -43,7 +44,7 @@ const (
 )
 
 // Clients are the local app clients as the dev issuer's audiences.
-var Clients = auth.Audiences{Fan: HostedClientID, Staff: StaffClientID}
+var Clients = devissuer.Audiences{Fan: HostedClientID, Staff: StaffClientID}
 
 // codeTTL is how long an authorization code may be exchanged (Cognito's
 // codes also live five minutes).
@@ -59,7 +60,7 @@ const codeTTL = 5 * time.Minute
 // also asks for what an administrator sets in AWS, the person's group and
 // organization, and issues the ID token Cognito issues to that client.
 type hostedSignIn struct {
-	issuer *auth.DevIssuer
+	issuer *devissuer.Issuer
 	clock  clock.Clock
 	mu     sync.Mutex
 	codes  map[string]authCode
@@ -73,7 +74,7 @@ type authCode struct {
 	expires time.Time
 }
 
-func newHostedSignIn(issuer *auth.DevIssuer, c clock.Clock) *hostedSignIn {
+func newHostedSignIn(issuer *devissuer.Issuer, c clock.Clock) *hostedSignIn {
 	return &hostedSignIn{issuer: issuer, clock: c, codes: map[string]authCode{}}
 }
 
@@ -292,7 +293,7 @@ func (h *hostedSignIn) token(w http.ResponseWriter, r *http.Request) {
 	role := auth.RoleFan
 	if a.clientID == StaffClientID {
 		// The staff client's ID token: its audience, cognito:groups,
-		// custom:org and email (auth.StaffClaims), what the staff routes'
+		// custom:org and email (devissuer.StaffClaims), what the staff routes'
 		// authorizer and the tenancy check read in AWS.
 		role = a.role
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/auth/devissuer"
 	"github.com/stararena/stararena/internal/clock"
 )
 
@@ -20,7 +21,7 @@ import (
 // that does not follow redirects (the test reads them).
 type hostedWorld struct {
 	srv    *httptest.Server
-	issuer *auth.DevIssuer
+	issuer *devissuer.Issuer
 	clock  *clock.Manual
 	client *http.Client
 }
@@ -28,7 +29,7 @@ type hostedWorld struct {
 func newHostedWorld(t *testing.T) *hostedWorld {
 	t.Helper()
 	c := clock.NewManual(time.Now())
-	iss, err := auth.NewDevIssuerAlg("http://127.0.0.1/dev", Clients, time.Hour, c, auth.AlgES256)
+	iss, err := devissuer.NewAlg("http://127.0.0.1/dev", Clients, time.Hour, c, devissuer.AlgES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func TestHostedSignInStaffClient(t *testing.T) {
 			t.Fatalf("%s: the staff routes' authorizer refuses it: %v", c.account, err)
 		}
 		if claims["sub"] != c.account || claims["aud"] != "["+StaffClientID+"]" || claims[auth.GroupsClaim] != "["+c.group+"]" ||
-			claims[auth.CognitoOrgClaim] != c.wantOrg || claims[auth.EmailClaim] != auth.DefaultEmail(c.account) || claims["role"] != "" {
+			claims[auth.CognitoOrgClaim] != c.wantOrg || claims[auth.EmailClaim] != devissuer.DefaultEmail(c.account) || claims["role"] != "" {
 			t.Errorf("%s: ID token claims %v", c.account, claims)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/auth/devissuer"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/workflow"
 )
@@ -21,7 +22,7 @@ import (
 func TestInvocationsAndRunHooks(t *testing.T) {
 	var hooked *workflow.Tasks
 	st := startStack(t, devstack.Options{TimeScale: 0.01, QueueTimeScale: 1, ReconcileEvery: -1, InletEvery: 50 * time.Millisecond,
-		DevTokenAlgorithm: auth.AlgES256, Tasks: func(ts *workflow.Tasks) { hooked = ts }})
+		DevTokenAlgorithm: devissuer.AlgES256, Tasks: func(ts *workflow.Tasks) { hooked = ts }})
 	if hooked == nil || hooked != st.App.Tasks {
 		t.Fatal("the Tasks hook did not get the stack's workflow tasks")
 	}

@@ -25,8 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/stararena/stararena/internal/app"
+	"github.com/stararena/stararena/internal/app/allconnect"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/auth/devissuer"
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/config"
@@ -75,8 +77,8 @@ type Options struct {
 	MetricsOut io.Writer
 	Clock      clock.Clock
 	Logger     *slog.Logger
-	// DevTokenAlgorithm signs the dev issuer's tokens: auth.AlgRS256 (the
-	// default, as a Cognito user pool) or auth.AlgES256, much faster to
+	// DevTokenAlgorithm signs the dev issuer's tokens: devissuer.AlgRS256 (the
+	// default, as a Cognito user pool) or devissuer.AlgES256, much faster to
 	// sign, for load runs that sign in many fans.
 	DevTokenAlgorithm string
 	// QueueTimeScale scales the queues' batching window and visibility
@@ -133,7 +135,7 @@ type Options struct {
 // Stack is a running local stack.
 type Stack struct {
 	App            *app.App
-	Issuer         *auth.DevIssuer
+	Issuer         *devissuer.Issuer
 	DynamoEndpoint string
 	url            string
 	routes         []string
@@ -241,7 +243,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	})
 	// The CDN stand-in's bot check is where events' bot levels take effect.
 	bots := newBotCheck(tp, o.Clock)
-	st.App, err = app.New(ctx, cfg, app.Options{HoldTimings: o.HoldTimings, Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
+	st.App, err = app.New(ctx, cfg, app.Options{Connect: allconnect.Connectors(), HoldTimings: o.HoldTimings, Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
 		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail, BotLevel: bots, CancelSettle: o.CancelSettle})
 	if err != nil {
 		return failLn(err)
@@ -252,7 +254,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if feed != nil {
 		st.startStream(tp, feed)
 	}
-	st.Issuer, err = auth.NewDevIssuerAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
+	st.Issuer, err = devissuer.NewAlg(st.url+"/dev", Clients, 12*time.Hour, o.Clock, o.DevTokenAlgorithm)
 	if err != nil {
 		return failLn(err)
 	}

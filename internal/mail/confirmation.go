@@ -97,7 +97,7 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!docty
 // receipt (seller, places, face value, fees, tax, total, payment), one QR
 // image per valid ticket (revoked ones are left out) and a link to the
 // order on the fan site.
-func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, siteURL string) (Message, error) {
+func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, siteURL string, qr tickets.QRRenderer) (Message, error) {
 	v := confirmationView{Event: ev.Name, Venue: ev.Venue, Starts: ev.StartsAt.UTC().Format("Mon 2 Jan 2006, 15:04 MST"),
 		OrderID: o.ID, Link: orderLink(siteURL, o.ID), Total: money(o.AmountCents, o.Currency)}
 	receipt(&v, o, ev)
@@ -106,7 +106,7 @@ func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, s
 		if t.Status == tickets.StatusRevoked || t.Code == "" {
 			continue
 		}
-		png, err := qrPNG(t)
+		png, err := qrPNG(t, qr)
 		if err != nil {
 			return Message{}, err
 		}
@@ -126,12 +126,15 @@ func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, s
 }
 
 // qrPNG is the ticket's QR image: the one the site shows when the service
-// rendered it, else rendered from the code.
-func qrPNG(t tickets.IssuedTicket) ([]byte, error) {
+// rendered it, else drawn from the code with qr.
+func qrPNG(t tickets.IssuedTicket, qr tickets.QRRenderer) ([]byte, error) {
 	data := t.QR
 	if data == "" {
+		if qr == nil {
+			return nil, fmt.Errorf("ticket %s: no QR renderer configured", t.ID)
+		}
 		var err error
-		if data, err = tickets.QRDataURL(t.Code); err != nil {
+		if data, err = qr(t.Code); err != nil {
 			return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
 		}
 	}

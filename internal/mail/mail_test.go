@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/pricing"
+	"github.com/stararena/stararena/internal/ticketqr"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -28,7 +29,7 @@ func confirmation(t *testing.T) Message {
 		{Ticket: tickets.Ticket{ID: "t2", Seat: "A-1-2"}, Status: tickets.StatusRevoked},
 		{Ticket: tickets.Ticket{ID: "t3", Seat: "A-1-3"}, Status: tickets.StatusUsed, Code: "CODE-THREE"},
 	}
-	m, err := Confirmation(o, ev, ts, "https://tickets.example/")
+	m, err := Confirmation(o, ev, ts, "https://tickets.example/", ticketqr.Render)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestConfirmationIsAReceipt(t *testing.T) {
 	o.SetPrice(ev.Pricing.Price(9000, 2))
 	ts := []tickets.IssuedTicket{{Ticket: tickets.Ticket{ID: "t1", Seat: "A-1-1"}, Status: tickets.StatusValid, Code: "C1"},
 		{Ticket: tickets.Ticket{ID: "t2", Seat: "A-1-2"}, Status: tickets.StatusValid, Code: "C2"}}
-	m, err := Confirmation(o, ev, ts, "https://tickets.example/")
+	m, err := Confirmation(o, ev, ts, "https://tickets.example/", ticketqr.Render)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ func TestConfirmationIsAReceipt(t *testing.T) {
 	ev.Pricing = &pricing.Pricing{TaxBasisPoints: 2000, TaxMode: pricing.Inclusive}
 	ga := orders.Order{ID: "o-2", EventID: "e-1", Email: "ana@example.org", Currency: "EUR", Status: orders.Issued, Section: "F", Quantity: 3}
 	ga.SetPrice(ev.Pricing.Price(9000, 3)) // 90.00 of which 15.00 tax
-	m, err = Confirmation(ga, ev, nil, "https://tickets.example/")
+	m, err = Confirmation(ga, ev, nil, "https://tickets.example/", ticketqr.Render)
 	if err != nil {
 		t.Fatal(err)
 	}

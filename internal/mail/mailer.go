@@ -52,6 +52,9 @@ type Mailer struct {
 	Events    EventReader
 	Tickets   TicketReader
 	Sender    Sender
+	// QR draws the tickets' images in a confirmation (internal/ticketqr):
+	// linked only by the functions that send mail.
+	QR tickets.QRRenderer
 	// SiteURL is the fan site's base URL; the message links to the order
 	// there.
 	SiteURL string
@@ -142,7 +145,7 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
 	}
-	msg, err := Confirmation(o, ev, ts, m.SiteURL)
+	msg, err := Confirmation(o, ev, ts, m.SiteURL, m.QR)
 	if err != nil {
 		return Message{}, false, err
 	}

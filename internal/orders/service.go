@@ -125,6 +125,14 @@ type Resumer interface {
 	LatePaymentAccepted(ctx context.Context, o Order) error
 }
 
+// Workflow is the order workflow as the application drives it: a hold
+// starts an order's execution and payments resume it (internal/stepfunctions).
+type Workflow interface {
+	Resumer
+	// Start starts the order's execution.
+	Start(ctx context.Context, o Order) error
+}
+
 // Outcome is what handling a captured payment did.
 type Outcome string
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/auth"
+	"github.com/stararena/stararena/internal/auth/devissuer"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
 	"github.com/stararena/stararena/internal/localsfn"
@@ -167,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg, Feed: ddb.feed,
 		HoldTimings: holdTimes.record, TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery, DeadlineScale: rushDeadlineScale,
-		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: auth.AlgES256,
+		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: devissuer.AlgES256,
 		Tasks: func(ts *workflow.Tasks) {
 			ts.Crash = crash.at
 			issuer.inner, ts.Tickets = ts.Tickets, issuer

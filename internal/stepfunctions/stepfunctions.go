@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/workflow"
 )
@@ -27,6 +29,16 @@ type Flow struct {
 // New returns a Flow on the state machine arn.
 func New(client *sfn.Client, stateMachineArn string) *Flow {
 	return &Flow{client: client, arn: stateMachineArn}
+}
+
+// Connect is the order workflow on the configuration's state machine
+// (STATE_MACHINE_ARN): the wiring's Flow connector.
+func Connect(ctx context.Context, cfg config.Config) (orders.Workflow, error) {
+	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SFN"})
+	if err != nil {
+		return nil, fmt.Errorf("sfn client: %w", err)
+	}
+	return New(sfn.NewFromConfig(awsCfg), cfg.StateMachineArn), nil
 }
 
 // Start starts the order's execution, named after the order so a retry

@@ -6,13 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"image/png"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	goqr "github.com/piglig/go-qr"
 
 	"github.com/stararena/stararena/internal/orders"
 )
@@ -293,64 +291,6 @@ func TestForListsOneTicketPerPlace(t *testing.T) {
 				t.Fatalf("tickets = %+v", ts)
 			}
 		})
-	}
-}
-
-func TestQRDataURLIsThePNGOfTheCode(t *testing.T) {
-	c := mustCodec(t, mustKeyring(t, k1Doc))
-	code := mustEncode(t, c, ticket(uuid.NewString(), uuid.NewString(), "A-12-107", 1))
-	url, err := QRDataURL(code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "data:image/png;base64,"
-	if !strings.HasPrefix(url, prefix) {
-		t.Fatalf("url starts %q", url[:30])
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(url, prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("not a PNG: %v", err)
-	}
-	// A scanner reads the code back: go-qr's decoder is an implementation
-	// independent of the encoder, so this checks the symbol, not only the
-	// drawing.
-	got, err := goqr.Decode(img)
-	if err != nil {
-		t.Fatalf("the QR image does not decode: %v", err)
-	}
-	if got != code {
-		t.Fatalf("the QR image decodes to %q, want %q", got, code)
-	}
-	// Each module is a whole square of pixels inside a light quiet zone:
-	// sample each module's centre against the symbol.
-	bm, err := qrModules(code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := img.Bounds()
-	if b.Dx() != b.Dy() || b.Dx() != (len(bm)+2*qrQuietModules)*qrPixelsPerModule {
-		t.Fatalf("image %v for %d modules", b, len(bm))
-	}
-	for y := -qrQuietModules; y < len(bm)+qrQuietModules; y++ {
-		for x := -qrQuietModules; x < len(bm)+qrQuietModules; x++ {
-			want := y >= 0 && y < len(bm) && x >= 0 && x < len(bm) && bm[y][x]
-			px, py := (x+qrQuietModules)*qrPixelsPerModule+qrPixelsPerModule/2, (y+qrQuietModules)*qrPixelsPerModule+qrPixelsPerModule/2
-			r, _, _, _ := img.At(px, py).RGBA()
-			if dark := r < 0x8000; dark != want {
-				t.Fatalf("module (%d,%d) dark=%v, want %v", x, y, dark, want)
-			}
-		}
-	}
-	t.Logf("QR: %d modules (version %d), PNG %d bytes, data URL %d characters", len(bm), (len(bm)-17)/4, len(raw), len(url))
-
-	for _, bad := range []string{"", strings.Repeat("A", MaxCodeLen+1)} {
-		if _, err := QRDataURL(bad); err == nil {
-			t.Fatalf("QRDataURL(%d bytes) succeeded", len(bad))
-		}
 	}
 }
 

@@ -201,6 +201,10 @@ type Options struct {
 	// app: a day after the event starts). Without it codes expire
 	// DefaultCodeLifetime after they are shown.
 	CodeExpiry func(ctx context.Context, eventID string) (time.Time, error)
+	// QR draws the images ForAccount shows (internal/ticketqr). Only the
+	// functions that show a fan's tickets link the encoder; without it
+	// ForAccount fails rather than answer tickets without their images.
+	QR QRRenderer
 }
 
 // CodeValidAfterStart is how long after its event starts a ticket code
@@ -211,6 +215,12 @@ const CodeValidAfterStart = 24 * time.Hour
 // not set (tools and tests).
 const DefaultCodeLifetime = 400 * 24 * time.Hour
 
+// QRRenderer draws a ticket code as a data:image/png;base64 URL.
+type QRRenderer func(code string) (string, error)
+
+// errNoQR answers ForAccount in a build without a QR renderer.
+var errNoQR = errors.New("tickets: no QR renderer configured")
+
 // Service issues, shows, revokes and checks in tickets.
 type Service struct {
 	store     Store
@@ -220,6 +230,7 @@ type Service struct {
 	retry     retry.Policy
 	retention time.Duration
 	expiry    func(ctx context.Context, eventID string) (time.Time, error)
+	qr        QRRenderer
 }
 
 // NewService builds the tickets service.
@@ -246,7 +257,8 @@ func NewService(store Store, codec *Codec, o Options) *Service {
 		c := o.Clock
 		o.CodeExpiry = func(context.Context, string) (time.Time, error) { return c.Now().Add(DefaultCodeLifetime), nil }
 	}
-	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention, expiry: o.CodeExpiry}
+	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention, expiry: o.CodeExpiry,
+		qr: o.QR}
 }
 
 // Codec returns the service's codec.
@@ -344,9 +356,10 @@ func sameIDs(ts []StoredTicket, ids []string) bool {
 	return true
 }
 
-// ForOrder returns an order's tickets with codes and QR images (none for a
-// revoked ticket), or an empty list when none were issued. It does not check
-// who asks: see ForAccount.
+// ForOrder returns an order's tickets with codes (none for a revoked
+// ticket) but no QR images (the box office, the reconciler and the mailer
+// need none, or draw their own), or an empty list when none were issued. It
+// does not check who asks: see ForAccount.
 func (s *Service) ForOrder(ctx context.Context, orderID string) ([]IssuedTicket, error) {
 	_, ts, found, err := s.store.OrderTickets(ctx, orderID)
 	if err != nil {
@@ -355,10 +368,10 @@ func (s *Service) ForOrder(ctx context.Context, orderID string) ([]IssuedTicket,
 	if !found {
 		return []IssuedTicket{}, nil
 	}
-	return s.issued(ctx, ts, true)
+	return s.issued(ctx, ts, false)
 }
 
-// ForAccount is ForOrder for a fan: NOT_FOUND when the tickets belong to
+// ForAccount is ForOrder for a fan, with each code's QR image: NOT_FOUND when the tickets belong to
 // another account (I6). An order without tickets yet gives an empty list,
 // so callers check the order's ownership first (the orders service answers
 // NOT_FOUND for an order that is not the caller's).
@@ -407,7 +420,10 @@ func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([
 		}
 		it.Code = code
 		if withQR {
-			if it.QR, err = QRDataURL(code); err != nil {
+			if s.qr == nil {
+				return nil, errNoQR
+			}
+			if it.QR, err = s.qr(code); err != nil {
 				return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
 			}
 		}

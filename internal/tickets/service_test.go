@@ -20,6 +20,7 @@ import (
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/testenv"
+	"github.com/stararena/stararena/internal/ticketqr"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -45,7 +46,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := tickets.NewService(dynamo.NewStores(db, table, clk).Tickets, codec, tickets.Options{Clock: clk, Logger: log})
+	svc := tickets.NewService(dynamo.NewStores(db, table, clk).Tickets, codec, tickets.Options{Clock: clk, Logger: log, QR: ticketqr.Render})
 	return &env{svc: svc, codec: codec, clock: clk, db: db, table: table}
 }
 
@@ -166,7 +167,7 @@ func TestGAOrderOfThreeGetsThreeTickets(t *testing.T) {
 	e := newEnv(t)
 	o := orders.Order{ID: uuid.NewString(), EventID: testEvent, Account: "fan-1", Status: orders.Paid, Section: "GA", Quantity: 3}
 	e.mustIssue(t, o)
-	got, err := e.svc.ForOrder(context.Background(), o.ID)
+	got, err := e.svc.ForAccount(context.Background(), "fan-1", o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -380,14 +380,19 @@ func withKeys(t *testing.T, getenv config.Getenv) config.Getenv {
 // functionEnv is function fn's environment in the emulator, as the CDK app
 // configures it (internal/config) but pointed at the stack: its DynamoDB and
 // table, its Step Functions sidecar and the shared keys.
+// As in AWS, only a function with workflow access is given the state
+// machine: the others are built without the Step Functions client.
 func functionEnv(st *devstack.Stack, getenv config.Getenv, fn string) []string {
-	return lambdarie.Env(fn, map[string]string{
+	vars := map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": st.DynamoEndpoint,
-		"AWS_ENDPOINT_URL_SFN":      st.Sidecar().Endpoint(),
-		"STATE_MACHINE_ARN":         st.Sidecar().StateMachineArn(workflow.Name),
 		"TABLE_NAME":                getenv("TABLE_NAME"),
 		"ADMISSION_KEYS":            getenv("ADMISSION_KEYS"),
 		"TICKET_KEYS":               getenv("TICKET_KEYS"),
 		"LOG_LEVEL":                 "warn",
-	})
+	}
+	if f, ok := topology.Default().Function(fn); ok && f.Access.Workflow.StateMachine != "" {
+		vars["AWS_ENDPOINT_URL_SFN"] = st.Sidecar().Endpoint()
+		vars["STATE_MACHINE_ARN"] = st.Sidecar().StateMachineArn(workflow.Name)
+	}
+	return lambdarie.Env(fn, vars)
 }

@@ -41,6 +41,7 @@ import (
 
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stder
 		return fail(fmt.Errorf("%s: %w", *eventPath, err))
 	}
 
-	cfg, err := config.FromEnv(getenv)
+	cfg, err := config.FromEnv(getenv, providers.All()...)
 	if err != nil {
 		return fail(err)
 	}

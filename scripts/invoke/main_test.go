@@ -25,6 +25,7 @@ import (
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/payments/providers"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -482,7 +483,7 @@ func testStack(t *testing.T) (*devstack.Stack, *clock.Offset) {
 // environment getenv and the clock clk.
 func demoStack(t *testing.T, getenv config.Getenv, clk *clock.Offset) *devstack.Stack {
 	t.Helper()
-	cfg, err := config.FromEnv(getenv)
+	cfg, err := config.FromEnv(getenv, providers.All()...)
 	if err != nil {
 		t.Fatal(err)
 	}

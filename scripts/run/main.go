@@ -14,6 +14,7 @@ import (
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/payments/providers"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := config.FromEnv(os.Getenv)
+	cfg, err := config.FromEnv(os.Getenv, providers.All()...)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
-// Package awsmail adapts the mail port to AWS: the SES sender (SESv2 API)
-// and the SQS mail queue.
-package awsmail
+// Package sesmail is the mail sender in AWS: Amazon SES through the SESv2
+// API. Its own package so that only the function that sends mail (the
+// mailer) links the SES client.
+package sesmail
 
 import (
 	"context"
@@ -10,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
+	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/mail"
 )
 
@@ -42,4 +45,14 @@ func (s SES) Send(ctx context.Context, m mail.Message) error {
 		return fmt.Errorf("ses send %s for order %s: %w", m.Kind, m.OrderID, err)
 	}
 	return nil
+}
+
+// Connect is the configuration's SES sender (MAIL_FROM,
+// MAIL_CONFIGURATION_SET): the wiring's MailSender connector.
+func Connect(ctx context.Context, cfg config.Config) (mail.Sender, error) {
+	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Service: "SESV2"})
+	if err != nil {
+		return nil, fmt.Errorf("ses client: %w", err)
+	}
+	return SES{Client: sesv2.NewFromConfig(awsCfg), From: cfg.MailFrom, ConfigurationSet: cfg.MailConfigurationSet}, nil
 }

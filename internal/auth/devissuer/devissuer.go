@@ -1,4 +1,8 @@
-package auth
+// Package devissuer is the local stack's stand-in for a Cognito user pool:
+// it signs and verifies the JWTs the HTTP API's authorizer would accept.
+// Only the local stack and the load tools link it (with its JWT library);
+// no Lambda function does.
+package devissuer
 
 import (
 	"context"
@@ -18,13 +22,14 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/stararena/stararena/internal/auth"
 	"github.com/stararena/stararena/internal/clock"
 )
 
-// DevIssuer signs and verifies RS256 JWTs the way a Cognito user pool and
+// Issuer signs and verifies RS256 JWTs the way a Cognito user pool and
 // the HTTP API JWT authorizer do, for the local stack only. Its key is
 // generated at start-up and never leaves the process.
-type DevIssuer struct {
+type Issuer struct {
 	issuer   string
 	audience Audiences
 	ttl      time.Duration
@@ -50,14 +55,14 @@ type Audiences struct {
 	Fan, Staff string
 }
 
-// NewDevIssuer generates an RS256 key pair for issuer and its clients.
-func NewDevIssuer(issuer string, aud Audiences, ttl time.Duration, c clock.Clock) (*DevIssuer, error) {
-	return NewDevIssuerAlg(issuer, aud, ttl, c, AlgRS256)
+// New generates an RS256 key pair for issuer and its clients.
+func New(issuer string, aud Audiences, ttl time.Duration, c clock.Clock) (*Issuer, error) {
+	return NewAlg(issuer, aud, ttl, c, AlgRS256)
 }
 
-// NewDevIssuerAlg is NewDevIssuer with the signing algorithm: AlgRS256
+// NewAlg is NewDevIssuer with the signing algorithm: AlgRS256
 // (also for "") or AlgES256.
-func NewDevIssuerAlg(issuer string, aud Audiences, ttl time.Duration, c clock.Clock, alg string) (*DevIssuer, error) {
+func NewAlg(issuer string, aud Audiences, ttl time.Duration, c clock.Clock, alg string) (*Issuer, error) {
 	if aud.Fan == "" || aud.Staff == "" || aud.Fan == aud.Staff {
 		return nil, fmt.Errorf("dev issuer: audiences %+v: want two different clients", aud)
 	}
@@ -99,18 +104,18 @@ func NewDevIssuerAlg(issuer string, aud Audiences, ttl time.Duration, c clock.Cl
 	if err := set.AddKey(pub); err != nil {
 		return nil, err
 	}
-	return &DevIssuer{issuer: issuer, audience: aud, ttl: ttl, clock: c, alg: sigAlg, private: priv, public: set}, nil
+	return &Issuer{issuer: issuer, audience: aud, ttl: ttl, clock: c, alg: sigAlg, private: priv, public: set}, nil
 }
 
 // Issue signs a token for sub with role.
-func (d *DevIssuer) Issue(sub string, role Role) (string, time.Time, error) {
+func (d *Issuer) Issue(sub string, role auth.Role) (string, time.Time, error) {
 	return d.IssueFor(sub, role, "")
 }
 
 // IssueFor signs a token for sub with role acting for organization org
 // (the claim Cognito carries as custom:org; empty: none), with the default
 // address DefaultEmail(sub).
-func (d *DevIssuer) IssueFor(sub string, role Role, org string) (string, time.Time, error) {
+func (d *Issuer) IssueFor(sub string, role auth.Role, org string) (string, time.Time, error) {
 	return d.IssueWithEmail(sub, role, org, "")
 }
 
@@ -122,16 +127,16 @@ func DefaultEmail(sub string) string { return sub + "@example.test" }
 // DefaultEmail(sub)), as a Cognito user pool puts the verified address in
 // its ID tokens. A fan's token names the fans' client; an organizer's or
 // staff member's is what Cognito issues to the staff client (StaffClaims).
-func (d *DevIssuer) IssueWithEmail(sub string, role Role, org, email string) (string, time.Time, error) {
+func (d *Issuer) IssueWithEmail(sub string, role auth.Role, org, email string) (string, time.Time, error) {
 	if email == "" {
 		email = DefaultEmail(sub)
 	}
-	if role == RoleOrganizer || role == RoleStaff {
+	if role == auth.RoleOrganizer || role == auth.RoleStaff {
 		return d.IssueClaims(sub, d.audience.Staff, StaffClaims(role, org, email))
 	}
-	claims := map[string]any{"role": string(role), EmailClaim: email}
+	claims := map[string]any{"role": string(role), auth.EmailClaim: email}
 	if org != "" {
-		claims[OrgClaim] = org
+		claims[auth.OrgClaim] = org
 	}
 	return d.IssueClaims(sub, d.audience.Fan, claims)
 }
@@ -142,14 +147,14 @@ func (d *DevIssuer) IssueWithEmail(sub string, role Role, org, email string) (st
 // organizer without one owns the organization its sub names) and the
 // email. It carries no role claim: the role comes from the group, as in
 // AWS.
-func StaffClaims(role Role, org, email string) map[string]any {
-	group := StaffGroup
-	if role == RoleOrganizer {
-		group = OrganizerGroup
+func StaffClaims(role auth.Role, org, email string) map[string]any {
+	group := auth.StaffGroup
+	if role == auth.RoleOrganizer {
+		group = auth.OrganizerGroup
 	}
-	c := map[string]any{GroupsClaim: []string{group}, EmailClaim: email}
+	c := map[string]any{auth.GroupsClaim: []string{group}, auth.EmailClaim: email}
 	if org != "" {
-		c[CognitoOrgClaim] = org
+		c[auth.CognitoOrgClaim] = org
 	}
 	return c
 }
@@ -157,7 +162,7 @@ func StaffClaims(role Role, org, email string) map[string]any {
 // IssueClaims signs an ID token for sub and the app client audience with
 // claims beside the registered ones (iss, aud, sub, iat, nbf, exp, jti and
 // token_use "id").
-func (d *DevIssuer) IssueClaims(sub, audience string, claims map[string]any) (string, time.Time, error) {
+func (d *Issuer) IssueClaims(sub, audience string, claims map[string]any) (string, time.Time, error) {
 	now := d.clock.Now()
 	exp := now.Add(d.ttl)
 	b := jwt.NewBuilder().
@@ -179,14 +184,14 @@ func (d *DevIssuer) IssueClaims(sub, audience string, claims map[string]any) (st
 }
 
 // Audiences are the app clients the issuer signs for.
-func (d *DevIssuer) Audiences() Audiences { return d.audience }
+func (d *Issuer) Audiences() Audiences { return d.audience }
 
 // Verify checks a bearer token like the JWT authorizer (signature from the
 // key set, issuer, expiry, not-before, and an aud or client_id claim that
 // is one of audiences, as API Gateway's; none given: either of the
 // issuer's own clients) and returns its claims in the flattened string
 // form API Gateway puts in the request context.
-func (d *DevIssuer) Verify(token string, audiences ...string) (map[string]string, error) {
+func (d *Issuer) Verify(token string, audiences ...string) (map[string]string, error) {
 	if len(audiences) == 0 {
 		audiences = []string{d.audience.Fan, d.audience.Staff}
 	}
@@ -235,7 +240,7 @@ func audienceIn(audiences []string) jwt.Validator {
 }
 
 // JWKS is the public key set, as a user pool publishes it.
-func (d *DevIssuer) JWKS() ([]byte, error) { return json.Marshal(d.public) }
+func (d *Issuer) JWKS() ([]byte, error) { return json.Marshal(d.public) }
 
 func flatten(v any) string {
 	switch x := v.(type) {
@@ -254,13 +259,4 @@ func flatten(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
-}
-
-// BearerToken extracts the token of an "Authorization: Bearer x" header.
-func BearerToken(header string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return "", false
-	}
-	return strings.TrimSpace(tok), true
 }

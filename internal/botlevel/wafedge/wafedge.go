@@ -1,4 +1,7 @@
-package botlevel
+// Package wafedge is botlevel's Edge in AWS: the WAF regex pattern set of
+// events whose joins meet a CAPTCHA. Its own package so that only the
+// function that changes bot levels (admin) links the WAF client.
+package wafedge
 
 import (
 	"context"
@@ -11,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 	"github.com/aws/aws-sdk-go-v2/service/wafv2/types"
 
+	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/botlevel"
+	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -41,6 +47,24 @@ func NewWAF(client *wafv2.Client, arn string, topo topology.Topology) (*WAF, err
 	return &WAF{client: client, name: name, id: id, topo: topo}, nil
 }
 
+// Connect is the edge of the configuration's CAPTCHA events set
+// (CAPTCHA_EVENTS_ARN), nil without one: the wiring's BotLevel connector.
+func Connect(ctx context.Context, cfg config.Config, topo topology.Topology) (botlevel.Edge, error) {
+	if cfg.CaptchaEventsArn == "" {
+		return nil, nil
+	}
+	// The set is CloudFront's, in us-east-1 whatever this region is.
+	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Region: WAFRegion, Service: "WAFV2"})
+	if err != nil {
+		return nil, fmt.Errorf("waf client: %w", err)
+	}
+	w, err := NewWAF(wafv2.NewFromConfig(awsCfg), cfg.CaptchaEventsArn, topo)
+	if err != nil {
+		return nil, fmt.Errorf("CAPTCHA_EVENTS_ARN: %w", err)
+	}
+	return w, nil
+}
+
 // ParsePatternSetARN reads a CloudFront-scoped regex pattern set's name and
 // id from its ARN (arn:aws:wafv2:us-east-1:<account>:global/regexpatternset/<name>/<id>):
 // UpdateRegexPatternSet takes them, not the ARN.
@@ -61,7 +85,7 @@ func ParsePatternSetARN(arn string) (name, id string, err error) {
 // SetCaptcha adds or removes the event's join patterns with the set's lock
 // token, reading the set again when another change won the race.
 func (w *WAF) SetCaptcha(ctx context.Context, eventID string, on bool) error {
-	want := EventPatterns(w.topo, eventID)
+	want := botlevel.EventPatterns(w.topo, eventID)
 	for range lockRetries {
 		got, err := w.client.GetRegexPatternSet(ctx, &wafv2.GetRegexPatternSetInput{
 			Name: aws.String(w.name), Id: aws.String(w.id), Scope: types.ScopeCloudfront,
@@ -99,11 +123,11 @@ func (w *WAF) SetCaptcha(ctx context.Context, eventID string, on bool) error {
 }
 
 // withPatterns is current with want added (on) or removed, keeping
-// NoEvents so the set is never empty, in a stable order.
+// botlevel.NoEvents so the set is never empty, in a stable order.
 func withPatterns(current, want []string, on bool) []string {
-	out := []string{NoEvents}
+	out := []string{botlevel.NoEvents}
 	for _, p := range current {
-		if p != NoEvents && (on || !slices.Contains(want, p)) && !slices.Contains(out, p) {
+		if p != botlevel.NoEvents && (on || !slices.Contains(want, p)) && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stararena/stararena/internal/topology"
+)
+
+// part is a package a function binary links only if its topology says it
+// uses what the package does.
+type part struct {
+	pkg  string
+	uses func(tp topology.Topology, f topology.Function) bool
+}
+
+// parts are the heavy packages whose linking follows the topology: the AWS
+// clients a function's access names, the payment providers, the QR
+// encoder; never the dev token issuer or the OpenAPI library.
+var parts = []part{
+	{"github.com/aws/aws-sdk-go-v2/service/sesv2", func(_ topology.Topology, f topology.Function) bool { return f.Access.Email }},
+	{"github.com/aws/aws-sdk-go-v2/service/sfn", func(_ topology.Topology, f topology.Function) bool {
+		return f.Access.Workflow.StateMachine != ""
+	}},
+	{"github.com/aws/aws-sdk-go-v2/service/sqs", func(_ topology.Topology, f topology.Function) bool { return len(f.Access.SendTo) > 0 }},
+	{"github.com/aws/aws-sdk-go-v2/service/wafv2", func(_ topology.Topology, f topology.Function) bool { return f.Access.BotLevel }},
+	{"github.com/stripe/stripe-go/v84", func(_ topology.Topology, f topology.Function) bool {
+		return f.Access.Payments != topology.PaymentsNone
+	}},
+	{"github.com/yeqown/go-qrcode/v2", showsTicketImages},
+	{"github.com/stararena/stararena/internal/auth/devissuer", never},
+	{"github.com/pb33f/libopenapi", never},
+}
+
+func never(topology.Topology, topology.Function) bool { return false }
+
+// showsTicketImages: the function mails tickets (their images travel in
+// the message) or serves a fan's tickets route (each with its QR image).
+func showsTicketImages(tp topology.Topology, f topology.Function) bool {
+	if f.Access.Email {
+		return true
+	}
+	for _, r := range tp.Routes {
+		if r.Function == f.Name && r.Auth == topology.AuthFan && strings.HasSuffix(r.Path, "/tickets") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEachFunctionLinksOnlyWhatItUses reads what each functions/<name>
+// main links, as scripts/build.sh builds it (linux/arm64, its tags), and
+// requires every part above to be linked exactly by the functions whose
+// topology entry uses it: a main that wires more links more (a larger
+// binary and a slower cold start), a main that wires less fails at
+// start-up in AWS.
+func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list of every function main skipped in -short mode")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "list", "-tags", "lambda.norpc,lambdabuild", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./functions/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		deps[filepath.Base(fields[0])] = fields[1:]
+	}
+	tp := topology.Default()
+	for _, f := range tp.Functions {
+		ds, ok := deps[f.Name]
+		if !ok {
+			t.Errorf("%s: no functions/%s main", f.Name, f.Name)
+			continue
+		}
+		for _, p := range parts {
+			linked := slices.ContainsFunc(ds, func(d string) bool { return d == p.pkg || strings.HasPrefix(d, p.pkg+"/") })
+			if want := p.uses(tp, f); linked != want {
+				t.Errorf("%s links %s: %v, want %v (from its topology entry)", f.Name, p.pkg, linked, want)
+			}
+		}
+	}
+	if len(deps) != len(tp.Functions) {
+		t.Errorf("%d mains under functions/, %d functions in the topology", len(deps), len(tp.Functions))
+	}
+}
