@@ -32,6 +32,13 @@ const (
 	// WrongEvent: a valid code for another event than the gate's; the
 	// ticket is not marked used.
 	WrongEvent Outcome = "WRONG_EVENT"
+	// Expired: a genuine rotating code made for a step outside the
+	// window around now: a screenshot, a photo or an old code (ADR 28).
+	// The ticket is not marked used.
+	Expired Outcome = "EXPIRED"
+	// StaticRefused: a genuine static (printable) code at an event whose
+	// organizer accepts rotating codes only. The ticket is not marked used.
+	StaticRefused Outcome = "STATIC_NOT_ACCEPTED"
 )
 
 // Result is what a gate shows. TicketID and Seat are empty for INVALID.
@@ -64,6 +71,19 @@ type IssuedTicket struct {
 	// runs in the order workflow, where nobody looks at images) and for a
 	// revoked ticket.
 	QR string `json:"qr,omitempty"`
+	// Rotation lets the owner's page make the ticket's rotating codes; only
+	// ForAccount fills it, and not for a revoked ticket.
+	Rotation *Rotation `json:"rotation,omitempty"`
+}
+
+// Rotation is what a ticket's owner needs to show rotating codes (ADR 28).
+type Rotation struct {
+	// Secret is the ticket's rotation secret, base64url.
+	Secret      string `json:"secret"`
+	StepSeconds int    `json:"stepSeconds"`
+	// Printable: the event's gates also accept the static code, so the
+	// ticket may be printed.
+	Printable bool `json:"printable"`
 }
 
 // Manifest lists an order's tickets under a key known from the order id
@@ -183,6 +203,9 @@ type Options struct {
 	// app: a day after the event starts). Without it codes expire
 	// DefaultCodeLifetime after they are shown.
 	CodeExpiry func(ctx context.Context, eventID string) (time.Time, error)
+	// StaticCodes says whether an event's gates accept static (printable)
+	// codes besides rotating ones (default: they do).
+	StaticCodes func(ctx context.Context, eventID string) (bool, error)
 }
 
 // CodeValidAfterStart is how long after its event starts a ticket code
@@ -202,6 +225,7 @@ type Service struct {
 	retry     retry.Policy
 	retention time.Duration
 	expiry    func(ctx context.Context, eventID string) (time.Time, error)
+	static    func(ctx context.Context, eventID string) (bool, error)
 }
 
 // NewService builds the tickets service.
@@ -228,7 +252,11 @@ func NewService(store Store, codec *Codec, o Options) *Service {
 		c := o.Clock
 		o.CodeExpiry = func(context.Context, string) (time.Time, error) { return c.Now().Add(DefaultCodeLifetime), nil }
 	}
-	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention, expiry: o.CodeExpiry}
+	if o.StaticCodes == nil {
+		o.StaticCodes = func(context.Context, string) (bool, error) { return true, nil }
+	}
+	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention,
+		expiry: o.CodeExpiry, static: o.StaticCodes}
 }
 
 // Codec returns the service's codec.
@@ -292,7 +320,7 @@ func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, w
 			log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(m.TicketIDs))
 		}
 		log.Debug("tickets already issued", "count", len(stored))
-		return s.issued(ctx, stored, false)
+		return s.issued(ctx, stored, show{})
 	}
 	if err := s.store.CreateTickets(ctx, m, want); err != nil {
 		return nil, err
@@ -302,7 +330,7 @@ func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, w
 	for i, t := range want {
 		created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
 	}
-	return s.issued(ctx, created, false)
+	return s.issued(ctx, created, show{})
 }
 
 // busy translates a retry that gave up into UNAVAILABLE; other errors
@@ -337,7 +365,7 @@ func (s *Service) ForOrder(ctx context.Context, orderID string) ([]IssuedTicket,
 	if !found {
 		return []IssuedTicket{}, nil
 	}
-	return s.issued(ctx, ts, true)
+	return s.issued(ctx, ts, show{qr: true})
 }
 
 // ForAccount is ForOrder for a fan: NOT_FOUND when the tickets belong to
@@ -355,17 +383,30 @@ func (s *Service) ForAccount(ctx context.Context, account, orderID string) ([]Is
 	if m.Account != account {
 		return nil, apperr.New(apperr.NotFound, "no order %s", orderID)
 	}
-	return s.issued(ctx, ts, true)
+	return s.issued(ctx, ts, show{qr: true, rotation: true})
 }
 
-func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
+// show says what issued adds to each ticket's code.
+type show struct {
+	qr bool
+	// rotation: the rotation secret, for the ticket's owner only.
+	rotation bool
+}
+
+func (s *Service) issued(ctx context.Context, ts []StoredTicket, with show) ([]IssuedTicket, error) {
 	out := make([]IssuedTicket, len(ts))
 	var exp time.Time
+	printable := true
 	if len(ts) > 0 {
 		var err error
 		// One order's tickets are all for one event.
 		if exp, err = s.expiry(ctx, ts[0].EventID); err != nil {
 			return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
+		}
+		if with.rotation {
+			if printable, err = s.static(ctx, ts[0].EventID); err != nil {
+				return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
+			}
 		}
 	}
 	for i := range ts {
@@ -380,12 +421,15 @@ func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([
 		case t.ScanNonce != "":
 			it.Status = StatusUsed
 		}
-		code, err := s.codec.Encode(t.Ticket)
+		code, secret, err := s.codec.EncodeWithSecret(t.Ticket)
 		if err != nil {
 			return nil, err
 		}
 		it.Code = code
-		if withQR {
+		if with.rotation {
+			it.Rotation = &Rotation{Secret: b64.EncodeToString(secret), StepSeconds: StepSeconds, Printable: printable}
+		}
+		if with.qr {
 			if it.QR, err = QRDataURL(code); err != nil {
 				return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
 			}
@@ -501,7 +545,7 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 		ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
 	}
 	log.Info("tickets re-issued", "count", len(ts), "reason", reason)
-	return s.issued(ctx, ts, false)
+	return s.issued(ctx, ts, show{})
 }
 
 // PublicKeys lists the keys that verify ticket codes (for gate devices
@@ -526,7 +570,11 @@ const (
 // CheckIn verifies one scan of code.
 //
 // Order of checks: the signature (INVALID when malformed, forged, or
-// signed with a key no longer listed), the version (INVALID when the ticket
+// signed with a key no longer listed; for a rotating code also its MAC),
+// the event (WRONG_EVENT), the code's expiry (INVALID), how the code was
+// shown (EXPIRED for a rotating code outside its window,
+// STATIC_NOT_ACCEPTED for a static code where the organizer accepts
+// rotating codes only; ADR 28), the version (INVALID when the ticket
 // was re-issued since the code was made), revocation (REVOKED), then the
 // first scan: one conditional write on the ticket lets exactly one nonce
 // win (ADMITTED); any other nonce afterwards gets ALREADY_USED.
@@ -554,7 +602,7 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 	case len(gate) > maxGate || !printable(gate, true):
 		return Result{}, apperr.New(apperr.Invalid, "gate must be at most %d printable ASCII characters", maxGate)
 	}
-	t, err := s.codec.Decode(code)
+	t, form, err := s.codec.DecodeScan(code)
 	if err != nil && !errors.Is(err, ErrInvalidCode) {
 		return Result{}, fmt.Errorf("check-in: %w", err)
 	}
@@ -571,6 +619,12 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 	if now.After(t.ExpiresAt) {
 		log.InfoContext(ctx, "check-in", "result", Invalid, "why", "code expired", "expiredAt", t.ExpiresAt)
 		return Result{Result: Invalid}, nil
+	}
+	if refused, err := s.shownRight(ctx, log, t, form, now); err != nil || refused != "" {
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Result: refused, TicketID: t.ID, Seat: t.Seat}, nil
 	}
 	out, err := s.store.Admit(ctx, t, Scan{Nonce: nonce, Gate: gate, At: now})
 	if err != nil {
@@ -596,6 +650,29 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 		final.FirstScanAt, final.FirstScanGate = out.Current.ScannedAt, out.Current.Gate
 	}
 	return final, nil
+}
+
+// shownRight refuses a genuine code shown the wrong way (ADR 28): a
+// rotating code outside its window (EXPIRED), or a static code at an event
+// that accepts rotating codes only (STATIC_NOT_ACCEPTED). Nothing is
+// written: the ticket stays valid for its holder's live code.
+func (s *Service) shownRight(ctx context.Context, log *slog.Logger, t Ticket, form Form, now time.Time) (Outcome, error) {
+	if form.Rotating {
+		if InWindow(form.Step, now) {
+			return "", nil
+		}
+		log.InfoContext(ctx, "check-in", "result", Expired, "step", form.Step, "now", Step(now))
+		return Expired, nil
+	}
+	ok, err := s.static(ctx, t.EventID)
+	if err != nil {
+		return "", fmt.Errorf("check-in: codes accepted at event %s: %w", t.EventID, err)
+	}
+	if ok {
+		return "", nil
+	}
+	log.InfoContext(ctx, "check-in", "result", StaticRefused)
+	return StaticRefused, nil
 }
 
 // classify turns Admit's outcome into the answer for this scan.
