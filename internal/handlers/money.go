@@ -101,7 +101,7 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 func ticketViews(ts []tickets.IssuedTicket) []TicketView {
 	out := make([]TicketView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR})
+		out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR, Rotation: t.Rotation})
 	}
 	return out
 }
@@ -113,6 +113,8 @@ type TicketView struct {
 	Status   string `json:"status"`
 	Code     string `json:"code,omitempty"`
 	QR       string `json:"qr,omitempty"`
+	// Rotation makes the rotating codes the owner's page shows (ADR 28).
+	Rotation *tickets.Rotation `json:"rotation,omitempty"`
 }
 
 // CheckIn builds the "checkin" function: a gate scans codes for one event,

@@ -23,6 +23,7 @@ const (
 	ActionWaitlist    Action = "event.waitlist"
 	ActionCancel      Action = "event.cancel"
 	ActionPostpone    Action = "event.postpone"
+	ActionTicketCodes Action = "event.ticket-codes" // rotating only, or printable too
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"
