@@ -127,6 +127,8 @@ func CheckIn(tp topology.Topology, tk *tickets.Service, g httpapi.Guard, log *sl
 				Code    string `json:"code"`
 				Nonce   string `json:"nonce"`
 				Gate    string `json:"gate"`
+				// ScannedAt: when an offline gate checked the code itself.
+				ScannedAt string `json:"scannedAt"`
 			}
 			if err := r.Decode(&b); err != nil {
 				return httpapi.Response{}, err
@@ -134,7 +136,14 @@ func CheckIn(tp topology.Topology, tk *tickets.Service, g httpapi.Guard, log *sl
 			if b.EventID == "" {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "eventId is required: a gate scans for one event")
 			}
-			res, err := tk.CheckIn(ctx, b.EventID, b.Code, b.Nonce, b.Gate)
+			var at time.Time
+			if b.ScannedAt != "" {
+				var err error
+				if at, err = time.Parse(time.RFC3339, b.ScannedAt); err != nil {
+					return httpapi.Response{}, apperr.New(apperr.Invalid, "scannedAt must be an RFC 3339 time")
+				}
+			}
+			res, err := tk.CheckInScanned(ctx, b.EventID, b.Code, b.Nonce, b.Gate, at)
 			if err != nil {
 				return httpapi.Response{}, err
 			}

@@ -42,8 +42,12 @@ func (c *conformance) rotating(event, orderID, fan, org string) {
 		}
 		return code
 	}
-	scan := func(code, nonce string) []byte {
-		b, _ := json.Marshal(map[string]string{"eventId": event, "code": code, "nonce": nonce, "gate": "north 3"})
+	scan := func(code, nonce string, scannedAt ...time.Time) []byte {
+		m := map[string]string{"eventId": event, "code": code, "nonce": nonce, "gate": "north 3"}
+		for _, at := range scannedAt {
+			m["scannedAt"] = at.UTC().Format(time.RFC3339)
+		}
+		b, _ := json.Marshal(m)
 		return b
 	}
 	result := func(want string) func(*testing.T, []byte) {
@@ -78,7 +82,11 @@ func (c *conformance) rotating(event, orderID, fan, org string) {
 					t.Errorf("gate kit %s", truncate(b))
 				}
 			}},
-		{name: "check in a live rotating code", method: "POST", path: "/v1/checkin", token: org, body: scan(at(0), "rot-3"), status: 200, valid: true, check: result("ADMITTED")},
+		{name: "check in an offline scan sent with its time", method: "POST", path: "/v1/checkin", token: org, body: scan(at(-3*time.Minute), "rot-3", time.Now().Add(-3*time.Minute)), status: 200, valid: true, check: result("ADMITTED")},
+		{name: "check in a live rotating code after its ticket got in", method: "POST", path: "/v1/checkin", token: org, body: scan(at(0), "rot-4"), status: 200, valid: true, check: result("ALREADY_USED")},
+		{name: "check in with a scan time in the future", method: "POST", path: "/v1/checkin", token: org, body: scan(at(0), "rot-5", time.Now().Add(time.Hour)), status: 400, code: "INVALID_REQUEST", valid: true},
+		{name: "check in with a scan time two days ago", method: "POST", path: "/v1/checkin", token: org, body: scan(at(0), "rot-6", time.Now().Add(-48*time.Hour)), status: 400, code: "INVALID_REQUEST", valid: true},
+		{name: "check in with a malformed scan time", method: "POST", path: "/v1/checkin", token: org, body: []byte(`{"eventId":"` + event + `","code":"x","nonce":"rot-7","scannedAt":"yesterday"}`), status: 400, code: "INVALID_REQUEST"},
 		{name: "set ticket codes unknown mode", method: "PUT", path: set, token: org, body: mode("STATIC"), status: 400, code: "INVALID_REQUEST"},
 		{name: "set ticket codes unknown field", method: "PUT", path: set, token: org, body: []byte(`{"mode":"ROTATING_ONLY","print":true}`), status: 400, code: "UNKNOWN_FIELD"},
 		{name: "set ticket codes malformed", method: "PUT", path: set, token: org, body: []byte(`{"mode":`), status: 400, code: "INVALID_JSON"},

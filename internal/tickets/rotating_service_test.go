@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/tickets"
 )
@@ -98,5 +99,33 @@ func TestRotatingOnlyEventRefusesStaticCodes(t *testing.T) {
 	r, err = svc.CheckIn(context.Background(), testEvent, rotatingCode(t, ts[0], e.clock.Now()), "n-rot", "north-1")
 	if err != nil || r.Result != tickets.Admitted {
 		t.Fatalf("its rotating code afterwards: %+v, %v", r, err)
+	}
+}
+
+// An offline gate sends its queued scans later with when it saw them: a
+// live code is judged against that time, which may not lie in the future
+// or more than a day back.
+func TestOfflineScanIsJudgedAtItsScanTime(t *testing.T) {
+	e := newEnv(t)
+	o := paidOrder("A-9-5")
+	e.mustIssue(t, o)
+	ts, err := e.svc.ForAccount(context.Background(), o.Account, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := e.clock.Now()
+	code := rotatingCode(t, ts[0], seen)
+	e.clock.Advance(20 * time.Minute) // the outage
+	for _, bad := range []time.Time{e.clock.Now().Add(time.Hour), e.clock.Now().Add(-tickets.MaxOfflineScanAge - time.Minute)} {
+		if _, err := e.svc.CheckInScanned(context.Background(), testEvent, code, "n-bad", "north-1", bad); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("scan time %v: %v, want INVALID_REQUEST", bad, err)
+		}
+	}
+	if r := e.mustCheckIn(t, code, "n-late"); r.Result != tickets.Expired {
+		t.Fatalf("the code judged at arrival: %+v, want EXPIRED", r)
+	}
+	r, err := e.svc.CheckInScanned(context.Background(), testEvent, code, "n-offline", "north-1", seen)
+	if err != nil || r.Result != tickets.Admitted {
+		t.Fatalf("the code judged at its scan time: %+v, %v", r, err)
 	}
 }

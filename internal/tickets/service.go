@@ -594,6 +594,32 @@ const (
 // Errors (not outcomes): INVALID_REQUEST for a missing code or a nonce or
 // gate out of bounds; UNAVAILABLE/INTERNAL when the store fails.
 func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string) (Result, error) {
+	return s.CheckInScanned(ctx, eventID, code, nonce, gate, time.Time{})
+}
+
+// MaxOfflineScanAge bounds how long before it reaches the platform an
+// offline gate's scan may have been made.
+const MaxOfflineScanAge = 24 * time.Hour
+
+// CheckInScanned is CheckIn for a scan a gate checked by itself while
+// offline and sends later (ADR 21): a rotating code's window is checked
+// against scannedAt, when the gate saw it, rather than against now (zero:
+// now). The platform takes the gate's word for that time because a gate
+// could make a fresh code of the ticket anyway (it holds the event's gate
+// key, ADR 28); first scan wins is still decided by arrival.
+//
+// Errors as CheckIn's, and INVALID_REQUEST for a scannedAt in the future
+// or more than MaxOfflineScanAge ago.
+func (s *Service) CheckInScanned(ctx context.Context, eventID, code, nonce, gate string, scannedAt time.Time) (Result, error) {
+	if !scannedAt.IsZero() {
+		now := s.clock.Now()
+		switch {
+		case scannedAt.After(now.Add(StepSeconds * time.Second)):
+			return Result{}, apperr.New(apperr.Invalid, "scannedAt is in the future")
+		case scannedAt.Before(now.Add(-MaxOfflineScanAge)):
+			return Result{}, apperr.New(apperr.Invalid, "scannedAt is more than %s ago", MaxOfflineScanAge)
+		}
+	}
 	switch {
 	case code == "":
 		return Result{}, apperr.New(apperr.Invalid, "code is required")
@@ -620,7 +646,11 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 		log.InfoContext(ctx, "check-in", "result", Invalid, "why", "code expired", "expiredAt", t.ExpiresAt)
 		return Result{Result: Invalid}, nil
 	}
-	if refused, err := s.shownRight(ctx, log, t, form, now); err != nil || refused != "" {
+	shownAt := now
+	if !scannedAt.IsZero() {
+		shownAt = scannedAt
+	}
+	if refused, err := s.shownRight(ctx, log, t, form, shownAt); err != nil || refused != "" {
 		if err != nil {
 			return Result{}, err
 		}

@@ -259,7 +259,8 @@ async function sync() {
       const s = q[0];
       let r;
       try {
-        r = await call('/v1/checkin', { method: 'POST', body: { eventId: s.eventId, code: s.code, nonce: s.nonce, gate: s.gate } });
+        // scannedAt: a live code is checked against when this phone saw it (ADR 28).
+        r = await call('/v1/checkin', { method: 'POST', body: { eventId: s.eventId, code: s.code, nonce: s.nonce, gate: s.gate, scannedAt: s.at } });
       } catch (x) {
         if (unreachable(x) || x.code === 'UNAUTHORIZED' || x.status >= 500) break;
         r = { result: x.code, message: explain(x) };
