@@ -796,13 +796,14 @@ async function orderPage(id) {
           sessionStorage.removeItem(payKey);
           localStorage.removeItem(seenKey);
           const ts = o.tickets?.length ? o.tickets : await api(`${path}/tickets`, { token: s.token, signal: view.signal });
-          say(`Your ticket${ts.length === 1 ? ' is' : 's are'} ready. Show the QR code at the door; a screenshot works too.`);
-          body.replaceChildren(h('ul', { class: 'tickets' }, ts.map(t => h('li', { class: 'ticket' },
-            t.qr ? h('img', { src: t.qr, alt: `QR code for ${seatWords(t.seat, ev)}`, width: '240', height: '240' }) : null,
-            h('p', { class: 'ticket-seat' }, seatWords(t.seat, ev)),
-            t.status && t.status !== 'VALID' ? h('p', { class: 'error' }, `This ticket is ${t.status.toLowerCase()}.`) : null,
-            h('p', { class: 'hint' }, `Ticket ${t.ticketId}`),
-            t.status === 'VALID' ? h('div', { 'data-transfer': t.ticketId }) : null))), ...(ev ? [calendarLink(ev)] : []));
+          // The live codes' drawing loads only with the tickets (ADR 28).
+          const { ticketCard } = await import('./rotating.js');
+          say(`Your ticket${ts.length === 1 ? ' is' : 's are'} ready. Show the live QR code on this page at the door: it changes every 30 seconds, so a screenshot will not get in.`);
+          body.replaceChildren(h('ul', { class: 'tickets' }, ts.map(t => {
+            const li = ticketCard(t, seatWords(t.seat, ev), view);
+            if (t.status === 'VALID') li.append(h('div', { 'data-transfer': t.ticketId }));
+            return li;
+          })), ...(ev ? [calendarLink(ev)] : []));
           withTransfers(m => m.ticketActions(body, { token: s.token, signal: view.signal,
             seatOf: id => seatWords(ts.find(t => t.ticketId === id).seat, ev) }));
           break;

@@ -95,6 +95,10 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		CodeExpiry: func(ctx context.Context, id string) (time.Time, error) {
 			ev, err := a.Catalog.Get(ctx, id)
 			return ev.StartsAt.Add(tickets.CodeValidAfterStart), err
+		},
+		StaticCodes: func(ctx context.Context, id string) (bool, error) {
+			ev, err := a.Catalog.Get(ctx, id)
+			return ev.StaticCodesAccepted(), err
 		}})
 	a.Orders = orders.NewService(a.Stores.Orders, a.Providers, flowRef{a}, orders.ServiceOptions{Clock: a.Clock, Logger: a.Log,
 		Tickets: a.Tickets,

@@ -107,6 +107,10 @@ type Event struct {
 	// Cancelled is set, once and for good, when the organizer cancels the
 	// event: the sale is over and every paid order is refunded.
 	Cancelled *Cancellation `json:"cancelled,omitempty"`
+	// TicketCodes is what the event's gates accept (ADR 28):
+	// CodesRotatingOnly, or CodesRotatingAndPrintable (also when empty:
+	// events created before rotating codes).
+	TicketCodes string `json:"ticketCodes,omitempty"`
 	// Postponed is set when the organizer moves the event to a new date:
 	// tickets stay valid, and buyers may ask for a refund until
 	// RefundUntil.

@@ -126,6 +126,7 @@ func Admin(tp topology.Topology, svc *catalog.Service, rs ReportStore, rf OrderR
 			}
 			return httpapi.JSON(http.StatusOK, view(ev, c)), nil
 		},
+		"PUT /admin/v1/events/{eventId}/ticket-codes": setTicketCodes(svc, st, c),
 		"POST /admin/v1/events/{eventId}/pricing": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			var req pricing.Pricing
 			if err := r.Decode(&req); err != nil {

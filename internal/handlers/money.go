@@ -106,7 +106,7 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 func ticketViews(ts []tickets.IssuedTicket) []TicketView {
 	out := make([]TicketView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR})
+		out = append(out, TicketView{TicketID: t.ID, Seat: t.Seat, Status: t.Status, Code: t.Code, QR: t.QR, Rotation: t.Rotation})
 	}
 	return out
 }
@@ -118,6 +118,8 @@ type TicketView struct {
 	Status   string `json:"status"`
 	Code     string `json:"code,omitempty"`
 	QR       string `json:"qr,omitempty"`
+	// Rotation makes the rotating codes the owner's page shows (ADR 28).
+	Rotation *tickets.Rotation `json:"rotation,omitempty"`
 }
 
 // CheckIn builds the "checkin" function: a gate scans codes for one event,
@@ -130,6 +132,8 @@ func CheckIn(tp topology.Topology, tk *tickets.Service, g httpapi.Guard, log *sl
 				Code    string `json:"code"`
 				Nonce   string `json:"nonce"`
 				Gate    string `json:"gate"`
+				// ScannedAt: when an offline gate checked the code itself.
+				ScannedAt string `json:"scannedAt"`
 			}
 			if err := r.Decode(&b); err != nil {
 				return httpapi.Response{}, err
@@ -137,7 +141,14 @@ func CheckIn(tp topology.Topology, tk *tickets.Service, g httpapi.Guard, log *sl
 			if b.EventID == "" {
 				return httpapi.Response{}, apperr.New(apperr.Invalid, "eventId is required: a gate scans for one event")
 			}
-			res, err := tk.CheckIn(ctx, b.EventID, b.Code, b.Nonce, b.Gate)
+			var at time.Time
+			if b.ScannedAt != "" {
+				var err error
+				if at, err = time.Parse(time.RFC3339, b.ScannedAt); err != nil {
+					return httpapi.Response{}, apperr.New(apperr.Invalid, "scannedAt must be an RFC 3339 time")
+				}
+			}
+			res, err := tk.CheckInScanned(ctx, b.EventID, b.Code, b.Nonce, b.Gate, at)
 			if err != nil {
 				return httpapi.Response{}, err
 			}

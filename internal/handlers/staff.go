@@ -186,7 +186,11 @@ func staffHandlers(svc *catalog.Service, rs ReportStore, st Staff, c clock.Clock
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			return httpapi.JSON(http.StatusOK, gateKit(r.Path("eventId"), keys, rs, c.Now())), nil
+			kit := gateKit(r.Path("eventId"), keys, rs, c.Now())
+			if err := rotatingKit(ctx, svc, st.Tickets, &kit); err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, kit), nil
 		},
 		"GET /admin/v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 			o, err := st.Orders.Get(ctx, r.Path("orderId"))
@@ -295,6 +299,11 @@ type GateKit struct {
 	Keys        []GateKey     `json:"keys"`
 	Revocations []GateRevoked `json:"revocations"`
 	At          time.Time     `json:"at"`
+	// RotationKeys check the event's rotating codes and TicketCodes says
+	// whether static codes are accepted (ADR 28, ticketcodes.go).
+	RotationKeys []GateRotationKey `json:"rotationKeys"`
+	TicketCodes  string            `json:"ticketCodes"`
+	StepSeconds  int               `json:"stepSeconds"`
 }
 
 // GateKey is an Ed25519 public key: X is its 32 bytes, base64url.

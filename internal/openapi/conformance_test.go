@@ -235,6 +235,8 @@ var unproducible = map[string][]string{
 	// UNAVAILABLE: the event kept changing under the pricing change's
 	// retries.
 	"POST /admin/v1/events/{eventId}/pricing": {"503"},
+	// UNAVAILABLE: the event kept changing under the setting's retries.
+	"PUT /admin/v1/events/{eventId}/ticket-codes": {"503"},
 	// UNAVAILABLE: DynamoDB throttled or timed out the list's reads and
 	// writes (or the availability read a join makes).
 	"POST /v1/events/{eventId}/waitlist":       {"503"},

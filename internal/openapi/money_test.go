@@ -197,6 +197,7 @@ func (c *conformance) money(org string) {
 	} {
 		t.Run(cs.name, func(t *testing.T) { c.do(t, cs) })
 	}
+	c.rotating(event, orderID, fan, org)
 
 	// Provider callbacks sent by the test itself.
 	event1 := webhookEvent("evt_openapi_1", paymentID, orderID)

@@ -26,6 +26,7 @@ const (
 	ActionSeats       Action = "event.seats"         // kill, hold back, release
 	ActionMarkSeats   Action = "event.accessibility" // wheelchair and companion marks
 	ActionComp        Action = "event.comps"         // complimentary tickets issued
+	ActionTicketCodes Action = "event.ticket-codes"  // rotating only, or printable too
 	ActionRefund      Action = "order.refund"
 	ActionReissue     Action = "order.reissue"
 	ActionReconcile   Action = "reconcile"

@@ -112,6 +112,8 @@ type codecKeys struct {
 	signer  ed25519.PrivateKey
 	verify  map[string]ed25519.PublicKey
 	public  []PublicKey
+	// roots derive each key's per-event gate keys (rotating.go).
+	roots map[string][]byte
 }
 
 // NewCodec builds a codec from a keyring, checking it now.
@@ -141,11 +143,13 @@ func (c *Codec) current() (*codecKeys, error) {
 	if err := kr.Validate("ticket"); err != nil {
 		return nil, err
 	}
-	k := &codecKeys{version: version, kid: kr.Current, verify: make(map[string]ed25519.PublicKey, len(kr.Keys))}
+	k := &codecKeys{version: version, kid: kr.Current, verify: make(map[string]ed25519.PublicKey, len(kr.Keys)),
+		roots: make(map[string][]byte, len(kr.Keys))}
 	for _, key := range kr.Keys {
 		pub := key.Private.Public().(ed25519.PublicKey)
 		k.verify[key.ID] = pub
 		k.public = append(k.public, PublicKey{ID: key.ID, Key: pub})
+		k.roots[key.ID] = gateRoot(key)
 		if key.ID == kr.Current {
 			k.signer = key.Private
 		}
@@ -167,6 +171,14 @@ var b64 = base64.RawURLEncoding.Strict()
 
 // Encode signs t with the current key.
 func (c *Codec) Encode(t Ticket) (string, error) {
+	k, err := c.current()
+	if err != nil {
+		return "", fmt.Errorf("encode ticket %s: %w", t.ID, err)
+	}
+	return c.encodeWith(k, t)
+}
+
+func (c *Codec) encodeWith(k *codecKeys, t Ticket) (string, error) {
 	if !validField(t.EventID) || !validField(t.OrderID) || !validField(t.Seat) {
 		return "", fmt.Errorf("encode ticket %s: event, order and seat must be 1-%d of [A-Za-z0-9_-]", t.ID, maxField)
 	}
@@ -178,10 +190,6 @@ func (c *Codec) Encode(t Ticket) (string, error) {
 	}
 	if t.ExpiresAt.Unix() <= 0 {
 		return "", fmt.Errorf("encode ticket %s: a code must expire", t.ID)
-	}
-	k, err := c.current()
-	if err != nil {
-		return "", fmt.Errorf("encode ticket %s: %w", t.ID, err)
 	}
 	signed := formatTag + "." + k.kid + "." + b64.EncodeToString(encodePayload(t))
 	sig := ed25519.Sign(k.signer, []byte(signed))

@@ -33,6 +33,13 @@ const (
 	// WrongEvent: a valid code for another event than the gate's; the
 	// ticket is not marked used.
 	WrongEvent Outcome = "WRONG_EVENT"
+	// Expired: a genuine rotating code made for a step outside the
+	// window around now: a screenshot, a photo or an old code (ADR 28).
+	// The ticket is not marked used.
+	Expired Outcome = "EXPIRED"
+	// StaticRefused: a genuine static (printable) code at an event whose
+	// organizer accepts rotating codes only. The ticket is not marked used.
+	StaticRefused Outcome = "STATIC_NOT_ACCEPTED"
 )
 
 // Result is what a gate shows. TicketID and Seat are empty for INVALID.
@@ -75,6 +82,19 @@ type IssuedTicket struct {
 	// runs in the order workflow, where nobody looks at images) and for a
 	// revoked ticket.
 	QR string `json:"qr,omitempty"`
+	// Rotation lets the owner's page make the ticket's rotating codes; only
+	// ForAccount fills it, and not for a revoked ticket.
+	Rotation *Rotation `json:"rotation,omitempty"`
+}
+
+// Rotation is what a ticket's owner needs to show rotating codes (ADR 28).
+type Rotation struct {
+	// Secret is the ticket's rotation secret, base64url.
+	Secret      string `json:"secret"`
+	StepSeconds int    `json:"stepSeconds"`
+	// Printable: the event's gates also accept the static code, so the
+	// ticket may be printed.
+	Printable bool `json:"printable"`
 }
 
 // Manifest lists an order's tickets under a key known from the order id
@@ -205,6 +225,9 @@ type Options struct {
 	// functions that show a fan's tickets link the encoder; without it
 	// ForAccount fails rather than answer tickets without their images.
 	QR QRRenderer
+	// StaticCodes says whether an event's gates accept static (printable)
+	// codes besides rotating ones (default: they do).
+	StaticCodes func(ctx context.Context, eventID string) (bool, error)
 }
 
 // CodeValidAfterStart is how long after its event starts a ticket code
@@ -231,6 +254,7 @@ type Service struct {
 	retention time.Duration
 	expiry    func(ctx context.Context, eventID string) (time.Time, error)
 	qr        QRRenderer
+	static    func(ctx context.Context, eventID string) (bool, error)
 }
 
 // NewService builds the tickets service.
@@ -257,8 +281,11 @@ func NewService(store Store, codec *Codec, o Options) *Service {
 		c := o.Clock
 		o.CodeExpiry = func(context.Context, string) (time.Time, error) { return c.Now().Add(DefaultCodeLifetime), nil }
 	}
-	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention, expiry: o.CodeExpiry,
-		qr: o.QR}
+	if o.StaticCodes == nil {
+		o.StaticCodes = func(context.Context, string) (bool, error) { return true, nil }
+	}
+	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention,
+		expiry: o.CodeExpiry, static: o.StaticCodes, qr: o.QR}
 }
 
 // Codec returns the service's codec.
@@ -322,7 +349,7 @@ func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, w
 			log.Warn("order's stored tickets differ from its seats", "stored", len(stored), "want", len(m.TicketIDs))
 		}
 		log.Debug("tickets already issued", "count", len(stored))
-		return s.issued(ctx, stored, false)
+		return s.issued(ctx, stored, show{})
 	}
 	if err := s.store.CreateTickets(ctx, m, want); err != nil {
 		return nil, err
@@ -332,7 +359,7 @@ func (s *Service) issueOnce(ctx context.Context, log *slog.Logger, m Manifest, w
 	for i, t := range want {
 		created[i] = StoredTicket{Ticket: t, IssuedAt: m.IssuedAt}
 	}
-	return s.issued(ctx, created, false)
+	return s.issued(ctx, created, show{})
 }
 
 // busy translates a retry that gave up into UNAVAILABLE; other errors
@@ -368,7 +395,7 @@ func (s *Service) ForOrder(ctx context.Context, orderID string) ([]IssuedTicket,
 	if !found {
 		return []IssuedTicket{}, nil
 	}
-	return s.issued(ctx, ts, false)
+	return s.issued(ctx, ts, show{})
 }
 
 // ForAccount is ForOrder for a fan, with each code's QR image: NOT_FOUND when the tickets belong to
@@ -386,17 +413,30 @@ func (s *Service) ForAccount(ctx context.Context, account, orderID string) ([]Is
 	if m.Account != account {
 		return nil, apperr.New(apperr.NotFound, "no order %s", orderID)
 	}
-	return s.issued(ctx, ts, true)
+	return s.issued(ctx, ts, show{qr: true, rotation: true})
 }
 
-func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
+// show says what issued adds to each ticket's code.
+type show struct {
+	qr bool
+	// rotation: the rotation secret, for the ticket's owner only.
+	rotation bool
+}
+
+func (s *Service) issued(ctx context.Context, ts []StoredTicket, with show) ([]IssuedTicket, error) {
 	out := make([]IssuedTicket, len(ts))
 	var exp time.Time
+	printable := true
 	if len(ts) > 0 {
 		var err error
 		// One order's tickets are all for one event.
 		if exp, err = s.expiry(ctx, ts[0].EventID); err != nil {
 			return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
+		}
+		if with.rotation {
+			if printable, err = s.static(ctx, ts[0].EventID); err != nil {
+				return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
+			}
 		}
 	}
 	for i := range ts {
@@ -414,12 +454,15 @@ func (s *Service) issued(ctx context.Context, ts []StoredTicket, withQR bool) ([
 		case t.ScanNonce != "":
 			it.Status = StatusUsed
 		}
-		code, err := s.codec.Encode(t.Ticket)
+		code, secret, err := s.codec.EncodeWithSecret(t.Ticket)
 		if err != nil {
 			return nil, err
 		}
 		it.Code = code
-		if withQR {
+		if with.rotation {
+			it.Rotation = &Rotation{Secret: b64.EncodeToString(secret), StepSeconds: StepSeconds, Printable: printable}
+		}
+		if with.qr {
 			if s.qr == nil {
 				return nil, errNoQR
 			}
@@ -565,14 +608,15 @@ func (s *Service) reissueOnce(ctx context.Context, log *slog.Logger, orderID, re
 		ts[i].RevokedAt, ts[i].RevokeReason = time.Time{}, ""
 	}
 	log.Info("tickets re-issued", "count", len(ts), "reason", reason)
-	return s.issued(ctx, ts, false)
+	return s.issued(ctx, ts, show{})
 }
 
-// Render gives stored tickets their codes (and QR images when withQR), as
-// ForOrder does: for tickets that belong to no order's manifest (a
-// transfer's).
-func (s *Service) Render(ctx context.Context, ts []StoredTicket, withQR bool) ([]IssuedTicket, error) {
-	return s.issued(ctx, ts, withQR)
+// Render gives stored tickets their codes, as ForOrder does, for tickets
+// that belong to no order's manifest (a transfer's). For their owner
+// (forOwner) it adds what ForAccount does: the QR images and the rotation
+// secret, without which a received ticket could not show a live code.
+func (s *Service) Render(ctx context.Context, ts []StoredTicket, forOwner bool) ([]IssuedTicket, error) {
+	return s.issued(ctx, ts, show{qr: forOwner, rotation: forOwner})
 }
 
 // Ticket reads one stored ticket (NOT_FOUND when it does not exist).
@@ -609,7 +653,11 @@ const (
 // CheckIn verifies one scan of code.
 //
 // Order of checks: the signature (INVALID when malformed, forged, or
-// signed with a key no longer listed), the version (INVALID when the ticket
+// signed with a key no longer listed; for a rotating code also its MAC),
+// the event (WRONG_EVENT), the code's expiry (INVALID), how the code was
+// shown (EXPIRED for a rotating code outside its window,
+// STATIC_NOT_ACCEPTED for a static code where the organizer accepts
+// rotating codes only; ADR 28), the version (INVALID when the ticket
 // was re-issued since the code was made), revocation (REVOKED), then the
 // first scan: one conditional write on the ticket lets exactly one nonce
 // win (ADMITTED); any other nonce afterwards gets ALREADY_USED.
@@ -629,6 +677,32 @@ const (
 // Errors (not outcomes): INVALID_REQUEST for a missing code or a nonce or
 // gate out of bounds; UNAVAILABLE/INTERNAL when the store fails.
 func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string) (Result, error) {
+	return s.CheckInScanned(ctx, eventID, code, nonce, gate, time.Time{})
+}
+
+// MaxOfflineScanAge bounds how long before it reaches the platform an
+// offline gate's scan may have been made.
+const MaxOfflineScanAge = 24 * time.Hour
+
+// CheckInScanned is CheckIn for a scan a gate checked by itself while
+// offline and sends later (ADR 21): a rotating code's window is checked
+// against scannedAt, when the gate saw it, rather than against now (zero:
+// now). The platform takes the gate's word for that time because a gate
+// could make a fresh code of the ticket anyway (it holds the event's gate
+// key, ADR 28); first scan wins is still decided by arrival.
+//
+// Errors as CheckIn's, and INVALID_REQUEST for a scannedAt in the future
+// or more than MaxOfflineScanAge ago.
+func (s *Service) CheckInScanned(ctx context.Context, eventID, code, nonce, gate string, scannedAt time.Time) (Result, error) {
+	if !scannedAt.IsZero() {
+		now := s.clock.Now()
+		switch {
+		case scannedAt.After(now.Add(StepSeconds * time.Second)):
+			return Result{}, apperr.New(apperr.Invalid, "scannedAt is in the future")
+		case scannedAt.Before(now.Add(-MaxOfflineScanAge)):
+			return Result{}, apperr.New(apperr.Invalid, "scannedAt is more than %s ago", MaxOfflineScanAge)
+		}
+	}
 	switch {
 	case code == "":
 		return Result{}, apperr.New(apperr.Invalid, "code is required")
@@ -637,7 +711,7 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 	case len(gate) > maxGate || !printable(gate, true):
 		return Result{}, apperr.New(apperr.Invalid, "gate must be at most %d printable ASCII characters", maxGate)
 	}
-	t, err := s.codec.Decode(code)
+	t, form, err := s.codec.DecodeScan(code)
 	if err != nil && !errors.Is(err, ErrInvalidCode) {
 		return Result{}, fmt.Errorf("check-in: %w", err)
 	}
@@ -654,6 +728,16 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 	if now.After(t.ExpiresAt) {
 		log.InfoContext(ctx, "check-in", "result", Invalid, "why", "code expired", "expiredAt", t.ExpiresAt)
 		return Result{Result: Invalid}, nil
+	}
+	shownAt := now
+	if !scannedAt.IsZero() {
+		shownAt = scannedAt
+	}
+	if refused, err := s.shownRight(ctx, log, t, form, shownAt); err != nil || refused != "" {
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Result: refused, TicketID: t.ID, Seat: t.Seat}, nil
 	}
 	out, err := s.store.Admit(ctx, t, Scan{Nonce: nonce, Gate: gate, At: now})
 	if err != nil {
@@ -679,6 +763,29 @@ func (s *Service) CheckIn(ctx context.Context, eventID, code, nonce, gate string
 		final.FirstScanAt, final.FirstScanGate = out.Current.ScannedAt, out.Current.Gate
 	}
 	return final, nil
+}
+
+// shownRight refuses a genuine code shown the wrong way (ADR 28): a
+// rotating code outside its window (EXPIRED), or a static code at an event
+// that accepts rotating codes only (STATIC_NOT_ACCEPTED). Nothing is
+// written: the ticket stays valid for its holder's live code.
+func (s *Service) shownRight(ctx context.Context, log *slog.Logger, t Ticket, form Form, now time.Time) (Outcome, error) {
+	if form.Rotating {
+		if InWindow(form.Step, now) {
+			return "", nil
+		}
+		log.InfoContext(ctx, "check-in", "result", Expired, "step", form.Step, "now", Step(now))
+		return Expired, nil
+	}
+	ok, err := s.static(ctx, t.EventID)
+	if err != nil {
+		return "", fmt.Errorf("check-in: codes accepted at event %s: %w", t.EventID, err)
+	}
+	if ok {
+		return "", nil
+	}
+	log.InfoContext(ctx, "check-in", "result", StaticRefused)
+	return StaticRefused, nil
 }
 
 // classify turns Admit's outcome into the answer for this scan.

@@ -567,6 +567,10 @@ func Default() Topology {
 			// recipient in one transaction, then issued.
 			{Method: "POST", Path: "/admin/v1/events/{eventId}/comps", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
 				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
+			// Whether the event's gates accept printed (static) codes besides
+			// rotating ones (ADR 28).
+			{Method: "PUT", Path: "/admin/v1/events/{eventId}/ticket-codes", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,
+				MaxBodyBytes: smallBody, Staff: StaffManager, Scope: ScopeEvent},
 			// Fees and taxes (ADR 26): replaces the event's setting for holds
 			// placed from then on.
 			{Method: "POST", Path: "/admin/v1/events/{eventId}/pricing", Integration: IntegrationLambda, Function: "admin", Auth: AuthOrganizer,

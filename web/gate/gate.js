@@ -29,6 +29,8 @@ const verdicts = {
     : `${seat(r)}: this ticket was refunded. Do not admit.`],
   WRONG_EVENT: ['Wrong event', r => `This ticket is for another event (${names[r.eventId] || r.eventId}). Do not admit here.`],
   INVALID: ['Invalid', () => 'Not a StarArena ticket, or a code replaced by a newer one. Do not admit.'],
+  EXPIRED: ['Expired code', r => `${seat(r)}: this live code is too old: a screenshot or old code. Ask for the ticket page on the holder's phone (its code changes every 30 seconds). Do not admit with this one.`],
+  STATIC_NOT_ACCEPTED: ['Printed code refused', r => `${seat(r)}: this event accepts only the live code on the ticket holder's phone, not a printed or saved code. Do not admit with this one.`],
   ADMITTED_OFFLINE: ['Admitted offline', r => `${seat(r)}. Let them in: checked on this phone, sent to StarArena when the connection is back.`],
 };
 
@@ -134,6 +136,7 @@ async function fetchKit() {
     write(keys.kit(ev), await call(`/admin/v1/events/${encodeURIComponent(ev)}/gate-kit`));
   } catch { /* keep the last one */ }
   const kit = read(keys.kit(ev));
+  rotating().catch(() => {});
   $('kit').textContent = kit ? `Offline checks ready: keys and ${kit.revocations.length} revoked ticket(s) as of ${clock(kit.at)}.`
     : 'Offline checks are not ready: this phone has not reached StarArena for this event yet.';
 }
@@ -145,6 +148,11 @@ const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
 // checking its signature (internal/tickets/codec.go has the format): null
 // when it is not one.
 function parseCode(code) {
+  const rot = rotatingParts(code);
+  if (rot) {
+    const t = parseCode(rot.static);
+    return t && { ...t, rotating: rot };
+  }
   const p = code.split('.');
   if (p.length !== 4 || p[0] !== 'T2' || !/^[A-Za-z0-9_.-]+$/.test(code)) return null;
   let b;
@@ -177,6 +185,18 @@ function parseCode(code) {
   return { kid: p[1], signed: p.slice(0, 3).join('.'), sig: p[3], eventId: f[0], orderId: f[1], seat: f[2], version, exp };
 }
 
+// rotatingParts splits a rotating code R2.<kid>.<payload>.<signature>.<step>.<mac>
+// (ADR 28) into the static code it carries, its step and MAC; null when
+// code is not one.
+function rotatingParts(code) {
+  const p = code.split('.');
+  if (p.length !== 6 || p[0] !== 'R2' || !/^(0|[1-9][0-9]{0,10})$/.test(p[4]) || !/^[A-Za-z0-9_-]{16}$/.test(p[5])) return null;
+  return { static: ['T2', ...p.slice(1, 4)].join('.'), step: Number(p[4]), mac: p[5] };
+}
+// Checking rotating codes offline loads with the first kit, while online.
+let rotMod = null;
+const rotating = () => (rotMod ??= import('/gate/rotating.js').catch(e => { rotMod = null; throw e; }));
+
 const ticketKey = t => `${t.orderId}/${t.seat}`;
 function markSeen(eventId, t, gate) {
   if (!t) return;
@@ -202,6 +222,9 @@ async function verifyOffline(code, eventId) {
   // As the API does: a code past its signed expiry admits no one.
   if (Date.now() / 1000 > t.exp) return { result: 'INVALID' };
   if (t.eventId !== eventId) return { result: 'WRONG_EVENT', eventId: t.eventId, seat: t.seat };
+  let shown;
+  try { shown = await (await rotating()).shownOffline(kit, t); } catch { return { result: 'UNCHECKED' }; }
+  if (shown) return shown;
   const rev = kit.revocations.find(r => r.orderId === t.orderId && r.seat === t.seat && t.version <= r.upToVersion);
   if (rev) return { result: 'REVOKED', seat: t.seat, reason: rev.reason };
   const seen = (read(keys.seen(eventId)) || {})[ticketKey(t)];
@@ -239,7 +262,8 @@ async function sync() {
       const s = q[0];
       let r;
       try {
-        r = await call('/v1/checkin', { method: 'POST', body: { eventId: s.eventId, code: s.code, nonce: s.nonce, gate: s.gate } });
+        // scannedAt: a live code is checked against when this phone saw it (ADR 28).
+        r = await call('/v1/checkin', { method: 'POST', body: { eventId: s.eventId, code: s.code, nonce: s.nonce, gate: s.gate, scannedAt: s.at } });
       } catch (x) {
         if (unreachable(x) || x.code === 'UNAUTHORIZED' || x.status >= 500) break;
         r = { result: x.code, message: explain(x) };
