@@ -858,7 +858,7 @@ async function minePage() {
   const received = h('section', { 'aria-label': 'Transfers' });
   show(h('h1', { tabindex: '-1' }, 'My tickets'), orders.length ? ul : h('p', {}, 'No orders yet. ', h('a', { href: '/', 'data-nav': '' }, 'Find an event')), received);
   markOffline();
-  withTransfers(m => m.transfersPanel(received, { token: s.token, signal: view.signal, nameOf: id => events[id]?.name || `Event ${id}` }));
+  withTransfers(m => m.transfersPanel(received, { token: s.token, signal: view.signal, scope: view, nameOf: id => events[id]?.name || `Event ${id}` }));
 }
 
 // Ticket transfers (transfer.js) load only on the pages that show tickets.

@@ -81,14 +81,15 @@ function offerButton(id, seat, { token, signal, refresh }) {
 }
 
 // transfersPanel lists, for My tickets, the offers to accept, the tickets
-// received and the caller's own pending offers. nameOf names an event.
-export async function transfersPanel(box, { token, signal, nameOf }) {
+// received and the caller's own pending offers. nameOf names an event;
+// scope (the page's view) keeps a received ticket's live code turning.
+export async function transfersPanel(box, { token, signal, scope, nameOf }) {
   let list;
   try { list = await mine(token, signal); } catch (e) {
     if (isStop(e)) return;
     return box.replaceChildren(failure(e));
   }
-  const again = () => transfersPanel(box, { token, signal, nameOf });
+  const again = () => transfersPanel(box, { token, signal, scope, nameOf });
   const offers = list.incoming.filter(t => t.status === 'PENDING');
   const received = list.incoming.filter(t => t.status === 'ACCEPTED');
   const sent = list.outgoing.filter(t => t.status === 'PENDING');
@@ -113,11 +114,13 @@ export async function transfersPanel(box, { token, signal, nameOf }) {
     })));
   }
   if (received.length) {
-    parts.push(h('h2', {}, 'Tickets you received'), h('ul', { class: 'tickets' }, received.flatMap(t => (t.tickets || []).map(k => h('li', { class: 'ticket' },
-      k.qr ? h('img', { src: k.qr, alt: `QR code for seat ${k.seat}`, width: '240', height: '240' }) : null,
-      h('p', { class: 'ticket-seat' }, `${nameOf(t.eventId)}: seat ${k.seat}`),
-      k.status !== 'VALID' ? h('p', { class: 'error' }, `This ticket is ${k.status.toLowerCase()}.`) : null,
-      h('p', { class: 'hint' }, `From ${t.from} · ticket ${k.ticketId}`))))));
+    // A received ticket shows its live code as the buyer's do (ADR 28).
+    const { ticketCard } = await import('./rotating.js');
+    parts.push(h('h2', {}, 'Tickets you received'), h('ul', { class: 'tickets' }, received.flatMap(t => (t.tickets || []).map(k => {
+      const li = ticketCard(k, `${nameOf(t.eventId)}: seat ${k.seat}`, scope);
+      li.append(h('p', { class: 'hint' }, `From ${t.from}`));
+      return li;
+    }))));
   }
   if (sent.length) {
     parts.push(h('h2', {}, 'Your pending transfers'), h('ul', { class: 'cards' }, sent.map(t =>
