@@ -110,12 +110,13 @@ type snapshot struct {
 	wru, rru    float64
 	invocations map[string]devstack.Invocation
 	sfn         localsfn.Stats
+	usage       map[usageKey]ddbUsage
 }
 
 func (s *sim) snap(ctx context.Context, ddb *dynamoServer) snapshot {
 	w, r := ddb.units.Units()
 	sf, _ := s.st.Sidecar().Stats(ctx)
-	return snapshot{at: time.Now(), ops: ddb.ops.Snapshot(), wru: w, rru: r, invocations: s.st.Invocations(), sfn: sf}
+	return snapshot{at: time.Now(), ops: ddb.ops.Snapshot(), wru: w, rru: r, invocations: s.st.Invocations(), sfn: sf, usage: ddb.units.Usage()}
 }
 
 // rushDeadlineScale stretches the functions' deadlines and API Gateway's
