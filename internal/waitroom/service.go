@@ -239,7 +239,9 @@ func (s *Service) Me(ctx context.Context, account, eventID string) (Me, error) {
 	if err != nil {
 		return Me{}, err
 	}
-	p, ok, err := s.store.Place(ctx, eventID, account)
+	// The fan's poll: an eventually consistent read (a place a moment
+	// behind shows on the next poll; Admit reads it consistently).
+	p, ok, err := s.store.PlaceView(ctx, eventID, account)
 	if err != nil {
 		return Me{}, err
 	}
