@@ -54,6 +54,7 @@ function route() {
 // scheduled sale is in presale from presale.opensAt and open from
 // saleOpensAt), so a cached event stays right.
 function saleState(ev) {
+  if (ev.cancelled) return 'CANCELLED';
   const s = ev.sale?.status;
   if (s === 'OPEN' || s === 'PAUSED' || s === 'CLOSED') return s;
   if (s === 'SCHEDULED') {
@@ -62,7 +63,7 @@ function saleState(ev) {
   }
   return ev.saleState;
 }
-const saleWords = { SCHEDULED: 'Sale not open yet', PRESALE: 'Presale: with a code', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed' };
+const saleWords = { SCHEDULED: 'Sale not open yet', PRESALE: 'Presale: with a code', OPEN: 'On sale now', PAUSED: 'Sale paused', CLOSED: 'Sale closed', CANCELLED: 'Cancelled' };
 
 const sectionName = (id, ev) => ev?.sections?.find(s => s.id === id)?.name || `Section ${id}`;
 // standingWords names an order's standing places, saying "standing" once
@@ -102,6 +103,13 @@ async function eventPage(id) {
   const panel = h('section', { class: 'panel', 'aria-labelledby': 'step' });
   show(h('h1', { tabindex: '-1' }, ev.name),
     h('p', { class: 'facts' }, h('span', {}, ev.venue), ' · ', timeTag(ev.startsAt)), sale, panel);
+  // A cancelled event shows why and the fan's refunds instead of the
+  // seats; a postponed one its new date above the sale (notice.js).
+  if (ev.cancelled || ev.postponed) {
+    const m = await import('./notice.js');
+    if (ev.cancelled) return m.cancelledEvent(ev, panel, view);
+    sale.before(m.postponedNote(ev));
+  }
   journey(ev, av, sale, panel);
 }
 
@@ -677,12 +685,20 @@ async function orderPage(id) {
   const places = o.seats.length ? 'seats' : 'places';
   const held = h('p', { class: 'held', hidden: true }, `Your ${places} are held for `, timer, '.');
   const refund = h('div', {});
+  const life = h('div', {}); // a cancelled or postponed event's notice
+  let lifeNote = null;
+  if (ev?.cancelled || ev?.postponed) {
+    import('./notice.js').then(m => {
+      lifeNote = () => life.replaceChildren(m.orderNotice(ev, o, () => route(), view));
+      if (view.live) lifeNote();
+    });
+  }
   show(h('h1', { tabindex: '-1' }, ev ? ev.name : 'Your order'),
     ev && h('p', { class: 'facts' }, ev.venue, ' · ', timeTag(ev.startsAt)),
     h('section', { class: 'panel', 'aria-labelledby': 'order-h' },
       h('h2', { id: 'order-h' }, 'Your order'),
       h('ul', { class: 'places' }, o.seats.length ? o.seats.map(x => h('li', {}, seatWords(x, ev))) : h('li', {}, standingWords(o, ev))),
-      breakdown(o), refund,
+      breakdown(o), refund, life,
       held, state, body));
 
   const payKey = `stararena.paying.${id}`;
@@ -772,6 +788,7 @@ async function orderPage(id) {
           say(o.status === 'REFUNDED' ? 'This order was refunded.' : 'Your payment is being refunded.');
       }
       refund.replaceChildren(refundDetails(o) || '');
+      lifeNote?.();
       held.hidden = o.status !== 'PENDING_PAYMENT';
     }
     tick();

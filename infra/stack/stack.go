@@ -476,8 +476,11 @@ var (
 	callbackActions      = []string{"states:SendTaskSuccess", "states:SendTaskFailure"}
 	secretActions        = []string{"secretsmanager:GetSecretValue"}
 	botLevelActions      = []string{"wafv2:GetRegexPatternSet", "wafv2:UpdateRegexPatternSet"}
-	// A stream consumer's poller reads the table's stream.
-	streamReadActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+	// A stream consumer's poller reads the table's stream. Lambda checks
+	// all four when the event source mapping is created (it refuses one
+	// whose role lacks ListStreams), so ListStreams is granted too, on the
+	// stream's ARN as DynamoDB's own policy example does.
+	streamReadActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 )
 
 // grantAccess turns a function's declared access into IAM statements on
@@ -695,9 +698,8 @@ func newStream(scope constructs.Construct, sm topology.Stream, table awsdynamodb
 		props.MaxBatchingWindow = seconds(sm.MaxBatchingWindow)
 	}
 	awslambda.NewEventSourceMapping(scope, jsii.String(base+"StreamMapping"), props)
-	// What Lambda's poller needs, on this table's stream only. CDK's
-	// DynamoEventSource would also grant dynamodb:ListStreams on every
-	// resource; the mapping names its stream, so the poller never lists.
+	// What Lambda's poller needs, on this table's stream only (CDK's
+	// DynamoEventSource would grant dynamodb:ListStreams on every resource).
 	consumer.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   strs(streamReadActions),
 		Resources: &[]*string{table.TableStreamArn()},

@@ -75,6 +75,11 @@ type Options struct {
 	BotLevel botlevel.Edge
 	// CancelBudget bounds one pass of a cancellation's saga (0: default).
 	CancelBudget time.Duration
+	// CancelSettle is how long after a cancellation its saga may end (0:
+	// default).
+	CancelSettle time.Duration
+	// HoldTimings receives each hold's timing by part (load runs).
+	HoldTimings func(inventory.Timing)
 }
 
 // App holds the built services.
@@ -215,7 +220,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Waitlist = waitlist.NewService(a.Stores.Waitlist, a.Catalog, tokens, mailQueueRef{a}, a.Clock, a.Log)
 	a.buildWaitroom(tokens, o.FanReadCache)
 	a.Inventory = inventory.NewService(a.Stores.Inventory, a.HotEvents, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
-		OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true)})
+		OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: o.HoldTimings})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err
 	}
@@ -231,7 +236,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Tasks.Mail = mailQueueRef{a}
 	a.Cancellation = cancellation.New(a.Stores.Cancellation, a.Catalog, a.Orders, a.Inventory, mailQueueRef{a},
-		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget})
+		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget, Settle: o.CancelSettle})
 	return a, nil
 }
 
@@ -378,7 +383,9 @@ func FromEnv(ctx context.Context, name string) (*App, error) {
 // waiting room learns the admission was used. Both are repaired if lost
 // (the reconciler; the place's admission then counts as abandoned).
 func (a *App) afterHold(ctx context.Context, o orders.Order) error {
+	start := time.Now()
 	err := flowRef{a}.start(ctx, o)
+	inventory.RecordWorkflowStart(ctx, time.Since(start))
 	if uerr := a.markAdmissionUsed(ctx, o); uerr != nil {
 		a.Log.WarnContext(ctx, "admission use not recorded", "orderId", o.ID, "eventId", o.EventID, "err", uerr)
 	}

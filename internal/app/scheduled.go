@@ -79,8 +79,9 @@ func (a *App) RunSchedule(ctx context.Context) ([]reconcile.Report, []waitlist.S
 
 // RunCancellations gives every cancelled upcoming event one pass of its
 // cancellation saga (one at a time: each pass is paced to the provider's
-// refund rate, and passes of several events at once would add up). It
-// answers how many passes ran; the first error ends none of the others.
+// refund rate, and passes of several events at once would add up), and
+// queues the notices of every postponed one not yet told. It answers how
+// many cancellation passes ran; the first error ends none of the others.
 func (a *App) RunCancellations(ctx context.Context) (int, error) {
 	evs, err := a.Catalog.Live(ctx)
 	if err != nil {
@@ -89,6 +90,14 @@ func (a *App) RunCancellations(ctx context.Context) (int, error) {
 	var errs []error
 	n := 0
 	for i := range evs {
+		if evs[i].Postponed != nil && evs[i].Cancelled == nil {
+			// The postponement's notices, once per order (a done one
+			// costs a read).
+			if _, err := a.Cancellation.Notify(ctx, &evs[i]); err != nil {
+				a.Log.WarnContext(ctx, "postponement notices failed; the next run resumes them", "eventId", evs[i].ID, "err", err)
+				errs = append(errs, err)
+			}
+		}
 		if evs[i].Cancelled == nil {
 			continue
 		}

@@ -66,7 +66,8 @@ type Progress struct {
 	FinishedAt    time.Time   `json:"finishedAt,omitzero"`
 }
 
-// Store keeps the progress and lists the event's orders.
+// Store keeps the progress and the postponement notices' cursor, and
+// lists the event's orders.
 type Store interface {
 	StartCancellation(ctx context.Context, eventID string, doc []byte) (bool, error)
 	Cancellation(ctx context.Context, eventID string) ([]byte, error)
@@ -75,6 +76,7 @@ type Store interface {
 	// EventOrders lists every order of the event (an index: eventually
 	// consistent; each order is read again before it is acted on).
 	EventOrders(ctx context.Context, eventID string) ([]orders.Order, error)
+	PostponementStore
 }
 
 // Events reads and cancels events (catalog.Service).
@@ -341,6 +343,9 @@ func (ps *pass) refund(ctx context.Context, list []orders.Order) (bool, error) {
 				complete = false
 			}
 		}
+		// The notices that may follow in this pass read the order as it
+		// is now, not as the listing had it.
+		list[i] = cur
 		if paid(cur.Status) {
 			n++
 		}

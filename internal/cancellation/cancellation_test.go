@@ -103,44 +103,6 @@ func (w *world) hold(t *testing.T, account string, r inventory.HoldRequest) orde
 	return fixture.Hold(t, w.App, account, w.ev.ID, r)
 }
 
-// pay pays for the order at the sandbox and applies the payment as the
-// webhook would.
-func (w *world) pay(t *testing.T, o orders.Order) payments.Payment {
-	t.Helper()
-	ctx := context.Background()
-	p, err := w.box.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err = w.box.Complete(p.ID, sandbox.Completion{Outcome: sandbox.OutcomeSucceeded, Webhook: sandbox.WebhookDrop}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.svc.PaymentCaptured(ctx, orders.Payment{Provider: "sandbox", ID: p.ID, OrderID: o.ID, Succeeded: p.Paid(),
-		AmountCents: p.AmountCents, Currency: p.Currency}); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// issue pays for an order and issues its tickets.
-func (w *world) issue(t *testing.T, o orders.Order) (payments.Payment, []tickets.IssuedTicket) {
-	t.Helper()
-	ctx := context.Background()
-	p := w.pay(t, o)
-	paid, err := w.Stores.Orders.GetOrder(ctx, o.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := w.tk.Issue(ctx, paid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.svc.MarkIssued(ctx, o.ID); err != nil {
-		t.Fatal(err)
-	}
-	return p, ts
-}
-
 func (w *world) status(t *testing.T, id string) orders.Status {
 	t.Helper()
 	o, err := w.Stores.Orders.GetOrder(context.Background(), id)
@@ -350,4 +312,14 @@ func TestLatePaymentAfterTheCancellationIsRefunded(t *testing.T) {
 	if err != nil || st["A-1-1"].State != catalog.SeatAvailable {
 		t.Fatalf("seat after the late payment: %+v %v", st, err)
 	}
+}
+
+func (w *world) seller() fixture.Seller {
+	return fixture.Seller{Box: w.box, Orders: w.svc, Tickets: w.tk, Store: w.Stores.Orders}
+}
+
+func (w *world) pay(t *testing.T, o orders.Order) payments.Payment { return w.seller().Pay(t, o) }
+
+func (w *world) issue(t *testing.T, o orders.Order) (payments.Payment, []tickets.IssuedTicket) {
+	return w.seller().Issue(t, o)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/httpapi"
+	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/jsonbody"
 	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/localdynamo"
@@ -119,6 +120,14 @@ type Options struct {
 	// they serve their first call: fault runs set crash points or wrap the
 	// ticket issuer (the reconciler issues through the same tasks).
 	Tasks func(*workflow.Tasks)
+	// CancelSettle is how long after a cancellation its saga may end
+	// (cancellation.Options.Settle; 0: the default 30 s). Tests that
+	// drive passes by hand shorten it.
+	CancelSettle time.Duration
+	// HoldTimings, when set, receives each hold's time by part as the
+	// holds service measured it (inventory.Timing): load runs break the
+	// hold latency down with it.
+	HoldTimings func(inventory.Timing)
 }
 
 // Stack is a running local stack.
@@ -232,8 +241,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	})
 	// The CDN stand-in's bot check is where events' bot levels take effect.
 	bots := newBotCheck(tp, o.Clock)
-	st.App, err = app.New(ctx, cfg, app.Options{Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
-		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail, BotLevel: bots})
+	st.App, err = app.New(ctx, cfg, app.Options{HoldTimings: o.HoldTimings, Clock: o.Clock, Logger: o.Logger, DB: db, Topology: &tp, MetricsOut: o.MetricsOut, FanReadCache: o.FanReadCache,
+		Providers: checkout.Providers{st.Sandbox.Name(): st.Sandbox}, MailSender: st.Mail, BotLevel: bots, CancelSettle: o.CancelSettle})
 	if err != nil {
 		return failLn(err)
 	}

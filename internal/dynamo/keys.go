@@ -30,6 +30,7 @@ import (
 //	EVENT#<id>                    QUEUE                     the waiting room's queue state (inlet), version
 //	EVENT#<id>                    RECONCILE                 the last reconciliation report
 //	EVENT#<id>                    CANCELLATION              the cancellation saga's progress and its pass lease (cancel.go)
+//	EVENT#<id>                    POSTPONEMENT              the last postponement's notices queued so far, and their pass lease
 //	SEAT#<event>#<seat>           SEAT                      one reserved seat: state, orderId, version (own
 //	                                                        partition: holds on different seats never share one)
 //	HELDSEAT#<event>#<seat>       HELD                      marker of a HELD seat: seatId, orderId; written and
@@ -175,6 +176,8 @@ func SingleItemWrites() map[string][]string {
 		"(*CancellationStore).StartCancellation": {PrefixEvent},
 		"(*CancellationStore).LeaseCancellation": {PrefixEvent},
 		"(*CancellationStore).SaveCancellation":  {PrefixEvent},
+		"(*CancellationStore).LeasePostponement": {PrefixEvent},
+		"(*CancellationStore).SavePostponement":  {PrefixEvent},
 		"(*WaitlistStore).NextWaitlistSeq":       {PrefixWaitlist},
 		"(*WaitlistStore).PutWaitlistEntry":      {PrefixWaitlist},
 		"(*WaitlistStore).LeaveWaitlist":         {PrefixWaitlist},
@@ -206,6 +209,7 @@ const (
 	skQueue       = "QUEUE"
 	skReconcile   = "RECONCILE"
 	skCancel      = "CANCELLATION"
+	skPostpone    = "POSTPONEMENT"
 	skAvail       = "AVAIL#"
 	skSeat        = "SEAT"
 	skHeld        = "HELD"
@@ -299,6 +303,7 @@ func leaseKey(eventID string) item               { return key(eventPK(eventID), 
 func queueStateKey(eventID string) item          { return key(eventPK(eventID), skQueue) }
 func reconcileReportKey(eventID string) item     { return key(eventPK(eventID), skReconcile) }
 func cancellationKey(eventID string) item        { return key(eventPK(eventID), skCancel) }
+func postponementKey(eventID string) item        { return key(eventPK(eventID), skPostpone) }
 func gaShardKey(eventID, sec string, n int) item { return key(gaShardPK(eventID, sec, n), skGA) }
 func orderKey(id string) item                    { return key(orderPK(id), skOrder) }
 func admissionKey(jti string) item               { return key(admissionPK(jti), skUsed) }

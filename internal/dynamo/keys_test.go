@@ -220,6 +220,11 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return err
 		}},
 		{"(*CancellationStore).SaveCancellation", func() error { return st.Cancellation.SaveCancellation(ctx, "e1", []byte(`{}`)) }},
+		{"(*CancellationStore).LeasePostponement", func() error {
+			_, err := st.Cancellation.LeasePostponement(ctx, "e1", now, now.Add(time.Minute))
+			return err
+		}},
+		{"(*CancellationStore).SavePostponement", func() error { return st.Cancellation.SavePostponement(ctx, "e1", []byte(`{}`)) }},
 	}
 	declared := dynamo.SingleItemWrites()
 	for _, c := range calls {

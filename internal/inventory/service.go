@@ -126,6 +126,10 @@ type Options struct {
 	// Limiter (optional) bounds one account's hold requests per event
 	// (RATE_LIMITED); it fails closed, UNAVAILABLE when it cannot count.
 	Limiter Limiter
+	// Timings (optional) receives each Hold call's Timing when it
+	// returns, before the caller answers: load runs break hold latency
+	// down with it.
+	Timings func(Timing)
 }
 
 // Limiter bounds how often one subject may call (ratelimit.Limiter).
@@ -145,6 +149,7 @@ type Service struct {
 	rngSeed  func() *rand.Rand
 	onHold   func(ctx context.Context, o orders.Order) error
 	limiter  Limiter
+	timings  func(Timing)
 	// taken remembers seats this instance saw taken that the availability
 	// projection may not show yet, so a warm instance does not aim at them
 	// again; it forgets them after the projection's freshness window.
@@ -168,7 +173,7 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 	if o.Retry.Base <= 0 {
 		o.Retry.Base, o.Retry.Cap = 5*time.Millisecond, 100*time.Millisecond
 	}
-	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold, limiter: o.Limiter,
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold, limiter: o.Limiter, timings: o.Timings,
 		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
@@ -184,7 +189,23 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 // details.seats), SOLD_OUT, IDEMPOTENCY_KEY_REUSED, RATE_LIMITED,
 // UNAVAILABLE (DynamoDB kept cancelling for contention or throttling until
 // the retry budget ran out, or the limiter's counter could not be reached).
-func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (orders.Order, error) {
+func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (o orders.Order, err error) {
+	if s.timings != nil {
+		start := time.Now()
+		t := &timing{t: Timing{Account: account, IdempotencyKey: idemKey}, start: start}
+		ctx = context.WithValue(ctx, timingKey{}, t)
+		defer func() {
+			t.mu.Lock()
+			t.t.Total, t.t.OrderID = time.Since(start), o.ID
+			rec := t.t
+			t.mu.Unlock()
+			s.timings(rec)
+		}()
+	}
+	return s.hold(ctx, account, eventID, req, idemKey)
+}
+
+func (s *Service) hold(ctx context.Context, account, eventID string, req HoldRequest, idemKey string) (orders.Order, error) {
 	// Every call and retry of the hold, the SDK's included, shares one
 	// budget inside the function's deadline: a DynamoDB that keeps
 	// throttling makes the fan's answer 503 in time, not a timeout's 500.
@@ -277,7 +298,13 @@ func (s *Service) Hold(ctx context.Context, account, eventID string, req HoldReq
 		return refuse(busy(err, "the service is busy; try again"))
 	}
 	if made {
+		start := time.Now()
 		s.committed(parent, o)
+		if t := timingOf(parent); t != nil {
+			t.mu.Lock()
+			t.t.AfterCommit += time.Since(start)
+			t.mu.Unlock()
+		}
 	}
 	return o, nil
 }
@@ -313,7 +340,9 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 			return orders.Order{}, false, keyFree, err
 		}
 		p.Cancelled = cancelled
+		sent := time.Now()
 		err = s.store.CreateHold(ctx, p)
+		timingOf(ctx).addTransaction(sent, time.Since(sent))
 		if err == nil {
 			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
 			return p.Order, true, false, nil

@@ -51,13 +51,20 @@ type Request struct {
 	EventID string `json:"eventId,omitempty"`
 	Account string `json:"account,omitempty"`
 	OfferID string `json:"offerId,omitempty"`
+	// Postponed names the postponement an event-postponed notice is for
+	// (its time, RFC 3339): a later postponement is a new cause.
+	Postponed string `json:"postponedAt,omitempty"`
 }
 
-// Cause is the id the cause's marker is kept under: the order, or the
-// offer (whose ids never look like an order's).
+// Cause is the id the cause's marker is kept under: the order, the order
+// and the postponement, or the offer (whose ids never look like an
+// order's).
 func (r Request) Cause() string {
 	if r.Kind == WaitlistOffer {
 		return r.OfferID
+	}
+	if r.Kind == EventPostponed && r.Postponed != "" {
+		return r.OrderID + "@" + r.Postponed
 	}
 	return r.OrderID
 }

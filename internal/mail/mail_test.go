@@ -148,6 +148,23 @@ func TestParseRequest(t *testing.T) {
 	}
 }
 
+// A postponement's notice is its own cause: the same order told of two
+// postponements gets two markers, and a repeat of one shares its marker.
+func TestPostponementNoticeIsACausePerPostponement(t *testing.T) {
+	first := Request{OrderID: "o-1", Kind: EventPostponed, Postponed: "2026-12-06T20:00:00Z"}
+	second := Request{OrderID: "o-1", Kind: EventPostponed, Postponed: "2026-12-07T09:30:00Z"}
+	got, err := ParseRequest(first.Body())
+	if err != nil || got != first {
+		t.Fatalf("round trip %+v, %v", got, err)
+	}
+	if first.Cause() == second.Cause() || got.Cause() != first.Cause() {
+		t.Errorf("causes %q, %q, %q: want one per postponement", first.Cause(), second.Cause(), got.Cause())
+	}
+	if c := (Request{OrderID: "o-1", Kind: EventCancelled}).Cause(); c != "o-1" {
+		t.Errorf("a cancellation's cause is %q, want the order", c)
+	}
+}
+
 // The capture answers by address (any case) or by the buyer's account, and
 // keeps only the last CaptureLimit messages.
 func TestCaptureFindsByAddressOrAccountAndKeepsTheLatest(t *testing.T) {

@@ -119,6 +119,10 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: event %s: %w", r.OrderID, o.EventID, err)
 	}
+	if r.Kind == EventPostponed && !postponedNoticeDue(r, o, ev) {
+		m.Log.InfoContext(ctx, "postponement notice no longer due: nothing sent", "orderId", o.ID, "status", o.Status, "postponedAt", r.Postponed)
+		return Message{}, false, nil
+	}
 	if r.Kind != OrderConfirmation {
 		msg, err := Notice(r.Kind, o, ev, m.SiteURL)
 		return msg, err == nil, err
@@ -179,4 +183,20 @@ func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQ
 	m.Log.InfoContext(ctx, "mail batch", "messages", len(ev.Records), "sent", counts[Sent], "repeats", counts[Repeat],
 		"busy", counts[Held], "skipped", counts[Skipped], "failed", len(out.BatchItemFailures))
 	return out, nil
+}
+
+// postponedNoticeDue reports whether a postponement's notice still says
+// something true: the order still holds its tickets, the event is not
+// cancelled, and no later postponement (with its own notice) replaced this
+// one.
+func postponedNoticeDue(r Request, o orders.Order, ev catalog.Event) bool {
+	switch o.Status {
+	case orders.Paid, orders.Issued, orders.IssueFailed:
+	default:
+		return false
+	}
+	if ev.Cancelled != nil || ev.Postponed == nil {
+		return false
+	}
+	return r.Postponed == "" || r.Postponed == ev.Postponed.At.UTC().Format(time.RFC3339Nano)
 }

@@ -25,36 +25,8 @@ func (c *conformance) cancellation(st *devstack.Stack, org string) {
 	}
 	moved, cancelled := newEvent("event to postpone"), newEvent("event to cancel")
 	fan, other := c.token("fan-cancel", "fan"), c.token("fan-cancel-other", "fan")
-	hold := func(name, event string, seat string) string {
-		var id string
-		c.step(name, call{method: "POST", path: "/v1/events/" + event + "/holds", token: fan, body: seatsBody(c.admit(event, fan), seat),
-			status: 201, valid: true, check: func(t *testing.T, b []byte) { id = orderOf(t, b).OrderID }})
-		if id == "" {
-			t.Fatalf("%s: no order", name)
-		}
-		return id
-	}
-	issue := func(name, orderID string) {
-		var paymentID string
-		c.step(name+": payment", call{method: "POST", path: "/v1/orders/" + orderID + "/payments", token: fan, body: []byte(`{"provider":"sandbox"}`), status: 201, valid: true,
-			check: func(t *testing.T, b []byte) {
-				var p struct{ PaymentID string }
-				mustJSON(t, b, &p)
-				paymentID = p.PaymentID
-			}})
-		c.step(name+": pay", call{method: "POST", path: "/sandbox/payments/" + paymentID + "/complete",
-			body: []byte(`{"outcome":"succeeded","webhook":"deliver"}`), status: 200, valid: true, check: wantPayment("succeeded")})
-		t.Run(name+": issued", func(t *testing.T) {
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				_, b := c.exchange(t, call{method: "GET", path: "/v1/orders/" + orderID, token: fan, status: 200, valid: true})
-				if s := orderOf(t, b).Status; s == "ISSUED" {
-					return
-				} else if time.Now().After(deadline) {
-					t.Fatalf("order is %s 20 s after payment, want ISSUED", s)
-				}
-			}
-		})
-	}
+	hold := func(name, event string, seat string) string { return c.holdSeats(name, event, fan, seat) }
+	issue := func(name, orderID string) { c.payAndIssue(name, fan, orderID) }
 	first, second := hold("hold on the event to postpone", moved, "A-1-1"), hold("second hold on the event to postpone", moved, "A-1-2")
 	issue("order to refund on request", first)
 	issue("order whose refund meets a failing provider", second)

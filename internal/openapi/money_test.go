@@ -136,20 +136,7 @@ func (c *conformance) money(org string) {
 
 	// The webhook moves the order to PAID and the workflow issues the
 	// tickets.
-	t.Run("order issued", func(t *testing.T) {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			_, b := c.exchange(t, call{method: "GET", path: "/v1/orders/" + orderID, token: fan, status: 200, valid: true})
-			st := orderOf(t, b).Status
-			if st == "ISSUED" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("order is %s 20 s after payment, want ISSUED", st)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	})
+	c.waitIssued("order issued", fan, orderID)
 	var tickets []struct{ TicketID, Seat, Status, Code, QR string }
 	c.step("tickets", call{method: "GET", path: "/v1/orders/" + orderID + "/tickets", token: fan, status: 200, valid: true,
 		check: func(t *testing.T, b []byte) {

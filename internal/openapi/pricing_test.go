@@ -111,18 +111,7 @@ func (c *conformance) pricing(org string) {
 		}})
 	c.step("complete the payment with fees", call{method: "POST", path: "/sandbox/payments/" + paymentID + "/complete",
 		body: []byte(`{"outcome":"succeeded","webhook":"deliver"}`), status: 200, valid: true, check: wantPayment("succeeded")})
-	t.Run("order with fees issued", func(t *testing.T) {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			_, b := c.exchange(t, call{method: "GET", path: "/v1/orders/" + order.OrderID, token: fan, status: 200, valid: true})
-			if st := orderOf(t, b).Status; st == "ISSUED" {
-				return
-			} else if time.Now().After(deadline) {
-				t.Fatalf("order is %s 20 s after payment, want ISSUED", st)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	})
+	c.waitIssued("order with fees issued", fan, order.OrderID)
 	report := func(check func(t *testing.T, revenue, refunded map[string]int64)) func(*testing.T, []byte) {
 		return func(t *testing.T, b []byte) {
 			var r struct{ Revenue, Refunded map[string]int64 }

@@ -24,39 +24,8 @@ func (c *conformance) refund(st *devstack.Stack, org string) {
 		m["queue"] = map[string]any{"mode": "off"}
 	}))
 	fan, other := c.token("fan-refund", "fan"), c.token("fan-refund-other", "fan")
-	holds := "/v1/events/" + event + "/holds"
-	hold := func(name, token string, seats ...string) string {
-		var id string
-		c.step(name, call{method: "POST", path: holds, token: token, body: seatsBody(c.admit(event, token), seats...), status: 201, valid: true,
-			check: func(t *testing.T, b []byte) { id = orderOf(t, b).OrderID }})
-		if id == "" {
-			t.Fatalf("%s: no order", name)
-		}
-		return id
-	}
-	pay := func(name, orderID string) {
-		var paymentID string
-		c.step(name+": payment", call{method: "POST", path: "/v1/orders/" + orderID + "/payments", token: fan, body: []byte(`{"provider":"sandbox"}`), status: 201, valid: true,
-			check: func(t *testing.T, b []byte) {
-				var p struct{ PaymentID string }
-				mustJSON(t, b, &p)
-				paymentID = p.PaymentID
-			}})
-		c.step(name+": pay", call{method: "POST", path: "/sandbox/payments/" + paymentID + "/complete",
-			body: []byte(`{"outcome":"succeeded","webhook":"deliver"}`), status: 200, valid: true, check: wantPayment("succeeded")})
-		t.Run(name+": issued", func(t *testing.T) {
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				_, b := c.exchange(t, call{method: "GET", path: "/v1/orders/" + orderID, token: fan, status: 200, valid: true})
-				if st := orderOf(t, b).Status; st == "ISSUED" {
-					return
-				} else if time.Now().After(deadline) {
-					t.Fatalf("order is %s 20 s after payment, want ISSUED", st)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		})
-	}
+	hold := func(name, token string, seats ...string) string { return c.holdSeats(name, event, token, seats...) }
+	pay := func(name, orderID string) { c.payAndIssue(name, fan, orderID) }
 	issued := hold("hold a seat to refund", fan, "A-1-1")
 	pay("first order", issued)
 	failing := hold("hold a seat to refund while the provider fails", fan, "A-1-2")

@@ -123,42 +123,6 @@ func (w *refundWorld) hold(t *testing.T, account string, r inventory.HoldRequest
 	return fixture.Hold(t, w.App, account, w.ev.ID, r)
 }
 
-// pay makes the fan pay at the sandbox and applies the payment as the
-// webhook would (re-fetched from the provider).
-func (w *refundWorld) pay(t *testing.T, o orders.Order) payments.Payment {
-	t.Helper()
-	ctx := context.Background()
-	p, err := w.box.CreatePayment(ctx, o.ID, o.AmountCents, o.Currency)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err = w.box.Complete(p.ID, sandbox.Completion{Outcome: sandbox.OutcomeSucceeded, Webhook: sandbox.WebhookDrop}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := w.svc.PaymentCaptured(ctx, orders.Payment{Provider: "sandbox", ID: p.ID, OrderID: o.ID, Succeeded: p.Paid(),
-		AmountCents: p.AmountCents, Currency: p.Currency})
-	if err != nil || out != orders.OutcomePaid {
-		t.Fatalf("payment: %s %v", out, err)
-	}
-	return p
-}
-
-// issue pays for an order, issues its tickets and marks it ISSUED.
-func (w *refundWorld) issue(t *testing.T, o orders.Order) (payments.Payment, []tickets.IssuedTicket) {
-	t.Helper()
-	ctx := context.Background()
-	p := w.pay(t, o)
-	paid := w.order(t, o.ID)
-	ts, err := w.tk.Issue(ctx, paid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.svc.MarkIssued(ctx, o.ID); err != nil {
-		t.Fatal(err)
-	}
-	return p, ts
-}
-
 func (w *refundWorld) order(t *testing.T, id string) orders.Order {
 	t.Helper()
 	o, err := w.Stores.Orders.GetOrder(context.Background(), id)
@@ -635,4 +599,14 @@ func TestRefundKeepsThePlaceUntilTheTicketIsRevoked(t *testing.T) {
 	if _, err := w.tryHold("fan-2", inventory.HoldRequest{Seats: []string{"A-1-4"}}); err != nil {
 		t.Fatalf("the seat after the refund completed: %v", err)
 	}
+}
+
+func (w *refundWorld) seller() fixture.Seller {
+	return fixture.Seller{Box: w.box, Orders: w.svc, Tickets: w.tk, Store: w.Stores.Orders}
+}
+
+func (w *refundWorld) pay(t *testing.T, o orders.Order) payments.Payment { return w.seller().Pay(t, o) }
+
+func (w *refundWorld) issue(t *testing.T, o orders.Order) (payments.Payment, []tickets.IssuedTicket) {
+	return w.seller().Issue(t, o)
 }

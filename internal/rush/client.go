@@ -96,6 +96,7 @@ func newClient(base string, conns int) *client {
 type reply struct {
 	status int
 	body   []byte
+	took   time.Duration // from sending to the last byte of the answer
 }
 
 // apiError is the contract's error body.
@@ -159,7 +160,7 @@ func (c *client) do(ctx context.Context, k kind, method, path, token string, bod
 		size = c.gz.edgeSize(b)
 	}
 	c.stats[k].record(resp.StatusCode, took, size)
-	return reply{status: resp.StatusCode, body: b}
+	return reply{status: resp.StatusCode, body: b, took: took}
 }
 
 // cdn stands in for CloudFront in front of the cacheable routes: each

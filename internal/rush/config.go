@@ -90,8 +90,18 @@ type Config struct {
 	// every item it holds, which a 100,000-fan sale feels. 1 runs on the
 	// local stack's own server, internal/localdynamo.
 	DynamoShards int
-	// MaxDuration bounds the whole run.
+	// MaxDuration bounds the whole run (without the cancellation).
 	MaxDuration time.Duration
+
+	// CancelEvent adds the cancellation run: once the sale is verified the
+	// organizer cancels the event and the run waits, at most CancelWithin,
+	// for the reconciler's saga to refund everything (ADR 20), then checks
+	// the refunds, the gate's answers and the places (cancel.go).
+	CancelEvent  bool
+	CancelWithin time.Duration
+	// CancelRefundsPerSecond is the saga's pace, CANCEL_REFUNDS_PER_SECOND
+	// (0: the configuration's default, 20).
+	CancelRefundsPerSecond float64
 	// Progress receives a progress bar (nil: none).
 	Progress io.Writer
 }
@@ -133,6 +143,43 @@ func Small() Config {
 	return c
 }
 
+// Cancellation is the cancellation run: a small sale with every fault of
+// Small (5,000 fans, 1,000 places), then the organizer cancels the event
+// and the saga refunds it. The reconciler runs every 10 s so that the
+// saga's passes (and its 30 s settling time) do not wait long.
+func Cancellation() Config {
+	c := Small()
+	c.Seats, c.Fans = 1_000, 5_000
+	c.ReconcileEvery = 10 * time.Second
+	c.CancelEvent, c.CancelWithin = true, 5*time.Minute
+	return c
+}
+
+// Unsaturated is a sale whose waiting room admits fans slowly enough
+// that this machine's purchase path is not saturated, to measure the hold
+// latency the design budgets (p99 under 800 ms) rather than the latency
+// of two cores running everything at once: 5,000 fans, 300 places, on
+// Small's clocks, each fan joining once (refreshes and second tabs load
+// the waiting room, which this mode is not about). The admission rate was
+// found by measuring (docs/performance.md, "An unsaturated purchase
+// path").
+func Unsaturated() Config {
+	c := Small()
+	c.Fans, c.Seats = 5_000, 300
+	c.JoinRetries = 0
+	c.AdmitPerMinute = UnsaturatedAdmitPerMinute
+	// The rate is the experiment's variable: the inlet's backoff (which
+	// halves it while hold p99 is over HealthHoldP99) is moved out of the
+	// way, so that the fans arrive at the purchase path at the rate chosen
+	// whatever the latency turns out to be.
+	c.HealthHoldP99 = time.Minute
+	c.MaxDuration = 12 * time.Minute
+	return c
+}
+
+// UnsaturatedAdmitPerMinute is Unsaturated's admission rate.
+const UnsaturatedAdmitPerMinute = 60
+
 // scaled is d on the money path's clock.
 func (c *Config) scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * c.TimeScale)
@@ -158,6 +205,9 @@ func (c *Config) Validate() error {
 	check(c.HealthHoldP99 >= 10*time.Millisecond && c.HealthHoldP99 <= time.Minute, "health hold p99 %v: want 10ms..1m", c.HealthHoldP99)
 	check(c.Concurrency >= 2, "concurrency %d: want >= 2", c.Concurrency)
 	check(c.MaxDuration > 0, "max duration %v: want > 0", c.MaxDuration)
+	check(!c.CancelEvent || c.CancelWithin > 0, "cancel within %v: want > 0", c.CancelWithin)
+	check(c.CancelRefundsPerSecond == 0 || (c.CancelRefundsPerSecond >= 0.1 && c.CancelRefundsPerSecond <= 100),
+		"cancel refunds per second %v: want 0.1..100 (or 0: the default)", c.CancelRefundsPerSecond)
 	check(c.DynamoShards >= 1 && c.DynamoShards <= localdynamo.MaxShards, "dynamo shards %d: want 1..%d", c.DynamoShards, localdynamo.MaxShards)
 	for name, v := range map[string]float64{"presale": c.PresaleShare, "trickle": c.TrickleShare, "abandon-queue": c.AbandonQueue,
 		"abandon-admitted": c.AbandonAdmitted, "pick": c.PickSeats, "best": c.BestAvailable, "cancel": c.Cancel, "no-pay": c.NoPay,

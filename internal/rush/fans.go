@@ -444,6 +444,9 @@ func (s *sim) hold(f *fan, token string) {
 	}
 	r := s.c.do(context.Background(), kHold, http.MethodPost, "/v1/events/"+s.eventID+"/holds", f.token, f.body,
 		map[string]string{"Idempotency-Key": f.key})
+	if r.status > 0 {
+		s.holdTimes.answered(f.key, r.took)
+	}
 	switch {
 	case r.status == http.StatusCreated:
 		var o struct {

@@ -39,6 +39,10 @@ type Report struct {
 	Phases        Phases              `json:"phases"`
 	Timeline      []TimelinePoint     `json:"timeline"`
 	Errors        ErrorReport         `json:"unexpectedAnswers"`
+	// HoldBreakdown is where the holds' time went (breakdown.go).
+	HoldBreakdown *HoldBreakdown `json:"holdBreakdown,omitempty"`
+	// Cancellation is the cancellation run's findings (cancel.go).
+	Cancellation *CancellationReport `json:"cancellation,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -358,6 +362,7 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 	}
 	r.Latency = Latency{Hold: lat(kHold), Admission: lat(kAdmission), Join: lat(kJoin), QueueMe: lat(kQueueMe),
 		OrderStatus: lat(kOrder), Payment: lat(kPayment), ClientLagWR: s.wr.lagPercentiles(), ClientLagBuy: s.buy.lagPercentiles()}
+	r.HoldBreakdown = s.holdTimes.breakdown()
 	req := Requests{ByKind: map[string]RequestCount{}, FansAdmitted: s.admitted.Load(), HoldConflicts: s.conflicts.Load()}
 	req.FansNeverAdmitted = int64(cfg.Fans) - req.FansAdmitted
 	var edgeRequests, edgeBytes, apiRequests, wrOrigin int64
@@ -690,6 +695,7 @@ func (r *Report) Text() string {
 		p("")
 		p("Warnings and errors the functions logged: %v", sortedCounts64(r.Logs.Warnings))
 	}
+	b.WriteString(r.extraText())
 	return b.String()
 }
 

@@ -61,6 +61,8 @@ type sim struct {
 	errSamples []string
 
 	timeline []TimelinePoint
+
+	holdTimes *holdTimes // the holds service's timing of each hold
 }
 
 // TimelinePoint is the sale's progress at one moment, as the fans saw it.
@@ -135,9 +137,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.MaxDuration)
-	defer cancel()
 	began := time.Now()
+	total := cfg.MaxDuration
+	if cfg.CancelEvent {
+		total += cfg.CancelWithin // the cancellation's own time, on top of the sale's
+	}
+	ctx, cancel := context.WithTimeout(ctx, total)
+	defer cancel()
 	prog := newProgress(cfg.Progress)
 	progCtx, stopProg := context.WithCancel(ctx)
 	defer stopProg()
@@ -154,14 +160,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	emf := &byteCounter{}
 	crash := newCrasher(cfg.CrashRate, cfg.Seed)
 	issuer := &outage{}
+	holdTimes := newHoldTimes()
 	appCfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
 	appCfg.DynamoEndpoint, appCfg.LogLevel, appCfg.AdmissionTTL = ddb.url, slog.LevelInfo, cfg.AdmissionTTL
 	appCfg.HealthHoldP99 = cfg.HealthHoldP99
+	if cfg.CancelRefundsPerSecond > 0 {
+		appCfg.CancelRefundsPerSecond = cfg.CancelRefundsPerSecond
+	}
 	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: appCfg, Feed: ddb.feed,
-		TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery, DeadlineScale: rushDeadlineScale,
+		HoldTimings: holdTimes.record, TimeScale: cfg.TimeScale, QueueTimeScale: 1, ReconcileEvery: cfg.ReconcileEvery, DeadlineScale: rushDeadlineScale,
 		MetricsOut: emf, Logger: logs.logger(), DevTokenAlgorithm: auth.AlgES256,
 		Tasks: func(ts *workflow.Tasks) {
 			ts.Crash = crash.at
@@ -176,7 +186,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		_ = st.Close(c)
 	}()
 
-	s := &sim{cfg: cfg, st: st, layout: makeLayout(cfg.Seats, cfg.GAShare), allDone: make(chan struct{})}
+	s := &sim{cfg: cfg, st: st, layout: makeLayout(cfg.Seats, cfg.GAShare), allDone: make(chan struct{}), holdTimes: holdTimes}
 	s.c = newClient(st.URL(), cfg.Concurrency)
 	for _, r := range topology.Default().Routes {
 		switch r.Path {
@@ -298,6 +308,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := s.report(ctx, reportInput{began: began, fansDone: fansDone, settled: settled, reconciled: reconciled,
 		before: before, after: after, verified: v, reconciles: recs, quiet: quiet, crash: crash, issuer: issuer, logs: logs, emf: emf,
 		ddb: ddb, unfinished: unfinished})
+	if cfg.CancelEvent {
+		cr, err := s.cancelRun(ctx, org, prog)
+		if err != nil {
+			return nil, fmt.Errorf("cancellation run: %w", err)
+		}
+		rep.Cancellation = cr
+		rep.Passed = rep.Passed && cr.Passed
+	}
 	rep.WallSeconds = time.Since(began).Seconds()
 	return rep, nil
 }

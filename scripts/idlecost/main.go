@@ -6,6 +6,17 @@
 //
 //	go run ./scripts/idlecost -events 100 -seats 1000
 //
+// With -sizes it measures several numbers of events one after the other,
+// each on a fresh stack, and prints them side by side in one table:
+//
+//	go run ./scripts/idlecost -sizes 10,100,1000 -seats 10 -shards 64
+//
+// -shards spreads the embedded DynamoDB over that many minidyn servers
+// (localdynamo.Sharded, as the rush simulation does): minidyn answers a
+// table Query by walking every key it holds, so on one server the
+// reconciler's time grows with the table rather than with what DynamoDB
+// would read.
+//
 // The figures come from the local DynamoDB front's counters
 // (devstack.OpCounter), never from timing. The first minute is a warm-up
 // (the reconciler has no previous run to start from); the second is
@@ -19,13 +30,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -43,10 +58,32 @@ type Result struct {
 func main() {
 	events := flag.Int("events", 10, "idle events to create")
 	seats := flag.Int("seats", 1000, "reserved seats per event (rows of 100)")
+	sizes := flag.String("sizes", "", "comma-separated numbers of events to measure side by side (overrides -events), e.g. 10,100,1000")
+	shards := flag.Int("shards", 1, "minidyn servers behind the embedded DynamoDB (1: the local stack's own)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	r, err := measure(ctx, *events, *seats)
+	if *sizes != "" {
+		var rs []Result
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				fmt.Fprintf(os.Stderr, "idlecost: -sizes: %q is not a number of events\n", f)
+				os.Exit(2)
+			}
+			began := time.Now()
+			r, err := measureOn(ctx, n, *seats, *shards)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "idlecost:", err)
+				os.Exit(1)
+			}
+			fmt.Fprintf(os.Stderr, "%d events measured in %.0f s\n", n, time.Since(began).Seconds())
+			rs = append(rs, r)
+		}
+		fmt.Print(table(rs, *shards))
+		return
+	}
+	r, err := measureOn(ctx, *events, *seats, *shards)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "idlecost:", err)
 		os.Exit(1)
@@ -56,21 +93,52 @@ func main() {
 	_ = enc.Encode(r)
 }
 
-// measure starts a stack, creates events idle events of seats seats and
-// counts one minute of schedules.
+// table prints results side by side.
+func table(rs []Result, shards int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-16s %-8s %-26s %-26s %s\n", "upcoming events", "seats", "item reads/event/minute", "requests/event/minute", "reconciler run")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "%-16d %-8d %-26.1f %-26.1f %.2f s (%.1f ms per event)\n", r.Events, r.Seats, r.ItemReads, r.Requests,
+			r.ReconcileSeconds, 1000*r.ReconcileSeconds/float64(r.Events))
+	}
+	fmt.Fprintf(&b, "(embedded DynamoDB: %d minidyn server(s); reads counted at its front, the second minute of schedules measured)\n", shards)
+	return b.String()
+}
+
+// measure starts a stack on its own embedded DynamoDB, creates events
+// idle events of seats seats and counts one minute of schedules.
 func measure(ctx context.Context, events, seats int) (Result, error) {
+	return measureOn(ctx, events, seats, 1)
+}
+
+// measureOn is measure with the embedded DynamoDB spread over shards
+// minidyn servers when shards > 1.
+func measureOn(ctx context.Context, events, seats, shards int) (Result, error) {
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
 		return Result{}, err
 	}
 	cfg.LogLevel = slog.LevelError
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", Config: cfg,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), ReconcileEvery: -1, InletEvery: -1})
+	opts := devstack.Options{Addr: "127.0.0.1:0", Config: cfg,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), ReconcileEvery: -1, InletEvery: -1}
+	var ops *devstack.OpCounter
+	if shards > 1 {
+		ops = &devstack.OpCounter{}
+		url, feed, stop, err := startSharded(shards, ops)
+		if err != nil {
+			return Result{}, err
+		}
+		defer stop()
+		opts.Config.DynamoEndpoint, opts.Feed = url, feed
+	}
+	st, err := devstack.Start(ctx, opts)
 	if err != nil {
 		return Result{}, fmt.Errorf("start the local stack: %w", err)
 	}
 	defer func() { _ = st.Close(context.Background()) }()
-	ops := st.DynamoOps()
+	if ops == nil {
+		ops = st.DynamoOps()
+	}
 	if ops == nil {
 		return Result{}, fmt.Errorf("the DynamoDB front's counters exist only on the embedded DynamoDB (unset AWS_ENDPOINT_URL_DYNAMODB)")
 	}
@@ -146,4 +214,19 @@ func createIdle(ctx context.Context, st *devstack.Stack, i, seats int) error {
 		return fmt.Errorf("create event %d: %w", i, err)
 	}
 	return nil
+}
+
+// startSharded serves the sharded embedded DynamoDB on loopback, counted
+// by ops, with the change feed the stack's projector reads.
+func startSharded(shards int, ops *devstack.OpCounter) (url string, feed *localdynamo.Feed, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	feed = devstack.NewFeed(topology.Default())
+	sh := localdynamo.NewSharded(shards)
+	sh.SetFeed(feed)
+	srv := &http.Server{Handler: ops.Wrap(sh), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), feed, func() { _ = srv.Close() }, nil
 }

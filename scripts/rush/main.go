@@ -4,6 +4,8 @@
 // not happen.
 //
 //	go run ./scripts/rush -fans 10000 -seats 2000 -out rush.json
+//	go run ./scripts/rush -unsaturated   # hold latency by part, purchase path not saturated
+//	go run ./scripts/rush -cancellation  # a sale, then the event cancelled and refunded
 package main
 
 import (
@@ -15,6 +17,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
+	"time"
 
 	"github.com/stararena/stararena/internal/rush"
 )
@@ -25,10 +29,18 @@ func main() {
 	out := fs.String("out", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (stack and fans) to this file")
 	fs.Bool("small", false, "start from the test's smaller sale (2,000 places, 10,000 fans) instead of the default")
-	// Peek at -small first so that the other flags override its values.
+	fs.Bool("cancellation", false, "the cancellation run: a sale of 5,000 fans and 1,000 places, then the organizer cancels the event and the saga refunds it")
+	fs.Bool("unsaturated", false, "a sale admitted slowly enough that the purchase path is not saturated (5,000 fans, 300 places, 60 a minute): hold latency by part")
+	// Peek at -small and -unsaturated first so that the other flags
+	// override their values.
 	for _, a := range os.Args[1:] {
-		if a == "-small" || a == "--small" || a == "-small=true" || a == "--small=true" {
+		switch strings.TrimLeft(a, "-") {
+		case "small", "small=true":
 			cfg = rush.Small()
+		case "unsaturated", "unsaturated=true":
+			cfg = rush.Unsaturated()
+		case "cancellation", "cancellation=true":
+			cfg = rush.Cancellation()
 		}
 	}
 	fs.IntVar(&cfg.Seats, "seats", cfg.Seats, "places on sale (reserved seats + general admission)")
@@ -67,6 +79,9 @@ func main() {
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "fans' requests in flight at most")
 	fs.IntVar(&cfg.DynamoShards, "dynamo-shards", cfg.DynamoShards, "minidyn servers behind the embedded DynamoDB (1: the local stack's own)")
 	fs.DurationVar(&cfg.MaxDuration, "max-duration", cfg.MaxDuration, "give up after this long")
+	fs.BoolVar(&cfg.CancelEvent, "cancel-event", cfg.CancelEvent, "after the sale, cancel the event and check the saga's refunds (any size of sale)")
+	fs.DurationVar(&cfg.CancelWithin, "cancel-within", max(cfg.CancelWithin, 5*time.Minute), "give the cancellation saga this long (on top of -max-duration)")
+	fs.Float64Var(&cfg.CancelRefundsPerSecond, "cancel-refunds-per-second", cfg.CancelRefundsPerSecond, "the saga's pace, CANCEL_REFUNDS_PER_SECOND (0: the default, 20)")
 	_ = fs.Parse(os.Args[1:])
 	cfg.Progress = os.Stderr
 	// The whole system runs in this process, and the embedded DynamoDB

@@ -271,7 +271,7 @@ async function loadEvents(selected) {
 // ------------------------------------------------------------ one sale
 
 let scope = newScope();
-const saleWords = { SCHEDULED: 'Scheduled', PRESALE: 'Presale (codes only)', OPEN: 'On sale', PAUSED: 'Paused', CLOSED: 'Closed' };
+const saleWords = { SCHEDULED: 'Scheduled', PRESALE: 'Presale (codes only)', OPEN: 'On sale', PAUSED: 'Paused', CLOSED: 'Closed', CANCELLED: 'Cancelled' };
 
 async function manage(id) {
   scope.stop();
@@ -301,6 +301,7 @@ async function manage(id) {
     const st = !sched ? ev.saleState : Date.now() >= Date.parse(ev.saleOpensAt) ? 'OPEN'
       : ev.presale && Date.now() >= Date.parse(ev.presale.opensAt) ? 'PRESALE' : 'SCHEDULED';
     state.textContent = saleWords[st] || st;
+    if (st === 'CANCELLED') return Object.values(buttons).concat(rateBtn).forEach(b => { b.disabled = true; });
     buttons.open.disabled = st === 'OPEN' || st === 'CLOSED';
     buttons.open.textContent = st === 'PAUSED' ? 'Resume sale' : 'Open sale now';
     buttons.pause.disabled = st === 'PAUSED' || st === 'CLOSED';
@@ -336,6 +337,8 @@ async function manage(id) {
   const tiles = h('dl', { class: 'tiles' });
   const moneyBox = h('div', {});
   moneyUI.then(m => { if (!s.signal.aborted) moneyBox.replaceChildren(m.pricingPanel(base, ev, s), m.orderLookup(s)); });
+  const lifeBox = h('div', {});
+  import('./lifecycle.js').then(m => { if (!s.signal.aborted) lifeBox.replaceChildren(m.lifecyclePanel(base, ev, s, next => { Object.assign(ev, next); showSale(); })); });
   const byStatus = h('tbody', { id: 'orders-by-state' });
   const recon = h('p', {});
   const updated = h('p', { class: 'hint' }); // not live: it changes every 3 s
@@ -347,6 +350,7 @@ async function manage(id) {
     h('p', {}, `${ev.venue} · ${when(ev.startsAt)} · sale opens ${when(ev.saleOpensAt)} · queue ${ev.queue.mode} · `, fanLink),
     h('div', { class: 'controls', role: 'group', 'aria-label': 'Sale' }, h('p', {}, 'Sale: ', state), buttons.open, buttons.pause, buttons.close),
     ev.queue.mode === 'on' ? rateForm : null, saleMsg,
+    lifeBox,
     presalePanel(base, ev, s),
     moneyBox,
     waitlistPanel(base, s),

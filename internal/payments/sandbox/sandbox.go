@@ -156,6 +156,35 @@ type payment struct {
 type refund struct {
 	r   payments.Refund
 	key string
+	at  time.Time
+	seq int64
+}
+
+// RefundRecord is one refund the sandbox made: an idempotent replay of a
+// refund is not a new one.
+type RefundRecord struct {
+	ID             string
+	PaymentID      string
+	IdempotencyKey string
+	AmountCents    int64
+	At             time.Time
+}
+
+// Refunds lists every refund made, in the order they were made: the
+// provider's own record, for checks that must not trust the orders.
+func (s *Sandbox) Refunds() []RefundRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*refund
+	for _, p := range s.payments {
+		all = append(all, p.refunds...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	out := make([]RefundRecord, len(all))
+	for i, r := range all {
+		out[i] = RefundRecord{ID: r.r.ID, PaymentID: r.r.PaymentID, IdempotencyKey: r.key, AmountCents: r.r.AmountCents, At: r.at}
+	}
+	return out
 }
 
 // event is one webhook event and the state of its deliveries.
@@ -400,7 +429,8 @@ func (s *Sandbox) Refund(ctx context.Context, paymentID, idempotencyKey string) 
 	case p.p.AmountRefundedCents >= p.p.AmountCents:
 		return payments.Refund{}, fmt.Errorf("%w: payment %s is already refunded", payments.ErrConflict, paymentID)
 	}
-	r := &refund{key: idempotencyKey, r: payments.Refund{
+	s.seq++
+	r := &refund{key: idempotencyKey, at: s.opts.Clock.Now(), seq: s.seq, r: payments.Refund{
 		ID: newID("re_"), PaymentID: paymentID, AmountCents: p.p.AmountCents - p.p.AmountRefundedCents, Status: "succeeded",
 	}}
 	p.p.AmountRefundedCents = p.p.AmountCents

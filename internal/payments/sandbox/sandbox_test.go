@@ -334,6 +334,12 @@ func TestRefundIsIdempotentAndAnnounced(t *testing.T) {
 	if rc.count() != 1 {
 		t.Fatalf("%d refund webhooks, want 1", rc.count())
 	}
+	// The provider's record holds one refund, the replay is not another.
+	recs := sb.Refunds()
+	if len(recs) != 1 || recs[0].ID != r1.ID || recs[0].PaymentID != p.ID || recs[0].IdempotencyKey != "refund-order-1" ||
+		recs[0].AmountCents != 1500 || !recs[0].At.Equal(t0) {
+		t.Fatalf("refund records %+v, want the one refund of %s at %v", recs, p.ID, t0)
+	}
 }
 
 func TestFaultInjection(t *testing.T) {
