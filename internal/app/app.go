@@ -138,6 +138,12 @@ type App struct {
 	// Projector applies seat and GA changes to the availability
 	// projections (the projector function).
 	Projector *projector.Projector
+	// HotEvents is the per-instance copy of event documents (EVENT_CACHE_TTL)
+	// that the sale's hot paths read: admissions, holds, ticket codes and
+	// mail. What they take from it is checked again by a conditional write
+	// or tolerates the TTL (catalog.CachedEvents); the organizer's reads,
+	// the schedules and the money path's event checks read the item.
+	HotEvents *catalog.CachedEvents
 }
 
 // New builds the application.
@@ -207,7 +213,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
 	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness,
 		Repair: cfg.AvailabilityRepair})
-	a.Projector = projector.New(a.Stores.Catalog, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), a.Clock, a.Log)
+	a.HotEvents = catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock)
+	a.Projector = projector.New(a.Stores.Catalog, a.HotEvents, a.Clock, a.Log)
 	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
 	a.Presale = presale.NewService(a.Stores.Presale, a.Catalog, a.Clock, a.Log)
 	a.Seats = seatmgmt.NewService(a.Stores.Inventory, a.Catalog, a.Log)
@@ -220,7 +227,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Tokens = tokens
 	a.Waitlist = waitlist.NewService(a.Stores.Waitlist, a.Catalog, tokens, mailQueueRef{a}, a.Clock, a.Log)
 	a.buildWaitroom(tokens, o.FanReadCache)
-	a.Inventory = inventory.NewService(a.Stores.Inventory, catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock), tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
+	a.Inventory = inventory.NewService(a.Stores.Inventory, a.HotEvents, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
 		OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: o.HoldTimings})
 	if err := a.buildMoney(ctx, cfg, o); err != nil {
 		return nil, err

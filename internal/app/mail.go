@@ -44,7 +44,9 @@ func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Send
 			lease = q.VisibilityTimeout
 		}
 	}
-	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
+	// A message names the event from the instance's copy (HotEvents): an
+	// organizer's rename reaches mail within the TTL.
+	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.HotEvents, Tickets: a.Tickets,
 		Sender: sender, QR: c.QR, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
 	return nil
 }

@@ -92,8 +92,11 @@ func (a *App) buildMoney(ctx context.Context, cfg config.Config, o Options) erro
 		return err
 	}
 	a.Tickets = tickets.NewService(a.Stores.Tickets, tickets.NewCodecFrom(src), tickets.Options{Clock: a.Clock, Logger: a.Log, QR: o.Connect.QR,
+		// A ticket code's expiry follows the event's start: the instance's
+		// copy, as an organizer's new start time reaches codes issued
+		// within the TTL late only by that TTL.
 		CodeExpiry: func(ctx context.Context, id string) (time.Time, error) {
-			ev, err := a.Catalog.Get(ctx, id)
+			ev, err := a.HotEvents.Get(ctx, id)
 			return ev.StartsAt.Add(tickets.CodeValidAfterStart), err
 		},
 		StaticCodes: func(ctx context.Context, id string) (bool, error) {

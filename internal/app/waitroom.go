@@ -53,7 +53,11 @@ func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration
 			return st.Healthy, st.Reason, err
 		},
 	})
-	a.Gate = admission.NewGate(a.Catalog, tokens, admission.GateOptions{
+	// The gate reads the event on every admission request: the sale's state
+	// from the instance's copy, as holds do. A token issued within the TTL
+	// of a pause or cancellation makes no hold: the hold checks the sale
+	// again, and the cancellation saga waits out the TTL (its Settle).
+	a.Gate = admission.NewGate(a.HotEvents, tokens, admission.GateOptions{
 		Clock:    a.Clock,
 		Queue:    a.Waitroom,
 		Limiter:  a.limiter("admission", AdmissionLimit, false),

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/stararena/stararena/internal/clock"
 )
 
@@ -29,6 +31,11 @@ type CachedEvents struct {
 	clock clock.Clock
 	mu    sync.Mutex
 	evs   map[string]cachedEvent
+	// reads lets one read of an expired event go to the Service while the
+	// instance's other requests for it wait for that read: a cache in
+	// front of concurrent requests (the local stack serves every function
+	// in one process) would otherwise send all of them at once.
+	reads singleflight.Group
 }
 
 type cachedEvent struct {
@@ -57,10 +64,16 @@ func (c *CachedEvents) Get(ctx context.Context, id string) (Event, error) {
 	if ok && now.Before(e.expires) {
 		return e.ev, nil
 	}
-	ev, err := c.Service.Get(ctx, id)
+	v, err, shared := c.reads.Do(id, func() (any, error) { return c.Service.Get(ctx, id) })
+	if err != nil && shared && ctx.Err() == nil {
+		// The read this request waited for failed, perhaps on its own
+		// request's deadline: read for this request.
+		v, err = c.Service.Get(ctx, id)
+	}
 	if err != nil {
 		return Event{}, err
 	}
+	ev := v.(Event)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.evs) >= maxCachedEvents {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
 
@@ -30,7 +31,7 @@ func (st *Stack) startSchedules(o Options) {
 					return
 				case <-t.C:
 					done := st.calls.timed(fn)
-					err := tick(ctx)
+					err := tick(dynamo.WithCaller(ctx, fn))
 					done()
 					if err != nil && ctx.Err() == nil {
 						st.log.Error("scheduled run failed", "schedule", name, "err", err)

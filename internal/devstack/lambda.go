@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/localsfn"
 	"github.com/stararena/stararena/internal/localsqs"
 )
@@ -52,21 +53,21 @@ func (c *invocations) snapshot() map[string]Invocation {
 func (c *invocations) http(fn string, h V2Handler) V2Handler {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		defer c.timed(fn)()
-		return h(ctx, ev)
+		return h(dynamo.WithCaller(ctx, fn), ev)
 	}
 }
 
 func (c *invocations) task(fn string, h localsfn.LambdaFunc) localsfn.LambdaFunc {
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		defer c.timed(fn)()
-		return h(ctx, payload)
+		return h(dynamo.WithCaller(ctx, fn), payload)
 	}
 }
 
 func (c *invocations) sqs(fn string, h localsqs.Handler) localsqs.Handler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		defer c.timed(fn)()
-		return h(ctx, ev)
+		return h(dynamo.WithCaller(ctx, fn), ev)
 	}
 }
 

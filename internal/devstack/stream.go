@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -219,6 +220,6 @@ func (st *Stack) FlushStream(ctx context.Context) error {
 func (c *invocations) stream(fn string, h StreamHandler) StreamHandler {
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		defer c.timed(fn)()
-		return h(ctx, ev)
+		return h(dynamo.WithCaller(ctx, fn), ev)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stararena/stararena/internal/awsconf"
 	"github.com/stararena/stararena/internal/topology"
@@ -57,8 +59,35 @@ func NewClient(ctx context.Context, o ClientOptions) (*dynamodb.Client, error) {
 			do.BaseEndpoint = aws.String(o.Endpoint)
 			// minidyn does not compute response CRC32 checksums.
 			do.DisableValidateResponseChecksum = true
+			// Only a local endpoint learns which function asked: AWS
+			// requests stay as the SDK makes them.
+			do.APIOptions = append(do.APIOptions, addCallerHeader)
 		}
 	}), nil
+}
+
+// CallerHeader names, on requests to a local endpoint, the function whose
+// invocation made the request (WithCaller), so that the local stack and the
+// rush simulation can say which caller issues which reads and writes.
+const CallerHeader = "X-Stararena-Caller"
+
+type callerKey struct{}
+
+// WithCaller marks ctx's DynamoDB requests as made by caller (a function's
+// name). The local stack sets it per invocation; nothing depends on it.
+func WithCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+func addCallerHeader(stack *middleware.Stack) error {
+	return stack.Build.Add(middleware.BuildMiddlewareFunc("StarArenaCaller", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+		if c, ok := ctx.Value(callerKey{}).(string); ok {
+			if req, ok := in.Request.(*smithyhttp.Request); ok {
+				req.Header.Set(CallerHeader, c)
+			}
+		}
+		return next.HandleBuild(ctx, in)
+	}), middleware.After)
 }
 
 // CreateTables creates every table of the topology that does not exist yet,

@@ -255,6 +255,12 @@ func (st *InventoryStore) SeatHolders(ctx context.Context, eventID string, ids [
 	return st.readSeats(ctx, eventID, ids, true, true)
 }
 
+// SeatStates reads seats' states with eventually consistent reads
+// (inventory.Store.SeatStates says what for).
+func (st *InventoryStore) SeatStates(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
+	return st.readSeats(ctx, eventID, ids, false, false)
+}
+
 // GAShards reads the available places of a GA section's shards consistently.
 func (st *InventoryStore) GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error) {
 	counts, err := st.readShards(ctx, eventID, section, shards, true)

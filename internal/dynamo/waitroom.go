@@ -180,8 +180,18 @@ func (st *WaitroomStore) Places(ctx context.Context, eventID string, accounts []
 
 // Place reads one place, strongly consistent.
 func (st *WaitroomStore) Place(ctx context.Context, eventID, account string) (waitroom.Place, bool, error) {
+	return st.place(ctx, eventID, account, true)
+}
+
+// PlaceView reads one place, eventually consistent (waitroom.Store says
+// what for).
+func (st *WaitroomStore) PlaceView(ctx context.Context, eventID, account string) (waitroom.Place, bool, error) {
+	return st.place(ctx, eventID, account, false)
+}
+
+func (st *WaitroomStore) place(ctx context.Context, eventID, account string, consistent bool) (waitroom.Place, bool, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(st.table), Key: placeKey(eventID, account), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(st.table), Key: placeKey(eventID, account), ConsistentRead: aws.Bool(consistent),
 	})
 	if err != nil {
 		return waitroom.Place{}, false, classify("read place", err)

@@ -73,8 +73,13 @@ type Store interface {
 	// CreateHold runs the plan as one transaction. A cancelled transaction
 	// returns a fault (see Conflict) wrapping a *Conflict.
 	CreateHold(ctx context.Context, p HoldPlan) error
-	// SeatStates reads seats with strongly consistent reads.
+	// SeatHolders reads seats with strongly consistent reads.
 	SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]SeatState, error)
+	// SeatStates reads seats' states (no holders) with eventually
+	// consistent reads, at half the read units: for aiming a hold and for
+	// naming lost seats, never for deciding anything the hold's
+	// transaction does not check again.
+	SeatStates(ctx context.Context, eventID string, ids []string) (map[string]SeatState, error)
 	// GAShards returns the available places of each shard.
 	GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error)
 	// GetOrder: fault.NotFound for an unknown id.
@@ -213,37 +218,46 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 		return orders.Order{}, err
 	}
 	fp := req.Fingerprint(eventID)
-	if idemKey != "" {
-		if o, done, err := s.replay(ctx, account, idemKey, fp); done || err != nil {
-			return o, err
+	// A retried request (its answer lost) must get the order its first
+	// attempt made. The Idempotency-Key's record is put by the hold's own
+	// transaction on the condition that it does not exist, so the record
+	// is read only when this request cannot go ahead: a refusal below, or
+	// the transaction's condition on the record (run). A first attempt,
+	// nearly every request, costs no read of it.
+	refuse := func(err error) (orders.Order, error) {
+		if idemKey != "" && !apperr.Is(err, apperr.IdempotencyReused) {
+			if o, done, rerr := s.replay(ctx, account, idemKey, fp); done {
+				return o, rerr
+			}
 		}
+		return orders.Order{}, err
 	}
 	if s.limiter != nil {
-		// After the replay: a fan retrying a hold that was made (its
-		// answer lost) gets the order, whatever the count says.
+		// A fan retrying a hold that was made gets the order, whatever
+		// the count says (refuse).
 		if err := s.limiter.Allow(ctx, eventID+"#"+account); err != nil {
-			return orders.Order{}, err
+			return refuse(err)
 		}
 	}
 	now := s.clock.Now()
 	// In a presale only code holders got admission tokens (ADR 23), so the
 	// token check below is the presale's check too.
 	if ev.Cancelled != nil {
-		return orders.Order{}, ev.ErrCancelled()
+		return refuse(ev.ErrCancelled())
 	}
 	if st := ev.SaleState(now); st != catalog.SaleOpen && st != catalog.SalePresale {
-		return orders.Order{}, apperr.New(apperr.SaleNotOpen, "the sale is %s", st).With("saleState", st)
+		return refuse(apperr.New(apperr.SaleNotOpen, "the sale is %s", st).With("saleState", st))
 	}
 	claims, err := s.tokens.Verify(req.AdmissionToken, account, eventID)
 	if err != nil {
-		return orders.Order{}, err
+		return refuse(err)
 	}
 	quantity := req.Quantity
 	if len(req.Seats) > 0 {
 		quantity = len(req.Seats)
 	}
 	if quantity > ev.MaxTicketsPerAccount {
-		return orders.Order{}, apperr.New(apperr.LimitExceeded, "at most %d tickets per account for this event", ev.MaxTicketsPerAccount)
+		return refuse(apperr.New(apperr.LimitExceeded, "at most %d tickets per account for this event", ev.MaxTicketsPerAccount))
 	}
 
 	base := orders.Order{
@@ -263,7 +277,7 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 	default:
 		sec, ok := ev.Section(req.Section)
 		if !ok {
-			return orders.Order{}, apperr.New(apperr.Unprocessable, "event has no section %q", req.Section)
+			return refuse(apperr.New(apperr.Unprocessable, "event has no section %q", req.Section))
 		}
 		if sec.Kind == catalog.GA {
 			planner = s.gaPlaces(ctx, &ev, sec, req.Quantity, base, plan)
@@ -272,11 +286,16 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 		}
 	}
 	if err != nil {
-		return orders.Order{}, err
+		return refuse(err)
 	}
-	o, made, err := s.run(ctx, planner, account, idemKey, fp)
+	o, made, keyFree, err := s.run(ctx, planner, account, idemKey, fp)
 	if err != nil {
-		return orders.Order{}, busy(err, "the service is busy; try again")
+		if keyFree {
+			// A transaction of this request found the key unrecorded:
+			// no earlier attempt had made an order to replay.
+			return orders.Order{}, busy(err, "the service is busy; try again")
+		}
+		return refuse(busy(err, "the service is busy; try again"))
 	}
 	if made {
 		start := time.Now()
@@ -305,8 +324,11 @@ func (s *Service) committed(ctx context.Context, o orders.Order) {
 // around. A conflict on named seats or shards is re-planned at once; a
 // transient failure (contention, throttling) waits first, within the
 // service's retry budget. The bool says whether this request made the
-// order (false: an idempotent replay of another request's).
-func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (orders.Order, bool, error) {
+// order (false: an idempotent replay of another request's). keyFree
+// reports that a transaction was refused on its other conditions while
+// its condition on the Idempotency-Key's record held (the store names a
+// record that exists first): no order had been made under that key.
+func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (_ orders.Order, made, keyFree bool, _ error) {
 	var last *Conflict
 	paced := s.retry
 	paced.Attempts = s.attempts * 2
@@ -315,7 +337,7 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 	for attempt := 0; attempt < s.attempts*2; attempt++ {
 		p, err := planner(attempt, last)
 		if err != nil {
-			return orders.Order{}, false, err
+			return orders.Order{}, false, keyFree, err
 		}
 		p.Cancelled = cancelled
 		sent := time.Now()
@@ -323,21 +345,24 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 		timingOf(ctx).addTransaction(sent, time.Since(sent))
 		if err == nil {
 			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
-			return p.Order, true, nil
+			return p.Order, true, false, nil
 		}
 		transient := fault.Retryable(err)
 		c := &Conflict{}
 		if errors.As(err, &c) {
 			cancelled++
+			// Only a refusal on conditions says the record's condition
+			// held: a conflict or a throttle may name no item at all.
+			keyFree = keyFree || (idemKey != "" && !c.Idempotency && fault.Is(err, fault.ConditionFailed))
 		} else if !transient {
-			return orders.Order{}, false, fmt.Errorf("hold: %w", err)
+			return orders.Order{}, false, keyFree, fmt.Errorf("hold: %w", err)
 		}
 		switch {
 		case c.Idempotency:
 			o, done, err := s.replay(ctx, account, idemKey, fp)
 			if done || err != nil {
 				// The order may be this request's own, its answer lost.
-				return o, err == nil && o.ID == p.Order.ID, err
+				return o, err == nil && o.ID == p.Order.ID, false, err
 			}
 			// Recorded and gone again cannot happen; treat as contention.
 			transient = true
@@ -348,20 +373,20 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 			// its order is this request's.
 			if o, err := s.store.GetOrder(ctx, p.Order.ID); err == nil && o.Account == account {
 				s.log.InfoContext(ctx, "hold created; its answer was lost", "eventId", o.EventID, "orderId", o.ID, "attempt", attempt+1)
-				return o, true, nil
+				return o, true, false, nil
 			}
-			return orders.Order{}, false, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
+			return orders.Order{}, false, keyFree, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
 		case c.Limit:
-			return orders.Order{}, false, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
+			return orders.Order{}, false, keyFree, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
 		}
 		if transient {
 			if werr := wait.Wait(ctx, err); werr != nil {
-				return orders.Order{}, false, busy(werr, "too much contention on these seats; try again")
+				return orders.Order{}, false, keyFree, busy(werr, "too much contention on these seats; try again")
 			}
 		}
 		last = c
 	}
-	return orders.Order{}, false, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
+	return orders.Order{}, false, keyFree, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
 }
 
 // busy translates a retry that gave up, or a budget that ran out while
@@ -421,7 +446,7 @@ func (s *Service) specificSeats(ctx context.Context, ev *catalog.Event, seats []
 // not available now (DynamoDB may name only the first failed condition).
 func (s *Service) seatsLost(ctx context.Context, eventID string, wanted, failed []string) error {
 	lost := failed
-	if states, err := s.store.SeatHolders(ctx, eventID, wanted); err == nil {
+	if states, err := s.store.SeatStates(ctx, eventID, wanted); err == nil {
 		var now []string
 		for _, id := range wanted {
 			if states[id].State != catalog.SeatAvailable {
@@ -473,7 +498,7 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 				break
 			}
 			// The projection was stale where we aimed before: check the
-			// rows of the next aim with one consistent read, so a retry
+			// rows of the next aim with one read of the seats, so a retry
 			// goes for seats that are free now.
 			free, err := s.excludeTaken(ctx, ev.ID, ix, seats, excluded)
 			if err != nil {
@@ -494,9 +519,10 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 	}
 }
 
-// excludeTaken reads every seat of the rows of aim, excludes those that
-// are not available (remembering them for this instance's next requests),
-// and reports whether all of aim is available.
+// excludeTaken reads every seat of the rows of aim (eventually
+// consistent), excludes those that are not available (remembering them for
+// this instance's next requests), and reports whether all of aim is
+// available.
 func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionIndex, aim []string, excluded map[int]bool) (bool, error) {
 	rows := map[string]bool{}
 	for _, id := range aim {
@@ -512,7 +538,10 @@ func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionI
 			}
 		}
 	}
-	holders, err := s.store.SeatHolders(ctx, eventID, ids)
+	// Eventually consistent: a seat taken a moment ago that the read
+	// misses costs one more conflict, which the transaction reports; the
+	// read aims, it decides nothing.
+	holders, err := s.store.SeatStates(ctx, eventID, ids)
 	if err != nil {
 		return false, err
 	}

@@ -39,7 +39,8 @@ func TestHoldTimingsAreMeasuredPerHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same key again: a replay, no transaction, no workflow.
+	// The same key again: a replay. Its transaction is refused on the
+	// key's record (the record is read only then), no workflow starts.
 	if _, err := svc.Hold(ctx, "fan-1", ev.ID, req, "key-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,8 @@ func TestHoldTimingsAreMeasuredPerHold(t *testing.T) {
 	if first.BeforeTransaction <= 0 || first.Total < first.BeforeTransaction+first.Transaction+first.AfterCommit {
 		t.Errorf("total %v < before %v + transaction %v + after commit %v", first.Total, first.BeforeTransaction, first.Transaction, first.AfterCommit)
 	}
-	if replay.OrderID != o.ID || replay.Attempts != 0 || replay.Transaction != 0 || replay.WorkflowStart != 0 {
-		t.Errorf("replay: order %q, %d transactions (%v), workflow %v; want the same order and no writes", replay.OrderID, replay.Attempts, replay.Transaction, replay.WorkflowStart)
+	if replay.OrderID != o.ID || replay.Attempts != 1 || replay.WorkflowStart != 0 || replay.AfterCommit != 0 {
+		t.Errorf("replay: order %q, %d transactions (%v), workflow %v, after commit %v; want the same order, one refused transaction and no workflow",
+			replay.OrderID, replay.Attempts, replay.Transaction, replay.WorkflowStart, replay.AfterCommit)
 	}
 }

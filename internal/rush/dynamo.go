@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/stararena/stararena/internal/devstack"
+	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/localdynamo"
 	"github.com/stararena/stararena/internal/topology"
 )
@@ -68,12 +70,27 @@ func (d *dynamoServer) close() { _ = d.srv.Close() }
 //	TransactWriteItems per item (condition checks included): 2 WRU
 //	TransactGetItems per item: 2 RRU
 //
-// Writes to global secondary indexes are not included.
+// Writes to global secondary indexes are not included. It also keeps the
+// requests and units by caller (the function whose invocation made the
+// request, dynamo.CallerHeader), operation and kind of item (usageKey), so
+// that the report can say where the requests go.
 type unitMeter struct {
 	mu      sync.Mutex
 	wru     float64
 	rru     float64
 	queries map[string]*queryStat // "index key-prefix": what the Query asked for
+	byKind  map[usageKey]ddbUsage
+}
+
+// usageKey is one kind of request: who made it, which operation (with
+// "·consistent" when it asked for a strongly consistent read) and which
+// kinds of items it named (itemKinds).
+type usageKey struct{ caller, op, items string }
+
+// ddbUsage is what the requests of one usageKey cost.
+type ddbUsage struct {
+	requests int64
+	wru, rru float64
 }
 
 // queryStat is how often one kind of Query ran and how long it took the
@@ -90,6 +107,18 @@ func (m *unitMeter) Queries() map[string]queryStat {
 	out := make(map[string]queryStat, len(m.queries))
 	for k, v := range m.queries {
 		out[k] = *v
+	}
+	return out
+}
+
+// Usage returns the requests and units by caller, operation and item kind
+// so far.
+func (m *unitMeter) Usage() map[usageKey]ddbUsage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[usageKey]ddbUsage, len(m.byKind))
+	for k, v := range m.byKind {
+		out[k] = v
 	}
 	return out
 }
@@ -113,6 +142,94 @@ func queryKind(body []byte) string {
 	return index + " " + prefix
 }
 
+// attrKey is an item's key as the request carries it.
+type attrKey struct {
+	PK struct{ S string } `json:"pk"`
+	SK struct{ S string } `json:"sk"`
+}
+
+// kind names an item by the leading parts of its keys: EVENT/META,
+// EVENT/QUEUE, SEAT/SEAT, ORDER/TICKETS.
+func (k attrKey) kind() string {
+	pk, _, _ := strings.Cut(k.PK.S, "#")
+	sk, _, _ := strings.Cut(k.SK.S, "#")
+	return pk + "/" + sk
+}
+
+// itemKinds names the kinds of items a request reads or writes, sorted
+// and joined with "+" (a transaction: "IDEM/IDEM+LIMIT/LIMIT+ORDER/ORDER+…").
+func itemKinds(op string, body []byte) string {
+	var keys []attrKey
+	switch op {
+	case "GetItem", "UpdateItem", "DeleteItem":
+		var r struct{ Key attrKey }
+		_ = json.Unmarshal(body, &r)
+		keys = append(keys, r.Key)
+	case "PutItem":
+		var r struct{ Item attrKey }
+		_ = json.Unmarshal(body, &r)
+		keys = append(keys, r.Item)
+	case "TransactWriteItems", "TransactGetItems":
+		var r struct {
+			TransactItems []map[string]struct {
+				Key  *attrKey
+				Item *attrKey
+			}
+		}
+		_ = json.Unmarshal(body, &r)
+		for _, ti := range r.TransactItems {
+			for _, a := range ti {
+				if a.Key != nil {
+					keys = append(keys, *a.Key)
+				}
+				if a.Item != nil {
+					keys = append(keys, *a.Item)
+				}
+			}
+		}
+	case "BatchGetItem":
+		var r struct {
+			RequestItems map[string]struct{ Keys []attrKey }
+		}
+		_ = json.Unmarshal(body, &r)
+		for _, t := range r.RequestItems {
+			keys = append(keys, t.Keys...)
+		}
+	case "BatchWriteItem":
+		var r struct {
+			RequestItems map[string][]struct {
+				PutRequest    *struct{ Item attrKey }
+				DeleteRequest *struct{ Key attrKey }
+			}
+		}
+		_ = json.Unmarshal(body, &r)
+		for _, t := range r.RequestItems {
+			for _, w := range t {
+				if w.PutRequest != nil {
+					keys = append(keys, w.PutRequest.Item)
+				}
+				if w.DeleteRequest != nil {
+					keys = append(keys, w.DeleteRequest.Key)
+				}
+			}
+		}
+	case "Query", "Scan":
+		return queryKind(body)
+	default:
+		return "-"
+	}
+	seen := map[string]bool{}
+	var kinds []string
+	for _, k := range keys {
+		if n := k.kind(); !seen[n] {
+			seen[n] = true
+			kinds = append(kinds, n)
+		}
+	}
+	sort.Strings(kinds)
+	return strings.Join(kinds, "+")
+}
+
 // Units returns the write and read request units so far.
 func (m *unitMeter) Units() (wru, rru float64) {
 	m.mu.Lock()
@@ -120,11 +237,19 @@ func (m *unitMeter) Units() (wru, rru float64) {
 	return m.wru, m.rru
 }
 
-func (m *unitMeter) add(w, r float64) {
+func (m *unitMeter) add(k usageKey, w, r float64) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.wru += w
 	m.rru += r
-	m.mu.Unlock()
+	if m.byKind == nil {
+		m.byKind = map[usageKey]ddbUsage{}
+	}
+	u := m.byKind[k]
+	u.requests++
+	u.wru += w
+	u.rru += r
+	m.byKind[k] = u
 }
 
 var consistentTrue = []byte(`"ConsistentRead":true`)
@@ -142,22 +267,27 @@ func (m *unitMeter) wrap(h http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		read := 0.5
+		k := usageKey{caller: r.Header.Get(dynamo.CallerHeader), op: op, items: itemKinds(op, body)}
+		if k.caller == "" {
+			k.caller = "(untagged)"
+		}
 		if bytes.Contains(body, consistentTrue) {
 			read = 1
+			k.op += "·consistent"
 		}
 		switch op {
 		case "GetItem":
-			m.add(0, read)
+			m.add(k, 0, read)
 		case "PutItem", "UpdateItem", "DeleteItem":
-			m.add(1, 0)
+			m.add(k, 1, 0)
 		case "TransactWriteItems":
 			var req struct{ TransactItems []json.RawMessage }
 			_ = json.Unmarshal(body, &req)
-			m.add(2*float64(len(req.TransactItems)), 0)
+			m.add(k, 2*float64(len(req.TransactItems)), 0)
 		case "TransactGetItems":
 			var req struct{ TransactItems []json.RawMessage }
 			_ = json.Unmarshal(body, &req)
-			m.add(0, 2*float64(len(req.TransactItems)))
+			m.add(k, 0, 2*float64(len(req.TransactItems)))
 		case "BatchGetItem":
 			var req struct {
 				RequestItems map[string]struct {
@@ -174,7 +304,7 @@ func (m *unitMeter) wrap(h http.Handler) http.Handler {
 				}
 				units += per * float64(len(t.Keys))
 			}
-			m.add(0, units)
+			m.add(k, 0, units)
 		case "BatchWriteItem":
 			var req struct{ RequestItems map[string][]json.RawMessage }
 			_ = json.Unmarshal(body, &req)
@@ -182,25 +312,26 @@ func (m *unitMeter) wrap(h http.Handler) http.Handler {
 			for _, t := range req.RequestItems {
 				n += len(t)
 			}
-			m.add(float64(n), 0)
+			m.add(k, float64(n), 0)
 		case "Query", "Scan":
 			cw := &countingResponse{ResponseWriter: w}
 			start := time.Now()
 			h.ServeHTTP(cw, r)
 			took := time.Since(start)
-			m.add(0, read*math.Max(1, math.Ceil(float64(cw.n)/4096)))
-			kind := queryKind(body)
+			m.add(k, 0, read*math.Max(1, math.Ceil(float64(cw.n)/4096)))
 			m.mu.Lock()
 			if m.queries == nil {
 				m.queries = map[string]*queryStat{}
 			}
-			if m.queries[kind] == nil {
-				m.queries[kind] = &queryStat{}
+			if m.queries[k.items] == nil {
+				m.queries[k.items] = &queryStat{}
 			}
-			m.queries[kind].Count++
-			m.queries[kind].Seconds += took.Seconds()
+			m.queries[k.items].Count++
+			m.queries[k.items].Seconds += took.Seconds()
 			m.mu.Unlock()
 			return
+		default:
+			m.add(k, 0, 0)
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -41,6 +41,9 @@ type ReconcileRound struct {
 // the scheduled reconciler of a real sale sees a quarter of an hour later.
 func (s *sim) reconcileUntilQuiet(ctx context.Context) (rounds []ReconcileRound, quiet bool, err error) {
 	a := s.st.App
+	// Its requests are the simulation's final check, not the sale's: name
+	// them apart in the report's breakdown.
+	ctx = dynamo.WithCaller(ctx, "final-reconcile")
 	ahead := time.Duration(s.cfg.HoldSeconds)*time.Second + dynamo.IssueDeadline + 10*time.Minute
 	rec := reconcile.New(a.Stores.Reconcile, a.Catalog, a.Inventory, a.Orders, a.Providers, taskIssuer{a.Tasks},
 		reconcile.Options{Clock: offsetClock{ahead}, Logger: a.Log, Providers: a.Providers.Names(), Tickets: a.Tickets, Metrics: a.Metrics})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -162,6 +163,74 @@ type DynamoReport struct {
 	// Queries by index and key prefix, with the emulator's time: minidyn
 	// scans a whole index per Query, so these dominate its cost.
 	Queries map[string]queryStat `json:"queries"`
+	// Per ticket sold, and where the requests go: by caller (the function
+	// whose invocation made them; final-reconcile is the simulation's own
+	// check), by caller, operation and kind of item, most requests first.
+	RRUPerTicket float64       `json:"readUnitsPerTicketSold"`
+	WRUPerTicket float64       `json:"writeUnitsPerTicketSold"`
+	ByCaller     []DynamoUsage `json:"byCaller"`
+	ByRequest    []DynamoUsage `json:"byCallerOperationItems"`
+}
+
+// DynamoUsage is what one caller, or one kind of request of a caller,
+// cost over the sale. Items names the kinds of items the requests named
+// (the leading parts of their keys, EVENT/META, ORDER/ORDER) or, for a
+// Query, its index and key prefix.
+type DynamoUsage struct {
+	Caller            string  `json:"caller"`
+	Operation         string  `json:"operation,omitempty"`
+	Items             string  `json:"items,omitempty"`
+	Requests          int64   `json:"requests"`
+	RRU               float64 `json:"estimatedReadUnits"`
+	WRU               float64 `json:"estimatedWriteUnits"`
+	RequestsPerTicket float64 `json:"requestsPerTicketSold"`
+	RRUPerTicket      float64 `json:"readUnitsPerTicketSold"`
+}
+
+// usageBetween is the requests and units of each kind between two
+// snapshots, as a breakdown by caller and by caller, operation and items.
+func usageBetween(before, after map[usageKey]ddbUsage, tickets float64) (byCaller, byRequest []DynamoUsage) {
+	callers := map[string]*DynamoUsage{}
+	per := func(v float64) float64 {
+		if tickets == 0 {
+			return 0
+		}
+		return round3(v / tickets)
+	}
+	for k, a := range after {
+		b := before[k]
+		d := DynamoUsage{Caller: k.caller, Operation: k.op, Items: k.items, Requests: a.requests - b.requests,
+			RRU: a.rru - b.rru, WRU: a.wru - b.wru}
+		if d.Requests <= 0 {
+			continue
+		}
+		byRequest = append(byRequest, d)
+		c := callers[k.caller]
+		if c == nil {
+			c = &DynamoUsage{Caller: k.caller}
+			callers[k.caller] = c
+		}
+		c.Requests += d.Requests
+		c.RRU += d.RRU
+		c.WRU += d.WRU
+	}
+	for _, c := range callers {
+		byCaller = append(byCaller, *c)
+	}
+	for _, list := range [][]DynamoUsage{byCaller, byRequest} {
+		for i := range list {
+			u := &list[i]
+			u.RequestsPerTicket, u.RRUPerTicket = per(float64(u.Requests)), per(u.RRU)
+			u.RRU, u.WRU = math.Round(u.RRU*10)/10, math.Round(u.WRU*10)/10
+		}
+		sort.Slice(list, func(i, j int) bool {
+			if list[i].Requests != list[j].Requests {
+				return list[i].Requests > list[j].Requests
+			}
+			return list[i].Caller+list[i].Operation+list[i].Items < list[j].Caller+list[j].Operation+list[j].Items
+		})
+	}
+	return byCaller, byRequest
 }
 
 // StepFunctionsReport counts the order workflow's executions.
@@ -220,6 +289,10 @@ type reportInput struct {
 	ddb                                  *dynamoServer
 	unfinished                           int64 // fans still busy when the sale's time ran out
 }
+
+// topRequestKinds is how many kinds of request the text report lists (the
+// JSON has them all).
+const topRequestKinds = 40
 
 // moneyPath are the functions an order itself invokes.
 var moneyPath = map[string]bool{"holds": true, "orders": true, "webhooks": true, "await-payment": true,
@@ -377,8 +450,10 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 	}
 	if tickets > 0 {
 		dr.RequestsPerTicket = round3(float64(dr.Requests) / tickets)
+		dr.RRUPerTicket, dr.WRUPerTicket = round3(dr.RRU/tickets), round3(dr.WRU/tickets)
 	}
 	dr.Queries = in.ddb.units.Queries()
+	dr.ByCaller, dr.ByRequest = usageBetween(in.before.usage, in.after.usage, tickets)
 	r.DynamoDB = dr
 	sf := StepFunctionsReport{Executions: in.after.sfn.ExecutionsStarted - in.before.sfn.ExecutionsStarted,
 		StateTransitions: in.after.sfn.StateTransitions - in.before.sfn.StateTransitions}
@@ -577,6 +652,20 @@ func (r *Report) Text() string {
 	for _, k := range qk {
 		q := r.DynamoDB.Queries[k]
 		p("                     query %-14s %7d × (emulator %.1f s)", k, q.Count, q.Seconds)
+	}
+	p("  DynamoDB per ticket sold: %.2f requests, %.2f RRU, %.2f WRU; by caller (requests, RRU per ticket):", r.DynamoDB.RequestsPerTicket, r.DynamoDB.RRUPerTicket, r.DynamoDB.WRUPerTicket)
+	for _, u := range r.DynamoDB.ByCaller {
+		p("    %-22s %9d requests %7.2f /ticket  RRU %9.0f %7.2f /ticket  WRU %9.0f", u.Caller, u.Requests, u.RequestsPerTicket, u.RRU, u.RRUPerTicket, u.WRU)
+	}
+	p("  DynamoDB requests by caller, operation and items (the %d largest):", min(len(r.DynamoDB.ByRequest), topRequestKinds))
+	for _, u := range r.DynamoDB.ByRequest[:min(len(r.DynamoDB.ByRequest), topRequestKinds)] {
+		p("    %7.2f req %7.2f RRU /ticket  %-18s %-22s %s", u.RequestsPerTicket, u.RRUPerTicket, u.Caller, u.Operation, u.Items)
+	}
+	byRRU := slices.Clone(r.DynamoDB.ByRequest)
+	sort.SliceStable(byRRU, func(i, j int) bool { return byRRU[i].RRU > byRRU[j].RRU })
+	p("  DynamoDB read units by caller, operation and items (the %d largest):", min(len(byRRU), topRequestKinds/4))
+	for _, u := range byRRU[:min(len(byRRU), topRequestKinds/4)] {
+		p("    %7.2f RRU %7.2f req /ticket  %-18s %-22s %s", u.RRUPerTicket, u.RequestsPerTicket, u.Caller, u.Operation, u.Items)
 	}
 	p("  Step Functions     %d executions, %d state transitions, %.2f per order", r.StepFunctions.Executions, r.StepFunctions.StateTransitions, r.StepFunctions.TransitionsPerOrder)
 	p("  Lambda             %d invocations, %.2f per order (%.2f on the order's own path), %.0f GB-s", r.Lambda.Invocations, r.Lambda.PerOrder, r.Lambda.MoneyPathPerOrder, r.Lambda.GBSeconds)

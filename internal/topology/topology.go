@@ -401,7 +401,7 @@ func Default() Topology {
 			// A waiting-list join reads the availability, which may rebuild
 			// its projection (a conditional put under EVENT#).
 			{Name: "admission", Description: "Issues admission tokens to admitted fans; the waiting list after sell-out", MemoryMB: 512, Timeout: 10 * time.Second,
-				Env: []string{"ADMISSION_TTL"},
+				Env: []string{"ADMISSION_TTL", "EVENT_CACHE_TTL"},
 				Access: Access{Secrets: admissionKeys, Table: TableAccess{Table: MainTable, Read: true, Write: true,
 					WritePrefixes: []string{"EVENT#", "QPLACE#", "QSTATS#", "RATE#", "PRESALE#", "WAITLIST#"}}}},
 			// The purchase path: reserved concurrency is the last safety net

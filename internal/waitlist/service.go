@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/apperr"
@@ -56,6 +57,9 @@ type Service struct {
 
 	mu     sync.Mutex
 	active map[string]cachedMeta
+	// metaReads lets one read of an expired list item go to DynamoDB while
+	// the instance's other requests for it wait for that read.
+	metaReads singleflight.Group
 }
 
 type cachedMeta struct {
@@ -238,10 +242,20 @@ func (s *Service) meta(ctx context.Context, eventID string) (Meta, bool, error) 
 	if ok && now.Sub(c.at) < activeCacheTTL {
 		return c.meta, c.found, nil
 	}
-	m, found, err := s.store.WaitlistMeta(ctx, eventID)
+	read := func() (any, error) {
+		m, found, err := s.store.WaitlistMeta(ctx, eventID)
+		return cachedMeta{meta: m, found: found}, err
+	}
+	v, err, shared := s.metaReads.Do(eventID, read)
+	if err != nil && shared && ctx.Err() == nil {
+		// The read this request waited for failed, perhaps on its own
+		// request's deadline: read for this request.
+		v, err = read()
+	}
 	if err != nil {
 		return Meta{}, false, err
 	}
+	m, found := v.(cachedMeta).meta, v.(cachedMeta).found
 	s.mu.Lock()
 	s.active[eventID] = cachedMeta{meta: m, found: found, at: now}
 	s.mu.Unlock()
@@ -252,6 +266,7 @@ func (s *Service) forget(eventID string) {
 	s.mu.Lock()
 	delete(s.active, eventID)
 	s.mu.Unlock()
+	s.metaReads.Forget(eventID) // the next read does not join one from before
 }
 
 // MarkUsed records that a hold used an offer's admission (a no-op for

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/apperr"
@@ -102,6 +103,9 @@ type cachedRead struct {
 type readCache struct {
 	mu sync.Mutex
 	m  map[string]cachedRead
+	// once lets one read of an expired view go to DynamoDB while the
+	// instance's other requests for it wait for that read.
+	once singleflight.Group
 }
 
 // NewService builds the waiting room.
@@ -191,14 +195,34 @@ func (s *Service) fanView(ctx context.Context, eventID string) (catalog.Event, S
 	if ok && now.Before(c.until) {
 		return c.ev, c.st, nil
 	}
-	ev, err := s.queued(ctx, eventID)
+	read := func() (any, error) {
+		ev, err := s.queued(ctx, eventID)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.state(ctx, eventID)
+		if err != nil {
+			return nil, err
+		}
+		return cachedRead{ev: ev, st: st}, nil
+	}
+	var v any
+	var err error
+	if s.o.ReadCacheTTL > 0 {
+		var shared bool
+		v, err, shared = s.reads.once.Do(eventID, read)
+		if err != nil && shared && ctx.Err() == nil {
+			// The read this request waited for failed, perhaps on its
+			// own request's deadline: read for this request.
+			v, err = read()
+		}
+	} else {
+		v, err = read() // no cache: read-your-writes, no shared reads either
+	}
 	if err != nil {
 		return catalog.Event{}, State{}, err
 	}
-	st, err := s.state(ctx, eventID)
-	if err != nil {
-		return catalog.Event{}, State{}, err
-	}
+	ev, st := v.(cachedRead).ev, v.(cachedRead).st
 	s.reads.mu.Lock()
 	if len(s.reads.m) > 10_000 { // bound memory against many event ids
 		clear(s.reads.m)
@@ -239,7 +263,9 @@ func (s *Service) Me(ctx context.Context, account, eventID string) (Me, error) {
 	if err != nil {
 		return Me{}, err
 	}
-	p, ok, err := s.store.Place(ctx, eventID, account)
+	// The fan's poll: an eventually consistent read (a place a moment
+	// behind shows on the next poll; Admit reads it consistently).
+	p, ok, err := s.store.PlaceView(ctx, eventID, account)
 	if err != nil {
 		return Me{}, err
 	}

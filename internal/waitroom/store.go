@@ -20,6 +20,10 @@ type Store interface {
 	Places(ctx context.Context, eventID string, accounts []string) (map[string]Place, error)
 	// Place reads one place with a strongly consistent read.
 	Place(ctx context.Context, eventID, account string) (Place, bool, error)
+	// PlaceView reads one place with an eventually consistent read, at
+	// half the read units: what a fan's poll of their place shows, which
+	// decides nothing (admission reads the place with Place).
+	PlaceView(ctx context.Context, eventID, account string) (Place, bool, error)
 	// PutNewPlace writes p unless the account has a place; false if it has.
 	PutNewPlace(ctx context.Context, p Place) (bool, error)
 	// WritePlaces overwrites places (the draw and the straggler sweep,
