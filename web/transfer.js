@@ -23,7 +23,13 @@ export async function ticketActions(root, { token, signal, seatOf }) {
   const spots = [...root.querySelectorAll('[data-transfer]')];
   if (!spots.length) return;
   let list;
-  try { list = await mine(token, signal); } catch (e) { if (isStop(e)) return; throw e; }
+  try { list = await mine(token, signal); } catch (e) {
+    if (isStop(e)) return;
+    // Offline (the tickets came from the phone's copy): transfers wait
+    // for the connection; the tickets themselves still show.
+    if (e.code === 'NETWORK') return spots.forEach(spot => spot.replaceChildren(h('p', { class: 'hint' }, 'Transfers need a connection.')));
+    throw e;
+  }
   const refresh = () => ticketActions(root, { token, signal, seatOf });
   for (const spot of spots) {
     const id = spot.getAttribute('data-transfer');

@@ -115,6 +115,11 @@ const (
 	// ProviderIDBytes bounds a payment provider's event and payment ids
 	// and event types.
 	ProviderIDBytes = 255
+	// DeclineCodeChars and DeclineReasonChars bound what an order keeps of
+	// a provider's decline (its code and its words for the fan): longer
+	// ones are cut, never refused, since the provider wrote them.
+	DeclineCodeChars   = 100
+	DeclineReasonChars = 500
 	// SignatureHeaderBytes bounds a webhook's signature header.
 	SignatureHeaderBytes = 4096
 	// GateBytes bounds the gate a check-in names (printable ASCII), and so

@@ -116,6 +116,8 @@ var stated = map[bound]int64{
 	{"/components/parameters/IdempotencyKey/schema", "maxLength"}:                                                                limits.IdempotencyKeyBytes,
 	{"/components/schemas/RefundRequest/properties/reason", "maxLength"}:                                                         limits.RefundReasonChars,
 	{"/components/schemas/CancelRequest/properties/reason", "maxLength"}:                                                         limits.CancelReasonChars,
+	{"/components/schemas/OrderDecline/properties/code", "maxLength"}:                                                            limits.DeclineCodeChars,
+	{"/components/schemas/OrderDecline/properties/reason", "maxLength"}:                                                          limits.DeclineReasonChars,
 	{"/components/schemas/WebhookEvent/properties/id", "maxLength"}:                                                              limits.ProviderIDBytes,
 	{"/components/schemas/WebhookEvent/properties/type", "maxLength"}:                                                            limits.ProviderIDBytes,
 	{"/paths/~1webhooks~1{provider}/post/parameters/0/schema", "maxLength"}:                                                      limits.SignatureHeaderBytes,

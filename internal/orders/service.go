@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/retry"
 )
 
@@ -250,6 +252,7 @@ func (s *Service) PaymentDeclined(ctx context.Context, p Payment, d Decline) (Ou
 	if d.Code == "" {
 		d.Code, d.Reason = p.DeclineCode, p.DeclineReason
 	}
+	d.Code, d.Reason = cut(d.Code, limits.DeclineCodeChars), cut(d.Reason, limits.DeclineReasonChars)
 	if d.At.IsZero() {
 		d.At = s.clock.Now()
 	}
@@ -517,4 +520,12 @@ func (s *Service) moveOnce(ctx context.Context, orderID string, from []Status, t
 	o.Status, o.Version = to, o.Version+1
 	s.log.InfoContext(ctx, "order moved", "orderId", o.ID, "eventId", o.EventID, "status", to)
 	return o, nil
+}
+
+// cut shortens s to at most n runes.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }

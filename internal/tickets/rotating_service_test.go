@@ -10,6 +10,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/dynamo"
+	"github.com/stararena/stararena/internal/ticketqr"
 	"github.com/stararena/stararena/internal/tickets"
 )
 
@@ -82,7 +83,7 @@ func TestRotatingCodeAdmitsOnlyWithinItsWindow(t *testing.T) {
 func TestRotatingOnlyEventRefusesStaticCodes(t *testing.T) {
 	e := newEnv(t)
 	svc := tickets.NewService(dynamo.NewStores(e.db, e.table, e.clock).Tickets, e.codec, tickets.Options{
-		Clock: e.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clock: e.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), QR: ticketqr.Render,
 		StaticCodes: func(_ context.Context, ev string) (bool, error) { return ev != testEvent, nil }})
 	o := paidOrder("A-9-4")
 	if _, err := svc.Issue(context.Background(), o); err != nil {

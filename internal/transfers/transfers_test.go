@@ -22,6 +22,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/testenv/fixture"
+	"github.com/stararena/stararena/internal/ticketqr"
 	"github.com/stararena/stararena/internal/tickets"
 	"github.com/stararena/stararena/internal/transfers"
 )
@@ -60,7 +61,7 @@ func newWorld(t *testing.T, maxPerAccount int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.tk = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: clk, Logger: quiet})
+	w.tk = tickets.NewService(a.Stores.Tickets, codec, tickets.Options{Clock: clk, Logger: quiet, QR: ticketqr.Render})
 	w.os = orders.NewService(a.Stores.Orders, checkout.Providers{"sandbox": w.box}, nil, orders.ServiceOptions{Clock: clk, Logger: quiet,
 		Tickets: w.tk, MaxTickets: fixture.MaxTickets(a)})
 	w.tr = transfers.NewService(a.Stores.Transfers, w.tk, a.Inventory, limitsOf{a}, transfers.Options{Clock: clk, Logger: quiet})

@@ -97,6 +97,7 @@ export function seatPanel(base, ev, s, call) {
     h('p', { class: 'row' }, h('label', { for: compTo.id }, 'Comps for '), compTo, ' ', h('label', { for: compQty.id }, 'how many (with a section) '), compQty, ' ',
       h('button', { type: 'button', id: 'comp-issue', onclick: comp }, 'Issue comps')),
     msg, refused,
-    h('table', {}, h('caption', {}, 'Seats off sale and marked, by section'),
-      h('thead', {}, h('tr', {}, ...['Section', 'On sale', 'Killed', 'Held back', 'Comps', 'Wheelchair', 'Companion'].map(c => h('th', { scope: 'col' }, c)))), rows));
+    // Seven columns do not fit a phone: the table scrolls, not the page.
+    h('div', { class: 'scroll-x' }, h('table', {}, h('caption', {}, 'Seats off sale and marked, by section'),
+      h('thead', {}, h('tr', {}, ...['Section', 'On sale', 'Killed', 'Held back', 'Comps', 'Wheelchair', 'Companion'].map(c => h('th', { scope: 'col' }, c)))), rows)));
 }
