@@ -23,30 +23,8 @@ func (c *conformance) transfers(org string) {
 	}))
 	alice, bob, carol := c.token("fan-transfer-alice", "fan"), c.token("fan-transfer-bob", "fan"), c.token("fan-transfer-carol", "fan")
 	buy := func(name, token string, seats ...string) string {
-		var id, paymentID string
-		c.step(name+": hold", call{method: "POST", path: "/v1/events/" + event + "/holds", token: token, body: seatsBody(c.admit(event, token), seats...),
-			status: 201, valid: true, check: func(t *testing.T, b []byte) { id = orderOf(t, b).OrderID }})
-		if id == "" {
-			t.Fatalf("%s: no order", name)
-		}
-		c.step(name+": payment", call{method: "POST", path: "/v1/orders/" + id + "/payments", token: token, body: []byte(`{"provider":"sandbox"}`), status: 201, valid: true,
-			check: func(t *testing.T, b []byte) {
-				var p struct{ PaymentID string }
-				mustJSON(t, b, &p)
-				paymentID = p.PaymentID
-			}})
-		c.step(name+": pay", call{method: "POST", path: "/sandbox/payments/" + paymentID + "/complete",
-			body: []byte(`{"outcome":"succeeded","webhook":"deliver"}`), status: 200, valid: true, check: wantPayment("succeeded")})
-		t.Run(name+": issued", func(t *testing.T) {
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				_, b := c.exchange(t, call{method: "GET", path: "/v1/orders/" + id, token: token, status: 200, valid: true})
-				if s := orderOf(t, b).Status; s == "ISSUED" {
-					return
-				} else if time.Now().After(deadline) {
-					t.Fatalf("order is %s 20 s after payment, want ISSUED", s)
-				}
-			}
-		})
+		id := c.holdSeats(name+": hold", event, token, seats...)
+		c.payAndIssue(name, token, id)
 		return id
 	}
 	order := buy("alice buys two seats", alice, "A-1-1", "A-1-2")

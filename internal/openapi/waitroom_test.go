@@ -299,7 +299,7 @@ func (c *conformance) waitroom(st *devstack.Stack, org string) {
 				}
 			}},
 		{name: "admission while the sale is paused", method: "POST", path: admission, token: waiting, status: 409, code: "SALE_NOT_OPEN", valid: true,
-			check: wantDetails(`{"saleState":"PAUSED"}`)},
+			check: wantDetails(`{"saleState":"PAUSED"}`), afterCache: true},
 		{name: "close the sale", method: "POST", path: sale, token: org, body: []byte(`{"action":"close"}`), status: 200, valid: true, check: saleState("CLOSED")},
 		{name: "close the sale again", method: "POST", path: sale, token: org, body: []byte(`{"action":"close"}`), status: 200, valid: true, check: saleState("CLOSED")},
 		{name: "open a closed sale", method: "POST", path: sale, token: org, body: []byte(`{"action":"open"}`), status: 409, code: "INVALID_STATE", valid: true},

@@ -129,10 +129,41 @@ func TestGateInBrowser(t *testing.T) {
 // a busy machine takes well over 10 s to deliver.
 func (p *page) scan(code, word, why string) {
 	p.t.Helper()
-	p.do(45*time.Second, "type a code",
-		chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
+	p.checkCode(45*time.Second, "type a code", chromedp.SendKeys(chromedp.ID("code"), code), word, why)
+}
+
+// scanNow puts code in the gate page's field at once (a live code lasts
+// a minute, longer than typing it key by key may take on a busy machine),
+// checks it, and waits for word and a part of why.
+func (p *page) scanNow(code, word, why string) {
+	p.t.Helper()
+	p.checkCode(10*time.Second, "enter a code", chromedp.SetValue(chromedp.ID("code"), code), word, why)
+}
+
+func (p *page) checkCode(timeout time.Duration, what string, enter chromedp.Action[chromedp.Void], word, why string) {
+	p.t.Helper()
+	p.do(timeout, what, enter, chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
 	p.waitText("#result .word", word, 10*time.Second)
 	p.waitText("#result .why", why, 5*time.Second)
+}
+
+// scannerAtGate has the owner grant subject of org the scanner role for
+// event through the API (the console's form is TestGateInBrowser's) and
+// signs it in on the gate page, which then names eventName.
+func scannerAtGate(t *testing.T, b *browser, api client, base, owner, subject, org, event, eventName string) *page {
+	t.Helper()
+	if code, out := api.call("POST", "/admin/v1/staff", owner, map[string]any{"subject": subject, "role": "scanner", "events": []string{event}}); code != 200 {
+		t.Fatalf("grant the scanner: %d %v", code, out)
+	}
+	gate := b.person("scanner")
+	gate.do(20*time.Second, "open the gate page", chromedp.Navigate(base+"/gate/"), chromedp.WaitVisible(chromedp.ID("acct-staff")))
+	gate.do(10*time.Second, "sign in as the scanner",
+		chromedp.SetValue(chromedp.ID("acct-staff"), subject),
+		chromedp.SetValue(chromedp.ID("acct-staff-org"), org),
+		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("code")))
+	gate.waitText("#event", eventName, 10*time.Second)
+	return gate
 }
 
 // grantScanner grants sub the scanner role for the console's chosen event

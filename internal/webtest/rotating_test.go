@@ -78,17 +78,7 @@ func TestRotatingCodesInBrowser(t *testing.T) {
 
 	// --- The owner grants a scanner (the console's form is
 	// TestGateInBrowser's), who opens the gate page.
-	if code, out := api.call("POST", "/admin/v1/staff", ownerToken, map[string]any{"subject": "gate-rot", "role": "scanner", "events": []string{event}}); code != 200 {
-		t.Fatalf("grant the scanner: %d %v", code, out)
-	}
-	gate := b.person("scanner")
-	gate.do(20*time.Second, "open the gate page", chromedp.Navigate(base+"/gate/"), chromedp.WaitVisible(chromedp.ID("acct-staff")))
-	gate.do(10*time.Second, "sign in as the scanner",
-		chromedp.SetValue(chromedp.ID("acct-staff"), "gate-rot"),
-		chromedp.SetValue(chromedp.ID("acct-staff-org"), "org-rot"),
-		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("code")))
-	gate.waitText("#event", "Rotating Night", 10*time.Second)
+	gate := scannerAtGate(t, b, api, base, ownerToken, "gate-rot", "org-rot", event, "Rotating Night")
 	gate.waitText("#kit", "Offline checks ready", 10*time.Second)
 
 	// --- A live code, read off the page, admits online.
@@ -132,17 +122,6 @@ func TestRotatingCodesInBrowser(t *testing.T) {
 	if p := b.pageProblems(); len(p) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))
 	}
-}
-
-// scanNow puts code in the gate page's field at once (a live code lasts
-// a minute, longer than typing it key by key may take on a busy machine),
-// checks it, and waits for word and a part of why.
-func (p *page) scanNow(code, word, why string) {
-	p.t.Helper()
-	p.do(10*time.Second, "enter a code",
-		chromedp.SetValue(chromedp.ID("code"), code), chromedp.Click(chromedp.CSS("#scan button[type=submit]")))
-	p.waitText("#result .word", word, 10*time.Second)
-	p.waitText("#result .why", why, 5*time.Second)
 }
 
 // issuedOrder buys seats of event in one order with the fan's token tok

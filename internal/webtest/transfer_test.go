@@ -88,17 +88,7 @@ func TestTransferInBrowser(t *testing.T) {
 		return out
 	}
 	// The gate page says why the old code is refused.
-	if code, out := api.call("POST", "/admin/v1/staff", owner, map[string]any{"subject": "gate-transfer", "role": "scanner", "events": []string{event}}); code != 200 {
-		t.Fatalf("grant a scanner: %d %v", code, out)
-	}
-	gate := b.person("scanner")
-	gate.do(20*time.Second, "open the gate page", chromedp.Navigate(base+"/gate/"), chromedp.WaitVisible(chromedp.ID("acct-staff")))
-	gate.do(10*time.Second, "sign in as the scanner",
-		chromedp.SetValue(chromedp.ID("acct-staff"), "gate-transfer"),
-		chromedp.SetValue(chromedp.ID("acct-staff-org"), "org-transfer"),
-		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
-		chromedp.WaitVisible(chromedp.ID("code")))
-	gate.waitText("#event", "Transfer Night", 10*time.Second)
+	gate := scannerAtGate(t, b, api, base, owner, "gate-transfer", "org-transfer", event, "Transfer Night")
 	gate.scan(oldCode, "Revoked", "transferred to another account")
 	gate.narrow("gate-transferred")
 

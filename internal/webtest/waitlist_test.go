@@ -106,6 +106,10 @@ func TestWaitlistInBrowser(t *testing.T) {
 	fan.shot("waitlist-offer")
 	fan.do(10*time.Second, "choose seats with the offer", chromedp.Click(chromedp.CSS("#main button.primary")))
 	fan.waitText("#step", "Choose your seats", 10*time.Second)
+	// The returned seat shows as available once availability catches up
+	// with its release (within its stated freshness): only then can it
+	// be picked.
+	fan.do(15*time.Second, "see A-1-1 available", chromedp.WaitVisible(chromedp.CSS(`.seat[data-seat="A-1-1"][data-state="available"]`)))
 	fan.do(10*time.Second, "pick A-1-1", chromedp.Click(chromedp.CSS(`.seat[data-seat="A-1-1"]`)))
 	fan.waitText(".chosen", "Your choice: A-1-1", 5*time.Second)
 	fan.do(10*time.Second, "hold A-1-1", chromedp.Click(chromedp.CSS(".pick button.primary")))
