@@ -44,9 +44,11 @@ func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Send
 			lease = q.VisibilityTimeout
 		}
 	}
-	// A message names the event from the instance's copy (HotEvents): an
-	// organizer's rename reaches mail within the TTL.
-	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.HotEvents, Tickets: a.Tickets,
+	// The mailer reads the event itself, not the instance's copy: whether
+	// a notice still stands (the event cancelled, a later postponement)
+	// is decided on it, and a copy older than the change would drop a
+	// notice of that very change.
+	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
 		Sender: sender, QR: c.QR, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
 	return nil
 }

@@ -180,6 +180,9 @@ func TestCancellationRefundsEveryPaidOrderOnce(t *testing.T) {
 	if err != nil || created || again.Reason != "The artist is ill." || again.RequestedBy != "manager-1" {
 		t.Fatalf("second cancel changed something: %+v created=%v %v", again, created, err)
 	}
+	// Admissions and holds read the event through the instance's copy
+	// (ADR 14): they refuse once it lapses, well inside the settle time.
+	w.clk.Advance(fixture.Config(t).EventCacheTTL + time.Millisecond)
 	_, err = fixture.TryHold(ctx, w.App, "fan-late", w.ev.ID, inventory.HoldRequest{Seats: []string{"A-1-5"}})
 	wantCode(t, "hold after cancel", err, apperr.EventCancelled)
 	_, _, err = w.Gate.Admit(ctx, "fan-late", w.ev.ID)
