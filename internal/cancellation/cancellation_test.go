@@ -18,6 +18,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
+	"github.com/stararena/stararena/internal/seatmgmt"
 	"github.com/stararena/stararena/internal/testenv/fixture"
 	"github.com/stararena/stararena/internal/tickets"
 )
@@ -325,4 +326,49 @@ func (w *world) pay(t *testing.T, o orders.Order) payments.Payment { return w.se
 
 func (w *world) issue(t *testing.T, o orders.Order) (payments.Payment, []tickets.IssuedTicket) {
 	return w.seller().Issue(t, o)
+}
+
+// TestCancellationRevokesCompsWithoutARefund: GIVEN a complimentary order
+// (no payment) beside a paid one WHEN the event is cancelled THEN the
+// saga ends with both REFUNDED and no failures: the comp's tickets are
+// revoked and its seat freed, and only the paid order's payment is
+// refunded.
+func TestCancellationRevokesCompsWithoutARefund(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	comp, err := w.Seats.Comp(ctx, w.ev.ID, "manager-1", seatmgmt.CompRequest{Seats: []string{"A-1-4"}, To: "guest@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compTickets, err := w.tk.ForOrder(ctx, comp.OrderID)
+	if err != nil || len(compTickets) != 1 {
+		t.Fatalf("comp tickets: %v %v", compTickets, err)
+	}
+	paid, _ := w.issue(t, w.hold(t, "fan-paid", inventory.HoldRequest{Seats: []string{"A-1-5"}}))
+	if _, _, err := w.saga.Cancel(ctx, w.ev.ID, "Venue flooded.", "manager-1"); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(time.Minute)
+	done := w.pass(t)
+	if done.State != cancellation.Done || done.Orders != 2 || done.Refunded != 2 || done.Failing != 0 {
+		t.Fatalf("pass: %+v; want both orders settled, none failing", done)
+	}
+	if st := w.status(t, comp.OrderID); st != orders.Refunded {
+		t.Fatalf("comp is %s, want REFUNDED", st)
+	}
+	if res, err := w.tk.CheckIn(ctx, w.ev.ID, compTickets[0].Code, "nonce-comp", "gate 1"); err != nil || res.Result != tickets.Revoked {
+		t.Fatalf("comp ticket at the gate: %+v %v, want REVOKED", res, err)
+	}
+	if cents, n := w.refundsOf(t, paid.ID); cents != paid.AmountCents || n != 1 {
+		t.Fatalf("paid order: %d cents in %d refunds", cents, n)
+	}
+	av, err := w.Catalog.Rebuild(ctx, &w.ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range av {
+		if s.Held != 0 || s.Sold != 0 {
+			t.Fatalf("section %s after the cancellation: %d held, %d sold", s.Section, s.Held, s.Sold)
+		}
+	}
 }

@@ -66,7 +66,8 @@ func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, set map[s
 //  2. each of seats SOLD to the order → AVAILABLE, orderId and account
 //     emptied;
 //  3. each GA take: sold >= q → sold - q, available + q;
-//  4. the account's limit: count >= q → count - q.
+//  4. the account's limit: count >= q → count - q (not for a comp, which
+//     never counted).
 //
 // The order's flag makes the release happen once however many callers
 // complete the refund: the GA and limit counts have no other guard. A
@@ -110,8 +111,11 @@ func (st *OrderStore) ReleaseRefundedPlaces(ctx context.Context, o orders.Order,
 		}})
 		kinds = append(kinds, "shard")
 	}
-	items = append(items, st.limitCredit(o))
-	kinds = append(kinds, "limit")
+	if !o.Comp {
+		// A comp never counted against its recipient's limit (ADR 30).
+		items = append(items, st.limitCredit(o))
+		kinds = append(kinds, "limit")
+	}
 	return st.refundTx(ctx, "release the places of refunded order "+o.ID, o, items, kinds)
 }
 

@@ -25,6 +25,9 @@ type confirmationView struct {
 	Link    string
 	Total   string
 	Tickets []ticketView
+	// LiveOnly: the event's gates take only the live code on the ticket
+	// page (ADR 28), so the message carries no code, only the way there.
+	LiveOnly bool
 	// The receipt: who sells, what, and the total line by line (ADR 26).
 	Seller  string
 	Items   []receiptLine
@@ -63,7 +66,7 @@ Sold by {{.Seller}}
 {{end}}{{if .Tax}}  {{.Tax}}: {{.TaxAmt}}
 {{end}}  Total paid: {{.Total}}{{if .Paid}} on {{.Paid}}{{end}}{{if .Payment}} (payment {{.Payment}}){{end}}
 
-{{range .Tickets}}- {{.Place}}: show the QR code in this message or on the site at the door
+{{range .Tickets}}- {{.Place}}: {{if $.LiveOnly}}open your order on the site at the door and show its live code (this event does not accept a saved or printed code){{else}}show the QR code in this message or on the site at the door{{end}}
 {{end}}
 Your order and tickets, always up to date: {{.Link}}
 
@@ -86,7 +89,9 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!docty
 {{if .Payment}}<p style="color:#555;font-size:.9rem">Payment {{.Payment}}</p>
 {{end}}{{range .Tickets}}<div style="border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0;text-align:center">
 <p style="font-weight:bold;margin:0 0 .5rem">{{.Place}}</p>
-<img src="{{.Src}}" alt="Ticket code for {{.Place}}" width="240" height="240">
+{{if $.LiveOnly}}<p style="margin:0">Show the live code on your order page at the door: this event does not accept a saved or printed code.</p>
+{{else}}<img src="{{.Src}}" alt="Ticket code for {{.Place}}" width="240" height="240">
+{{end}}
 </div>
 {{end}}<p><a href="{{.Link}}">See your order and tickets on StarArena</a></p>
 <p style="color:#555;font-size:.9rem">Each ticket's code admits once. Do not share it.</p>
@@ -95,15 +100,22 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!docty
 
 // Confirmation renders the order confirmation of an ISSUED order: a
 // receipt (seller, places, face value, fees, tax, total, payment), one QR
-// image per valid ticket (revoked ones are left out) and a link to the
-// order on the fan site.
+// image per valid ticket (revoked ones are left out; none at an event that
+// accepts only live codes) and a link to the order on the fan site.
 func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, siteURL string, qr tickets.QRRenderer) (Message, error) {
 	v := confirmationView{Event: ev.Name, Venue: ev.Venue, Starts: ev.StartsAt.UTC().Format("Mon 2 Jan 2006, 15:04 MST"),
 		OrderID: o.ID, Link: orderLink(siteURL, o.ID), Total: money(o.AmountCents, o.Currency)}
 	receipt(&v, o, ev)
 	msg := Message{To: o.Email, Subject: "Your tickets for " + ev.Name, OrderID: o.ID, Kind: OrderConfirmation}
+	v.LiveOnly = !ev.StaticCodesAccepted()
 	for i, t := range ts {
 		if t.Status == tickets.StatusRevoked || t.Code == "" {
+			continue
+		}
+		if v.LiveOnly {
+			// A static code would be refused at the gate, and a
+			// forwarded one would only mislead.
+			v.Tickets = append(v.Tickets, ticketView{Place: place(t.Ticket)})
 			continue
 		}
 		png, err := qrPNG(t, qr)

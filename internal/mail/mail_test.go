@@ -72,6 +72,33 @@ func TestConfirmationRendersTheTicketsAndTheLink(t *testing.T) {
 	}
 }
 
+// At an event whose gates take only the live code (ADR 28), the
+// confirmation carries no code that the gate would refuse: no image, and
+// each ticket says where its live code is.
+func TestConfirmationOfALiveCodesOnlyEventCarriesNoCode(t *testing.T) {
+	o := orders.Order{ID: "o-1", EventID: "e-1", Email: "ana@example.org", AmountCents: 3000, Currency: "eur", Status: orders.Issued}
+	ev := catalog.Event{ID: "e-1", Name: "Live", Venue: "Hall", StartsAt: time.Date(2027, 6, 1, 20, 0, 0, 0, time.UTC),
+		TicketCodes: catalog.CodesRotatingOnly}
+	ts := []tickets.IssuedTicket{{Ticket: tickets.Ticket{ID: "t1", Seat: "A-1-1"}, Status: tickets.StatusValid, Code: "CODE-ONE"}}
+	m, err := Confirmation(o, ev, ts, "https://tickets.example/", ticketqr.Render)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Images) != 0 || strings.Contains(m.HTML, "cid:") {
+		t.Fatalf("%d images in a live-codes-only confirmation, want none", len(m.Images))
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		for _, want := range []string{"A-1-1", "live code", "https://tickets.example/?order=o-1"} {
+			if !strings.Contains(part, want) {
+				t.Errorf("a part lacks %q", want)
+			}
+		}
+		if strings.Contains(part, "CODE-ONE") {
+			t.Error("the static code is in the message")
+		}
+	}
+}
+
 // The raw message SES sends parses back into its headers, the two
 // alternatives and the inline images under their Content-IDs.
 func TestMIMEIsMultipartRelatedWithInlineImages(t *testing.T) {

@@ -121,7 +121,7 @@ func (s *Service) refundOnce(ctx context.Context, orderID, by, reason string) (O
 		return o, apperr.New(apperr.InvalidStateChange,
 			"order is %s; only a paid order (PAID, ISSUED or ISSUE_FAILED) can be refunded", o.Status)
 	}
-	if o.PaymentID == "" || o.Provider == "" {
+	if !o.Comp && (o.PaymentID == "" || o.Provider == "") {
 		return o, fmt.Errorf("refund order %s: it is %s but names no payment", o.ID, o.Status)
 	}
 	now := s.clock.Now()
@@ -182,7 +182,7 @@ func (s *Service) CompleteRefund(ctx context.Context, orderID string) (Order, er
 // REFUNDED wins.
 func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	log := s.log.With("orderId", o.ID, "eventId", o.EventID, "paymentId", o.PaymentID)
-	if o.PaymentID == "" || o.Provider == "" {
+	if !o.Comp && (o.PaymentID == "" || o.Provider == "") {
 		return o, fmt.Errorf("complete refund of order %s: no payment on the order", o.ID)
 	}
 	if s.tickets != nil {
@@ -197,6 +197,11 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	o, err := s.releaseRefunded(ctx, log, o)
 	if err != nil {
 		return o, err
+	}
+	if o.Comp {
+		// A complimentary order has no payment (ADR 30): its tickets
+		// revoked and its places freed are the whole of its refund.
+		return s.markRefunded(ctx, log, o, "")
 	}
 	// The organizer refunds the payment that pays for the order (recorded
 	// as PAYS when it was applied); a late payment refunded on arrival has
@@ -219,8 +224,18 @@ func (s *Service) completeRefund(ctx context.Context, o Order) (Order, error) {
 	if err := s.store.MarkPaymentRefunded(ctx, o.Provider, o.PaymentID, refundID); err != nil {
 		return o, fmt.Errorf("complete refund of order %s: %w", o.ID, err)
 	}
+	return s.markRefunded(ctx, log, o, refundID)
+}
+
+// markRefunded is a refund's last step: REFUND_PENDING → REFUNDED, with
+// the provider's refund id when money moved.
+func (s *Service) markRefunded(ctx context.Context, log *slog.Logger, o Order, refundID string) (Order, error) {
 	now := s.clock.Now()
-	err = s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, map[string]any{"refundId": refundID, "refundedAt": now}, now)
+	set := map[string]any{"refundedAt": now}
+	if refundID != "" {
+		set["refundId"] = refundID
+	}
+	err := s.store.SetStatus(ctx, o, []Status{RefundPending}, Refunded, set, now)
 	if fault.Is(err, fault.Contention) {
 		// Another caller finished it first; answer what is stored.
 		cur, gerr := s.store.GetOrder(ctx, o.ID)
