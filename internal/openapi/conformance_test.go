@@ -290,6 +290,9 @@ type call struct {
 	// yet, so the call is repeated until its status comes, for up to 10 s,
 	// and then checked in full.
 	afterCache bool
+	// until, with afterCache, is what the body must also show before the
+	// call stops being repeated.
+	until func(body []byte) bool
 }
 
 type conformance struct {
@@ -345,7 +348,7 @@ func (c *conformance) do(t *testing.T, cs call) {
 	if cs.afterCache {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			resp, b := c.send(t, cs)
-			if resp.StatusCode == cs.status && (cs.code == "" || bytes.Contains(b, []byte(`"code":"`+cs.code+`"`))) {
+			if resp.StatusCode == cs.status && (cs.code == "" || bytes.Contains(b, []byte(`"code":"`+cs.code+`"`))) && (cs.until == nil || cs.until(b)) {
 				break
 			} else if time.Now().After(deadline) {
 				t.Fatalf("%s %s still answers %d %s 10 s after the change, want %d %s", cs.method, cs.path, resp.StatusCode, truncate(b), cs.status, cs.code)
