@@ -14,6 +14,12 @@ type EventReader interface {
 	Get(ctx context.Context, id string) (catalog.Event, error)
 }
 
+// freshReader is an EventReader with a copy (catalog.CachedEvents) that
+// can also read past it.
+type freshReader interface {
+	Fresh(ctx context.Context, id string) (catalog.Event, error)
+}
+
 // Queue admits fans from an event's waiting room by their served position.
 type Queue interface {
 	Admit(ctx context.Context, account, eventID string) (string, Claims, error)
@@ -94,6 +100,17 @@ func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Re
 		return "", Claims{}, ev.ErrCancelled()
 	}
 	st := ev.SaleState(g.o.Clock.Now())
+	if f, ok := g.events.(freshReader); ok && st != catalog.SaleOpen && st != catalog.SalePresale {
+		// The copy may predate the organizer opening the sale or a
+		// presale: a refusal is decided on the event as it is now.
+		if ev, err = f.Fresh(ctx, eventID); err != nil {
+			return "", Claims{}, err
+		}
+		if ev.Cancelled != nil {
+			return "", Claims{}, ev.ErrCancelled()
+		}
+		st = ev.SaleState(g.o.Clock.Now())
+	}
 	if st != catalog.SaleOpen && st != catalog.SalePresale {
 		return "", Claims{}, notOpen(&ev, st)
 	}

@@ -23,7 +23,7 @@ import (
 // The invalidation rule is time alone: an organizer's change (pausing or
 // closing the sale, a new price or maximum) reaches every instance's holds
 // within the TTL, which an organizer's action tolerates; nothing is ever
-// served older. Errors are not cached. Reads that must see the latest
+// served older, and a refusal need not trust it (Fresh). Errors are not cached. Reads that must see the latest
 // document (the organizer's own, the schedules) go to the Service.
 type CachedEvents struct {
 	*Service
@@ -64,6 +64,18 @@ func (c *CachedEvents) Get(ctx context.Context, id string) (Event, error) {
 	if ok && now.Before(e.expires) {
 		return e.ev, nil
 	}
+	return c.read(ctx, id, now)
+}
+
+// Fresh reads the event past the cache and keeps the copy it read. A
+// caller about to refuse a fan on a cached copy (the sale not open yet)
+// asks it, so an organizer's opening — a presale's codes, a resumed sale —
+// admits fans at once while closing still takes up to the TTL.
+func (c *CachedEvents) Fresh(ctx context.Context, id string) (Event, error) {
+	return c.read(ctx, id, c.clock.Now())
+}
+
+func (c *CachedEvents) read(ctx context.Context, id string, now time.Time) (Event, error) {
 	v, err, shared := c.reads.Do(id, func() (any, error) { return c.Service.Get(ctx, id) })
 	if err != nil && shared && ctx.Err() == nil {
 		// The read this request waited for failed, perhaps on its own
