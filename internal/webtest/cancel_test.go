@@ -146,8 +146,8 @@ func TestCancelAndPostponeInBrowser(t *testing.T) {
 	eval[bool](box, "keep the box office's staff session", `localStorage.setItem('stararena.session.organizer', `+strconv.Quote(string(session))+`), true`)
 	box.do(20*time.Second, "open the event as box office", chromedp.Navigate(base+"/console/?event="+gone))
 	box.waitText("#manage", "Choose an event to run its sale", 15*time.Second)
-	if n := eval[int](box, "the lifecycle buttons", `document.querySelectorAll('#cancel-form, #postpone-form, #bot-form').length`); n != 0 {
-		t.Errorf("box office sees %d of the cancel, postpone and bot-check forms", n)
+	if n := eval[int](box, "the lifecycle buttons", `document.querySelectorAll('#cancel-form, #postpone-form, #bot-form, #ticket-codes-form').length`); n != 0 {
+		t.Errorf("box office sees %d of the cancel, postpone, bot-check and ticket-code forms", n)
 	}
 	if code, _ := api.call("POST", "/admin/v1/events/"+gone+"/cancel", boxTok, map[string]any{"reason": "no"}); code != 403 {
 		t.Errorf("box office cancelling: %d, want 403", code)

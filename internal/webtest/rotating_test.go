@@ -24,8 +24,9 @@ import (
 // shown after its window (the platform's clock moved two minutes on) is
 // refused as EXPIRED, "a screenshot or old code", and the ticket stays
 // valid. The printable view shows the static code while the organizer
-// allows it; once the organizer accepts rotating codes only, the page says
-// the ticket cannot be printed and the gate refuses the static code.
+// allows it; once the organizer accepts rotating codes only (in the
+// console), the page says the ticket cannot be printed and the gate
+// refuses the static code.
 func TestRotatingCodesInBrowser(t *testing.T) {
 	exe := chromium(t)
 	clk := &clock.Offset{}
@@ -109,8 +110,18 @@ func TestRotatingCodesInBrowser(t *testing.T) {
 	fan.do(10*time.Second, "open the printable ticket", chromedp.Click(chromedp.CSS(`li.ticket:nth-child(3) button.link`)))
 	fan.do(5*time.Second, "see the printable code", chromedp.WaitVisible(chromedp.CSS(`li.ticket:nth-child(3) .ticket-print img`)))
 	static := tickets(t, api, fanToken, order)[2].Code
-	if code, out := api.call("PUT", "/admin/v1/events/"+event+"/ticket-codes", ownerToken, map[string]any{"mode": "ROTATING_ONLY"}); code != 200 || out["ticketCodes"] != "ROTATING_ONLY" {
-		t.Fatalf("set rotating codes only: %d %v", code, out)
+	org := b.console(base+"/console/?event="+event, "org-rot")
+	org.waitText("#ticket-codes-form", "Gates accept", 15*time.Second)
+	if v := eval[string](org, "the ticket-code setting", `document.getElementById('ticket-codes').value`); v != "ROTATING_AND_PRINTABLE" {
+		t.Errorf("the console shows the setting %q, want ROTATING_AND_PRINTABLE", v)
+	}
+	org.do(10*time.Second, "accept live codes only",
+		chromedp.SetValue(chromedp.ID("ticket-codes"), "ROTATING_ONLY"),
+		chromedp.Click(chromedp.CSS("#ticket-codes-form button[type=submit]")))
+	org.waitText("#ticket-codes-msg", "Gates now accept only the live code", 10*time.Second)
+	org.shot("console-ticket-codes")
+	if code, out := api.call("GET", "/v1/events/"+event, "", nil); code != 200 || out["ticketCodes"] != "ROTATING_ONLY" {
+		t.Fatalf("the event after the console's change: %d %v", code, out)
 	}
 	fan.do(20*time.Second, "reload the order", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`li.ticket:nth-child(3) canvas.ticket-qr[data-step]`)))
 	fan.waitText("li.ticket:nth-child(3) .ticket-noprint", "cannot be printed", 5*time.Second)

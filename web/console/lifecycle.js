@@ -1,7 +1,8 @@
 // An event's lifecycle in the console (ADR 20): cancel it (every paid order
 // refunded, its tickets revoked, its buyer emailed), postpone it (a new date
 // and a refund window), follow a cancellation's refunds, and raise or lower
-// the event's bot check (ADR 22). Both changes reach thousands of fans, so
+// the event's bot check (ADR 22) and whether its gates accept printed ticket
+// codes (ADR 28). The changes reach thousands of fans, so
 // each asks first and says what will happen. Managers and owners only: the
 // panel asks the cancellation route, which answers others 403, and shows
 // them the state without the buttons. Loaded after the console works.
@@ -15,7 +16,7 @@ const PAID = ['PAID', 'ISSUED', 'ISSUE_FAILED', 'REFUND_PENDING'];
 const sagaWords = { REFUNDING: 'Refunding', NOTIFYING: 'Emailing buyers', DONE: 'Done' };
 
 // lifecyclePanel is the event's state (cancelled, postponed) and, for
-// managers, the cancel, postpone and bot-check controls; changed gets the
+// managers, the cancel, postpone, bot-check and ticket-code controls; changed gets the
 // event after either change.
 export function lifecyclePanel(base, ev, s, changed) {
   const box = h('section', { 'aria-labelledby': 'life-h', id: 'lifecycle' });
@@ -23,7 +24,7 @@ export function lifecyclePanel(base, ev, s, changed) {
   // Redrawn every 3 s: not a live region; the end is announced.
   const progress = h('div', { id: 'cancel-progress' });
   const controls = h('div', {});
-  box.append(h('h3', { id: 'life-h' }, 'Cancel, postpone, bot check'), status, progress, controls);
+  box.append(h('h3', { id: 'life-h' }, 'Cancel, postpone, bot check, ticket codes'), status, progress, controls);
 
   const showStatus = () => status.replaceChildren(...(ev.cancelled
     ? [h('p', { class: 'notice error', 'data-event-state': 'cancelled' }, h('strong', {}, 'Cancelled'),
@@ -74,7 +75,7 @@ export function lifecyclePanel(base, ev, s, changed) {
       if (x.code !== 'NOT_FOUND') return controls.replaceChildren(h('p', { class: 'error' }, explain(x)));
     }
     if (ev.cancelled) return follow();
-    controls.replaceChildren(cancelForm(), postponeForm(), botForm());
+    controls.replaceChildren(cancelForm(), postponeForm(), botForm(), codesForm());
   })();
 
   // paidOrders counts what a cancellation would refund, from the report.
@@ -185,6 +186,30 @@ export function lifecyclePanel(base, ev, s, changed) {
       try {
         const r = await call(`${base}/bot-level`, { method: 'PUT', body: { level: level.value }, signal: s.signal });
         msg.textContent = `Joins now meet the ${r.level === 'captcha' ? 'CAPTCHA' : 'challenge'}; it takes effect at the edge within about a minute.`;
+      } catch (x) { if (!isStop(x)) msg.textContent = `Not changed: ${explain(x)}`; }
+    });
+    return form;
+  }
+
+  // codesForm chooses whether the gates still accept the printable static
+  // code or only the live code a fan's phone shows (ADR 28).
+  function codesForm() {
+    const mode = h('select', { id: 'ticket-codes' },
+      h('option', { value: 'ROTATING_AND_PRINTABLE' }, 'Live code on the phone, or a printed ticket'),
+      h('option', { value: 'ROTATING_ONLY' }, 'Live code on the phone only (screenshots and prints refused)'));
+    mode.value = ev.ticketCodes || 'ROTATING_AND_PRINTABLE';
+    const msg = h('span', { role: 'status', class: 'hint', id: 'ticket-codes-msg' });
+    const form = h('form', { id: 'ticket-codes-form', class: 'row' }, h('label', { for: mode.id }, 'Gates accept '), mode, ' ',
+      h('button', { type: 'submit' }, 'Set ticket codes'), ' ', msg);
+    form.addEventListener('submit', async e => {
+      e.preventDefault();
+      msg.textContent = 'Saving…';
+      try {
+        const r = await call(`${base}/ticket-codes`, { method: 'PUT', body: { mode: mode.value }, signal: s.signal });
+        ev.ticketCodes = r.ticketCodes;
+        msg.textContent = r.ticketCodes === 'ROTATING_ONLY'
+          ? 'Gates now accept only the live code; fans can no longer print their tickets. Offline gates learn it within a minute.'
+          : 'Gates now accept the live code and printed tickets.';
       } catch (x) { if (!isStop(x)) msg.textContent = `Not changed: ${explain(x)}`; }
     });
     return form;
