@@ -315,3 +315,50 @@ func TestEventThatBecomesActiveAfterIdleIsReconciledByTheNextRun(t *testing.T) {
 func begun(w *world) map[string]any {
 	return map[string]any{"refundRequestedBy": "organizer-1", "refundRequestedAt": w.clk.Now(), "refundHoldsPlaces": true}
 }
+
+// TestScheduledRunReadsOnlyWhatChangedSinceItsLastRun: GIVEN an issued
+// order with its payment recorded, which a scheduled run has checked WHEN
+// the next run comes within the overlap that lists the order again THEN it
+// reads neither the order's seats nor the payment's record again; and
+// once the order changes (a refund that left its seat sold) the next run
+// reads the seat again and reports the drift.
+func TestScheduledRunReadsOnlyWhatChangedSinceItsLastRun(t *testing.T) {
+	ctx := context.Background()
+	w, log := newLoggedWorld(t)
+	o := w.pay(t, w.hold(t, "fan-1", "A-1-1"))
+	w.prov.payments[o.ID] = []orders.Payment{{Provider: "sandbox", ID: "pi_" + o.ID, OrderID: o.ID, Succeeded: true, AmountCents: o.AmountCents, Currency: o.Currency}}
+	if err := w.iss.IssueTickets(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(time.Second)
+	if r := runAll(t, w.rec)[w.ev.ID]; r.Checked.Seats != 1 || r.Found != 0 {
+		t.Fatalf("first run: %+v, want the issued order's seat checked and nothing found", r)
+	}
+
+	w.clk.Advance(30 * time.Second) // within ChangeOverlap: the order is listed again
+	mark := log.mark()
+	r := runAll(t, w.rec)[w.ev.ID]
+	if r.Checked.Orders != 1 || r.Checked.Seats != 0 || r.Found != 0 {
+		t.Fatalf("second run: %+v, want the order listed, its seat not read again", r)
+	}
+	for _, req := range log.since(mark) {
+		if strings.Contains(req, "PAYMENT#") {
+			t.Errorf("the second run read a payment record it had seen accounted for: %.300s", req)
+		}
+	}
+
+	// The order changes: a refund that completes but leaves the seat sold
+	// (begun without holding its places back).
+	sold, err := w.Stores.Orders.GetOrder(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Stores.Orders.BeginRefund(ctx, sold, nil, w.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(2 * time.Minute) // past the grace
+	r = runAll(t, w.rec)[w.ev.ID]
+	if k := kinds(r); k[reconcile.RefundIncomplete] != 1 || k[reconcile.SoldSeatUnpaid] != 1 {
+		t.Fatalf("after the order changed: %+v, want the refund completed and the seat still sold reported", r.Findings)
+	}
+}

@@ -215,6 +215,11 @@ type Service struct {
 	// A new instance starts empty and reads the window once.
 	mu        sync.Mutex
 	accounted map[string]map[string]bool
+	// clean holds, per event, the finished orders a scheduled run of this
+	// instance checked and found nothing wrong with, at their version: the
+	// next run's overlap (ChangeOverlap) lists them again, and an order
+	// that has not changed since is not read again.
+	clean map[string]map[string]int64
 }
 
 // New builds the reconciler.
@@ -230,7 +235,7 @@ func New(store Store, events Events, inv *inventory.Service, om *orders.Service,
 	}
 	return &Service{store: store, events: events, inv: inv, orders: om, payments: payments, issuer: issuer, tickets: o.Tickets,
 		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers, metrics: o.Metrics,
-		accounted: map[string]map[string]bool{}}
+		accounted: map[string]map[string]bool{}, clean: map[string]map[string]int64{}}
 }
 
 // SweepWindow is how far back the provider sweep looks.
@@ -424,13 +429,44 @@ func (s *Service) changes(ctx context.Context, ev *catalog.Event, r *Report) err
 		return err
 	}
 	r.Checked.Orders += len(done)
+	s.mu.Lock()
+	clean := s.clean[ev.ID]
+	s.mu.Unlock()
+	fresh := done[:0:0]
 	for _, o := range done {
+		if v, ok := clean[o.ID]; ok && v == o.Version {
+			continue // checked by an earlier run, unchanged since
+		}
+		fresh = append(fresh, o)
 		held = append(held, o.Seats...)
 	}
 	if err := s.crossCheck(ctx, ev, dedupe(held), r); err != nil {
 		return err
 	}
-	return s.issuedTickets(ctx, done, r)
+	if err := s.issuedTickets(ctx, fresh, r); err != nil {
+		return err
+	}
+	s.remember(ev.ID, done, r)
+	return nil
+}
+
+// remember keeps, of the finished orders done, those this run or an
+// earlier one found nothing wrong with, at their version; the others, and
+// those out of the window, are forgotten.
+func (s *Service) remember(eventID string, done []orders.Order, r *Report) {
+	flagged := map[string]bool{}
+	for _, f := range r.Findings {
+		flagged[f.OrderID] = true
+	}
+	next := make(map[string]int64, len(done))
+	for _, o := range done {
+		if !flagged[o.ID] {
+			next[o.ID] = o.Version
+		}
+	}
+	s.mu.Lock()
+	s.clean[eventID] = next
+	s.mu.Unlock()
 }
 
 // previousRun is when the event's last stored report started (a scheduled
