@@ -5,8 +5,9 @@
 //
 // The schedule (RunAll) reads only what is open or changed since the
 // previous run: overdue orders, seats whose hold should have ended, orders
-// that finished since, recent refunds. An idle event costs a few empty
-// index queries whatever its size. The full sweep of one event (Run: every
+// that finished since, recent refunds, and only in the events that have
+// work (on sale, or marked due by a write that gave them some): an idle
+// event costs it no request of its own. The full sweep of one event (Run: every
 // seat, every order, every GA shard) is an organizer's explicit action.
 package reconcile
 
@@ -264,8 +265,8 @@ const DueQuiet = 5 * time.Minute
 // RunAll is the scheduled run: the providers' payments, then what is open
 // or changed in every upcoming event that has work (never a sweep of their
 // seats). An event has work while its sale or presale is open (or was
-// switched within DueQuiet) and while it carries a due mark; an idle event
-// costs the run no request of its own (Due).
+// switched within DueQuiet) and while it carries a due mark (ADR 14); an
+// idle event costs the run no request of its own.
 func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
 	ctx, _ = reqid.Ensure(ctx)
 	sweep, err := s.sweepPayments(ctx, true)
