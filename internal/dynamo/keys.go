@@ -70,6 +70,9 @@ import (
 //	WAITLIST#<event>              META                      the waiting list: join counter, sweep version, offer
 //	                                                        window, what the last sweep counted (waitlist.go)
 //	WAITLIST#<event>              FAN#<account>             one fan's entry: seq, quantity, status, offer
+//	DUE#<event>                   RECONCILE                 the event has work for the scheduled reconciler
+//	                                                        since markedAt (reconcile.go); gsi2
+//	                                                        DUEEVENTS / <event>: one query lists them all
 //	TRANSFER#<id>                 TRANSFER                  one ticket transfer (transfers.go); gsi1
 //	                                                        TRANSFERSTO#<recipient key> / <createdAt>#<id>;
 //	                                                        gsi2 TRANSFERSFROM#<sender> / <createdAt>#<id>
@@ -112,10 +115,12 @@ const (
 	PrefixPresale       = "PRESALE#"
 	PrefixWaitlist      = "WAITLIST#"
 	PrefixTransfer      = "TRANSFER#"
+	PrefixDue           = "DUE#"
 	prefixTransfersTo   = "TRANSFERSTO#"   // gsi1 only
 	prefixTransfersFrom = "TRANSFERSFROM#" // gsi2 only
 	prefixPresales      = "PRESALES#"      // gsi1 only
 	prefixOrgEvents     = "ORGEVENTS#"     // gsi2 only
+	dueEventsPK         = "DUEEVENTS"      // gsi2 only: every event with reconciler work
 	prefixAccountOrders = "ACCOUNT#"       // gsi1 only
 	prefixWork          = "WORK#"          // gsi2 only
 	prefixDone          = "DONE#"          // gsi2 only
@@ -134,7 +139,7 @@ func PartitionPrefixes() []string {
 		PrefixEvent, PrefixSeat, PrefixHeldSeat, PrefixGAShard, PrefixOrder, PrefixLimit, PrefixAdmission, PrefixIdempotency,
 		PrefixPayment, PrefixWebhook, PrefixRefund, PrefixTicket, PrefixRevoked, PrefixScan,
 		PrefixQueueCounter, PrefixPlace, PrefixQueueStats, PrefixHealth, PrefixRateLimit, PrefixOrg, PrefixMail, PrefixPresale,
-		PrefixWaitlist, PrefixTransfer,
+		PrefixWaitlist, PrefixTransfer, PrefixDue,
 	}
 }
 
@@ -151,7 +156,11 @@ func SingleItemWrites() map[string][]string {
 		"(*CatalogStore).EndRefresh":             {PrefixEvent},
 		"(*CatalogStore).PutProjection":          {PrefixEvent},
 		"(*CatalogStore).UpdateEvent":            {PrefixEvent},
-		"(*OrderStore).SetStatus":                {PrefixOrder},
+		"(*OrderStore).SetStatus":                {PrefixOrder, PrefixDue},
+		"(*OrderStore).Rehold":                   {PrefixDue},
+		"(*OrderStore).BeginRefund":              {PrefixDue},
+		"(*InventoryStore).CreateComp":           {PrefixDue},
+		"(*ReconcileStore).MarkDue":              {PrefixDue},
 		"(*InventoryStore).SetSeatState":         {PrefixSeat},
 		"(*OrderStore).SetTaskToken":             {PrefixOrder},
 		"(*OrderStore).RecordDecline":            {PrefixOrder},
@@ -239,6 +248,7 @@ const (
 	skCode        = "CODE"
 	skUse         = "USE#"
 	skTransfer    = "TRANSFER"
+	skDue         = "RECONCILE"
 )
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -305,6 +315,7 @@ func waitlistFanKey(eventID, account string) item {
 	return key(waitlistPK(eventID), skWaitlistFan+esc(account))
 }
 func transferKey(id string) item { return key(PrefixTransfer+esc(id), skTransfer) }
+func dueKey(eventID string) item { return key(PrefixDue+esc(eventID), skDue) }
 func transfersToPK(recipient string) string {
 	return prefixTransfersTo + esc(recipient)
 }

@@ -153,8 +153,20 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			return err
 		}},
 		{"(*OrderStore).SetStatus", func() error {
-			return st.Orders.SetStatus(ctx, o, []orders.Status{orders.PendingPayment}, orders.Cancelled, nil, now)
+			// A transition that may reopen a finished order marks its
+			// event for the reconciler first.
+			return st.Orders.SetStatus(ctx, o, []orders.Status{orders.Expired}, orders.RefundPending, nil, now)
 		}},
+		{"(*OrderStore).Rehold", func() error {
+			return st.Orders.Rehold(ctx, o, orders.Payment{Provider: "sandbox", ID: "p9", OrderID: "o1"}, 0, now)
+		}},
+		{"(*OrderStore).BeginRefund", func() error { return st.Orders.BeginRefund(ctx, o, nil, now) }},
+		{"(*InventoryStore).CreateComp", func() error {
+			c := o
+			c.ID, c.Status, c.Seats = "c1", orders.Issued, []string{"A-1-3"}
+			return st.Inventory.CreateComp(ctx, c)
+		}},
+		{"(*ReconcileStore).MarkDue", func() error { return st.Reconcile.MarkDue(ctx, "e1", now) }},
 		{"(*InventoryStore).SetSeatState", func() error {
 			return st.Inventory.SetSeatState(ctx, "e1", "A-1-2", []string{catalog.SeatAvailable}, catalog.SeatHeldBack)
 		}},

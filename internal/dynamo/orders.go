@@ -155,6 +155,11 @@ func (st *OrderStore) MarkPaid(ctx context.Context, o orders.Order, p orders.Pay
 // Rehold takes a released order's places again for a late payment, in one
 // transaction with the order EXPIRED/CANCELLED@v → PAID and the limit.
 func (st *OrderStore) Rehold(ctx context.Context, o orders.Order, p orders.Payment, maxTickets int, now time.Time) error {
+	// An order reopened long after its sale: the reconciler must visit
+	// its event again (marked before, so a crash between leaves a mark).
+	if err := st.markDue(ctx, o.EventID, now); err != nil {
+		return err
+	}
 	up, err := orderUpdate(o, []orders.Status{orders.Expired, orders.Cancelled}, orders.Paid,
 		map[string]any{"paymentId": p.ID, "provider": p.Provider, "paidAt": now, "late": true}, now)
 	if err != nil {
@@ -198,6 +203,11 @@ func (st *OrderStore) Rehold(ctx context.Context, o orders.Order, p orders.Payme
 
 // SetStatus is a conditional single-item transition.
 func (st *OrderStore) SetStatus(ctx context.Context, o orders.Order, from []orders.Status, to orders.Status, set map[string]any, now time.Time) error {
+	if reopens(from, to) {
+		if err := st.markDue(ctx, o.EventID, now); err != nil {
+			return err
+		}
+	}
 	up, err := orderUpdate(o, from, to, set, now)
 	if err != nil {
 		return err
@@ -211,6 +221,21 @@ func (st *OrderStore) SetStatus(ctx context.Context, o orders.Order, from []orde
 		return fault.E("set status of order "+o.ID, fault.Contention, err) // its status or version moved on
 	}
 	return classify("set status of order "+o.ID, err)
+}
+
+// reopens reports whether a transition may take a finished order back to
+// an open status (a late payment's refund): the reconciler's work again,
+// possibly long after the event's sale.
+func reopens(from []orders.Status, to orders.Status) bool {
+	if to.Terminal() {
+		return false
+	}
+	for _, f := range from {
+		if f.Terminal() {
+			return true
+		}
+	}
+	return false
 }
 
 // SetTaskToken stores the workflow token on a pending order.
@@ -266,12 +291,15 @@ func (st *OrderStore) GetPayment(ctx context.Context, provider, paymentID string
 	if out.Item == nil {
 		return orders.PaymentRecord{}, false, nil
 	}
-	it := out.Item
+	return decodePayment(provider, out.Item), true, nil
+}
+
+func decodePayment(provider string, it item) orders.PaymentRecord {
 	captured, _ := time.Parse(time.RFC3339Nano, str(it, "capturedAt"))
 	refunded, _ := it["refunded"].(*types.AttributeValueMemberBOOL)
-	return orders.PaymentRecord{Provider: provider, PaymentID: paymentID, OrderID: str(it, "orderId"),
+	return orders.PaymentRecord{Provider: provider, PaymentID: str(it, "paymentId"), OrderID: str(it, "orderId"),
 		Role: orders.PaymentRole(str(it, "role")), AmountCents: num(it, "amountCents"), Currency: str(it, "currency"),
-		Refunded: refunded != nil && refunded.Value, RefundID: str(it, "refundId"), CapturedAt: captured}, true, nil
+		Refunded: refunded != nil && refunded.Value, RefundID: str(it, "refundId"), CapturedAt: captured}
 }
 
 // MarkPaymentRefunded records a refund on a payment record.

@@ -54,6 +54,11 @@ func (st *OrderStore) BeginRefund(ctx context.Context, o orders.Order, set map[s
 		return err
 	}
 	up.TableName = aws.String(st.table)
+	// A refund is the reconciler's work (its completion, its tickets'
+	// revocation) whenever it happens: mark the event first.
+	if err := st.markDue(ctx, o.EventID, now); err != nil {
+		return err
+	}
 	marker := refundMarkerKey(o, now)
 	marker["orderId"], marker[topology.TTLAttribute] = s(o.ID), n(now.Add(refundMarkerTTL).Unix())
 	items := []types.TransactWriteItem{{Update: up}, {Put: &types.Put{TableName: aws.String(st.table), Item: marker}}}

@@ -67,6 +67,11 @@ func (st *InventoryStore) CreateComp(ctx context.Context, o orders.Order) error 
 	if err != nil {
 		return err
 	}
+	// Comps are issued at any time, on sale or not: the reconciler checks
+	// their seats and tickets.
+	if err := st.markDue(ctx, o.EventID, o.CreatedAt); err != nil {
+		return err
+	}
 	items := []types.TransactWriteItem{{Put: &types.Put{
 		TableName: aws.String(st.table), Item: oi, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}}}

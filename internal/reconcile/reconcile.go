@@ -5,8 +5,9 @@
 //
 // The schedule (RunAll) reads only what is open or changed since the
 // previous run: overdue orders, seats whose hold should have ended, orders
-// that finished since, recent refunds. An idle event costs a few empty
-// index queries whatever its size. The full sweep of one event (Run: every
+// that finished since, recent refunds, and only in the events that have
+// work (on sale, or marked due by a write that gave them some): an idle
+// event costs it no request of its own. The full sweep of one event (Run: every
 // seat, every order, every GA shard) is an organizer's explicit action.
 package reconcile
 
@@ -15,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -89,6 +91,17 @@ type Report struct {
 	Repaired   int       `json:"repaired"`
 	NeedsHuman int       `json:"needsHuman"`
 	Findings   []Finding `json:"findings"`
+
+	// refunds counts the organizer refunds of the last RevokeWindow the
+	// run re-checked: an event with any stays due.
+	refunds int
+}
+
+// idle reports whether the run found the event with nothing to do: no
+// finding, no order overdue or finished since the previous run, no seat
+// to cross-check, no recent refund.
+func (r *Report) idle() bool {
+	return r.Found == 0 && r.Checked.Orders == 0 && r.Checked.Seats == 0 && r.refunds == 0
 }
 
 // Store is what the reconciler reads and repairs directly.
@@ -115,6 +128,18 @@ type Store interface {
 	GACounts(ctx context.Context, eventID, section string, shards int) (available, held, sold int, err error)
 	// LastReconcileReport is the event's last stored report (nil: none).
 	LastReconcileReport(ctx context.Context, eventID string) ([]byte, error)
+	// MarkDue marks an event as having work for the schedule (a no-op
+	// when it was marked moments ago).
+	MarkDue(ctx context.Context, eventID string, now time.Time) error
+	// DueEvents lists the marked events and when each was marked.
+	DueEvents(ctx context.Context) (map[string]time.Time, error)
+	// ClearDue removes an event's mark if it still carries markedAt
+	// (fault.ConditionFailed: marked again since).
+	ClearDue(ctx context.Context, eventID string, markedAt time.Time) error
+	// OpenWork reports whether the event has any open order or held seat.
+	OpenWork(ctx context.Context, eventID string) (bool, error)
+	// PaymentRecords batch-reads a provider's payment records by id.
+	PaymentRecords(ctx context.Context, provider string, ids []string) (map[string]orders.PaymentRecord, error)
 }
 
 // Tickets reads, revokes and (re)issues an order's tickets
@@ -184,6 +209,18 @@ type Service struct {
 	grace     time.Duration
 	providers []string
 	metrics   *metrics.Emitter
+
+	// accounted holds the providers' payments this instance has seen
+	// recorded as paying an order or refunded, by provider and id: both
+	// are final, so a scheduled sweep does not read their records again.
+	// A new instance starts empty and reads the window once.
+	mu        sync.Mutex
+	accounted map[string]map[string]bool
+	// clean holds, per event, the finished orders a scheduled run of this
+	// instance checked and found nothing wrong with, at their version: the
+	// next run's overlap (ChangeOverlap) lists them again, and an order
+	// that has not changed since is not read again.
+	clean map[string]map[string]int64
 }
 
 // New builds the reconciler.
@@ -198,7 +235,8 @@ func New(store Store, events Events, inv *inventory.Service, om *orders.Service,
 		o.Grace = 2 * time.Minute
 	}
 	return &Service{store: store, events: events, inv: inv, orders: om, payments: payments, issuer: issuer, tickets: o.Tickets,
-		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers, metrics: o.Metrics}
+		clock: o.Clock, log: o.Logger, grace: o.Grace, providers: o.Providers, metrics: o.Metrics,
+		accounted: map[string]map[string]bool{}, clean: map[string]map[string]int64{}}
 }
 
 // SweepWindow is how far back the provider sweep looks.
@@ -215,21 +253,116 @@ const ChangeOverlap = time.Minute
 // eventWorkers bounds how many events one scheduled run reconciles at once.
 const eventWorkers = 8
 
+// DueQuiet is how long an event's due mark must have stood unchanged, and
+// its sale been off, before a run that finds nothing open may clear it.
+// Every write that gives an event work marks it before it writes (ADR 14),
+// so by then that write has landed and the indexes show it: an open order
+// keeps the mark, a finished one is checked by the run after it finished.
+// It also covers the event copy the purchase path caches
+// (EVENT_CACHE_TTL, seconds) after an organizer stops a sale.
+const DueQuiet = 5 * time.Minute
+
 // RunAll is the scheduled run: the providers' payments, then what is open
-// or changed in every upcoming event (never a sweep of their seats).
+// or changed in every upcoming event that has work (never a sweep of their
+// seats). An event has work while its sale or presale is open (or was
+// switched within DueQuiet) and while it carries a due mark (ADR 14); an
+// idle event costs the run no request of its own.
 func (s *Service) RunAll(ctx context.Context) ([]Report, error) {
-	return s.runEvery(ctx, s.changes)
+	ctx, _ = reqid.Ensure(ctx)
+	sweep, err := s.sweepPayments(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.events.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	marks, err := s.store.DueEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var visit []*catalog.Event
+	live := make(map[string]bool, len(evs))
+	for i := range evs {
+		live[evs[i].ID] = true
+		if _, marked := marks[evs[i].ID]; marked || Selling(&evs[i], now) {
+			visit = append(visit, &evs[i])
+		}
+	}
+	reps := make([]Report, len(visit))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(eventWorkers)
+	for i, ev := range visit {
+		g.Go(func() (err error) {
+			markedAt, marked := marks[ev.ID]
+			if Selling(ev, now) {
+				// The orders a sale leaves open keep the event visited
+				// after it stops.
+				if err := s.store.MarkDue(gctx, ev.ID, now); err != nil {
+					return err
+				}
+				marked = false // a selling event's mark is never cleared
+			}
+			var idle bool
+			reps[i], idle, err = s.run(gctx, ev, s.changes)
+			if err != nil || !marked || !idle || !markedAt.Before(reps[i].StartedAt.Add(-DueQuiet)) {
+				return err
+			}
+			return s.clearIdle(gctx, ev.ID, markedAt)
+		})
+	}
+	// The marks of events no longer upcoming (started over a day ago):
+	// the schedule does not reconcile those, marked or not.
+	for id, at := range marks {
+		if !live[id] {
+			g.Go(func() error { return s.clear(gctx, id, at) })
+		}
+	}
+	err = g.Wait()
+	return append([]Report{sweep}, reps...), err
+}
+
+// Selling reports whether ev's sale or presale is open at now, or was
+// switched (opened, paused, closed, cancelled) within DueQuiet: the
+// purchase path's holds happen then, and they do not mark the event (a
+// rush's holds would all write one item); the scheduled run visits such an
+// event every time and marks it itself.
+func Selling(ev *catalog.Event, now time.Time) bool {
+	switch ev.SaleState(now) {
+	case catalog.SaleOpen, catalog.SalePresale:
+		return true
+	}
+	// A sale the organizer paused or closed lately (a new event's
+	// switch, still SCHEDULED, was never on).
+	recent := now.Add(-DueQuiet)
+	switched := ev.Sale.Status == catalog.SalePaused || ev.Sale.Status == catalog.SaleClosed
+	return (switched && ev.Sale.UpdatedAt.After(recent)) || (ev.Cancelled != nil && ev.Cancelled.At.After(recent))
+}
+
+// clearIdle clears the event's mark when it has no open order or held
+// seat at all, due or not.
+func (s *Service) clearIdle(ctx context.Context, eventID string, markedAt time.Time) error {
+	open, err := s.store.OpenWork(ctx, eventID)
+	if err != nil || open {
+		return err
+	}
+	return s.clear(ctx, eventID, markedAt)
+}
+
+func (s *Service) clear(ctx context.Context, eventID string, markedAt time.Time) error {
+	err := s.store.ClearDue(ctx, eventID, markedAt)
+	if fault.Is(err, fault.ConditionFailed) {
+		return nil // marked again meanwhile: visited next run
+	}
+	return err
 }
 
 // SweepAll sweeps the providers' payments and fully sweeps every upcoming
 // event (Run): the final check after a sale, too costly for a schedule.
 func (s *Service) SweepAll(ctx context.Context) ([]Report, error) {
-	return s.runEvery(ctx, s.sweep)
-}
-
-func (s *Service) runEvery(ctx context.Context, check func(context.Context, *catalog.Event, *Report) error) ([]Report, error) {
 	ctx, _ = reqid.Ensure(ctx)
-	sweep, err := s.SweepPayments(ctx)
+	sweep, err := s.sweepPayments(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +375,7 @@ func (s *Service) runEvery(ctx context.Context, check func(context.Context, *cat
 	g.SetLimit(eventWorkers)
 	for i := range evs {
 		g.Go(func() (err error) {
-			reps[i], err = s.run(gctx, &evs[i], check)
+			reps[i], _, err = s.run(gctx, &evs[i], s.sweep)
 			return err
 		})
 	}
@@ -259,7 +392,8 @@ func (s *Service) Run(ctx context.Context, eventID string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	return s.run(ctx, &ev, s.sweep)
+	r, _, err := s.run(ctx, &ev, s.sweep)
+	return r, err
 }
 
 // sweep checks every seat, order and GA shard of the event.
@@ -296,13 +430,44 @@ func (s *Service) changes(ctx context.Context, ev *catalog.Event, r *Report) err
 		return err
 	}
 	r.Checked.Orders += len(done)
+	s.mu.Lock()
+	clean := s.clean[ev.ID]
+	s.mu.Unlock()
+	fresh := done[:0:0]
 	for _, o := range done {
+		if v, ok := clean[o.ID]; ok && v == o.Version {
+			continue // checked by an earlier run, unchanged since
+		}
+		fresh = append(fresh, o)
 		held = append(held, o.Seats...)
 	}
 	if err := s.crossCheck(ctx, ev, dedupe(held), r); err != nil {
 		return err
 	}
-	return s.issuedTickets(ctx, done, r)
+	if err := s.issuedTickets(ctx, fresh, r); err != nil {
+		return err
+	}
+	s.remember(ev.ID, done, r)
+	return nil
+}
+
+// remember keeps, of the finished orders done, those this run or an
+// earlier one found nothing wrong with, at their version; the others, and
+// those out of the window, are forgotten.
+func (s *Service) remember(eventID string, done []orders.Order, r *Report) {
+	flagged := map[string]bool{}
+	for _, f := range r.Findings {
+		flagged[f.OrderID] = true
+	}
+	next := make(map[string]int64, len(done))
+	for _, o := range done {
+		if !flagged[o.ID] {
+			next[o.ID] = o.Version
+		}
+	}
+	s.mu.Lock()
+	s.clean[eventID] = next
+	s.mu.Unlock()
 }
 
 // previousRun is when the event's last stored report started (a scheduled
@@ -344,18 +509,21 @@ func dedupe(ids []string) []string {
 }
 
 // run reconciles one event with check (sweep or changes), after the
-// overdue orders, before the recent refunds, and stores the report.
-func (s *Service) run(ctx context.Context, ev *catalog.Event, check func(context.Context, *catalog.Event, *Report) error) (Report, error) {
+// overdue orders, before the recent refunds, and stores the report. It
+// also says whether the event was idle (Report.idle). A run with findings
+// marks the event due, so that the schedule checks them again even when an
+// organizer's sweep found them in an event the schedule had left.
+func (s *Service) run(ctx context.Context, ev *catalog.Event, check func(context.Context, *catalog.Event, *Report) error) (Report, bool, error) {
 	eventID := ev.ID
 	r := Report{EventID: eventID, StartedAt: s.clock.Now(), Findings: []Finding{}}
 	if err := s.overdue(ctx, ev, &r); err != nil {
-		return Report{}, err
+		return Report{}, false, err
 	}
 	if err := check(ctx, ev, &r); err != nil {
-		return Report{}, err
+		return Report{}, false, err
 	}
 	if err := s.refundedTickets(ctx, ev, &r); err != nil {
-		return Report{}, err
+		return Report{}, false, err
 	}
 	r.FinishedAt = s.clock.Now()
 	for _, f := range r.Findings {
@@ -368,22 +536,36 @@ func (s *Service) run(ctx context.Context, ev *catalog.Event, check func(context
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
-		return Report{}, fmt.Errorf("encode report: %w", err)
+		return Report{}, false, fmt.Errorf("encode report: %w", err)
 	}
 	if err := s.store.SaveReconcileReport(ctx, eventID, b); err != nil {
-		return Report{}, err
+		return Report{}, false, err
+	}
+	if r.Found > 0 {
+		if err := s.store.MarkDue(ctx, eventID, r.FinishedAt); err != nil {
+			return Report{}, false, err
+		}
 	}
 	s.log.InfoContext(ctx, "reconciled", "eventId", eventID, "orders", r.Checked.Orders, "seats", r.Checked.Seats,
 		"found", r.Found, "repaired", r.Repaired, "needsHuman", r.NeedsHuman)
 	s.emit(r)
-	return r, nil
+	return r, r.idle(), nil
 }
 
 // SweepPayments compares the providers' captured payments of the last
 // SweepWindow with StarArena's records: a captured payment nobody recorded
 // is applied to its order (which pays it, or refunds it as late or
-// duplicate); one whose order does not exist is refunded.
+// duplicate); one whose order does not exist is refunded. It reads the
+// record of every captured payment.
 func (s *Service) SweepPayments(ctx context.Context) (Report, error) {
+	return s.sweepPayments(ctx, false)
+}
+
+// sweepPayments is SweepPayments; incremental leaves out the payments this
+// instance already saw accounted for (the scheduled run: during a sale it
+// would otherwise read every payment of the window again each minute) and
+// reads the others' records a hundred to a request.
+func (s *Service) sweepPayments(ctx context.Context, incremental bool) (Report, error) {
 	r := Report{EventID: ProvidersScope, StartedAt: s.clock.Now(), Findings: []Finding{}}
 	since := r.StartedAt.Add(-SweepWindow)
 	for _, prov := range s.providers {
@@ -391,16 +573,32 @@ func (s *Service) SweepPayments(ctx context.Context) (Report, error) {
 		if err != nil {
 			return Report{}, err
 		}
+		s.mu.Lock()
+		known := s.accounted[prov]
+		s.mu.Unlock()
+		var ask []string
+		for _, p := range ps {
+			if p.Succeeded && !p.Refunded && !(incremental && known[p.ID]) {
+				ask = append(ask, p.ID)
+			}
+		}
+		recs, err := s.store.PaymentRecords(ctx, prov, ask)
+		if err != nil {
+			return Report{}, err
+		}
+		seen := make(map[string]bool, len(ps))
 		for _, p := range ps {
 			r.Checked.Payments++
 			if !p.Succeeded || p.Refunded {
 				continue
 			}
-			rec, ok, err := s.store.GetPayment(ctx, prov, p.ID)
-			if err != nil {
-				return Report{}, err
+			if incremental && known[p.ID] {
+				seen[p.ID] = true
+				continue
 			}
+			rec, ok := recs[p.ID]
 			if ok && (rec.Role == orders.RolePays || rec.Refunded) {
+				seen[p.ID] = true // final: a record's role never changes, nor does a refund undo
 				continue
 			}
 			f := Finding{Kind: UnaccountedPay, OrderID: p.OrderID, Detail: prov + " " + p.ID}
@@ -420,6 +618,11 @@ func (s *Service) SweepPayments(ctx context.Context) (Report, error) {
 			}
 			r.Findings = append(r.Findings, f)
 		}
+		// Only the window's payments are kept: the set stays as small as
+		// the provider's list.
+		s.mu.Lock()
+		s.accounted[prov] = seen
+		s.mu.Unlock()
 	}
 	r.FinishedAt = s.clock.Now()
 	for _, f := range r.Findings {
@@ -702,6 +905,7 @@ func (s *Service) refundedTickets(ctx context.Context, ev *catalog.Event, r *Rep
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	r.refunds = len(ids)
 	os, err := s.store.OrdersByID(ctx, ids)
 	if err != nil {
 		return err

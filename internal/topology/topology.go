@@ -450,8 +450,11 @@ func Default() Topology {
 			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second,
 				Access: Access{Secrets: ticketKeys, SendTo: []string{MailQueue},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
+			// Its status change is the store's generic one, which marks the
+			// event for the reconciler (DUE#) when a transition may reopen a
+			// finished order; this one never does, but IAM follows the code.
 			{Name: "mark-issue-failed", Description: "Order workflow: record that issuing gave up", MemoryMB: 256, Timeout: 10 * time.Second,
-				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#"}}}},
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"ORDER#", "DUE#"}}}},
 			// The waiting room. The queue reads create the event's queue
 			// state on first use (under EVENT#): the only write.
 			{Name: "queue", Description: "Waiting room reads: a fan's place, queue status, the published draw", MemoryMB: 512, Timeout: 10 * time.Second,
