@@ -103,6 +103,10 @@ type SeatState struct {
 type Events interface {
 	Get(ctx context.Context, id string) (catalog.Event, error)
 	SectionStates(ctx context.Context, ev *catalog.Event, section string) (string, error)
+	// SectionAvailable is the places the projection shows available in a
+	// section: a hold refuses SOLD_OUT without reading more when it is
+	// zero, and never trusts it to grant anything.
+	SectionAvailable(ctx context.Context, ev *catalog.Event, section string) (int, error)
 }
 
 // Options configures the service.
@@ -298,6 +302,7 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 		return refuse(busy(err, "the service is busy; try again"))
 	}
 	if made {
+		s.heldHere(&ev, o.Seats)
 		start := time.Now()
 		s.committed(parent, o)
 		if t := timingOf(parent); t != nil {
@@ -578,7 +583,20 @@ func soldOutOrFew(section, states string, excluded map[int]bool, n int) error {
 func (s *Service) gaPlaces(ctx context.Context, ev *catalog.Event, sec *catalog.Section, n int, base orders.Order, plan HoldPlan) func(int, *Conflict) (HoldPlan, error) {
 	rng := s.rngSeed()
 	shards := len(catalog.GAShardCapacities(sec.Capacity))
-	return func(int, *Conflict) (HoldPlan, error) {
+	return func(attempt int, _ *Conflict) (HoldPlan, error) {
+		if attempt == 0 {
+			// Sold out in the projection (the instance's copy of it, a
+			// second or so behind): refuse without reading the shards. A
+			// place that came back meanwhile shows in the projection
+			// within its lag, as it does on the seat map.
+			left, err := s.events.SectionAvailable(ctx, ev, sec.ID)
+			if err != nil {
+				return HoldPlan{}, err
+			}
+			if left == 0 {
+				return HoldPlan{}, apperr.New(apperr.SoldOut, "%s is sold out", sec.Name)
+			}
+		}
 		// A consistent read of a few shards each attempt: a shard that just
 		// refused shows its real count and the pick falls over to others.
 		avail, err := s.store.GAShards(ctx, ev.ID, sec.ID, shards)
