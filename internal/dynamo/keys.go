@@ -153,6 +153,7 @@ func SingleItemWrites() map[string][]string {
 		"(*CatalogStore).UpdateEvent":            {PrefixEvent},
 		"(*OrderStore).SetStatus":                {PrefixOrder},
 		"(*InventoryStore).SetSeatState":         {PrefixSeat},
+		"(*InventoryStore).CountHoldRequest":     {PrefixLimit},
 		"(*OrderStore).SetTaskToken":             {PrefixOrder},
 		"(*OrderStore).RecordDecline":            {PrefixOrder},
 		"(*OrderStore).PutPayment":               {PrefixPayment},
