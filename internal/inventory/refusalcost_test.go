@@ -31,6 +31,9 @@ func (l *requestLog) observe(op string, body []byte) bool {
 			what += " " + k
 		}
 	}
+	if bytes.Contains(body, []byte(`"ConsistentRead":true`)) {
+		what += " consistent"
+	}
 	l.mu.Lock()
 	l.ops = append(l.ops, what)
 	l.mu.Unlock()
@@ -120,5 +123,47 @@ func TestARefusedHoldCostsOneRequest(t *testing.T) {
 	}
 	if o, err := a.Inventory.Hold(ctx, "fan-2", ev.ID, req, "k-hold"); err != nil || o.ID != first.ID {
 		t.Fatalf("retry over the limit: %q %v, want order %s", o.ID, err, first.ID)
+	}
+}
+
+// TestAFanSeesTheirOrderFromAnEventuallyConsistentRead: GIVEN a fan's
+// hold WHEN the fan's page reads the order THEN one eventually
+// consistent read answers it; an order that read does not find is read
+// again consistently (the fan's own hold a moment ago), and another
+// account's order is NOT_FOUND.
+func TestAFanSeesTheirOrderFromAnEventuallyConsistentRead(t *testing.T) {
+	log := &requestLog{}
+	db, table := testenv.ThrottledDynamoDB(t, log.observe)
+	kr, err := admission.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Keyring: &kr})
+	w := &world{App: a, keyring: kr}
+	ev := w.event(t, 1, 10, 4)
+	ctx := context.Background()
+	o, err := a.Inventory.Hold(ctx, "fan-1", ev.ID, inventory.HoldRequest{AdmissionToken: w.token(t, "fan-1", ev.ID), Section: "GA", Quantity: 1}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := log.during(func() {
+		got, err := a.Inventory.OrderView(ctx, "fan-1", o.ID)
+		if err != nil || got.ID != o.ID || got.Status != o.Status {
+			t.Fatalf("order view: %+v %v", got, err)
+		}
+	})
+	if len(ops) != 1 || ops[0] != "GetItem ORDER#" {
+		t.Fatalf("the order view made %q, want one eventually consistent GetItem", ops)
+	}
+	ops = log.during(func() {
+		if _, err := a.Inventory.OrderView(ctx, "fan-1", "no-such-order"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("unknown order: %v, want NOT_FOUND", err)
+		}
+	})
+	if len(ops) != 2 || ops[1] != "GetItem ORDER# consistent" {
+		t.Fatalf("an order not found made %q, want the read again, consistently", ops)
+	}
+	if _, err := a.Inventory.OrderView(ctx, "fan-2", o.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("another account's order: %v, want NOT_FOUND", err)
 	}
 }

@@ -109,6 +109,9 @@ type Store interface {
 	GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error)
 	// GetOrder: fault.NotFound for an unknown id.
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
+	// PeekOrder is GetOrder with an eventually consistent read: for
+	// showing an order, never for deciding a change to it.
+	PeekOrder(ctx context.Context, id string) (orders.Order, error)
 	GetIdempotency(ctx context.Context, account, key string) (IdempotencyRecord, bool, error)
 	// CountHoldRequest counts a hold request that made no order in its
 	// rate window (over the limit: nothing counted, Allowed false) and
@@ -570,21 +573,32 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 	}
 }
 
-// excludeTaken reads every seat of the rows of aim (eventually
-// consistent), excludes those that are not available (remembering them for
-// this instance's next requests), and reports whether all of aim is
-// available.
+// excludeTaken reads the seats around aim (eventually consistent): in
+// each row of aim, from 2n seats before its first seat to 2n after its
+// last (one BatchGetItem of at most 25 keys for a block of up to four,
+// instead of the whole row). It excludes those that are not available
+// (remembering them for this instance's next requests) and reports
+// whether all of aim is available. The margin lets the next aim, which
+// leans towards the same rows, land on seats already read.
 func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionIndex, aim []string, excluded map[int]bool) (bool, error) {
-	rows := map[string]bool{}
+	type span struct{ lo, hi int }
+	spans := map[string]*span{}
 	for _, id := range aim {
-		if ref, ok := parseSeat(id); ok {
-			rows[ref.row] = true
+		ref, ok := parseSeat(id)
+		if !ok {
+			continue
+		}
+		if sp := spans[ref.row]; sp == nil {
+			spans[ref.row] = &span{ref.number, ref.number}
+		} else {
+			sp.lo, sp.hi = min(sp.lo, ref.number), max(sp.hi, ref.number)
 		}
 	}
+	margin := 2 * len(aim)
 	var ids []string
 	for ri, r := range ix.sec.Rows {
-		if rows[r.ID] {
-			for n := 1; n <= r.Seats; n++ {
+		if sp := spans[r.ID]; sp != nil {
+			for n := max(sp.lo-margin, 1); n <= min(sp.hi+margin, r.Seats); n++ {
 				ids = append(ids, ix.id(ri, n))
 			}
 		}
@@ -785,6 +799,29 @@ func (s *Service) Order(ctx context.Context, account, orderID string) (orders.Or
 		return orders.Order{}, apperr.New(apperr.NotFound, "no order %q", truncate(orderID))
 	}
 	o, err := s.store.GetOrder(ctx, orderID)
+	if err != nil {
+		return orders.Order{}, orderErr(err, orderID)
+	}
+	if o.Account != account {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %s", orderID)
+	}
+	return o, nil
+}
+
+// OrderView is Order for showing the caller their order (GET
+// /v1/orders/{id}, which the fan's page polls): an eventually consistent
+// read, at half the read units. Its status may lag a change of the last
+// second, which the next poll shows; an order the read does not find yet
+// (the fan's own hold a moment ago: read-your-writes) is read again
+// consistently. Whatever changes an order reads it with Order.
+func (s *Service) OrderView(ctx context.Context, account, orderID string) (orders.Order, error) {
+	if !orderIDPattern.MatchString(orderID) {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %q", truncate(orderID))
+	}
+	o, err := s.store.PeekOrder(ctx, orderID)
+	if fault.Is(err, fault.NotFound) {
+		o, err = s.store.GetOrder(ctx, orderID)
+	}
 	if err != nil {
 		return orders.Order{}, orderErr(err, orderID)
 	}
