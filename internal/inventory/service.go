@@ -861,6 +861,12 @@ func (l *limitRefusal) Error() string { return "hold refused on the account's li
 func (s *Service) countRefusal(ctx context.Context, account, eventID, idemKey, fp string, r RateCount, refusal error) (orders.Order, error) {
 	c, err := s.store.CountHoldRequest(ctx, eventID, account, r, idemKey)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The hold's budget ran out before it could count: the
+			// refusal (a busy 503, usually) stands, and no counter is
+			// reported unreachable for it.
+			return orders.Order{}, finalRefusal(busy(refusal, "the service is busy; try again"))
+		}
 		if uerr := s.limiter.Unreachable(ctx, err); uerr != nil {
 			return orders.Order{}, uerr
 		}
