@@ -36,6 +36,8 @@ type CachedEvents struct {
 	// front of concurrent requests (the local stack serves every function
 	// in one process) would otherwise send all of them at once.
 	reads singleflight.Group
+	// projections is the availability copy of availability.go.
+	projections projectionCopies
 }
 
 type cachedEvent struct {

@@ -248,6 +248,10 @@ func (s *Service) SectionStates(ctx context.Context, ev *Event, section string) 
 	if err != nil {
 		return "", err
 	}
+	return sectionStates(ev, ps, section)
+}
+
+func sectionStates(ev *Event, ps []Projection, section string) (string, error) {
 	for _, p := range ps {
 		if p.Section == section {
 			return p.States, nil

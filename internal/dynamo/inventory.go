@@ -58,15 +58,7 @@ func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 		TableName: aws.String(st.table), Item: adm, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}})
 	parts = append(parts, part{kind: "admission"})
-	q := int64(o.Places())
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(st.table),
-		Key:                       LimitKey(o.EventID, o.Account),
-		ConditionExpression:       aws.String("attribute_not_exists(#c) OR #c <= :room"),
-		UpdateExpression:          aws.String("ADD #c :q"),
-		ExpressionAttributeNames:  map[string]string{"#c": "count"},
-		ExpressionAttributeValues: item{":q": n(q), ":room": n(int64(p.LimitMax) - q)},
-	}})
+	items = append(items, types.TransactWriteItem{Update: st.holdLimitUpdate(p)})
 	parts = append(parts, part{kind: "limit"})
 	oi, err := orderItem(&o)
 	if err != nil {
@@ -122,6 +114,10 @@ func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 func holdToken(p inventory.HoldPlan) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "hold\x00%s\x00%d\x00%s\x00%s", p.Order.ID, p.Cancelled, p.AdmissionID, strings.Join(p.Seats, ","))
+	if p.Rate != nil {
+		// Another window is another write of the limit item.
+		fmt.Fprintf(h, "\x00rate:%d", p.Rate.Window.Unix())
+	}
 	for _, t := range p.GA {
 		fmt.Fprintf(h, "\x00%d:%d", t.Shard, t.Quantity)
 	}

@@ -42,7 +42,9 @@ import (
 //	                                                        gsi2 WORK#<event>#<shard> / <deadline>#<id> while open,
 //	                                                        DONE#<event>#<shard> / <finishedAt>#<id> once terminal
 //	ORDER#<id>                    TICKETS                   the order's ticket manifest (same transaction as the tickets)
-//	LIMIT#<event>#<account>       LIMIT                     places the account holds or bought for the event
+//	LIMIT#<event>#<account>       LIMIT                     places the account holds or bought for the event; its
+//	                                                        hold requests per rate window and the Idempotency-Key
+//	                                                        records of its holds (holdrate.go)
 //	ADMISSION#<jti>               USED                      a consumed admission token
 //	IDEM#<account>#<key>          IDEM                      an Idempotency-Key and the order it created
 //	PAYMENT#<provider>#<id>       PAYMENT                   a captured payment and what it is for
@@ -162,6 +164,7 @@ func SingleItemWrites() map[string][]string {
 		"(*InventoryStore).CreateComp":           {PrefixDue},
 		"(*ReconcileStore).MarkDue":              {PrefixDue},
 		"(*InventoryStore).SetSeatState":         {PrefixSeat},
+		"(*InventoryStore).CountHoldRequest":     {PrefixLimit},
 		"(*OrderStore).SetTaskToken":             {PrefixOrder},
 		"(*OrderStore).RecordDecline":            {PrefixOrder},
 		"(*OrderStore).PutPayment":               {PrefixPayment},

@@ -16,6 +16,7 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/health"
+	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/presale"
@@ -169,6 +170,10 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*ReconcileStore).MarkDue", func() error { return st.Reconcile.MarkDue(ctx, "e1", now) }},
 		{"(*InventoryStore).SetSeatState", func() error {
 			return st.Inventory.SetSeatState(ctx, "e1", "A-1-2", []string{catalog.SeatAvailable}, catalog.SeatHeldBack)
+		}},
+		{"(*InventoryStore).CountHoldRequest", func() error {
+			_, err := st.Inventory.CountHoldRequest(ctx, "e1", "fan-1", inventory.RateCount{Window: now, Expires: now.Add(time.Minute), Limit: 3}, "k1")
+			return err
 		}},
 		{"(*OrderStore).SetTaskToken", func() error { return st.Orders.SetTaskToken(ctx, "o1", "token") }},
 		{"(*OrderStore).RecordDecline", func() error {

@@ -77,12 +77,15 @@ func TestHoldAndPaymentRequestsAreLimitedPerAccount(t *testing.T) {
 	}
 }
 
-// With the hold limiter's counter throttled, holds fail closed: 503
+// With the hold limiter's counter throttled (the hold's transaction,
+// which counts the request, and the refusal's count), holds fail closed: 503
 // UNAVAILABLE with Retry-After, logged and counted; the rest of the table
 // answers as usual.
 func TestHoldLimiterFailsClosed(t *testing.T) {
 	db, table := testenv.ThrottledDynamoDB(t, func(op string, body []byte) bool {
-		return op == "UpdateItem" && bytes.Contains(body, []byte(`"RATE#holds#`))
+		// The hold rate limit counts on the account's limit item: in the
+		// hold's transaction, or alone for a request that makes no order.
+		return (op == "UpdateItem" || op == "TransactWriteItems") && bytes.Contains(body, []byte(`"rate#`))
 	})
 	var logs testenv.Buffer
 	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})

@@ -36,6 +36,10 @@ type HoldPlan struct {
 	AdmissionExpires time.Time
 	// Idempotency, when set, records the key so a retry finds this order.
 	Idempotency *IdempotencyRecord
+	// Rate, when set, counts this request in the hold rate limit's window,
+	// on the condition that the window's count is below its limit: the
+	// request that makes an order counts itself in the same transaction.
+	Rate *RateCount
 	// Cancelled counts this request's transactions DynamoDB answered by
 	// cancelling them. The store derives the transaction's request token
 	// from the order, the plan and it: a retry after an unknown outcome
@@ -53,6 +57,27 @@ type IdempotencyRecord struct {
 	OrderID     string
 }
 
+// RateCount is a hold request's count in the hold rate limit
+// (ratelimit.Limiter): its fixed window, when the count may be
+// forgotten, and the calls allowed per window.
+type RateCount struct {
+	Window, Expires time.Time
+	Limit           int
+}
+
+// RequestCount is what counting a request that made no order found on
+// the account's limit item.
+type RequestCount struct {
+	// Allowed: the window's count was below the limit, and now counts
+	// this request; false: over the limit, nothing counted.
+	Allowed bool
+	// Places is what the account holds or bought for the event.
+	Places int
+	// Record is the request's Idempotency-Key's record, when a hold was
+	// made with the key for this event.
+	Record *IdempotencyRecord
+}
+
 // Conflict says which parts of a HoldPlan made the transaction fail. The
 // store returns it inside a *fault.Error whose kind says what the failure
 // as a whole is: fault.ConditionFailed when these parts are the reason,
@@ -61,7 +86,7 @@ type IdempotencyRecord struct {
 type Conflict struct {
 	Seats       []string // seats not AVAILABLE
 	Shards      []int    // GA shards without enough places
-	Limit       bool     // the account limit would be exceeded
+	Limit       bool     // the account limit (or, with Rate, the rate limit) would be exceeded
 	Admission   bool     // the admission token was used already
 	Idempotency bool     // the Idempotency-Key exists
 }
@@ -84,7 +109,15 @@ type Store interface {
 	GAShards(ctx context.Context, eventID, section string, shards int) ([]int, error)
 	// GetOrder: fault.NotFound for an unknown id.
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
+	// PeekOrder is GetOrder with an eventually consistent read: for
+	// showing an order, never for deciding a change to it.
+	PeekOrder(ctx context.Context, id string) (orders.Order, error)
 	GetIdempotency(ctx context.Context, account, key string) (IdempotencyRecord, bool, error)
+	// CountHoldRequest counts a hold request that made no order in its
+	// rate window (over the limit: nothing counted, Allowed false) and
+	// returns the account's limit item's places and the Idempotency-Key's
+	// record for this event, in one request.
+	CountHoldRequest(ctx context.Context, eventID, account string, r RateCount, idemKey string) (RequestCount, error)
 	// ReleaseHold moves a PENDING_PAYMENT order at version to status and
 	// returns its held seats (those listed in seats) and GA places, and the
 	// account's limit credits, atomically. fault.Contention means the
@@ -103,6 +136,10 @@ type SeatState struct {
 type Events interface {
 	Get(ctx context.Context, id string) (catalog.Event, error)
 	SectionStates(ctx context.Context, ev *catalog.Event, section string) (string, error)
+	// SectionAvailable is the places the projection shows available in a
+	// section: a hold refuses SOLD_OUT without reading more when it is
+	// zero, and never trusts it to grant anything.
+	SectionAvailable(ctx context.Context, ev *catalog.Event, section string) (int, error)
 }
 
 // Options configures the service.
@@ -125,7 +162,9 @@ type Options struct {
 	OnHold func(ctx context.Context, o orders.Order) error
 	// Limiter (optional) bounds one account's hold requests per event
 	// (RATE_LIMITED); it fails closed, UNAVAILABLE when it cannot count.
-	Limiter Limiter
+	// Each request counts once: in the transaction that makes its order,
+	// or, when it makes none, in Store.CountHoldRequest.
+	Limiter HoldLimiter
 	// Timings (optional) receives each Hold call's Timing when it
 	// returns, before the caller answers: load runs break hold latency
 	// down with it.
@@ -135,6 +174,15 @@ type Options struct {
 // Limiter bounds how often one subject may call (ratelimit.Limiter).
 type Limiter interface {
 	Allow(ctx context.Context, subject string) error
+}
+
+// HoldLimiter is the hold rate limit (ratelimit.Limiter), counted by the
+// hold's own writes: its window, its limit and its answers.
+type HoldLimiter interface {
+	Current() (start, expires time.Time)
+	Max() int
+	Refused(start time.Time) error
+	Unreachable(ctx context.Context, err error) error
 }
 
 // Service holds and releases places.
@@ -148,7 +196,7 @@ type Service struct {
 	retry    retry.Policy
 	rngSeed  func() *rand.Rand
 	onHold   func(ctx context.Context, o orders.Order) error
-	limiter  Limiter
+	limiter  HoldLimiter
 	timings  func(Timing)
 	// taken remembers seats this instance saw taken that the availability
 	// projection may not show yet, so a warm instance does not aim at them
@@ -224,20 +272,21 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 	// is read only when this request cannot go ahead: a refusal below, or
 	// the transaction's condition on the record (run). A first attempt,
 	// nearly every request, costs no read of it.
+	var rate *RateCount
+	if s.limiter != nil {
+		start, expires := s.limiter.Current()
+		rate = &RateCount{Window: start, Expires: expires, Limit: s.limiter.Max()}
+	}
 	refuse := func(err error) (orders.Order, error) {
+		if rate != nil {
+			return s.countRefusal(ctx, account, eventID, idemKey, fp, *rate, err)
+		}
 		if idemKey != "" && !apperr.Is(err, apperr.IdempotencyReused) {
 			if o, done, rerr := s.replay(ctx, account, idemKey, fp); done {
 				return o, rerr
 			}
 		}
 		return orders.Order{}, err
-	}
-	if s.limiter != nil {
-		// A fan retrying a hold that was made gets the order, whatever
-		// the count says (refuse).
-		if err := s.limiter.Allow(ctx, eventID+"#"+account); err != nil {
-			return refuse(err)
-		}
 	}
 	now := s.clock.Now()
 	// In a presale only code holders got admission tokens (ADR 23), so the
@@ -265,7 +314,7 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 		Currency: ev.Currency, ExpiresAt: now.Add(time.Duration(ev.HoldSeconds) * time.Second),
 		CreatedAt: now, UpdatedAt: now, Version: 1, AdmissionID: claims.ID, Email: req.Email,
 	}
-	plan := HoldPlan{LimitMax: ev.MaxTicketsPerAccount, AdmissionID: claims.ID, AdmissionExpires: claims.ExpiresAt}
+	plan := HoldPlan{LimitMax: ev.MaxTicketsPerAccount, AdmissionID: claims.ID, AdmissionExpires: claims.ExpiresAt, Rate: rate}
 	if idemKey != "" {
 		plan.Idempotency = &IdempotencyRecord{Account: account, Key: idemKey, Fingerprint: fp, OrderID: base.ID}
 	}
@@ -290,7 +339,7 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 	}
 	o, made, keyFree, err := s.run(ctx, planner, account, idemKey, fp)
 	if err != nil {
-		if keyFree {
+		if keyFree && rate == nil {
 			// A transaction of this request found the key unrecorded:
 			// no earlier attempt had made an order to replay.
 			return orders.Order{}, busy(err, "the service is busy; try again")
@@ -298,6 +347,7 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 		return refuse(busy(err, "the service is busy; try again"))
 	}
 	if made {
+		s.heldHere(&ev, o.Seats)
 		start := time.Now()
 		s.committed(parent, o)
 		if t := timingOf(parent); t != nil {
@@ -376,8 +426,12 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 				return o, true, false, nil
 			}
 			return orders.Order{}, false, keyFree, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
+		case c.Limit && p.Rate != nil:
+			// The ticket limit or the rate limit: counting the refusal
+			// tells which (countRefusal).
+			return orders.Order{}, false, keyFree, &limitRefusal{places: p.Order.Places(), max: p.LimitMax, window: p.Rate.Window}
 		case c.Limit:
-			return orders.Order{}, false, keyFree, apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
+			return orders.Order{}, false, keyFree, errLimitExceeded()
 		}
 		if transient {
 			if werr := wait.Wait(ctx, err); werr != nil {
@@ -519,21 +573,32 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 	}
 }
 
-// excludeTaken reads every seat of the rows of aim (eventually
-// consistent), excludes those that are not available (remembering them for
-// this instance's next requests), and reports whether all of aim is
-// available.
+// excludeTaken reads the seats around aim (eventually consistent): in
+// each row of aim, from 2n seats before its first seat to 2n after its
+// last (one BatchGetItem of at most 25 keys for a block of up to four,
+// instead of the whole row). It excludes those that are not available
+// (remembering them for this instance's next requests) and reports
+// whether all of aim is available. The margin lets the next aim, which
+// leans towards the same rows, land on seats already read.
 func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionIndex, aim []string, excluded map[int]bool) (bool, error) {
-	rows := map[string]bool{}
+	type span struct{ lo, hi int }
+	spans := map[string]*span{}
 	for _, id := range aim {
-		if ref, ok := parseSeat(id); ok {
-			rows[ref.row] = true
+		ref, ok := parseSeat(id)
+		if !ok {
+			continue
+		}
+		if sp := spans[ref.row]; sp == nil {
+			spans[ref.row] = &span{ref.number, ref.number}
+		} else {
+			sp.lo, sp.hi = min(sp.lo, ref.number), max(sp.hi, ref.number)
 		}
 	}
+	margin := 2 * len(aim)
 	var ids []string
 	for ri, r := range ix.sec.Rows {
-		if rows[r.ID] {
-			for n := 1; n <= r.Seats; n++ {
+		if sp := spans[r.ID]; sp != nil {
+			for n := max(sp.lo-margin, 1); n <= min(sp.hi+margin, r.Seats); n++ {
 				ids = append(ids, ix.id(ri, n))
 			}
 		}
@@ -578,7 +643,20 @@ func soldOutOrFew(section, states string, excluded map[int]bool, n int) error {
 func (s *Service) gaPlaces(ctx context.Context, ev *catalog.Event, sec *catalog.Section, n int, base orders.Order, plan HoldPlan) func(int, *Conflict) (HoldPlan, error) {
 	rng := s.rngSeed()
 	shards := len(catalog.GAShardCapacities(sec.Capacity))
-	return func(int, *Conflict) (HoldPlan, error) {
+	return func(attempt int, _ *Conflict) (HoldPlan, error) {
+		if attempt == 0 {
+			// Sold out in the projection (the instance's copy of it, a
+			// second or so behind): refuse without reading the shards. A
+			// place that came back meanwhile shows in the projection
+			// within its lag, as it does on the seat map.
+			left, err := s.events.SectionAvailable(ctx, ev, sec.ID)
+			if err != nil {
+				return HoldPlan{}, err
+			}
+			if left == 0 {
+				return HoldPlan{}, apperr.New(apperr.SoldOut, "%s is sold out", sec.Name)
+			}
+		}
 		// A consistent read of a few shards each attempt: a shard that just
 		// refused shows its real count and the pick falls over to others.
 		avail, err := s.store.GAShards(ctx, ev.ID, sec.ID, shards)
@@ -730,9 +808,100 @@ func (s *Service) Order(ctx context.Context, account, orderID string) (orders.Or
 	return o, nil
 }
 
+// OrderView is Order for showing the caller their order (GET
+// /v1/orders/{id}, which the fan's page polls): an eventually consistent
+// read, at half the read units. Its status may lag a change of the last
+// second, which the next poll shows; an order the read does not find yet
+// (the fan's own hold a moment ago: read-your-writes) is read again
+// consistently. Whatever changes an order reads it with Order.
+func (s *Service) OrderView(ctx context.Context, account, orderID string) (orders.Order, error) {
+	if !orderIDPattern.MatchString(orderID) {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %q", truncate(orderID))
+	}
+	o, err := s.store.PeekOrder(ctx, orderID)
+	if fault.Is(err, fault.NotFound) {
+		o, err = s.store.GetOrder(ctx, orderID)
+	}
+	if err != nil {
+		return orders.Order{}, orderErr(err, orderID)
+	}
+	if o.Account != account {
+		return orders.Order{}, apperr.New(apperr.NotFound, "no order %s", orderID)
+	}
+	return o, nil
+}
+
 // Orders lists the caller's orders, newest first.
 func (s *Service) Orders(ctx context.Context, account string) ([]orders.Order, error) {
 	return s.store.ListOrders(ctx, account, limits.OrdersListed)
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+func errLimitExceeded() error {
+	return apperr.New(apperr.LimitExceeded, "this account already holds or bought the most tickets allowed for this event")
+}
+
+// limitRefusal is a hold transaction refused on the account's limit
+// item, whose condition is both the ticket limit and the rate limit.
+type limitRefusal struct {
+	places, max int
+	window      time.Time
+}
+
+func (l *limitRefusal) Error() string { return "hold refused on the account's limit item" }
+
+// countRefusal answers a hold request that makes no order. It counts
+// the request in the rate limit's window with one write, which also
+// returns the Idempotency-Key's record for this event: a retry of a
+// request that made its order (its answer lost) gets the order, whatever
+// the count says; over the limit the answer is RATE_LIMITED; otherwise
+// the refusal. A counter that cannot be reached refuses the request
+// (the limiter fails closed).
+func (s *Service) countRefusal(ctx context.Context, account, eventID, idemKey, fp string, r RateCount, refusal error) (orders.Order, error) {
+	c, err := s.store.CountHoldRequest(ctx, eventID, account, r, idemKey)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The hold's budget ran out before it could count: the
+			// refusal (a busy 503, usually) stands, and no counter is
+			// reported unreachable for it.
+			return orders.Order{}, finalRefusal(busy(refusal, "the service is busy; try again"))
+		}
+		if uerr := s.limiter.Unreachable(ctx, err); uerr != nil {
+			return orders.Order{}, uerr
+		}
+		return orders.Order{}, finalRefusal(refusal)
+	}
+	if rec := c.Record; rec != nil && !apperr.Is(refusal, apperr.IdempotencyReused) {
+		if rec.Fingerprint != fp {
+			return orders.Order{}, apperr.New(apperr.IdempotencyReused, "this Idempotency-Key was used for a different request")
+		}
+		o, err := s.store.GetOrder(ctx, rec.OrderID)
+		if err != nil {
+			return orders.Order{}, fmt.Errorf("replay %s: %w", rec.OrderID, err)
+		}
+		return o, nil
+	}
+	if !c.Allowed {
+		return orders.Order{}, s.limiter.Refused(r.Window)
+	}
+	var lr *limitRefusal
+	if errors.As(refusal, &lr) {
+		if c.Places+lr.places > lr.max {
+			return orders.Order{}, errLimitExceeded()
+		}
+		// The rate limit refused the transaction in a window that has
+		// ended since: the fan may try again at once.
+		return orders.Order{}, s.limiter.Refused(lr.window)
+	}
+	return orders.Order{}, refusal
+}
+
+// finalRefusal is the answer for a refusal when nothing more is known.
+func finalRefusal(err error) error {
+	var lr *limitRefusal
+	if errors.As(err, &lr) {
+		return errLimitExceeded()
+	}
+	return err
+}

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 )
 
@@ -46,5 +47,24 @@ func (t *takenSeats) apply(eventID, section string, excluded map[int]bool) {
 			continue
 		}
 		excluded[p] = true
+	}
+}
+
+// heldHere remembers the seats a hold of this instance just took: the
+// instance's copy of the projection (catalog.ProjectionCopyTTL) does not
+// show them yet, and its next best-available aims should not try them.
+func (s *Service) heldHere(ev *catalog.Event, seats []string) {
+	bySection := map[string][]int{}
+	for _, id := range seats {
+		sec, ok := seatExists(ev, id)
+		if !ok {
+			continue
+		}
+		if p := newSectionIndex(sec).pos(id); p >= 0 {
+			bySection[sec.ID] = append(bySection[sec.ID], p)
+		}
+	}
+	for sec, ps := range bySection {
+		s.taken.learn(ev.ID, sec, ps)
 	}
 }

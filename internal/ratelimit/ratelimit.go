@@ -59,25 +59,49 @@ const StoreRetryAfterSeconds = 1
 
 // Allow counts one call by subject; RATE_LIMITED (429) when over the limit.
 func (l *Limiter) Allow(ctx context.Context, subject string) error {
-	c := l.Clock
-	if c == nil {
-		c = clock.System{}
-	}
-	now := c.Now()
-	start := now.Truncate(l.Window)
-	ok, err := l.Store.Hit(ctx, l.Name, subject, start, start.Add(2*l.Window), l.Limit)
+	start, expires := l.Current()
+	ok, err := l.Store.Hit(ctx, l.Name, subject, start, expires, l.Limit)
 	if err != nil {
-		return l.storeFailed(ctx, err)
+		return l.Unreachable(ctx, err)
 	}
 	if !ok {
-		secs := int(start.Add(l.Window).Sub(now).Seconds()) + 1
-		return apperr.New(apperr.RateLimited, "too many requests: try again in %d s", secs).
-			With("retryAfterSeconds", secs)
+		return l.Refused(start)
 	}
 	return nil
 }
 
-func (l *Limiter) storeFailed(ctx context.Context, err error) error {
+// Current is the fixed window a call made now counts in, and when its
+// count may be forgotten. A caller that counts in its own write (the
+// hold's transaction, ADR 14) counts there, on the condition that the
+// window's count is below Limit, and answers Refused or Unreachable as
+// Allow does.
+func (l *Limiter) Current() (start, expires time.Time) {
+	start = l.now().Truncate(l.Window)
+	return start, start.Add(2 * l.Window)
+}
+
+// Refused is the answer to a call over the limit in the window that
+// started at start: RATE_LIMITED with the seconds until it ends.
+func (l *Limiter) Refused(start time.Time) error {
+	secs := max(int(start.Add(l.Window).Sub(l.now()).Seconds())+1, 1)
+	return apperr.New(apperr.RateLimited, "too many requests: try again in %d s", secs).
+		With("retryAfterSeconds", secs)
+}
+
+// Max is the number of calls allowed per window.
+func (l *Limiter) Max() int { return l.Limit }
+
+func (l *Limiter) now() time.Time {
+	if l.Clock == nil {
+		return clock.System{}.Now()
+	}
+	return l.Clock.Now()
+}
+
+// Unreachable is the answer when the counter could not be reached: 503
+// UNAVAILABLE when the limiter fails closed, nil when it fails open;
+// logged and counted either way.
+func (l *Limiter) Unreachable(ctx context.Context, err error) error {
 	if l.Metrics != nil {
 		l.Metrics.Count(metrics.RateLimitStoreErrors, 1, map[string]string{metrics.DimKind: l.Name})
 	}

@@ -393,8 +393,14 @@ func (s *sim) admit(f *fan) {
 	}
 }
 
-// holdBody chooses what to ask for; nil when nothing fits.
+// holdBody chooses what to ask for; nil when nothing fits, or when the
+// seat map shows every section sold out: the fan page then shows "Sold
+// out" and its waiting list instead of asking for a hold (web/app.js
+// soldOutNow).
 func (s *sim) holdBody(f *fan, token string) map[string]any {
+	if av := s.availability(); av != nil && av.soldOut() {
+		return nil
+	}
 	for range 3 {
 		switch f.mode {
 		case modePick:
@@ -436,10 +442,13 @@ func (s *sim) holdBody(f *fan, token string) map[string]any {
 func (s *sim) hold(f *fan, token string) {
 	if f.body == nil {
 		f.tries++
-		if f.body = s.holdBody(f, token); f.body == nil {
+		// A nil map in f.body (an interface) would not be nil.
+		body := s.holdBody(f, token)
+		if body == nil {
 			s.finish(f, oSoldOut)
 			return
 		}
+		f.body = body
 		f.key = fmt.Sprintf("%s-h%d", f.sub, f.tries)
 	}
 	r := s.c.do(context.Background(), kHold, http.MethodPost, "/v1/events/"+s.eventID+"/holds", f.token, f.body,
@@ -735,6 +744,16 @@ func parseSeatMap(b []byte, l layout) (*seatMap, error) {
 
 // section picks a reserved section with at least q free seats (the fan's
 // current one when it still has them), or "".
+// soldOut: no section shows a place available.
+func (m *seatMap) soldOut() bool {
+	for _, n := range m.free {
+		if n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *seatMap) section(f *fan, q int, reserved []string) string {
 	if f.section != "" && m.free[f.section] >= q && f.tries <= 2 {
 		return f.section
