@@ -152,6 +152,15 @@ type App struct {
 	// mailer's messages.
 	edge   botlevel.Edge
 	sender mail.Sender
+	// holdHook is what runs after a hold commits (afterHold: the
+	// workflow's start). Only the holds route holds, so it is set where
+	// that route is served — HoldsHTTP, and New for the local stack —
+	// before the inventory service is built. Not made in the inventory's
+	// accessor: other functions build that service to release or to read
+	// (a comp's tickets, the workflow's release), and a hook made there
+	// would count, for the access check that follows closures from where
+	// they are made (infra/stack), as their starting workflows.
+	holdHook func(ctx context.Context, o orders.Order) error
 }
 
 // New builds the application: every service, as the local stack, the
@@ -394,8 +403,10 @@ func AdmissionHTTP(a *App) (*httpapi.Function, error) {
 	return handlers.Admission(a.Topology, a.gateSvc(), a.waitlistSvc(), a.Metrics, a.Log)
 }
 
-// HoldsHTTP is the "holds" function's handler.
+// HoldsHTTP is the "holds" function's handler. A hold starts the order
+// workflow (holdHook).
 func HoldsHTTP(a *App) (*httpapi.Function, error) {
+	a.holdHook = a.afterHold
 	return handlers.Holds(a.Topology, a.inventorySvc(), a.holdHealthSvc(), a.Metrics, a.Log)
 }
 

@@ -51,6 +51,7 @@ type builds struct {
 
 // buildAll builds every service (New).
 func (a *App) buildAll() {
+	a.holdHook = a.afterHold
 	a.catalogSvc()
 	a.projectorSvc()
 	a.tenancySvc()
@@ -157,7 +158,7 @@ func (a *App) gateSvc() *admission.Gate {
 func (a *App) inventorySvc() *inventory.Service {
 	a.built.inventory.Do(func() {
 		a.Inventory = inventory.NewService(a.Stores.Inventory, a.hotEvents(), a.tokensSvc(), inventory.Options{Clock: a.Clock, Logger: a.Log,
-			OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: a.opts.HoldTimings})
+			OnHold: a.holdHook, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: a.opts.HoldTimings})
 	})
 	return a.Inventory
 }
