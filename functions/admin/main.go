@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	app.RunHTTP("admin", app.Connectors{Payments: providers.All(), BotLevel: wafedge.Connect, MailQueue: sqsmail.Connect})
+	app.RunHTTP("admin", app.Connectors{Payments: providers.All(), BotLevel: wafedge.Connect, MailQueue: sqsmail.Connect}, app.AdminHTTP)
 }

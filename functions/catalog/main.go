@@ -3,4 +3,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunHTTP("catalog", app.Connectors{}) }
+func main() { app.RunHTTP("catalog", app.Connectors{}, app.CatalogHTTP) }

@@ -3,4 +3,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunHTTP("checkin", app.Connectors{}) }
+func main() { app.RunHTTP("checkin", app.Connectors{}, app.CheckInHTTP) }

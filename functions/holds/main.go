@@ -6,4 +6,4 @@ import (
 	"github.com/stararena/stararena/internal/stepfunctions"
 )
 
-func main() { app.RunHTTP("holds", app.Connectors{Flow: stepfunctions.Connect}) }
+func main() { app.RunHTTP("holds", app.Connectors{Flow: stepfunctions.Connect}, app.HoldsHTTP) }

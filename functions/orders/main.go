@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	app.RunHTTP("orders", app.Connectors{Payments: providers.All(), QR: ticketqr.Render, MailQueue: sqsmail.Connect})
+	app.RunHTTP("orders", app.Connectors{Payments: providers.All(), QR: ticketqr.Render, MailQueue: sqsmail.Connect}, app.OrdersHTTP)
 }

@@ -4,4 +4,4 @@ package main
 
 import "github.com/stararena/stararena/internal/app"
 
-func main() { app.RunHTTP("queue", app.Connectors{}) }
+func main() { app.RunHTTP("queue", app.Connectors{}, app.QueueHTTP) }

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	app.RunHTTP("webhooks", app.Connectors{Payments: providers.All(), Flow: stepfunctions.Connect})
+	app.RunHTTP("webhooks", app.Connectors{Payments: providers.All(), Flow: stepfunctions.Connect}, app.WebhooksHTTP)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/google/uuid"
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/awsconf"
@@ -144,11 +143,44 @@ type App struct {
 	// or tolerates the TTL (catalog.CachedEvents); the organizer's reads,
 	// the schedules and the money path's event checks read the item.
 	HotEvents *catalog.CachedEvents
+
+	opts  Options
+	built builds
+	// The signing keyrings' sources, read at start-up.
+	admissionKeys, ticketKeys *keyring.Source
+	// edge is where bot levels take effect (BotLevel); sender sends the
+	// mailer's messages.
+	edge   botlevel.Edge
+	sender mail.Sender
+	// holdHook is what runs after a hold commits (afterHold: the
+	// workflow's start). Only the holds route holds, so it is set where
+	// that route is served — HoldsHTTP, and New for the local stack —
+	// before the inventory service is built. Not made in the inventory's
+	// accessor: other functions build that service to release or to read
+	// (a comp's tickets, the workflow's release), and a hook made there
+	// would count, for the access check that follows closures from where
+	// they are made (infra/stack), as their starting workflows.
+	holdHook func(ctx context.Context, o orders.Order) error
 }
 
-// New builds the application.
+// New builds the application: every service, as the local stack, the
+// fixtures and the tools use it.
 func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
-	a := &App{Config: cfg, Clock: o.Clock, Log: o.Logger, DB: o.DB, Topology: topology.Default()}
+	a, err := connect(ctx, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	a.buildAll()
+	return a, nil
+}
+
+// connect reads what the application needs at start-up (the clients, the
+// secrets, the keyrings' sources, the providers and the connectors'
+// parts) and builds no service: each is built by its accessor on first
+// use (build.go). A part the configuration turns on without its connector
+// stops start-up here.
+func connect(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	a := &App{Config: cfg, Clock: o.Clock, Log: o.Logger, DB: o.DB, Topology: topology.Default(), opts: o}
 	if o.Topology != nil {
 		a.Topology = *o.Topology
 	}
@@ -180,17 +212,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.Config = cfg
 	}
-	edge := o.BotLevel
-	if edge == nil && cfg.CaptchaEventsArn != "" {
+	a.edge = o.BotLevel
+	if a.edge == nil && cfg.CaptchaEventsArn != "" {
 		if o.Connect.BotLevel == nil {
 			return nil, errNotLinked("CAPTCHA_EVENTS_ARN", "the WAF edge")
 		}
 		var err error
-		if edge, err = o.Connect.BotLevel(ctx, cfg, a.Topology); err != nil {
+		if a.edge, err = o.Connect.BotLevel(ctx, cfg, a.Topology); err != nil {
 			return nil, err
 		}
 	}
-	a.BotLevel = botlevel.New(edge)
 	if cfg.OriginProofSecret != "" {
 		// Read once per instance: a rotation keeps the previous proof
 		// valid until every instance has been replaced (ADR 22).
@@ -211,42 +242,29 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Metrics = metrics.NewEmitter(out, cmp.Or(cfg.Function, "local"), a.Clock)
 	a.Stores = dynamo.NewStores(a.DB, cfg.TableName, a.Clock)
-	a.Catalog = catalog.NewService(a.Stores.Catalog, catalog.Options{Clock: a.Clock, Logger: a.Log, Freshness: cfg.Freshness,
-		Repair: cfg.AvailabilityRepair})
-	a.HotEvents = catalog.NewCachedEvents(a.Catalog, cfg.EventCacheTTL, a.Clock)
-	a.Projector = projector.New(a.Stores.Catalog, a.HotEvents, a.Clock, a.Log)
-	a.Tenancy = tenancy.NewService(a.Stores.Tenancy, orgLookup{a}, a.Clock)
-	a.Presale = presale.NewService(a.Stores.Presale, a.Catalog, a.Clock, a.Log)
-	a.Seats = seatmgmt.NewService(a.Stores.Inventory, a.Catalog, a.Log)
-	src, err := keySource(cfg, a.Clock, keySpec{what: "admission", prefix: "adm-", override: o.Keyring,
-		inline: cfg.AdmissionKeys, secret: cfg.AdmissionKeysSecret, secretVar: "ADMISSION_KEYS_SECRET_ARN"})
-	if err != nil {
+	var err error
+	if a.admissionKeys, err = keySource(cfg, a.Clock, keySpec{what: "admission", prefix: "adm-", override: o.Keyring,
+		inline: cfg.AdmissionKeys, secret: cfg.AdmissionKeysSecret, secretVar: "ADMISSION_KEYS_SECRET_ARN"}); err != nil {
 		return nil, err
 	}
-	tokens := admission.NewTokensFrom(src, cfg.AdmissionTTL, a.Clock)
-	a.Tokens = tokens
-	a.Waitlist = waitlist.NewService(a.Stores.Waitlist, a.Catalog, tokens, mailQueueRef{a}, a.Clock, a.Log)
-	a.buildWaitroom(tokens, o.FanReadCache)
-	a.Inventory = inventory.NewService(a.Stores.Inventory, a.HotEvents, tokens, inventory.Options{Clock: a.Clock, Logger: a.Log,
-		OnHold: a.afterHold, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: o.HoldTimings})
-	if err := a.buildMoney(ctx, cfg, o); err != nil {
+	if err := a.connectProviders(o); err != nil {
 		return nil, err
 	}
-	a.Seats.WithComps(seatmgmt.CompOptions{Store: a.Stores.Inventory, Tickets: ticketIssuer{a}, Clock: a.Clock,
-		NewID: uuid.NewString, Reports: a.Stores.Reports})
-	sender := o.MailSender
-	if sender == nil {
-		var err error
-		if sender, err = newSender(ctx, cfg, o.Connect); err != nil {
+	if a.ticketKeys, err = keySource(cfg, a.Clock, keySpec{what: "ticket", prefix: "t", override: o.TicketKeyring,
+		inline: cfg.TicketKeys, secret: cfg.TicketKeysSecret, secretVar: "TICKET_KEYS_SECRET_ARN"}); err != nil {
+		return nil, err
+	}
+	if cfg.StateMachineArn != "" {
+		if o.Connect.Flow == nil {
+			return nil, errNotLinked("STATE_MACHINE_ARN", "the order workflow")
+		}
+		if a.Flow, err = o.Connect.Flow(ctx, cfg); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.buildMail(ctx, cfg, sender, o.Connect); err != nil {
+	if err := a.connectMail(ctx, o.MailSender, o.Connect); err != nil {
 		return nil, err
 	}
-	a.Tasks.Mail = mailQueueRef{a}
-	a.Cancellation = cancellation.New(a.Stores.Cancellation, a.Catalog, a.Orders, a.Inventory, mailQueueRef{a},
-		cancellation.Options{Clock: a.Clock, Logger: a.Log, RefundsPerSecond: cfg.CancelRefundsPerSecond, Budget: o.CancelBudget, Settle: o.CancelSettle})
 	return a, nil
 }
 
@@ -327,61 +345,118 @@ func ParseOriginProof(doc string) ([]string, error) {
 	return []string{p.Current, p.Previous}, nil
 }
 
-// HTTPFunction returns the HTTP handler of function name. With origin
-// proofs configured it refuses requests that skipped the CDN.
+// HTTPBuilder builds one HTTP function's handler from the application,
+// calling the accessors of only the services it serves. A Lambda main
+// names its function's (RunHTTP), so its binary links no other handler.
+type HTTPBuilder func(a *App) (*httpapi.Function, error)
+
+// httpBuilders are the HTTP functions' builders by name: the local stack
+// and the tools serve them all (HTTPFunction).
+func httpBuilders() map[string]HTTPBuilder {
+	return map[string]HTTPBuilder{
+		"catalog":    CatalogHTTP,
+		"admin":      AdminHTTP,
+		"admission":  AdmissionHTTP,
+		"holds":      HoldsHTTP,
+		"orders":     OrdersHTTP,
+		"queue":      QueueHTTP,
+		"checkin":    CheckInHTTP,
+		"webhooks":   WebhooksHTTP,
+		"reconciler": ReconcilerHTTP,
+	}
+}
+
+// HTTPFunction returns the HTTP handler of function name.
 func (a *App) HTTPFunction(name string) (*httpapi.Function, error) {
-	fn, err := a.httpFunction(name)
+	build, ok := httpBuilders()[name]
+	if !ok {
+		return nil, fmt.Errorf("no HTTP function %q", name)
+	}
+	return a.serve(build)
+}
+
+// serve builds an HTTP handler with build. With origin proofs configured
+// it refuses requests that skipped the CDN.
+func (a *App) serve(build HTTPBuilder) (*httpapi.Function, error) {
+	fn, err := build(a)
 	if err != nil {
 		return nil, err
 	}
 	return fn.RequireOrigin(a.Config.OriginProofs...), nil
 }
 
-func (a *App) httpFunction(name string) (*httpapi.Function, error) {
-	switch name {
-	case "catalog":
-		return handlers.Catalog(a.Topology, a.Catalog, a.Clock, a.Log)
-	case "admin":
-		return handlers.Admin(a.Topology, a.Catalog, a.Stores.Reports, a.Orders, a.Waitroom,
-			handlers.Staff{Tenancy: a.Tenancy, Orders: a.Orders, Tickets: a.Tickets, Presale: a.Presale, BotLevel: a.BotLevel, Waitlist: a.Waitlist,
-				Cancellation: a.Cancellation, Transfers: a.Transfers, Seats: a.Seats}, a.Clock, a.Log)
-	case "admission":
-		return handlers.Admission(a.Topology, a.Gate, a.Waitlist, a.Metrics, a.Log)
-	case "holds":
-		return handlers.Holds(a.Topology, a.Inventory, a.HoldHealth, a.Metrics, a.Log)
-	case "orders":
-		return handlers.Orders(a.Topology, a.Inventory, a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.Tickets,
-			&cancellation.OnRequest{Orders: a.Inventory, Events: a.Catalog, Refunds: a.Orders, Clock: a.Clock}, a.Transfers, a.Log)
-	case "queue":
-		return handlers.Queue(a.Topology, a.Waitroom, a.Log)
-	case "checkin":
-		return handlers.CheckIn(a.Topology, a.Tickets, a.Tenancy, a.Log)
-	case "webhooks":
-		return handlers.Webhooks(a.Topology, a.Webhooks, a.Metrics, a.Log)
-	case "reconciler":
-		return handlers.Reconcile(a.Topology, a.Reconciler, a.Catalog, a.Tenancy, a.Clock, a.Log)
-	}
-	return nil, fmt.Errorf("no HTTP function %q", name)
+// CatalogHTTP is the "catalog" function's handler.
+func CatalogHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Catalog(a.Topology, a.catalogSvc(), a.Clock, a.Log)
 }
 
-// HTTPFunctionFromEnv is the whole wiring of an HTTP Lambda main.
-func HTTPFunctionFromEnv(ctx context.Context, name string, c Connectors) (*httpapi.Function, error) {
+// AdminHTTP is the "admin" function's handler: the organizers' and staff's
+// routes, which reach nearly every service.
+func AdminHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Admin(a.Topology, a.catalogSvc(), a.Stores.Reports, a.ordersSvc(), a.waitroomSvc(),
+		handlers.Staff{Tenancy: a.tenancySvc(), Orders: a.ordersSvc(), Tickets: a.ticketsSvc(), Presale: a.presaleSvc(), BotLevel: a.botLevelSvc(),
+			Waitlist: a.waitlistSvc(), Cancellation: a.cancellationSvc(), Transfers: a.transfersSvc(), Seats: a.seatsSvc()}, a.Clock, a.Log)
+}
+
+// AdmissionHTTP is the "admission" function's handler.
+func AdmissionHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Admission(a.Topology, a.gateSvc(), a.waitlistSvc(), a.Metrics, a.Log)
+}
+
+// HoldsHTTP is the "holds" function's handler. A hold starts the order
+// workflow (holdHook).
+func HoldsHTTP(a *App) (*httpapi.Function, error) {
+	a.holdHook = a.afterHold
+	return handlers.Holds(a.Topology, a.inventorySvc(), a.holdHealthSvc(), a.Metrics, a.Log)
+}
+
+// OrdersHTTP is the "orders" function's handler.
+func OrdersHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Orders(a.Topology, a.inventorySvc(), a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.ticketsSvc(),
+		&cancellation.OnRequest{Orders: a.inventorySvc(), Events: a.catalogSvc(), Refunds: a.ordersSvc(), Clock: a.Clock}, a.transfersSvc(), a.Log)
+}
+
+// QueueHTTP is the "queue" function's handler.
+func QueueHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Queue(a.Topology, a.waitroomSvc(), a.Log)
+}
+
+// CheckInHTTP is the "checkin" function's handler.
+func CheckInHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.CheckIn(a.Topology, a.ticketsSvc(), a.tenancySvc(), a.Log)
+}
+
+// WebhooksHTTP is the "webhooks" function's handler.
+func WebhooksHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Webhooks(a.Topology, a.webhooksSvc(), a.Metrics, a.Log)
+}
+
+// ReconcilerHTTP is the "reconciler" function's HTTP route (it also runs
+// on a schedule: ReconcilerFunction).
+func ReconcilerHTTP(a *App) (*httpapi.Function, error) {
+	return handlers.Reconcile(a.Topology, a.reconcilerSvc(), a.catalogSvc(), a.tenancySvc(), a.Clock, a.Log)
+}
+
+// HTTPFunctionFromEnv is the whole wiring of an HTTP Lambda main: the
+// application from the environment and the handler build makes.
+func HTTPFunctionFromEnv(ctx context.Context, name string, c Connectors, build HTTPBuilder) (*httpapi.Function, error) {
 	a, err := FromEnv(ctx, name, c)
 	if err != nil {
 		return nil, err
 	}
-	return a.HTTPFunction(name)
+	return a.serve(build)
 }
 
-// FromEnv builds the application from the environment for the function
+// FromEnv reads the application from the environment for the function
 // name (a Lambda main's wiring) with the connectors its access declares.
+// It builds no service: the function's handler builds those it uses.
 func FromEnv(ctx context.Context, name string, c Connectors) (*App, error) {
 	cfg, err := config.FromEnv(os.Getenv, c.Payments...)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Function = name
-	return New(ctx, cfg, Options{Connect: c})
+	return connect(ctx, cfg, Options{Connect: c})
 }
 
 // afterHold runs once a hold commits: the order workflow starts, and the
@@ -402,7 +477,7 @@ func (a *App) afterHold(ctx context.Context, o orders.Order) error {
 type orgLookup struct{ a *App }
 
 func (l orgLookup) EventOrg(ctx context.Context, eventID string) (string, error) {
-	ev, err := l.a.Catalog.Get(ctx, eventID)
+	ev, err := l.a.catalogSvc().Get(ctx, eventID)
 	if err != nil {
 		return "", err
 	}
@@ -410,7 +485,7 @@ func (l orgLookup) EventOrg(ctx context.Context, eventID string) (string, error)
 }
 
 func (l orgLookup) OrderEvent(ctx context.Context, orderID string) (string, error) {
-	o, err := l.a.Orders.Get(ctx, orderID)
+	o, err := l.a.ordersSvc().Get(ctx, orderID)
 	if err != nil {
 		return "", err
 	}

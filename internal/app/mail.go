@@ -5,12 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/mail"
-	"github.com/stararena/stararena/internal/topology"
 	"github.com/stararena/stararena/internal/transfers"
 )
 
@@ -25,31 +23,27 @@ func (m mailQueueRef) Enqueue(ctx context.Context, r mail.Request) error {
 	return m.a.MailQueue.Enqueue(ctx, r)
 }
 
-// buildMail wires the mail queue (c.MailQueue when MAIL_QUEUE_URL is set)
-// and the mailer with sender.
-func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Sender, c Connectors) error {
-	if cfg.MailQueueURL != "" {
+// connectMail connects the mail queue (c.MailQueue when MAIL_QUEUE_URL is
+// set) and the sender the mailer sends with: sender if given, else the
+// configuration's.
+func (a *App) connectMail(ctx context.Context, sender mail.Sender, c Connectors) error {
+	if a.Config.MailQueueURL != "" {
 		if c.MailQueue == nil {
 			return errNotLinked("MAIL_QUEUE_URL", "the mail queue")
 		}
-		q, err := c.MailQueue(ctx, cfg)
+		q, err := c.MailQueue(ctx, a.Config)
 		if err != nil {
 			return err
 		}
 		a.MailQueue = q
 	}
-	lease := time.Minute
-	for _, q := range a.Topology.Queues {
-		if q.Name == topology.MailQueue {
-			lease = q.VisibilityTimeout
+	if sender == nil {
+		var err error
+		if sender, err = newSender(ctx, a.Config, c); err != nil {
+			return err
 		}
 	}
-	// The mailer reads the event itself, not the instance's copy: whether
-	// a notice still stands (the event cancelled, a later postponement)
-	// is decided on it, and a copy older than the change would drop a
-	// notice of that very change.
-	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
-		Sender: sender, QR: c.QR, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
+	a.sender = sender
 	return nil
 }
 
@@ -83,7 +77,7 @@ func (m transferMail) TransferNotice(ctx context.Context, kind mail.Kind, id str
 	if n.To == "" {
 		return mail.TransferNotice{}, false, nil
 	}
-	if n.Event, err = m.a.Catalog.Get(ctx, t.EventID); err != nil {
+	if n.Event, err = m.a.catalogSvc().Get(ctx, t.EventID); err != nil {
 		return mail.TransferNotice{}, false, fmt.Errorf("event %s of transfer %s: %w", t.EventID, id, err)
 	}
 	return n, true, nil
@@ -101,7 +95,7 @@ func (noSender) Send(context.Context, mail.Message) error { return errNoSender }
 // MailerHandler is the "mailer" function: an SQS batch of causes in, the
 // ids of those to deliver again out.
 func (a *App) MailerHandler() func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	return a.Mailer.HandleBatch
+	return a.mailerSvc().HandleBatch
 }
 
 // newSender is the configuration's sender: c.MailSender's from MAIL_FROM,

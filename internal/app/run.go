@@ -12,8 +12,8 @@ import (
 // environment with the connectors c its access declares, fail fast on bad
 // configuration, serve. The other Run functions are the same for the
 // other kinds of function.
-func RunHTTP(name string, c Connectors) {
-	fn, err := HTTPFunctionFromEnv(context.Background(), name, c)
+func RunHTTP(name string, c Connectors, build HTTPBuilder) {
+	fn, err := HTTPFunctionFromEnv(context.Background(), name, c, build)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
@@ -93,5 +93,5 @@ func RunProjector(c Connectors) {
 		fmt.Fprintln(os.Stderr, "projector:", err)
 		os.Exit(1)
 	}
-	lambda.Start(a.Projector.HandleStream)
+	lambda.Start(a.projectorSvc().HandleStream)
 }

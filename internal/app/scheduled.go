@@ -31,7 +31,7 @@ func (a *App) ScheduledFunction(name string) (func(ctx context.Context, raw json
 // routeKey), and the schedule with any other event, which reconciles every
 // event.
 func (a *App) ReconcilerFunction() (func(ctx context.Context, raw json.RawMessage) (any, error), error) {
-	fn, err := a.HTTPFunction("reconciler")
+	fn, err := a.serve(ReconcilerHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +69,8 @@ func (a *App) RunScheduled(ctx context.Context) (map[string]any, error) {
 // places its releases free are on offer at once, then the waiting lists'
 // sweep (ADR 25). A failed repair run does not hold back the offers.
 func (a *App) RunSchedule(ctx context.Context) ([]reconcile.Report, []waitlist.SweepResult, error) {
-	reports, rerr := a.Reconciler.RunAll(ctx)
-	sweeps, werr := a.Waitlist.SweepAll(ctx)
+	reports, rerr := a.reconcilerSvc().RunAll(ctx)
+	sweeps, werr := a.waitlistSvc().SweepAll(ctx)
 	if werr != nil {
 		a.Log.ErrorContext(ctx, "waiting list sweep failed", "err", werr)
 	}
@@ -83,7 +83,8 @@ func (a *App) RunSchedule(ctx context.Context) ([]reconcile.Report, []waitlist.S
 // queues the notices of every postponed one not yet told. It answers how
 // many cancellation passes ran; the first error ends none of the others.
 func (a *App) RunCancellations(ctx context.Context) (int, error) {
-	evs, err := a.Catalog.Live(ctx)
+	evs, err := a.catalogSvc().Live(ctx)
+	cancel := a.cancellationSvc()
 	if err != nil {
 		return 0, fmt.Errorf("cancellations: %w", err)
 	}
@@ -93,7 +94,7 @@ func (a *App) RunCancellations(ctx context.Context) (int, error) {
 		if evs[i].Postponed != nil && evs[i].Cancelled == nil {
 			// The postponement's notices, once per order (a done one
 			// costs a read).
-			if _, err := a.Cancellation.Notify(ctx, &evs[i]); err != nil {
+			if _, err := cancel.Notify(ctx, &evs[i]); err != nil {
 				a.Log.WarnContext(ctx, "postponement notices failed; the next run resumes them", "eventId", evs[i].ID, "err", err)
 				errs = append(errs, err)
 			}
@@ -102,7 +103,7 @@ func (a *App) RunCancellations(ctx context.Context) (int, error) {
 			continue
 		}
 		n++
-		if _, err := a.Cancellation.Run(ctx, &evs[i]); err != nil {
+		if _, err := cancel.Run(ctx, &evs[i]); err != nil {
 			a.Log.WarnContext(ctx, "cancellation pass failed; the next run resumes it", "eventId", evs[i].ID, "err", err)
 			errs = append(errs, err)
 		}

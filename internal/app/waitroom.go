@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/health"
 	"github.com/stararena/stararena/internal/httpapi"
@@ -36,33 +35,22 @@ func (a *App) limiter(name string, limit int, failClosed bool) *ratelimit.Limite
 		FailClosed: failClosed, Log: a.Log, Metrics: a.Metrics}
 }
 
-// buildWaitroom wires the waiting room and the admission gate.
-func (a *App) buildWaitroom(tokens *admission.Tokens, fanReadCache time.Duration) {
-	a.HoldHealth = health.NewRecorder(a.Stores.Health, health.RecorderOptions{Clock: a.Clock, Logger: a.Log})
+// newWaitroom builds the waiting room (waitroomSvc) with the purchase
+// path's health check.
+func (a *App) newWaitroom() *waitroom.Service {
 	monitor := health.NewMonitor(a.Stores.Health, health.Thresholds{HoldP99: a.Config.HealthHoldP99,
 		ErrorRate: a.Config.HealthErrorRate, ThrottleRate: a.Config.HealthThrottleRate}, health.MonitorOptions{Clock: a.Clock})
-	a.Waitroom = waitroom.NewService(a.Stores.Waitroom, a.Catalog, tokens, waitroom.Options{
+	return waitroom.NewService(a.Stores.Waitroom, a.catalogSvc(), a.tokensSvc(), waitroom.Options{
 		Clock: a.Clock, Logger: a.Log,
 		InventoryFactor: a.Config.InletInventoryFactor,
 		TickEvery:       a.Config.InletEvery,
-		Remaining:       remaining(a.Catalog),
+		Remaining:       remaining(a.catalogSvc()),
 		Metrics:         a.Metrics,
-		ReadCacheTTL:    fanReadCache,
+		ReadCacheTTL:    a.opts.FanReadCache,
 		Health: func(ctx context.Context, eventID string) (bool, string, error) {
 			st, err := monitor.Check(ctx, eventID)
 			return st.Healthy, st.Reason, err
 		},
-	})
-	// The gate reads the event on every admission request: the sale's state
-	// from the instance's copy, as holds do. A token issued within the TTL
-	// of a pause or cancellation makes no hold: the hold checks the sale
-	// again, and the cancellation saga waits out the TTL (its Settle).
-	a.Gate = admission.NewGate(a.HotEvents, tokens, admission.GateOptions{
-		Clock:    a.Clock,
-		Queue:    a.Waitroom,
-		Limiter:  a.limiter("admission", AdmissionLimit, false),
-		Presale:  a.Presale,
-		Waitlist: a.Waitlist,
 	})
 }
 
@@ -90,17 +78,19 @@ func (a *App) markAdmissionUsed(ctx context.Context, o orders.Order) error {
 		return nil
 	}
 	if strings.HasPrefix(o.AdmissionID, waitlist.OfferIDPrefix) {
-		return a.Waitlist.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
+		return a.waitlistSvc().MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
 	}
-	if a.Waitroom == nil {
+	wr := a.waitroomSvc()
+	if wr == nil {
 		return nil
 	}
-	return a.Waitroom.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
+	return wr.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
 }
 
 // Assigner is the "assigner" function: an SQS batch of joins in, the ids
 // of the joins to deliver again out (ReportBatchItemFailures).
 func (a *App) Assigner() func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	wr := a.waitroomSvc()
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		recs := make([]waitroom.Record, 0, len(ev.Records))
 		skipped := 0
@@ -114,7 +104,7 @@ func (a *App) Assigner() func(ctx context.Context, ev events.SQSEvent) (events.S
 			}
 			recs = append(recs, waitroom.Record{ID: r.MessageId, Body: r.Body})
 		}
-		res := a.Waitroom.Assign(ctx, recs)
+		res := wr.Assign(ctx, recs)
 		res.Dropped += skipped
 		a.Log.InfoContext(ctx, "joins assigned", "messages", len(ev.Records), "placed", res.Placed, "repeats", res.Repeats,
 			"dropped", res.Dropped, "failed", len(res.Failed), "holes", res.Holes, "counterWrites", res.Counters)
@@ -135,6 +125,7 @@ type InletInput struct {
 
 // Inlet is the "inlet" function.
 func (a *App) Inlet() func(ctx context.Context, raw json.RawMessage) (any, error) {
+	wr := a.waitroomSvc()
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var in InletInput
 		_ = json.Unmarshal(raw, &in) // an EventBridge event or {}: tick once
@@ -146,7 +137,7 @@ func (a *App) Inlet() func(ctx context.Context, raw json.RawMessage) (any, error
 		}
 		ticks := 0
 		for {
-			if _, err := a.Waitroom.TickAll(ctx); err != nil {
+			if _, err := wr.TickAll(ctx); err != nil {
 				a.Log.ErrorContext(ctx, "inlet tick failed", "err", err)
 			}
 			ticks++

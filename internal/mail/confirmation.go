@@ -1,14 +1,11 @@
 package mail
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
-	htmltemplate "html/template"
 	"net/url"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/orders"
@@ -48,55 +45,10 @@ type receiptLine struct {
 
 type ticketView struct {
 	Place string
-	// Src is the image's cid: URL, which html/template would otherwise
-	// refuse as an unknown scheme.
-	Src htmltemplate.URL
+	// Src is the image's cid: URL (this package's own: its scheme is
+	// not checked as a link's is).
+	Src string
 }
-
-var confirmationText = texttemplate.Must(texttemplate.New("text").Parse(`Your tickets for {{.Event}}
-
-{{.Venue}}, {{.Starts}}
-Order {{.OrderID}} · {{.Total}}
-
-Receipt
-Sold by {{.Seller}}
-{{range .Items}}  {{.What}}: {{.Amount}}
-{{end}}  Face value: {{.Face}}
-{{if .Fees}}  Service fees: {{.Fees}}
-{{end}}{{if .Tax}}  {{.Tax}}: {{.TaxAmt}}
-{{end}}  Total paid: {{.Total}}{{if .Paid}} on {{.Paid}}{{end}}{{if .Payment}} (payment {{.Payment}}){{end}}
-
-{{range .Tickets}}- {{.Place}}: {{if $.LiveOnly}}open your order on the site at the door and show its live code (this event does not accept a saved or printed code){{else}}show the QR code in this message or on the site at the door{{end}}
-{{end}}
-Your order and tickets, always up to date: {{.Link}}
-
-Each ticket's code admits once. Do not share it.
-`))
-
-var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Your tickets for {{.Event}}</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem">
-<h1 style="font-size:1.4rem">Your tickets for {{.Event}}</h1>
-<p>{{.Venue}}, {{.Starts}}<br>Order {{.OrderID}} · {{.Total}}</p>
-<table style="width:100%;border-collapse:collapse;margin:1rem 0" aria-label="Receipt">
-<caption style="text-align:left;font-weight:bold">Receipt · sold by {{.Seller}}</caption>
-{{range .Items}}<tr><td>{{.What}}</td><td style="text-align:right">{{.Amount}}</td></tr>
-{{end}}<tr style="border-top:1px solid #ccc"><td>Face value</td><td style="text-align:right">{{.Face}}</td></tr>
-{{if .Fees}}<tr><td>Service fees</td><td style="text-align:right">{{.Fees}}</td></tr>
-{{end}}{{if .Tax}}<tr><td>{{.Tax}}</td><td style="text-align:right">{{.TaxAmt}}</td></tr>
-{{end}}<tr style="font-weight:bold"><td>Total paid{{if .Paid}} on {{.Paid}}{{end}}</td><td style="text-align:right">{{.Total}}</td></tr>
-</table>
-{{if .Payment}}<p style="color:#555;font-size:.9rem">Payment {{.Payment}}</p>
-{{end}}{{range .Tickets}}<div style="border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0;text-align:center">
-<p style="font-weight:bold;margin:0 0 .5rem">{{.Place}}</p>
-{{if $.LiveOnly}}<p style="margin:0">Show the live code on your order page at the door: this event does not accept a saved or printed code.</p>
-{{else}}<img src="{{.Src}}" alt="Ticket code for {{.Place}}" width="240" height="240">
-{{end}}
-</div>
-{{end}}<p><a href="{{.Link}}">See your order and tickets on StarArena</a></p>
-<p style="color:#555;font-size:.9rem">Each ticket's code admits once. Do not share it.</p>
-</body></html>
-`))
 
 // Confirmation renders the order confirmation of an ISSUED order: a
 // receipt (seller, places, face value, fees, tax, total, payment), one QR
@@ -124,16 +76,9 @@ func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, s
 		}
 		cid := fmt.Sprintf("ticket-%d@stararena", i+1)
 		msg.Images = append(msg.Images, Image{CID: cid, PNG: png})
-		v.Tickets = append(v.Tickets, ticketView{Place: place(t.Ticket), Src: htmltemplate.URL("cid:" + cid)})
+		v.Tickets = append(v.Tickets, ticketView{Place: place(t.Ticket), Src: "cid:" + cid})
 	}
-	var text, html bytes.Buffer
-	if err := confirmationText.Execute(&text, v); err != nil {
-		return Message{}, fmt.Errorf("confirmation text: %w", err)
-	}
-	if err := confirmationHTML.Execute(&html, v); err != nil {
-		return Message{}, fmt.Errorf("confirmation html: %w", err)
-	}
-	msg.Text, msg.HTML = text.String(), html.String()
+	msg.Text, msg.HTML = v.text(), v.html()
 	return msg, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,5 +99,107 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	}
 	if len(deps) != len(tp.Functions) {
 		t.Errorf("%d mains under functions/, %d functions in the topology", len(deps), len(tp.Functions))
+	}
+}
+
+// symbolParts are pieces that go list cannot tell apart (internal/app and
+// internal/handlers serve every function, and a package in the import
+// graph is not yet in the binary): they are found by symbol in the linked
+// binaries instead.
+var symbolParts = []struct {
+	what string
+	// has reports whether a symbol is the piece.
+	has  func(sym string) bool
+	uses func(tp topology.Topology, f topology.Function) bool
+}{
+	// The mailer's batch handler, in the function the mail queue feeds.
+	{"the mailer", func(sym string) bool {
+		return sym == "github.com/stararena/stararena/internal/mail.(*Mailer).HandleBatch"
+	},
+		func(tp topology.Topology, f topology.Function) bool {
+			for _, q := range tp.Queues {
+				if q.Name == topology.MailQueue && q.Consumer == f.Name {
+					return true
+				}
+			}
+			return false
+		}},
+	// Executing a template calls methods by name through reflection, and
+	// then the linker keeps every exported method of every type converted
+	// to an interface: none may (ADR 19).
+	{"template execution", func(sym string) bool { return strings.HasPrefix(sym, "text/template.(*state).") }, never},
+}
+
+const appPkg = "github.com/stararena/stararena/internal/app"
+
+// builderOf names the function of an HTTP handler builder's symbol
+// ("catalog" for app.CatalogHTTP), or "" for any other symbol (RunHTTP,
+// which every HTTP main calls, among them).
+func builderOf(sym string) string {
+	name, ok := strings.CutPrefix(sym, appPkg+".")
+	if !ok || name == "RunHTTP" || !strings.HasSuffix(name, "HTTP") || strings.ContainsAny(name, ".()*") {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(name, "HTTP"))
+}
+
+// TestEachFunctionLinksOnlyItsHandlerAndServices builds every function
+// main as scripts/build.sh does but with its symbols, and requires each
+// HTTP function to link its own handler's builder and no other (a main
+// that named the local stack's table of every handler would link every
+// handler and, through them, every service), the mailer's batch handler
+// only in the mailer, and template execution in none.
+func TestEachFunctionLinksOnlyItsHandlerAndServices(t *testing.T) {
+	if testing.Short() {
+		t.Skip("linking every function main skipped in -short mode")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc,lambdabuild", "-trimpath", "-o", dir+string(filepath.Separator), "./functions/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tp := topology.Default()
+	for _, f := range tp.Functions {
+		bin, err := elf.Open(filepath.Join(dir, f.Name))
+		if err != nil {
+			t.Errorf("%s: %v", f.Name, err)
+			continue
+		}
+		syms, err := bin.Symbols()
+		bin.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		var builders []string
+		found := make([]bool, len(symbolParts))
+		for _, s := range syms {
+			if b := builderOf(s.Name); b != "" {
+				builders = append(builders, b)
+			}
+			for i, p := range symbolParts {
+				if p.has(s.Name) {
+					found[i] = true
+				}
+			}
+		}
+		var want []string
+		if slices.ContainsFunc(tp.Routes, func(r topology.Route) bool { return r.Function == f.Name }) {
+			want = []string{strings.ReplaceAll(f.Name, "-", "")}
+		}
+		slices.Sort(builders)
+		if !slices.Equal(slices.Compact(builders), want) {
+			t.Errorf("%s links the HTTP handler builders of %v, want %v (its routes in the topology)", f.Name, builders, want)
+		}
+		for i, p := range symbolParts {
+			if want := p.uses(tp, f); found[i] != want {
+				t.Errorf("%s links %s: %v, want %v (from its topology entry)", f.Name, p.what, found[i], want)
+			}
+		}
 	}
 }

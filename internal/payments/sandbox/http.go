@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
@@ -275,8 +276,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // The pay page. No script and no external assets; the form works without
-// JavaScript and posts form-encoded to the complete route.
-var checkoutPage = template.Must(template.New("checkout").Parse(`<!doctype html>
+// JavaScript and posts form-encoded to the complete route. Parsed on
+// first use: a function binary links this package for its descriptor and
+// must not carry the template engine for a page only the local stack
+// serves.
+func checkoutPage() *template.Template {
+	checkoutOnce.Do(func() { checkoutTemplate = parseCheckout() })
+	return checkoutTemplate
+}
+
+var (
+	checkoutOnce     sync.Once
+	checkoutTemplate *template.Template
+)
+
+func parseCheckout() *template.Template {
+	return template.Must(template.New("checkout").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -342,6 +357,7 @@ button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 </body>
 </html>
 `))
+}
 
 // formErrors are the pay page's messages for a failed form post (by code,
 // so the page never shows text taken from its URL).
@@ -387,7 +403,7 @@ func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	if err := checkoutPage.Execute(w, d); err != nil {
+	if err := checkoutPage().Execute(w, d); err != nil {
 		s.log.Error("render checkout page", "error", err)
 	}
 }
