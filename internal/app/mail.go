@@ -44,11 +44,14 @@ func (a *App) buildMail(ctx context.Context, cfg config.Config, sender mail.Send
 			lease = q.VisibilityTimeout
 		}
 	}
-	// The mailer reads the event itself, not the instance's copy: whether
-	// a notice still stands (the event cancelled, a later postponement)
-	// is decided on it, and a copy older than the change would drop a
-	// notice of that very change.
-	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog, Tickets: a.Tickets,
+	// The mailer reads the event itself for notices, not the instance's
+	// copy: whether a notice still stands (the event cancelled, a later
+	// postponement) is decided on it, and a copy older than the change
+	// would drop a notice of that very change. A confirmation decides
+	// nothing on the event (its tickets say whether it is still due), so
+	// it renders from the copy, as its ticket codes' expiry already does.
+	a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.Waitlist, Transfers: transferMail{a}, Orders: a.Stores.Orders, Events: a.Catalog,
+		RecentEvents: a.HotEvents, Tickets: a.Tickets,
 		Sender: sender, QR: c.QR, SiteURL: cfg.SiteURL, Lease: lease, Clock: a.Clock, Log: a.Log}
 	return nil
 }
