@@ -112,12 +112,16 @@ func toOrderPayment(provider string, p payments.Payment) orders.Payment {
 		Declined: p.Status == payments.StatusFailed, DeclineCode: p.DeclineCode, DeclineReason: p.DeclineMessage}
 }
 
-// EventStore records provider events so each is applied once.
+// EventStore records provider events so a replay is acknowledged without
+// being applied again. An event is recorded only once processed: by the
+// transaction that applies its payment (orders.Payment.EventID), or by
+// FinishEvent after any other effect. A delivery cut short leaves no record
+// and the next one processes the event again: every step is idempotent.
 type EventStore interface {
-	// BeginEvent records the event if new. done is true when it was fully
-	// processed before (a replay or duplicate delivery).
-	BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (done bool, err error)
-	// FinishEvent marks the event processed: its effect is durable.
+	// EventDone is true when the event was processed before (a replay or
+	// duplicate delivery).
+	EventDone(ctx context.Context, provider, eventID string) (bool, error)
+	// FinishEvent records the event processed: its effect is durable.
 	FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error
 }
 
@@ -169,11 +173,12 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 		return Result{}, apperr.Wrap(err, apperr.WebhookSignatureInvalid, "webhook signature is invalid or stale")
 	}
 	log := w.log.With("provider", provider, "providerEventId", ev.ID, "paymentId", ev.PaymentID, "orderId", ev.OrderID)
-	done, err := w.events.BeginEvent(ctx, provider, ev.ID, now)
+	done, err := w.events.EventDone(ctx, provider, ev.ID)
 	if err != nil {
 		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
 	}
 	res := Result{EventID: ev.ID, Duplicate: done}
+	recorded := false
 	if done {
 		log.InfoContext(ctx, "webhook replay acknowledged")
 		return res, nil
@@ -184,11 +189,15 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not re-fetch the payment; deliver again")
 		}
 		if pay.Paid() && pay.OrderID != "" {
-			out, err := w.orders.PaymentCaptured(ctx, toOrderPayment(provider, pay))
+			op := toOrderPayment(provider, pay)
+			op.EventID = ev.ID
+			out, err := w.orders.PaymentCaptured(ctx, op)
 			if err != nil {
 				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not apply the payment; deliver again")
 			}
 			res.Outcome = out
+			// The transaction that paid the order recorded the event.
+			recorded = out == orders.OutcomePaid || out == orders.OutcomeLatePaid
 		}
 		if pay.Status == payments.StatusFailed && pay.OrderID != "" {
 			// The provider says the last attempt was refused (whatever the
@@ -204,8 +213,10 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 			res.Outcome = out
 		}
 	}
-	if err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now()); err != nil {
-		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+	if !recorded {
+		if err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now()); err != nil {
+			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+		}
 	}
 	log.InfoContext(ctx, "webhook applied", "type", ev.Type, "outcome", res.Outcome)
 	return res, nil

@@ -158,7 +158,6 @@ func SingleItemWrites() map[string][]string {
 		"(*OrderStore).PutPayment":               {PrefixPayment},
 		"(*OrderStore).MarkPaymentRefunded":      {PrefixPayment},
 		"(*ReconcileStore).SaveReconcileReport":  {PrefixEvent},
-		"(*ProviderEventStore).BeginEvent":       {PrefixWebhook},
 		"(*ProviderEventStore).FinishEvent":      {PrefixWebhook},
 		"(*TicketStore).Admit":                   {PrefixTicket},
 		"(*TicketStore).RecordScan":              {PrefixScan},

@@ -168,7 +168,6 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		}},
 		{"(*OrderStore).MarkPaymentRefunded", func() error { return st.Orders.MarkPaymentRefunded(ctx, "sandbox", "p1", "r1") }},
 		{"(*ReconcileStore).SaveReconcileReport", func() error { return st.Reconcile.SaveReconcileReport(ctx, "e1", []byte("{}")) }},
-		{"(*ProviderEventStore).BeginEvent", func() error { _, err := st.ProviderEvents.BeginEvent(ctx, "sandbox", "evt_1", now); return err }},
 		{"(*ProviderEventStore).FinishEvent", func() error { return st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_1", now) }},
 		{"(*TicketStore).Admit", func() error { _, err := st.Tickets.Admit(ctx, tk, tickets.Scan{Nonce: "n1", At: now}); return err }},
 		{"(*TicketStore).RecordScan", func() error {

@@ -123,41 +123,49 @@ func (t *Tasks) Await(ctx context.Context, in AwaitInput) (map[string]any, error
 // Confirm is the active query after the wait timed out (or the payment
 // failed): ask the providers, apply any captured payment, say whether the
 // order is paid now.
+//
+// With one provider it reads nothing before asking: the order's provider
+// could only narrow a list of one. It reads the order only after applying
+// a payment; with none it answers "not paid", and an order paid meanwhile
+// (a webhook that lands now, or one whose resume was lost) is caught by
+// the release, which is conditional on the order still pending and says
+// when a payment won.
 func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, error) {
-	o, err := t.Store.GetOrder(ctx, in.OrderID)
-	if err != nil {
-		return nil, err
-	}
-	if o.Status == orders.PendingPayment {
-		providers := t.Providers
+	providers := t.Providers
+	if len(providers) != 1 {
+		o, err := t.Store.GetOrder(ctx, in.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		if o.Status != orders.PendingPayment {
+			return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
+		}
 		if o.Provider != "" {
 			providers = []string{o.Provider}
 		}
-		applied := 0
-		for _, prov := range providers {
-			ps, err := t.Payments.PaymentsForOrder(ctx, prov, o.ID)
-			if err != nil {
+	}
+	applied := 0
+	for _, prov := range providers {
+		ps, err := t.Payments.PaymentsForOrder(ctx, prov, in.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		applied += len(ps)
+		for _, p := range ps {
+			if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
 				return nil, err
 			}
-			applied += len(ps)
-			for _, p := range ps {
-				if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
-					return nil, err
-				}
-				if err := t.crash(CrashAfterPaymentApply); err != nil {
-					return nil, err
-				}
-			}
-		}
-		// Read the order again only when a payment was applied: with none,
-		// the answer is "not paid", and a webhook that pays the order
-		// meanwhile is caught by the release, which is conditional on the
-		// order still pending and says when a payment won.
-		if applied > 0 {
-			if o, err = t.Store.GetOrder(ctx, in.OrderID); err != nil {
+			if err := t.crash(CrashAfterPaymentApply); err != nil {
 				return nil, err
 			}
 		}
+	}
+	if applied == 0 {
+		return map[string]any{"paid": false}, nil
+	}
+	o, err := t.Store.GetOrder(ctx, in.OrderID)
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
 }

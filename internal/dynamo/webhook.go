@@ -1,0 +1,60 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/orders"
+)
+
+// A provider event's record exists only once the event was processed
+// (status DONE): nothing is written before its effect, so a delivery cut
+// short leaves no record and the next one processes it again, every step
+// being idempotent. The transaction that applies a payment writes the
+// record of the event that announced it (MarkPaid, Rehold); other events
+// are recorded by FinishEvent after their effect.
+
+// webhookTTL keeps a record past any provider's redelivery window.
+const webhookTTL = 30 * 24 * time.Hour
+
+func eventDoneItem(provider, eventID string, now time.Time) item {
+	it := webhookKey(provider, eventID)
+	it["status"], it["doneAt"], it["ttl"] = s("DONE"), rfc(now), n(now.Add(webhookTTL).Unix())
+	return it
+}
+
+// eventDonePut is the record of the event that announced p, for a
+// transaction that applies p; none when p came from no event (the
+// workflow's or the reconciler's query). It has no condition: recording
+// an event twice is harmless and must never refuse the payment.
+func eventDonePut(p orders.Payment, now time.Time) []types.TransactWriteItem {
+	if p.EventID == "" {
+		return nil
+	}
+	return []types.TransactWriteItem{{Put: &types.Put{Item: eventDoneItem(p.Provider, p.EventID, now)}}}
+}
+
+// EventDone reports whether a provider event was processed before (one
+// consistent read).
+func (st *ProviderEventStore) EventDone(ctx context.Context, provider, eventID string) (bool, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
+		Key: webhookKey(provider, eventID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, classify(fmt.Sprintf("read event %s", eventID), err)
+	}
+	return str(out.Item, "status") == "DONE", nil
+}
+
+// FinishEvent records an event processed.
+func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error {
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: eventDoneItem(provider, eventID, now)})
+	if err != nil {
+		return classify(fmt.Sprintf("finish event %s", eventID), err)
+	}
+	return nil
+}
