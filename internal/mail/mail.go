@@ -154,7 +154,7 @@ type Message struct {
 	OrderID string
 	Kind    Kind
 	// Account is the recipient's account when the cause names it (an
-	// offer): the capture finds messages by it.
+	// offer, an order's buyer): the capture finds messages by it.
 	Account string
 }
 

@@ -99,5 +99,5 @@ func Notice(kind Kind, o orders.Order, ev catalog.Event, siteURL string) (Messag
 		return Message{}, fmt.Errorf("%s html: %w", kind, err)
 	}
 	return Message{To: o.Email, Subject: fmt.Sprintf(subject, ev.Name), Text: tb.String(), HTML: hb.String(),
-		OrderID: o.ID, Kind: kind}, nil
+		OrderID: o.ID, Kind: kind, Account: o.Account}, nil
 }

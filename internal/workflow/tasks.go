@@ -126,7 +126,8 @@ func (t *Tasks) Await(ctx context.Context, in AwaitInput) (map[string]any, error
 //
 // With one provider it reads nothing before asking: the order's provider
 // could only narrow a list of one. It reads the order only after applying
-// a payment; with none it answers "not paid", and an order paid meanwhile
+// a captured payment (a declined or abandoned attempt applies nothing);
+// with none it answers "not paid", and an order paid meanwhile
 // (a webhook that lands now, or one whose resume was lost) is caught by
 // the release, which is conditional on the order still pending and says
 // when a payment won.
@@ -150,8 +151,11 @@ func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, err
 		if err != nil {
 			return nil, err
 		}
-		applied += len(ps)
 		for _, p := range ps {
+			if !p.Succeeded {
+				continue // a declined or abandoned attempt: nothing to apply
+			}
+			applied++
 			if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
 				return nil, err
 			}
