@@ -124,13 +124,12 @@ func (t *Tasks) Await(ctx context.Context, in AwaitInput) (map[string]any, error
 // failed): ask the providers, apply any captured payment, say whether the
 // order is paid now.
 //
-// With one provider it reads nothing before asking: the order's provider
-// could only narrow a list of one. It reads the order only after applying
-// a captured payment (a declined or abandoned attempt applies nothing);
-// with none it answers "not paid", and an order paid meanwhile
-// (a webhook that lands now, or one whose resume was lost) is caught by
-// the release, which is conditional on the order still pending and says
-// when a payment won.
+// With one provider it reads nothing itself: the order's provider could
+// only narrow a list of one, and applying a captured payment (which reads
+// the order) says whether that payment pays it. Without one it answers
+// "not paid", and an order paid meanwhile (a webhook that lands now, or
+// one whose resume was lost) is caught by the release, which is
+// conditional on the order still pending and says when a payment won.
 func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, error) {
 	providers := t.Providers
 	if len(providers) != 1 {
@@ -145,7 +144,7 @@ func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, err
 			providers = []string{o.Provider}
 		}
 	}
-	applied := 0
+	paidBy := false
 	for _, prov := range providers {
 		ps, err := t.Payments.PaymentsForOrder(ctx, prov, in.OrderID)
 		if err != nil {
@@ -155,23 +154,19 @@ func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, err
 			if !p.Succeeded {
 				continue // a declined or abandoned attempt: nothing to apply
 			}
-			applied++
-			if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
+			out, err := t.Orders.PaymentCaptured(ctx, p)
+			if err != nil {
 				return nil, err
 			}
+			// Paid by this payment now or before (ALREADY_PAID answers only
+			// an order that this payment pays); a refunded one pays nothing.
+			paidBy = paidBy || out == orders.OutcomePaid || out == orders.OutcomeAlreadyPaid || out == orders.OutcomeLatePaid
 			if err := t.crash(CrashAfterPaymentApply); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if applied == 0 {
-		return map[string]any{"paid": false}, nil
-	}
-	o, err := t.Store.GetOrder(ctx, in.OrderID)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
+	return map[string]any{"paid": paidBy}, nil
 }
 
 func paid(s orders.Status) bool {
