@@ -112,17 +112,15 @@ func toOrderPayment(provider string, p payments.Payment) orders.Payment {
 		Declined: p.Status == payments.StatusFailed, DeclineCode: p.DeclineCode, DeclineReason: p.DeclineMessage}
 }
 
-// EventStore records provider events so a replay is acknowledged without
-// being applied again. An event is recorded only once processed: by the
-// transaction that applies its payment (orders.Payment.EventID), or by
-// FinishEvent after any other effect. A delivery cut short leaves no record
-// and the next one processes the event again: every step is idempotent.
+// EventStore records provider events so a replay is acknowledged as one.
+// An event is recorded only once processed: by the transaction that
+// applies its payment (orders.Payment.EventID), or by FinishEvent after any
+// other effect. A delivery cut short leaves no record and the next one
+// processes the event again: every step is idempotent.
 type EventStore interface {
-	// EventDone is true when the event was processed before (a replay or
-	// duplicate delivery).
-	EventDone(ctx context.Context, provider, eventID string) (bool, error)
-	// FinishEvent records the event processed: its effect is durable.
-	FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error
+	// FinishEvent records the event processed unless it was recorded
+	// before: first is false for a replay.
+	FinishEvent(ctx context.Context, provider, eventID string, now time.Time) (first bool, err error)
 }
 
 // Webhooks handles POST /webhooks/{provider}.
@@ -173,16 +171,11 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 		return Result{}, apperr.Wrap(err, apperr.WebhookSignatureInvalid, "webhook signature is invalid or stale")
 	}
 	log := w.log.With("provider", provider, "providerEventId", ev.ID, "paymentId", ev.PaymentID, "orderId", ev.OrderID)
-	done, err := w.events.EventDone(ctx, provider, ev.ID)
-	if err != nil {
-		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
-	}
-	res := Result{EventID: ev.ID, Duplicate: done}
+	// No record is read first: a replay is applied again, which changes
+	// nothing (every step is idempotent), and is told by the record its
+	// first processing left.
+	res := Result{EventID: ev.ID}
 	recorded := false
-	if done {
-		log.InfoContext(ctx, "webhook replay acknowledged")
-		return res, nil
-	}
 	if ev.PaymentID != "" {
 		pay, err := p.GetPayment(ctx, ev.PaymentID) // never trust the body
 		if err != nil {
@@ -214,8 +207,13 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 		}
 	}
 	if !recorded {
-		if err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now()); err != nil {
+		first, err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now())
+		if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+		}
+		if !first {
+			log.InfoContext(ctx, "webhook replay acknowledged")
+			return Result{EventID: ev.ID, Duplicate: true}, nil
 		}
 	}
 	log.InfoContext(ctx, "webhook applied", "type", ev.Type, "outcome", res.Outcome)

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,11 +14,12 @@ import (
 )
 
 // A provider event's record exists only once the event was processed
-// (status DONE): nothing is written before its effect, so a delivery cut
-// short leaves no record and the next one processes it again, every step
-// being idempotent. The transaction that applies a payment writes the
-// record of the event that announced it (MarkPaid, Rehold); other events
-// are recorded by FinishEvent after their effect.
+// (status DONE): nothing is written or read before its effect, so a
+// delivery cut short leaves no record and the next one processes it
+// again, every step being idempotent. The transaction that applies a
+// payment writes the record of the event that announced it (MarkPaid,
+// Rehold); other events are recorded by FinishEvent after their effect,
+// whose refusal tells a replay.
 
 // webhookTTL keeps a record past any provider's redelivery window.
 const webhookTTL = 30 * 24 * time.Hour
@@ -39,22 +41,17 @@ func eventDonePut(p orders.Payment, now time.Time) []types.TransactWriteItem {
 	return []types.TransactWriteItem{{Put: &types.Put{Item: eventDoneItem(p.Provider, p.EventID, now)}}}
 }
 
-// EventDone reports whether a provider event was processed before (one
-// consistent read).
-func (st *ProviderEventStore) EventDone(ctx context.Context, provider, eventID string) (bool, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
-		Key: webhookKey(provider, eventID), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return false, classify(fmt.Sprintf("read event %s", eventID), err)
+// FinishEvent records an event processed, on the condition that it was
+// not recorded before: false when it was (a replay).
+func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) (bool, error) {
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: eventDoneItem(provider, eventID, now),
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
 	}
-	return str(out.Item, "status") == "DONE", nil
-}
-
-// FinishEvent records an event processed.
-func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error {
-	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: eventDoneItem(provider, eventID, now)})
 	if err != nil {
-		return classify(fmt.Sprintf("finish event %s", eventID), err)
+		return false, classify(fmt.Sprintf("finish event %s", eventID), err)
 	}
-	return nil
+	return true, nil
 }

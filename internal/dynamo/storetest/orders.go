@@ -28,8 +28,8 @@ func RunOrderStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if err := st.Orders.MarkPaid(ctx, o, paying, Now); err != nil {
 			t.Fatal(err)
 		}
-		if done, err := st.ProviderEvents.EventDone(ctx, "sandbox", "evt_pays"); !done || err != nil {
-			t.Fatalf("the paying event after MarkPaid: done %v, %v", done, err)
+		if first, err := st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_pays", Now); first || err != nil {
+			t.Fatalf("the paying event after MarkPaid: first record %v, %v; want recorded by MarkPaid", first, err)
 		}
 		if got := mustOrder(t, st, "o1"); got.Status != orders.Paid || got.PaymentID != "p1" {
 			t.Fatalf("order after MarkPaid: %s, payment %q", got.Status, got.PaymentID)
@@ -46,8 +46,8 @@ func RunOrderStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if err := st.Orders.MarkPaid(ctx, o, late, Now); !isConflict(err) {
 			t.Fatalf("MarkPaid of a paid order = %v, want a conflict", err)
 		}
-		if done, err := st.ProviderEvents.EventDone(ctx, "sandbox", "evt_refused"); done || err != nil {
-			t.Fatalf("the event of a refused MarkPaid: done %v, %v; want not recorded", done, err)
+		if first, err := st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_refused", Now); !first || err != nil {
+			t.Fatalf("the event of a refused MarkPaid: first record %v, %v; want not recorded before", first, err)
 		}
 	})
 	t.Run("IssueOrderWritesTicketsAndMovesTheOrderTogether", func(t *testing.T) {
