@@ -46,7 +46,7 @@ import (
 //	ADMISSION#<jti>               USED                      a consumed admission token
 //	IDEM#<account>#<key>          IDEM                      an Idempotency-Key and the order it created
 //	PAYMENT#<provider>#<id>       PAYMENT                   a captured payment and what it is for
-//	WEBHOOK#<provider>#<event>    EVENT                     a provider event: PROCESSING | DONE (dedup)
+//	WEBHOOK#<provider>#<event>    EVENT                     a provider event, once processed: DONE (dedup)
 //	REFUND#<event>#<shard>        <requestedAt>#<orderId>   an organizer refund, by time
 //	TICKET#<id>                   TICKET                    one ticket (tickets.go has the attributes)
 //	REVOKED#<event>               TICKET#<ticketId>         the event's revocation list

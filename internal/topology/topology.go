@@ -420,7 +420,7 @@ func Default() Topology {
 			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets, transfers", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, SendTo: []string{MailQueue},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
-			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
+			{Name: "webhooks", Description: "Payment provider callbacks: verify, re-fetch, apply, record once", MemoryMB: 512, Timeout: 20 * time.Second,
 				Access: Access{Payments: PaymentsWebhooks,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
