@@ -212,10 +212,12 @@ func (a *App) botLevelSvc() *botlevel.Service {
 	return a.BotLevel
 }
 
-// mailerSvc is the mailer. It reads the event itself, not the instance's
-// copy: whether a notice still stands (the event cancelled, a later
-// postponement) is decided on it, and a copy older than the change would
-// drop a notice of that very change.
+// mailerSvc is the mailer. It reads the event itself for notices, not the
+// instance's copy: whether a notice still stands (the event cancelled, a
+// later postponement) is decided on it, and a copy older than the change
+// would drop a notice of that very change. A confirmation decides nothing
+// on the event (its tickets say whether it is still due), so it renders
+// from the copy, as its ticket codes' expiry already does.
 func (a *App) mailerSvc() *mail.Mailer {
 	a.built.mailer.Do(func() {
 		lease := time.Minute
@@ -225,7 +227,7 @@ func (a *App) mailerSvc() *mail.Mailer {
 			}
 		}
 		a.Mailer = &mail.Mailer{Markers: a.Stores.Mail, Offers: a.waitlistSvc(), Transfers: transferMail{a}, Orders: a.Stores.Orders,
-			Events: a.catalogSvc(), Tickets: a.ticketsSvc(), Sender: a.sender, QR: a.opts.Connect.QR, SiteURL: a.Config.SiteURL,
+			Events: a.catalogSvc(), RecentEvents: a.hotEvents(), Tickets: a.ticketsSvc(), Sender: a.sender, QR: a.opts.Connect.QR, SiteURL: a.Config.SiteURL,
 			Lease: lease, Clock: a.Clock, Log: a.Log}
 	})
 	return a.Mailer

@@ -51,9 +51,8 @@ func (f flowRef) start(ctx context.Context, o orders.Order) error {
 // ticketIssuer adapts the ticket service to the workflow and reconciler.
 type ticketIssuer struct{ a *App }
 
-func (t ticketIssuer) IssueFor(ctx context.Context, o orders.Order) (int, error) {
-	ts, err := t.a.ticketsSvc().Issue(ctx, o)
-	return len(ts), err
+func (t ticketIssuer) IssueOrder(ctx context.Context, o orders.Order) (orders.Order, []string, error) {
+	return t.a.ticketsSvc().IssueOrder(ctx, o)
 }
 
 // IssueTickets implements reconcile.Issuer with the workflow's own task.

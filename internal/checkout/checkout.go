@@ -112,13 +112,15 @@ func toOrderPayment(provider string, p payments.Payment) orders.Payment {
 		Declined: p.Status == payments.StatusFailed, DeclineCode: p.DeclineCode, DeclineReason: p.DeclineMessage}
 }
 
-// EventStore records provider events so each is applied once.
+// EventStore records provider events so a replay is acknowledged as one.
+// An event is recorded only once processed: by the transaction that
+// applies its payment (orders.Payment.EventID), or by FinishEvent after any
+// other effect. A delivery cut short leaves no record and the next one
+// processes the event again: every step is idempotent.
 type EventStore interface {
-	// BeginEvent records the event if new. done is true when it was fully
-	// processed before (a replay or duplicate delivery).
-	BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (done bool, err error)
-	// FinishEvent marks the event processed: its effect is durable.
-	FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error
+	// FinishEvent records the event processed unless it was recorded
+	// before: first is false for a replay.
+	FinishEvent(ctx context.Context, provider, eventID string, now time.Time) (first bool, err error)
 }
 
 // Webhooks handles POST /webhooks/{provider}.
@@ -169,26 +171,26 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 		return Result{}, apperr.Wrap(err, apperr.WebhookSignatureInvalid, "webhook signature is invalid or stale")
 	}
 	log := w.log.With("provider", provider, "providerEventId", ev.ID, "paymentId", ev.PaymentID, "orderId", ev.OrderID)
-	done, err := w.events.BeginEvent(ctx, provider, ev.ID, now)
-	if err != nil {
-		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
-	}
-	res := Result{EventID: ev.ID, Duplicate: done}
-	if done {
-		log.InfoContext(ctx, "webhook replay acknowledged")
-		return res, nil
-	}
+	// No record is read first: a replay is applied again, which changes
+	// nothing (every step is idempotent), and is told by the record its
+	// first processing left.
+	res := Result{EventID: ev.ID}
+	recorded := false
 	if ev.PaymentID != "" {
 		pay, err := p.GetPayment(ctx, ev.PaymentID) // never trust the body
 		if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not re-fetch the payment; deliver again")
 		}
 		if pay.Paid() && pay.OrderID != "" {
-			out, err := w.orders.PaymentCaptured(ctx, toOrderPayment(provider, pay))
+			op := toOrderPayment(provider, pay)
+			op.EventID = ev.ID
+			out, err := w.orders.PaymentCaptured(ctx, op)
 			if err != nil {
 				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not apply the payment; deliver again")
 			}
 			res.Outcome = out
+			// The transaction that paid the order recorded the event.
+			recorded = out == orders.OutcomePaid || out == orders.OutcomeLatePaid
 		}
 		if pay.Status == payments.StatusFailed && pay.OrderID != "" {
 			// The provider says the last attempt was refused (whatever the
@@ -204,8 +206,15 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 			res.Outcome = out
 		}
 	}
-	if err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now()); err != nil {
-		return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+	if !recorded {
+		first, err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now())
+		if err != nil {
+			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")
+		}
+		if !first {
+			log.InfoContext(ctx, "webhook replay acknowledged")
+			return Result{EventID: ev.ID, Duplicate: true}, nil
+		}
 	}
 	log.InfoContext(ctx, "webhook applied", "type", ev.Type, "outcome", res.Outcome)
 	return res, nil

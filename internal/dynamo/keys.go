@@ -48,7 +48,7 @@ import (
 //	ADMISSION#<jti>               USED                      a consumed admission token
 //	IDEM#<account>#<key>          IDEM                      an Idempotency-Key and the order it created
 //	PAYMENT#<provider>#<id>       PAYMENT                   a captured payment and what it is for
-//	WEBHOOK#<provider>#<event>    EVENT                     a provider event: PROCESSING | DONE (dedup)
+//	WEBHOOK#<provider>#<event>    EVENT                     a provider event, once processed: DONE (dedup)
 //	REFUND#<event>#<shard>        <requestedAt>#<orderId>   an organizer refund, by time
 //	TICKET#<id>                   TICKET                    one ticket (tickets.go has the attributes)
 //	REVOKED#<event>               TICKET#<ticketId>         the event's revocation list
@@ -170,7 +170,6 @@ func SingleItemWrites() map[string][]string {
 		"(*OrderStore).PutPayment":               {PrefixPayment},
 		"(*OrderStore).MarkPaymentRefunded":      {PrefixPayment},
 		"(*ReconcileStore).SaveReconcileReport":  {PrefixEvent},
-		"(*ProviderEventStore).BeginEvent":       {PrefixWebhook},
 		"(*ProviderEventStore).FinishEvent":      {PrefixWebhook},
 		"(*TicketStore).Admit":                   {PrefixTicket},
 		"(*TicketStore).RecordScan":              {PrefixScan},

@@ -185,8 +185,7 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		}},
 		{"(*OrderStore).MarkPaymentRefunded", func() error { return st.Orders.MarkPaymentRefunded(ctx, "sandbox", "p1", "r1") }},
 		{"(*ReconcileStore).SaveReconcileReport", func() error { return st.Reconcile.SaveReconcileReport(ctx, "e1", []byte("{}")) }},
-		{"(*ProviderEventStore).BeginEvent", func() error { _, err := st.ProviderEvents.BeginEvent(ctx, "sandbox", "evt_1", now); return err }},
-		{"(*ProviderEventStore).FinishEvent", func() error { return st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_1", now) }},
+		{"(*ProviderEventStore).FinishEvent", func() error { _, err := st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_1", now); return err }},
 		{"(*TicketStore).Admit", func() error { _, err := st.Tickets.Admit(ctx, tk, tickets.Scan{Nonce: "n1", At: now}); return err }},
 		{"(*TicketStore).RecordScan", func() error {
 			_, err := st.Tickets.RecordScan(ctx, tickets.ScanRecord{TicketID: tk.ID, Nonce: "n1", Result: tickets.Admitted, At: now, Expires: now.Add(time.Hour)})

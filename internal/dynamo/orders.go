@@ -110,7 +110,8 @@ func paymentPut(r orders.PaymentRecord) *types.Put {
 
 // MarkPaid is one transaction: the order PENDING_PAYMENT@v → PAID, its
 // seats HELD (by it) → SOLD without their held markers, its GA places held
-// → sold, and the payment record.
+// → sold, the provider event that announced the payment as processed (when
+// p names one) and the payment record.
 func (st *OrderStore) MarkPaid(ctx context.Context, o orders.Order, p orders.Payment, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.PendingPayment}, orders.Paid,
 		map[string]any{"paymentId": p.ID, "provider": p.Provider, "paidAt": now}, now)
@@ -147,13 +148,15 @@ func (st *OrderStore) MarkPaid(ctx context.Context, o orders.Order, p orders.Pay
 			ExpressionAttributeValues: item{":q": n(int64(t.Quantity))},
 		}})
 	}
+	items = append(items, eventDonePut(p, now)...)
 	items = append(items, types.TransactWriteItem{Put: paymentPut(orders.PaymentRecord{Provider: p.Provider, PaymentID: p.ID,
 		OrderID: o.ID, Role: orders.RolePays, AmountCents: p.AmountCents, Currency: p.Currency, CapturedAt: now})})
 	return st.transact(ctx, items, "mark paid")
 }
 
 // Rehold takes a released order's places again for a late payment, in one
-// transaction with the order EXPIRED/CANCELLED@v → PAID and the limit.
+// transaction with the order EXPIRED/CANCELLED@v → PAID, the limit and,
+// as MarkPaid, the announcing provider event.
 func (st *OrderStore) Rehold(ctx context.Context, o orders.Order, p orders.Payment, maxTickets int, now time.Time) error {
 	// An order reopened long after its sale: the reconciler must visit
 	// its event again (marked before, so a crash between leaves a mark).
@@ -196,6 +199,7 @@ func (st *OrderStore) Rehold(ctx context.Context, o orders.Order, p orders.Payme
 		limit.ExpressionAttributeValues[":room"] = n(int64(maxTickets) - q)
 	}
 	items = append(items, types.TransactWriteItem{Update: limit})
+	items = append(items, eventDonePut(p, now)...)
 	items = append(items, types.TransactWriteItem{Put: paymentPut(orders.PaymentRecord{Provider: p.Provider, PaymentID: p.ID,
 		OrderID: o.ID, Role: orders.RolePays, AmountCents: p.AmountCents, Currency: p.Currency, CapturedAt: now})})
 	return st.transact(ctx, items, "re-hold")
@@ -414,45 +418,6 @@ func (st *base) LastReconcileReport(ctx context.Context, eventID string) ([]byte
 		return nil, nil
 	}
 	return []byte(str(out.Item, "report")), nil
-}
-
-// BeginEvent records a provider event; done reports a completed earlier
-// delivery. An event recorded but never finished (a crash mid-way) is
-// processed again: every step after it is idempotent.
-func (st *ProviderEventStore) BeginEvent(ctx context.Context, provider, eventID string, now time.Time) (bool, error) {
-	it := webhookKey(provider, eventID)
-	it["status"], it["receivedAt"] = s("PROCESSING"), rfc(now)
-	it["ttl"] = n(now.Add(30 * 24 * time.Hour).Unix())
-	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it,
-		ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table),
-			Key: webhookKey(provider, eventID), ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return false, classify(fmt.Sprintf("read event %s", eventID), err)
-		}
-		return str(out.Item, "status") == "DONE", nil
-	}
-	if err != nil {
-		return false, classify(fmt.Sprintf("record event %s", eventID), err)
-	}
-	return false, nil
-}
-
-// FinishEvent marks an event processed.
-func (st *ProviderEventStore) FinishEvent(ctx context.Context, provider, eventID string, now time.Time) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(st.table),
-		Key:                       webhookKey(provider, eventID),
-		UpdateExpression:          aws.String("SET #s = :d, doneAt = :now"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: item{":d": s("DONE"), ":now": rfc(now)},
-	})
-	if err != nil {
-		return classify(fmt.Sprintf("finish event %s", eventID), err)
-	}
-	return nil
 }
 
 // EventOrders reads every order of an event through the work index (open

@@ -72,20 +72,7 @@ func decodeTicket(it item) tickets.StoredTicket {
 // transaction, each conditional on not existing. The manifest comes first
 // because some servers (minidyn) name only the first failed condition.
 func (st *TicketStore) CreateTickets(ctx context.Context, m tickets.Manifest, ts []tickets.Ticket) error {
-	ids := make([]types.AttributeValue, len(m.TicketIDs))
-	for i, id := range m.TicketIDs {
-		ids[i] = s(id)
-	}
-	mi := TicketManifestKey(m.OrderID)
-	mi["orderId"], mi["eventId"], mi["account"] = s(m.OrderID), s(m.EventID), s(m.Account)
-	mi["ticketIds"], mi["issuedAt"] = &types.AttributeValueMemberL{Value: ids}, ticketStamp(m.IssuedAt)
-	notExists := aws.String("attribute_not_exists(pk)")
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(st.table), Item: mi, ConditionExpression: notExists}}}
-	for _, t := range ts {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(st.table), Item: ticketItem(t, m.IssuedAt), ConditionExpression: notExists,
-		}})
-	}
+	items := ticketCreates(st.table, m, ts)
 	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
 		return nil

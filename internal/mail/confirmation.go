@@ -58,7 +58,7 @@ func Confirmation(o orders.Order, ev catalog.Event, ts []tickets.IssuedTicket, s
 	v := confirmationView{Event: ev.Name, Venue: ev.Venue, Starts: ev.StartsAt.UTC().Format("Mon 2 Jan 2006, 15:04 MST"),
 		OrderID: o.ID, Link: orderLink(siteURL, o.ID), Total: money(o.AmountCents, o.Currency)}
 	receipt(&v, o, ev)
-	msg := Message{To: o.Email, Subject: "Your tickets for " + ev.Name, OrderID: o.ID, Kind: OrderConfirmation}
+	msg := Message{To: o.Email, Subject: "Your tickets for " + ev.Name, OrderID: o.ID, Kind: OrderConfirmation, Account: o.Account}
 	v.LiveOnly = !ev.StaticCodesAccepted()
 	for i, t := range ts {
 		if t.Status == tickets.StatusRevoked || t.Code == "" {

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/stararena/stararena/internal/orders"
 )
 
 // Kind is why a message is sent. One message per order and kind.
@@ -63,6 +65,21 @@ type Request struct {
 	Postponed string `json:"postponedAt,omitempty"`
 	// TransferID names a ticket transfer (TransferOffer, TransferAccepted).
 	TransferID string `json:"transferId,omitempty"`
+	// Order is the ISSUED order as the issuer left it (OrderConfirmation):
+	// the mailer renders from it instead of reading the order again. Its
+	// tickets are still read, so a refund or transfer since is seen.
+	Order *orders.Order `json:"order,omitempty"`
+	// TicketIDs are the tickets the order was issued with: the mailer reads
+	// them without the order's manifest. Empty: it reads the manifest.
+	TicketIDs []string `json:"ticketIds,omitempty"`
+}
+
+// ConfirmationOf is the order confirmation cause of an ISSUED order,
+// carrying the order (without the workflow's task token, which the message
+// does not need) and the ticket ids when the caller knows them.
+func ConfirmationOf(o orders.Order, ticketIDs []string) Request {
+	o.TaskToken = ""
+	return Request{OrderID: o.ID, Kind: OrderConfirmation, Order: &o, TicketIDs: ticketIDs}
 }
 
 // transferKind: the cause is a ticket transfer.
@@ -98,15 +115,24 @@ func ParseRequest(body string) (Request, error) {
 		return Request{}, fmt.Errorf("mail request: a transfer message needs a transferId, got %q", body)
 	case r.Kind == OrderConfirmation && (r.OrderID == "" || len(r.OrderID) > 64):
 		return Request{}, fmt.Errorf("mail request: want an orderId, got %q", body)
+	case r.Order != nil && r.Order.ID != r.OrderID:
+		return Request{}, fmt.Errorf("mail request: the order carried is %q, not the cause's %q", r.Order.ID, r.OrderID)
+	case len(r.TicketIDs) > maxTicketIDs:
+		return Request{}, fmt.Errorf("mail request: %d ticket ids, at most %d", len(r.TicketIDs), maxTicketIDs)
 	case !r.Kind.Known():
 		return Request{}, fmt.Errorf("mail request: unknown kind in %q", body)
 	}
 	return r, nil
 }
 
+// maxTicketIDs bounds the ticket ids a cause carries: far above any
+// order's tickets, far below SQS's message size.
+const maxTicketIDs = 100
+
 // Body is the queue message of r.
 func (r Request) Body() string {
-	b, _ := json.Marshal(r) // strings only: cannot fail
+	// Strings, numbers and times of this century only: it cannot fail.
+	b, _ := json.Marshal(r)
 	return string(b)
 }
 
@@ -128,7 +154,7 @@ type Message struct {
 	OrderID string
 	Kind    Kind
 	// Account is the recipient's account when the cause names it (an
-	// offer): the capture finds messages by it.
+	// offer, an order's buyer): the capture finds messages by it.
 	Account string
 }
 

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	netmail "net/mail"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,15 +167,26 @@ func TestMIMEIsMultipartRelatedWithInlineImages(t *testing.T) {
 func TestParseRequest(t *testing.T) {
 	r := Request{OrderID: "o-1", Kind: OrderConfirmation}
 	got, err := ParseRequest(r.Body())
-	if err != nil || got != r {
+	if err != nil || !reflect.DeepEqual(got, r) {
 		t.Fatalf("round trip %+v, %v", got, err)
 	}
 	tr := Request{Kind: TransferOffer, TransferID: "t-1", EventID: "e-1"}
-	if got, err := ParseRequest(tr.Body()); err != nil || got != tr || got.Cause() != "t-1" {
+	if got, err := ParseRequest(tr.Body()); err != nil || !reflect.DeepEqual(got, tr) || got.Cause() != "t-1" {
 		t.Fatalf("transfer round trip %+v, %v", got, err)
 	}
+	// A confirmation carries the issued order (without its task token) and
+	// its ticket ids.
+	o := orders.Order{ID: "o-2", EventID: "e-1", Status: orders.Issued, Seats: []string{"A-1-1"}, Email: "f@example.test",
+		AmountCents: 5000, Currency: "eur", TaskToken: "secret-token", PaidAt: time.Date(2027, 5, 1, 20, 0, 0, 0, time.UTC)}
+	c := ConfirmationOf(o, []string{"t-a"})
+	got, err = ParseRequest(c.Body())
+	if err != nil || got.Cause() != "o-2" || got.Order == nil || got.Order.TaskToken != "" || !got.Order.PaidAt.Equal(o.PaidAt) ||
+		got.Order.Email != o.Email || !reflect.DeepEqual(got.Order.Seats, o.Seats) || !reflect.DeepEqual(got.TicketIDs, []string{"t-a"}) {
+		t.Fatalf("confirmation round trip %+v, %v", got, err)
+	}
 	for _, bad := range []string{``, `{}`, `{"orderId":"o-1"}`, `{"orderId":"o-1","kind":"spam"}`, `not json`,
-		`{"kind":"transfer-offer","orderId":"o-1"}`, `{"kind":"transfer-accepted"}`} {
+		`{"kind":"transfer-offer","orderId":"o-1"}`, `{"kind":"transfer-accepted"}`,
+		`{"kind":"order-confirmation","orderId":"o-1","order":{"ID":"o-2"}}`} {
 		if _, err := ParseRequest(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -187,7 +199,7 @@ func TestPostponementNoticeIsACausePerPostponement(t *testing.T) {
 	first := Request{OrderID: "o-1", Kind: EventPostponed, Postponed: "2026-12-06T20:00:00Z"}
 	second := Request{OrderID: "o-1", Kind: EventPostponed, Postponed: "2026-12-07T09:30:00Z"}
 	got, err := ParseRequest(first.Body())
-	if err != nil || got != first {
+	if err != nil || !reflect.DeepEqual(got, first) {
 		t.Fatalf("round trip %+v, %v", got, err)
 	}
 	if first.Cause() == second.Cause() || got.Cause() != first.Cause() {

@@ -27,6 +27,8 @@ type EventReader interface {
 // TicketReader reads an order's tickets with their codes and QR images.
 type TicketReader interface {
 	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
+	// Listed reads the order's tickets named by ids, without its manifest.
+	Listed(ctx context.Context, orderID string, ids []string) ([]tickets.IssuedTicket, error)
 }
 
 // OfferReader reads a waiting-list offer (internal/waitlist): ok is
@@ -50,8 +52,12 @@ type Mailer struct {
 	Transfers TransferReader
 	Orders    OrderReader
 	Events    EventReader
-	Tickets   TicketReader
-	Sender    Sender
+	// RecentEvents is the instance's copy of events (catalog.CachedEvents),
+	// which renders order confirmations; nil: Events. Notices always read
+	// Events: whether one still stands is decided on the event.
+	RecentEvents EventReader
+	Tickets      TicketReader
+	Sender       Sender
 	// QR draws the tickets' images in a confirmation (internal/ticketqr):
 	// linked only by the functions that send mail.
 	QR tickets.QRRenderer
@@ -121,7 +127,7 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 	if r.Kind.transferKind() {
 		return m.renderTransfer(ctx, r)
 	}
-	o, err := m.Orders.GetOrder(ctx, r.OrderID)
+	o, err := m.order(ctx, r)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
 	}
@@ -129,7 +135,11 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 		m.Log.WarnContext(ctx, "order has no email address: nothing sent", "orderId", o.ID, "kind", r.Kind)
 		return Message{}, false, nil
 	}
-	ev, err := m.Events.Get(ctx, o.EventID)
+	events := m.Events
+	if r.Kind == OrderConfirmation && m.RecentEvents != nil {
+		events = m.RecentEvents
+	}
+	ev, err := events.Get(ctx, o.EventID)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: event %s: %w", r.OrderID, o.EventID, err)
 	}
@@ -141,7 +151,12 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 		msg, err := Notice(r.Kind, o, ev, m.SiteURL)
 		return msg, err == nil, err
 	}
-	ts, err := m.Tickets.ForOrder(ctx, o.ID)
+	var ts []tickets.IssuedTicket
+	if len(r.TicketIDs) > 0 {
+		ts, err = m.Tickets.Listed(ctx, o.ID, r.TicketIDs)
+	} else {
+		ts, err = m.Tickets.ForOrder(ctx, o.ID)
+	}
 	if err != nil {
 		return Message{}, false, fmt.Errorf("mail %s: %w", r.OrderID, err)
 	}
@@ -155,6 +170,16 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 		return Message{}, false, nil
 	}
 	return msg, true, nil
+}
+
+// order is the cause's order: the one a confirmation carries (what the
+// issuer wrote in the same transaction as the tickets: whether they are
+// still valid is read from the tickets themselves), else read.
+func (m *Mailer) order(ctx context.Context, r Request) (orders.Order, error) {
+	if r.Kind == OrderConfirmation && r.Order != nil && r.Order.ID == r.OrderID && r.Order.Status == orders.Issued {
+		return *r.Order, nil
+	}
+	return m.Orders.GetOrder(ctx, r.OrderID)
 }
 
 // renderOffer renders a waiting-list offer that is still live.

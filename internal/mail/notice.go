@@ -45,5 +45,5 @@ func Notice(kind Kind, o orders.Order, ev catalog.Event, siteURL string) (Messag
 		v.RefundUntil = ev.Postponed.RefundUntil.UTC().Format(time.RFC1123)
 	}
 	return Message{To: o.Email, Subject: fmt.Sprintf(subject, ev.Name), Text: v.text(kind), HTML: v.html(kind),
-		OrderID: o.ID, Kind: kind}, nil
+		OrderID: o.ID, Kind: kind, Account: o.Account}, nil
 }

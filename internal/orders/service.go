@@ -31,6 +31,11 @@ type Payment struct {
 	Declined      bool
 	DeclineCode   string
 	DeclineReason string
+	// EventID is the provider event (a webhook) that announced the
+	// payment, when one did: the transaction that applies the payment
+	// records that event as processed (checkout.EventStore), so its
+	// delivery writes nothing more.
+	EventID string
 }
 
 // Decline is one refused payment attempt, as the provider event that
@@ -76,7 +81,9 @@ type Store interface {
 	// GetOrder: fault.NotFound for an unknown id.
 	GetOrder(ctx context.Context, id string) (Order, error)
 	// MarkPaid: PENDING_PAYMENT@version → PAID; the order's seats HELD → SOLD
-	// and GA places held → sold; records the payment as RolePays.
+	// and GA places held → sold; records the payment as RolePays and, when
+	// p.EventID is set, that provider event as processed. The payment
+	// record's condition (it does not exist yet) fails it as contention.
 	MarkPaid(ctx context.Context, o Order, p Payment, now time.Time) error
 	// Rehold: EXPIRED or CANCELLED@version → PAID, taking the same places
 	// again (seats AVAILABLE → SOLD, GA shards available → sold) and the
@@ -232,8 +239,8 @@ func (s *Service) PaymentCaptured(ctx context.Context, p Payment) (Outcome, erro
 	if !p.Succeeded {
 		return OutcomeNotSucceeded, nil
 	}
-	for b := s.retry.Start(); ; {
-		out, err := s.applyCapture(ctx, p)
+	for b, first := s.retry.Start(), true; ; first = false {
+		out, err := s.applyCapture(ctx, p, first)
 		if again, err := b.Again(ctx, err); !again {
 			return out, changing(err, p.OrderID)
 		}
@@ -307,7 +314,14 @@ func (s *Service) getOrder(ctx context.Context, id string) (Order, error) {
 	return o, err
 }
 
-func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) {
+// applyCapture is one attempt of PaymentCaptured. The first attempt on a
+// held order whose amount matches reads no payment record: the paying
+// transaction puts it on the condition that it does not exist, and no
+// other role can be recorded for a payment of a still-held order (a
+// duplicate, late or orphan record needs the order paid, released or
+// absent; a mismatch does not match). A refused transaction is a lost
+// race, and the next attempt reads everything.
+func (s *Service) applyCapture(ctx context.Context, p Payment, first bool) (Outcome, error) {
 	o, err := s.getOrder(ctx, p.OrderID)
 	if err != nil {
 		return "", err
@@ -326,15 +340,18 @@ func (s *Service) applyCapture(ctx context.Context, p Payment) (Outcome, error) 
 		}
 		return OutcomeAlreadyPaid, nil
 	}
-	if rec, ok, err := s.store.GetPayment(ctx, p.Provider, p.ID); err != nil {
-		return "", err
-	} else if ok && rec.Role != RolePays {
-		if rec.Refunded {
-			return OutcomeRefunded, nil
+	matches := p.AmountCents == o.AmountCents && p.Currency == o.Currency
+	if !first || o.Status != PendingPayment || !matches {
+		if rec, ok, err := s.store.GetPayment(ctx, p.Provider, p.ID); err != nil {
+			return "", err
+		} else if ok && rec.Role != RolePays {
+			if rec.Refunded {
+				return OutcomeRefunded, nil
+			}
+			return s.refundRecord(ctx, rec)
 		}
-		return s.refundRecord(ctx, rec)
 	}
-	if p.AmountCents != o.AmountCents || p.Currency != o.Currency {
+	if !matches {
 		log.WarnContext(ctx, "payment amount differs from order", "paid", p.AmountCents, "due", o.AmountCents)
 		return s.refundExtra(ctx, o, p, RoleMismatch)
 	}

@@ -76,7 +76,7 @@ func (o *outage) window() (from, to time.Time, started bool) {
 	return time.Unix(0, f), time.Unix(0, f).Add(o.length), true
 }
 
-func (o *outage) IssueFor(ctx context.Context, ord orders.Order) (int, error) {
+func (o *outage) IssueOrder(ctx context.Context, ord orders.Order) (orders.Order, []string, error) {
 	o.calls.Add(1)
 	now := time.Now()
 	if o.length > 0 && o.issued.Load() >= o.after {
@@ -84,11 +84,11 @@ func (o *outage) IssueFor(ctx context.Context, ord orders.Order) (int, error) {
 	}
 	if from, to, ok := o.window(); ok && !now.Before(from) && now.Before(to) {
 		o.failed.Add(1)
-		return 0, apperr.New(apperr.Unavailable, "ticket issuer unavailable (injected outage)")
+		return ord, nil, apperr.New(apperr.Unavailable, "ticket issuer unavailable (injected outage)")
 	}
-	n, err := o.inner.IssueFor(ctx, ord)
+	issued, ids, err := o.inner.IssueOrder(ctx, ord)
 	if err == nil {
-		o.issued.Add(int64(n))
+		o.issued.Add(int64(len(ids)))
 	}
-	return n, err
+	return issued, ids, err
 }

@@ -202,6 +202,15 @@ type Store interface {
 	Revocations(ctx context.Context, eventID string) ([]Revocation, error)
 	// Ticket reads one ticket; found is false when it does not exist.
 	Ticket(ctx context.Context, id string) (t StoredTicket, found bool, err error)
+	// IssueOrder writes the manifest and every ticket (each conditional on
+	// not existing) and moves the order PAID or ISSUE_FAILED@o.Version to
+	// ISSUED, in one transaction. fault.Exists when the manifest exists,
+	// fault.ConditionFailed when the order moved, fault.Contention on
+	// contention.
+	IssueOrder(ctx context.Context, o orders.Order, m Manifest, ts []Ticket, now time.Time) error
+	// TicketsByID reads tickets by id in the order asked, leaving out
+	// those that do not exist.
+	TicketsByID(ctx context.Context, ids []string) ([]StoredTicket, error)
 }
 
 // Options configures the service.

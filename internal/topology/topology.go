@@ -420,7 +420,7 @@ func Default() Topology {
 			{Name: "orders", Description: "A fan's orders: read, list, cancel, pay, tickets, transfers", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Secrets: ticketKeys, Payments: PaymentsCall, SendTo: []string{MailQueue},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true, Indexes: []string{"gsi1", "gsi2"}}}},
-			{Name: "webhooks", Description: "Payment provider callbacks: verify, record once, re-fetch, apply", MemoryMB: 512, Timeout: 20 * time.Second,
+			{Name: "webhooks", Description: "Payment provider callbacks: verify, re-fetch, apply, record once", MemoryMB: 512, Timeout: 20 * time.Second,
 				Access: Access{Payments: PaymentsWebhooks,
 					Workflow: WorkflowAccess{StateMachine: OrderWorkflow, Start: true, Callback: true},
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
@@ -446,9 +446,10 @@ func Default() Topology {
 					Table:    TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			{Name: "release-hold", Description: "Order workflow: release an unpaid hold", MemoryMB: 256, Timeout: 10 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Transact: true}}},
-			// Issuing queues the order confirmation (never waits for it).
+			// Issuing queues the order confirmation (never waits for it). It
+			// writes tickets without signing a code, so it holds no ticket key.
 			{Name: "issue-tickets", Description: "Order workflow: issue the tickets of a paid order", MemoryMB: 512, Timeout: 20 * time.Second,
-				Access: Access{Secrets: ticketKeys, SendTo: []string{MailQueue},
+				Access: Access{SendTo: []string{MailQueue},
 					Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true}}},
 			// Its status change is the store's generic one, which marks the
 			// event for the reconciler (DUE#) when a transition may reopen a

@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,12 +37,11 @@ type issuer struct {
 	down atomic.Bool
 }
 
-func (i *issuer) IssueFor(ctx context.Context, o orders.Order) (int, error) {
+func (i *issuer) IssueOrder(ctx context.Context, o orders.Order) (orders.Order, []string, error) {
 	if i.down.Load() {
-		return 0, apperr.New(apperr.Unavailable, "ticket service down")
+		return o, nil, apperr.New(apperr.Unavailable, "ticket service down")
 	}
-	ts, err := i.svc.Issue(ctx, o)
-	return len(ts), err
+	return i.svc.IssueOrder(ctx, o)
 }
 
 // rig is the money path on real parts: the embedded DynamoDB server, the
@@ -112,7 +112,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { _ = sd.Close() })
 	r.flow = stepfunctions.New(sd.Client(), sd.StateMachineArn(workflow.Name))
 
-	r.ev = fixture.OpenEvent(t, a, fixture.Event{HoldSeconds: 60})
+	r.ev = fixture.OpenEvent(t, a, fixture.Event{HoldSeconds: 60, Rows: 2})
 	return r
 }
 
@@ -295,13 +295,73 @@ func TestMoneyPath(t *testing.T) {
 			t.Fatalf("%d tickets", n)
 		}
 	})
-	t.Run("CrashBetweenIssuingAndMarkingIsRepaired", func(t *testing.T) {
+	t.Run("CrashAfterIssuingIsRepaired", func(t *testing.T) {
+		// The tickets and the move to ISSUED are one transaction: the task
+		// dies after it, the retried task finds the order ISSUED, queues
+		// its confirmation and crashes no more.
 		r.crashes.arm(workflow.CrashAfterTicketsIssued, 2)
 		o, p := r.buy(t, "fan-10", "A-1-10")
 		complete(t, p, sandbox.WebhookDeliver)
 		r.settle(t, o.ID, orders.Issued)
-		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(workflow.CrashAfterTicketsIssued); n != 1 || fired != 2 {
-			t.Fatalf("%d tickets after %d crashes", n, fired)
+		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(workflow.CrashAfterTicketsIssued); n != 1 || fired != 1 {
+			t.Fatalf("%d tickets after %d crashes, want 1 after 1", n, fired)
+		}
+	})
+	t.Run("TicketsIssuedWithoutTheOrderMarkedAreMarked", func(t *testing.T) {
+		// Tickets written by the create-only path (Issue) before a crash
+		// left the order PAID or ISSUE_FAILED: the task marks the order
+		// ISSUED and keeps those tickets.
+		r.issuer.down.Store(true)
+		defer r.issuer.down.Store(false)
+		o, p := r.buy(t, "fan-13", "A-2-1")
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.IssueFailed)
+		r.issuer.down.Store(false)
+		failed, err := r.Stores.Orders.GetOrder(context.Background(), o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := r.tickets.Issue(context.Background(), failed)
+		if err != nil || len(before) != 1 {
+			t.Fatalf("create-only issue: %d tickets, %v", len(before), err)
+		}
+		tasks := &workflow.Tasks{Orders: r.om, Store: r.Stores.Orders, Tickets: r.issuer}
+		if _, err := tasks.Issue(context.Background(), workflow.OrderInput{OrderID: o.ID}); err != nil {
+			t.Fatal(err)
+		}
+		r.settle(t, o.ID, orders.Issued)
+		after, err := r.tickets.ForOrder(context.Background(), o.ID)
+		if err != nil || len(after) != 1 || after[0].ID != before[0].ID || after[0].Version != before[0].Version {
+			t.Fatalf("tickets after marking: %+v, %v; want the ones issued before", after, err)
+		}
+	})
+	t.Run("RefundBeforeIssuingLeavesNoTickets", func(t *testing.T) {
+		// The order is refunded between the task's read and its
+		// transaction: the transaction's condition on the order refuses
+		// the tickets, and the task answers the order as it is.
+		r.issuer.down.Store(true)
+		defer r.issuer.down.Store(false)
+		o, p := r.buy(t, "fan-14", "A-2-2")
+		complete(t, p, sandbox.WebhookDeliver)
+		r.settle(t, o.ID, orders.IssueFailed)
+		r.issuer.down.Store(false)
+		read, err := r.Stores.Orders.GetOrder(context.Background(), o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Stores.Orders.SetStatus(context.Background(), read, []orders.Status{orders.IssueFailed}, orders.RefundPending, nil, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.tickets.IssueOrder(context.Background(), read); !errors.Is(err, tickets.ErrOrderMoved) {
+			t.Fatalf("issuing a refunded order read before its refund: %v, want ErrOrderMoved", err)
+		}
+		tasks := &workflow.Tasks{Orders: r.om, Store: r.Stores.Orders, Tickets: r.issuer}
+		out, err := tasks.Issue(context.Background(), workflow.OrderInput{OrderID: o.ID})
+		if err != nil || out["status"] != orders.RefundPending {
+			t.Fatalf("task on a refunded order: %v, %v", out, err)
+		}
+		if n := r.ticketCount(t, o.ID); n != 0 {
+			t.Fatalf("%d tickets for an order refunded before issuing", n)
 		}
 	})
 	t.Run("CrashAfterApplyingALostPaymentIsRepaired", func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/retry"
+	"github.com/stararena/stararena/internal/tickets"
 )
 
 // TicketIssuerUnavailable is the error type the workflow retries with
@@ -31,9 +32,13 @@ func (e TicketIssuerUnavailable) Error() string { return "ticket issuer unavaila
 // ErrorType names the error for the local Lambda endpoint.
 func (e TicketIssuerUnavailable) ErrorType() string { return ErrTicketIssuerUnavailable }
 
-// Tickets issues an order's tickets idempotently.
+// Tickets issues an order's tickets.
 type Tickets interface {
-	IssueFor(ctx context.Context, o orders.Order) (int, error)
+	// IssueOrder issues a PAID or ISSUE_FAILED order's tickets and marks
+	// it ISSUED in one transaction (tickets.Service.IssueOrder): the order
+	// as it is now and the ticket ids, or tickets.ErrIssuedBefore when an
+	// earlier path issued them, or tickets.ErrOrderMoved.
+	IssueOrder(ctx context.Context, o orders.Order) (orders.Order, []string, error)
 }
 
 // OrderReader reads orders.
@@ -63,18 +68,20 @@ type Tasks struct {
 
 // confirm puts the order confirmation on the mail queue. A failure is
 // logged, never returned: the fan has the tickets on the site, and the
-// purchase must not fail or wait for an email.
-func (t *Tasks) confirm(ctx context.Context, orderID string) {
+// purchase must not fail or wait for an email. The message carries the
+// ISSUED order and, when this run issued them, its ticket ids, so the
+// mailer reads neither the order nor the manifest again.
+func (t *Tasks) confirm(ctx context.Context, o orders.Order, ticketIDs []string) {
 	if t.Mail == nil {
 		return
 	}
-	err := t.Mail.Enqueue(ctx, mail.Request{OrderID: orderID, Kind: mail.OrderConfirmation})
+	err := t.Mail.Enqueue(ctx, mail.ConfirmationOf(o, ticketIDs))
 	switch {
 	case errors.Is(err, mail.ErrNoQueue):
 		// A process without mail (a test's app): nothing to say per order.
-		t.Log.DebugContext(ctx, "no mail queue: order confirmation not queued", "orderId", orderID)
+		t.Log.DebugContext(ctx, "no mail queue: order confirmation not queued", "orderId", o.ID)
 	case err != nil:
-		t.Log.WarnContext(ctx, "order confirmation not queued", "orderId", orderID, "err", err)
+		t.Log.WarnContext(ctx, "order confirmation not queued", "orderId", o.ID, "err", err)
 	}
 }
 
@@ -116,43 +123,50 @@ func (t *Tasks) Await(ctx context.Context, in AwaitInput) (map[string]any, error
 // Confirm is the active query after the wait timed out (or the payment
 // failed): ask the providers, apply any captured payment, say whether the
 // order is paid now.
+//
+// With one provider it reads nothing itself: the order's provider could
+// only narrow a list of one, and applying a captured payment (which reads
+// the order) says whether that payment pays it. Without one it answers
+// "not paid", and an order paid meanwhile (a webhook that lands now, or
+// one whose resume was lost) is caught by the release, which is
+// conditional on the order still pending and says when a payment won.
 func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, error) {
-	o, err := t.Store.GetOrder(ctx, in.OrderID)
-	if err != nil {
-		return nil, err
-	}
-	if o.Status == orders.PendingPayment {
-		providers := t.Providers
+	providers := t.Providers
+	if len(providers) != 1 {
+		o, err := t.Store.GetOrder(ctx, in.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		if o.Status != orders.PendingPayment {
+			return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
+		}
 		if o.Provider != "" {
 			providers = []string{o.Provider}
 		}
-		applied := 0
-		for _, prov := range providers {
-			ps, err := t.Payments.PaymentsForOrder(ctx, prov, o.ID)
+	}
+	paidBy := false
+	for _, prov := range providers {
+		ps, err := t.Payments.PaymentsForOrder(ctx, prov, in.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if !p.Succeeded {
+				continue // a declined or abandoned attempt: nothing to apply
+			}
+			out, err := t.Orders.PaymentCaptured(ctx, p)
 			if err != nil {
 				return nil, err
 			}
-			applied += len(ps)
-			for _, p := range ps {
-				if _, err := t.Orders.PaymentCaptured(ctx, p); err != nil {
-					return nil, err
-				}
-				if err := t.crash(CrashAfterPaymentApply); err != nil {
-					return nil, err
-				}
-			}
-		}
-		// Read the order again only when a payment was applied: with none,
-		// the answer is "not paid", and a webhook that pays the order
-		// meanwhile is caught by the release, which is conditional on the
-		// order still pending and says when a payment won.
-		if applied > 0 {
-			if o, err = t.Store.GetOrder(ctx, in.OrderID); err != nil {
+			// Paid by this payment now or before (ALREADY_PAID answers only
+			// an order that this payment pays); a refunded one pays nothing.
+			paidBy = paidBy || out == orders.OutcomePaid || out == orders.OutcomeAlreadyPaid || out == orders.OutcomeLatePaid
+			if err := t.crash(CrashAfterPaymentApply); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
+	return map[string]any{"paid": paidBy}, nil
 }
 
 func paid(s orders.Status) bool {
@@ -172,40 +186,61 @@ func (t *Tasks) Release(ctx context.Context, in OrderInput) (map[string]any, err
 	return map[string]any{"paid": paid(o.Status), "status": o.Status}, nil
 }
 
-// Issue issues the tickets of a paid order and marks it ISSUED.
+// Issue issues the tickets of a paid order and marks it ISSUED: one
+// consistent read of the order, then one transaction that writes the
+// tickets and moves the order (tickets.Service.IssueOrder).
 func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error) {
-	o, err := t.Store.GetOrder(ctx, in.OrderID)
-	if err != nil {
-		return nil, err
+	for reads := 1; ; reads++ {
+		o, err := t.Store.GetOrder(ctx, in.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		// Issued already, or refunded by the organizer while the workflow
+		// waited to retry: either way there is nothing left to issue, and
+		// retrying would end the execution as failed for no fault. An ISSUED
+		// order queues its confirmation again: the run that issued it may have
+		// stopped before queueing, and the mailer sends it once.
+		if o.Status == orders.Issued {
+			t.confirm(ctx, o, nil)
+		}
+		if o.Status == orders.Issued || o.Status == orders.RefundPending || o.Status == orders.Refunded {
+			return map[string]any{"status": o.Status}, nil
+		}
+		if o.Status != orders.Paid && o.Status != orders.IssueFailed {
+			return nil, fmt.Errorf("order %s is %s: nothing to issue", o.ID, o.Status)
+		}
+		issued, ids, err := t.Tickets.IssueOrder(ctx, o)
+		n := len(ids)
+		switch {
+		case errors.Is(err, tickets.ErrOrderMoved) && reads < maxIssueReads:
+			continue // refunded or issued meanwhile: decide on what it is now
+		case errors.Is(err, tickets.ErrIssuedBefore):
+			// Tickets written by a path that does not mark the order (an
+			// issue cut short before this step existed): mark it now.
+			if err := t.crash(CrashAfterTicketsIssued); err != nil {
+				return nil, err
+			}
+			if o, err = t.Orders.MarkIssued(ctx, o.ID); err != nil {
+				return nil, err
+			}
+			ids = nil // as the manifest lists them, which the mailer reads
+		case err != nil:
+			return nil, TicketIssuerUnavailable{Cause: err.Error()}
+		default:
+			if err := t.crash(CrashAfterTicketsIssued); err != nil {
+				return nil, err
+			}
+			o = issued
+		}
+		t.outcome(string(orders.Issued))
+		t.confirm(ctx, o, ids)
+		return map[string]any{"status": orders.Issued, "tickets": n}, nil
 	}
-	// Issued already, or refunded by the organizer while the workflow
-	// waited to retry: either way there is nothing left to issue, and
-	// retrying would end the execution as failed for no fault. An ISSUED
-	// order queues its confirmation again: the run that issued it may have
-	// stopped before queueing, and the mailer sends it once.
-	if o.Status == orders.Issued {
-		t.confirm(ctx, o.ID)
-	}
-	if o.Status == orders.Issued || o.Status == orders.RefundPending || o.Status == orders.Refunded {
-		return map[string]any{"status": o.Status}, nil
-	}
-	if o.Status != orders.Paid && o.Status != orders.IssueFailed {
-		return nil, fmt.Errorf("order %s is %s: nothing to issue", o.ID, o.Status)
-	}
-	n, err := t.Tickets.IssueFor(ctx, o)
-	if err != nil {
-		return nil, TicketIssuerUnavailable{Cause: err.Error()}
-	}
-	if err := t.crash(CrashAfterTicketsIssued); err != nil {
-		return nil, err
-	}
-	if _, err := t.Orders.MarkIssued(ctx, o.ID); err != nil {
-		return nil, err
-	}
-	t.outcome(string(orders.Issued))
-	t.confirm(ctx, o.ID)
-	return map[string]any{"status": orders.Issued, "tickets": n}, nil
 }
+
+// maxIssueReads bounds how often one Issue reads an order that keeps
+// moving under it; then the workflow's retry takes over.
+const maxIssueReads = 3
 
 // IssueFailed records that issuing gave up; the reconciler takes over.
 func (t *Tasks) IssueFailed(ctx context.Context, in OrderInput) (map[string]any, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stararena/stararena/internal/catalog"
+	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/orders"
 )
 
@@ -20,8 +21,15 @@ func RunOrderStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		st := newStores(t)
 		mustEvent(t, st, "e1")
 		o := mustHold(t, st, seatOrder("o1", "e1", "fan-1", "A-1-1"))
-		if err := st.Orders.MarkPaid(ctx, o, payment(o, "p1"), Now); err != nil {
+		// The webhook that announced the payment is recorded processed by
+		// the same transaction; one refused records nothing.
+		paying := payment(o, "p1")
+		paying.EventID = "evt_pays"
+		if err := st.Orders.MarkPaid(ctx, o, paying, Now); err != nil {
 			t.Fatal(err)
+		}
+		if first, err := st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_pays", Now); first || err != nil {
+			t.Fatalf("the paying event after MarkPaid: first record %v, %v; want recorded by MarkPaid", first, err)
 		}
 		if got := mustOrder(t, st, "o1"); got.Status != orders.Paid || got.PaymentID != "p1" {
 			t.Fatalf("order after MarkPaid: %s, payment %q", got.Status, got.PaymentID)
@@ -33,8 +41,45 @@ func RunOrderStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if err != nil || !ok || rec.OrderID != "o1" || rec.Role != orders.RolePays {
 			t.Fatalf("GetPayment = %+v, %v, %v", rec, ok, err)
 		}
-		if err := st.Orders.MarkPaid(ctx, o, payment(o, "p2"), Now); !isConflict(err) {
+		late := payment(o, "p2")
+		late.EventID = "evt_refused"
+		if err := st.Orders.MarkPaid(ctx, o, late, Now); !isConflict(err) {
 			t.Fatalf("MarkPaid of a paid order = %v, want a conflict", err)
+		}
+		if first, err := st.ProviderEvents.FinishEvent(ctx, "sandbox", "evt_refused", Now); !first || err != nil {
+			t.Fatalf("the event of a refused MarkPaid: first record %v, %v; want not recorded before", first, err)
+		}
+	})
+	t.Run("IssueOrderWritesTicketsAndMovesTheOrderTogether", func(t *testing.T) {
+		st := newStores(t)
+		mustEvent(t, st, "e1")
+		o := mustHold(t, st, seatOrder("o1", "e1", "fan-1", "A-1-1", "A-1-2"))
+		if err := st.Orders.MarkPaid(ctx, o, payment(o, "p1"), Now); err != nil {
+			t.Fatal(err)
+		}
+		paid := mustOrder(t, st, "o1")
+		m, ts := issue("o1", "A-1-1", "A-1-2")
+		// A read from before the payment (pending, older version) issues
+		// nothing.
+		if err := st.Tickets.IssueOrder(ctx, o, m, ts, Now); !fault.Is(err, fault.ConditionFailed) {
+			t.Fatalf("IssueOrder of a stale order = %v, want ConditionFailed", err)
+		}
+		if _, _, found, err := st.Tickets.OrderTickets(ctx, "o1"); found || err != nil {
+			t.Fatalf("tickets after a refused IssueOrder: found %v, %v", found, err)
+		}
+		if err := st.Tickets.IssueOrder(ctx, paid, m, ts, Now); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustOrder(t, st, "o1"); got.Status != orders.Issued || got.Version != paid.Version+1 || got.IssuedAt.IsZero() {
+			t.Fatalf("order after IssueOrder: %s v%d issued at %v", got.Status, got.Version, got.IssuedAt)
+		}
+		got, err := st.Tickets.TicketsByID(ctx, []string{ts[1].ID, "ghost", ts[0].ID})
+		if err != nil || len(got) != 2 || got[0].ID != ts[1].ID || got[1].ID != ts[0].ID {
+			t.Fatalf("TicketsByID = %+v, %v; want the two tickets in the order asked, the ghost left out", got, err)
+		}
+		// Issuing again: the manifest exists (whatever the order's state).
+		if err := st.Tickets.IssueOrder(ctx, paid, m, ts, Now); !fault.Is(err, fault.Exists) {
+			t.Fatalf("a second IssueOrder = %v, want fault.Exists", err)
 		}
 	})
 	t.Run("WrongStateTransitionConflicts", func(t *testing.T) {

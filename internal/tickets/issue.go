@@ -1,0 +1,82 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/orders"
+)
+
+// Errors of IssueOrder that ask the caller to decide again.
+var (
+	// ErrIssuedBefore: the order's tickets exist already, issued by a path
+	// that leaves marking the order ISSUED to its caller (Issue).
+	ErrIssuedBefore = errors.New("tickets: the order's tickets were issued before")
+	// ErrOrderMoved: the order is no longer at the status and version it
+	// was read with (refunded, issued by a concurrent run): read it again.
+	ErrOrderMoved = errors.New("tickets: the order moved on")
+)
+
+// IssueOrder issues the tickets of a PAID or ISSUE_FAILED order and marks
+// it ISSUED in one transaction, whose conditions (the order's status and
+// version, each ticket absent) decide alone: no read comes before it. It
+// answers the order as it is now (ISSUED) and the ticket ids, in the
+// order's seat order.
+//
+// Errors: ErrIssuedBefore (with the ids), ErrOrderMoved, INVALID_STATE
+// (the order is not paid), UNAVAILABLE (contention did not clear).
+func (s *Service) IssueOrder(ctx context.Context, o orders.Order) (orders.Order, []string, error) {
+	if o.Status != orders.Paid && o.Status != orders.IssueFailed {
+		return o, nil, apperr.New(apperr.InvalidStateChange, "order %s is %s: only a paid order is issued", o.ID, o.Status)
+	}
+	want, err := For(o)
+	if err != nil {
+		return o, nil, fmt.Errorf("issue tickets: %w", err)
+	}
+	ids := make([]string, len(want))
+	for i, t := range want {
+		ids[i] = t.ID
+	}
+	m := Manifest{OrderID: o.ID, EventID: o.EventID, Account: o.Account, TicketIDs: ids, IssuedAt: s.clock.Now()}
+	for b := s.retry.Start(); ; {
+		err := s.store.IssueOrder(ctx, o, m, want, m.IssuedAt)
+		again, err := b.Again(ctx, err)
+		if again {
+			continue
+		}
+		switch {
+		case err == nil:
+			s.log.InfoContext(ctx, "tickets issued", "orderId", o.ID, "eventId", o.EventID, "count", len(want))
+			o.Status, o.Version, o.IssuedAt, o.UpdatedAt = orders.Issued, o.Version+1, m.IssuedAt, m.IssuedAt
+			return o, ids, nil
+		case fault.Is(err, fault.Exists):
+			return o, ids, fmt.Errorf("order %s: %w", o.ID, ErrIssuedBefore)
+		case fault.Is(err, fault.ConditionFailed):
+			return o, nil, fmt.Errorf("order %s: %w: %w", o.ID, ErrOrderMoved, err)
+		}
+		return o, nil, busy(fmt.Errorf("issue tickets for order %s: %w", o.ID, err), "tickets could not be issued now; retry")
+	}
+}
+
+// Listed returns the tickets of orderID named by ids, as ForOrder does
+// but without reading the order's manifest: for a caller that was handed
+// the ids the order was issued with. A listed ticket that does not exist
+// or belongs to another order is an error.
+func (s *Service) Listed(ctx context.Context, orderID string, ids []string) ([]IssuedTicket, error) {
+	ts, err := s.store.TicketsByID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of order %s: %w", orderID, err)
+	}
+	if len(ts) != len(ids) {
+		return nil, fmt.Errorf("order %s: %d of its %d tickets are missing", orderID, len(ids)-len(ts), len(ids))
+	}
+	for _, t := range ts {
+		if t.OrderID != orderID {
+			return nil, fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, orderID)
+		}
+	}
+	return s.issued(ctx, ts, show{})
+}
