@@ -516,11 +516,20 @@ func grantAccess(role awsiam.Role, f topology.Function, d functionDeps, env map[
 		}
 		if ta.Transact {
 			inTransaction := map[string]any{"dynamodb:EnclosingOperation": []string{"TransactWriteItems"}}
-			allow(transactActions, []*string{arn}, map[string]any{"ForAnyValue:StringEquals": inTransaction})
-			allow([]string{"dynamodb:DeleteItem"}, []*string{arn}, map[string]any{
-				"ForAnyValue:StringEquals": inTransaction,
-				"ForAllValues:StringLike":  map[string]any{"dynamodb:LeadingKeys": []string{transactDeletePrefix + "*"}},
-			})
+			cond := map[string]any{"ForAnyValue:StringEquals": inTransaction}
+			if leading != nil {
+				// IAM checks the leading keys of each item of the
+				// transaction: the prefixes scope it as they scope
+				// single writes, and such a function deletes nothing.
+				cond["ForAllValues:StringLike"] = leading["ForAllValues:StringLike"]
+			}
+			allow(transactActions, []*string{arn}, cond)
+			if leading == nil {
+				allow([]string{"dynamodb:DeleteItem"}, []*string{arn}, map[string]any{
+					"ForAnyValue:StringEquals": inTransaction,
+					"ForAllValues:StringLike":  map[string]any{"dynamodb:LeadingKeys": []string{transactDeletePrefix + "*"}},
+				})
+			}
 		}
 		if len(ta.Indexes) > 0 {
 			var ixs []*string

@@ -176,6 +176,7 @@ func SingleItemWrites() map[string][]string {
 		"(*WaitroomStore).CreateState":           {PrefixEvent},
 		"(*WaitroomStore).SaveState":             {PrefixEvent},
 		"(*WaitroomStore).PutNewPlace":           {PrefixPlace},
+		"(*WaitroomStore).PutNewPlaces":          {PrefixPlace},
 		"(*WaitroomStore).WritePlaces":           {PrefixPlace},
 		"(*WaitroomStore).AddPositions":          {PrefixQueueCounter},
 		"(*WaitroomStore).SetPositions":          {PrefixQueueCounter},

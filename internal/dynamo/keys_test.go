@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -194,6 +195,14 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*WaitroomStore).CreateState", func() error { _, err := st.Waitroom.CreateState(ctx, waitroom.State{EventID: "e1"}); return err }},
 		{"(*WaitroomStore).SaveState", func() error { return st.Waitroom.SaveState(ctx, waitroom.State{EventID: "e1", Version: 1}) }},
 		{"(*WaitroomStore).PutNewPlace", func() error { _, err := st.Waitroom.PutNewPlace(ctx, place); return err }},
+		{"(*WaitroomStore).PutNewPlaces", func() error {
+			// fan-1 has a place (PutNewPlace above): the transaction fails
+			// its condition and the single puts decide each place
+			other := place
+			other.Account = "fan-2"
+			_, errs := st.Waitroom.PutNewPlaces(ctx, []waitroom.Place{place, other})
+			return errors.Join(errs...)
+		}},
 		{"(*WaitroomStore).WritePlaces", func() error { return st.Waitroom.WritePlaces(ctx, []waitroom.Place{place}) }},
 		{"(*WaitroomStore).AddPositions", func() error { _, err := st.Waitroom.AddPositions(ctx, "e1", 1); return err }},
 		{"(*WaitroomStore).SetPositions", func() error { return st.Waitroom.SetPositions(ctx, "e1", 1) }},

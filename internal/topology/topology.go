@@ -218,10 +218,11 @@ type TableAccess struct {
 	Transact bool
 	// Indexes the function queries.
 	Indexes []string
-	// WritePrefixes, when set, limits Write and BatchWrite to items whose
-	// partition key starts with one of these (IAM dynamodb:LeadingKeys):
-	// a read-mostly function that keeps a cache item or a counter cannot
-	// touch seats, orders or money.
+	// WritePrefixes, when set, limits Write, BatchWrite and the items of
+	// its transactions to items whose partition key starts with one of
+	// these (IAM dynamodb:LeadingKeys, which IAM checks per item of a
+	// TransactWriteItems): a read-mostly function that keeps a cache item
+	// or a counter cannot touch seats, orders or money.
 	WritePrefixes []string
 }
 
@@ -461,8 +462,10 @@ func Default() Topology {
 			{Name: "queue", Description: "Waiting room reads: a fan's place, queue status, the published draw", MemoryMB: 512, Timeout: 10 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Indexes: []string{"gsi1"},
 					Write: true, WritePrefixes: []string{"EVENT#"}}}},
+			// New places go in transactions of up to 100 conditional puts,
+			// still only under its prefixes.
 			{Name: "assigner", Description: "Gives queue joins their places: one counter write per SQS batch", MemoryMB: 512, Timeout: 30 * time.Second,
-				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true,
 					WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#"}}}},
 			// EventBridge fires once a minute: one invocation ticks every
 			// few seconds for just under the minute.
@@ -868,11 +871,6 @@ func (a Access) problems(fn string, tables map[string]map[string]bool, machines 
 	}
 	if len(ta.WritePrefixes) > 0 && !ta.Write && !ta.BatchWrite {
 		errs = append(errs, fmt.Sprintf("function %q: write prefixes without Write or BatchWrite", fn))
-	}
-	if len(ta.WritePrefixes) > 0 && ta.Transact {
-		// LeadingKeys cannot scope a transaction's items one by one here:
-		// keep the rule simple and explicit.
-		errs = append(errs, fmt.Sprintf("function %q: write prefixes cannot be combined with Transact", fn))
 	}
 	for _, p := range ta.WritePrefixes {
 		if p == "" || strings.ContainsAny(p, "*?") {

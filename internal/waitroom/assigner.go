@@ -3,7 +3,6 @@ package waitroom
 import (
 	"context"
 	"sort"
-	"sync"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/draw"
@@ -35,8 +34,9 @@ type joiner struct {
 }
 
 // Assign gives each new account in a batch a place. Joins of one event
-// share ONE counter write; each new fan costs one conditional put on their
-// own place item, so no partition is hot however many fans join.
+// share ONE counter write and their new places go in transactions of up
+// to 100 conditional puts (Store.PutNewPlaces), each on the fan's own place
+// item, so no partition is hot however many fans join.
 func (s *Service) Assign(ctx context.Context, recs []Record) AssignResult {
 	var res AssignResult
 	byEvent := map[string]map[string]*joiner{}
@@ -149,7 +149,7 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 			places[i].Position = first + int64(i)
 		}
 	}
-	created, errs := s.putPlaces(ctx, places)
+	created, errs := s.store.PutNewPlaces(ctx, places)
 	for i, j := range fresh {
 		switch {
 		case errs[i] != nil:
@@ -170,22 +170,4 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 			}
 		}
 	}
-}
-
-// putPlaces writes new places concurrently (bounded), each conditional on
-// the account having none.
-func (s *Service) putPlaces(ctx context.Context, ps []Place) ([]bool, []error) {
-	created, errs := make([]bool, len(ps)), make([]error, len(ps))
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range ps {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			created[i], errs[i] = s.store.PutNewPlace(ctx, ps[i])
-		}()
-	}
-	wg.Wait()
-	return created, errs
 }

@@ -26,6 +26,9 @@ type Store interface {
 	PlaceView(ctx context.Context, eventID, account string) (Place, bool, error)
 	// PutNewPlace writes p unless the account has a place; false if it has.
 	PutNewPlace(ctx context.Context, p Place) (bool, error)
+	// PutNewPlaces is PutNewPlace for many places in few requests:
+	// created[i] and errs[i] are ps[i]'s answer.
+	PutNewPlaces(ctx context.Context, ps []Place) (created []bool, errs []error)
 	// WritePlaces overwrites places (the draw and the straggler sweep,
 	// which are the only writers of a pending place's position).
 	WritePlaces(ctx context.Context, ps []Place) error

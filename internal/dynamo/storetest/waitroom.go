@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -68,6 +69,50 @@ func RunWaitroomStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		}
 		if _, ok, _ := st.Waitroom.Place(ctx, "e1", "nobody"); ok {
 			t.Fatal("an unknown account has a place")
+		}
+	})
+	t.Run("NewPlacesInBatchesKeepThePlacesThatExist", func(t *testing.T) {
+		// GIVEN fan-50 has a place at position 7
+		st := newStores(t)
+		had := place("fan-50", false)
+		had.Position = 7
+		if created, err := st.Waitroom.PutNewPlace(ctx, had); !created || err != nil {
+			t.Fatalf("PutNewPlace = %v, %v", created, err)
+		}
+		// WHEN 130 places are written in one call (two transactions), one
+		// of them for fan-50 at another position
+		var ps []waitroom.Place
+		for i := range 130 {
+			p := place("fan-"+strconv.Itoa(i), false)
+			p.Position = int64(100 + i)
+			ps = append(ps, p)
+		}
+		created, errs := st.Waitroom.PutNewPlaces(ctx, ps)
+		// THEN every other place is written and fan-50 keeps its own
+		for i, p := range ps {
+			if errs[i] != nil || created[i] != (p.Account != "fan-50") {
+				t.Fatalf("%s: created %v, err %v", p.Account, created[i], errs[i])
+			}
+		}
+		got, err := st.Waitroom.Places(ctx, "e1", accounts(ps))
+		if err != nil || len(got) != 130 {
+			t.Fatalf("Places = %d, %v", len(got), err)
+		}
+		for _, p := range ps {
+			want := p.Position
+			if p.Account == "fan-50" {
+				want = 7
+			}
+			if got[p.Account].Position != want {
+				t.Fatalf("%s at %d, want %d", p.Account, got[p.Account].Position, want)
+			}
+		}
+		// AND a second call creates nothing
+		created, errs = st.Waitroom.PutNewPlaces(ctx, ps[:3])
+		for i := range created {
+			if created[i] || errs[i] != nil {
+				t.Fatalf("again: created %v, err %v", created[i], errs[i])
+			}
 		}
 	})
 	t.Run("PendingAndDrawQueries", func(t *testing.T) {

@@ -1,0 +1,70 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/stararena/stararena/internal/fault"
+	"github.com/stararena/stararena/internal/waitroom"
+)
+
+// transactMax is how many items one TransactWriteItems may carry.
+const transactMax = 100
+
+// PutNewPlaces writes new places, each unless its account has one, in
+// transactions of up to 100 conditional puts: one request per assigner
+// batch instead of one per fan. A transaction is all or nothing, so one
+// whose condition failed (a duplicate join placed by a concurrent batch)
+// wrote none of its places: they are written again one by one, which
+// tells which account already had one. created[i] says whether ps[i] was
+// written; errs[i] is the error that kept it from being decided.
+func (st *WaitroomStore) PutNewPlaces(ctx context.Context, ps []waitroom.Place) ([]bool, []error) {
+	created, errs := make([]bool, len(ps)), make([]error, len(ps))
+	for start := 0; start < len(ps); start += transactMax {
+		end := min(start+transactMax, len(ps))
+		st.putNewChunk(ctx, ps[start:end], created[start:end], errs[start:end])
+	}
+	return created, errs
+}
+
+func (st *WaitroomStore) putNewChunk(ctx context.Context, ps []waitroom.Place, created []bool, errs []error) {
+	one := func() {
+		for i, p := range ps {
+			created[i], errs[i] = st.PutNewPlace(ctx, p)
+		}
+	}
+	if len(ps) == 1 {
+		one() // a transaction of one item costs twice a put
+		return
+	}
+	items := make([]types.TransactWriteItem, len(ps))
+	for i, p := range ps {
+		items[i] = types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(st.table), Item: placeItem(p), ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}}
+	}
+	// The SDK sends a ClientRequestToken and reuses it on its retries, so a
+	// transaction whose answer was lost is answered its success again
+	// rather than failing its own conditions.
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		for i := range created {
+			created[i] = true
+		}
+		return
+	}
+	if codes, ok := txReasons(err); ok && txKind(codes) != fault.Unavailable {
+		// A place that exists, or a conflicting write: nothing was
+		// applied; the single puts decide each place.
+		one()
+		return
+	}
+	err = classify(fmt.Sprintf("put %d places", len(ps)), err)
+	for i := range errs {
+		errs[i] = err
+	}
+}
