@@ -20,9 +20,10 @@ type freshReader interface {
 	Fresh(ctx context.Context, id string) (catalog.Event, error)
 }
 
-// Queue admits fans from an event's waiting room by their served position.
+// Queue admits fans from an event's waiting room by their served position;
+// claimed reports a new admission (at most one per place).
 type Queue interface {
-	Admit(ctx context.Context, account, eventID string) (string, Claims, error)
+	Admit(ctx context.Context, account, eventID string) (token string, c Claims, claimed bool, err error)
 }
 
 // Limiter bounds how often one account may ask (RATE_LIMITED when over).
@@ -86,13 +87,29 @@ func (g *Gate) Admit(ctx context.Context, account, eventID string) (string, Clai
 // presale window only a fan with a valid code is admitted, at once: the
 // codes' uses bound how many come, so the waiting room, which orders the
 // public sale's crowd, waits for saleOpensAt (ADR 23).
+//
+// The limiter counts every request but one kind: in an open sale with a
+// waiting room, the request that claims the fan's admission (one per
+// place, which the claim's own condition enforces) is not counted, so the
+// fan's first admission costs one write instead of two; every other answer
+// there is counted after it is decided.
 func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Request) (string, Claims, error) {
-	if g.o.Limiter != nil {
-		if err := g.o.Limiter.Allow(ctx, eventID+"#"+account); err != nil {
-			return "", Claims{}, err
-		}
-	}
+	// The event comes from the instance's copy (EVENT_CACHE_TTL).
 	ev, err := g.events.Get(ctx, eventID)
+	if err == nil && g.o.Queue != nil && ev.Cancelled == nil && ev.Queue.Mode == catalog.QueueOn &&
+		ev.SaleState(g.o.Clock.Now()) == catalog.SaleOpen {
+		tok, c, claimed, err := g.queued(ctx, account, eventID)
+		if claimed {
+			return tok, c, err
+		}
+		if lerr := g.limit(ctx, account, eventID); lerr != nil {
+			return "", Claims{}, lerr
+		}
+		return tok, c, err
+	}
+	if lerr := g.limit(ctx, account, eventID); lerr != nil {
+		return "", Claims{}, lerr
+	}
 	if err != nil {
 		return "", Claims{}, err
 	}
@@ -133,9 +150,31 @@ func (g *Gate) AdmitRequest(ctx context.Context, account, eventID string, req Re
 		if g.o.Queue == nil {
 			return "", Claims{}, apperr.New(apperr.QueueRequired, "join the waiting room first: admission follows your place in the queue").With("state", "NOT_IN_QUEUE")
 		}
-		return g.o.Queue.Admit(ctx, account, eventID)
+		// Open on the event as it is now though not on the copy: counted
+		// above already.
+		tok, c, _, err := g.o.Queue.Admit(ctx, account, eventID)
+		return tok, c, err
 	}
 	return g.tokens.Issue(account, eventID)
+}
+
+// queued admits from an open sale's waiting room: the waiting list first
+// (after a sell-out it governs admission), then the fan's place.
+func (g *Gate) queued(ctx context.Context, account, eventID string) (string, Claims, bool, error) {
+	if g.o.Waitlist != nil {
+		if tok, c, handled, err := g.o.Waitlist.Admit(ctx, account, eventID); handled || err != nil {
+			return tok, c, false, err
+		}
+	}
+	return g.o.Queue.Admit(ctx, account, eventID)
+}
+
+// limit counts one request of the account for the event.
+func (g *Gate) limit(ctx context.Context, account, eventID string) error {
+	if g.o.Limiter == nil {
+		return nil
+	}
+	return g.o.Limiter.Allow(ctx, eventID+"#"+account)
 }
 
 // notOpen is SALE_NOT_OPEN; before a presale it says when the presale

@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/ratelimit"
 	"github.com/stararena/stararena/internal/testenv/fixture"
 )
 
@@ -42,5 +44,67 @@ func TestGateRefusesOnlyOnTheEventAsItIsNow(t *testing.T) {
 	clk.Advance(fixture.Config(t).EventCacheTTL + time.Millisecond)
 	if _, _, err := a.Gate.Admit(ctx, "fan-3", ev.ID); !apperr.Is(err, apperr.SaleNotOpen) {
 		t.Fatalf("paused, copy expired: %v, want SALE_NOT_OPEN", err)
+	}
+}
+
+type events map[string]catalog.Event
+
+func (e events) Get(_ context.Context, id string) (catalog.Event, error) {
+	ev, ok := e[id]
+	if !ok {
+		return catalog.Event{}, apperr.New(apperr.NotFound, "no event %s", id)
+	}
+	return ev, nil
+}
+
+// place is one fan's place in a waiting room: claimed on the first ask,
+// then answered the same admission.
+type place struct{ asks int }
+
+func (p *place) Admit(_ context.Context, account, eventID string) (string, admission.Claims, bool, error) {
+	p.asks++
+	return "tok", admission.Claims{ID: "adm-1", Account: account, EventID: eventID}, p.asks == 1, nil
+}
+
+func TestTheRequestThatClaimsAnAdmissionIsNotCounted(t *testing.T) {
+	// GIVEN an open sale with a waiting room, a limit of 3 a minute
+	now := time.Date(2027, 3, 1, 20, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(now)
+	evs := events{"q": {ID: "q", SaleOpensAt: now.Add(-time.Minute), Queue: catalog.QueueConfig{Mode: catalog.QueueOn, AdmitPerMinute: 60}}}
+	kr, err := admission.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := admission.NewTokens(kr, time.Minute, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &place{}
+	gate := admission.NewGate(evs, tokens, admission.GateOptions{Clock: clk, Queue: p,
+		Limiter: &ratelimit.Limiter{Name: "admission", Limit: 3, Window: time.Minute, Store: ratelimit.NewMemory(), Clock: clk}})
+	ctx := context.Background()
+	// WHEN the fan asks five times
+	var answered, limited int
+	for range 5 {
+		_, _, err := gate.Admit(ctx, "fan-1", "q")
+		switch {
+		case err == nil:
+			answered++
+		case apperr.Is(err, apperr.RateLimited):
+			limited++
+		default:
+			t.Fatal(err)
+		}
+	}
+	// THEN the claim and three repeats are answered, the fifth is limited
+	if answered != 4 || limited != 1 {
+		t.Fatalf("answered %d, limited %d; want 4 and 1 (the claim is not counted)", answered, limited)
+	}
+	// AND an unknown event's requests are counted before they are refused
+	for i := range 4 {
+		_, _, err := gate.Admit(ctx, "fan-2", "nope")
+		if want := map[bool]apperr.Code{true: apperr.RateLimited, false: apperr.NotFound}[i == 3]; !apperr.Is(err, want) {
+			t.Fatalf("unknown event, request %d: %v, want %s", i+1, err, want)
+		}
 	}
 }

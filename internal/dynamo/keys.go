@@ -180,7 +180,7 @@ func SingleItemWrites() map[string][]string {
 		"(*WaitroomStore).WritePlaces":           {PrefixPlace},
 		"(*WaitroomStore).AddPositions":          {PrefixQueueCounter},
 		"(*WaitroomStore).SetPositions":          {PrefixQueueCounter},
-		"(*WaitroomStore).ClaimAdmission":        {PrefixPlace},
+		"(*WaitroomStore).ClaimServed":           {PrefixPlace},
 		"(*WaitroomStore).MarkUsed":              {PrefixPlace},
 		"(*WaitroomStore).MarkAbandoned":         {PrefixPlace},
 		"(*WaitroomStore).AddStats":              {PrefixQueueStats},

@@ -206,8 +206,9 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		{"(*WaitroomStore).WritePlaces", func() error { return st.Waitroom.WritePlaces(ctx, []waitroom.Place{place}) }},
 		{"(*WaitroomStore).AddPositions", func() error { _, err := st.Waitroom.AddPositions(ctx, "e1", 1); return err }},
 		{"(*WaitroomStore).SetPositions", func() error { return st.Waitroom.SetPositions(ctx, "e1", 1) }},
-		{"(*WaitroomStore).ClaimAdmission", func() error {
-			return st.Waitroom.ClaimAdmission(ctx, place, "tok", now.Add(time.Minute), now)
+		{"(*WaitroomStore).ClaimServed", func() error {
+			_, _, _, err := st.Waitroom.ClaimServed(ctx, "e1", "fan-1", 1, "tok", now.Add(time.Minute), now)
+			return err
 		}},
 		{"(*WaitroomStore).MarkUsed", func() error { _, err := st.Waitroom.MarkUsed(ctx, "e1", "fan-1", "tok", now); return err }},
 		{"(*WaitroomStore).MarkAbandoned", func() error { _, err := st.Waitroom.MarkAbandoned(ctx, place); return err }},

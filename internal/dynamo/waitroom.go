@@ -147,11 +147,22 @@ func placeItem(p waitroom.Place) item {
 	case p.Position == 0:
 		it["gsi1pk"], it["gsi1sk"] = s(lateShards(p.EventID)+shard), stamp(p.JoinedAt)
 	}
-	if p.TokenID != "" && p.UsedAt.IsZero() && !p.Abandoned {
+	switch {
+	case p.TokenID != "" && p.UsedAt.IsZero() && !p.Abandoned:
 		it["gsi2pk"], it["gsi2sk"] = s(admittedShards(p.EventID)+shard), stamp(p.TokenExpiresAt)
+	case p.TokenID == "" && p.Position > 0:
+		// In the admitted index already, after every expiry: the claim
+		// (ClaimServed, an UpdateItem) then moves the place within the
+		// index instead of adding it, which the embedded server files
+		// wrongly (ADR 9).
+		it["gsi2pk"], it["gsi2sk"] = s(admittedShards(p.EventID)+shard), s(unclaimedSK+p.Account)
 	}
 	return it
 }
+
+// unclaimedSK sorts after every stamp, so the expired-admissions query
+// (gsi2sk < now) never reads a place that has no admission.
+const unclaimedSK = "~"
 
 func decodePlace(it item) waitroom.Place {
 	return waitroom.Place{EventID: str(it, "eventId"), Account: str(it, "account"), Entrant: str(it, "entrant"),
@@ -313,26 +324,6 @@ func (st *WaitroomStore) Positions(ctx context.Context, eventID string) (int64, 
 		return 0, classify("read positions", err)
 	}
 	return num(out.Item, "next"), nil
-}
-
-// ClaimAdmission stores the admission on a served place without one. It
-// writes the whole place (conditional on it being unclaimed at the same
-// position) rather than updating two attributes: the embedded server's
-// UpdateItem mis-files an item that newly enters an index, and PutItem
-// costs the same write unit here.
-func (st *WaitroomStore) ClaimAdmission(ctx context.Context, p waitroom.Place, tokenID string, expires, now time.Time) error {
-	p.TokenID, p.TokenExpiresAt, p.AdmittedAt = tokenID, expires, now
-	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(st.table),
-		Item:                      placeItem(p),
-		ConditionExpression:       aws.String("tokenId = :none AND #pos = :pos"),
-		ExpressionAttributeNames:  map[string]string{"#pos": "position"},
-		ExpressionAttributeValues: item{":none": s(""), ":pos": n(p.Position)},
-	})
-	if kindOf(err) == fault.ConditionFailed {
-		return fault.E("claim admission", fault.Contention, err) // another tab claimed it first
-	}
-	return classify("claim admission", err)
 }
 
 // MarkUsed records the hold an admission made, once.

@@ -16,7 +16,6 @@ import (
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/draw"
-	"github.com/stararena/stararena/internal/fault"
 	"github.com/stararena/stararena/internal/metrics"
 )
 
@@ -67,6 +66,10 @@ type Options struct {
 	// ReadCacheTTL bounds how stale the fans' reads may be (0: the default
 	// DefaultReadCacheTTL; negative: no cache, read-your-writes for tests).
 	ReadCacheTTL time.Duration
+	// StatsFlushEvery is how long admitted and used counts wait in the
+	// instance before one write adds them (0: DefaultStatsFlushEvery;
+	// negative: at once).
+	StatsFlushEvery time.Duration
 }
 
 // Service is the waiting room.
@@ -82,6 +85,7 @@ type Service struct {
 	// under the event's partition key, which would otherwise take one read
 	// per fan request. The inlet and the assigner always read fresh.
 	reads *readCache
+	stats *statsBuffer
 }
 
 // DefaultDrawGrace is how long after opening the draw waits: joins sent
@@ -131,8 +135,11 @@ func NewService(store Store, events Events, tokens Tokens, o Options) *Service {
 	if o.ReadCacheTTL == 0 {
 		o.ReadCacheTTL = DefaultReadCacheTTL
 	}
+	if o.StatsFlushEvery == 0 {
+		o.StatsFlushEvery = DefaultStatsFlushEvery
+	}
 	return &Service{store: store, events: events, tokens: tokens, o: o, clock: o.Clock, log: o.Logger,
-		reads: &readCache{m: map[string]cachedRead{}}}
+		reads: &readCache{m: map[string]cachedRead{}}, stats: &statsBuffer{pending: map[string]Stats{}}}
 }
 
 // OpenedAt is when the event's sale opened (or opens): saleOpensAt, or
@@ -263,11 +270,16 @@ func (s *Service) Me(ctx context.Context, account, eventID string) (Me, error) {
 	if err != nil {
 		return Me{}, err
 	}
-	// The fan's poll: an eventually consistent read (a place a moment
-	// behind shows on the next poll; Admit reads it consistently).
-	p, ok, err := s.store.PlaceView(ctx, eventID, account)
-	if err != nil {
-		return Me{}, err
+	// Before the draw every place is PENDING, joined or not (joins are
+	// asynchronous): reading it would tell the answer nothing. After it,
+	// the fan's poll is an eventually consistent read (a place a moment
+	// behind shows on the next poll; admission's claim is conditional).
+	var p Place
+	var ok bool
+	if st.Drawn {
+		if p, ok, err = s.store.PlaceView(ctx, eventID, account); err != nil {
+			return Me{}, err
+		}
 	}
 	now := s.clock.Now()
 	me := Me{ServingPosition: st.Serving}
@@ -305,54 +317,66 @@ func placeState(st *State, p Place, ok bool, now time.Time) string {
 
 // Admit gives a served fan an admission token. Asking again (a refresh, a
 // second tab) returns the same admission until it expires; a fan who used
-// theirs or let it expire is told so.
-func (s *Service) Admit(ctx context.Context, account, eventID string) (string, admission.Claims, error) {
+// theirs or let it expire is told so. While anyone is admittable it is one
+// conditional write on the place (Store.ClaimServed), whose answer is the
+// place that explains a refusal.
+func (s *Service) Admit(ctx context.Context, account, eventID string) (token string, c admission.Claims, claimed bool, err error) {
 	ev, st, err := s.fanView(ctx, eventID)
 	if err != nil {
-		return "", admission.Claims{}, err
+		return "", admission.Claims{}, false, err
 	}
-	for range 3 {
+	now := s.clock.Now()
+	if !st.Drawn || st.SoldOut {
+		// Nobody is admittable: the place only explains the refusal, or
+		// gives back an admission claimed before the sell-out.
 		p, ok, err := s.store.Place(ctx, eventID, account)
 		if err != nil {
-			return "", admission.Claims{}, err
+			return "", admission.Claims{}, false, err
 		}
-		now := s.clock.Now()
-		state := placeState(&st, p, ok, now)
-		switch state {
-		case StateAdmitted:
-			if !p.UsedAt.IsZero() {
-				return "", admission.Claims{}, notYet(state, "your admission was used for a hold; one admission per place", &st, p)
-			}
-			return s.sign(account, eventID, p.TokenID, p.TokenExpiresAt)
-		case StateAdmittable:
-		case StateSoldOut:
-			return "", admission.Claims{}, apperr.New(apperr.SoldOut, "sold out: nothing is left for the queue").With("state", state)
-		case StateExpired:
-			return "", admission.Claims{}, notYet(state, "your admission expired unused; the place went back to the queue", &st, p)
-		case StatePending:
-			if !ok {
-				return "", admission.Claims{}, notYet("NOT_IN_QUEUE", "join the waiting room first: admission follows your place in the queue", &st, p)
-			}
-			return "", admission.Claims{}, notYet(state, "you are in the queue; your position is being assigned", &st, p)
-		default:
-			e := notYet(state, "not your turn yet", &st, p).(*apperr.Error)
-			return "", admission.Claims{}, e.With("etaSeconds", etaSeconds(p.Position, st.Serving, rate(&ev, &st)))
-		}
-		id, exp := uuid.NewString(), now.Add(s.tokens.TTL()).Truncate(time.Second)
-		err = s.store.ClaimAdmission(ctx, p, id, exp, now)
-		if fault.Is(err, fault.Contention) {
-			continue // another tab claimed it: re-read and answer the same admission
-		}
-		if err != nil {
-			return "", admission.Claims{}, err
-		}
-		if err := s.store.AddStats(ctx, eventID, Stats{Admitted: 1}); err != nil {
-			s.log.WarnContext(ctx, "admission not counted", "eventId", eventID, "err", err)
-		}
-		s.log.InfoContext(ctx, "fan admitted", "eventId", eventID, "position", p.Position)
-		return s.sign(account, eventID, id, exp)
+		token, c, err = s.answer(&ev, &st, p, ok, now)
+		return token, c, false, err
 	}
-	return "", admission.Claims{}, apperr.New(apperr.Unavailable, "your place keeps changing; retry")
+	id, exp := uuid.NewString(), now.Add(s.tokens.TTL()).Truncate(time.Second)
+	p, ok, claimed, err := s.store.ClaimServed(ctx, eventID, account, st.Serving, id, exp, now)
+	if err != nil {
+		return "", admission.Claims{}, false, err
+	}
+	if !claimed {
+		token, c, err = s.answer(&ev, &st, p, ok, now)
+		return token, c, false, err
+	}
+	s.count(ctx, eventID, Stats{Admitted: 1})
+	s.log.InfoContext(ctx, "fan admitted", "eventId", eventID, "position", p.Position)
+	token, c, err = s.sign(account, eventID, id, exp)
+	return token, c, true, err
+}
+
+// answer is Admit's answer for a place it did not claim: the admission
+// the place holds, or why it has none.
+func (s *Service) answer(ev *catalog.Event, st *State, p Place, ok bool, now time.Time) (string, admission.Claims, error) {
+	switch state := placeState(st, p, ok, now); state {
+	case StateAdmitted:
+		if !p.UsedAt.IsZero() {
+			return "", admission.Claims{}, notYet(state, "your admission was used for a hold; one admission per place", st, p)
+		}
+		return s.sign(p.Account, p.EventID, p.TokenID, p.TokenExpiresAt)
+	case StateSoldOut:
+		return "", admission.Claims{}, apperr.New(apperr.SoldOut, "sold out: nothing is left for the queue").With("state", state)
+	case StateExpired:
+		return "", admission.Claims{}, notYet(state, "your admission expired unused; the place went back to the queue", st, p)
+	case StatePending:
+		if !ok {
+			return "", admission.Claims{}, notYet("NOT_IN_QUEUE", "join the waiting room first: admission follows your place in the queue", st, p)
+		}
+		return "", admission.Claims{}, notYet(state, "you are in the queue; your position is being assigned", st, p)
+	case StateWaiting:
+		e := notYet(state, "not your turn yet", st, p).(*apperr.Error)
+		return "", admission.Claims{}, e.With("etaSeconds", etaSeconds(p.Position, st.Serving, rate(ev, st)))
+	default:
+		// Admittable, yet the claim's condition failed: the place changed
+		// under the request.
+		return "", admission.Claims{}, apperr.New(apperr.Unavailable, "your place keeps changing; retry")
+	}
 }
 
 func (s *Service) sign(account, eventID, id string, exp time.Time) (string, admission.Claims, error) {
@@ -376,7 +400,8 @@ func (s *Service) MarkUsed(ctx context.Context, eventID, account, tokenID string
 	if err != nil || !used {
 		return err
 	}
-	return s.store.AddStats(ctx, eventID, Stats{Used: 1})
+	s.count(ctx, eventID, Stats{Used: 1})
+	return nil
 }
 
 // Report is the waiting room's part of the organizer's report.
@@ -394,8 +419,13 @@ type Report struct {
 	Health          string  `json:"health,omitempty"`
 }
 
-// Report reads the event's queue counts.
+// Report reads the event's queue counts. Admitted and used are counted
+// per instance and added to the table every StatsFlushEvery (stats.go):
+// this instance's own counts are added first.
 func (s *Service) Report(ctx context.Context, eventID string) (Report, error) {
+	if err := s.FlushStats(ctx); err != nil {
+		s.log.WarnContext(ctx, "queue counts not flushed", "err", err)
+	}
 	st, ok, err := s.store.GetState(ctx, eventID)
 	if err != nil || !ok {
 		return Report{}, err

@@ -46,9 +46,11 @@ type Store interface {
 	// Positions is the last position given out.
 	Positions(ctx context.Context, eventID string) (int64, error)
 
-	// ClaimAdmission records the admission token on a served place that
-	// has none; CONFLICT when it has one already.
-	ClaimAdmission(ctx context.Context, p Place, tokenID string, expires, now time.Time) error
+	// ClaimServed records an admission token on the account's place when
+	// its position is at most serving and it has none, in one conditional
+	// write, and returns the place: as written (claimed) or as it stands
+	// (found false: the account has no place).
+	ClaimServed(ctx context.Context, eventID, account string, serving int64, tokenID string, expires, now time.Time) (p Place, found, claimed bool, err error)
 	// MarkUsed records that the place's admission token made a hold; false
 	// when it was marked before or the token is not the place's.
 	MarkUsed(ctx context.Context, eventID, account, tokenID string, now time.Time) (bool, error)

@@ -255,21 +255,21 @@ func TestInletAdmitsAtTheRateUnderTheInventoryCap(t *testing.T) {
 	if me := r.me(t, "fan-025"); me.State != waitroom.StateWaiting || me.EtaSeconds <= 0 || me.PollSeconds < 2 {
 		t.Fatalf("position 26: %+v", me)
 	}
-	_, _, err := r.Admit(ctx, "fan-025", r.ev.ID)
+	_, _, _, err := r.Admit(ctx, "fan-025", r.ev.ID)
 	if !apperr.Is(err, apperr.QueueRequired) {
 		t.Fatalf("admission for an unserved position: %v, want QUEUE_REQUIRED", err)
 	}
-	tok, c, err := r.Admit(ctx, "fan-024", r.ev.ID)
-	if err != nil {
-		t.Fatal(err)
+	tok, c, claimed, err := r.Admit(ctx, "fan-024", r.ev.ID)
+	if err != nil || !claimed {
+		t.Fatalf("admission for a served position: claimed %v, %v", claimed, err)
 	}
 	if _, err := r.tokens.Verify(tok, "fan-024", r.ev.ID); err != nil {
 		t.Fatalf("admission token does not verify: %v", err)
 	}
 	// A refresh gets the same admission (same single-use id).
-	_, again, err := r.Admit(ctx, "fan-024", r.ev.ID)
-	if err != nil || again.ID != c.ID {
-		t.Fatalf("second ask: %v id %s, want the same admission %s", err, again.ID, c.ID)
+	_, again, claimed, err := r.Admit(ctx, "fan-024", r.ev.ID)
+	if err != nil || again.ID != c.ID || claimed || !again.ExpiresAt.Equal(c.ExpiresAt) {
+		t.Fatalf("second ask: %v id %s (claimed %v), want the same admission %s", err, again.ID, claimed, c.ID)
 	}
 	if me := r.me(t, "fan-024"); me.State != waitroom.StateAdmitted {
 		t.Fatalf("admitted fan: %+v", me)
@@ -291,11 +291,11 @@ func TestUnusedAdmissionIsAbandonedAndUsedOneCounted(t *testing.T) {
 	r.join(t, "keeps", "leaves")
 	r.clock.Advance(2 * time.Second)
 	r.tick(t)
-	_, used, err := r.Admit(ctx, "keeps", r.ev.ID)
+	_, used, _, err := r.Admit(ctx, "keeps", r.ev.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.Admit(ctx, "leaves", r.ev.ID); err != nil {
+	if _, _, _, err := r.Admit(ctx, "leaves", r.ev.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.MarkUsed(ctx, r.ev.ID, "keeps", used.ID); err != nil {
@@ -315,7 +315,7 @@ func TestUnusedAdmissionIsAbandonedAndUsedOneCounted(t *testing.T) {
 	if me := r.me(t, "leaves"); me.State != waitroom.StateExpired {
 		t.Fatalf("fan who let the admission expire: %+v", me)
 	}
-	if _, _, err := r.Admit(ctx, "leaves", r.ev.ID); !apperr.Is(err, apperr.QueueRequired) {
+	if _, _, _, err := r.Admit(ctx, "leaves", r.ev.ID); !apperr.Is(err, apperr.QueueRequired) {
 		t.Fatalf("expired admission asked again: %v", err)
 	}
 	if me := r.me(t, "keeps"); me.State != waitroom.StateAdmitted {
@@ -384,7 +384,7 @@ func TestSoldOutReachesWaitingFans(t *testing.T) {
 	if me := r.me(t, "fan-004"); me.State != waitroom.StateSoldOut {
 		t.Fatalf("waiting fan sees %s, want SOLD_OUT", me.State)
 	}
-	if _, _, err := r.Admit(ctx, "fan-004", r.ev.ID); !apperr.Is(err, apperr.SoldOut) {
+	if _, _, _, err := r.Admit(ctx, "fan-004", r.ev.ID); !apperr.Is(err, apperr.SoldOut) {
 		t.Fatalf("admission after sell-out: %v", err)
 	}
 }
@@ -443,5 +443,47 @@ func TestFansReadTheServingPositionAtMostOneSecondStale(t *testing.T) {
 	fresh, _ := r.Status(ctx, r.ev.ID)
 	if fresh.ServingPosition <= before.ServingPosition {
 		t.Fatalf("after a second fans still read %d", fresh.ServingPosition)
+	}
+}
+
+func TestAdmissionCountsReachTheTableWithinTheFlushInterval(t *testing.T) {
+	// GIVEN three served fans
+	ctx := context.Background()
+	r := newRoom(t, 600)
+	r.clock.Advance(time.Hour + 3*time.Second)
+	r.tick(t)
+	r.join(t, "a", "b", "c")
+	r.clock.Advance(2 * time.Second)
+	r.tick(t)
+	stored := func() int64 {
+		t.Helper()
+		s, err := r.stores.Waitroom.Stats(ctx, r.ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Admitted
+	}
+	admit := func(account string) {
+		t.Helper()
+		if _, _, claimed, err := r.Admit(ctx, account, r.ev.ID); err != nil || !claimed {
+			t.Fatalf("admit %s: claimed %v, %v", account, claimed, err)
+		}
+	}
+	// WHEN one is admitted THEN the instance keeps the count for now
+	admit("a")
+	if n := stored(); n != 0 {
+		t.Fatalf("stored admitted %d right away, want 0 (kept in the instance)", n)
+	}
+	// WHEN the next is admitted once the interval has passed THEN both are added
+	r.clock.Advance(waitroom.DefaultStatsFlushEvery)
+	admit("b")
+	if n := stored(); n != 2 {
+		t.Fatalf("stored admitted %d after the interval, want 2", n)
+	}
+	// AND the report adds what the instance still holds before reading
+	admit("c")
+	rep, err := r.Report(ctx, r.ev.ID)
+	if err != nil || rep.Admitted != 3 || stored() != 3 {
+		t.Fatalf("report %+v (%v), stored %d; want 3 admitted", rep, err, stored())
 	}
 }

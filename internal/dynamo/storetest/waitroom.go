@@ -166,8 +166,8 @@ func RunWaitroomStore(t *testing.T, newStores func(t *testing.T) Stores) {
 			if err := st.Waitroom.WritePlaces(ctx, []waitroom.Place{p}); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Waitroom.ClaimAdmission(ctx, p, "tok-"+a, Now.Add(time.Minute), Now); err != nil {
-				t.Fatalf("ClaimAdmission %s: %v", a, err)
+			if got, found, claimed, err := st.Waitroom.ClaimServed(ctx, "e1", a, 1, "tok-"+a, Now.Add(time.Minute), Now); !found || !claimed || err != nil || got.TokenID != "tok-"+a {
+				t.Fatalf("ClaimServed %s = %+v, %v, %v, %v", a, got, found, claimed, err)
 			}
 		}
 		if ok, err := st.Waitroom.MarkUsed(ctx, "e1", "fan-1", "tok-fan-1", Now); !ok || err != nil {
@@ -191,6 +191,53 @@ func RunWaitroomStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		}
 		if again, _ := st.Waitroom.ExpiredAdmissions(ctx, "e1", Now.Add(2*time.Minute), 10); len(again) != 0 {
 			t.Fatalf("abandoned admissions still listed: %v", accounts(again))
+		}
+	})
+	t.Run("AdmissionClaimedOnceWhenServed", func(t *testing.T) {
+		// GIVEN 40 places at positions 1..40, none admitted
+		st := newStores(t)
+		var ps []waitroom.Place
+		for i := range 40 {
+			p := place("fan-"+strconv.Itoa(i), false)
+			p.Position = int64(i + 1)
+			ps = append(ps, p)
+		}
+		if err := st.Waitroom.WritePlaces(ctx, ps); err != nil {
+			t.Fatal(err)
+		}
+		exp := Now.Add(time.Minute)
+		// WHEN each asks with positions up to 30 served
+		for i, p := range ps {
+			got, found, claimed, err := st.Waitroom.ClaimServed(ctx, "e1", p.Account, 30, "tok-"+p.Account, exp, Now)
+			// THEN the served ones are claimed, the others answered their place untouched
+			served := i < 30
+			if err != nil || !found || claimed != served || got.Position != p.Position || (got.TokenID != "") != served {
+				t.Fatalf("%s: %+v, %v, %v, %v", p.Account, got, found, claimed, err)
+			}
+		}
+		// AND asking again (a second tab) claims nothing and answers the first admission
+		got, found, claimed, err := st.Waitroom.ClaimServed(ctx, "e1", "fan-3", 30, "other", exp.Add(time.Minute), Now)
+		if err != nil || !found || claimed || got.TokenID != "tok-fan-3" || !got.TokenExpiresAt.Equal(exp) {
+			t.Fatalf("again: %+v, %v, %v, %v", got, found, claimed, err)
+		}
+		// AND an account without a place is told so
+		if _, found, claimed, err := st.Waitroom.ClaimServed(ctx, "e1", "nobody", 30, "x", exp, Now); found || claimed || err != nil {
+			t.Fatalf("no place: %v, %v, %v", found, claimed, err)
+		}
+		// AND exactly the 30 admissions expire, once each, unclaimed places never
+		expired, err := st.Waitroom.ExpiredAdmissions(ctx, "e1", exp.Add(time.Second), 0)
+		if err != nil || len(expired) != 30 {
+			t.Fatalf("ExpiredAdmissions = %d, %v", len(expired), err)
+		}
+		seen := map[string]bool{}
+		for _, p := range expired {
+			if seen[p.Account] || p.TokenID != "tok-"+p.Account {
+				t.Fatalf("expired %+v listed twice or with another token", p)
+			}
+			seen[p.Account] = true
+		}
+		if early, _ := st.Waitroom.ExpiredAdmissions(ctx, "e1", exp.Add(-time.Second), 0); len(early) != 0 {
+			t.Fatalf("%d admissions expired before their time", len(early))
 		}
 	})
 	t.Run("StatsSum", func(t *testing.T) {
