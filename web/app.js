@@ -377,6 +377,8 @@ function journey(ev, av, saleEl, panel) {
     for (;;) {
       await step.sleep(wait * 1000);
       const s = await getStatus();
+      // Sold out before this place was served: it never had an admission.
+      if (s.soldOut && s.servingPosition < pos) return { state: 'SOLD_OUT' };
       if (s.soldOut || s.servingPosition >= pos) {
         const m = await getMe();
         if (m.state !== 'WAITING') return m;
