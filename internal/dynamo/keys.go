@@ -183,6 +183,7 @@ func SingleItemWrites() map[string][]string {
 		"(*WaitroomStore).ClaimServed":           {PrefixPlace},
 		"(*WaitroomStore).MarkUsed":              {PrefixPlace},
 		"(*WaitroomStore).MarkAbandoned":         {PrefixPlace},
+		"(*WaitroomStore).MarkAbandonedAll":      {PrefixPlace},
 		"(*WaitroomStore).AddStats":              {PrefixQueueStats},
 		"(*HealthStore).AddWindow":               {PrefixHealth},
 		"(*RateLimitStore).Hit":                  {PrefixRateLimit},

@@ -212,6 +212,14 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 		}},
 		{"(*WaitroomStore).MarkUsed", func() error { _, err := st.Waitroom.MarkUsed(ctx, "e1", "fan-1", "tok", now); return err }},
 		{"(*WaitroomStore).MarkAbandoned", func() error { _, err := st.Waitroom.MarkAbandoned(ctx, place); return err }},
+		{"(*WaitroomStore).MarkAbandonedAll", func() error {
+			// flagged by MarkAbandoned above: the transaction fails its
+			// condition and the single updates decide each place
+			other := place
+			other.Account = "fan-2"
+			_, err := st.Waitroom.MarkAbandonedAll(ctx, []waitroom.Place{place, other})
+			return err
+		}},
 		{"(*WaitroomStore).AddStats", func() error { return st.Waitroom.AddStats(ctx, "e1", waitroom.Stats{Admitted: 1}) }},
 		{"(*HealthStore).AddWindow", func() error {
 			return st.Health.AddWindow(ctx, healthWindow("e1", healthT0, time.Millisecond, 1, health.OK))

@@ -68,3 +68,57 @@ func (st *WaitroomStore) putNewChunk(ctx context.Context, ps []waitroom.Place, c
 		errs[i] = err
 	}
 }
+
+// MarkAbandonedAll is MarkAbandoned for many expired admissions, in
+// transactions of up to 100 conditional updates. One whose condition
+// failed (an admission used or flagged meanwhile) applied nothing, and its
+// places are flagged again one by one. marked[i] says whether ps[i] was
+// flagged by this call.
+func (st *WaitroomStore) MarkAbandonedAll(ctx context.Context, ps []waitroom.Place) ([]bool, error) {
+	marked := make([]bool, len(ps))
+	for start := 0; start < len(ps); start += transactMax {
+		end := min(start+transactMax, len(ps))
+		if err := st.abandonChunk(ctx, ps[start:end], marked[start:end]); err != nil {
+			return marked, err
+		}
+	}
+	return marked, nil
+}
+
+func (st *WaitroomStore) abandonChunk(ctx context.Context, ps []waitroom.Place, marked []bool) error {
+	one := func() error {
+		for i, p := range ps {
+			ok, err := st.MarkAbandoned(ctx, p)
+			if err != nil {
+				return err
+			}
+			marked[i] = ok
+		}
+		return nil
+	}
+	if len(ps) == 1 {
+		return one()
+	}
+	items := make([]types.TransactWriteItem, len(ps))
+	for i, p := range ps {
+		items[i] = types.TransactWriteItem{Update: &types.Update{
+			TableName:           aws.String(st.table),
+			Key:                 placeKey(p.EventID, p.Account),
+			ConditionExpression: aws.String("tokenId = :t AND usedAt = :none AND abandoned = :no"),
+			UpdateExpression:    aws.String("SET abandoned = :yes, gsi2pk = :done"),
+			ExpressionAttributeValues: item{":t": s(p.TokenID), ":none": s(""), ":no": b(false), ":yes": b(true),
+				":done": s(placesDonePK(p.EventID))},
+		}}
+	}
+	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		for i := range marked {
+			marked[i] = true
+		}
+		return nil
+	}
+	if codes, ok := txReasons(err); ok && txKind(codes) != fault.Unavailable {
+		return one()
+	}
+	return classify(fmt.Sprintf("flag %d abandoned admissions", len(ps)), err)
+}

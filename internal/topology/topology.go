@@ -468,10 +468,11 @@ func Default() Topology {
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, Transact: true,
 					WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#"}}}},
 			// EventBridge fires once a minute: one invocation ticks every
-			// few seconds for just under the minute.
+			// few seconds for just under the minute. Expired admissions are
+			// flagged in transactions of up to 100, under its prefixes.
 			{Name: "inlet", Description: "Advances the waiting room's serving position", MemoryMB: 512, Timeout: 70 * time.Second,
 				Env: []string{"ADMISSION_TTL", "INLET_EVERY", "INLET_INVENTORY_FACTOR", "HEALTH_HOLD_P99", "HEALTH_ERROR_RATE", "HEALTH_THROTTLE_RATE"},
-				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
+				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true, Transact: true,
 					Indexes: []string{"gsi1", "gsi2"}, WritePrefixes: []string{"EVENT#", "QCOUNT#", "QPLACE#", "QSTATS#"}}}},
 			// Keeps the availability projections (EVENT# AVAIL# items, its
 			// only writes) from the seat and GA shard change records (ADR 18).

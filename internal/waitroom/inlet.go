@@ -236,23 +236,22 @@ func (s *Service) abandon(ctx context.Context, eventID string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	marked, markErr := s.store.MarkAbandonedAll(ctx, expired)
 	n := 0
-	for _, p := range expired {
-		ok, err := s.store.MarkAbandoned(ctx, p)
-		if err != nil {
-			return n, err
-		}
+	for _, ok := range marked {
 		if ok {
 			n++
 		}
 	}
+	// Those flagged before an error are counted too: a flag is never
+	// listed again.
 	if n > 0 {
 		if err := s.store.AddStats(ctx, eventID, Stats{Abandoned: int64(n)}); err != nil {
 			return n, err
 		}
 		s.log.InfoContext(ctx, "admissions abandoned", "eventId", eventID, "count", n)
 	}
-	return n, nil
+	return n, markErr
 }
 
 // advance moves the serving position: at most the rate allows since the

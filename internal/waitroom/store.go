@@ -59,6 +59,9 @@ type Store interface {
 	// MarkAbandoned flags an expired, unused admission once; false if it
 	// was used or flagged meanwhile.
 	MarkAbandoned(ctx context.Context, p Place) (bool, error)
+	// MarkAbandonedAll is MarkAbandoned for many places in few requests;
+	// marked[i] is ps[i]'s answer.
+	MarkAbandonedAll(ctx context.Context, ps []Place) (marked []bool, err error)
 	// AddStats adds to the event's admission counters.
 	AddStats(ctx context.Context, eventID string, d Stats) error
 	// Stats reads the event's admission counters.

@@ -239,6 +239,23 @@ func RunWaitroomStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if early, _ := st.Waitroom.ExpiredAdmissions(ctx, "e1", exp.Add(-time.Second), 0); len(early) != 0 {
 			t.Fatalf("%d admissions expired before their time", len(early))
 		}
+		// AND once one of them is used meanwhile, flagging the 30 together
+		// flags the 29 others only, and none is listed again
+		if ok, err := st.Waitroom.MarkUsed(ctx, "e1", expired[7].Account, expired[7].TokenID, Now); !ok || err != nil {
+			t.Fatalf("MarkUsed = %v, %v", ok, err)
+		}
+		marked, err := st.Waitroom.MarkAbandonedAll(ctx, expired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ok := range marked {
+			if ok != (i != 7) {
+				t.Fatalf("%s flagged %v", expired[i].Account, ok)
+			}
+		}
+		if again, _ := st.Waitroom.ExpiredAdmissions(ctx, "e1", exp.Add(time.Second), 0); len(again) != 0 {
+			t.Fatalf("%d flagged admissions listed again", len(again))
+		}
 	})
 	t.Run("StatsSum", func(t *testing.T) {
 		st := newStores(t)
