@@ -3,6 +3,7 @@ package waitroom
 import (
 	"context"
 	"sort"
+	"sync"
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/draw"
@@ -104,8 +105,16 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 		return
 	}
 	names := make([]string, 0, len(accts))
-	for a := range accts {
+	for a, j := range accts {
+		if s.placed.has(eventID, a) {
+			res.Repeats += len(j.ids) // a refresh or second tab of a fan placed here before
+			delete(accts, a)
+			continue
+		}
 		names = append(names, a)
+	}
+	if len(names) == 0 {
+		return
 	}
 	have, err := s.store.Places(ctx, eventID, names)
 	if err != nil {
@@ -115,6 +124,7 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 	var fresh []*joiner
 	for a, j := range accts {
 		if _, ok := have[a]; ok {
+			s.placed.add(eventID, a)
 			res.Repeats += len(j.ids)
 			continue
 		}
@@ -151,6 +161,9 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 	}
 	created, errs := s.store.PutNewPlaces(ctx, places)
 	for i, j := range fresh {
+		if errs[i] == nil {
+			s.placed.add(eventID, j.join.Account) // written now, or by a concurrent batch
+		}
 		switch {
 		case errs[i] != nil:
 			log.ErrorContext(ctx, "place not written", "err", errs[i])
@@ -170,4 +183,31 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 			}
 		}
 	}
+}
+
+// placedSet remembers, per instance, accounts known to have a place: a
+// place is never removed, so a later join of one of them is a repeat
+// without reading it again (the batch read costs read units per account).
+// Bounded: it forgets everything when full.
+type placedSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+const placedSetMax = 200_000
+
+func (p *placedSet) has(eventID, account string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.m[eventID+"\x00"+account]
+	return ok
+}
+
+func (p *placedSet) add(eventID, account string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || len(p.m) >= placedSetMax {
+		p.m = map[string]struct{}{}
+	}
+	p.m[eventID+"\x00"+account] = struct{}{}
 }

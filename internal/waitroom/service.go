@@ -86,6 +86,8 @@ type Service struct {
 	// per fan request. The inlet and the assigner always read fresh.
 	reads *readCache
 	stats *statsBuffer
+	// placed: accounts the assigner knows have a place (assigner.go).
+	placed placedSet
 }
 
 // DefaultDrawGrace is how long after opening the draw waits: joins sent

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -485,5 +486,54 @@ func TestAdmissionCountsReachTheTableWithinTheFlushInterval(t *testing.T) {
 	rep, err := r.Report(ctx, r.ev.ID)
 	if err != nil || rep.Admitted != 3 || stored() != 3 {
 		t.Fatalf("report %+v (%v), stored %d; want 3 admitted", rep, err, stored())
+	}
+}
+
+// askedStore records the accounts whose places the assigner reads.
+type askedStore struct {
+	waitroom.Store
+	asked [][]string
+}
+
+func (s *askedStore) Places(ctx context.Context, eventID string, accounts []string) (map[string]waitroom.Place, error) {
+	s.asked = append(s.asked, slices.Sorted(slices.Values(accounts)))
+	return s.Store.Places(ctx, eventID, accounts)
+}
+
+func TestRepeatJoinsOfFansPlacedHereReadNoPlace(t *testing.T) {
+	// GIVEN an assigner instance that placed a and b
+	ctx := context.Background()
+	r := newRoom(t, 600)
+	st := &askedStore{Store: r.stores.Waitroom}
+	svc := waitroom.NewService(st, r.cat, r.tokens, waitroom.Options{Clock: r.clock, Logger: slog.New(slog.DiscardHandler)})
+	batch := func(accounts ...string) waitroom.AssignResult {
+		t.Helper()
+		var recs []waitroom.Record
+		for i, a := range accounts {
+			recs = append(recs, waitroom.Record{ID: fmt.Sprintf("%s-%d", a, len(st.asked)), Body: waitroom.JoinBody(r.ev.ID, a, r.clock.Now().Add(time.Duration(i)*time.Millisecond))})
+		}
+		res := svc.Assign(ctx, recs)
+		if len(res.Failed) > 0 {
+			t.Fatalf("failed: %v", res.Failed)
+		}
+		return res
+	}
+	if res := batch("a", "b"); res.Placed != 2 {
+		t.Fatalf("first batch: %+v", res)
+	}
+	// WHEN they join again with a new fan, and then alone
+	second := batch("a", "b", "c")
+	third := batch("b", "a")
+	// THEN only the new fan's place is read, and the last batch reads nothing
+	if second.Placed != 1 || second.Repeats != 2 || third.Placed != 0 || third.Repeats != 2 {
+		t.Fatalf("second %+v, third %+v", second, third)
+	}
+	if want := [][]string{{"a", "b"}, {"c"}}; !slices.EqualFunc(st.asked, want, slices.Equal) {
+		t.Fatalf("places read %v, want %v", st.asked, want)
+	}
+	// AND each fan has one place
+	got, err := r.stores.Waitroom.Places(ctx, r.ev.ID, []string{"a", "b", "c"})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("places %v, %v", got, err)
 	}
 }
