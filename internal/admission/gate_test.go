@@ -108,3 +108,34 @@ func TestTheRequestThatClaimsAnAdmissionIsNotCounted(t *testing.T) {
 		}
 	}
 }
+
+// staleCopy answers a copy taken before the organizer opened the sale;
+// Fresh reads the event as it is now.
+type staleCopy struct{ copy, now catalog.Event }
+
+func (s staleCopy) Get(context.Context, string) (catalog.Event, error)   { return s.copy, nil }
+func (s staleCopy) Fresh(context.Context, string) (catalog.Event, error) { return s.now, nil }
+
+func TestAWaitingRoomOpenedSinceTheCopyAdmitsFromThePlace(t *testing.T) {
+	// GIVEN a waiting room whose sale the gate's copy still has paused
+	now := time.Date(2027, 3, 1, 20, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(now)
+	open := catalog.Event{ID: "q", SaleOpensAt: now.Add(-time.Minute), Queue: catalog.QueueConfig{Mode: catalog.QueueOn, AdmitPerMinute: 60}}
+	paused := open
+	paused.Sale.Status = catalog.SalePaused
+	kr, err := admission.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := admission.NewTokens(kr, time.Minute, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &place{}
+	gate := admission.NewGate(staleCopy{copy: paused, now: open}, tokens, admission.GateOptions{Clock: clk, Queue: p})
+	// WHEN a served fan asks THEN the place answers (not NOT_IN_QUEUE)
+	tok, c, err := gate.Admit(context.Background(), "fan-1", "q")
+	if err != nil || tok != "tok" || c.ID != "adm-1" || p.asks != 1 {
+		t.Fatalf("admission %q %+v, %v (asks %d); want the place's admission", tok, c, err, p.asks)
+	}
+}
