@@ -282,7 +282,7 @@ func TestOnlyTheWorkflowDriversCanStartOrResumeExecutions(t *testing.T) {
 // keyring is one the function's code can reach).
 var keyringReaders = map[topology.Secret][]string{
 	topology.SecretAdmissionKeys: {"admission", "holds"},
-	topology.SecretTicketKeys:    {"admin", "orders", "checkin", "reconciler", "issue-tickets", "mailer"},
+	topology.SecretTicketKeys:    {"admin", "orders", "checkin", "reconciler", "mailer"},
 }
 
 func TestSecretsAreReadOnlyByTheirDeclaredFunctions(t *testing.T) {
