@@ -51,11 +51,10 @@ const (
 
 	// What one listed event that is not on sale costs the schedules each
 	// minute, measured by scripts/idlecost (ADR 14): item reads (0.5 RRU
-	// each, eventually consistent), the reconciler's empty index queries
-	// (0.5 RRU each, the minimum a Query bills) and its report write.
-	idleItemReadsPerMinute = 32
-	idleQueriesPerMinute   = 32
-	idleWritesPerMinute    = 1
+	// each, eventually consistent), nearly all of them the shared listings
+	// of upcoming events. The reconciler visits only events with work, so
+	// an idle one costs it no query and no report.
+	idleItemReadsPerMinute = 34
 
 	// Creating an event writes one item per seat (1 WRU each), and its
 	// sale ends with the full sweep, which reads every seat (0.5 RRU).
@@ -87,10 +86,9 @@ func Monthly(p Platform) MonthlyCost {
 	fixed("Lambda", "schedules' requests", 2*minutesPerMonth, price(4, 2*minutesPerMonth))
 
 	idleMinutes := p.ListedMonths * minutesPerMonth
-	idleRRU := (idleItemReadsPerMinute + idleQueriesPerMinute) * 0.5 * idleMinutes
+	idleRRU := idleItemReadsPerMinute * 0.5 * idleMinutes
 	perEvent("DynamoDB", "create: one write per seat", float64(p.SeatsPerEvent)*createWRUPerSeat, price(6, float64(p.SeatsPerEvent)*createWRUPerSeat))
 	perEvent("DynamoDB", "listed, not on sale: the schedules' reads", idleRRU, price(7, idleRRU))
-	perEvent("DynamoDB", "listed, not on sale: the reconciler's reports", idleWritesPerMinute*idleMinutes, price(6, idleWritesPerMinute*idleMinutes))
 	perEvent("all", "the on-sale, per ticket sold", float64(p.TicketsPerEvent), float64(p.TicketsPerEvent)*p.OnSalePerTicketUSD)
 	perEvent("DynamoDB", "the final sweep: every seat read", float64(p.SeatsPerEvent)*sweepRRUPerSeat, price(7, float64(p.SeatsPerEvent)*sweepRRUPerSeat))
 

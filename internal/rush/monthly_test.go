@@ -23,10 +23,10 @@ func TestMonthlyIsFixedFeesPlusAPerEventCost(t *testing.T) {
 		}
 	}
 	// The per-event cost by hand: 20,000 WRU to create, a month of idle
-	// schedules (64 half-unit reads and 1 write a minute), 20,000 tickets
-	// at $0.0003, 10,000 RRU to sweep.
+	// schedules (34 half-unit reads a minute), 20,000 tickets at $0.0003,
+	// 10,000 RRU to sweep.
 	month := 30 * 24 * 60.0
-	want := 20000*0.625e-6 + 64*0.5*month*0.125e-6 + month*0.625e-6 + 20000*0.0003 + 10000*0.125e-6
+	want := 20000*0.625e-6 + 34*0.5*month*0.125e-6 + 20000*0.0003 + 10000*0.125e-6
 	if math.Abs(none.PerEventUSD-want) > 1e-9 {
 		t.Errorf("per event %v, want %v", none.PerEventUSD, want)
 	}
