@@ -131,6 +131,12 @@ func (t *Tasks) Await(ctx context.Context, in AwaitInput) (map[string]any, error
 // one whose resume was lost) is caught by the release, which is
 // conditional on the order still pending and says when a payment won.
 func (t *Tasks) Confirm(ctx context.Context, in OrderInput) (map[string]any, error) {
+	if in.OrderID == "" {
+		// Whether the order or the provider is asked first depends on how
+		// many providers there are: refuse before either, so the answer
+		// does not.
+		return nil, errors.New("confirm: the task input names no order")
+	}
 	providers := t.Providers
 	if len(providers) != 1 {
 		o, err := t.Store.GetOrder(ctx, in.OrderID)
