@@ -47,26 +47,38 @@ func (st *WaitroomStore) putNewChunk(ctx context.Context, ps []waitroom.Place, c
 			TableName: aws.String(st.table), Item: placeItem(p), ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		}}
 	}
-	// The SDK sends a ClientRequestToken and reuses it on its retries, so a
-	// transaction whose answer was lost is answered its success again
-	// rather than failing its own conditions.
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err == nil {
-		for i := range created {
-			created[i] = true
-		}
-		return
-	}
-	if codes, ok := txReasons(err); ok && txKind(codes) != fault.Unavailable {
+	refused, err := st.transactAll(ctx, items, fmt.Sprintf("put %d places", len(ps)))
+	switch {
+	case refused:
 		// A place that exists, or a conflicting write: nothing was
 		// applied; the single puts decide each place.
 		one()
-		return
+	case err != nil:
+		for i := range errs {
+			errs[i] = err
+		}
+	default:
+		for i := range created {
+			created[i] = true
+		}
 	}
-	err = classify(fmt.Sprintf("put %d places", len(ps)), err)
-	for i := range errs {
-		errs[i] = err
+}
+
+// transactAll writes items in one transaction. refused reports that it
+// was cancelled on its conditions or by a conflicting write, so nothing
+// was applied and the caller decides item by item; err is any other
+// failure. The SDK sends a ClientRequestToken and reuses it on its
+// retries, so a transaction whose answer was lost is answered its success
+// again rather than failing its own conditions.
+func (st *WaitroomStore) transactAll(ctx context.Context, items []types.TransactWriteItem, what string) (refused bool, err error) {
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return false, nil
 	}
+	if codes, ok := txReasons(err); ok && txKind(codes) != fault.Unavailable {
+		return true, nil
+	}
+	return false, classify(what, err)
 }
 
 // MarkAbandonedAll is MarkAbandoned for many expired admissions, in
@@ -110,15 +122,15 @@ func (st *WaitroomStore) abandonChunk(ctx context.Context, ps []waitroom.Place, 
 				":done": s(placesDonePK(p.EventID))},
 		}}
 	}
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err == nil {
-		for i := range marked {
-			marked[i] = true
-		}
-		return nil
-	}
-	if codes, ok := txReasons(err); ok && txKind(codes) != fault.Unavailable {
+	refused, err := st.transactAll(ctx, items, fmt.Sprintf("flag %d abandoned admissions", len(ps)))
+	switch {
+	case refused:
 		return one()
+	case err != nil:
+		return err
 	}
-	return classify(fmt.Sprintf("flag %d abandoned admissions", len(ps)), err)
+	for i := range marked {
+		marked[i] = true
+	}
+	return nil
 }

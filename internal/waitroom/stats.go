@@ -30,18 +30,8 @@ type statsBuffer struct {
 // ends never adds what it counted in its last interval (the report's
 // admitted and used can fall short by that much; ADR 14).
 func (s *Service) count(ctx context.Context, eventID string, d Stats) {
-	now := s.clock.Now()
-	b := s.stats
-	b.mu.Lock()
-	if len(b.pending) == 0 {
-		b.since = now
-	}
-	p := b.pending[eventID]
-	p.Admitted, p.Used, p.Abandoned = p.Admitted+d.Admitted, p.Used+d.Used, p.Abandoned+d.Abandoned
-	b.pending[eventID] = p
-	due := s.o.StatsFlushEvery < 0 || now.Sub(b.since) >= s.o.StatsFlushEvery
-	b.mu.Unlock()
-	if due {
+	waited := s.stats.add(eventID, d, s.clock.Now())
+	if s.o.StatsFlushEvery < 0 || waited >= s.o.StatsFlushEvery {
 		if err := s.FlushStats(ctx); err != nil {
 			s.log.WarnContext(ctx, "queue counts not added yet; kept for the next try", "eventId", eventID, "err", err)
 		}
@@ -62,15 +52,22 @@ func (s *Service) FlushStats(ctx context.Context) error {
 	for eventID, d := range pending {
 		if err := s.store.AddStats(ctx, eventID, d); err != nil {
 			errs = append(errs, err)
-			b.mu.Lock()
-			if len(b.pending) == 0 {
-				b.since = s.clock.Now()
-			}
-			p := b.pending[eventID]
-			p.Admitted, p.Used, p.Abandoned = p.Admitted+d.Admitted, p.Used+d.Used, p.Abandoned+d.Abandoned
-			b.pending[eventID] = p
-			b.mu.Unlock()
+			b.add(eventID, d, s.clock.Now())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// add puts d into the event's pending counts and answers how long the
+// oldest pending count has waited.
+func (b *statsBuffer) add(eventID string, d Stats, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) == 0 {
+		b.since = now
+	}
+	p := b.pending[eventID]
+	p.Admitted, p.Used, p.Abandoned = p.Admitted+d.Admitted, p.Used+d.Used, p.Abandoned+d.Abandoned
+	b.pending[eventID] = p
+	return now.Sub(b.since)
 }
