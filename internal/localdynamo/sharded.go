@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,8 +30,9 @@ import (
 // Semantics follow internal/localdynamo: single-item requests go to the
 // item's shard; TransactWriteItems is localdynamo's own transaction
 // (items one by one, undone when a condition fails, a reason per item),
-// applied on the items' shards under an exclusive lock every other request
-// respects; batches are split and merged; a Query on the table
+// applied on the items' shards while it holds its items' partitions
+// exclusively (locks.go), which every single-item request, batch and
+// table query respects; batches are split and merged; a Query on the table
 // goes to its partition's shard and one on a global secondary index asks
 // every shard and merges the answers in index order, honouring Limit,
 // ScanIndexForward and ExclusiveStartKey. Requests the application does
@@ -40,11 +40,8 @@ import (
 // index query) are refused rather than half emulated.
 type Sharded struct {
 	shards []http.Handler
-	// locks: a transaction holds its items' shards exclusively (taken in
-	// shard order), every other request holds the shard it reads or
-	// writes shared, one shard at a time; so no request sees a
-	// transaction half applied on a shard, and none can deadlock.
-	locks []sync.RWMutex
+	// parts isolates transactions by partition, not by shard (locks.go).
+	parts partitionLocks
 
 	schemaMu sync.Mutex
 	tables   map[string]*tableSchema
@@ -88,7 +85,7 @@ const MaxShards = 64
 
 func NewSharded(n int) *Sharded {
 	n = min(max(n, 1), MaxShards)
-	d := &Sharded{tables: map[string]*tableSchema{}, routes: map[string]map[string]uint64{}, locks: make([]sync.RWMutex, n)}
+	d := &Sharded{tables: map[string]*tableSchema{}, routes: map[string]map[string]uint64{}}
 	for range n {
 		d.shards = append(d.shards, miniserver.NewServer())
 	}
@@ -178,14 +175,9 @@ func (d *Sharded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// shared runs one request on one shard under its shared lock.
-func (d *Sharded) shared(shard int, op string, body []byte) (int, []byte) {
-	d.locks[shard].RLock()
-	defer d.locks[shard].RUnlock()
-	return d.call(shard, op, body)
-}
-
-// call runs one request on one shard; the caller holds its lock.
+// call runs one request on one shard; the caller holds the locks of the
+// partitions it reads or writes (none for table requests and index
+// queries).
 func (d *Sharded) call(shard int, op string, body []byte) (int, []byte) {
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
@@ -253,7 +245,7 @@ func (d *Sharded) schema(table string) (*tableSchema, error) {
 		return s, nil
 	}
 	b, _ := json.Marshal(map[string]string{"TableName": table})
-	status, out := d.shared(0, "DescribeTable", b)
+	status, out := d.call(0, "DescribeTable", b)
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("table %s: %s", table, out)
 	}
@@ -326,12 +318,12 @@ func (d *Sharded) serve(op string, body []byte) (int, []byte) {
 		if err != nil {
 			return ddbError("ValidationException", err.Error())
 		}
+		unlock := d.parts.shared([]uint32{d.parts.of(in.TableName, key[d.pkOf(in.TableName)])})
+		defer unlock()
 		if op == "GetItem" {
-			return d.shared(shard, op, body)
+			return d.call(shard, op, body)
 		}
 		sch, _ := d.schema(in.TableName)
-		d.locks[shard].RLock()
-		defer d.locks[shard].RUnlock()
 		status, out := d.call(shard, op, body)
 		if status == http.StatusOK && d.feed != nil {
 			d.feed.feedWrites(writtenItems(op, body, d.keyNames), d.keyNames, d.readBackOn(shard))
@@ -354,7 +346,7 @@ func (d *Sharded) serve(op string, body []byte) (int, []byte) {
 		var status int
 		var out []byte
 		for i := range d.shards {
-			st, o := d.shared(i, op, body)
+			st, o := d.call(i, op, body)
 			if i == 0 || st != http.StatusOK {
 				status, out = st, o
 			}
@@ -364,9 +356,9 @@ func (d *Sharded) serve(op string, body []byte) (int, []byte) {
 		}
 		return status, out
 	case "DescribeTable":
-		return withTableStatus(d.shared(0, op, body))
+		return withTableStatus(d.call(0, op, body))
 	case "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups":
-		return d.shared(0, op, body)
+		return d.call(0, op, body)
 	}
 	return unsupported(op)
 }
@@ -379,6 +371,7 @@ func (d *Sharded) batchGet(body []byte) (int, []byte) {
 		return ddbError("SerializationException", "malformed BatchGetItem")
 	}
 	per := make([]map[string]map[string]raw, len(d.shards))
+	parts := make([][]uint32, len(d.shards))
 	for table, req := range in.RequestItems {
 		var keys []map[string]raw
 		if err := json.Unmarshal(req["Keys"], &keys); err != nil {
@@ -391,6 +384,7 @@ func (d *Sharded) batchGet(body []byte) (int, []byte) {
 				return ddbError("ValidationException", err.Error())
 			}
 			byShard[shard] = append(byShard[shard], k)
+			parts[shard] = append(parts[shard], d.parts.of(table, k[d.pkOf(table)]))
 		}
 		for shard, ks := range byShard {
 			if per[shard] == nil {
@@ -415,7 +409,9 @@ func (d *Sharded) batchGet(body []byte) (int, []byte) {
 		}
 	}
 	if only >= 0 {
-		return d.shared(only, "BatchGetItem", body) // every key on one shard
+		unlock := d.parts.shared(parts[only])
+		defer unlock()
+		return d.call(only, "BatchGetItem", body) // every key on one shard
 	}
 	responses := map[string][]raw{}
 	unprocessed := map[string]map[string]any{}
@@ -424,7 +420,9 @@ func (d *Sharded) batchGet(body []byte) (int, []byte) {
 			continue
 		}
 		b, _ := json.Marshal(map[string]any{"RequestItems": items})
-		status, out := d.shared(shard, "BatchGetItem", b)
+		unlock := d.parts.shared(parts[shard])
+		status, out := d.call(shard, "BatchGetItem", b)
+		unlock()
 		if status != http.StatusOK {
 			return status, out
 		}
@@ -477,6 +475,7 @@ func (d *Sharded) batchWrite(body []byte) (int, []byte) {
 	}
 	per := make([]map[string][]any, len(d.shards))
 	puts := make([]map[string][]map[string]raw, len(d.shards))
+	parts := make([][]uint32, len(d.shards))
 	for table, reqs := range in.RequestItems {
 		for _, r := range reqs {
 			var key map[string]raw
@@ -497,6 +496,7 @@ func (d *Sharded) batchWrite(body []byte) (int, []byte) {
 				per[shard], puts[shard] = map[string][]any{}, map[string][]map[string]raw{}
 			}
 			per[shard][table] = append(per[shard][table], req)
+			parts[shard] = append(parts[shard], d.parts.of(table, key[d.pkOf(table)]))
 			if r.PutRequest != nil {
 				puts[shard][table] = append(puts[shard][table], r.PutRequest.Item)
 			}
@@ -508,7 +508,7 @@ func (d *Sharded) batchWrite(body []byte) (int, []byte) {
 			continue
 		}
 		b, _ := json.Marshal(map[string]any{"RequestItems": items})
-		d.locks[shard].RLock()
+		unlock := d.parts.shared(parts[shard])
 		status, out := d.call(shard, "BatchWriteItem", b)
 		if status == http.StatusOK && d.feed != nil {
 			d.feed.feedWrites(writtenItems("BatchWriteItem", b, d.keyNames), d.keyNames, d.readBackOn(shard))
@@ -522,7 +522,7 @@ func (d *Sharded) batchWrite(body []byte) (int, []byte) {
 				}
 			}
 		}
-		d.locks[shard].RUnlock()
+		unlock()
 		if status != http.StatusOK {
 			return status, out
 		}
@@ -581,7 +581,9 @@ func (d *Sharded) query(body []byte) (int, []byte) {
 		if err != nil {
 			return ddbError("ValidationException", err.Error())
 		}
-		return d.shared(shard, "Query", body)
+		unlock := d.parts.shared([]uint32{d.parts.of(table, v)})
+		defer unlock()
+		return d.call(shard, "Query", body)
 	}
 	keys, ok := s.indexes[index]
 	if !ok {
@@ -621,7 +623,11 @@ func (d *Sharded) query(body []byte) (int, []byte) {
 		}
 		for {
 			b, _ := json.Marshal(in)
-			status, out := d.shared(shard, "Query", b)
+			// An index query takes no partition locks: like DynamoDB's
+			// global secondary indexes it is eventually consistent, and
+			// holding 64 shards' worth of partitions for a long index
+			// read would stall every transaction behind it.
+			status, out := d.call(shard, "Query", b)
 			if status != http.StatusOK {
 				return status, out
 			}
@@ -745,8 +751,8 @@ func (a sortable) cmp(b sortable) int {
 }
 
 // transact runs TransactWriteItems as internal/localdynamo does
-// (ApplyTransaction), across shards: it locks the items'
-// shards exclusively, in shard order, applies the items on their shards,
+// (ApplyTransaction), across shards: it locks the items' partitions
+// exclusively, applies the items on their shards,
 // and then files the index entries the items gained.
 func (d *Sharded) transact(body []byte) (int, []byte) {
 	keyNames := func(table string) ([]string, error) {
@@ -767,26 +773,15 @@ func (d *Sharded) transact(body []byte) (int, []byte) {
 		return ddbError("ValidationException", err.Error())
 	}
 	shards := make([]int, len(items))
+	parts := make([]uint32, len(items))
 	for i, it := range items {
 		if shards[i], err = d.itemShard(it.Table, it.Key); err != nil {
 			return ddbError("ValidationException", err.Error())
 		}
+		parts[i] = d.parts.of(it.Table, it.Key[d.pkOf(it.Table)])
 	}
-	// Lock the items' shards, in shard order.
-	var held []int
-	for i := range d.shards {
-		if slices.Contains(shards, i) {
-			held = append(held, i)
-		}
-	}
-	for _, i := range held {
-		d.locks[i].Lock()
-	}
-	defer func() {
-		for _, i := range held {
-			d.locks[i].Unlock()
-		}
-	}()
+	unlock := d.parts.exclusive(parts)
+	defer unlock()
 	status, out := ApplyTransaction(items, func(i int, op string, b []byte) (int, []byte) { return d.call(shards[i], op, b) })
 	if status != http.StatusOK {
 		return status, out
@@ -809,4 +804,14 @@ func (d *Sharded) transact(body []byte) (int, []byte) {
 		}
 	}
 	return status, out
+}
+
+// pkOf names a table's partition key attribute ("" for an unknown table,
+// which the request then fails on).
+func (d *Sharded) pkOf(table string) string {
+	s, err := d.schema(table)
+	if err != nil {
+		return ""
+	}
+	return s.pk
 }

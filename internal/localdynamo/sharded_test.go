@@ -2,6 +2,7 @@ package localdynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -212,16 +214,8 @@ func shardScript(t *testing.T, db *dynamodb.Client) []string {
 // TestShardedDynamoTransactionsUnderContention: concurrent transactions
 // over shared items either apply every item or none, across shards.
 func TestShardedDynamoTransactionsUnderContention(t *testing.T) {
-	srv := httptest.NewServer(NewSharded(5))
-	defer srv.Close()
 	ctx := context.Background()
-	db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamo.CreateTables(ctx, db, topology.Default().Tables, map[string]string{topology.MainTable: "t"}); err != nil {
-		t.Fatal(err)
-	}
+	db := shardedTable(t, NewSharded(5))
 	const items, workers, each = 12, 8, 40
 	for i := range items {
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{
@@ -287,4 +281,101 @@ func TestShardedDynamoTransactionsUnderContention(t *testing.T) {
 	if sum != 3*total {
 		t.Fatalf("items sum to %d after %d committed transactions of 3 increments: a transaction was applied in part", sum, total)
 	}
+}
+
+// TestShardedDynamoIsolatesTransactionsByPartition: a consistent read
+// never sees a transaction that is later undone, and a transaction does
+// not wait for one on other partitions of the same shards.
+func TestShardedDynamoIsolatesTransactionsByPartition(t *testing.T) {
+	d := NewSharded(2)
+	ctx := context.Background()
+	db := shardedTable(t, d)
+	put := func(pk string) {
+		t.Helper()
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{
+			"pk": sv(pk), "sk": sv("X"), "n": &types.AttributeValueMemberN{Value: "0"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("X")
+	// Every transaction raises X, then fails on a missing item: undone.
+	failing := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String("t"), Key: keyOf("X"), UpdateExpression: aws.String("SET n = n + :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}}}},
+		{Update: &types.Update{TableName: aws.String("t"), Key: keyOf("MISSING"), UpdateExpression: aws.String("SET n = :one"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}}}},
+	}}
+	done := make(chan error, 1)
+	go func() {
+		for range 200 {
+			var tc *types.TransactionCanceledException
+			if _, err := db.TransactWriteItems(ctx, failing); !errors.As(err, &tc) {
+				done <- fmt.Errorf("want a cancelled transaction, got %v", err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	reads := 0
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		res, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: keyOf("X"), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads++
+		if n := res.Item["n"].(*types.AttributeValueMemberN).Value; n != "0" {
+			t.Fatalf("read %d saw n=%s: a transaction that was undone", reads, n)
+		}
+	}
+
+	// With partition P held by a transaction in progress, one on Q — on
+	// the same two shards — commits.
+	p, q := "P", "Q"
+	if d.parts.of("t", mustAV(t, p)) == d.parts.of("t", mustAV(t, q)) {
+		t.Fatal("P and Q share a lock stripe; pick other keys")
+	}
+	put(q)
+	unlock := d.parts.exclusive([]uint32{d.parts.of("t", mustAV(t, p))})
+	defer unlock()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := db.TransactWriteItems(cctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String("t"), Key: keyOf(q), UpdateExpression: aws.String("SET n = :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}}}},
+	}}); err != nil {
+		t.Fatalf("a transaction on Q while P is held: %v", err)
+	}
+}
+
+func mustAV(t *testing.T, s string) raw {
+	t.Helper()
+	b, err := json.Marshal(map[string]string{"S": s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// shardedTable serves d for the test and creates the main table, "t".
+func shardedTable(t *testing.T, d *Sharded) *dynamodb.Client {
+	t.Helper()
+	srv := httptest.NewServer(d)
+	t.Cleanup(srv.Close)
+	db, err := dynamo.NewClient(context.Background(), dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamo.CreateTables(context.Background(), db, topology.Default().Tables, map[string]string{topology.MainTable: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
