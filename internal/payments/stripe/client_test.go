@@ -619,3 +619,15 @@ func TestNewRefusesABadAPIBase(t *testing.T) {
 		t.Error("New with negative retries succeeded")
 	}
 }
+
+func TestPaymentIDStaysInThePath(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, _ int) { writeJSON(w, 200, intentJSON("pi_1", "o-1", 1)) })
+	p, _ := fakeProvider(t, f, nil)
+	if _, err := p.GetPayment(ctx, "pi_1?expand[0]=customer#x%41"); err != nil {
+		t.Fatal(err)
+	}
+	q := f.requests()[0]
+	if q.Path != "/v1/payment_intents/pi_1?expand[0]=customer#x%41" || len(q.Query) != 1 || q.Query.Get("expand[0]") != "latest_charge" {
+		t.Fatalf("path %q, query %v", q.Path, q.Query)
+	}
+}

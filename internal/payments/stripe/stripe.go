@@ -207,10 +207,10 @@ func (p *Provider) GetPayment(ctx context.Context, paymentID string) (payments.P
 	if err := payments.CheckID("payment id", paymentID); err != nil {
 		return payments.Payment{}, err
 	}
-	// CheckID keeps '/' and everything a path would need escaped out of
-	// paymentID.
+	// CheckID keeps '/' out of paymentID; escaping keeps '?', '#' and '%'
+	// from changing the request.
 	var pi paymentIntent
-	if err := p.c.get(ctx, "/v1/payment_intents/"+paymentID, params{"expand": []string{"latest_charge"}}, &pi); err != nil {
+	if err := p.c.get(ctx, "/v1/payment_intents/"+url.PathEscape(paymentID), params{"expand": []string{"latest_charge"}}, &pi); err != nil {
 		return payments.Payment{}, p.mapErr(ctx, "retrieve payment intent", err)
 	}
 	return fromIntent(&pi), nil
