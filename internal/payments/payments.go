@@ -4,10 +4,11 @@
 //
 // Two implementations exist: package sandbox, a built-in provider with
 // Stripe's semantics for local runs and tests, and package stripe, the real
-// provider through stripe-go. Package paymentstest holds the conformance
-// suite both run. Each also describes itself with a Descriptor (settings,
-// secrets, constructor, site needs), and package providers lists them: the
-// registry configuration, wiring, deployment and the site are driven by.
+// provider through its own small client of Stripe's API. Package
+// paymentstest holds the conformance suite both run. Each also describes
+// itself with a Descriptor (settings, secrets, constructor, site needs),
+// and package providers lists them: the registry configuration, wiring,
+// deployment and the site are driven by.
 //
 // # Contract
 //

@@ -29,7 +29,7 @@ var parts = []part{
 	}},
 	{"github.com/aws/aws-sdk-go-v2/service/sqs", func(_ topology.Topology, f topology.Function) bool { return len(f.Access.SendTo) > 0 }},
 	{"github.com/aws/aws-sdk-go-v2/service/wafv2", func(_ topology.Topology, f topology.Function) bool { return f.Access.BotLevel }},
-	{"github.com/stripe/stripe-go/v84", func(_ topology.Topology, f topology.Function) bool {
+	{"github.com/stararena/stararena/internal/payments/stripe", func(_ topology.Topology, f topology.Function) bool {
 		return f.Access.Payments != topology.PaymentsNone
 	}},
 	{"github.com/yeqown/go-qrcode/v2", showsTicketImages},

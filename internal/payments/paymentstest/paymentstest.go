@@ -33,8 +33,8 @@ type Harness struct {
 	// Sign signs a webhook body at ts as the provider does, with the
 	// secret the provider verifies with.
 	Sign func(payload []byte, ts time.Time) string
-	// APIVersion, if set, is put in the events the suite builds (stripe-go
-	// refuses events of another API version).
+	// APIVersion, if set, is put in the events the suite builds (the
+	// Stripe provider refuses events of another release train).
 	APIVersion string
 }
 

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	stripego "github.com/stripe/stripe-go/v84"
-
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
@@ -86,7 +84,7 @@ func TestDeclinedCardWebhookAgainstStripeMock(t *testing.T) {
 
 	const secret = "whsec_test_decline"
 	prov, err := stripe.New(stripe.Options{APIKey: "sk_test_123", WebhookSecret: secret, APIBase: proxy.URL,
-		MaxNetworkRetries: stripego.Int64(0), Logger: slog.New(slog.DiscardHandler)})
+		MaxNetworkRetries: new(int64), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +95,7 @@ func TestDeclinedCardWebhookAgainstStripeMock(t *testing.T) {
 	created := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	body := []byte(fmt.Sprintf(`{"id":"evt_decline_1","object":"event","api_version":%q,"type":"payment_intent.payment_failed","created":%d,`+
 		`"data":{"object":{"id":"pi_123","object":"payment_intent","status":"requires_payment_method","metadata":{"order_id":%q}}}}`,
-		stripego.APIVersion, created.Unix(), o.ID))
+		stripe.APIVersion, created.Unix(), o.ID))
 	for i := range 2 {
 		now := time.Now()
 		res, err := wh.Handle(ctx, stripe.Name, body, payments.Sign(secret, body, now))

@@ -1,5 +1,7 @@
-// Package stripe is the payments.Provider for Stripe, through stripe-go
-// (v84, API version stripego.APIVersion).
+// Package stripe is the payments.Provider for Stripe, through a small
+// client of Stripe's HTTP API on net/http (client.go; API version
+// APIVersion) that makes the five calls the provider needs: create,
+// retrieve, list and search PaymentIntents, and create a refund.
 //
 // One PaymentIntent per order: created with automatic payment methods,
 // the order id in metadata ("order_id") and PaymentIntentKey(orderID) as
@@ -30,17 +32,17 @@
 // results are filtered again on metadata here, so a query mistake can never
 // hand back another order's payment (which the caller might refund).
 //
-// ParseWebhook: the header is read by payments.ParseSignatureHeader (so
-// every provider reports malformed headers alike), the signature and the
-// body by stripe-go's webhook.ConstructEventWithOptions, and the 300 s
-// tolerance is checked against the caller's now, in both directions.
-// stripe-go's own tolerance check is switched off (IgnoreTolerance)
-// because it reads the wall clock and only refuses old timestamps, not
-// future ones. stripe-go refuses an event whose API version is not of
-// its release train (for v84: "clover"); the Stripe webhook endpoint must
-// be created with that version. Options.IgnoreAPIVersionMismatch lifts the
-// check (harmless here: only ids are read from the body, the payment is
-// re-fetched), for an endpoint mid-upgrade.
+// ParseWebhook (webhook.go): the header is read by
+// payments.ParseSignatureHeader (so every provider reports malformed
+// headers alike); one of its v1 signatures must be the HMAC-SHA256 of
+// "<t>.<body>" under the endpoint's secret; the body must be an event of
+// APIVersion's release train ("clover"), as stripe-go required, so the
+// Stripe webhook endpoint must be created with such a version
+// (Options.IgnoreAPIVersionMismatch lifts the check, harmless here since
+// only ids are read from the body and the payment is re-fetched, for an
+// endpoint mid-upgrade); and the signed time must be within 300 s of the
+// caller's now, in both directions (stripe-go's own check read the wall
+// clock and refused only old timestamps, so it was switched off).
 package stripe
 
 import (
@@ -50,12 +52,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
-
-	stripego "github.com/stripe/stripe-go/v84"
-	"github.com/stripe/stripe-go/v84/webhook"
 
 	"github.com/stararena/stararena/internal/clock"
 	"github.com/stararena/stararena/internal/payments"
@@ -63,6 +63,9 @@ import (
 
 // Name is the provider's name ("stripe").
 const Name = "stripe"
+
+// DefaultAPIBase is Stripe's API.
+const DefaultAPIBase = "https://api.stripe.com"
 
 // Lookup is how PaymentsForOrder finds an order's PaymentIntents.
 type Lookup string
@@ -80,15 +83,17 @@ type Options struct {
 	// WebhookSecret is the endpoint's signing secret, "whsec_..."
 	// (STRIPE_WEBHOOK_SECRET). Without it every webhook is refused.
 	WebhookSecret string
-	// APIBase is the API's base URL (STRIPE_API_BASE); default
-	// https://api.stripe.com. A stripe-mock is e.g. http://127.0.0.1:12111.
+	// APIBase is the API's base URL, http or https (STRIPE_API_BASE);
+	// default DefaultAPIBase. A stripe-mock is e.g. http://127.0.0.1:12111.
 	APIBase string
-	// HTTPClient makes the API calls. Default: a client with a 20 s timeout.
+	// HTTPClient makes the API calls. Default: a client with a 20 s
+	// timeout per attempt.
 	HTTPClient *http.Client
-	// MaxNetworkRetries is how often stripe-go retries a call that got no
-	// answer (network failure, timeout) or a lock timeout (409, 429
-	// lock_timeout), with the same idempotency key; other API errors are
-	// not retried here but by the caller's workflow. nil: 2.
+	// MaxNetworkRetries is how often a call is made again, with the same
+	// parameters and idempotency key, after no answer (network failure,
+	// timeout), a 409, a 429 or a 5xx, unless Stripe's answer says
+	// Stripe-Should-Retry: false (see retryable in client.go); other
+	// errors are retried by the caller's workflow, not here. nil: 2.
 	MaxNetworkRetries *int64
 	// Lookup selects PaymentsForOrder's method; default LookupSearch.
 	Lookup Lookup
@@ -101,13 +106,15 @@ type Options struct {
 	IgnoreAPIVersionMismatch bool
 	// Clock gives LookupList its window. Default clock.System.
 	Clock clock.Clock
-	// Logger receives stripe-go's log lines. Default slog.Default().
+	// Logger receives the client's log lines: every request at debug
+	// level, error answers (but a declined card's 402), failed requests
+	// and retries as warnings. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // Provider is the Stripe provider. It is safe for concurrent use.
 type Provider struct {
-	c    *stripego.Client
+	c    *client
 	opts Options
 }
 
@@ -117,14 +124,21 @@ func New(o Options) (*Provider, error) {
 		return nil, errors.New("stripe: an API key is required")
 	}
 	if o.APIBase == "" {
-		o.APIBase = stripego.APIURL
+		o.APIBase = DefaultAPIBase
 	}
 	o.APIBase = strings.TrimRight(o.APIBase, "/")
+	if u, err := url.Parse(o.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("stripe: API base %q is not an http or https URL", o.APIBase)
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 20 * time.Second}
 	}
 	if o.MaxNetworkRetries == nil {
-		o.MaxNetworkRetries = stripego.Int64(2)
+		two := int64(2)
+		o.MaxNetworkRetries = &two
+	}
+	if *o.MaxNetworkRetries < 0 {
+		return nil, fmt.Errorf("stripe: MaxNetworkRetries %d is negative", *o.MaxNetworkRetries)
 	}
 	switch o.Lookup {
 	case "":
@@ -145,13 +159,9 @@ func New(o Options) (*Provider, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	backends := stripego.NewBackendsWithConfig(&stripego.BackendConfig{
-		HTTPClient:        o.HTTPClient,
-		URL:               stripego.String(o.APIBase),
-		MaxNetworkRetries: o.MaxNetworkRetries,
-		LeveledLogger:     slogLogger{o.Logger.With("provider", Name)},
-	})
-	return &Provider{c: stripego.NewClient(o.APIKey, stripego.WithBackends(backends)), opts: o}, nil
+	c := &client{base: o.APIBase, key: o.APIKey, http: o.HTTPClient, retries: int(*o.MaxNetworkRetries),
+		log: o.Logger.With("provider", Name), sleep: sleepContext}
+	return &Provider{c: c, opts: o}, nil
 }
 
 // Name returns "stripe".
@@ -168,18 +178,17 @@ func (p *Provider) CreatePayment(ctx context.Context, orderID string, amountCent
 	if err != nil {
 		return payments.Payment{}, err
 	}
-	params := &stripego.PaymentIntentCreateParams{
-		Amount:                  stripego.Int64(amountCents),
-		Currency:                stripego.String(strings.ToLower(cur)),
-		AutomaticPaymentMethods: &stripego.PaymentIntentCreateAutomaticPaymentMethodsParams{Enabled: stripego.Bool(true)},
-	}
-	params.AddMetadata(payments.MetadataOrderID, orderID)
-	params.SetIdempotencyKey(PaymentIntentKey(orderID))
-	pi, err := p.c.V1PaymentIntents.Create(ctx, params)
+	var pi paymentIntent
+	err = p.c.post(ctx, "/v1/payment_intents", params{
+		"amount":                    amountCents,
+		"currency":                  strings.ToLower(cur),
+		"automatic_payment_methods": params{"enabled": true},
+		"metadata":                  map[string]string{payments.MetadataOrderID: orderID},
+	}, PaymentIntentKey(orderID), &pi)
 	if err != nil {
 		return payments.Payment{}, p.mapErr(ctx, "create payment intent", err)
 	}
-	pay := fromIntent(pi)
+	pay := fromIntent(&pi)
 	switch pay.OrderID {
 	case orderID:
 	case "":
@@ -198,13 +207,13 @@ func (p *Provider) GetPayment(ctx context.Context, paymentID string) (payments.P
 	if err := payments.CheckID("payment id", paymentID); err != nil {
 		return payments.Payment{}, err
 	}
-	params := &stripego.PaymentIntentRetrieveParams{}
-	params.AddExpand("latest_charge")
-	pi, err := p.c.V1PaymentIntents.Retrieve(ctx, paymentID, params)
-	if err != nil {
+	// CheckID keeps '/' out of paymentID; escaping keeps '?', '#' and '%'
+	// from changing the request.
+	var pi paymentIntent
+	if err := p.c.get(ctx, "/v1/payment_intents/"+url.PathEscape(paymentID), params{"expand": []string{"latest_charge"}}, &pi); err != nil {
 		return payments.Payment{}, p.mapErr(ctx, "retrieve payment intent", err)
 	}
-	return fromIntent(pi), nil
+	return fromIntent(&pi), nil
 }
 
 // PaymentsForOrder finds the order's PaymentIntents (see the package
@@ -215,7 +224,7 @@ func (p *Provider) PaymentsForOrder(ctx context.Context, orderID string) ([]paym
 	}
 	out := []payments.Payment{}
 	seen := 0
-	keep := func(pi *stripego.PaymentIntent) error {
+	keep := func(pi *paymentIntent) error {
 		if seen++; seen > p.opts.MaxScan {
 			return fmt.Errorf("%w: more than %d payment intents scanned for order %s", payments.ErrUnavailable, p.opts.MaxScan, orderID)
 		}
@@ -225,32 +234,15 @@ func (p *Provider) PaymentsForOrder(ctx context.Context, orderID string) ([]paym
 		return nil
 	}
 	if p.opts.Lookup == LookupList {
-		params := &stripego.PaymentIntentListParams{
-			CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: p.opts.Clock.Now().Add(-p.opts.ListWindow).Unix()},
-		}
-		params.Limit = stripego.Int64(100)
-		params.AddExpand("data.latest_charge")
-		for pi, err := range p.c.V1PaymentIntents.List(ctx, params) {
-			if err != nil {
-				return nil, p.mapErr(ctx, "list payment intents", err)
-			}
-			if err := keep(pi); err != nil {
-				return nil, err
-			}
+		since := p.opts.Clock.Now().Add(-p.opts.ListWindow)
+		if err := p.c.listIntents(ctx, since, keep); err != nil {
+			return nil, p.mapErr(ctx, "list payment intents", err)
 		}
 	} else {
 		// CheckID keeps quotes and backslashes out of orderID.
-		params := &stripego.PaymentIntentSearchParams{}
-		params.Query = fmt.Sprintf("metadata['%s']:'%s'", payments.MetadataOrderID, orderID)
-		params.Limit = stripego.Int64(100)
-		params.AddExpand("data.latest_charge")
-		for pi, err := range p.c.V1PaymentIntents.Search(ctx, params) {
-			if err != nil {
-				return nil, p.mapErr(ctx, "search payment intents", err)
-			}
-			if err := keep(pi); err != nil {
-				return nil, err
-			}
+		query := fmt.Sprintf("metadata['%s']:'%s'", payments.MetadataOrderID, orderID)
+		if err := p.c.searchIntents(ctx, query, keep); err != nil {
+			return nil, p.mapErr(ctx, "search payment intents", err)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b payments.Payment) int {
@@ -262,20 +254,16 @@ func (p *Provider) PaymentsForOrder(ctx context.Context, orderID string) ([]paym
 // PaymentsSince lists PaymentIntents created at or after since (Stripe's
 // list is newest first; the result is oldest first).
 func (p *Provider) PaymentsSince(ctx context.Context, since time.Time) ([]payments.Payment, error) {
-	params := &stripego.PaymentIntentListParams{
-		CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since.Unix()},
-	}
-	params.Limit = stripego.Int64(100)
-	params.AddExpand("data.latest_charge")
 	out := []payments.Payment{}
-	for pi, err := range p.c.V1PaymentIntents.List(ctx, params) {
-		if err != nil {
-			return nil, p.mapErr(ctx, "list payment intents", err)
-		}
+	err := p.c.listIntents(ctx, since, func(pi *paymentIntent) error {
 		if len(out) >= p.opts.MaxScan {
-			return nil, fmt.Errorf("%w: more than %d payment intents since %s", payments.ErrUnavailable, p.opts.MaxScan, since)
+			return fmt.Errorf("%w: more than %d payment intents since %s", payments.ErrUnavailable, p.opts.MaxScan, since)
 		}
 		out = append(out, fromIntent(pi))
+		return nil
+	})
+	if err != nil {
+		return nil, p.mapErr(ctx, "list payment intents", err)
 	}
 	slices.SortStableFunc(out, func(a, b payments.Payment) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
@@ -291,10 +279,8 @@ func (p *Provider) Refund(ctx context.Context, paymentID, idempotencyKey string)
 	if err := payments.CheckID("idempotency key", idempotencyKey); err != nil {
 		return payments.Refund{}, err
 	}
-	params := &stripego.RefundCreateParams{PaymentIntent: stripego.String(paymentID)}
-	params.SetIdempotencyKey(idempotencyKey)
-	r, err := p.c.V1Refunds.Create(ctx, params)
-	if err != nil {
+	var r refund
+	if err := p.c.post(ctx, "/v1/refunds", params{"payment_intent": paymentID}, idempotencyKey, &r); err != nil {
 		err = p.mapErr(ctx, "create refund", err)
 		if errors.Is(err, payments.ErrInvalid) && p.unrefundable(ctx, paymentID) {
 			// Stripe answers 400 for a payment without a successful
@@ -303,7 +289,7 @@ func (p *Provider) Refund(ctx context.Context, paymentID, idempotencyKey string)
 		}
 		return payments.Refund{}, err
 	}
-	out := payments.Refund{ID: r.ID, PaymentID: paymentID, AmountCents: r.Amount, Status: string(r.Status)}
+	out := payments.Refund{ID: r.ID, PaymentID: paymentID, AmountCents: r.Amount, Status: r.Status}
 	if r.PaymentIntent != nil && r.PaymentIntent.ID != "" {
 		out.PaymentID = r.PaymentIntent.ID
 	}
@@ -317,77 +303,39 @@ func (p *Provider) unrefundable(ctx context.Context, paymentID string) bool {
 	return err == nil && (!pay.Paid() || pay.AmountRefundedCents >= pay.AmountCents)
 }
 
-// ParseWebhook verifies a Stripe webhook and maps it (see the package
-// comment).
-func (p *Provider) ParseWebhook(payload []byte, signatureHeader string, now time.Time) (payments.WebhookEvent, error) {
-	sig, err := payments.ParseSignatureHeader(signatureHeader)
-	if err != nil {
-		return payments.WebhookEvent{}, err
-	}
-	if p.opts.WebhookSecret == "" {
-		return payments.WebhookEvent{}, fmt.Errorf("%w: no webhook secret configured", payments.ErrBadSignature)
-	}
-	ev, err := webhook.ConstructEventWithOptions(payload, signatureHeader, p.opts.WebhookSecret, webhook.ConstructEventOptions{
-		IgnoreTolerance:          true, // checked below against now
-		IgnoreAPIVersionMismatch: p.opts.IgnoreAPIVersionMismatch,
-	})
-	switch {
-	case err == nil:
-	case errors.Is(err, webhook.ErrNoValidSignature):
-		return payments.WebhookEvent{}, fmt.Errorf("%w: %v", payments.ErrBadSignature, err)
-	case errors.Is(err, webhook.ErrInvalidHeader), errors.Is(err, webhook.ErrNotSigned):
-		return payments.WebhookEvent{}, fmt.Errorf("%w: %v", payments.ErrMalformed, err)
-	case errors.Is(err, webhook.ErrTooOld):
-		return payments.WebhookEvent{}, fmt.Errorf("%w: %v", payments.ErrStale, err)
-	default: // bad JSON, not an event, API version mismatch
-		return payments.WebhookEvent{}, fmt.Errorf("%w: %v", payments.ErrBadPayload, err)
-	}
-	if !sig.Within(now, payments.DefaultTolerance) {
-		return payments.WebhookEvent{}, fmt.Errorf("%w: signed at %s, now %s", payments.ErrStale,
-			sig.Timestamp.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-	}
-	var object map[string]any
-	if ev.Data != nil {
-		object = ev.Data.Object
-	}
-	if object == nil {
-		return payments.WebhookEvent{}, fmt.Errorf("%w: event %s has no data.object", payments.ErrBadPayload, ev.ID)
-	}
-	return payments.EventFromObject(ev.ID, string(ev.Type), ev.Created, object)
-}
-
 // fromIntent maps a PaymentIntent.
-func fromIntent(pi *stripego.PaymentIntent) payments.Payment {
+func fromIntent(pi *paymentIntent) payments.Payment {
 	pay := payments.Payment{
-		ID: pi.ID, OrderID: pi.Metadata[payments.MetadataOrderID], Status: Status(pi),
-		AmountCents: pi.Amount, Currency: strings.ToUpper(string(pi.Currency)),
+		ID: pi.ID, OrderID: pi.Metadata[payments.MetadataOrderID], Status: Status(pi.Status, pi.LastPaymentError != nil),
+		AmountCents: pi.Amount, Currency: strings.ToUpper(pi.Currency),
 		ClientSecret: pi.ClientSecret, Created: time.Unix(pi.Created, 0).UTC(),
 	}
 	if pi.LatestCharge != nil {
 		pay.AmountRefundedCents = pi.LatestCharge.AmountRefunded
 	}
 	if e := pi.LastPaymentError; e != nil && pay.Status == payments.StatusFailed {
-		pay.DeclineCode, pay.DeclineMessage = string(e.DeclineCode), e.Msg
+		pay.DeclineCode, pay.DeclineMessage = e.DeclineCode, e.Message
 		if pay.DeclineCode == "" {
-			pay.DeclineCode = string(e.Code)
+			pay.DeclineCode = e.Code
 		}
 	}
 	return pay
 }
 
-// Status maps a PaymentIntent's status (see the package comment).
-func Status(pi *stripego.PaymentIntent) payments.Status {
-	switch pi.Status {
-	case stripego.PaymentIntentStatusRequiresPaymentMethod:
-		if pi.LastPaymentError != nil {
+// Status maps a PaymentIntent's status, and whether it has a
+// last_payment_error, to the port's (see the package comment).
+func Status(status string, lastPaymentError bool) payments.Status {
+	switch status {
+	case "requires_payment_method":
+		if lastPaymentError {
 			return payments.StatusFailed
 		}
 		return payments.StatusRequiresPayment
-	case stripego.PaymentIntentStatusRequiresConfirmation, stripego.PaymentIntentStatusRequiresAction:
+	case "requires_confirmation", "requires_action":
 		return payments.StatusRequiresPayment
-	case stripego.PaymentIntentStatusSucceeded:
+	case "succeeded":
 		return payments.StatusSucceeded
-	case stripego.PaymentIntentStatusCanceled:
+	case "canceled":
 		return payments.StatusCanceled
 	default: // processing, requires_capture, a status newer than this code
 		return payments.StatusProcessing

@@ -18,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	stripego "github.com/stripe/stripe-go/v84"
-	"github.com/stripe/stripe-go/v84/webhook"
-
 	"github.com/stararena/stararena/internal/checkout"
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
@@ -136,7 +133,7 @@ func (rc *recorder) setInject(f func(r *http.Request) (int, string, bool)) {
 
 func newProvider(t *testing.T, base string, tweak func(*Options)) *Provider {
 	t.Helper()
-	o := Options{APIKey: apiKey, WebhookSecret: webhookSecret, APIBase: base, MaxNetworkRetries: stripego.Int64(0),
+	o := Options{APIKey: apiKey, WebhookSecret: webhookSecret, APIBase: base, MaxNetworkRetries: retries(0),
 		Logger: slog.New(slog.DiscardHandler)}
 	if tweak != nil {
 		tweak(&o)
@@ -148,9 +145,9 @@ func newProvider(t *testing.T, base string, tweak func(*Options)) *Provider {
 	return p
 }
 
-func sign(payload []byte, ts time.Time) string {
-	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webhookSecret, Timestamp: ts}).Header
-}
+func retries(n int64) *int64 { return &n }
+
+func sign(payload []byte, ts time.Time) string { return payments.Sign(webhookSecret, payload, ts) }
 
 // TestAgainstStripeMock runs everything that needs stripe-mock against one
 // stripe-mock process.
@@ -160,7 +157,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	t.Run("Conformance", func(t *testing.T) {
 		paymentstest.Run(t, func(t *testing.T) paymentstest.Harness {
 			return paymentstest.Harness{
-				Provider: newProvider(t, mock, nil), Descriptor: Descriptor(), Stateful: false, Sign: sign, APIVersion: stripego.APIVersion,
+				Provider: newProvider(t, mock, nil), Descriptor: Descriptor(), Stateful: false, Sign: sign, APIVersion: APIVersion,
 			}
 		})
 	})
@@ -191,7 +188,7 @@ func TestAgainstStripeMock(t *testing.T) {
 			if k := e.RespHeader.Get("Idempotency-Key"); k != "payment-intent:order-1" {
 				t.Fatalf("stripe-mock saw Idempotency-Key %q", k)
 			}
-			if e.Header.Get("Authorization") != "Bearer "+apiKey || e.Header.Get("Stripe-Version") != stripego.APIVersion {
+			if e.Header.Get("Authorization") != "Bearer "+apiKey || e.Header.Get("Stripe-Version") != APIVersion {
 				t.Fatalf("headers %v", e.Header)
 			}
 			want := url.Values{
@@ -436,7 +433,7 @@ func testErrorMapping(t *testing.T, mock string) {
 		return 0, "", false
 	})
 	retrying := newProvider(t, rc.srv.URL, func(o *Options) {
-		o.MaxNetworkRetries = stripego.Int64(1)
+		o.MaxNetworkRetries = retries(1)
 		o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	})
 	if _, err := retrying.CreatePayment(ctx, "order-9", 100, "EUR"); err != nil {
@@ -468,27 +465,27 @@ func testErrorMapping(t *testing.T, mock string) {
 }
 
 func TestStatusMapping(t *testing.T) {
-	declined := &stripego.Error{Code: "card_declined"}
 	for _, c := range []struct {
-		pi   stripego.PaymentIntent
-		want payments.Status
+		status   string
+		declined bool
+		want     payments.Status
 	}{
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusRequiresPaymentMethod}, payments.StatusRequiresPayment},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusRequiresPaymentMethod, LastPaymentError: declined}, payments.StatusFailed},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusRequiresConfirmation}, payments.StatusRequiresPayment},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusRequiresAction}, payments.StatusRequiresPayment},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusProcessing}, payments.StatusProcessing},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusRequiresCapture}, payments.StatusProcessing},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusSucceeded}, payments.StatusSucceeded},
-		{stripego.PaymentIntent{Status: stripego.PaymentIntentStatusCanceled}, payments.StatusCanceled},
-		{stripego.PaymentIntent{Status: "some_future_status"}, payments.StatusProcessing},
+		{"requires_payment_method", false, payments.StatusRequiresPayment},
+		{"requires_payment_method", true, payments.StatusFailed},
+		{"requires_confirmation", false, payments.StatusRequiresPayment},
+		{"requires_action", false, payments.StatusRequiresPayment},
+		{"processing", false, payments.StatusProcessing},
+		{"requires_capture", false, payments.StatusProcessing},
+		{"succeeded", false, payments.StatusSucceeded},
+		{"canceled", false, payments.StatusCanceled},
+		{"some_future_status", false, payments.StatusProcessing},
 	} {
-		if got := Status(&c.pi); got != c.want {
-			t.Errorf("%s (error %v): %s, want %s", c.pi.Status, c.pi.LastPaymentError != nil, got, c.want)
+		if got := Status(c.status, c.declined); got != c.want {
+			t.Errorf("%s (error %v): %s, want %s", c.status, c.declined, got, c.want)
 		}
 	}
-	pay := fromIntent(&stripego.PaymentIntent{ID: "pi_1", Amount: 500, Currency: "eur", Status: "succeeded", Created: 10,
-		Metadata: map[string]string{"order_id": "o-1"}, LatestCharge: &stripego.Charge{AmountRefunded: 500}})
+	pay := fromIntent(&paymentIntent{ID: "pi_1", Amount: 500, Currency: "eur", Status: "succeeded", Created: 10,
+		Metadata: map[string]string{"order_id": "o-1"}, LatestCharge: &charge{AmountRefunded: 500}})
 	if pay.OrderID != "o-1" || pay.Currency != "EUR" || pay.AmountRefundedCents != 500 || !pay.Paid() {
 		t.Fatalf("fromIntent = %+v", pay)
 	}
@@ -502,11 +499,11 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Error("New with an unknown lookup succeeded")
 	}
 	p, err := New(Options{APIKey: "sk_test_1"})
-	if err != nil || p.opts.APIBase != stripego.APIURL || p.Name() != "stripe" {
+	if err != nil || p.opts.APIBase != DefaultAPIBase || p.Name() != "stripe" {
 		t.Fatalf("defaults: %+v, %v", p, err)
 	}
 	// Without a webhook secret nothing verifies.
-	body := paymentstest.Event("evt_1", payments.EventPaymentSucceeded, stripego.APIVersion, time.Now(), paymentstest.Intent("pi_1", "o", "succeeded"))
+	body := paymentstest.Event("evt_1", payments.EventPaymentSucceeded, APIVersion, time.Now(), paymentstest.Intent("pi_1", "o", "succeeded"))
 	if _, err := p.ParseWebhook(body, sign(body, time.Now()), time.Now()); !errors.Is(err, payments.ErrBadSignature) {
 		t.Fatalf("no secret: %v", err)
 	}
