@@ -86,17 +86,28 @@ const (
 // Deliver sends the message of one cause at most once. An error leaves the
 // cause unsent and claimable: the queue delivers it again.
 func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
+	o, done, err := m.deliver(ctx, r)
+	if err == nil && done {
+		m.markSent(ctx, []SentCause{{Cause: r.Cause(), Kind: r.Kind}})
+	}
+	return o, err
+}
+
+// deliver claims the cause, renders and sends its message; done says that
+// the cause is to be marked SENT (markSent), which the caller does, for a
+// whole batch at once.
+func (m *Mailer) deliver(ctx context.Context, r Request) (o Outcome, done bool, err error) {
 	now := m.Clock.Now()
 	cause := r.Cause()
 	claim, err := m.Markers.ClaimMail(ctx, cause, r.Kind, now, now.Add(m.Lease))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	switch claim {
 	case AlreadySent:
-		return Repeat, nil
+		return Repeat, false, nil
 	case Busy:
-		return Held, nil
+		return Held, false, nil
 	}
 	msg, ok, err := m.render(ctx, r)
 	if err == nil && ok {
@@ -106,18 +117,25 @@ func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
 		if rerr := m.Markers.ReleaseMail(ctx, cause, r.Kind); rerr != nil {
 			m.Log.WarnContext(ctx, "mail claim not released: the next delivery waits for the lease", "cause", cause, "kind", r.Kind, "err", rerr)
 		}
-		return "", err
+		return "", false, err
 	}
 	// Marked sent even when there was nothing to send: the cause is done.
-	if err := m.Markers.MailSent(ctx, cause, r.Kind, m.Clock.Now()); err != nil {
-		// The message went; a redelivery after the lease would send it
-		// again. Say so rather than fail a batch that cannot be undone.
-		m.Log.ErrorContext(ctx, "mail sent but not marked", "cause", cause, "kind", r.Kind, "err", err)
-	}
 	if !ok {
-		return Skipped, nil
+		return Skipped, true, nil
 	}
-	return Sent, nil
+	return Sent, true, nil
+}
+
+// markSent marks causes SENT. A failure is logged, not returned: the
+// messages went, and a redelivery after the lease would send them again,
+// which failing the batch cannot undo.
+func (m *Mailer) markSent(ctx context.Context, causes []SentCause) {
+	if len(causes) == 0 {
+		return
+	}
+	if err := m.Markers.MailsSent(ctx, causes, m.Clock.Now()); err != nil {
+		m.Log.ErrorContext(ctx, "mail sent but not marked", "causes", len(causes), "first", causes[0].Cause, "kind", causes[0].Kind, "err", err)
+	}
 }
 
 func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
@@ -219,15 +237,24 @@ func (m *Mailer) renderTransfer(ctx context.Context, r Request) (Message, bool, 
 // HandleBatch is the mailer function: an SQS batch of causes in, the ids
 // of those to deliver again out (ReportBatchItemFailures). A body that is
 // not a cause fails every time and so ends in the dead-letter queue,
-// where someone can read it.
+// where someone can read it. The causes sent are marked SENT together
+// once the batch is through (one request per 25, where one each cost a
+// request per message): the window in which a crash after a send leaves
+// its cause unmarked, and so sent again after the lease (ADR 24), runs to
+// the batch's end instead of one write.
 func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var out events.SQSEventResponse
 	counts := map[Outcome]int{}
+	var sent []SentCause
+	defer func() { m.markSent(ctx, sent) }()
 	for _, rec := range ev.Records {
 		r, err := ParseRequest(rec.Body)
 		var o Outcome
 		if err == nil {
-			o, err = m.Deliver(ctx, r)
+			var done bool
+			if o, done, err = m.deliver(ctx, r); done {
+				sent = append(sent, SentCause{Cause: r.Cause(), Kind: r.Kind})
+			}
 		}
 		if err != nil {
 			m.Log.WarnContext(ctx, "mail not sent: delivered again later", "messageId", rec.MessageId, "err", err)
