@@ -96,6 +96,12 @@ func (a *App) buildTickets() {
 		StaticCodes: func(ctx context.Context, id string) (bool, error) {
 			ev, err := a.catalogSvc().Get(ctx, id)
 			return ev.StaticCodesAccepted(), err
+		},
+		// What the owner's page says about printing decides nothing (the
+		// scan asks the item): the copy, as for the codes' expiry.
+		ShownStaticCodes: func(ctx context.Context, id string) (bool, error) {
+			ev, err := a.hotEvents().Get(ctx, id)
+			return ev.StaticCodesAccepted(), err
 		}})
 }
 

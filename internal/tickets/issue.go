@@ -50,7 +50,7 @@ func (s *Service) IssueOrder(ctx context.Context, o orders.Order) (orders.Order,
 		switch {
 		case err == nil:
 			s.log.InfoContext(ctx, "tickets issued", "orderId", o.ID, "eventId", o.EventID, "count", len(want))
-			o.Status, o.Version, o.IssuedAt, o.UpdatedAt = orders.Issued, o.Version+1, m.IssuedAt, m.IssuedAt
+			o.Status, o.Version, o.IssuedAt, o.UpdatedAt, o.TicketIDs = orders.Issued, o.Version+1, m.IssuedAt, m.IssuedAt, ids
 			return o, ids, nil
 		case fault.Is(err, fault.Exists):
 			return o, ids, fmt.Errorf("order %s: %w", o.ID, ErrIssuedBefore)
@@ -79,4 +79,29 @@ func (s *Service) Listed(ctx context.Context, orderID string, ids []string) ([]I
 		}
 	}
 	return s.issued(ctx, ts, show{})
+}
+
+// Shown returns the tickets of an ISSUED order as its owner sees them
+// (ForAccount), for a caller that read the order and checked that it is
+// the caller's (I6). The order lists its ticket ids when the issuing
+// transaction wrote them (TicketIDs): then only the tickets are read, not
+// the manifest. An order issued by another path (a comp, the reconciler's
+// repair) reads the manifest, as ForAccount does.
+func (s *Service) Shown(ctx context.Context, o orders.Order) ([]IssuedTicket, error) {
+	if len(o.TicketIDs) == 0 {
+		return s.ForAccount(ctx, o.Account, o.ID)
+	}
+	ts, err := s.store.TicketsByID(ctx, o.TicketIDs)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of order %s: %w", o.ID, err)
+	}
+	if len(ts) != len(o.TicketIDs) {
+		return nil, fmt.Errorf("order %s: %d of its %d tickets are missing", o.ID, len(o.TicketIDs)-len(ts), len(o.TicketIDs))
+	}
+	for _, t := range ts {
+		if t.OrderID != o.ID {
+			return nil, fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, o.ID)
+		}
+	}
+	return s.issued(ctx, ts, show{qr: true, rotation: true})
 }
