@@ -34,11 +34,13 @@ const timeScale = 0.01
 
 // issuer wraps the ticket service; down makes it fail like an outage.
 type issuer struct {
-	svc  *tickets.Service
-	down atomic.Bool
+	svc   *tickets.Service
+	down  atomic.Bool
+	calls counter
 }
 
 func (i *issuer) IssueOrder(ctx context.Context, o orders.Order) (orders.Order, []string, error) {
+	i.calls.add(o.ID)
 	if i.down.Load() {
 		return o, nil, apperr.New(apperr.Unavailable, "ticket service down")
 	}
@@ -276,11 +278,16 @@ func TestMoneyPath(t *testing.T) {
 			t.Fatalf("%d tickets, seat %s", n, r.seatState(t, "A-1-1"))
 		}
 		// The payment's resume carried the paid order to the issue step,
-		// whose transaction was the only check. (Should the webhook come
-		// after the 0.6 s hold on a busy machine, the provider was asked
-		// and the issue step read the order once.)
-		if n, asked := r.reads.of(o.ID), r.asks.of(o.ID); n != min(asked, 1) {
-			t.Fatalf("the workflow's tasks read the order %d times after asking the provider %d times, want %d", n, asked, min(asked, 1))
+		// whose transaction was the only check. On a busy machine the
+		// webhook can come after the 0.6 s hold (then the provider was
+		// asked and the issue step read the order) or a slow task be
+		// invoked again (its carried order is refused, and it reads).
+		n, asked, issues := r.reads.of(o.ID), r.asks.of(o.ID), r.issuer.calls.of(o.ID)
+		if asked == 0 && issues == 1 && n != 0 {
+			t.Fatalf("the workflow's tasks read the order %d times, want 0", n)
+		}
+		if n > asked+issues-1 {
+			t.Fatalf("the workflow's tasks read the order %d times for %d questions to the provider and %d issue attempts", n, asked, issues)
 		}
 	})
 	t.Run("LostWebhookIssuedThroughTheActiveQuery", func(t *testing.T) {
@@ -377,14 +384,14 @@ func TestMoneyPath(t *testing.T) {
 		issued := r.settle(t, o.ID, orders.Issued)
 		left := issued
 		left.Status, left.Version, left.TicketIDs = orders.Paid, issued.Version-1, nil
-		before := r.reads.of(o.ID)
-		tasks := &workflow.Tasks{Orders: r.om, Store: r.reads, Tickets: r.issuer, Log: slog.New(slog.DiscardHandler)}
+		mine := &reads{OrderReader: r.Stores.Orders}
+		tasks := &workflow.Tasks{Orders: r.om, Store: mine, Tickets: r.issuer, Log: slog.New(slog.DiscardHandler)}
 		out, err := tasks.Issue(context.Background(), workflow.OrderInput{OrderID: o.ID, Payment: &workflow.Resumed{Paid: true, Order: &left}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out["status"] != orders.Issued || r.ticketCount(t, o.ID) != 1 || r.reads.of(o.ID) != before+1 {
-			t.Fatalf("answer %v, %d tickets, %d reads; want ISSUED, 1 ticket, 1 read", out, r.ticketCount(t, o.ID), r.reads.of(o.ID)-before)
+		if out["status"] != orders.Issued || r.ticketCount(t, o.ID) != 1 || mine.of(o.ID) != 1 {
+			t.Fatalf("answer %v, %d tickets, %d reads; want ISSUED, 1 ticket, 1 read", out, r.ticketCount(t, o.ID), mine.of(o.ID))
 		}
 	})
 	t.Run("TicketsIssuedWithoutTheOrderMarkedAreMarked", func(t *testing.T) {
