@@ -29,6 +29,9 @@ type TicketReader interface {
 	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
 	// Listed reads the order's tickets named by ids, without its manifest.
 	Listed(ctx context.Context, orderID string, ids []string) ([]tickets.IssuedTicket, error)
+	// ListedAll is Listed for several orders in one read; an order whose
+	// tickets do not check out is left out.
+	ListedAll(ctx context.Context, want map[string][]string) (map[string][]tickets.IssuedTicket, error)
 }
 
 // OfferReader reads a waiting-list offer (internal/waitlist): ok is
@@ -86,7 +89,7 @@ const (
 // Deliver sends the message of one cause at most once. An error leaves the
 // cause unsent and claimable: the queue delivers it again.
 func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
-	o, done, err := m.deliver(ctx, r)
+	o, done, err := m.deliver(ctx, r, nil)
 	if err == nil && done {
 		m.markSent(ctx, []SentCause{{Cause: r.Cause(), Kind: r.Kind}})
 	}
@@ -95,8 +98,9 @@ func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
 
 // deliver claims the cause, renders and sends its message; done says that
 // the cause is to be marked SENT (markSent), which the caller does, for a
-// whole batch at once.
-func (m *Mailer) deliver(ctx context.Context, r Request) (o Outcome, done bool, err error) {
+// whole batch at once. read holds the tickets of the batch's
+// confirmations, read together (prefetch); nil: each reads its own.
+func (m *Mailer) deliver(ctx context.Context, r Request, read map[string][]tickets.IssuedTicket) (o Outcome, done bool, err error) {
 	now := m.Clock.Now()
 	cause := r.Cause()
 	claim, err := m.Markers.ClaimMail(ctx, cause, r.Kind, now, now.Add(m.Lease))
@@ -109,7 +113,7 @@ func (m *Mailer) deliver(ctx context.Context, r Request) (o Outcome, done bool, 
 	case Busy:
 		return Held, false, nil
 	}
-	msg, ok, err := m.render(ctx, r)
+	msg, ok, err := m.render(ctx, r, read)
 	if err == nil && ok {
 		err = m.Sender.Send(ctx, msg)
 	}
@@ -138,7 +142,7 @@ func (m *Mailer) markSent(ctx context.Context, causes []SentCause) {
 	}
 }
 
-func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
+func (m *Mailer) render(ctx context.Context, r Request, read map[string][]tickets.IssuedTicket) (Message, bool, error) {
 	if r.Kind == WaitlistOffer {
 		return m.renderOffer(ctx, r)
 	}
@@ -169,10 +173,14 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 		msg, err := Notice(r.Kind, o, ev, m.SiteURL)
 		return msg, err == nil, err
 	}
-	var ts []tickets.IssuedTicket
-	if len(r.TicketIDs) > 0 {
+	ts, pre := read[o.ID]
+	switch {
+	case pre && len(r.TicketIDs) > 0:
+		// Read with the batch's other confirmations, before this claim:
+		// still a read of the tickets themselves, just before the send.
+	case len(r.TicketIDs) > 0:
 		ts, err = m.Tickets.Listed(ctx, o.ID, r.TicketIDs)
-	} else {
+	default:
 		ts, err = m.Tickets.ForOrder(ctx, o.ID)
 	}
 	if err != nil {
@@ -247,12 +255,13 @@ func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQ
 	counts := map[Outcome]int{}
 	var sent []SentCause
 	defer func() { m.markSent(ctx, sent) }()
+	read := m.prefetch(ctx, ev.Records)
 	for _, rec := range ev.Records {
 		r, err := ParseRequest(rec.Body)
 		var o Outcome
 		if err == nil {
 			var done bool
-			if o, done, err = m.deliver(ctx, r); done {
+			if o, done, err = m.deliver(ctx, r, read); done {
 				sent = append(sent, SentCause{Cause: r.Cause(), Kind: r.Kind})
 			}
 		}
@@ -266,6 +275,30 @@ func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQ
 	m.Log.InfoContext(ctx, "mail batch", "messages", len(ev.Records), "sent", counts[Sent], "repeats", counts[Repeat],
 		"busy", counts[Held], "skipped", counts[Skipped], "failed", len(out.BatchItemFailures))
 	return out, nil
+}
+
+// prefetch reads the tickets of the batch's order confirmations that
+// carry their ticket ids, all in one read (one request per 100 tickets
+// where each confirmation cost one). A failed read is logged and each
+// confirmation reads its own, as before; so does one left out.
+func (m *Mailer) prefetch(ctx context.Context, recs []events.SQSMessage) map[string][]tickets.IssuedTicket {
+	want := map[string][]string{}
+	for _, rec := range recs {
+		r, err := ParseRequest(rec.Body)
+		if err != nil || r.Kind != OrderConfirmation || len(r.TicketIDs) == 0 {
+			continue
+		}
+		want[r.OrderID] = r.TicketIDs
+	}
+	if len(want) < 2 {
+		return nil // one confirmation reads its own: the same one request
+	}
+	read, err := m.Tickets.ListedAll(ctx, want)
+	if err != nil {
+		m.Log.WarnContext(ctx, "tickets of the batch's confirmations not read together: each reads its own", "orders", len(want), "err", err)
+		return nil
+	}
+	return read
 }
 
 // postponedNoticeDue reports whether a postponement's notice still says

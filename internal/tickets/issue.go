@@ -70,15 +70,61 @@ func (s *Service) Listed(ctx context.Context, orderID string, ids []string) ([]I
 	if err != nil {
 		return nil, fmt.Errorf("tickets of order %s: %w", orderID, err)
 	}
+	if err := listedAre(orderID, ids, ts); err != nil {
+		return nil, err
+	}
+	return s.issued(ctx, ts, show{})
+}
+
+// ListedAll is Listed for several orders (order id → its ticket ids) with
+// one read of all their tickets (a BatchGetItem per 100). An order whose
+// listed tickets are not all there and its own is left out of the answer,
+// for its caller to ask Listed and get the reason.
+func (s *Service) ListedAll(ctx context.Context, want map[string][]string) (map[string][]IssuedTicket, error) {
+	var ids []string
+	for _, l := range want {
+		ids = append(ids, l...)
+	}
+	out := make(map[string][]IssuedTicket, len(want))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ts, err := s.store.TicketsByID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of %d orders: %w", len(want), err)
+	}
+	byID := make(map[string]StoredTicket, len(ts))
+	for _, t := range ts {
+		byID[t.ID] = t
+	}
+	for orderID, l := range want {
+		mine := make([]StoredTicket, 0, len(l))
+		for _, id := range l {
+			if t, ok := byID[id]; ok {
+				mine = append(mine, t)
+			}
+		}
+		if listedAre(orderID, l, mine) != nil {
+			continue
+		}
+		if out[orderID], err = s.issued(ctx, mine, show{}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// listedAre checks that ts are the tickets ids names, all of orderID.
+func listedAre(orderID string, ids []string, ts []StoredTicket) error {
 	if len(ts) != len(ids) {
-		return nil, fmt.Errorf("order %s: %d of its %d tickets are missing", orderID, len(ids)-len(ts), len(ids))
+		return fmt.Errorf("order %s: %d of its %d tickets are missing", orderID, len(ids)-len(ts), len(ids))
 	}
 	for _, t := range ts {
 		if t.OrderID != orderID {
-			return nil, fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, orderID)
+			return fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, orderID)
 		}
 	}
-	return s.issued(ctx, ts, show{})
+	return nil
 }
 
 // Shown returns the tickets of an ISSUED order as its owner sees them
@@ -95,13 +141,8 @@ func (s *Service) Shown(ctx context.Context, o orders.Order) ([]IssuedTicket, er
 	if err != nil {
 		return nil, fmt.Errorf("tickets of order %s: %w", o.ID, err)
 	}
-	if len(ts) != len(o.TicketIDs) {
-		return nil, fmt.Errorf("order %s: %d of its %d tickets are missing", o.ID, len(o.TicketIDs)-len(ts), len(o.TicketIDs))
-	}
-	for _, t := range ts {
-		if t.OrderID != o.ID {
-			return nil, fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, o.ID)
-		}
+	if err := listedAre(o.ID, o.TicketIDs, ts); err != nil {
+		return nil, err
 	}
 	return s.issued(ctx, ts, show{qr: true, rotation: true})
 }
