@@ -96,6 +96,12 @@ func (a *App) buildTickets() {
 		StaticCodes: func(ctx context.Context, id string) (bool, error) {
 			ev, err := a.catalogSvc().Get(ctx, id)
 			return ev.StaticCodesAccepted(), err
+		},
+		// What the owner's page says about printing decides nothing (the
+		// scan asks the item): the copy, as for the codes' expiry.
+		ShownStaticCodes: func(ctx context.Context, id string) (bool, error) {
+			ev, err := a.hotEvents().Get(ctx, id)
+			return ev.StaticCodesAccepted(), err
 		}})
 }
 
@@ -103,12 +109,17 @@ func (a *App) buildTickets() {
 func (a *App) buildOrders() {
 	a.Orders = orders.NewService(a.Stores.Orders, a.Providers, flowRef{a}, orders.ServiceOptions{Clock: a.Clock, Logger: a.Log,
 		Tickets: a.ticketsSvc(),
+		// A late payment's re-hold asks the instance's event copy (ADR 14),
+		// as a hold does: the per-account maximum is a hold's too, and a
+		// re-hold decided on a copy from before a cancellation commits
+		// within the copy's 2 s, long before the cancellation saga may
+		// end (its Settle), so the saga finds and refunds that order.
 		MaxTickets: func(ctx context.Context, id string) (int, error) {
-			ev, err := a.catalogSvc().Get(ctx, id)
+			ev, err := a.hotEvents().Get(ctx, id)
 			return ev.MaxTicketsPerAccount, err
 		},
 		EventCancelled: func(ctx context.Context, id string) (bool, error) {
-			ev, err := a.catalogSvc().Get(ctx, id)
+			ev, err := a.hotEvents().Get(ctx, id)
 			return ev.Cancelled != nil, err
 		}})
 }

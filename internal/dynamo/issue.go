@@ -24,10 +24,11 @@ import (
 //
 // Errors: fault.Exists when the manifest exists (tickets issued by an
 // earlier path), fault.ConditionFailed when the order is no longer at
-// o.Status@o.Version, fault.Contention on a transaction conflict.
+// o.Status@o.Version, fault.Contention on a transaction conflict. The
+// order keeps the ticket ids (ticketIds) for its owner's view.
 func (st *TicketStore) IssueOrder(ctx context.Context, o orders.Order, m tickets.Manifest, ts []tickets.Ticket, now time.Time) error {
 	up, err := orderUpdate(o, []orders.Status{orders.Paid, orders.IssueFailed}, orders.Issued,
-		map[string]any{"issuedAt": now}, now)
+		map[string]any{"issuedAt": now, "ticketIds": m.TicketIDs}, now)
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func SingleItemWrites() map[string][]string {
 		"(*TenancyStore).PutGrant":               {PrefixOrg},
 		"(*TenancyStore).AppendAudit":            {PrefixOrg},
 		"(*MailStore).ClaimMail":                 {PrefixMail},
-		"(*MailStore).MailSent":                  {PrefixMail},
+		"(*MailStore).MailsSent":                 {PrefixMail},
 		"(*MailStore).ReleaseMail":               {PrefixMail},
 		"(*PresaleStore).PutCodes":               {PrefixPresale},
 		"(*PresaleStore).Redeem":                 {PrefixPresale},

@@ -238,7 +238,9 @@ func TestSingleItemWritesDeclared(t *testing.T) {
 			_, err := st.Mail.ClaimMail(ctx, "o1", mail.OrderConfirmation, now, now.Add(time.Minute))
 			return err
 		}},
-		{"(*MailStore).MailSent", func() error { return st.Mail.MailSent(ctx, "o1", mail.OrderConfirmation, now) }},
+		{"(*MailStore).MailsSent", func() error {
+			return st.Mail.MailsSent(ctx, []mail.SentCause{{Cause: "o1", Kind: mail.OrderConfirmation}}, now)
+		}},
 		{"(*MailStore).ReleaseMail", func() error { return st.Mail.ReleaseMail(ctx, "o1", mail.OrderConfirmation) }},
 		{"(*PresaleStore).PutCodes", func() error {
 			return st.Presale.PutCodes(ctx, []presale.Code{{EventID: "e1", Hash: "h1", Hint: "ABCD", Uses: 1, CreatedAt: now}})

@@ -59,17 +59,19 @@ func (st *MailStore) ClaimMail(ctx context.Context, orderID string, kind mail.Ki
 	return mail.Claimed, nil
 }
 
-// MailSent marks the cause SENT for good.
-func (st *MailStore) MailSent(ctx context.Context, orderID string, kind mail.Kind, now time.Time) error {
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(st.table),
-		Key:                       mailKey(orderID, kind),
-		UpdateExpression:          aws.String("SET #s = :sent, sentAt = :now"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: item{":sent": s(mail.StatusSent), ":now": rfc(now)},
-	})
-	if err != nil {
-		return classify(fmt.Sprintf("mark mail %s/%s sent", orderID, kind), err)
+// MailsSent marks causes SENT for good: puts of the whole marker (status,
+// sentAt, ttl), 25 to a BatchWriteItem. A put, not a conditional update:
+// the caller holds each cause's claim, and a marker SENT by another
+// delivery stays SENT.
+func (st *MailStore) MailsSent(ctx context.Context, causes []mail.SentCause, now time.Time) error {
+	items := make([]item, len(causes))
+	for i, c := range causes {
+		it := mailKey(c.Cause, c.Kind)
+		it["status"], it["sentAt"], it["ttl"] = s(mail.StatusSent), rfc(now), n(now.Add(mailTTL).Unix())
+		items[i] = it
+	}
+	if err := st.putAll(ctx, items); err != nil {
+		return fmt.Errorf("mark %d mail causes sent: %w", len(causes), err)
 	}
 	return nil
 }

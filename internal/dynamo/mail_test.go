@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestMailMarkersClaimACauseOnce(t *testing.T) {
 	if c := claim(now.Add(2 * time.Minute)); c != mail.Claimed {
 		t.Fatalf("after a release: %v, want claimed", c)
 	}
-	if err := st.MailSent(ctx, "o-1", mail.OrderConfirmation, now); err != nil {
+	if err := st.MailsSent(ctx, []mail.SentCause{{Cause: "o-1", Kind: mail.OrderConfirmation}}, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.ReleaseMail(ctx, "o-1", mail.OrderConfirmation); err != nil {
@@ -72,5 +73,35 @@ func TestMailMarkersClaimACauseOnce(t *testing.T) {
 	// Another kind of the same order is another cause.
 	if c, err := st.ClaimMail(ctx, "o-1", mail.Kind("other"), now, lease); err != nil || c != mail.Claimed {
 		t.Fatalf("another kind: %v, %v", c, err)
+	}
+}
+
+// A batch's sent marks are written together, more than one BatchWriteItem
+// holds: every cause is SENT afterwards, and one that was never marked is
+// not.
+func TestMailsSentMarksEveryCauseOfABatch(t *testing.T) {
+	ctx := context.Background()
+	db, table := testenv.DynamoDB(t)
+	st := dynamo.NewStores(db, table, nil).Mail
+	now := time.Date(2027, 5, 1, 10, 0, 0, 0, time.UTC)
+	var causes []mail.SentCause
+	for i := range 30 {
+		c := mail.SentCause{Cause: fmt.Sprintf("o-%d", i), Kind: mail.OrderConfirmation}
+		if got, err := st.ClaimMail(ctx, c.Cause, c.Kind, now, now.Add(time.Minute)); err != nil || got != mail.Claimed {
+			t.Fatalf("claim %s: %v, %v", c.Cause, got, err)
+		}
+		causes = append(causes, c)
+	}
+	if err := st.MailsSent(ctx, causes, now); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Hour) // every lease has run out: only SENT refuses
+	for _, c := range causes {
+		if got, err := st.ClaimMail(ctx, c.Cause, c.Kind, later, later.Add(time.Minute)); err != nil || got != mail.AlreadySent {
+			t.Fatalf("%s after the batch's marks: %v, %v; want already sent", c.Cause, got, err)
+		}
+	}
+	if got, err := st.ClaimMail(ctx, "o-30", mail.OrderConfirmation, later, later.Add(time.Minute)); err != nil || got != mail.Claimed {
+		t.Fatalf("a cause outside the batch: %v, %v; want claimed", got, err)
 	}
 }

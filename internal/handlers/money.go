@@ -40,7 +40,7 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			}
 			v := orderView(o)
 			if o.Status == orders.Issued {
-				ts, err := tk.ForAccount(ctx, r.Identity.Subject, o.ID)
+				ts, err := tk.Shown(ctx, o)
 				if err != nil {
 					return httpapi.Response{}, err
 				}
@@ -93,7 +93,12 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			if err != nil {
 				return httpapi.Response{}, err
 			}
-			ts, err := tk.ForAccount(ctx, r.Identity.Subject, o.ID)
+			var ts []tickets.IssuedTicket
+			if o.Status == orders.Issued {
+				ts, err = tk.Shown(ctx, o) // the order lists them
+			} else {
+				ts, err = tk.ForAccount(ctx, r.Identity.Subject, o.ID)
+			}
 			if err != nil {
 				return httpapi.Response{}, err
 			}

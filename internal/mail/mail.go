@@ -194,13 +194,21 @@ const (
 	Busy
 )
 
+// SentCause is a cause whose message went (or that had nothing to send):
+// its marker becomes SENT.
+type SentCause struct {
+	Cause string
+	Kind  Kind
+}
+
 // MarkerStore keeps the MAIL# markers.
 type MarkerStore interface {
 	// ClaimMail takes the cause unless it was sent or another mailer's
 	// lease runs past now.
 	ClaimMail(ctx context.Context, orderID string, kind Kind, now, leaseUntil time.Time) (Claim, error)
-	// MailSent records that the sender accepted the message.
-	MailSent(ctx context.Context, orderID string, kind Kind, now time.Time) error
+	// MailsSent records that the sender accepted the messages of causes
+	// (a batch's, in as few requests as the store allows).
+	MailsSent(ctx context.Context, causes []SentCause, now time.Time) error
 	// ReleaseMail ends this mailer's lease after a failed send, so the
 	// next delivery may claim it at once.
 	ReleaseMail(ctx context.Context, orderID string, kind Kind) error

@@ -29,6 +29,9 @@ type TicketReader interface {
 	ForOrder(ctx context.Context, orderID string) ([]tickets.IssuedTicket, error)
 	// Listed reads the order's tickets named by ids, without its manifest.
 	Listed(ctx context.Context, orderID string, ids []string) ([]tickets.IssuedTicket, error)
+	// ListedAll is Listed for several orders in one read; an order whose
+	// tickets do not check out is left out.
+	ListedAll(ctx context.Context, want map[string][]string) (map[string][]tickets.IssuedTicket, error)
 }
 
 // OfferReader reads a waiting-list offer (internal/waitlist): ok is
@@ -86,19 +89,31 @@ const (
 // Deliver sends the message of one cause at most once. An error leaves the
 // cause unsent and claimable: the queue delivers it again.
 func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
+	o, done, err := m.deliver(ctx, r, nil)
+	if err == nil && done {
+		m.markSent(ctx, []SentCause{{Cause: r.Cause(), Kind: r.Kind}})
+	}
+	return o, err
+}
+
+// deliver claims the cause, renders and sends its message; done says that
+// the cause is to be marked SENT (markSent), which the caller does, for a
+// whole batch at once. read holds the tickets of the batch's
+// confirmations, read together (prefetch); nil: each reads its own.
+func (m *Mailer) deliver(ctx context.Context, r Request, read map[string][]tickets.IssuedTicket) (o Outcome, done bool, err error) {
 	now := m.Clock.Now()
 	cause := r.Cause()
 	claim, err := m.Markers.ClaimMail(ctx, cause, r.Kind, now, now.Add(m.Lease))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	switch claim {
 	case AlreadySent:
-		return Repeat, nil
+		return Repeat, false, nil
 	case Busy:
-		return Held, nil
+		return Held, false, nil
 	}
-	msg, ok, err := m.render(ctx, r)
+	msg, ok, err := m.render(ctx, r, read)
 	if err == nil && ok {
 		err = m.Sender.Send(ctx, msg)
 	}
@@ -106,21 +121,28 @@ func (m *Mailer) Deliver(ctx context.Context, r Request) (Outcome, error) {
 		if rerr := m.Markers.ReleaseMail(ctx, cause, r.Kind); rerr != nil {
 			m.Log.WarnContext(ctx, "mail claim not released: the next delivery waits for the lease", "cause", cause, "kind", r.Kind, "err", rerr)
 		}
-		return "", err
+		return "", false, err
 	}
 	// Marked sent even when there was nothing to send: the cause is done.
-	if err := m.Markers.MailSent(ctx, cause, r.Kind, m.Clock.Now()); err != nil {
-		// The message went; a redelivery after the lease would send it
-		// again. Say so rather than fail a batch that cannot be undone.
-		m.Log.ErrorContext(ctx, "mail sent but not marked", "cause", cause, "kind", r.Kind, "err", err)
-	}
 	if !ok {
-		return Skipped, nil
+		return Skipped, true, nil
 	}
-	return Sent, nil
+	return Sent, true, nil
 }
 
-func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
+// markSent marks causes SENT. A failure is logged, not returned: the
+// messages went, and a redelivery after the lease would send them again,
+// which failing the batch cannot undo.
+func (m *Mailer) markSent(ctx context.Context, causes []SentCause) {
+	if len(causes) == 0 {
+		return
+	}
+	if err := m.Markers.MailsSent(ctx, causes, m.Clock.Now()); err != nil {
+		m.Log.ErrorContext(ctx, "mail sent but not marked", "causes", len(causes), "first", causes[0].Cause, "kind", causes[0].Kind, "err", err)
+	}
+}
+
+func (m *Mailer) render(ctx context.Context, r Request, read map[string][]tickets.IssuedTicket) (Message, bool, error) {
 	if r.Kind == WaitlistOffer {
 		return m.renderOffer(ctx, r)
 	}
@@ -151,10 +173,14 @@ func (m *Mailer) render(ctx context.Context, r Request) (Message, bool, error) {
 		msg, err := Notice(r.Kind, o, ev, m.SiteURL)
 		return msg, err == nil, err
 	}
-	var ts []tickets.IssuedTicket
-	if len(r.TicketIDs) > 0 {
+	ts, pre := read[o.ID]
+	switch {
+	case pre && len(r.TicketIDs) > 0:
+		// Read with the batch's other confirmations, before this claim:
+		// still a read of the tickets themselves, just before the send.
+	case len(r.TicketIDs) > 0:
 		ts, err = m.Tickets.Listed(ctx, o.ID, r.TicketIDs)
-	} else {
+	default:
 		ts, err = m.Tickets.ForOrder(ctx, o.ID)
 	}
 	if err != nil {
@@ -219,15 +245,25 @@ func (m *Mailer) renderTransfer(ctx context.Context, r Request) (Message, bool, 
 // HandleBatch is the mailer function: an SQS batch of causes in, the ids
 // of those to deliver again out (ReportBatchItemFailures). A body that is
 // not a cause fails every time and so ends in the dead-letter queue,
-// where someone can read it.
+// where someone can read it. The causes sent are marked SENT together
+// once the batch is through (one request per 25, where one each cost a
+// request per message): the window in which a crash after a send leaves
+// its cause unmarked, and so sent again after the lease (ADR 24), runs to
+// the batch's end instead of one write.
 func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var out events.SQSEventResponse
 	counts := map[Outcome]int{}
+	var sent []SentCause
+	defer func() { m.markSent(ctx, sent) }()
+	read := m.prefetch(ctx, ev.Records)
 	for _, rec := range ev.Records {
 		r, err := ParseRequest(rec.Body)
 		var o Outcome
 		if err == nil {
-			o, err = m.Deliver(ctx, r)
+			var done bool
+			if o, done, err = m.deliver(ctx, r, read); done {
+				sent = append(sent, SentCause{Cause: r.Cause(), Kind: r.Kind})
+			}
 		}
 		if err != nil {
 			m.Log.WarnContext(ctx, "mail not sent: delivered again later", "messageId", rec.MessageId, "err", err)
@@ -239,6 +275,30 @@ func (m *Mailer) HandleBatch(ctx context.Context, ev events.SQSEvent) (events.SQ
 	m.Log.InfoContext(ctx, "mail batch", "messages", len(ev.Records), "sent", counts[Sent], "repeats", counts[Repeat],
 		"busy", counts[Held], "skipped", counts[Skipped], "failed", len(out.BatchItemFailures))
 	return out, nil
+}
+
+// prefetch reads the tickets of the batch's order confirmations that
+// carry their ticket ids, all in one read (one request per 100 tickets
+// where each confirmation cost one). A failed read is logged and each
+// confirmation reads its own, as before; so does one left out.
+func (m *Mailer) prefetch(ctx context.Context, recs []events.SQSMessage) map[string][]tickets.IssuedTicket {
+	want := map[string][]string{}
+	for _, rec := range recs {
+		r, err := ParseRequest(rec.Body)
+		if err != nil || r.Kind != OrderConfirmation || len(r.TicketIDs) == 0 {
+			continue
+		}
+		want[r.OrderID] = r.TicketIDs
+	}
+	if len(want) < 2 {
+		return nil // one confirmation reads its own: the same one request
+	}
+	read, err := m.Tickets.ListedAll(ctx, want)
+	if err != nil {
+		m.Log.WarnContext(ctx, "tickets of the batch's confirmations not read together: each reads its own", "orders", len(want), "err", err)
+		return nil
+	}
+	return read
 }
 
 // postponedNoticeDue reports whether a postponement's notice still says

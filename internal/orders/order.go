@@ -72,6 +72,11 @@ type Order struct {
 	TaskToken string    `dynamodbav:"taskToken,omitempty"`
 	RefundID  string    `dynamodbav:"refundId,omitempty"`
 	IssuedAt  time.Time `dynamodbav:"issuedAt,omitempty"`
+	// TicketIDs are the tickets the issuing transaction wrote with the
+	// move to ISSUED (the manifest's list, in seat order), so the owner's
+	// view reads the tickets without the manifest. Empty on an order
+	// issued by another path (a comp, a repair): its manifest lists them.
+	TicketIDs []string `dynamodbav:"ticketIds,omitempty"`
 	// Late is set when a payment arrived after the hold had been released
 	// and the same places were held again for it.
 	Late bool `dynamodbav:"late,omitempty"`

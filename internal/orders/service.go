@@ -360,7 +360,9 @@ func (s *Service) applyCapture(ctx context.Context, p Payment, first bool) (Outc
 		if err := s.store.MarkPaid(ctx, o, p, now); err != nil {
 			return "", err
 		}
-		o.Status, o.PaymentID, o.Provider, o.Version = Paid, p.ID, p.Provider, o.Version+1
+		// As MarkPaid wrote it: the workflow's issue step starts from this
+		// order (Resumer.PaymentArrived).
+		o.Status, o.PaymentID, o.Provider, o.Version, o.PaidAt, o.UpdatedAt = Paid, p.ID, p.Provider, o.Version+1, now, now
 		log.InfoContext(ctx, "order paid")
 		if o.TaskToken != "" && s.resume != nil {
 			if err := s.resume.PaymentArrived(ctx, o.TaskToken, o); err != nil {

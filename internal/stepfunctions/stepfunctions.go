@@ -76,8 +76,14 @@ func (f *Flow) start(ctx context.Context, name string, in workflow.Input) error 
 // to ticket issuing. A token that already timed out is not an error: the
 // execution's timeout path asks the provider and finds the order paid.
 func (f *Flow) PaymentArrived(ctx context.Context, token string, o orders.Order) error {
-	out, _ := json.Marshal(map[string]any{"paid": true, "paymentId": o.PaymentID})
-	_, err := f.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(out))})
+	// The order as the payment left it rides on to the issue step, which
+	// then reads nothing before its transaction (workflow.Tasks.Issue).
+	o.TaskToken = ""
+	out, err := json.Marshal(workflow.Resumed{Paid: true, PaymentID: o.PaymentID, Order: &o})
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", o.ID, err)
+	}
+	_, err = f.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(out))})
 	var timedOut *types.TaskTimedOut
 	var gone *types.TaskDoesNotExist
 	if errors.As(err, &timedOut) || errors.As(err, &gone) {

@@ -50,7 +50,7 @@ func (s *Service) IssueOrder(ctx context.Context, o orders.Order) (orders.Order,
 		switch {
 		case err == nil:
 			s.log.InfoContext(ctx, "tickets issued", "orderId", o.ID, "eventId", o.EventID, "count", len(want))
-			o.Status, o.Version, o.IssuedAt, o.UpdatedAt = orders.Issued, o.Version+1, m.IssuedAt, m.IssuedAt
+			o.Status, o.Version, o.IssuedAt, o.UpdatedAt, o.TicketIDs = orders.Issued, o.Version+1, m.IssuedAt, m.IssuedAt, ids
 			return o, ids, nil
 		case fault.Is(err, fault.Exists):
 			return o, ids, fmt.Errorf("order %s: %w", o.ID, ErrIssuedBefore)
@@ -70,13 +70,79 @@ func (s *Service) Listed(ctx context.Context, orderID string, ids []string) ([]I
 	if err != nil {
 		return nil, fmt.Errorf("tickets of order %s: %w", orderID, err)
 	}
+	if err := listedAre(orderID, ids, ts); err != nil {
+		return nil, err
+	}
+	return s.issued(ctx, ts, show{})
+}
+
+// ListedAll is Listed for several orders (order id → its ticket ids) with
+// one read of all their tickets (a BatchGetItem per 100). An order whose
+// listed tickets are not all there and its own is left out of the answer,
+// for its caller to ask Listed and get the reason.
+func (s *Service) ListedAll(ctx context.Context, want map[string][]string) (map[string][]IssuedTicket, error) {
+	var ids []string
+	for _, l := range want {
+		ids = append(ids, l...)
+	}
+	out := make(map[string][]IssuedTicket, len(want))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ts, err := s.store.TicketsByID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of %d orders: %w", len(want), err)
+	}
+	byID := make(map[string]StoredTicket, len(ts))
+	for _, t := range ts {
+		byID[t.ID] = t
+	}
+	for orderID, l := range want {
+		mine := make([]StoredTicket, 0, len(l))
+		for _, id := range l {
+			if t, ok := byID[id]; ok {
+				mine = append(mine, t)
+			}
+		}
+		if listedAre(orderID, l, mine) != nil {
+			continue
+		}
+		if out[orderID], err = s.issued(ctx, mine, show{}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// listedAre checks that ts are the tickets ids names, all of orderID.
+func listedAre(orderID string, ids []string, ts []StoredTicket) error {
 	if len(ts) != len(ids) {
-		return nil, fmt.Errorf("order %s: %d of its %d tickets are missing", orderID, len(ids)-len(ts), len(ids))
+		return fmt.Errorf("order %s: %d of its %d tickets are missing", orderID, len(ids)-len(ts), len(ids))
 	}
 	for _, t := range ts {
 		if t.OrderID != orderID {
-			return nil, fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, orderID)
+			return fmt.Errorf("ticket %s is of order %s, not %s", t.ID, t.OrderID, orderID)
 		}
 	}
-	return s.issued(ctx, ts, show{})
+	return nil
+}
+
+// Shown returns the tickets of an ISSUED order as its owner sees them
+// (ForAccount), for a caller that read the order and checked that it is
+// the caller's (I6). The order lists its ticket ids when the issuing
+// transaction wrote them (TicketIDs): then only the tickets are read, not
+// the manifest. An order issued by another path (a comp, the reconciler's
+// repair) reads the manifest, as ForAccount does.
+func (s *Service) Shown(ctx context.Context, o orders.Order) ([]IssuedTicket, error) {
+	if len(o.TicketIDs) == 0 {
+		return s.ForAccount(ctx, o.Account, o.ID)
+	}
+	ts, err := s.store.TicketsByID(ctx, o.TicketIDs)
+	if err != nil {
+		return nil, fmt.Errorf("tickets of order %s: %w", o.ID, err)
+	}
+	if err := listedAre(o.ID, o.TicketIDs, ts); err != nil {
+		return nil, err
+	}
+	return s.issued(ctx, ts, show{qr: true, rotation: true})
 }

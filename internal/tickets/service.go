@@ -237,6 +237,11 @@ type Options struct {
 	// StaticCodes says whether an event's gates accept static (printable)
 	// codes besides rotating ones (default: they do).
 	StaticCodes func(ctx context.Context, eventID string) (bool, error)
+	// ShownStaticCodes is StaticCodes as a ticket's owner is shown it
+	// (whether the page offers a printable code; default StaticCodes). It
+	// decides nothing: the gate asks StaticCodes at the scan, so the app
+	// answers it from the instance's event copy.
+	ShownStaticCodes func(ctx context.Context, eventID string) (bool, error)
 }
 
 // CodeValidAfterStart is how long after its event starts a ticket code
@@ -264,6 +269,7 @@ type Service struct {
 	expiry    func(ctx context.Context, eventID string) (time.Time, error)
 	qr        QRRenderer
 	static    func(ctx context.Context, eventID string) (bool, error)
+	shown     func(ctx context.Context, eventID string) (bool, error)
 }
 
 // NewService builds the tickets service.
@@ -293,8 +299,11 @@ func NewService(store Store, codec *Codec, o Options) *Service {
 	if o.StaticCodes == nil {
 		o.StaticCodes = func(context.Context, string) (bool, error) { return true, nil }
 	}
+	if o.ShownStaticCodes == nil {
+		o.ShownStaticCodes = o.StaticCodes
+	}
 	return &Service{store: store, codec: codec, clock: o.Clock, log: o.Logger, retry: o.Retry, retention: o.ScanRetention,
-		expiry: o.CodeExpiry, static: o.StaticCodes, qr: o.QR}
+		expiry: o.CodeExpiry, static: o.StaticCodes, shown: o.ShownStaticCodes, qr: o.QR}
 }
 
 // Codec returns the service's codec.
@@ -443,7 +452,7 @@ func (s *Service) issued(ctx context.Context, ts []StoredTicket, with show) ([]I
 			return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
 		}
 		if with.rotation {
-			if printable, err = s.static(ctx, ts[0].EventID); err != nil {
+			if printable, err = s.shown(ctx, ts[0].EventID); err != nil {
 				return nil, fmt.Errorf("ticket codes of event %s: %w", ts[0].EventID, err)
 			}
 		}

@@ -508,3 +508,34 @@ func TestCheckInRefusesAnExpiredCode(t *testing.T) {
 		t.Fatalf("after the expiry: %+v, want INVALID", r)
 	}
 }
+
+// Shown answers an ISSUED order's tickets from the ids the order lists,
+// as the manifest would, refuses ids of another order's tickets, and
+// reads the manifest for an order that lists none.
+func TestShownReadsTheTicketsTheOrderLists(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o := paidOrder("A-1-1", "A-1-2")
+	issued := e.mustIssue(t, o)
+	o.Status = orders.Issued
+	byManifest, err := e.svc.Shown(ctx, o)
+	if err != nil || len(byManifest) != 2 {
+		t.Fatalf("an order listing no ids: %d tickets, %v; want the manifest's 2", len(byManifest), err)
+	}
+	o.TicketIDs = []string{issued[0].ID, issued[1].ID}
+	listed, err := e.svc.Shown(ctx, o)
+	if err != nil || len(listed) != 2 {
+		t.Fatalf("an order listing its ids: %d tickets, %v", len(listed), err)
+	}
+	for i := range listed {
+		if listed[i].ID != byManifest[i].ID || listed[i].Status != tickets.StatusValid || listed[i].QR == "" || listed[i].Rotation == nil {
+			t.Fatalf("ticket %d: %+v, want %s valid with its QR and rotation", i, listed[i], byManifest[i].ID)
+		}
+	}
+	other := paidOrder("A-1-3")
+	theirs := e.mustIssue(t, other)
+	o.TicketIDs = []string{theirs[0].ID}
+	if _, err := e.svc.Shown(ctx, o); err == nil {
+		t.Fatal("an order listing another order's ticket: no error")
+	}
+}

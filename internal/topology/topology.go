@@ -479,9 +479,10 @@ func Default() Topology {
 			{Name: "projector", Description: "Applies seat and GA changes to the availability projections", MemoryMB: 512, Timeout: 30 * time.Second,
 				Access: Access{Table: TableAccess{Table: MainTable, Read: true, Write: true, WritePrefixes: []string{"EVENT#"}}}},
 			// Sends each queued cause's message once: the MAIL# marker is
-			// its only write. It reads the ticket keys to render the codes.
+			// its only write (a batch's sent marks in one BatchWriteItem).
+			// It reads the ticket keys to render the codes.
 			{Name: "mailer", Description: "Sends queued email (order confirmations) once each through SES", MemoryMB: 256, Timeout: 30 * time.Second,
-				Access: Access{Secrets: ticketKeys, Email: true, Table: TableAccess{Table: MainTable, Read: true, Write: true,
+				Access: Access{Secrets: ticketKeys, Email: true, Table: TableAccess{Table: MainTable, Read: true, Write: true, BatchWrite: true,
 					WritePrefixes: []string{"MAIL#"}}}},
 		},
 		Routes: []Route{

@@ -22,6 +22,7 @@ import (
 	"github.com/stararena/stararena/internal/orders"
 	"github.com/stararena/stararena/internal/payments"
 	"github.com/stararena/stararena/internal/payments/sandbox"
+	"github.com/stararena/stararena/internal/reconcile"
 	"github.com/stararena/stararena/internal/stepfunctions"
 	"github.com/stararena/stararena/internal/testenv/fixture"
 	"github.com/stararena/stararena/internal/tickets"
@@ -33,15 +34,60 @@ const timeScale = 0.01
 
 // issuer wraps the ticket service; down makes it fail like an outage.
 type issuer struct {
-	svc  *tickets.Service
-	down atomic.Bool
+	svc   *tickets.Service
+	down  atomic.Bool
+	calls counter
 }
 
 func (i *issuer) IssueOrder(ctx context.Context, o orders.Order) (orders.Order, []string, error) {
+	i.calls.add(o.ID)
 	if i.down.Load() {
 		return o, nil, apperr.New(apperr.Unavailable, "ticket service down")
 	}
 	return i.svc.IssueOrder(ctx, o)
+}
+
+// counter counts calls per order.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) add(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[id]++
+}
+
+func (c *counter) of(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[id]
+}
+
+// reads counts the tasks' reads of each order (workflow.Tasks.Store).
+type reads struct {
+	workflow.OrderReader
+	counter
+}
+
+func (r *reads) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+	r.add(id)
+	return r.OrderReader.GetOrder(ctx, id)
+}
+
+// asks counts the confirmation's questions to the provider per order.
+type asks struct {
+	reconcile.PaymentLookup
+	counter
+}
+
+func (a *asks) PaymentsForOrder(ctx context.Context, provider, orderID string) ([]orders.Payment, error) {
+	a.add(orderID)
+	return a.PaymentLookup.PaymentsForOrder(ctx, provider, orderID)
 }
 
 // rig is the money path on real parts: the embedded DynamoDB server, the
@@ -55,6 +101,8 @@ type rig struct {
 	flow    *stepfunctions.Flow
 	tickets *tickets.Service
 	issuer  *issuer
+	reads   *reads
+	asks    *asks
 	ev      catalog.Event
 }
 
@@ -96,7 +144,9 @@ func newRig(t *testing.T) *rig {
 	r.om = orders.NewService(a.Stores.Orders, providers, resumer, orders.ServiceOptions{Logger: quiet, MaxTickets: fixture.MaxTickets(a)})
 	webhooks.Store(checkout.NewWebhooks(providers, a.Stores.ProviderEvents, r.om, nil, quiet))
 
-	tasks := &workflow.Tasks{Orders: r.om, Inventory: a.Inventory, Store: a.Stores.Orders, Payments: providers,
+	r.reads = &reads{OrderReader: a.Stores.Orders}
+	r.asks = &asks{PaymentLookup: providers}
+	tasks := &workflow.Tasks{Orders: r.om, Inventory: a.Inventory, Store: r.reads, Payments: r.asks,
 		Providers: []string{"sandbox"}, Tickets: r.issuer, Log: quiet, Crash: r.crashes.at}
 	funcs := map[string]localsfn.LambdaFunc{}
 	for name, h := range tasks.Handlers() {
@@ -221,9 +271,23 @@ func TestMoneyPath(t *testing.T) {
 	t.Run("WebhookDeliveredIssuesTickets", func(t *testing.T) {
 		o, p := r.buy(t, "fan-1", "A-1-1", "A-1-2")
 		complete(t, p, sandbox.WebhookDeliver)
-		r.settle(t, o.ID, orders.Issued)
+		if got := r.settle(t, o.ID, orders.Issued); len(got.TicketIDs) != 2 {
+			t.Fatalf("the ISSUED order lists %v, want its 2 tickets", got.TicketIDs)
+		}
 		if n := r.ticketCount(t, o.ID); n != 2 || r.seatState(t, "A-1-1") != catalog.SeatSold {
 			t.Fatalf("%d tickets, seat %s", n, r.seatState(t, "A-1-1"))
+		}
+		// The payment's resume carried the paid order to the issue step,
+		// whose transaction was the only check. On a busy machine the
+		// webhook can come after the 0.6 s hold (then the provider was
+		// asked and the issue step read the order) or a slow task be
+		// invoked again (its carried order is refused, and it reads).
+		n, asked, issues := r.reads.of(o.ID), r.asks.of(o.ID), r.issuer.calls.of(o.ID)
+		if asked == 0 && issues == 1 && n != 0 {
+			t.Fatalf("the workflow's tasks read the order %d times, want 0", n)
+		}
+		if n > asked+issues-1 {
+			t.Fatalf("the workflow's tasks read the order %d times for %d questions to the provider and %d issue attempts", n, asked, issues)
 		}
 	})
 	t.Run("LostWebhookIssuedThroughTheActiveQuery", func(t *testing.T) {
@@ -232,6 +296,10 @@ func TestMoneyPath(t *testing.T) {
 		r.settle(t, o.ID, orders.Issued) // after the hold's timeout, ConfirmPayment asks the sandbox
 		if n := r.ticketCount(t, o.ID); n != 1 {
 			t.Fatalf("%d tickets", n)
+		}
+		// No payment resumed the wait: the issue step read the order.
+		if n := r.reads.of(o.ID); n != 1 {
+			t.Fatalf("the workflow's tasks read the order %d times, want 1", n)
 		}
 	})
 	t.Run("DuplicateAndReorderedWebhooksMakeOneSale", func(t *testing.T) {
@@ -305,6 +373,25 @@ func TestMoneyPath(t *testing.T) {
 		r.settle(t, o.ID, orders.Issued)
 		if n, fired := r.ticketCount(t, o.ID), r.crashes.count(workflow.CrashAfterTicketsIssued); n != 1 || fired != 1 {
 			t.Fatalf("%d tickets after %d crashes, want 1 after 1", n, fired)
+		}
+	})
+	t.Run("CarriedOrderThatMovedOnIsReadAgain", func(t *testing.T) {
+		// A retry of the issue step carries the order as the payment left
+		// it (PAID), though the first attempt issued it: the transaction
+		// refuses, the task reads the order and issues nothing more.
+		o, p := r.buy(t, "fan-12", "A-2-9")
+		complete(t, p, sandbox.WebhookDeliver)
+		issued := r.settle(t, o.ID, orders.Issued)
+		left := issued
+		left.Status, left.Version, left.TicketIDs = orders.Paid, issued.Version-1, nil
+		mine := &reads{OrderReader: r.Stores.Orders}
+		tasks := &workflow.Tasks{Orders: r.om, Store: mine, Tickets: r.issuer, Log: slog.New(slog.DiscardHandler)}
+		out, err := tasks.Issue(context.Background(), workflow.OrderInput{OrderID: o.ID, Payment: &workflow.Resumed{Paid: true, Order: &left}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["status"] != orders.Issued || r.ticketCount(t, o.ID) != 1 || mine.of(o.ID) != 1 {
+			t.Fatalf("answer %v, %d tickets, %d reads; want ISSUED, 1 ticket, 1 read", out, r.ticketCount(t, o.ID), mine.of(o.ID))
 		}
 	})
 	t.Run("TicketsIssuedWithoutTheOrderMarkedAreMarked", func(t *testing.T) {

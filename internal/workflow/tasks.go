@@ -106,6 +106,30 @@ func (t *Tasks) crash(point string) error {
 // OrderInput is the payload of every task but AwaitPayment.
 type OrderInput struct {
 	OrderID string `json:"orderId"`
+	// Payment is the payment wait's result when a payment resumed it: the
+	// issue step gets the execution's whole state (order.asl.json), so it
+	// finds there the order as the payment left it.
+	Payment *Resumed `json:"payment,omitempty"`
+}
+
+// Resumed is the output of a payment wait that a payment resumed
+// (stepfunctions.Flow.PaymentArrived). Only StarArena's own functions can
+// resume an execution, so it is trusted as a read of the order would be.
+type Resumed struct {
+	Paid      bool   `json:"paid"`
+	PaymentID string `json:"paymentId"`
+	// Order is the order the payment moved to PAID, at its new version,
+	// without its task token.
+	Order *orders.Order `json:"order,omitempty"`
+}
+
+// paidOrder is the PAID order the payment left in the input, if any.
+func (in OrderInput) paidOrder() (orders.Order, bool) {
+	if in.Payment == nil || in.Payment.Order == nil {
+		return orders.Order{}, false
+	}
+	o := *in.Payment.Order
+	return o, o.ID == in.OrderID && o.Status == orders.Paid && o.Version > 0
 }
 
 // AwaitInput carries the task token of the payment wait.
@@ -193,13 +217,22 @@ func (t *Tasks) Release(ctx context.Context, in OrderInput) (map[string]any, err
 }
 
 // Issue issues the tickets of a paid order and marks it ISSUED: one
-// consistent read of the order, then one transaction that writes the
-// tickets and moves the order (tickets.Service.IssueOrder).
+// transaction that writes the tickets and moves the order
+// (tickets.Service.IssueOrder), conditional on the order's status and
+// version. After a payment resumed the wait, the input carries the order
+// as the payment left it, and nothing is read first: the transaction's
+// condition is the only check. Otherwise (the provider was asked after the
+// wait, a retry of this step, the reconciler) the order is read
+// consistently first, and so it is after a carried order was refused.
 func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error) {
-	for reads := 1; ; reads++ {
-		o, err := t.Store.GetOrder(ctx, in.OrderID)
-		if err != nil {
-			return nil, err
+	o, carried := in.paidOrder()
+	for reads := 0; ; {
+		if !carried {
+			reads++
+			var err error
+			if o, err = t.Store.GetOrder(ctx, in.OrderID); err != nil {
+				return nil, err
+			}
 		}
 		// Issued already, or refunded by the organizer while the workflow
 		// waited to retry: either way there is nothing left to issue, and
@@ -218,6 +251,12 @@ func (t *Tasks) Issue(ctx context.Context, in OrderInput) (map[string]any, error
 		issued, ids, err := t.Tickets.IssueOrder(ctx, o)
 		n := len(ids)
 		switch {
+		case carried && (errors.Is(err, tickets.ErrOrderMoved) || errors.Is(err, tickets.ErrIssuedBefore)):
+			// The order moved on since the payment left it (an earlier
+			// attempt of this step issued it, a refund): read it and decide
+			// on what it is now.
+			carried = false
+			continue
 		case errors.Is(err, tickets.ErrOrderMoved) && reads < maxIssueReads:
 			continue // refunded or issued meanwhile: decide on what it is now
 		case errors.Is(err, tickets.ErrIssuedBefore):

@@ -43,7 +43,9 @@ const (
 	// {"paid": true} when a payment won that race; the workflow then issues
 	// the tickets (state PaidDuringRelease).
 	FunctionReleaseHold = "release-hold"
-	// FunctionIssueTickets receives {"orderId","eventId"}.
+	// FunctionIssueTickets receives the execution's state: {"orderId",
+	// "eventId", …}, with "payment": {"order"} when a payment resumed the
+	// wait (OrderInput).
 	FunctionIssueTickets = "issue-tickets"
 	// FunctionMarkIssueFailed receives {"orderId","eventId","error"} with
 	// error = {"Error","Cause"} of the last issuing attempt.
