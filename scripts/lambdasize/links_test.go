@@ -21,14 +21,19 @@ type part struct {
 
 // parts are the heavy packages whose linking follows the topology: the AWS
 // clients a function's access names, the payment providers, the QR
-// encoder; never the dev token issuer or the OpenAPI library.
+// encoder; never the dev token issuer or the OpenAPI library, nor the
+// SDK's clients of the services internal/awsjson calls (SQS, Secrets
+// Manager, WAF: each links the service's whole model).
 var parts = []part{
 	{"github.com/aws/aws-sdk-go-v2/service/sesv2", func(_ topology.Topology, f topology.Function) bool { return f.Access.Email }},
 	{"github.com/aws/aws-sdk-go-v2/service/sfn", func(_ topology.Topology, f topology.Function) bool {
 		return f.Access.Workflow.StateMachine != ""
 	}},
-	{"github.com/aws/aws-sdk-go-v2/service/sqs", func(_ topology.Topology, f topology.Function) bool { return len(f.Access.SendTo) > 0 }},
-	{"github.com/aws/aws-sdk-go-v2/service/wafv2", func(_ topology.Topology, f topology.Function) bool { return f.Access.BotLevel }},
+	{"github.com/stararena/stararena/internal/mail/sqsmail", func(_ topology.Topology, f topology.Function) bool { return len(f.Access.SendTo) > 0 }},
+	{"github.com/stararena/stararena/internal/botlevel/wafedge", func(_ topology.Topology, f topology.Function) bool { return f.Access.BotLevel }},
+	{"github.com/aws/aws-sdk-go-v2/service/sqs", never},
+	{"github.com/aws/aws-sdk-go-v2/service/secretsmanager", never},
+	{"github.com/aws/aws-sdk-go-v2/service/wafv2", never},
 	{"github.com/stararena/stararena/internal/payments/stripe", func(_ topology.Topology, f topology.Function) bool {
 		return f.Access.Payments != topology.PaymentsNone
 	}},
