@@ -72,7 +72,7 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "list", "-tags", "lambda.norpc,lambdabuild", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./functions/...")
+	cmd := exec.Command("go", "list", "-tags", buildTags, "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./functions/...")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	cmd.Stderr = os.Stderr
@@ -163,7 +163,7 @@ func TestEachFunctionLinksOnlyItsHandlerAndServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc,lambdabuild", "-trimpath", "-o", dir+string(filepath.Separator), "./functions/...")
+	cmd := exec.Command("go", "build", "-tags", buildTags, "-trimpath", "-o", dir+string(filepath.Separator), "./functions/...")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
