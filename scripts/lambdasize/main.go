@@ -249,7 +249,7 @@ func embeddedDynamoDB(ctx context.Context, tp topology.Topology) (string, func()
 // buildTags are scripts/build.sh's build tags (TestBuildTagsAreBuildScripts):
 // the builds here that keep their symbols use them too, so they link what
 // ships.
-const buildTags = "lambda.norpc,lambdabuild"
+const buildTags = "lambda.norpc,lambdabuild,nethttpomithttp2"
 
 // packageSizes builds each named function (or hello) for linux/arm64 as
 // scripts/build.sh does but with its symbols, and writes a markdown table
