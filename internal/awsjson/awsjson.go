@@ -161,6 +161,9 @@ func (c *client) call(ctx context.Context, op string, in, out any) error {
 
 // attempt sends one signed request.
 func (c *client) attempt(ctx context.Context, op string, body []byte, out any) error {
+	if c.creds == nil {
+		return fmt.Errorf("no credentials in the AWS configuration")
+	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("retrieve credentials: %w", err)
