@@ -252,18 +252,29 @@ func TestDeclaredAccessMatchesWhatTheCodeCalls(t *testing.T) {
 	}
 }
 
+// awsjsonClients are the clients of internal/awsjson, which calls a few
+// operations without the SDK's service clients, by the SDK's service
+// package they stand in for (WAF's are not checked here: BotLevel is).
+var awsjsonClients = map[string]string{"SQS": "sqs", "SecretsManager": "secretsmanager"}
+
 // sdkOperation names the AWS operation a function is, if it is one:
 // "dynamodb:GetItem" for (*dynamodb.Client).GetItem, "dynamodb:Query" for
-// dynamodb.NewQueryPaginator.
+// dynamodb.NewQueryPaginator, "sqs:SendMessage" for
+// (*awsjson.SQS).SendMessage.
 func sdkOperation(f *ssa.Function) string {
 	pkg := f.Pkg
 	var path string
 	if recv := f.Signature.Recv(); recv != nil {
 		named, ok := types.Unalias(derefType(recv.Type())).(*types.Named)
-		if !ok || named.Obj().Name() != "Client" || named.Obj().Pkg() == nil {
+		if !ok || named.Obj().Pkg() == nil {
 			return ""
 		}
 		path = named.Obj().Pkg().Path()
+		if svc, ok := awsjsonClients[named.Obj().Name()]; ok && path == "github.com/stararena/stararena/internal/awsjson" {
+			path = "github.com/aws/aws-sdk-go-v2/service/" + svc
+		} else if named.Obj().Name() != "Client" {
+			return ""
+		}
 	} else if pkg != nil && pkg.Pkg != nil {
 		path = pkg.Pkg.Path()
 	} else if f.Object() != nil && f.Object().Pkg() != nil {

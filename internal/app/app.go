@@ -13,12 +13,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/awsjson"
 	"github.com/stararena/stararena/internal/botlevel"
 
 	"github.com/stararena/stararena/internal/cancellation"
@@ -314,11 +313,13 @@ func secretString(ctx context.Context, region, arn string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	// internal/awsjson's client, not the SDK's: every function reads
+	// secrets, and the SDK's brings the whole Secrets Manager model.
+	doc, err := awsjson.NewSecretsManager(awsCfg).GetSecretValue(ctx, arn)
 	if err != nil {
 		return "", fmt.Errorf("read secret %s: %w", arn, err)
 	}
-	return aws.ToString(out.SecretString), nil
+	return doc, nil
 }
 
 // NewLogger is the JSON logger every function uses.

@@ -2,7 +2,6 @@ package botlevel_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/wafv2/types"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/awsjson"
 	"github.com/stararena/stararena/internal/botlevel"
 	"github.com/stararena/stararena/internal/botlevel/wafedge"
 	"github.com/stararena/stararena/internal/testenv"
@@ -37,15 +37,15 @@ func TestSetRefusesAnUnknownLevelAndAMissingEdge(t *testing.T) {
 	}
 }
 
-// The AWS edge against moto's WAF (the SDK's real client): raising and
-// lowering an event changes the CloudFront-scoped set's patterns through
-// its lock token, keeps the never-matching one and other events'.
+// The AWS edge against moto's WAF (internal/awsjson's client; the set is
+// made and read back with the SDK's): raising and lowering an event changes
+// the CloudFront-scoped set's patterns through its lock token, keeps the
+// never-matching one and other events'.
 func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
 	ctx := context.Background()
-	client := wafv2.New(wafv2.Options{
-		Region: wafedge.WAFRegion, BaseEndpoint: aws.String(testenv.Moto(t)),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	cfg := aws.Config{Region: wafedge.WAFRegion, BaseEndpoint: aws.String(testenv.Moto(t)),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	client := wafv2.NewFromConfig(cfg)
 	set, err := client.CreateRegexPatternSet(ctx, &wafv2.CreateRegexPatternSetInput{
 		Name: aws.String("CaptchaEvents"), Scope: types.ScopeCloudfront,
 		RegularExpressionList: []types.Regex{{RegexString: aws.String(botlevel.NoEvents)}},
@@ -53,7 +53,8 @@ func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := wafedge.NewWAF(client, aws.ToString(set.Summary.ARN), topology.Default())
+	edge := awsjson.NewWAF(cfg)
+	w, err := wafedge.NewWAF(edge, aws.ToString(set.Summary.ARN), topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,18 +93,21 @@ func TestWAFSetsTheCaptchaEventsPatternSet(t *testing.T) {
 	}
 	// AND an update with a stale lock token is refused (so SetCaptcha's
 	// read-modify-write cannot lose another organizer's change)
-	old, err := client.GetRegexPatternSet(ctx, &wafv2.GetRegexPatternSetInput{Name: set.Summary.Name, Id: set.Summary.Id, Scope: types.ScopeCloudfront})
+	// with the error code SetCaptcha reads again on
+	old, oldLock, err := edge.GetRegexPatternSet(ctx, aws.ToString(set.Summary.Name), aws.ToString(set.Summary.Id), awsjson.ScopeCloudFront)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.SetCaptcha(ctx, "e4", true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = client.UpdateRegexPatternSet(ctx, &wafv2.UpdateRegexPatternSetInput{Name: set.Summary.Name, Id: set.Summary.Id, Scope: types.ScopeCloudfront,
-		LockToken: old.LockToken, RegularExpressionList: []types.Regex{{RegexString: aws.String(botlevel.NoEvents)}}})
-	var stale *types.WAFOptimisticLockException
-	if !errors.As(err, &stale) {
+	old.RegularExpressionList = []awsjson.Regex{{RegexString: botlevel.NoEvents}}
+	if _, err = edge.UpdateRegexPatternSet(ctx, old, awsjson.ScopeCloudFront, oldLock); awsjson.ErrorCode(err) != "WAFOptimisticLockException" {
 		t.Fatalf("a stale lock token: %v", err)
+	}
+	// AND the set kept the change made with the current token
+	if got := patterns(); !slices.Equal(got, []string{`^$`, `^/v1/events/e4/queue$`}) {
+		t.Fatalf("after the stale update: %q", got)
 	}
 }
 

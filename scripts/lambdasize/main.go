@@ -4,6 +4,8 @@
 //
 //	go run ./scripts/lambdasize            # a markdown table on stdout
 //	go run ./scripts/lambdasize -runs 9    # more cold starts per function
+//	go run ./scripts/lambdasize -packages admin,orders,hello
+//	                                       # what each Go package adds to them
 //
 // For each function it builds the stripped bootstrap with scripts/build.sh
 // for linux/arm64 (as deployed) and for this machine's architecture, then
@@ -16,20 +18,32 @@
 // functions get their Lambda configuration (table name, keyrings) pointed
 // at an embedded DynamoDB with the topology's tables. Linux only (the
 // emulator's platform); run it from the repository root.
+//
+// With -packages it builds the named functions for linux/arm64 with their
+// symbols instead and lists the bytes of code and data each Go package
+// puts in each binary (symbol sizes: the runtime's function tables, about
+// as large again as the code, are not counted), the largest first: where
+// a function's size goes, and what a change took out (run it before and
+// after, or beside hello).
 package main
 
 import (
+	"cmp"
 	"context"
+	"debug/elf"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stararena/stararena/internal/dynamo"
@@ -43,12 +57,20 @@ const baseline = "hello"
 
 func main() {
 	runs := flag.Int("runs", 5, "cold starts per function; the medians are reported")
+	pkgs := flag.String("packages", "", "instead: the bytes each Go package adds to these functions (comma-separated; hello is the baseline)")
+	top := flag.Int("top", 40, "with -packages, the number of packages listed")
 	flag.Parse()
 	if *runs < 1 || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *runs, os.Stdout, os.Stderr); err != nil {
+	var err error
+	if *pkgs != "" {
+		err = packageSizes(context.Background(), strings.Split(*pkgs, ","), *top, os.Stdout)
+	} else {
+		err = run(context.Background(), *runs, os.Stdout, os.Stderr)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "lambdasize:", err)
 		os.Exit(1)
 	}
@@ -222,4 +244,95 @@ func embeddedDynamoDB(ctx context.Context, tp topology.Topology) (string, func()
 		return "", nil, err
 	}
 	return endpoint, stop, nil
+}
+
+// buildTags are scripts/build.sh's build tags (TestBuildTagsAreBuildScripts):
+// the builds here that keep their symbols use them too, so they link what
+// ships.
+const buildTags = "lambda.norpc,lambdabuild,nethttpomithttp2"
+
+// packageSizes builds each named function (or hello) for linux/arm64 as
+// scripts/build.sh does but with its symbols, and writes a markdown table
+// of the top packages by the bytes of their symbols in the first one.
+func packageSizes(ctx context.Context, names []string, top int, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "lambdasize-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sums := make([]map[string]int64, len(names))
+	totals := make([]int64, len(names))
+	for i, name := range names {
+		src := "./functions/" + name
+		if name == baseline {
+			src = "./scripts/lambdasize/" + baseline
+		}
+		bin := filepath.Join(dir, name)
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", buildTags, "-trimpath", "-o", bin, src)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %w\n%s", src, err, b)
+		}
+		if sums[i], err = symbolSizes(bin); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		for _, n := range sums[i] {
+			totals[i] += n
+		}
+	}
+	pkgs := slices.SortedFunc(maps.Keys(sums[0]), func(a, b string) int { return cmp.Or(cmp.Compare(sums[0][b], sums[0][a]), cmp.Compare(a, b)) })
+	fmt.Fprintf(out, "| package | %s |\n|---|%s\n", strings.Join(names, " | "), strings.Repeat("---:|", len(names)))
+	row := func(label string, cell func(i int) int64) {
+		fmt.Fprintf(out, "| %s |", label)
+		for i := range names {
+			fmt.Fprintf(out, " %s |", thousands(cell(i)))
+		}
+		fmt.Fprintln(out)
+	}
+	for _, p := range pkgs[:min(top, len(pkgs))] {
+		row(p, func(i int) int64 { return sums[i][p] })
+	}
+	row("all symbols", func(i int) int64 { return totals[i] })
+	return nil
+}
+
+// symbolSizes sums an ELF binary's symbol sizes by Go package, leaving out
+// the zeroed data (.bss, .noptrbss), which takes no room in the file.
+func symbolSizes(path string) (map[string]int64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	sums := map[string]int64{}
+	for _, s := range syms {
+		if int(s.Section) >= len(f.Sections) || f.Sections[s.Section].Type == elf.SHT_NOBITS {
+			continue
+		}
+		sums[symbolPackage(s.Name)] += int64(s.Size)
+	}
+	return sums, nil
+}
+
+// symbolPackage is the Go package a symbol belongs to:
+// "github.com/aws/aws-sdk-go-v2/service/sqs" for
+// "github.com/aws/aws-sdk-go-v2/service/sqs.(*Client).SendMessage",
+// "slices" for an instance of a generic function of slices whatever its
+// type arguments, and the linker's groups ("type:", "go:") as they are.
+func symbolPackage(sym string) string {
+	if i := strings.IndexByte(sym, '['); i >= 0 {
+		sym = sym[:i]
+	}
+	if p, _, ok := strings.Cut(sym, ":"); ok && !strings.Contains(p, "/") && !strings.Contains(p, ".") {
+		return p + ":"
+	}
+	slash := strings.LastIndexByte(sym, '/')
+	if dot := strings.IndexByte(sym[slash+1:], '.'); dot >= 0 {
+		return sym[:slash+1+dot]
+	}
+	return sym
 }

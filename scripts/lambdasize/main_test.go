@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,5 +34,35 @@ func TestReportShowsTheDeployedSizeInBytes(t *testing.T) {
 	}
 	if !strings.HasPrefix(lines[2], "| catalog | 8.2 MiB | 8,585,378 | 8.8 MiB | 8.0 ms | +5.0 ms |") {
 		t.Errorf("catalog row: %q", lines[2])
+	}
+}
+
+func TestSymbolPackage(t *testing.T) {
+	for sym, want := range map[string]string{
+		"github.com/aws/aws-sdk-go-v2/service/sqs.(*Client).SendMessage":         "github.com/aws/aws-sdk-go-v2/service/sqs",
+		"github.com/aws/aws-sdk-go-v2/service/dynamodb/schemas.init.0":           "github.com/aws/aws-sdk-go-v2/service/dynamodb/schemas",
+		"slices.partitionCmpFunc[go.shape.struct { encoding/json.name string }]": "slices",
+		"github.com/stararena/stararena/internal/app.(*App).ordersSvc.func1":     "github.com/stararena/stararena/internal/app",
+		"runtime.mallocgc": "runtime",
+		"type:*github.com/stararena/stararena/internal/orders.Order": "type:",
+		"go:func.*": "go:",
+		"vendor/golang.org/x/net/idna.idnaValues":                                         "vendor/golang.org/x/net/idna",
+		"github.com/go-json-experiment/json.(*typedArshalers[go.shape.struct {}]).lookup": "github.com/go-json-experiment/json",
+	} {
+		if got := symbolPackage(sym); got != want {
+			t.Errorf("symbolPackage(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}
+
+// The builds that keep their symbols (-packages, the links tests) use
+// scripts/build.sh's tags, so they link what ships.
+func TestBuildTagsAreBuildScripts(t *testing.T) {
+	b, err := os.ReadFile("../build.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "go build -tags "+buildTags+" ") {
+		t.Fatalf("scripts/build.sh does not build with -tags %s", buildTags)
 	}
 }

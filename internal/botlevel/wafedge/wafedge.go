@@ -1,20 +1,17 @@
 // Package wafedge is botlevel's Edge in AWS: the WAF regex pattern set of
 // events whose joins meet a CAPTCHA. Its own package so that only the
-// function that changes bot levels (admin) links the WAF client.
+// function that changes bot levels (admin) links the WAF client
+// (internal/awsjson's: the SDK's brings the whole WAF model for two calls).
 package wafedge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/wafv2"
-	"github.com/aws/aws-sdk-go-v2/service/wafv2/types"
-
 	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/awsjson"
 	"github.com/stararena/stararena/internal/botlevel"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/topology"
@@ -25,7 +22,7 @@ import (
 // matches against a join's path. The set is in us-east-1, as the
 // CloudFront web ACL is, whatever the function's region.
 type WAF struct {
-	client   *wafv2.Client
+	client   *awsjson.WAF
 	name, id string
 	topo     topology.Topology
 }
@@ -39,7 +36,7 @@ const lockRetries = 5
 
 // NewWAF returns the Edge updating the regex pattern set arn through
 // client (which must be configured for WAFRegion).
-func NewWAF(client *wafv2.Client, arn string, topo topology.Topology) (*WAF, error) {
+func NewWAF(client *awsjson.WAF, arn string, topo topology.Topology) (*WAF, error) {
 	name, id, err := ParsePatternSetARN(arn)
 	if err != nil {
 		return nil, err
@@ -58,7 +55,7 @@ func Connect(ctx context.Context, cfg config.Config, topo topology.Topology) (bo
 	if err != nil {
 		return nil, fmt.Errorf("waf client: %w", err)
 	}
-	w, err := NewWAF(wafv2.NewFromConfig(awsCfg), cfg.CaptchaEventsArn, topo)
+	w, err := NewWAF(awsjson.NewWAF(awsCfg), cfg.CaptchaEventsArn, topo)
 	if err != nil {
 		return nil, fmt.Errorf("CAPTCHA_EVENTS_ARN: %w", err)
 	}
@@ -87,31 +84,26 @@ func ParsePatternSetARN(arn string) (name, id string, err error) {
 func (w *WAF) SetCaptcha(ctx context.Context, eventID string, on bool) error {
 	want := botlevel.EventPatterns(w.topo, eventID)
 	for range lockRetries {
-		got, err := w.client.GetRegexPatternSet(ctx, &wafv2.GetRegexPatternSetInput{
-			Name: aws.String(w.name), Id: aws.String(w.id), Scope: types.ScopeCloudfront,
-		})
+		got, lock, err := w.client.GetRegexPatternSet(ctx, w.name, w.id, awsjson.ScopeCloudFront)
 		if err != nil {
 			return fmt.Errorf("read regex pattern set %s: %w", w.name, err)
 		}
 		var current []string
-		for _, r := range got.RegexPatternSet.RegularExpressionList {
-			current = append(current, aws.ToString(r.RegexString))
+		for _, r := range got.RegularExpressionList {
+			current = append(current, r.RegexString)
 		}
 		next := withPatterns(current, want, on)
 		if slices.Equal(next, current) {
 			return nil
 		}
-		list := make([]types.Regex, len(next))
+		list := make([]awsjson.Regex, len(next))
 		for i, p := range next {
-			list[i] = types.Regex{RegexString: aws.String(p)}
+			list[i] = awsjson.Regex{RegexString: p}
 		}
-		_, err = w.client.UpdateRegexPatternSet(ctx, &wafv2.UpdateRegexPatternSetInput{
-			Name: aws.String(w.name), Id: aws.String(w.id), Scope: types.ScopeCloudfront,
-			LockToken: got.LockToken, RegularExpressionList: list,
-			Description: got.RegexPatternSet.Description,
-		})
-		var stale *types.WAFOptimisticLockException
-		if errors.As(err, &stale) {
+		_, err = w.client.UpdateRegexPatternSet(ctx, awsjson.RegexPatternSet{
+			Name: w.name, ID: w.id, Description: got.Description, RegularExpressionList: list,
+		}, awsjson.ScopeCloudFront, lock)
+		if awsjson.ErrorCode(err) == "WAFOptimisticLockException" {
 			continue
 		}
 		if err != nil {

@@ -1,22 +1,21 @@
 // Package sqsmail is the mail queue in AWS: Amazon SQS. Its own package so
-// that only the functions that queue mail link the SQS client.
+// that only the functions that queue mail link the SQS client
+// (internal/awsjson's: the SDK's brings the whole SQS model for one call).
 package sqsmail
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/stararena/stararena/internal/awsconf"
+	"github.com/stararena/stararena/internal/awsjson"
 	"github.com/stararena/stararena/internal/config"
 	"github.com/stararena/stararena/internal/mail"
 )
 
 // SQSQueue is the mail queue in AWS.
 type SQSQueue struct {
-	Client *sqs.Client
+	Client *awsjson.SQS
 	URL    string
 }
 
@@ -25,7 +24,7 @@ func (q SQSQueue) Enqueue(ctx context.Context, r mail.Request) error {
 	if q.Client == nil || q.URL == "" {
 		return mail.ErrNoQueue
 	}
-	if _, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(r.Body())}); err != nil {
+	if _, err := q.Client.SendMessage(ctx, q.URL, r.Body()); err != nil {
 		return fmt.Errorf("enqueue %s for order %s: %w", r.Kind, r.OrderID, err)
 	}
 	return nil
@@ -38,5 +37,5 @@ func Connect(ctx context.Context, cfg config.Config) (mail.Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqs client: %w", err)
 	}
-	return SQSQueue{Client: sqs.NewFromConfig(awsCfg), URL: cfg.MailQueueURL}, nil
+	return SQSQueue{Client: awsjson.NewSQS(awsCfg), URL: cfg.MailQueueURL}, nil
 }
