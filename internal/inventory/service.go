@@ -252,7 +252,8 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 		o.Retry.Base, o.Retry.Cap = 5*time.Millisecond, 100*time.Millisecond
 	}
 	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold, limiter: o.Limiter, timings: o.Timings, places: o.Places,
-		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
+		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{},
+			free: map[string]map[int]time.Time{}, freeTTL: freeReadTTL}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
 		s.rngSeed = func() *rand.Rand { return o.Rand }
@@ -593,6 +594,9 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 			for _, id := range tried {
 				excluded[ix.pos(id)] = true
 			}
+			// The seats that refused are taken now: this instance's next
+			// aims, other requests' too, leave them out.
+			s.taken.learn(ev.ID, sec.ID, positions(ix, last.Seats))
 		}
 		var seats []string
 		for look := 0; ; look++ {
@@ -605,7 +609,11 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 			}
 			// The projection was stale where we aimed before: check the
 			// rows of the next aim with one read of the seats, so a retry
-			// goes for seats that are free now.
+			// goes for seats that are free now — unless a read of this
+			// instance found them all free a moment ago.
+			if s.taken.confirmed(ev.ID, sec.ID, positions(ix, seats)) {
+				break
+			}
 			free, err := s.excludeTaken(ctx, ev.ID, ix, seats, excluded)
 			if err != nil {
 				return HoldPlan{}, err
@@ -662,21 +670,40 @@ func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionI
 	if err != nil {
 		return false, err
 	}
-	var learned []int
+	var learned, free []int
 	for _, id := range ids {
+		p := ix.pos(id)
 		if holders[id].State != catalog.SeatAvailable {
-			p := ix.pos(id)
 			excluded[p] = true
 			learned = append(learned, p)
+		} else {
+			free = append(free, p)
 		}
 	}
 	s.taken.learn(eventID, ix.sec.ID, learned)
+	s.taken.learnFree(eventID, ix.sec.ID, free)
 	for _, id := range aim {
 		if excluded[ix.pos(id)] {
 			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// freeReadTTL is how long a seat read available steers this instance's
+// retries without another read: a fraction of the availability copy's
+// age (catalog.ProjectionCopyTTL), which the read corrects.
+const freeReadTTL = 500 * time.Millisecond
+
+// positions maps seat ids to their positions in the section.
+func positions(ix *sectionIndex, ids []string) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if p := ix.pos(id); p >= 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func soldOutOrFew(section, states string, excluded map[int]bool, n int) error {
