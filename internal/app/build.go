@@ -157,8 +157,14 @@ func (a *App) gateSvc() *admission.Gate {
 
 func (a *App) inventorySvc() *inventory.Service {
 	a.built.inventory.Do(func() {
+		// Only where holds are served (holdHook set): the others
+		// release and read.
+		var places inventory.Places
+		if a.holdHook != nil {
+			places = holdPlaces{a}
+		}
 		a.Inventory = inventory.NewService(a.Stores.Inventory, a.hotEvents(), a.tokensSvc(), inventory.Options{Clock: a.Clock, Logger: a.Log,
-			OnHold: a.holdHook, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: a.opts.HoldTimings})
+			OnHold: a.holdHook, Limiter: a.limiter("holds", limits.HoldsPerMinute, true), Timings: a.opts.HoldTimings, Places: places})
 	})
 	return a.Inventory
 }

@@ -71,20 +71,31 @@ func remaining(cat *catalog.Service) waitroom.Remaining {
 	}
 }
 
-// markAdmissionUsed tells the waiting room, or the waiting list when the
-// admission was an offer, that a hold used its admission.
+// markAdmissionUsed tells the waiting list, when the admission was an
+// offer, that a hold used its admission. A waiting-room place's
+// admission is marked by the hold's own transaction (holdPlaces).
 func (a *App) markAdmissionUsed(ctx context.Context, o orders.Order) error {
-	if o.AdmissionID == "" {
+	if o.AdmissionID == "" || !strings.HasPrefix(o.AdmissionID, waitlist.OfferIDPrefix) {
 		return nil
 	}
-	if strings.HasPrefix(o.AdmissionID, waitlist.OfferIDPrefix) {
-		return a.waitlistSvc().MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
+	return a.waitlistSvc().MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
+}
+
+// holdPlaces is the waiting room's part in holds (inventory.Places): in
+// an event whose sale goes through the waiting room, an admission that is
+// not a waiting list's offer was claimed on the fan's place (the gate's
+// other tokens there are a presale's, which the place's condition
+// refuses, and the hold goes on without it).
+type holdPlaces struct{ a *App }
+
+func (p holdPlaces) FromPlace(ev *catalog.Event, admissionID string) bool {
+	return ev.Queue.Mode == catalog.QueueOn && !strings.HasPrefix(admissionID, waitlist.OfferIDPrefix) && p.a.waitroomSvc() != nil
+}
+
+func (p holdPlaces) Used(ctx context.Context, eventID string) {
+	if wr := p.a.waitroomSvc(); wr != nil {
+		wr.CountUsed(ctx, eventID)
 	}
-	wr := a.waitroomSvc()
-	if wr == nil {
-		return nil
-	}
-	return wr.MarkUsed(ctx, o.EventID, o.Account, o.AdmissionID)
 }
 
 // Assigner is the "assigner" function: an SQS batch of joins in, the ids

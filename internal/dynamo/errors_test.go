@@ -90,7 +90,7 @@ func TestHoldConflict(t *testing.T) {
 		return &types.TransactionCanceledException{CancellationReasons: rs}
 	}
 	t.Run("SeatTaken", func(t *testing.T) {
-		err := holdConflict(cancel("None", "None", "None", "None", "ConditionalCheckFailed"), parts)
+		err := holdConflict(cancel("None", "None", "None", "None", "ConditionalCheckFailed"), parts, nil)
 		var c *inventory.Conflict
 		if !fault.Is(err, fault.ConditionFailed) || !errors.As(err, &c) {
 			t.Fatalf("err = %v, want ConditionFailed with the conflict", err)
@@ -100,18 +100,44 @@ func TestHoldConflict(t *testing.T) {
 		}
 	})
 	t.Run("Throttled", func(t *testing.T) {
-		err := holdConflict(cancel("None", "None", "None", "ThrottlingError", "None"), parts)
+		err := holdConflict(cancel("None", "None", "None", "ThrottlingError", "None"), parts, nil)
 		if !fault.Is(err, fault.Unavailable) {
 			t.Fatalf("err = %v, want Unavailable", err)
 		}
 	})
 	t.Run("DuplicateOrderIsContention", func(t *testing.T) {
-		if err := holdConflict(cancel("None", "None", "ConditionalCheckFailed", "None", "None"), parts); !fault.Is(err, fault.Contention) {
+		if err := holdConflict(cancel("None", "None", "ConditionalCheckFailed", "None", "None"), parts, nil); !fault.Is(err, fault.Contention) {
 			t.Fatalf("err = %v, want Contention", err)
 		}
 	})
+	t.Run("SeatsCompleteOnlyWhenNoneCanBeUnnamed", func(t *testing.T) {
+		complete := func(err error) bool {
+			var c *inventory.Conflict
+			if !errors.As(err, &c) {
+				t.Fatalf("err = %v, want a conflict", err)
+			}
+			return c.SeatsComplete
+		}
+		naming := &reasonNaming{}
+		// The first seat refused and one follows: a server that names
+		// the first failure only would not have looked at A-1-2.
+		if complete(holdConflict(cancel("None", "None", "None", "ConditionalCheckFailed", "None"), parts, naming)) {
+			t.Fatal("a failure before another seat counted as naming every seat")
+		}
+		// The last seat refused: everything before it held.
+		if !complete(holdConflict(cancel("None", "None", "None", "None", "ConditionalCheckFailed"), parts, naming)) {
+			t.Fatal("a failure on the last seat not counted as naming every seat")
+		}
+		// Two failures named: the server names each, from now on.
+		if !complete(holdConflict(cancel("None", "None", "None", "ConditionalCheckFailed", "ConditionalCheckFailed"), parts, naming)) {
+			t.Fatal("two failures named not counted as naming every seat")
+		}
+		if !complete(holdConflict(cancel("None", "None", "None", "ConditionalCheckFailed", "None"), parts, naming)) {
+			t.Fatal("the store forgot that the server names every failure")
+		}
+	})
 	t.Run("ThrottledOutsideATransaction", func(t *testing.T) {
-		if err := holdConflict(&types.ProvisionedThroughputExceededException{}, parts); !fault.Is(err, fault.Unavailable) {
+		if err := holdConflict(&types.ProvisionedThroughputExceededException{}, parts, nil); !fault.Is(err, fault.Unavailable) {
 			t.Fatalf("err = %v, want Unavailable", err)
 		}
 	})

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +26,7 @@ var _ inventory.Store = (*InventoryStore)(nil)
 
 // part names what one transaction item was, to read cancellation reasons.
 type part struct {
-	kind  string // seat, shard, limit, admission, order, idem
+	kind  string // seat, shard, limit, admission, order, idem, marker, place
 	seat  string
 	shard int
 }
@@ -96,11 +98,30 @@ func (st *InventoryStore) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(st.table), Item: heldMarker(&o, seat)}})
 		parts = append(parts, part{kind: "marker", seat: seat})
 	}
+	if p.MarkPlace {
+		// The waiting room's record that the place's admission was used,
+		// in the transaction that uses it (it was an UpdateItem after
+		// it): the same attributes WaitroomStore.MarkUsed sets. Its
+		// condition refuses an admission the place did not give, and
+		// never creates a place; one use per admission is the admission
+		// item's condition above. Last, so a server that names only the
+		// first failed condition names the hold's own conditions first.
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:           aws.String(st.table),
+			Key:                 placeKey(o.EventID, o.Account),
+			ConditionExpression: aws.String("tokenId = :t"),
+			UpdateExpression:    aws.String("SET usedAt = :now, gsi2pk = :done"),
+			ExpressionAttributeValues: item{
+				":t": s(p.AdmissionID), ":now": stamp(now), ":done": s(placesDonePK(o.EventID)),
+			},
+		}})
+		parts = append(parts, part{kind: "place"})
+	}
 	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(holdToken(p))})
 	if err == nil {
 		return nil
 	}
-	return holdConflict(err, parts)
+	return holdConflict(err, parts, st.naming)
 }
 
 // holdToken is the hold transaction's ClientRequestToken, derived from the
@@ -121,6 +142,9 @@ func holdToken(p inventory.HoldPlan) string {
 	for _, t := range p.GA {
 		fmt.Fprintf(h, "\x00%d:%d", t.Shard, t.Quantity)
 	}
+	if p.MarkPlace {
+		fmt.Fprint(h, "\x00place")
+	}
 	// DynamoDB takes at most 36 characters.
 	return hex.EncodeToString(h.Sum(nil))[:36]
 }
@@ -130,8 +154,9 @@ func holdToken(p inventory.HoldPlan) string {
 // fault.ConditionFailed, so the planner can route around them; a
 // conflicting transaction, a duplicate order id or a server that names no
 // reason is fault.Contention (retry the plan), throttling
-// fault.Unavailable.
-func holdConflict(err error, parts []part) error {
+// fault.Unavailable. naming (may be nil) learns and tells whether the
+// server names every failed condition (Conflict.SeatsComplete).
+func holdConflict(err error, parts []part, naming *reasonNaming) error {
 	const op = "create hold"
 	codes, ok := txReasons(err)
 	if !ok {
@@ -140,18 +165,23 @@ func holdConflict(err error, parts []part) error {
 	c := &inventory.Conflict{}
 	kind := fault.ConditionFailed
 	named := false
+	first, conditions := -1, 0
 	for i, code := range codes {
 		k, failed := reasonKind(code)
 		if !failed || i >= len(parts) {
 			continue
 		}
 		named = true
+		if first < 0 {
+			first = i
+		}
 		if k != fault.ConditionFailed {
 			if kind != fault.Contention {
 				kind = k
 			}
 			continue
 		}
+		conditions++
 		switch p := parts[i]; p.kind {
 		case "seat":
 			c.Seats = append(c.Seats, p.seat)
@@ -163,6 +193,8 @@ func holdConflict(err error, parts []part) error {
 			c.Admission = true
 		case "idem":
 			c.Idempotency = true
+		case "place":
+			c.Place = true
 		case "order":
 			kind = fault.Contention // a duplicate order id: retry with the same plan
 		}
@@ -170,8 +202,36 @@ func holdConflict(err error, parts []part) error {
 	if !named {
 		kind = fault.Contention
 	}
+	if conditions > 1 {
+		naming.learnEvery()
+	}
+	// A server that names only the first failed condition evaluated the
+	// items before it (they held) and none after it: the seats are known
+	// when no seat comes after the first failure, or when the server is
+	// known to name every failure.
+	c.SeatsComplete = naming.every()
+	if !c.SeatsComplete && first >= 0 {
+		c.SeatsComplete = !slices.ContainsFunc(parts[first+1:], func(p part) bool { return p.kind == "seat" })
+	}
 	return fault.E(op, kind, c)
 }
+
+// reasonNaming remembers, per store, whether the server has named more
+// than one failed condition in a cancellation: such a server (DynamoDB,
+// moto, the embedded server's front) names every failed condition, one
+// reason per item, whereas minidyn's own transactions
+// (LOCAL_DDB_TRANSACTIONS=native) name the first only. Until it is
+// known, a conflict is taken as naming every seat that refused only
+// where no seat followed the first failure.
+type reasonNaming struct{ all atomic.Bool }
+
+func (r *reasonNaming) learnEvery() {
+	if r != nil {
+		r.all.Store(true)
+	}
+}
+
+func (r *reasonNaming) every() bool { return r != nil && r.all.Load() }
 
 func orderItem(o *orders.Order) (item, error) {
 	it, err := attributevalue.MarshalMap(o)

@@ -94,5 +94,5 @@ func (st *InventoryStore) CreateComp(ctx context.Context, o orders.Order) error 
 	if err == nil {
 		return nil
 	}
-	return holdConflict(err, parts)
+	return holdConflict(err, parts, st.naming)
 }

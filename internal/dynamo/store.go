@@ -31,7 +31,12 @@ type (
 	CatalogStore struct{ base }
 	// InventoryStore holds holds: seats, GA shards, limits and the orders
 	// a hold creates.
-	InventoryStore struct{ base }
+	InventoryStore struct {
+		base
+		// naming: whether the server names every failed condition of a
+		// cancelled hold (holdConflict).
+		naming *reasonNaming
+	}
 	// OrderStore moves orders through their states and records payments.
 	OrderStore struct{ base }
 	// TicketStore holds tickets, manifests, revocations and scans.
@@ -91,7 +96,7 @@ func (st *ReconcileStore) GetPayment(ctx context.Context, provider, paymentID st
 // SeatHolders reads seats' states and holders; see
 // InventoryStore.SeatHolders.
 func (st *ReconcileStore) SeatHolders(ctx context.Context, eventID string, ids []string) (map[string]inventory.SeatState, error) {
-	return (&InventoryStore{st.base}).SeatHolders(ctx, eventID, ids)
+	return (&InventoryStore{base: st.base}).SeatHolders(ctx, eventID, ids)
 }
 
 // Stores are the stores of every port over one table.
@@ -122,7 +127,7 @@ func NewStores(db *dynamodb.Client, table string, c clock.Clock) Stores {
 	b := base{db: db, table: table, clock: c}
 	return Stores{
 		Catalog:        &CatalogStore{b},
-		Inventory:      &InventoryStore{b},
+		Inventory:      &InventoryStore{base: b, naming: &reasonNaming{}},
 		Orders:         &OrderStore{b},
 		Tickets:        &TicketStore{b},
 		Waitroom:       &WaitroomStore{b},

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,50 @@ func TestAFanSeesTheirOrderFromAnEventuallyConsistentRead(t *testing.T) {
 	}
 	if _, err := a.Inventory.OrderView(ctx, "fan-2", o.ID); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("another account's order: %v, want NOT_FOUND", err)
+	}
+}
+
+// TestSeatsLostAreNamedFromTheCancellation: GIVEN seats another fan
+// holds WHEN a fan asks for specific seats and some are taken THEN the
+// answer SEATS_UNAVAILABLE names every seat taken, from the
+// transaction's cancellation reasons alone once the server is known to
+// name each failed condition (DynamoDB does; so does the embedded
+// server's front): no read of the seats. A server that names only the
+// first failure (minidyn's own transactions) gets the read wherever a
+// seat after the first failure could be left unnamed.
+func TestSeatsLostAreNamedFromTheCancellation(t *testing.T) {
+	log := &requestLog{}
+	db, table := testenv.ThrottledDynamoDB(t, log.observe)
+	kr, err := admission.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Keyring: &kr})
+	w := &world{App: a, keyring: kr}
+	ev := w.event(t, 1, 10, 4)
+	ctx := context.Background()
+	fixture.Hold(t, a, "fan-1", ev.ID, inventory.HoldRequest{Seats: []string{"A-1-2", "A-1-3"}})
+	tok := w.token(t, "fan-2", ev.ID)
+	firstOnly := testenv.NativeTransactions()
+	for _, tc := range []struct {
+		ask, lost []string
+		read      bool // on a server that names the first failure only
+	}{
+		{[]string{"A-1-3"}, []string{"A-1-3"}, false},
+		{[]string{"A-1-1", "A-1-2", "A-1-3"}, []string{"A-1-2", "A-1-3"}, true},
+		{[]string{"A-1-2", "A-1-4"}, []string{"A-1-2"}, true},
+	} {
+		var herr error
+		ops := log.during(func() {
+			_, herr = a.Inventory.Hold(ctx, "fan-2", ev.ID, inventory.HoldRequest{AdmissionToken: tok, Seats: tc.ask}, "")
+		})
+		var e *apperr.Error
+		if !asAppErr(herr, &e) || e.Code != apperr.SeatsUnavailable || fmt.Sprint(e.Details["seats"]) != fmt.Sprint(tc.lost) {
+			t.Fatalf("hold of %v: %v, want SEATS_UNAVAILABLE naming %v", tc.ask, herr, tc.lost)
+		}
+		read := strings.Contains(strings.Join(ops, ","), "BatchGetItem")
+		if want := firstOnly && tc.read; read != want {
+			t.Errorf("hold of %v made %q: a read of the seats %v, want %v", tc.ask, ops, read, want)
+		}
 	}
 }

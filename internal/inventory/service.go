@@ -34,6 +34,11 @@ type HoldPlan struct {
 	// AdmissionID is consumed: a token works for one hold only.
 	AdmissionID      string
 	AdmissionExpires time.Time
+	// MarkPlace, when the admission came from the fan's place in the
+	// event's waiting room (Places.FromPlace), marks that place's
+	// admission used in the same transaction, on the condition that the
+	// place holds this admission.
+	MarkPlace bool
 	// Idempotency, when set, records the key so a retry finds this order.
 	Idempotency *IdempotencyRecord
 	// Rate, when set, counts this request in the hold rate limit's window,
@@ -84,11 +89,16 @@ type RequestCount struct {
 // fault.Contention (another transaction touched the same items; the same
 // plan may pass) or fault.Unavailable (throttled) when it is transient.
 type Conflict struct {
-	Seats       []string // seats not AVAILABLE
-	Shards      []int    // GA shards without enough places
-	Limit       bool     // the account limit (or, with Rate, the rate limit) would be exceeded
-	Admission   bool     // the admission token was used already
-	Idempotency bool     // the Idempotency-Key exists
+	Seats []string // seats not AVAILABLE
+	// SeatsComplete: Seats are every seat of the plan that was not
+	// AVAILABLE (the server named each failed condition, or none could
+	// have been left unnamed), so no read is needed to name them.
+	SeatsComplete bool
+	Shards        []int // GA shards without enough places
+	Limit         bool  // the account limit (or, with Rate, the rate limit) would be exceeded
+	Admission     bool  // the admission token was used already
+	Idempotency   bool  // the Idempotency-Key exists
+	Place         bool  // the fan's place does not hold this admission (MarkPlace)
 }
 
 func (c *Conflict) Error() string { return fmt.Sprintf("hold conflict: %+v", *c) }
@@ -169,6 +179,25 @@ type Options struct {
 	// returns, before the caller answers: load runs break hold latency
 	// down with it.
 	Timings func(Timing)
+	// Places (optional) marks waiting-room admissions used inside the
+	// hold's transaction; without it no place is marked.
+	Places Places
+}
+
+// Places is the waiting room's part in a hold (waitroom.Service): a hold
+// whose admission came from the fan's place marks the place used in its
+// own transaction (HoldPlan.MarkPlace) instead of with a write after it,
+// and counts the use for the organizer's report.
+type Places interface {
+	// FromPlace reports whether an admission to ev, by its id, was
+	// claimed on a place of the event's waiting room. A wrong yes costs
+	// one transaction more (the place's condition refuses it and the hold
+	// goes on without the place); a wrong no leaves the place unmarked,
+	// which the waiting room then counts as abandoned once the admission
+	// expires.
+	FromPlace(ev *catalog.Event, admissionID string) bool
+	// Used counts a place whose admission a committed hold marked used.
+	Used(ctx context.Context, eventID string)
 }
 
 // Limiter bounds how often one subject may call (ratelimit.Limiter).
@@ -198,6 +227,7 @@ type Service struct {
 	onHold   func(ctx context.Context, o orders.Order) error
 	limiter  HoldLimiter
 	timings  func(Timing)
+	places   Places
 	// taken remembers seats this instance saw taken that the availability
 	// projection may not show yet, so a warm instance does not aim at them
 	// again; it forgets them after the projection's freshness window.
@@ -221,8 +251,9 @@ func NewService(store Store, events Events, tokens *admission.Tokens, o Options)
 	if o.Retry.Base <= 0 {
 		o.Retry.Base, o.Retry.Cap = 5*time.Millisecond, 100*time.Millisecond
 	}
-	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold, limiter: o.Limiter, timings: o.Timings,
-		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{}}}
+	s := &Service{store: store, events: events, tokens: tokens, clock: o.Clock, log: o.Logger, attempts: o.Attempts, retry: o.Retry, onHold: o.OnHold, limiter: o.Limiter, timings: o.Timings, places: o.Places,
+		taken: &takenSeats{clock: o.Clock, ttl: 5 * time.Second, seen: map[string]map[int]time.Time{},
+			free: map[string]map[int]time.Time{}, freeTTL: freeReadTTL}}
 	s.rngSeed = func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
 	if o.Rand != nil {
 		s.rngSeed = func() *rand.Rand { return o.Rand }
@@ -314,7 +345,8 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 		Currency: ev.Currency, ExpiresAt: now.Add(time.Duration(ev.HoldSeconds) * time.Second),
 		CreatedAt: now, UpdatedAt: now, Version: 1, AdmissionID: claims.ID, Email: req.Email,
 	}
-	plan := HoldPlan{LimitMax: ev.MaxTicketsPerAccount, AdmissionID: claims.ID, AdmissionExpires: claims.ExpiresAt, Rate: rate}
+	plan := HoldPlan{LimitMax: ev.MaxTicketsPerAccount, AdmissionID: claims.ID, AdmissionExpires: claims.ExpiresAt, Rate: rate,
+		MarkPlace: s.places != nil && s.places.FromPlace(&ev, claims.ID)}
 	if idemKey != "" {
 		plan.Idempotency = &IdempotencyRecord{Account: account, Key: idemKey, Fingerprint: fp, OrderID: base.ID}
 	}
@@ -337,7 +369,7 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 	if err != nil {
 		return refuse(err)
 	}
-	o, made, keyFree, err := s.run(ctx, planner, account, idemKey, fp)
+	o, made, placeMarked, keyFree, err := s.run(ctx, planner, account, idemKey, fp)
 	if err != nil {
 		if keyFree && rate == nil {
 			// A transaction of this request found the key unrecorded:
@@ -349,6 +381,9 @@ func (s *Service) hold(ctx context.Context, account, eventID string, req HoldReq
 	if made {
 		s.heldHere(&ev, o.Seats)
 		start := time.Now()
+		if placeMarked {
+			s.places.Used(parent, eventID)
+		}
 		s.committed(parent, o)
 		if t := timingOf(parent); t != nil {
 			t.mu.Lock()
@@ -373,29 +408,35 @@ func (s *Service) committed(ctx context.Context, o orders.Order) {
 // run executes plans until one commits or the conflict cannot be routed
 // around. A conflict on named seats or shards is re-planned at once; a
 // transient failure (contention, throttling) waits first, within the
-// service's retry budget. The bool says whether this request made the
-// order (false: an idempotent replay of another request's). keyFree
-// reports that a transaction was refused on its other conditions while
-// its condition on the Idempotency-Key's record held (the store names a
-// record that exists first): no order had been made under that key.
-func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (_ orders.Order, made, keyFree bool, _ error) {
+// service's retry budget. made says whether this request made the order
+// (false: an idempotent replay of another request's), placeMarked
+// whether the transaction that made it marked the fan's place used.
+// keyFree reports that a transaction was refused on its other conditions
+// while its condition on the Idempotency-Key's record held (the store
+// names a record that exists first): no order had been made under that
+// key.
+func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPlan, error), account, idemKey, fp string) (_ orders.Order, made, placeMarked, keyFree bool, _ error) {
 	var last *Conflict
 	paced := s.retry
 	paced.Attempts = s.attempts * 2
 	wait := paced.Start()
 	cancelled := 0
+	// placeless: the fan's place refused this admission (one not claimed
+	// on a place, such as a presale's): the next plans leave it out.
+	placeless := false
 	for attempt := 0; attempt < s.attempts*2; attempt++ {
 		p, err := planner(attempt, last)
 		if err != nil {
-			return orders.Order{}, false, keyFree, err
+			return orders.Order{}, false, false, keyFree, err
 		}
 		p.Cancelled = cancelled
+		p.MarkPlace = p.MarkPlace && !placeless
 		sent := time.Now()
 		err = s.store.CreateHold(ctx, p)
 		timingOf(ctx).addTransaction(sent, time.Since(sent))
 		if err == nil {
 			s.log.InfoContext(ctx, "hold created", "eventId", p.Order.EventID, "orderId", p.Order.ID, "places", p.Order.Places(), "attempt", attempt+1)
-			return p.Order, true, false, nil
+			return p.Order, true, p.MarkPlace, false, nil
 		}
 		transient := fault.Retryable(err)
 		c := &Conflict{}
@@ -405,14 +446,18 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 			// held: a conflict or a throttle may name no item at all.
 			keyFree = keyFree || (idemKey != "" && !c.Idempotency && fault.Is(err, fault.ConditionFailed))
 		} else if !transient {
-			return orders.Order{}, false, keyFree, fmt.Errorf("hold: %w", err)
+			return orders.Order{}, false, false, keyFree, fmt.Errorf("hold: %w", err)
+		}
+		if c.Place {
+			s.log.InfoContext(ctx, "the admission is not a waiting-room place's; holding without marking one", "eventId", p.Order.EventID, "admissionId", p.AdmissionID)
+			placeless = true
 		}
 		switch {
 		case c.Idempotency:
 			o, done, err := s.replay(ctx, account, idemKey, fp)
 			if done || err != nil {
 				// The order may be this request's own, its answer lost.
-				return o, err == nil && o.ID == p.Order.ID, false, err
+				return o, err == nil && o.ID == p.Order.ID, false, false, err
 			}
 			// Recorded and gone again cannot happen; treat as contention.
 			transient = true
@@ -423,24 +468,27 @@ func (s *Service) run(ctx context.Context, planner func(int, *Conflict) (HoldPla
 			// its order is this request's.
 			if o, err := s.store.GetOrder(ctx, p.Order.ID); err == nil && o.Account == account {
 				s.log.InfoContext(ctx, "hold created; its answer was lost", "eventId", o.EventID, "orderId", o.ID, "attempt", attempt+1)
-				return o, true, false, nil
+				return o, true, p.MarkPlace, false, nil
 			}
-			return orders.Order{}, false, keyFree, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
+			return orders.Order{}, false, false, keyFree, apperr.New(apperr.AdmissionInvalid, "this admission token has already been used").With("reason", admission.ReasonUsed)
 		case c.Limit && p.Rate != nil:
 			// The ticket limit or the rate limit: counting the refusal
 			// tells which (countRefusal).
-			return orders.Order{}, false, keyFree, &limitRefusal{places: p.Order.Places(), max: p.LimitMax, window: p.Rate.Window}
+			return orders.Order{}, false, false, keyFree, &limitRefusal{places: p.Order.Places(), max: p.LimitMax, window: p.Rate.Window}
 		case c.Limit:
-			return orders.Order{}, false, keyFree, errLimitExceeded()
+			return orders.Order{}, false, false, keyFree, errLimitExceeded()
+		case c.Place && len(c.Seats) == 0 && len(c.Shards) == 0:
+			// Only the place refused: the same plan, without it, at once.
+			continue
 		}
 		if transient {
 			if werr := wait.Wait(ctx, err); werr != nil {
-				return orders.Order{}, false, keyFree, busy(werr, "too much contention on these seats; try again")
+				return orders.Order{}, false, false, keyFree, busy(werr, "too much contention on these seats; try again")
 			}
 		}
 		last = c
 	}
-	return orders.Order{}, false, keyFree, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
+	return orders.Order{}, false, false, keyFree, apperr.New(apperr.Unavailable, "too much contention on these seats; try again")
 }
 
 // busy translates a retry that gave up, or a budget that ran out while
@@ -485,7 +533,7 @@ func (s *Service) specificSeats(ctx context.Context, ev *catalog.Event, seats []
 	sort.Strings(ids)
 	return func(_ int, last *Conflict) (HoldPlan, error) {
 		if last != nil && len(last.Seats) > 0 {
-			return HoldPlan{}, s.seatsLost(ctx, ev.ID, ids, last.Seats)
+			return HoldPlan{}, s.seatsLost(ctx, ev.ID, ids, last)
 		}
 		p := plan
 		p.Order = base
@@ -496,21 +544,26 @@ func (s *Service) specificSeats(ctx context.Context, ev *catalog.Event, seats []
 	}, nil
 }
 
-// seatsLost builds SEATS_UNAVAILABLE naming every requested seat that is
-// not available now (DynamoDB may name only the first failed condition).
-func (s *Service) seatsLost(ctx context.Context, eventID string, wanted, failed []string) error {
-	lost := failed
-	if states, err := s.store.SeatStates(ctx, eventID, wanted); err == nil {
-		var now []string
-		for _, id := range wanted {
-			if states[id].State != catalog.SeatAvailable {
-				now = append(now, id)
+// seatsLost builds SEATS_UNAVAILABLE naming every requested seat that
+// refused. When the conflict may not name them all (a server that names
+// only the first failed condition), it reads the requested seats to
+// name every one that is not available now.
+func (s *Service) seatsLost(ctx context.Context, eventID string, wanted []string, c *Conflict) error {
+	lost := c.Seats
+	if !c.SeatsComplete {
+		if states, err := s.store.SeatStates(ctx, eventID, wanted); err == nil {
+			var now []string
+			for _, id := range wanted {
+				if states[id].State != catalog.SeatAvailable {
+					now = append(now, id)
+				}
+			}
+			if len(now) > 0 {
+				lost = now
 			}
 		}
-		if len(now) > 0 {
-			lost = now
-		}
 	}
+	lost = append([]string(nil), lost...)
 	sort.Strings(lost)
 	if len(lost) == 1 {
 		return apperr.New(apperr.SeatsUnavailable, "seat %s was just taken", lost[0]).With("seats", lost)
@@ -541,6 +594,9 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 			for _, id := range tried {
 				excluded[ix.pos(id)] = true
 			}
+			// The seats that refused are taken now: this instance's next
+			// aims, other requests' too, leave them out.
+			s.taken.learn(ev.ID, sec.ID, positions(ix, last.Seats))
 		}
 		var seats []string
 		for look := 0; ; look++ {
@@ -553,7 +609,11 @@ func (s *Service) bestAvailable(ctx context.Context, ev *catalog.Event, sec *cat
 			}
 			// The projection was stale where we aimed before: check the
 			// rows of the next aim with one read of the seats, so a retry
-			// goes for seats that are free now.
+			// goes for seats that are free now — unless a read of this
+			// instance found them all free a moment ago.
+			if s.taken.confirmed(ev.ID, sec.ID, positions(ix, seats)) {
+				break
+			}
 			free, err := s.excludeTaken(ctx, ev.ID, ix, seats, excluded)
 			if err != nil {
 				return HoldPlan{}, err
@@ -610,21 +670,40 @@ func (s *Service) excludeTaken(ctx context.Context, eventID string, ix *sectionI
 	if err != nil {
 		return false, err
 	}
-	var learned []int
+	var learned, free []int
 	for _, id := range ids {
+		p := ix.pos(id)
 		if holders[id].State != catalog.SeatAvailable {
-			p := ix.pos(id)
 			excluded[p] = true
 			learned = append(learned, p)
+		} else {
+			free = append(free, p)
 		}
 	}
 	s.taken.learn(eventID, ix.sec.ID, learned)
+	s.taken.learnFree(eventID, ix.sec.ID, free)
 	for _, id := range aim {
 		if excluded[ix.pos(id)] {
 			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// freeReadTTL is how long a seat read available steers this instance's
+// retries without another read: a fraction of the availability copy's
+// age (catalog.ProjectionCopyTTL), which the read corrects.
+const freeReadTTL = 500 * time.Millisecond
+
+// positions maps seat ids to their positions in the section.
+func positions(ix *sectionIndex, ids []string) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if p := ix.pos(id); p >= 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func soldOutOrFew(section, states string, excluded map[int]bool, n int) error {

@@ -16,6 +16,50 @@ type takenSeats struct {
 	clock clock.Clock
 	ttl   time.Duration
 	seen  map[string]map[int]time.Time
+	// free: positions a read of this instance found available, and when;
+	// trusted for freeTTL unless seen taken since.
+	free    map[string]map[int]time.Time
+	freeTTL time.Duration
+}
+
+// learnFree remembers positions a read found available now.
+func (t *takenSeats) learnFree(eventID, section string, positions []int) {
+	if len(positions) == 0 {
+		return
+	}
+	now := t.clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := eventID + "/" + section
+	m := t.free[k]
+	if m == nil || len(m) > 4096 {
+		// Start over rather than sweep: entries live a fraction of a
+		// second.
+		m = map[int]time.Time{}
+		t.free[k] = m
+	}
+	for _, p := range positions {
+		m[p] = now
+	}
+}
+
+// confirmed reports whether a read of this instance found every one of
+// positions available within freeTTL, none seen taken since.
+func (t *takenSeats) confirmed(eventID, section string, positions []int) bool {
+	now := t.clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := eventID + "/" + section
+	for _, p := range positions {
+		at, ok := t.free[k][p]
+		if !ok || now.Sub(at) > t.freeTTL {
+			return false
+		}
+		if taken, ok := t.seen[k][p]; ok && !taken.Before(at) {
+			return false
+		}
+	}
+	return len(positions) > 0
 }
 
 func (t *takenSeats) learn(eventID, section string, positions []int) {

@@ -26,8 +26,9 @@ type Timing struct {
 	// idempotency record, the rate limiter, the admission token, planning).
 	Attempts          int
 	BeforeTransaction time.Duration
-	// AfterCommit is Options.OnHold; WorkflowStart is the part of it that
-	// started the order's workflow (RecordWorkflowStart).
+	// AfterCommit is what runs after the commit (Places.Used and
+	// Options.OnHold); WorkflowStart is the part of it that started the
+	// order's workflow (RecordWorkflowStart).
 	AfterCommit   time.Duration
 	WorkflowStart time.Duration
 }

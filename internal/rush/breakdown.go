@@ -98,7 +98,8 @@ type HoldBreakdown struct {
 	// transaction (the event, idempotency and rate-limit reads, the
 	// token, planning), between transactions (waits before a retry,
 	// re-planning) and after the commit besides the workflow start
-	// (marking the admission used).
+	// (counting the admission used, marking a waiting list's offer used;
+	// a waiting-room place is marked by the hold's transaction).
 	BeforeTransaction Quantiles `json:"beforeTransaction"`
 	BetweenAttempts   Quantiles `json:"betweenTransactions"`
 	AfterCommitOther  Quantiles `json:"afterCommitBesidesWorkflow"`
@@ -151,7 +152,7 @@ func (b *HoldBreakdown) text() string {
 		q    Quantiles
 	}{{"fan's latency, every hold", b.AllClient}, {"fan's latency, holds made", b.Client}, {"DynamoDB hold transaction", b.Transaction}, {"Step Functions StartExecution", b.WorkflowStart},
 		{"rest", b.Rest}, {"  in the holds service", b.ServiceOther}, {"    before the first transaction", b.BeforeTransaction},
-		{"    between transactions (retries)", b.BetweenAttempts}, {"    after commit: admission marked used", b.AfterCommitOther},
+		{"    between transactions (retries)", b.BetweenAttempts}, {"    after commit, besides the workflow", b.AfterCommitOther},
 		{"  outside it: HTTP, authorizer, JSON", b.Outside}} {
 		fmt.Fprintf(&s, "  %-40s %8.1f %8.1f %8.1f\n", x.name, x.q.P50, x.q.P95, x.q.P99)
 	}

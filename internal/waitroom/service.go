@@ -406,6 +406,12 @@ func (s *Service) MarkUsed(ctx context.Context, eventID, account, tokenID string
 	return nil
 }
 
+// CountUsed counts an admission that a hold marked used in its own
+// transaction (inventory.Places), as MarkUsed counts the ones it marks.
+func (s *Service) CountUsed(ctx context.Context, eventID string) {
+	s.count(ctx, eventID, Stats{Used: 1})
+}
+
 // Report is the waiting room's part of the organizer's report.
 type Report struct {
 	Joined          int64   `json:"joined"`

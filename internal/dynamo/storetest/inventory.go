@@ -2,11 +2,14 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/orders"
+	"github.com/stararena/stararena/internal/waitroom"
 )
 
 // RunInventoryStore is the inventory.Store suite.
@@ -66,6 +69,46 @@ func RunInventoryStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		again.AdmissionID = "adm-o1"
 		if err := st.Inventory.CreateHold(ctx, holdPlan(again, 10)); !admissionUsed(err) {
 			t.Fatalf("a second hold with one admission = %v, want the admission conflict", err)
+		}
+	})
+	t.Run("HoldMarksItsPlaceUsed", func(t *testing.T) {
+		st := newStores(t)
+		mustEvent(t, st, "e1")
+		p := place("fan-1", false)
+		p.Position = 1
+		if err := st.Waitroom.WritePlaces(ctx, []waitroom.Place{p}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, claimed, err := st.Waitroom.ClaimServed(ctx, "e1", "fan-1", 1, "adm-o1", Now.Add(time.Minute), Now); !claimed || err != nil {
+			t.Fatalf("ClaimServed = %v, %v", claimed, err)
+		}
+		plan := holdPlan(seatOrder("o1", "e1", "fan-1", "A-1-1"), 10)
+		plan.MarkPlace = true
+		if err := st.Inventory.CreateHold(ctx, plan); err != nil {
+			t.Fatal(err)
+		}
+		if got, found, err := st.Waitroom.Place(ctx, "e1", "fan-1"); !found || err != nil || !got.UsedAt.Equal(Now) {
+			t.Fatalf("place after the hold = %+v (found %v, %v), want used at %v", got, found, err, Now)
+		}
+		if expired, err := st.Waitroom.ExpiredAdmissions(ctx, "e1", Now.Add(2*time.Minute), 10); err != nil || len(expired) != 0 {
+			t.Fatalf("a used admission listed as expired: %v, %v", accounts(expired), err)
+		}
+		// An admission no place gave: refused on the place, nothing written.
+		other := holdPlan(seatOrder("o2", "e1", "fan-2", "A-1-2"), 10)
+		other.MarkPlace = true
+		var c *inventory.Conflict
+		if err := st.Inventory.CreateHold(ctx, other); !errors.As(err, &c) || !c.Place || c.Admission || len(c.Seats) > 0 {
+			t.Fatalf("hold marking a place that does not exist = %v, want the place's conflict only", err)
+		}
+		if _, found, _ := st.Waitroom.Place(ctx, "e1", "fan-2"); found {
+			t.Fatal("the refused hold created a place")
+		}
+		if s := seatState(t, st, "e1", "A-1-2"); s.State != catalog.SeatAvailable {
+			t.Fatalf("the refused hold took A-1-2: %+v", s)
+		}
+		other.MarkPlace, other.Cancelled = false, 1
+		if err := st.Inventory.CreateHold(ctx, other); err != nil {
+			t.Fatalf("the same hold without the place: %v", err)
 		}
 	})
 	t.Run("GATakesFromShards", func(t *testing.T) {
