@@ -168,3 +168,65 @@ func TestAJoinSentAfterReadingQueueStatusIsPlacedAfterItsPositionsGiven(t *testi
 		t.Fatalf("late fan at %d, within the draw's %d", me.Position, after.DrawEntrants)
 	}
 }
+
+// stateReads counts reads of the queue state.
+type stateReads struct {
+	waitroom.Store
+	n int
+}
+
+func (s *stateReads) GetState(ctx context.Context, eventID string) (waitroom.State, bool, error) {
+	s.n++
+	return s.Store.GetState(ctx, eventID)
+}
+
+func TestTheAssignerReadsTheStateEveryBatchUntilItSawTheDraw(t *testing.T) {
+	// GIVEN an assigner instance that counts its reads of the queue state
+	ctx := context.Background()
+	r := newRoom(t, 600)
+	reads := &stateReads{Store: r.stores.Waitroom}
+	svc := waitroom.NewService(reads, r.cat, r.tokens, waitroom.Options{Clock: r.clock, Logger: slog.New(slog.DiscardHandler)})
+	seq := 0
+	batch := func(accounts ...string) waitroom.AssignResult {
+		t.Helper()
+		var recs []waitroom.Record
+		for i, a := range accounts {
+			seq++
+			recs = append(recs, waitroom.Record{ID: fmt.Sprint(seq), Body: waitroom.JoinBody(r.ev.ID, a, r.clock.Now().Add(time.Duration(i)*time.Millisecond))})
+		}
+		res := svc.Assign(ctx, recs)
+		if len(res.Failed) > 0 {
+			t.Fatalf("failed: %v", res.Failed)
+		}
+		return res
+	}
+	// WHEN it assigns batches before the draw, then after it
+	for i := range 3 {
+		batch(accounts(fmt.Sprintf("early%d", i), 5)...)
+	}
+	before := reads.n
+	r.clock.Advance(time.Hour + 3*time.Second)
+	if res := r.tick(t); res.Drew != 15 {
+		t.Fatalf("drew %d, want 15", res.Drew)
+	}
+	reads.n = 0
+	for i := range 6 {
+		if res := batch(accounts(fmt.Sprintf("late%d", i), 5)...); res.Placed != 5 || res.Counters != 1 {
+			t.Fatalf("batch %d after the draw: %+v", i, res)
+		}
+		r.clock.Advance(time.Second)
+	}
+	// THEN every batch before the draw read a fresh state, and after it
+	// one read told the instance the draw was done
+	if before < 3 || reads.n != 1 {
+		t.Fatalf("state reads: %d for 3 batches before the draw, %d for 6 after it; want at least 3, then 1", before, reads.n)
+	}
+	// AND the late fans are first come after the draw's 15
+	for i := range 6 {
+		for k, a := range accounts(fmt.Sprintf("late%d", i), 5) {
+			if me := r.me(t, a); me.Position != int64(16+5*i+k) {
+				t.Fatalf("%s at %d, want %d", a, me.Position, 16+5*i+k)
+			}
+		}
+	}
+}

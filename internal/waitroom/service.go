@@ -89,6 +89,8 @@ type Service struct {
 	stats *statsBuffer
 	// placed: accounts the assigner knows have a place (assigner.go).
 	placed placedSet
+	// drawnSeen: events the assigner saw drawn (assigner.go).
+	drawnSeen drawnEvents
 }
 
 // DefaultDrawGrace is how long after opening the draw waits: joins sent
