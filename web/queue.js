@@ -3,7 +3,7 @@
 // the fan's place (queue/me) only when it cannot know enough without it:
 // a join after the draw keeps a lower bound of its position, a fan in the
 // draw finds its position in the published draw.
-import { h, api, clamp, num, clock, about } from './lib.js';
+import { h, api, clamp, num, clock, about, isStop } from './lib.js';
 
 // waitingRoom shows the fan's place until it is served, expired or sold
 // out, and returns its last state. j is the journey's event, API base,
@@ -86,7 +86,8 @@ export async function waitingRoom(j, me) {
         continue;
       }
       if (me.local) {
-        const found = await inDraw(s);
+        // Failing that (the part unreadable for now), the place is read.
+        const found = await inDraw(s).catch(e => { if (isStop(e)) throw e; return null; });
         if (found) return found;
         me = {};
       }

@@ -70,7 +70,7 @@ func (s *Service) published(ctx context.Context, eventID string) (draw.Published
 	if ok {
 		return doc, nil
 	}
-	v, err, _ := s.drawn.once.Do(eventID, func() (any, error) {
+	load := func() (any, error) {
 		if _, err := s.queued(ctx, eventID); err != nil {
 			return nil, err
 		}
@@ -95,6 +95,12 @@ func (s *Service) published(ctx context.Context, eventID string) (draw.Published
 			}
 		}
 		sort.Slice(doc.Entrants, func(i, k int) bool { return doc.Entrants[i].Position < doc.Entrants[k].Position })
+		if int64(len(doc.Entrants)) != st.Entrants {
+			// The index listed some entrants before the draw's positions
+			// reached it: a part missing a drawn fan would send its page
+			// to the back of the draw, so nothing partial is published.
+			return nil, apperr.New(apperr.Unavailable, "the draw of %s is still being published (%d of %d entrants listed); retry", eventID, len(doc.Entrants), st.Entrants)
+		}
 		s.drawn.mu.Lock()
 		if s.drawn.m == nil || len(s.drawn.m) >= drawCacheMax {
 			s.drawn.m = map[string]draw.Published{}
@@ -102,7 +108,13 @@ func (s *Service) published(ctx context.Context, eventID string) (draw.Published
 		s.drawn.m[eventID] = doc
 		s.drawn.mu.Unlock()
 		return doc, nil
-	})
+	}
+	v, err, shared := s.drawn.once.Do(eventID, load)
+	if err != nil && shared && ctx.Err() == nil && !apperr.Is(err, apperr.InvalidStateChange) {
+		// The read this request waited for failed, perhaps on its own
+		// request's deadline: read for this request.
+		v, err = load()
+	}
 	if err != nil {
 		return draw.Published{}, err
 	}

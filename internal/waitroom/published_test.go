@@ -230,3 +230,40 @@ func TestTheAssignerReadsTheStateEveryBatchUntilItSawTheDraw(t *testing.T) {
 		}
 	}
 }
+
+// laggingIndex lists the draw's entrants without one of them the first
+// time, as an index the draw's positions have not all reached yet.
+type laggingIndex struct {
+	waitroom.Store
+	calls int
+}
+
+func (s *laggingIndex) DrawEntrants(ctx context.Context, eventID string) ([]waitroom.Place, error) {
+	s.calls++
+	ps, err := s.Store.DrawEntrants(ctx, eventID)
+	if s.calls == 1 && len(ps) > 0 {
+		ps = ps[1:]
+	}
+	return ps, err
+}
+
+func TestAPartialDrawIsNeitherPublishedNorKept(t *testing.T) {
+	// GIVEN a drawn queue whose index first lists one entrant short
+	ctx := context.Background()
+	r := newRoom(t, 600)
+	idx := &laggingIndex{Store: r.stores.Waitroom}
+	svc := waitroom.NewService(idx, r.cat, r.tokens, waitroom.Options{Clock: r.clock, Logger: slog.New(slog.DiscardHandler)})
+	r.join(t, accounts("early", 20)...)
+	r.clock.Advance(time.Hour + 3*time.Second)
+	r.tick(t)
+	// WHEN a part is asked for twice
+	_, first := svc.DrawPart(ctx, r.ev.ID, "0")
+	doc, second := svc.DrawDocument(ctx, r.ev.ID)
+	// THEN the first answer is UNAVAILABLE, and the next one is the whole draw
+	if !apperr.Is(first, apperr.Unavailable) {
+		t.Fatalf("part of a partly listed draw: %v, want UNAVAILABLE", first)
+	}
+	if second != nil || len(doc.Entrants) != 20 || draw.Verify(doc) != nil {
+		t.Fatalf("then: %d entrants, %v", len(doc.Entrants), second)
+	}
+}
