@@ -2,7 +2,7 @@
 // page → waiting room → seats), /?order=ID (hold → payment → tickets),
 // /?mine (a fan's orders).
 import { h, api, enc, clamp, newScope, isStop, session, signOut, signInForm, money, num, when, clock, timeTag,
-  countdown, about, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha, takeOffline } from './lib.js';
+  countdown, announce, explain, loadConfig, botToken, botCaptcha, canShowCaptcha, takeOffline } from './lib.js';
 import { pricingNote, breakdown, refundDetails, declineWords } from './price.js';
 
 const main = document.getElementById('main');
@@ -227,8 +227,11 @@ function journey(ev, av, saleEl, panel) {
     if (st === 'PAUSED') s.after(15000, () => run(async () => { Object.assign(ev, await api(base, { signal: step.signal })); await intro(); }));
     // Resume: a place, an admission or an order this account already has.
     if (!fan()) return;
+    // A page that joined after the draw knows a bound of its place and
+    // follows queue-status instead of reading it (ADR 9).
+    const bound = typeof stored('bound') === 'number';
     const [me, orders] = await Promise.all([
-      queued && st !== 'CLOSED' ? getMe().catch(() => null) : null,
+      queued && st !== 'CLOSED' && !bound ? getMe().catch(() => null) : null,
       authed('/v1/me/orders').catch(() => null),
     ]);
     const mine = orders?.orders.filter(o => o.eventId === ev.eventId && !['EXPIRED', 'CANCELLED', 'REFUNDED'].includes(o.status));
@@ -240,6 +243,7 @@ function journey(ev, av, saleEl, panel) {
     if (wl && ['WAITING', 'OFFERED'].includes(wl.status)) return waitlist(false, wl);
     const adm = stored('adm');
     if (me && (me.state !== 'PENDING' || localStorage.getItem(key('joined')))) return waitingRoom(me);
+    if (bound && queued && st !== 'CLOSED') return waitingRoom();
     if ((st === 'PRESALE' || (!queued && st === 'OPEN')) && adm && Date.parse(adm.expiresAt) > Date.now() + 5e3) return seats(adm);
   }
 
@@ -288,108 +292,34 @@ function journey(ev, av, saleEl, panel) {
         return send(tries - 1);
       }
     };
+    // Once drawn, the positions given before this account's first join
+    // bound its place from below (a join sent later is placed later):
+    // kept before sending, since a join whose answer is lost may count.
+    const first = !localStorage.getItem(key('joined')) && stored('bound') == null;
+    if (first) {
+      const s = await getStatus().catch(e => { if (isStop(e)) throw e; return null; });
+      if (s?.shuffleSeed) localStorage.setItem(key('bound'), String(s.positionsGiven ?? 0));
+    }
     try {
       await botToken();
       await send();
     } catch (e) {
       if (e.code !== 'RATE_LIMITED') throw e; // too many joins: the place is kept
+      if (first) localStorage.removeItem(key('bound')); // joined before, elsewhere: no bound
     }
     localStorage.setItem(key('joined'), '1');
     await waitingRoom();
   }
 
+  // The waiting room's page lives in queue.js, loaded when a fan joins or
+  // comes back to the queue.
   async function waitingRoom(me) {
-    const place = h('p', { class: 'place' });
-    const ahead = h('p', { class: 'ahead' });
-    const bar = h('progress', { max: '1', value: '0', 'aria-label': 'How far the queue has come to your place' });
-    const checked = h('p', { class: 'hint' });
-    setStep('You are in the queue', h('div', { class: 'queue', 'aria-live': 'polite' }, place, ahead), bar,
-      h('p', {}, 'Keep this page open: it moves you on by itself. Refreshing or opening a second tab is fine, because your place belongs to your account, not to this page.'),
-      checked);
-    const title = panel.querySelector('h2');
-    // set changes text only when it differs, so the live region speaks changes only.
-    const set = (el, text) => { if (el.textContent !== text) el.textContent = text; };
-    const ui = {
-      pending(s) {
-        bar.hidden = true;
-        const [t, p, a] = s.saleState === 'SCHEDULED'
-          ? ['You are in the waiting room', 'Your place is drawn when the sale opens.',
-            'Everyone in the waiting room then gets a random place in the queue. Joining earlier does not help, and you are already in.']
-          : s.saleState === 'OPEN'
-            ? ['The sale is open', s.shuffleSeed ? 'Getting your place in the queue…' : 'Drawing places…', 'This takes a few seconds.']
-            : ['You are in the waiting room', s.saleState === 'PAUSED' ? 'The sale is paused.' : 'The sale has closed.',
-              s.saleState === 'PAUSED' ? 'You keep your place. This page checks again by itself.' : ''];
-        set(title, t);
-        set(place, p);
-        set(ahead, a);
-        checked.textContent = `Last checked ${clock(Date.now())}.`;
-      },
-      waiting(pos, serving, eta, st) {
-        set(title, 'You are in the queue');
-        bar.hidden = false;
-        bar.value = clamp(serving / pos, 0, 1);
-        if (place.textContent !== `Your place in the queue: ${num(pos)}`) place.replaceChildren('Your place in the queue: ', h('strong', {}, num(pos)));
-        const n = Math.max(0, pos - serving - 1);
-        set(ahead, st === 'PAUSED' ? 'The sale is paused for a moment. You keep your place.'
-          : `${n === 0 ? 'You are next.' : `${num(n)} ${n === 1 ? 'person is' : 'people are'} ahead of you.`}${eta != null ? ` Estimated wait: ${about(eta)}.` : ''}`);
-        checked.textContent = `Last checked ${clock(Date.now())}.`;
-      },
-    };
-    me ??= await getMe(); // the one authenticated read; then the cached document
-    for (;;) {
-      if (me.state === 'PENDING') me = await pending(ui, me);
-      else if (me.state === 'WAITING') me = await waiting(ui, me);
-      else break;
-    }
+    const m = await import('./queue.js');
+    me = await m.waitingRoom({ ev, base, panel, setStep, getStatus, getMe, stored, fan }, me);
     if (me.state === 'ADMITTABLE') return yourTurn();
     if (me.state === 'ADMITTED') return admit();
     if (me.state === 'EXPIRED') return expired();
     return soldOut();
-  }
-
-  // pending follows queue-status until the draw has run, then asks for the
-  // place (backing off: a late join can take a moment to be placed).
-  async function pending(ui, me) {
-    let wait = Math.max(2, me.pollSeconds || 2);
-    for (;;) {
-      const s = await getStatus();
-      ui.pending(s);
-      if (!s.shuffleSeed) {
-        const t = (Date.parse(ev.saleOpensAt) - Date.now()) / 1000;
-        await step.sleep(1000 * (s.saleState === 'SCHEDULED' ? clamp(t / 20, 2, 60) : s.saleState === 'OPEN' ? 2 : 30));
-        continue;
-      }
-      await step.sleep(wait * 1000);
-      wait = Math.min(60, wait * 2);
-      me = await getMe();
-      if (me.state !== 'PENDING') return me;
-    }
-  }
-
-  // waiting follows the CDN-cached queue-status at pollSeconds (about the
-  // first ETA/20, 2-60 s; longer if the ETA grows) and reads the place again
-  // only when the serving position reaches it.
-  async function waiting(ui, me) {
-    const pos = me.position;
-    let factor = null;
-    let wait = Math.max(2, me.pollSeconds || 2);
-    ui.waiting(pos, me.servingPosition, me.etaSeconds, 'OPEN');
-    for (;;) {
-      await step.sleep(wait * 1000);
-      const s = await getStatus();
-      // Sold out before this place was served: it never had an admission.
-      if (s.soldOut && s.servingPosition < pos) return { state: 'SOLD_OUT' };
-      if (s.soldOut || s.servingPosition >= pos) {
-        const m = await getMe();
-        if (m.state !== 'WAITING') return m;
-      }
-      // The inlet may run below admitPerMinute; queue/me's ETA shows by how much.
-      factor ??= me.etaSeconds > 0 && s.admitPerMinute ? clamp((pos - me.servingPosition) * 60 / me.etaSeconds / s.admitPerMinute, 0.1, 1) : 1;
-      const eta = s.saleState === 'OPEN' && s.admitPerMinute ? Math.ceil((pos - s.servingPosition) * 60 / (s.admitPerMinute * factor)) : null;
-      ui.waiting(pos, s.servingPosition, eta, s.saleState);
-      // Never faster than queue/me said: ~20 reads for a wait of any length.
-      wait = Math.max(me.pollSeconds || 2, clamp((eta ?? 1200) / 20, 2, 60));
-    }
   }
 
   function yourTurn() {

@@ -66,13 +66,14 @@ func TestCDNCachesEachRouteForItsCacheTTL(t *testing.T) {
 		order = append(order, str(b["PathPattern"]))
 	}
 	// THEN the cached routes have their TTL: queue-status and availability
-	// 2 s, the catalog 5 s, the draw 60 s
+	// 2 s, the catalog 5 s, the draw and its parts 60 s
 	for pattern, want := range map[string]time.Duration{
 		"/v1/events/*/queue-status": 2 * time.Second,
 		"/v1/events/*/availability": 2 * time.Second,
 		"/v1/events":                5 * time.Second,
 		"/v1/events/*":              5 * time.Second,
 		"/v1/events/*/queue/draw":   time.Minute,
+		"/v1/events/*/queue/draw/*": time.Minute,
 	} {
 		b, ok := behaviors[pattern]
 		if !ok {

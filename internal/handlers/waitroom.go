@@ -56,5 +56,16 @@ func Queue(tp topology.Topology, wr *waitroom.Service, log *slog.Logger) (*httpa
 			}
 			return httpapi.JSON(http.StatusOK, doc), nil
 		},
+		"GET /v1/events/{eventId}/queue/draw/{part}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+			id, err := eventID(r)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			part, err := wr.DrawPart(ctx, id, r.Path("part"))
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, part), nil
+		},
 	}, log)
 }

@@ -223,10 +223,11 @@ var unproducible = map[string][]string{
 	"POST /v1/events/{eventId}/queue": {"503"},
 	// UNAVAILABLE: creating the waiting room's state lost its race three
 	// times, or (admission) the fan's place kept changing under the claim.
-	"GET /v1/events/{eventId}/queue/me":     {"503"},
-	"GET /v1/events/{eventId}/queue-status": {"503"},
-	"GET /v1/events/{eventId}/queue/draw":   {"503"},
-	"POST /v1/events/{eventId}/admission":   {"503"},
+	"GET /v1/events/{eventId}/queue/me":          {"503"},
+	"GET /v1/events/{eventId}/queue-status":      {"503"},
+	"GET /v1/events/{eventId}/queue/draw":        {"503"},
+	"GET /v1/events/{eventId}/queue/draw/{part}": {"503"},
+	"POST /v1/events/{eventId}/admission":        {"503"},
 	// UNAVAILABLE: the event kept changing under the sale change's retries.
 	"POST /admin/v1/events/{eventId}/sale": {"503"},
 	// UNAVAILABLE: the event kept changing under the presale window's

@@ -65,6 +65,9 @@ func (c *conformance) waitroom(st *devstack.Stack, org string) {
 	for _, cs := range []call{
 		{name: "draw before it happened", method: "GET", path: drawDoc, status: 409, code: "INVALID_STATE", valid: true,
 			check: wantDetails(fmt.Sprintf(`{"shuffleSeedHash":%q}`, seedHash))},
+		{name: "draw part before it happened", method: "GET", path: drawDoc + "/0", status: 409, code: "INVALID_STATE", valid: true,
+			check: wantDetails(fmt.Sprintf(`{"shuffleSeedHash":%q}`, seedHash))},
+		{name: "draw part not named by hex digits", method: "GET", path: drawDoc + "/xyz", status: 400, code: "INVALID_REQUEST"},
 		{name: "join", method: "POST", path: join, token: tokens[early[0]], status: 202, valid: true, check: wantJoinAccepted},
 		{name: "join again", method: "POST", path: join, token: tokens[early[0]], status: 202, valid: true, check: wantJoinAccepted},
 		{name: "join of a second fan", method: "POST", path: join, token: tokens[early[1]], status: 202, valid: true, check: wantJoinAccepted},
@@ -90,6 +93,7 @@ func (c *conformance) waitroom(st *devstack.Stack, org string) {
 		{name: "queue status of an event without a waiting room", method: "GET", path: "/v1/events/" + devstack.DemoEventID + "/queue-status", status: 404, code: "NOT_FOUND", valid: true},
 		{name: "draw of an event without a waiting room", method: "GET", path: "/v1/events/" + devstack.DemoEventID + "/queue/draw", status: 404, code: "NOT_FOUND", valid: true},
 		{name: "draw of an unknown event", method: "GET", path: "/v1/events/nope/queue/draw", status: 404, code: "NOT_FOUND", valid: true},
+		{name: "draw part of an event without a waiting room", method: "GET", path: "/v1/events/" + devstack.DemoEventID + "/queue/draw/0", status: 404, code: "NOT_FOUND", valid: true},
 		{name: "admission before the sale", method: "POST", path: admission, token: tokens[early[0]], status: 409, code: "SALE_NOT_OPEN", valid: true,
 			check: wantDetails(`{"saleState":"SCHEDULED"}`)},
 	} {
@@ -133,7 +137,8 @@ func (c *conformance) waitroom(st *devstack.Stack, org string) {
 		}})
 	drawn := c.tickUntil(st, "the inlet draws and serves", status, func(s queueStatus) bool { return s.ShuffleSeed != "" && s.ServingPosition > 0 })
 	seed, err := hex.DecodeString(drawn.ShuffleSeed)
-	if sum := sha256.Sum256(seed); err != nil || hex.EncodeToString(sum[:]) != seedHash || drawn.ShuffleSeedHash != seedHash || drawn.ServingPosition != 1 || drawn.SaleState != "OPEN" {
+	if sum := sha256.Sum256(seed); err != nil || hex.EncodeToString(sum[:]) != seedHash || drawn.ShuffleSeedHash != seedHash || drawn.ServingPosition != 1 || drawn.SaleState != "OPEN" ||
+		drawn.PositionsGiven != 2 || drawn.DrawEntrants != 2 || drawn.DrawPartDigits != 1 {
 		t.Fatalf("after the draw: %+v; want the seed of hash %s revealed and position 1 served", drawn, seedHash)
 	}
 	// The seed decides who is first.
@@ -238,6 +243,29 @@ func (c *conformance) waitroom(st *devstack.Stack, org string) {
 				}
 			},
 			checkHeader: wantCacheControl("public, max-age=60")},
+		// The part of the draw that lists the fan drawn first (ids are
+		// named by one hex digit in a draw this small).
+		{name: "draw part", method: "GET", path: drawDoc + "/" + order[0][:1], status: 200, valid: true,
+			check: func(t *testing.T, b []byte) {
+				var p struct {
+					EventID, Part string
+					Entrants      []draw.Entrant
+				}
+				mustJSON(t, b, &p)
+				found := false
+				for _, e := range p.Entrants {
+					if !strings.HasPrefix(e.Entrant, p.Part) {
+						t.Errorf("part %s lists %s", p.Part, e.Entrant)
+					}
+					found = found || (e.Entrant == order[0] && e.Position == 1)
+				}
+				if p.EventID != event || p.Part != order[0][:1] || !found {
+					t.Errorf("draw part %s; want %s at position 1", b, order[0])
+				}
+			},
+			checkHeader: wantCacheControl("public, max-age=60")},
+		{name: "draw part named by too many digits", method: "GET", path: drawDoc + "/" + order[0][:2], status: 400, code: "INVALID_REQUEST", valid: true,
+			check: wantDetails(`{"drawPartDigits":1}`)},
 	} {
 		t.Run(cs.name, func(t *testing.T) { c.do(t, cs) })
 	}
@@ -363,6 +391,9 @@ type queueStatus struct {
 	SoldOut         bool
 	ShuffleSeedHash string
 	ShuffleSeed     string
+	PositionsGiven  int64
+	DrawEntrants    int64
+	DrawPartDigits  int
 }
 
 func queueStatusOf(t *testing.T, b []byte) queueStatus {

@@ -21,6 +21,7 @@ const (
 	kQueueMe
 	kQueueStatus  // through the CDN
 	kAvailability // through the CDN
+	kDrawPart     // a part of the published draw, through the CDN
 	kAdmission
 	kHold
 	kCancel
@@ -31,12 +32,14 @@ const (
 	nKinds
 )
 
-var kindNames = [nKinds]string{"join", "queueMe", "queueStatus", "availability", "admission", "hold", "cancel",
+var kindNames = [nKinds]string{"join", "queueMe", "queueStatus", "availability", "queueDrawPart", "admission", "hold", "cancel",
 	"createPayment", "orderStatus", "providerCheckout", "providerDuplicateCapture"}
 
 // waitingRoom reports whether requests of k belong to the waiting room:
 // they never reach the purchase path (admission and holds).
-func (k kind) waitingRoom() bool { return k == kJoin || k == kQueueMe || k == kQueueStatus }
+func (k kind) waitingRoom() bool {
+	return k == kJoin || k == kQueueMe || k == kQueueStatus || k == kDrawPart
+}
 
 // provider reports whether k goes to the payment provider, not StarArena.
 func (k kind) provider() bool { return k == kPay || k == kDuplicate }

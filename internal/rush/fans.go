@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stararena/stararena/internal/draw"
 	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/waitroom"
 )
@@ -82,6 +83,10 @@ type fan struct {
 	plan     plan
 	joined   time.Time
 	position int64
+	// bound: the place's position is known to be above it (hasBound),
+	// from queue-status read before joining or from the published draw.
+	bound    int64
+	hasBound bool
 	polls    int
 	every    time.Duration // the page's polling interval, from queue/me
 	attempts int           // retries of the current request
@@ -219,6 +224,17 @@ func (s *sim) noteError(msg string) {
 
 // ---- the waiting room ----------------------------------------------------------------------
 
+// arrive is the fan opening the page: it reads queue-status (the CDN,
+// on the pollers' pool) before its first join. Once drawn, the positions
+// given so far bound its place from below; a join retried after no answer
+// may have been taken, so it keeps this first read's bound, if any.
+func (s *sim) arrive(f *fan) {
+	if st := s.queueStatus(); st != nil && st.ShuffleSeed != "" {
+		f.bound, f.hasBound = st.PositionsGiven, true
+	}
+	s.wr.after(0, func() { s.join(f, true) })
+}
+
 func (s *sim) join(f *fan, first bool) {
 	ctx := context.Background()
 	r := s.c.do(ctx, kJoin, http.MethodPost, "/v1/events/"+s.eventID+"/queue", f.token, nil, nil)
@@ -232,7 +248,9 @@ func (s *sim) join(f *fan, first bool) {
 			at = at.Add(300*time.Millisecond + time.Duration(f.rng.Int64N(int64(2700*time.Millisecond))))
 			s.wr.at(at, func() { s.join(f, false) })
 		}
-		s.wr.after(time.Second+time.Duration(f.rng.Int64N(int64(time.Second))), func() { s.me(f) })
+		// The page follows queue-status: no read of the place until the
+		// serving position reaches what it knows of it.
+		s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
 		return
 	}
 	if !first {
@@ -250,8 +268,9 @@ func (s *sim) abandons(f *fan) bool {
 	return f.plan.abandonAfter > 0 && time.Since(f.joined) > f.plan.abandonAfter
 }
 
-// me reads the fan's own place (GET queue/me): the page does this once,
-// then follows the CDN's queue-status.
+// me reads the fan's own place (GET queue/me): the page does this only
+// when the serving position reaches its lower bound (ADR 9), then follows
+// the CDN's queue-status.
 func (s *sim) me(f *fan) {
 	if s.abandons(f) {
 		s.finish(f, oAbandonedQueue)
@@ -275,8 +294,8 @@ func (s *sim) me(f *fan) {
 	f.attempts = 0
 	switch m.State {
 	case waitroom.StatePending:
-		// Joined before the draw (or the join is still in SQS): watch
-		// the CDN's queue-status until positions exist, then ask again.
+		// The join is still in SQS: watch the CDN's queue-status, then
+		// ask again.
 		f.polls++
 		if f.polls > 200 {
 			s.finish(f, oAbandonedQueue)
@@ -317,33 +336,88 @@ func (s *sim) queueStatus() *waitroom.Status {
 }
 
 // poll follows queue-status at the page's pace until the fan's position
-// is served or the sale is sold out.
+// is served or the sale is sold out. Without a position the page knows a
+// lower bound (from queue-status before joining, or the draw's entrant
+// count for a fan not in the draw) and reads its place only once the
+// serving position passes it; a fan who joined before the draw looks
+// itself up in the published draw.
 func (s *sim) poll(f *fan) {
 	if s.abandons(f) {
 		s.finish(f, oAbandonedQueue)
 		return
 	}
 	st := s.queueStatus()
+	again := func(d time.Duration) {
+		f.polls++
+		s.poller.after(f.jitter(d), func() { s.poll(f) })
+	}
 	switch {
 	case st == nil:
 		s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
 	case st.SoldOut:
 		s.finish(f, oSoldOut)
-	case f.position == 0:
-		if st.ShuffleSeed != "" || f.joined.After(s.t0) {
-			// Positions are out (or this join came after the draw): read
-			// the place (an HTTP request: back to the waiting room's pool).
-			s.wr.after(0, func() { s.me(f) })
+	case f.position > 0 && st.ServingPosition >= f.position:
+		s.buy.after(0, func() { s.admit(f) })
+	case f.position > 0:
+		again(max(f.every, 2*time.Second))
+	case f.hasBound && st.ServingPosition > f.bound:
+		// The place may be served: read it (an HTTP request: back to
+		// the waiting room's pool).
+		s.wr.after(0, func() { s.me(f) })
+	case f.hasBound:
+		again(pageInterval(f.bound+1, st))
+	case st.ShuffleSeed == "":
+		again(2 * time.Second)
+	default:
+		s.lookups.after(0, func() { s.findInDraw(f, st) })
+	}
+}
+
+// pageInterval is the page's wait between two reads of queue-status for
+// a place at position (or above it): about its ETA/20, 2 to 60 s.
+func pageInterval(position int64, st *waitroom.Status) time.Duration {
+	eta := time.Hour
+	if st.AdmitPerMinute > 0 {
+		eta = time.Duration(float64(max(position-st.ServingPosition, 0)) / float64(st.AdmitPerMinute) * float64(time.Minute))
+	}
+	return waitroom.PollInterval(eta)
+}
+
+// findInDraw looks the fan up in its part of the published draw (through
+// the CDN stand-in), as the page does once queue-status shows the seed: its
+// position there, or, when it is not in the draw, a bound (every
+// position up to the entrant count is the draw's).
+func (s *sim) findInDraw(f *fan, st *waitroom.Status) {
+	entrant := draw.EntrantID(s.eventID, f.sub)
+	path := "/v1/events/" + s.eventID + "/queue/draw/" + entrant[:max(st.DrawPartDigits, 1)]
+	v, status := s.c.cdn.get(context.Background(), kDrawPart, path, s.drawTTL, func(b []byte) (any, error) {
+		var p waitroom.DrawPart
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, err
+		}
+		m := make(map[string]int64, len(p.Entrants))
+		for _, e := range p.Entrants {
+			m[e.Entrant] = int64(e.Position)
+		}
+		return m, nil
+	})
+	m, ok := v.(map[string]int64)
+	if !ok {
+		f.attempts++
+		if f.attempts > 8 {
+			s.unexpected(f, "queue/draw part", reply{status: status})
 			return
 		}
-		f.polls++
-		s.poller.after(f.jitter(2*time.Second), func() { s.poll(f) })
-	case st.ServingPosition >= f.position:
-		s.buy.after(0, func() { s.admit(f) })
-	default:
-		f.polls++
-		s.poller.after(f.jitter(max(f.every, 2*time.Second)), func() { s.poll(f) })
+		s.lookups.after(f.backoff(f.attempts), func() { s.findInDraw(f, st) })
+		return
 	}
+	f.attempts = 0
+	if pos, in := m[entrant]; in {
+		f.position, f.every = pos, pageInterval(pos, st)
+	} else {
+		f.bound, f.hasBound = st.DrawEntrants, true
+	}
+	s.poller.after(0, func() { s.poll(f) })
 }
 
 // ---- the purchase path ---------------------------------------------------------------------

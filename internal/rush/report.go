@@ -117,7 +117,8 @@ type RequestCount struct {
 // Requests counts the fans' requests.
 type Requests struct {
 	ByKind map[string]RequestCount `json:"byKind"`
-	// WaitingRoom: joins, place reads and queue-status polls (at the edge);
+	// WaitingRoom: joins, place reads, queue-status polls and draw parts
+	// (at the edge);
 	// PurchasePath: admissions and holds. After: payments, cancels, order
 	// reads.
 	WaitingRoom, PurchasePath, AfterPurchase int64
@@ -380,7 +381,7 @@ func (s *sim) report(ctx context.Context, in reportInput) *Report {
 		}
 		st.mu.Unlock()
 		rc.Requests = rc.Origin
-		if k == kQueueStatus || k == kAvailability {
+		if k == kQueueStatus || k == kAvailability || k == kDrawPart {
 			rc.Requests, rc.Bytes = s.c.cdn.edge[k].Load(), s.c.cdn.bytes[k].Load()
 		}
 		req.ByKind[kindNames[k]] = rc
@@ -604,8 +605,9 @@ func (r *Report) Text() string {
 	p("")
 	q := r.Requests
 	p("Requests")
-	p("  waiting room %d (joins %d, queue/me %d, queue-status %d at the edge / %d at the origin)", q.WaitingRoom,
-		q.ByKind["join"].Requests, q.ByKind["queueMe"].Requests, q.ByKind["queueStatus"].Requests, q.ByKind["queueStatus"].Origin)
+	p("  waiting room %d (joins %d, queue/me %d, queue-status %d at the edge / %d at the origin, draw parts %d / %d)", q.WaitingRoom,
+		q.ByKind["join"].Requests, q.ByKind["queueMe"].Requests, q.ByKind["queueStatus"].Requests, q.ByKind["queueStatus"].Origin,
+		q.ByKind["queueDrawPart"].Requests, q.ByKind["queueDrawPart"].Origin)
 	p("  purchase path %d (admissions %d, holds %d; %d hold conflicts); after purchase %d", q.PurchasePath,
 		q.ByKind["admission"].Requests, q.ByKind["hold"].Requests, q.HoldConflicts, q.AfterPurchase)
 	p("  never reached the purchase path: %.1f%% of requests; %d of %d fans never admitted", 100*q.NeverReachedPurchasePath, q.FansNeverAdmitted, c.Fans)

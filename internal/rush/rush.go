@@ -27,17 +27,22 @@ import (
 
 // sim is one running simulation.
 type sim struct {
-	cfg       Config
-	st        *devstack.Stack
-	c         *client
-	wr, buy   *pool
-	poller    *pool // queue-status polls: answered by the CDN stand-in, in memory
+	cfg     Config
+	st      *devstack.Stack
+	c       *client
+	wr, buy *pool
+	poller  *pool // queue-status polls: answered by the CDN stand-in, in memory
+	// lookups: pre-sale fans reading their part of the draw (the CDN
+	// stand-in): its first fills wait for the origin's one read of the
+	// draw, which must not hold up the polls.
+	lookups   *pool
 	layout    layout
 	eventID   string
 	gaSection string
 	reserved  []string
 	statusTTL time.Duration
 	availTTL  time.Duration
+	drawTTL   time.Duration
 	t0        time.Time // the sale opens
 	openedAt  atomic.Int64
 
@@ -195,6 +200,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			s.statusTTL = r.CacheTTL
 		case "/v1/events/{eventId}/availability":
 			s.availTTL = r.CacheTTL
+		case "/v1/events/{eventId}/queue/draw/{part}":
+			s.drawTTL = r.CacheTTL
 		}
 	}
 	for _, sec := range s.layout.sections {
@@ -235,10 +242,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// tokens, holds). On two shared cores this keeps the join flood from
 	// starving the purchase path; the join backlog shows as client lag.
 	wrN := max(cfg.Concurrency/12, 2)
-	s.wr, s.buy, s.poller = newPool(wrN), newPool(max(cfg.Concurrency-wrN, 1)), newPool(4)
+	s.wr, s.buy, s.poller, s.lookups = newPool(wrN), newPool(max(cfg.Concurrency-wrN, 1)), newPool(4), newPool(4)
 	s.left.Store(int64(len(s.fans)))
 	for _, f := range s.fans {
-		s.wr.at(s.t0.Add(f.plan.joinAt), func() { s.join(f, true) })
+		s.poller.at(s.t0.Add(f.plan.joinAt), func() { s.arrive(f) })
 	}
 	openErr := make(chan error, 1)
 	go func() {
@@ -280,6 +287,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	<-recDone
 	s.wr.stop()
 	s.poller.stop()
+	s.lookups.stop()
 	s.buy.stop()
 	if err := ctx.Err(); err != nil {
 		return nil, err

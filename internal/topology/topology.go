@@ -500,6 +500,10 @@ func Default() Topology {
 			// Every waiting fan polls this: the CDN answers within its TTL.
 			{Method: "GET", Path: "/v1/events/{eventId}/queue-status", Integration: IntegrationLambda, Function: "queue", Auth: AuthNone, CacheTTL: 2 * time.Second},
 			{Method: "GET", Path: "/v1/events/{eventId}/queue/draw", Integration: IntegrationLambda, Function: "queue", Auth: AuthNone, CacheTTL: time.Minute},
+			// The draw in parts by entrant-id prefix: each pre-sale fan's page
+			// finds its position there (final once drawn: one policy with
+			// the whole draw).
+			{Method: "GET", Path: "/v1/events/{eventId}/queue/draw/{part}", Integration: IntegrationLambda, Function: "queue", Auth: AuthNone, CacheTTL: time.Minute},
 			{Method: "POST", Path: "/v1/events/{eventId}/admission", Integration: IntegrationLambda, Function: "admission", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "POST", Path: "/v1/events/{eventId}/holds", Integration: IntegrationLambda, Function: "holds", Auth: AuthFan, MaxBodyBytes: smallBody},
 			{Method: "GET", Path: "/v1/orders/{orderId}", Integration: IntegrationLambda, Function: "orders", Auth: AuthFan},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/stararena/stararena/internal/apperr"
+	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/draw"
 	"github.com/stararena/stararena/internal/metrics"
 )
@@ -85,7 +87,7 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 			res.Failed = append(res.Failed, j.ids...)
 		}
 	}
-	ev, err := s.events.Get(ctx, eventID)
+	ev, st, err := s.assignView(ctx, eventID)
 	if apperr.Is(err, apperr.NotFound) {
 		log.WarnContext(ctx, "joins for an unknown event dropped", "joins", len(accts))
 		res.Dropped += len(accts)
@@ -97,11 +99,6 @@ func (s *Service) assignEvent(ctx context.Context, eventID string, accts map[str
 	}
 	if ev.Queue.Mode != "on" {
 		res.Dropped += len(accts)
-		return
-	}
-	st, err := s.state(ctx, eventID)
-	if err != nil {
-		failAll(err)
 		return
 	}
 	names := make([]string, 0, len(accts))
@@ -210,4 +207,54 @@ func (p *placedSet) add(eventID, account string) {
 		p.m = map[string]struct{}{}
 	}
 	p.m[eventID+"\x00"+account] = struct{}{}
+}
+
+// assignerEventTTL is how long an assigner instance uses its copy of a
+// drawn event (whether its waiting room is on) before reading it again.
+const assignerEventTTL = 2 * time.Second
+
+// drawnEvents remembers, per instance, events whose draw this instance
+// saw done, with a copy of the event: a state that says Drawn never says
+// otherwise again, and after the draw the assigner needs nothing else of
+// it (positions come from the counter), so their batches read neither
+// the state nor, within assignerEventTTL, the event. Before the draw every
+// batch reads both: whether a join enters the draw is decided on a fresh
+// state, which StragglerGrace counts on. Bounded: it forgets everything
+// when full.
+type drawnEvents struct {
+	mu sync.Mutex
+	m  map[string]drawnEvent
+}
+
+type drawnEvent struct {
+	ev    catalog.Event
+	until time.Time
+}
+
+// assignView is the event and its queue state for one batch.
+func (s *Service) assignView(ctx context.Context, eventID string) (catalog.Event, State, error) {
+	now := s.clock.Now()
+	s.drawnSeen.mu.Lock()
+	d, drawn := s.drawnSeen.m[eventID]
+	s.drawnSeen.mu.Unlock()
+	if drawn && now.Before(d.until) {
+		return d.ev, State{EventID: eventID, Drawn: true}, nil
+	}
+	ev, err := s.events.Get(ctx, eventID)
+	if err != nil || ev.Queue.Mode != catalog.QueueOn {
+		return ev, State{}, err
+	}
+	st := State{EventID: eventID, Drawn: true}
+	if !drawn {
+		if st, err = s.state(ctx, eventID); err != nil || !st.Drawn {
+			return ev, st, err
+		}
+	}
+	s.drawnSeen.mu.Lock()
+	if s.drawnSeen.m == nil || len(s.drawnSeen.m) >= 10_000 {
+		s.drawnSeen.m = map[string]drawnEvent{}
+	}
+	s.drawnSeen.m[eventID] = drawnEvent{ev: ev, until: now.Add(assignerEventTTL)}
+	s.drawnSeen.mu.Unlock()
+	return ev, st, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -85,9 +84,13 @@ type Service struct {
 	// under the event's partition key, which would otherwise take one read
 	// per fan request. The inlet and the assigner always read fresh.
 	reads *readCache
+	// drawn keeps published draws, final once drawn (published.go).
+	drawn drawCache
 	stats *statsBuffer
 	// placed: accounts the assigner knows have a place (assigner.go).
 	placed placedSet
+	// drawnSeen: events the assigner saw drawn (assigner.go).
+	drawnSeen drawnEvents
 }
 
 // DefaultDrawGrace is how long after opening the draw waits: joins sent
@@ -109,6 +112,8 @@ type cachedRead struct {
 type readCache struct {
 	mu sync.Mutex
 	m  map[string]cachedRead
+	// given: the position counter queue-status publishes (published.go).
+	given map[string]cachedGiven
 	// once lets one read of an expired view go to DynamoDB while the
 	// instance's other requests for it wait for that read.
 	once singleflight.Group
@@ -253,6 +258,12 @@ func (s *Service) Status(ctx context.Context, eventID string) (Status, error) {
 		AdmitPerMinute: ev.Queue.AdmitPerMinute, SoldOut: st.SoldOut, UpdatedAt: st.UpdatedAt, ShuffleSeedHash: st.SeedHash}
 	if st.Drawn {
 		out.ShuffleSeed = st.Seed
+		out.DrawEntrants, out.DrawPartDigits = st.Entrants, DrawPartDigits(st.Entrants)
+		// Read after the state that says drawn: the draw set the counter
+		// before saving that state, so it is at least the entrants.
+		if out.PositionsGiven, err = s.positionsGiven(ctx, eventID); err != nil {
+			return Status{}, err
+		}
 	}
 	return out, nil
 }
@@ -449,33 +460,4 @@ func (s *Service) Report(ctx context.Context, eventID string) (Report, error) {
 	return Report{Joined: joined, ServingPosition: st.Serving, Served: min(st.Serving, joined), Admitted: stats.Admitted,
 		Used: stats.Used, Abandoned: stats.Abandoned, Entrants: st.Entrants, Drawn: st.Drawn, SoldOut: st.SoldOut,
 		RateMultiplier: st.Multiplier, Health: st.Health}, nil
-}
-
-// DrawDocument is the published draw: every entrant's public id and
-// position, and the seed once revealed, so anyone can re-run the draw
-// (scripts/verify-draw). Before the draw it is INVALID_STATE.
-func (s *Service) DrawDocument(ctx context.Context, eventID string) (draw.Published, error) {
-	if _, err := s.queued(ctx, eventID); err != nil {
-		return draw.Published{}, err
-	}
-	st, err := s.state(ctx, eventID)
-	if err != nil {
-		return draw.Published{}, err
-	}
-	if !st.Drawn {
-		return draw.Published{}, apperr.New(apperr.InvalidStateChange, "the draw happens when the sale opens; its seed hash is %s", st.SeedHash).
-			With("shuffleSeedHash", st.SeedHash)
-	}
-	ps, err := s.store.DrawEntrants(ctx, eventID)
-	if err != nil {
-		return draw.Published{}, err
-	}
-	doc := draw.Published{EventID: eventID, SeedHash: st.SeedHash, Seed: st.Seed, Entrants: make([]draw.Entrant, 0, len(ps))}
-	for _, p := range ps {
-		if p.Position > 0 && p.Position <= st.Entrants {
-			doc.Entrants = append(doc.Entrants, draw.Entrant{Entrant: p.Entrant, Position: int(p.Position)})
-		}
-	}
-	sort.Slice(doc.Entrants, func(i, k int) bool { return doc.Entrants[i].Position < doc.Entrants[k].Position })
-	return doc, nil
 }

@@ -193,6 +193,16 @@ type Status struct {
 	UpdatedAt       time.Time `json:"updatedAt"`
 	ShuffleSeedHash string    `json:"shuffleSeedHash"`
 	ShuffleSeed     string    `json:"shuffleSeed,omitempty"`
+	// PositionsGiven is the last position given out when the document was
+	// made (0 until the draw). A join sent after the page read it gets a
+	// later position: the page's lower bound instead of a read of its
+	// place (ADR 9).
+	PositionsGiven int64 `json:"positionsGiven"`
+	// DrawEntrants is the number of fans in the draw and DrawPartDigits
+	// the length of the entrant-id prefix naming a part of the published
+	// draw (both once drawn).
+	DrawEntrants   int64 `json:"drawEntrants,omitempty"`
+	DrawPartDigits int   `json:"drawPartDigits,omitempty"`
 }
 
 // Me is a fan's own view of their place.

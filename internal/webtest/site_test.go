@@ -179,6 +179,12 @@ func TestSiteInBrowser(t *testing.T) {
 	// --- The draw gives the fan a place; at 3 a minute nobody is served yet.
 	fan.waitText("#step", "You are in the queue", 20*time.Second)
 	fan.waitText(".queue .place", "Your place in the queue: ", 5*time.Second)
+	// It found its place in its part of the published draw, without
+	// reading it.
+	if reads := eval[[]int](fan, "count the place and draw reads", `['/queue/me', '/queue/draw/'].map(p =>
+		performance.getEntriesByType('resource').filter(e => e.name.includes(p)).length)`); len(reads) != 2 || reads[0] != 0 || reads[1] != 1 {
+		t.Errorf("place reads and draw-part reads %v, want [0 1]", reads)
+	}
 	ahead := fan.waitText(".queue .ahead", "Estimated wait: ", 5*time.Second)
 	if !strings.Contains(ahead, "ahead of you") && !strings.Contains(ahead, "You are next") || !strings.Contains(ahead, "minute") {
 		t.Errorf("queue line %q: want people ahead and an ETA in minutes", ahead)
