@@ -31,7 +31,6 @@ import (
 	"github.com/stararena/stararena/internal/httpapi"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/keyring"
-	"github.com/stararena/stararena/internal/limits"
 	"github.com/stararena/stararena/internal/mail"
 	"github.com/stararena/stararena/internal/metrics"
 	"github.com/stararena/stararena/internal/orders"
@@ -103,6 +102,7 @@ type App struct {
 	// Transfers gives issued tickets to other accounts (ADR 29).
 	Transfers  *transfers.Service
 	Webhooks   *checkout.Webhooks
+	payLimit   *checkout.PaymentLimit
 	Tasks      *workflow.Tasks
 	Reconciler *reconcile.Service
 	// Cancellation cancels events and drives their refunds (run by the
@@ -413,7 +413,7 @@ func HoldsHTTP(a *App) (*httpapi.Function, error) {
 
 // OrdersHTTP is the "orders" function's handler.
 func OrdersHTTP(a *App) (*httpapi.Function, error) {
-	return handlers.Orders(a.Topology, a.inventorySvc(), a.Providers, a.limiter("payments", limits.PaymentsPerMinute, false), a.ticketsSvc(),
+	return handlers.Orders(a.Topology, a.inventorySvc(), a.Providers, a.paymentLimit(), a.ticketsSvc(),
 		&cancellation.OnRequest{Orders: a.inventorySvc(), Events: a.catalogSvc(), Refunds: a.ordersSvc(), Clock: a.Clock}, a.transfersSvc(), a.Log)
 }
 

@@ -46,7 +46,7 @@ import (
 // side by side.
 type builds struct {
 	catalog, projector, tenancy, presale, seats, tokens, waitlist, holdHealth, waitroom, gate, inventory,
-	tickets, orders, transfers, webhooks, tasks, reconciler, cancellation, botLevel, mailer sync.Once
+	tickets, orders, transfers, webhooks, payLimit, tasks, reconciler, cancellation, botLevel, mailer sync.Once
 }
 
 // buildAll builds every service (New).
@@ -179,6 +179,16 @@ func (a *App) transfersSvc() *transfers.Service {
 			transfers.Options{Clock: a.Clock, Logger: a.Log, Notifier: transferMail{a}})
 	})
 	return a.Transfers
+}
+
+// paymentLimit is the payment request limit of this instance's orders
+// function: one per App, as its memory of the orders it let through
+// uncounted must outlive a rebuild of the function's handler.
+func (a *App) paymentLimit() *checkout.PaymentLimit {
+	a.built.payLimit.Do(func() {
+		a.payLimit = checkout.NewPaymentLimit(a.limiter("payments", limits.PaymentsPerMinute, false))
+	})
+	return a.payLimit
 }
 
 func (a *App) webhooksSvc() *checkout.Webhooks {

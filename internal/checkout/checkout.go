@@ -115,8 +115,10 @@ func toOrderPayment(provider string, p payments.Payment) orders.Payment {
 // EventStore records provider events so a replay is acknowledged as one.
 // An event is recorded only once processed: by the transaction that
 // applies its payment (orders.Payment.EventID), or by FinishEvent after any
-// other effect. A delivery cut short leaves no record and the next one
-// processes the event again: every step is idempotent.
+// other effect. An event with no effect (its payment applied before, not
+// succeeded, or none named) is not recorded: its replay is handled again
+// and again changes nothing. A delivery cut short leaves no record and the
+// next one processes the event again: every step is idempotent.
 type EventStore interface {
 	// FinishEvent records the event processed unless it was recorded
 	// before: first is false for a replay.
@@ -175,7 +177,14 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 	// nothing (every step is idempotent), and is told by the record its
 	// first processing left.
 	res := Result{EventID: ev.ID}
-	recorded := false
+	// record: the event changed something that handling it again could
+	// change a second time, so it is recorded and its replay is answered
+	// as one. An event that changed nothing here is not recorded (no
+	// write): handling it again re-fetches its payment and finds the same
+	// nothing to do, or, if the payment moved on meanwhile, applies what
+	// the payment now says, which every step does once by its own
+	// conditions.
+	record := false
 	if ev.PaymentID != "" {
 		pay, err := p.GetPayment(ctx, ev.PaymentID) // never trust the body
 		if err != nil {
@@ -189,8 +198,17 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not apply the payment; deliver again")
 			}
 			res.Outcome = out
-			// The transaction that paid the order recorded the event.
-			recorded = out == orders.OutcomePaid || out == orders.OutcomeLatePaid
+			// PAID and LATE_PAID: the transaction that paid the order
+			// recorded the event. ALREADY_PAID: the order was paid by this
+			// payment before, and handling the event again only reads it
+			// (a duplicated delivery, a stale event after the paying one).
+			// NOT_SUCCEEDED changed nothing. A refund (REFUNDED,
+			// REFUND_PENDING) asked the provider: recorded.
+			switch out {
+			case orders.OutcomePaid, orders.OutcomeLatePaid, orders.OutcomeAlreadyPaid, orders.OutcomeNotSucceeded:
+			default:
+				record = true
+			}
 		}
 		if pay.Status == payments.StatusFailed && pay.OrderID != "" {
 			// The provider says the last attempt was refused (whatever the
@@ -204,9 +222,13 @@ func (w *Webhooks) Handle(ctx context.Context, provider string, payload []byte, 
 				return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not note the declined attempt; deliver again")
 			}
 			res.Outcome = out
+			// A decline counts on the order once per event only while the
+			// event is the order's last decline: an older one replayed
+			// would count again, so it is recorded.
+			record = out != orders.OutcomeNotSucceeded
 		}
 	}
-	if !recorded {
+	if record {
 		first, err := w.events.FinishEvent(ctx, provider, ev.ID, w.clock.Now())
 		if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Unavailable, "could not record the event; deliver again")

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/stararena/stararena/internal/app"
 	"github.com/stararena/stararena/internal/clock"
+	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/limits"
+	"github.com/stararena/stararena/internal/payments/sandbox"
 	"github.com/stararena/stararena/internal/testenv"
 	"github.com/stararena/stararena/internal/testenv/fixture"
 )
@@ -98,5 +101,60 @@ func TestHoldLimiterFailsClosed(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"rate limit counter unreachable: refusing the call","limiter":"holds"`) {
 		t.Fatalf("the refusal is not logged: %s", logs.String())
+	}
+}
+
+// The request that starts an order's first payment is not counted in the
+// account's payment limit (the provider keys the payment by order, and
+// holds bound the orders): an account pays more orders in a minute than
+// the limit, and repeats for one order are still limited at
+// PaymentsPerMinute, with 429 RATE_LIMITED and Retry-After at the window's
+// end.
+func TestFirstPaymentOfEachOrderIsNotCounted(t *testing.T) {
+	clk := clock.NewManual(time.Now().Truncate(time.Minute).Add(15 * time.Second))
+	a := fixture.NewApp(t, fixture.AppOptions{Clock: clk})
+	box, err := sandbox.New(sandbox.Options{Secret: "whsec_limits", Clock: clk, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box.Close()
+	a.Providers[sandbox.Name] = box
+	var ids []string
+	for range 2 {
+		ev := fixture.OpenEvent(t, a, fixture.Event{Rows: 2, MaxTicketsPerAccount: 12})
+		for i := range 12 {
+			seat := fmt.Sprintf("A-%d-%d", i/10+1, i%10+1)
+			ids = append(ids, fixture.Hold(t, a, "fan-1", ev.ID, inventory.HoldRequest{Seats: []string{seat}}).ID)
+		}
+	}
+	if len(ids) <= limits.PaymentsPerMinute {
+		t.Fatalf("%d orders: the test needs more than the limit", len(ids))
+	}
+	pay := func(id string) events.APIGatewayV2HTTPResponse {
+		return call(t, a, "orders", "POST /v1/orders/{orderId}/payments", "/v1/orders/"+id+"/payments", "fan-1",
+			`{"provider":"sandbox"}`, map[string]string{"orderId": id})
+	}
+	for i, id := range ids {
+		if r := pay(id); r.StatusCode != http.StatusCreated {
+			t.Fatalf("first payment of order %d: %d %s, want 201", i+1, r.StatusCode, r.Body)
+		}
+	}
+	for i := range limits.PaymentsPerMinute {
+		if r := pay(ids[0]); r.StatusCode != http.StatusCreated {
+			t.Fatalf("repeat %d for one order: %d %s, want 201", i+1, r.StatusCode, r.Body)
+		}
+	}
+	r := pay(ids[0])
+	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.Body, `"RATE_LIMITED"`) || r.Headers["Retry-After"] != "46" {
+		t.Fatalf("repeat over the limit: %d Retry-After %q %s, want 429 RATE_LIMITED, Retry-After 46", r.StatusCode, r.Headers["Retry-After"], r.Body)
+	}
+	// Over the limit, another order's repeat is refused too: the limit is
+	// the account's.
+	if r := pay(ids[1]); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("another order's repeat over the limit: %d %s, want 429", r.StatusCode, r.Body)
+	}
+	clk.Advance(time.Minute)
+	if r := pay(ids[0]); r.StatusCode != http.StatusCreated {
+		t.Fatalf("next window: %d %s, want 201", r.StatusCode, r.Body)
 	}
 }

@@ -29,8 +29,8 @@ import (
 
 // Orders builds the "orders" function: a fan's own orders, payments and
 // tickets, and their tickets' transfers. payLimit bounds one account's
-// payment requests.
-func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit inventory.Limiter, tk *tickets.Service, br BuyerRefunder, tr *transfers.Service, log *slog.Logger) (*httpapi.Function, error) {
+// payment requests, an order's first one aside.
+func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Providers, payLimit *checkout.PaymentLimit, tk *tickets.Service, br BuyerRefunder, tr *transfers.Service, log *slog.Logger) (*httpapi.Function, error) {
 	hs := map[string]httpapi.Handler{
 		"POST /v1/orders/{orderId}/refund": buyerRefund(br),
 		"GET /v1/orders/{orderId}": func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -73,10 +73,14 @@ func Orders(tp topology.Topology, inv *inventory.Service, providers checkout.Pro
 			if err := r.Decode(&body); err != nil {
 				return httpapi.Response{}, err
 			}
-			if err := payLimit.Allow(ctx, r.Identity.Subject); err != nil {
-				return httpapi.Response{}, err
-			}
+			// The order is read before the count: the request that starts
+			// an order's first payment is not counted (checkout.PaymentLimit).
+			// Every other one is, refused or not, before its answer.
 			o, err := inv.Order(ctx, r.Identity.Subject, r.Path("orderId"))
+			_, perr := providers.Get(body.Provider)
+			if lerr := payLimit.Allow(ctx, r.Identity.Subject, o, err == nil && perr == nil); lerr != nil {
+				return httpapi.Response{}, lerr
+			}
 			if err != nil {
 				return httpapi.Response{}, err
 			}
