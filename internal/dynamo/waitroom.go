@@ -305,11 +305,20 @@ func (st *WaitroomStore) AddPositions(ctx context.Context, eventID string, count
 	return num(out.Attributes, "next"), nil
 }
 
-// SetPositions sets the counter after the draw.
+// SetPositions sets the counter after the draw. An inlet whose draw
+// lease ran out while it drew repeats the same draw; by then the first
+// may have saved it and the assigner taken positions after it, so the
+// counter is only ever set forward: a counter already past count is left.
 func (st *WaitroomStore) SetPositions(ctx context.Context, eventID string, count int64) error {
 	it := queueCounterKey(eventID)
 	it["next"] = n(count)
-	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it}); err != nil {
+	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: it,
+		ConditionExpression:       aws.String("attribute_not_exists(#next) OR #next <= :n"),
+		ExpressionAttributeNames:  map[string]string{"#next": "next"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": n(count)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
 		return classify("set positions", err)
 	}
 	return nil

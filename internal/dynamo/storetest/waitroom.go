@@ -157,6 +157,16 @@ func RunWaitroomStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		if n, _ := st.Waitroom.Positions(ctx, "e1"); n != 100 {
 			t.Fatalf("Positions after SetPositions(100) = %d", n)
 		}
+		// A draw repeated after positions were taken past it leaves them.
+		if _, err := st.Waitroom.AddPositions(ctx, "e1", 4); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Waitroom.SetPositions(ctx, "e1", 100); err != nil {
+			t.Fatalf("a repeated draw's SetPositions(100) = %v", err)
+		}
+		if n, _ := st.Waitroom.Positions(ctx, "e1"); n != 104 {
+			t.Fatalf("Positions after a repeated draw = %d, want 104: positions given twice", n)
+		}
 	})
 	t.Run("AdmissionUsedOrAbandonedOnce", func(t *testing.T) {
 		st := newStores(t)
