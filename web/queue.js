@@ -98,6 +98,10 @@ export async function waitingRoom(j, me) {
     }
   }
 
+  // rate is what waits are estimated from: the inlet's current admission
+  // rate (admittingPerMinute, slowed while the purchase path is unhealthy).
+  const rate = s => s.admittingPerMinute || s.admitPerMinute;
+
   // inDraw looks the fan up in their part of the published draw: the
   // entrant id is the first 32 hex digits of SHA-256("<eventId>\n<account>").
   // A fan not in it joined too late for the draw: their place comes after
@@ -109,7 +113,7 @@ export async function waitingRoom(j, me) {
     const part = await api(`${base}/queue/draw/${id.slice(0, s.drawPartDigits || 1)}`, { signal: step.signal });
     const e = part.entrants.find(x => x.entrant === id);
     if (!e) return { state: 'AFTER', bound: s.drawEntrants || 0 };
-    const eta = s.admitPerMinute ? Math.ceil(Math.max(0, e.position - s.servingPosition) * 60 / s.admitPerMinute) : 0;
+    const eta = rate(s) ? Math.ceil(Math.max(0, e.position - s.servingPosition) * 60 / rate(s)) : 0;
     return { state: 'WAITING', position: e.position, servingPosition: s.servingPosition, etaSeconds: eta, pollSeconds: clamp(eta / 20, 2, 60) };
   }
 
@@ -124,7 +128,7 @@ export async function waitingRoom(j, me) {
         const m = await getMe();
         if (m.state !== 'PENDING') return m;
       }
-      const eta = s.saleState === 'OPEN' && s.admitPerMinute ? Math.ceil((bound + 1 - s.servingPosition) * 60 / s.admitPerMinute) : null;
+      const eta = s.saleState === 'OPEN' && rate(s) ? Math.ceil((bound + 1 - s.servingPosition) * 60 / rate(s)) : null;
       ui.after(bound, s.servingPosition, eta, s.saleState);
       await step.sleep(1000 * clamp((eta ?? 40) / 20, 2, 60));
     }
@@ -146,9 +150,10 @@ export async function waitingRoom(j, me) {
       // Served: the admission request answers for the place (a second
       // tab's admission, one used or expired), so no read of it first.
       if (s.servingPosition >= pos) return { state: 'ADMITTABLE' };
-      // The inlet may run below admitPerMinute; queue/me's ETA shows by how much.
-      factor ??= me.etaSeconds > 0 && s.admitPerMinute ? clamp((pos - me.servingPosition) * 60 / me.etaSeconds / s.admitPerMinute, 0.1, 1) : 1;
-      const eta = s.saleState === 'OPEN' && s.admitPerMinute ? Math.ceil((pos - s.servingPosition) * 60 / (s.admitPerMinute * factor)) : null;
+      // Without admittingPerMinute the inlet may run below admitPerMinute;
+      // queue/me's ETA shows by how much.
+      factor ??= s.admittingPerMinute || !(me.etaSeconds > 0 && s.admitPerMinute) ? 1 : clamp((pos - me.servingPosition) * 60 / me.etaSeconds / s.admitPerMinute, 0.1, 1);
+      const eta = s.saleState === 'OPEN' && rate(s) ? Math.ceil((pos - s.servingPosition) * 60 / (rate(s) * factor)) : null;
       ui.waiting(pos, s.servingPosition, eta, s.saleState);
       // Never faster than queue/me said: ~20 reads for a wait of any length.
       wait = Math.max(me.pollSeconds || 2, clamp((eta ?? 1200) / 20, 2, 60));

@@ -377,10 +377,19 @@ func (s *sim) poll(f *fan) {
 // a place at position (or above it): about its ETA/20, 2 to 60 s.
 func pageInterval(position int64, st *waitroom.Status) time.Duration {
 	eta := time.Hour
-	if st.AdmitPerMinute > 0 {
-		eta = time.Duration(float64(max(position-st.ServingPosition, 0)) / float64(st.AdmitPerMinute) * float64(time.Minute))
+	if r := admitting(st); r > 0 {
+		eta = time.Duration(float64(max(position-st.ServingPosition, 0)) / r * float64(time.Minute))
 	}
 	return waitroom.PollInterval(eta)
+}
+
+// admitting is the rate the page estimates from: the inlet's current one
+// when queue-status gives it.
+func admitting(st *waitroom.Status) float64 {
+	if st.AdmittingPerMinute > 0 {
+		return float64(st.AdmittingPerMinute)
+	}
+	return float64(st.AdmitPerMinute)
 }
 
 // findInDraw looks the fan up in its part of the published draw (through

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -255,7 +256,7 @@ func (s *Service) Status(ctx context.Context, eventID string) (Status, error) {
 		return Status{}, err
 	}
 	out := Status{EventID: eventID, SaleState: ev.SaleState(s.clock.Now()), ServingPosition: st.Serving,
-		AdmitPerMinute: ev.Queue.AdmitPerMinute, SoldOut: st.SoldOut, UpdatedAt: st.UpdatedAt, ShuffleSeedHash: st.SeedHash}
+		AdmitPerMinute: ev.Queue.AdmitPerMinute, AdmittingPerMinute: max(int64(math.Round(rate(&ev, &st))), 1), SoldOut: st.SoldOut, UpdatedAt: st.UpdatedAt, ShuffleSeedHash: st.SeedHash}
 	if st.Drawn {
 		out.ShuffleSeed = st.Seed
 		out.DrawEntrants, out.DrawPartDigits = st.Entrants, DrawPartDigits(st.Entrants)

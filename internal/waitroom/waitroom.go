@@ -185,14 +185,18 @@ type Stats struct {
 
 // Status is the public queue-status document (cached by the CDN).
 type Status struct {
-	EventID         string    `json:"eventId"`
-	SaleState       string    `json:"saleState"`
-	ServingPosition int64     `json:"servingPosition"`
-	AdmitPerMinute  int       `json:"admitPerMinute"`
-	SoldOut         bool      `json:"soldOut"`
-	UpdatedAt       time.Time `json:"updatedAt"`
-	ShuffleSeedHash string    `json:"shuffleSeedHash"`
-	ShuffleSeed     string    `json:"shuffleSeed,omitempty"`
+	EventID         string `json:"eventId"`
+	SaleState       string `json:"saleState"`
+	ServingPosition int64  `json:"servingPosition"`
+	AdmitPerMinute  int    `json:"admitPerMinute"`
+	// AdmittingPerMinute is the rate the inlet admits at now: the
+	// organizer's, slowed while the purchase path is unhealthy. Pages
+	// estimate waits and pace their polls from it.
+	AdmittingPerMinute int64     `json:"admittingPerMinute"`
+	SoldOut            bool      `json:"soldOut"`
+	UpdatedAt          time.Time `json:"updatedAt"`
+	ShuffleSeedHash    string    `json:"shuffleSeedHash"`
+	ShuffleSeed        string    `json:"shuffleSeed,omitempty"`
 	// PositionsGiven is the last position given out when the document was
 	// made (0 until the draw). A join sent after the page read it gets a
 	// later position: the page's lower bound instead of a read of its

@@ -350,6 +350,10 @@ func TestInletBacksOffWhenThePurchasePathIsUnhealthy(t *testing.T) {
 	if steps[0] > 10 || steps[2] > 3 || steps[2] > steps[0] {
 		t.Fatalf("admissions per tick while unhealthy %v: want at most half the rate, shrinking", steps)
 	}
+	// Pages estimate their wait from the rate the inlet admits at now.
+	if st, err := r.Status(context.Background(), r.ev.ID); err != nil || st.AdmitPerMinute != 600 || st.AdmittingPerMinute > 300 {
+		t.Fatalf("queue-status while unhealthy: %+v, %v; want the organizer's 600 a minute and at most half of it admitting", st, err)
+	}
 	r.healthy.Store(true)
 	var after int64
 	for range 12 {
@@ -358,6 +362,9 @@ func TestInletBacksOffWhenThePurchasePathIsUnhealthy(t *testing.T) {
 	}
 	if after != 20 {
 		t.Fatalf("after recovery a tick admits %d, want the full 20", after)
+	}
+	if st, err := r.Status(context.Background(), r.ev.ID); err != nil || st.AdmittingPerMinute != 600 {
+		t.Fatalf("queue-status after recovery: %+v, %v; want 600 a minute admitting", st, err)
 	}
 }
 
