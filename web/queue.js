@@ -100,7 +100,7 @@ export async function waitingRoom(j, me) {
 
   // rate is what waits are estimated from: the inlet's current admission
   // rate (admittingPerMinute, slowed while the purchase path is unhealthy).
-  const rate = s => s.admittingPerMinute || s.admitPerMinute;
+  function rate(s) { return s.admittingPerMinute || s.admitPerMinute; }
 
   // inDraw looks the fan up in their part of the published draw: the
   // entrant id is the first 32 hex digits of SHA-256("<eventId>\n<account>").
