@@ -120,6 +120,7 @@ export async function waitingRoom(j, me) {
   // after follows queue-status while the place is known only to come after
   // position `bound`, and reads it once the serving position passes that.
   async function after(ui, bound) {
+    let first = null;
     for (;;) {
       const s = await getStatus();
       // Sold out before the bound was served: this place never was.
@@ -130,7 +131,12 @@ export async function waitingRoom(j, me) {
       }
       const eta = s.saleState === 'OPEN' && rate(s) ? Math.ceil((bound + 1 - s.servingPosition) * 60 / rate(s)) : null;
       ui.after(bound, s.servingPosition, eta, s.saleState);
-      await step.sleep(1000 * clamp((eta ?? 40) / 20, 2, 60));
+      // Never faster than the first wait (as with a known position): paced
+      // by the bound alone, every fan behind the last served place would
+      // end up reading this document every 2 s.
+      const wait = clamp((eta ?? 40) / 20, 2, 60);
+      first ??= wait;
+      await step.sleep(1000 * Math.max(first, wait));
     }
   }
 

@@ -365,7 +365,13 @@ func (s *sim) poll(f *fan) {
 		// the waiting room's pool).
 		s.wr.after(0, func() { s.me(f) })
 	case f.hasBound:
-		again(pageInterval(f.bound+1, st))
+		// Never faster than the first wait, as with a known position:
+		// a wait paced by the bound would shrink towards 2 s for every
+		// fan behind the last served place.
+		if f.every == 0 {
+			f.every = pageInterval(f.bound+1, st)
+		}
+		again(max(f.every, pageInterval(f.bound+1, st)))
 	case st.ShuffleSeed == "":
 		again(2 * time.Second)
 	default:
