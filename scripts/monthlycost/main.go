@@ -23,7 +23,7 @@ func main() {
 	seats := flag.Int("seats", 20000, "seats (places) per event")
 	tickets := flag.Int("tickets", 20000, "tickets sold per event")
 	listed := flag.Float64("listed-months", 1, "months an event is listed before its sale")
-	perTicket := flag.Float64("per-ticket", 0.00033, "the on-sale's cost per ticket in USD (docs/performance.md's rush run)")
+	perTicket := flag.Float64("per-ticket", 0.00047, "the on-sale's cost per ticket in USD (docs/performance.md's rush run)")
 	report := flag.String("rush", "", "take the per-ticket cost from this rush report (go run ./scripts/rush -out ...)")
 	flag.Parse()
 	if *report != "" {
