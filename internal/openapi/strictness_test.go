@@ -41,7 +41,7 @@ func TestValidatorRejectsUndocumentedResponses(t *testing.T) {
 	const admission = "POST /v1/events/demo/admission"
 	const joined = `{"MD5OfMessageBody":"0f2e5c8e4b7f3a7d9c1b2a3e4f5d6c7b","MessageId":"5fe7a3c2-8d1b-4e6f-9a0c-1b2d3e4f5a6b"}`
 	const seedHash = "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd"
-	const queueStatus = `{"eventId":"demo","saleState":"SCHEDULED","servingPosition":0,"admitPerMinute":600,"soldOut":false,` +
+	const queueStatus = `{"eventId":"demo","saleState":"SCHEDULED","servingPosition":0,"admitPerMinute":600,"admittingPerMinute":600,"soldOut":false,` +
 		`"updatedAt":"2027-01-01T00:00:00Z","shuffleSeedHash":"` + seedHash + `"}`
 	cached2 := with(noStore, "Cache-Control", "public, max-age=2")
 	cases := []struct {
