@@ -142,6 +142,14 @@ const (
 	CompSeats = 50
 )
 
+// The published draw (ADR 9).
+const (
+	// DrawPartDigits bounds the entrant-id prefix that names a part of
+	// the published draw: 16^4 parts of about 2,000 entrants each hold
+	// 131 million entrants.
+	DrawPartDigits = 4
+)
+
 // Lists.
 const (
 	EventsListed = 100 // GET /v1/events

@@ -139,6 +139,8 @@ var stated = map[bound]int64{
 	{"/components/schemas/CompRequest/properties/seats", "maxItems"}:                 limits.CompSeats,
 	{"/components/schemas/CompRequest/properties/quantity", "maximum"}:               limits.CompSeats,
 	{"/components/schemas/CompRequest/properties/to", "maxLength"}:                   limits.EmailBytes,
+	{"/components/schemas/QueueStatus/properties/drawPartDigits", "maximum"}:         limits.DrawPartDigits,
+	{"/components/schemas/ErrorDetails/properties/drawPartDigits", "maximum"}:        limits.DrawPartDigits,
 }
 
 // notLimits are numeric keywords of the document that state no limit of

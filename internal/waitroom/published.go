@@ -11,6 +11,7 @@ import (
 
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/draw"
+	"github.com/stararena/stararena/internal/limits"
 )
 
 // What the fans' pages read instead of their place (ADR 9, "Reads a page
@@ -22,9 +23,8 @@ import (
 // DrawPartDigits hex digits hold about entrants/16^digits each.
 const MaxDrawPart = 2000
 
-// maxPartDigits bounds the prefix: 16^4 parts of 2,000 is 131 million
-// entrants.
-const maxPartDigits = 4
+// maxPartDigits bounds the prefix (limits.DrawPartDigits).
+const maxPartDigits = limits.DrawPartDigits
 
 // DrawPartDigits is the length of the entrant-id prefix that names one
 // part of a draw of n entrants: at least 1, and enough that parts hold
