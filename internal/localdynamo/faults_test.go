@@ -13,9 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/stararena/stararena/internal/dynamo"
 	"github.com/stararena/stararena/internal/localdynamo"
-	"github.com/stararena/stararena/internal/topology"
 )
 
 // faulty is a client of an embedded server with the topology's main table
@@ -23,25 +21,9 @@ import (
 func faulty(t *testing.T, f localdynamo.Faults) (*dynamodb.Client, *localdynamo.Server) {
 	t.Helper()
 	s := localdynamo.New(localdynamo.Options{})
-	db := clientOn(t, s)
+	db := localdynamo.ClientOn(t, s)
 	s.SetFaults(f)
 	return db, s
-}
-
-// clientOn is a client of a test server running h, with the topology's
-// main table "t" created.
-func clientOn(t testing.TB, h http.Handler) *dynamodb.Client {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	db, err := dynamo.NewClient(context.Background(), dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamo.CreateTables(context.Background(), db, topology.Default().Tables, map[string]string{topology.MainTable: "t"}); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 func attempts(n int) func(*dynamodb.Options) {

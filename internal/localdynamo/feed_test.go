@@ -49,7 +49,7 @@ func TestFeedCarriesCommittedWritesOfFilteredItems(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			feed := localdynamo.NewFeed("SEAT#", "GA#")
-			db := clientOn(t, mk(feed))
+			db := localdynamo.ClientOn(t, mk(feed))
 			must := func(_ any, err error) {
 				t.Helper()
 				if err != nil {

@@ -20,7 +20,7 @@ import (
 
 func client(t testing.TB, native bool) *dynamodb.Client {
 	t.Helper()
-	return clientOn(t, localdynamo.New(localdynamo.Options{NativeTransactions: native}))
+	return localdynamo.ClientOn(t, localdynamo.New(localdynamo.Options{NativeTransactions: native}))
 }
 
 func sv(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -215,7 +215,7 @@ func shardScript(t *testing.T, db *dynamodb.Client) []string {
 // over shared items either apply every item or none, across shards.
 func TestShardedDynamoTransactionsUnderContention(t *testing.T) {
 	ctx := context.Background()
-	db := shardedTable(t, NewSharded(5))
+	db := ClientOn(t, NewSharded(5))
 	const items, workers, each = 12, 8, 40
 	for i := range items {
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{
@@ -289,7 +289,7 @@ func TestShardedDynamoTransactionsUnderContention(t *testing.T) {
 func TestShardedDynamoIsolatesTransactionsByPartition(t *testing.T) {
 	d := NewSharded(2)
 	ctx := context.Background()
-	db := shardedTable(t, d)
+	db := ClientOn(t, d)
 	put := func(pk string) {
 		t.Helper()
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{
@@ -365,10 +365,11 @@ func mustAV(t *testing.T, s string) raw {
 	return b
 }
 
-// shardedTable serves d for the test and creates the main table, "t".
-func shardedTable(t *testing.T, d *Sharded) *dynamodb.Client {
+// ClientOn is a client of a test server running h, with the topology's
+// main table "t" created. Exported for the package's external tests.
+func ClientOn(t testing.TB, h http.Handler) *dynamodb.Client {
 	t.Helper()
-	srv := httptest.NewServer(d)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	db, err := dynamo.NewClient(context.Background(), dynamo.ClientOptions{Region: "us-east-1", Endpoint: srv.URL, StaticCredentials: true})
 	if err != nil {
