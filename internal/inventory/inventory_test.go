@@ -36,11 +36,18 @@ func newWorld(t testing.TB) *world { return newWorldWithClock(t, nil) }
 
 func newWorldWithClock(t testing.TB, clk clock.Clock) *world {
 	t.Helper()
+	return newWorldWith(t, fixture.AppOptions{Clock: clk})
+}
+
+// newWorldWith is an application built with o and a keyring of its own.
+func newWorldWith(t testing.TB, o fixture.AppOptions) *world {
+	t.Helper()
 	kr, err := admission.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{App: fixture.NewApp(t, fixture.AppOptions{Clock: clk, Keyring: &kr}), keyring: kr}
+	o.Keyring = &kr
+	return &world{App: fixture.NewApp(t, o), keyring: kr}
 }
 
 // event creates an open event: reserved section A (rows of 10) and GA.

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/inventory"
 	"github.com/stararena/stararena/internal/localdynamo"
@@ -43,12 +42,8 @@ func (s *lostFirstAnswer) CreateHold(ctx context.Context, p inventory.HoldPlan) 
 // "admission token already used", and nothing is taken twice.
 func TestHoldWhoseAnswerWasLostReturnsItsOrder(t *testing.T) {
 	db, table, srv := testenv.FaultyDynamoDB(t)
-	kr, err := admission.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Keyring: &kr})
-	w := &world{App: a, keyring: kr}
+	w := newWorldWith(t, fixture.AppOptions{DB: db, Table: table})
+	a := w.App
 	ev := w.event(t, 1, 10, 4)
 	ctx := context.Background()
 	for _, tc := range []struct {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,28 +20,13 @@ import (
 )
 
 // placeLog records the DynamoDB requests that name a waiting-room place.
-type placeLog struct {
-	mu  sync.Mutex
-	ops []string
-}
+type placeLog struct{ requestLog }
 
 func (l *placeLog) observe(op string, body []byte) bool {
 	if bytes.Contains(body, []byte(`"`+dynamo.PrefixPlace)) {
-		l.mu.Lock()
-		l.ops = append(l.ops, op)
-		l.mu.Unlock()
+		l.record(op)
 	}
 	return false
-}
-
-func (l *placeLog) during(run func()) []string {
-	l.mu.Lock()
-	from := len(l.ops)
-	l.mu.Unlock()
-	run()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.ops[from:]...)
 }
 
 // TestAHoldMarksItsWaitingRoomPlaceInItsTransaction: GIVEN a sale

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stararena/stararena/internal/admission"
 	"github.com/stararena/stararena/internal/apperr"
 	"github.com/stararena/stararena/internal/catalog"
 	"github.com/stararena/stararena/internal/clock"
@@ -35,10 +34,14 @@ func (l *requestLog) observe(op string, body []byte) bool {
 	if bytes.Contains(body, []byte(`"ConsistentRead":true`)) {
 		what += " consistent"
 	}
+	l.record(what)
+	return false
+}
+
+func (l *requestLog) record(what string) {
 	l.mu.Lock()
 	l.ops = append(l.ops, what)
 	l.mu.Unlock()
-	return false
 }
 
 // during returns the requests run makes.
@@ -64,12 +67,8 @@ func TestARefusedHoldCostsOneRequest(t *testing.T) {
 	log := &requestLog{}
 	db, table := testenv.ThrottledDynamoDB(t, log.observe)
 	clk := clock.NewManual(time.Now().Truncate(time.Minute).Add(5 * time.Second))
-	kr, err := admission.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Clock: clk, Keyring: &kr})
-	w := &world{App: a, keyring: kr}
+	w := newWorldWith(t, fixture.AppOptions{DB: db, Table: table, Clock: clk})
+	a := w.App
 	ev := w.event(t, 1, 10, 4)
 	ctx := context.Background()
 	junk := inventory.HoldRequest{AdmissionToken: "junk", Section: "GA", Quantity: 1}
@@ -135,12 +134,8 @@ func TestARefusedHoldCostsOneRequest(t *testing.T) {
 func TestAFanSeesTheirOrderFromAnEventuallyConsistentRead(t *testing.T) {
 	log := &requestLog{}
 	db, table := testenv.ThrottledDynamoDB(t, log.observe)
-	kr, err := admission.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Keyring: &kr})
-	w := &world{App: a, keyring: kr}
+	w := newWorldWith(t, fixture.AppOptions{DB: db, Table: table})
+	a := w.App
 	ev := w.event(t, 1, 10, 4)
 	ctx := context.Background()
 	o, err := a.Inventory.Hold(ctx, "fan-1", ev.ID, inventory.HoldRequest{AdmissionToken: w.token(t, "fan-1", ev.ID), Section: "GA", Quantity: 1}, "")
@@ -180,12 +175,8 @@ func TestAFanSeesTheirOrderFromAnEventuallyConsistentRead(t *testing.T) {
 func TestSeatsLostAreNamedFromTheCancellation(t *testing.T) {
 	log := &requestLog{}
 	db, table := testenv.ThrottledDynamoDB(t, log.observe)
-	kr, err := admission.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := fixture.NewApp(t, fixture.AppOptions{DB: db, Table: table, Keyring: &kr})
-	w := &world{App: a, keyring: kr}
+	w := newWorldWith(t, fixture.AppOptions{DB: db, Table: table})
+	a := w.App
 	ev := w.event(t, 1, 10, 4)
 	ctx := context.Background()
 	fixture.Hold(t, a, "fan-1", ev.ID, inventory.HoldRequest{Seats: []string{"A-1-2", "A-1-3"}})
